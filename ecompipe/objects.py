@@ -1,0 +1,122 @@
+"""Thin S3 I/O for one bucket: bytes, JSON and Parquet frames. No pipeline logic here."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+
+from ecompipe.errors import ObjectMissing, is_missing
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+
+
+class Bucket:
+    """One S3 bucket seen through an injected boto3 client."""
+
+    def __init__(self, s3: Any, name: str) -> None:
+        self.s3 = s3
+        self.name = name
+
+    def ensure(self, region: str) -> None:
+        """Create the bucket if it does not exist (idempotent)."""
+        try:
+            self.s3.head_bucket(Bucket=self.name)
+            return
+        except ClientError as exc:
+            if not is_missing(exc):
+                raise
+        kwargs: dict[str, Any] = {"Bucket": self.name}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self.s3.create_bucket(**kwargs)
+        except ClientError as exc:
+            if "BucketAlreadyOwnedByYou" not in str(exc):
+                raise
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object under prefix, sorted by key."""
+        out: list[ObjectInfo] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                out.append(ObjectInfo(obj["Key"], int(obj["Size"]), obj["ETag"].strip('"')))
+        return sorted(out, key=lambda o: o.key)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
+        except ClientError as exc:
+            if is_missing(exc):
+                raise ObjectMissing(f"s3://{self.name}/{key} does not exist") from None
+            raise
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Write an object; returns its ETag."""
+        resp = self.s3.put_object(Bucket=self.name, Key=key, Body=data, ContentType=content_type)
+        return str(resp.get("ETag", "")).strip('"')
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.s3.head_object(Bucket=self.name, Key=key)
+            return True
+        except ClientError as exc:
+            if is_missing(exc):
+                return False
+            raise
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            resp = self.s3.head_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+        return ObjectInfo(key, int(resp["ContentLength"]), resp["ETag"].strip('"'))
+
+    def copy(self, source: str, target: str) -> None:
+        self.s3.copy_object(Bucket=self.name, Key=target, CopySource={"Bucket": self.name, "Key": source})
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.name, Key=key)
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.get_bytes(key))
+
+    def put_json(self, key: str, value: Any) -> str:
+        data = json.dumps(value, indent=2, sort_keys=False, default=str).encode()
+        return self.put_bytes(key, data, "application/json")
+
+    def put_frame(self, key: str, frame: pd.DataFrame) -> str:
+        """Write a frame as Parquet (no pandas index)."""
+        return self.put_bytes(key, frame_to_parquet(frame), "application/vnd.apache.parquet")
+
+    def get_frame(self, key: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return parquet_to_frame(self.get_bytes(key), columns)
+
+    def get_frame_or_none(self, key: str) -> pd.DataFrame | None:
+        try:
+            return self.get_frame(key)
+        except ObjectMissing:
+            return None
+
+
+def frame_to_parquet(frame: pd.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue()
+
+
+def parquet_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
+    return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()

@@ -1,0 +1,64 @@
+"""One frozen settings object, built once from ECOMPIPE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+from ecompipe.errors import SettingsError
+
+PREFIX = "ECOMPIPE_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Field `x` is read from ECOMPIPE_X."""
+
+    bucket: str = "ecompipe-local"
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    category_table: str = "CategoryKPIs"
+    order_table: str = "OrderKPIs"
+    pending_max_age_days: int = 7
+    report_examples: int = 20
+    aws_max_attempts: int = 8
+    write_max_attempts: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ECOMPIPE_* variables (AWS_REGION / AWS_DEFAULT_REGION as the region fallback)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if region:
+            values["region"] = region
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw.strip())
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError for values no run could use."""
+        for name in ("pending_max_age_days", "report_examples", "aws_max_attempts", "write_max_attempts"):
+            if getattr(self, name) < (0 if name == "pending_max_age_days" else 1):
+                raise SettingsError(f"{PREFIX}{name.upper()} must be a positive whole number")
+        if not self.bucket:
+            raise SettingsError(f"{PREFIX}BUCKET must not be empty")
+
+    def with_endpoint(self, endpoint_url: str | None) -> Settings:
+        """A copy pointing at another endpoint (None keeps the current one)."""
+        return self if endpoint_url is None else replace(self, endpoint_url=endpoint_url)
+
+
+def _convert(name: str, annotation: object, raw: str) -> object:
+    if "int" in str(annotation):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not a whole number") from None
+    return raw

@@ -1,0 +1,1 @@
+"""Validation: dialect detection, canonical mapping, pandera checks, references, the report."""

@@ -1,0 +1,319 @@
+"""The validator's pure core: the files of one batch in, staged / rejected / pending rows and the
+report out. No AWS here; validator.task does the I/O.
+
+Every raw row ends in exactly one of accepted (staged), rejected or pending, so for every file
+rows_read = accepted + rejected + pending holds by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from ecompipe import layout
+from validator import reasons
+from validator.dialects import (
+    CANONICAL_COLUMNS,
+    ORDER_ITEMS,
+    ORDERS,
+    PRODUCTS,
+    Dialect,
+    detect,
+    empty_errors,
+    kind_of,
+    to_canonical,
+)
+from validator.reading import MalformedFile, RawTable, read_csv
+from validator.report import build_report
+from validator.schemas import failures
+
+PENDING_COLUMNS = [
+    *CANONICAL_COLUMNS[ORDER_ITEMS],
+    "source_file",
+    "source_line",
+    "reason",
+    "first_batch_id",
+    "first_seen_at",
+]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    key: str
+    data: bytes
+
+    @property
+    def name(self) -> str:
+        return layout.file_name(self.key)
+
+
+@dataclass
+class Known:
+    """Keys already in the curated store."""
+
+    order_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
+    product_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
+
+
+@dataclass
+class ParsedFile:
+    """One input file as it goes through validation."""
+
+    key: str
+    name: str
+    kind: str | None = None
+    dialect: Dialect | None = None
+    raw: RawTable | None = None
+    frame: pd.DataFrame | None = None  # canonical rows, same positions as raw.cells
+    errors: pd.DataFrame = field(default_factory=empty_errors)  # row, column, value, reason
+    pending: pd.DataFrame | None = None  # rows held for references: row, reason
+    malformed: MalformedFile | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return 0 if self.raw is None else len(self.raw.cells) + len(self.raw.ragged)
+
+
+@dataclass
+class BatchValidation:
+    staged: dict[str, pd.DataFrame]
+    rejected_rows: dict[str, pd.DataFrame]
+    malformed: dict[str, MalformedFile]
+    pending: pd.DataFrame
+    expired: pd.DataFrame
+    report: dict
+
+
+def validate_batch(
+    batch_id: str,
+    files: list[InputFile],
+    known: Known,
+    pending_before: pd.DataFrame | None,
+    *,
+    now: datetime,
+    max_pending_age_days: int = 7,
+    examples: int = 20,
+) -> BatchValidation:
+    """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages."""
+    today = now.date().isoformat()
+    parsed = [_parse_file(f) for f in files]
+    accepted: dict[str, pd.DataFrame] = {}
+    for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
+        accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
+
+    order_ids = known.order_ids.union(pd.Index(accepted[ORDERS]["order_id"].unique()))
+    product_ids = known.product_ids.union(pd.Index(accepted[PRODUCTS]["product_id"].unique()))
+    items, new_pending = _split_references(accepted[ORDER_ITEMS], order_ids, product_ids)
+    for p in parsed:
+        if p.kind == ORDER_ITEMS and p.frame is not None:
+            mine = new_pending[new_pending["_file"] == p.key]
+            p.pending = pd.DataFrame({"row": mine["_row"].to_numpy(), "reason": mine["reason"].to_numpy()})
+
+    carried = _recheck_pending(pending_before, items, order_ids, product_ids, now, max_pending_age_days)
+    staged = {
+        ORDERS: _public(accepted[ORDERS]),
+        PRODUCTS: _public(accepted[PRODUCTS]),
+        ORDER_ITEMS: pd.concat([_public(items), carried.resolved], ignore_index=True),
+    }
+    fresh = _public(new_pending).assign(
+        reason=new_pending["reason"].to_numpy(), first_batch_id=batch_id, first_seen_at=pd.Timestamp(now)
+    )
+    pending_after = pd.concat([carried.still, fresh[PENDING_COLUMNS]], ignore_index=True)
+
+    accepted_per_file = pd.concat([accepted[ORDERS]["_file"], accepted[PRODUCTS]["_file"], items["_file"]])
+    report = build_report(
+        batch_id,
+        parsed,
+        accepted_per_file.value_counts().to_dict(),
+        carried_counts=carried.counts,
+        pending_after=len(pending_after),
+        expired=len(carried.expired),
+        warnings=_warnings(accepted[ORDERS], staged[ORDER_ITEMS], new_pending),
+        now=now,
+        examples=examples,
+    )
+    return BatchValidation(
+        staged=staged,
+        rejected_rows={p.name: _rejected_rows(p) for p in parsed if p.raw is not None and _has_rejections(p)},
+        malformed={p.key: p.malformed for p in parsed if p.malformed is not None},
+        pending=pending_after,
+        expired=carried.expired,
+        report=report,
+    )
+
+
+def _parse_file(f: InputFile) -> ParsedFile:
+    p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
+    if p.kind is None:
+        p.malformed = MalformedFile(reasons.UNRECOGNISED_FILE, f"{f.name}: {reasons.DESCRIPTIONS[reasons.UNRECOGNISED_FILE]}")
+        return p
+    try:
+        p.raw = read_csv(f.data)
+        p.dialect = detect(p.kind, p.raw.header)
+    except MalformedFile as exc:
+        p.raw, p.malformed = None, exc
+        return p
+    canonical = to_canonical(p.dialect, p.raw.cells)
+    p.frame = canonical.frame.assign(source_file=f.key, source_line=p.raw.lines)
+    p.errors = canonical.errors
+    return p
+
+
+def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
+    """Run the pandera schema over every parsed row of one kind in the batch (so duplicate keys are
+    found across files); record failures on their files; return the rows that passed."""
+    frames = []
+    for p in files:
+        if p.frame is None:
+            continue
+        ok = ~p.frame.index.isin(p.errors["row"])
+        frames.append(p.frame[ok].assign(_file=p.key, _row=p.frame.index[ok]))
+    if not frames:
+        return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_file", "_row"])
+    combined = pd.concat(frames, ignore_index=True)
+    failed = failures(kind, combined, today)
+    by_key = {p.key: p for p in files}
+    for key, group in failed.groupby(combined.loc[failed["index"], "_file"].to_numpy()):
+        p = by_key[key]
+        rows = combined.loc[group["index"], "_row"].to_numpy()
+        columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else group["column"]
+        found = pd.DataFrame({"row": rows, "column": columns, "value": group["value"].to_numpy(), "reason": group["reason"].to_numpy()})
+        p.errors = pd.concat([p.errors, found], ignore_index=True)
+    return combined[~combined.index.isin(failed["index"])].reset_index(drop=True)
+
+
+def _split_references(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    no_order = ~items["order_id"].isin(order_ids)
+    no_product = ~items["product_id"].isin(product_ids)
+    reason = pd.Series("", index=items.index, dtype="str")
+    reason = reason.mask(no_order, reasons.UNKNOWN_ORDER)
+    both = no_order & no_product
+    reason = reason.mask(no_product & ~no_order, reasons.UNKNOWN_PRODUCT)
+    reason = reason.mask(both, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)
+    held = no_order | no_product
+    return items[~held].reset_index(drop=True), items[held].assign(reason=reason[held]).reset_index(drop=True)
+
+
+@dataclass
+class _Carried:
+    resolved: pd.DataFrame
+    still: pd.DataFrame
+    expired: pd.DataFrame
+    counts: dict[str, int]
+
+
+def _recheck_pending(
+    before: pd.DataFrame | None,
+    batch_items: pd.DataFrame,
+    order_ids: pd.Index,
+    product_ids: pd.Index,
+    now: datetime,
+    max_age_days: int,
+) -> _Carried:
+    """Items held by earlier batches: resolved when their order and product are now known, expired
+    after the maximum age, superseded when this batch brings the same item again."""
+    if before is None or before.empty:
+        empty = pd.DataFrame(columns=PENDING_COLUMNS)
+        return _Carried(_public(empty), empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0))
+    superseded = before["item_key"].isin(batch_items["item_key"])
+    rest = before[~superseded]
+    known = rest["order_id"].isin(order_ids) & rest["product_id"].isin(product_ids)
+    first_seen = pd.to_datetime(rest["first_seen_at"], utc=True)
+    too_old = ~known & (first_seen < pd.Timestamp(now) - timedelta(days=max_age_days))
+    still = rest[~known & ~too_old].copy()
+    still["reason"] = _pending_reason(still, order_ids, product_ids)
+    expired = rest[too_old].copy()
+    expired["reason"] = reasons.PENDING_EXPIRED + ": " + expired["reason"].astype("str")
+    return _Carried(
+        resolved=_public(rest[known]),
+        still=still[PENDING_COLUMNS].reset_index(drop=True),
+        expired=expired[PENDING_COLUMNS].reset_index(drop=True),
+        counts={
+            "carried_in": len(before),
+            "resolved": int(known.sum()),
+            "superseded": int(superseded.sum()),
+            "expired": int(too_old.sum()),
+        },
+    )
+
+
+def _pending_reason(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> pd.Series:
+    no_order = ~items["order_id"].isin(order_ids)
+    no_product = ~items["product_id"].isin(product_ids)
+    out = pd.Series(reasons.UNKNOWN_PRODUCT, index=items.index, dtype="str")
+    out = out.mask(no_order, reasons.UNKNOWN_ORDER)
+    return out.mask(no_order & no_product, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)
+
+
+def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) -> list[dict]:
+    """Consistency warnings (never rejections), judged on the items this batch holds of each order."""
+    seen = pd.concat([items[["order_id", "quantity", "unit_price_cents"]], pending[["order_id", "quantity", "unit_price_cents"]]])
+    seen = seen.assign(line=seen["quantity"] * seen["unit_price_cents"])
+    per_order = seen.groupby("order_id").agg(items=("quantity", "size"), units=("quantity", "sum"), cents=("line", "sum"))
+    o = orders.join(per_order, on="order_id", how="inner")
+    out: list[dict] = []
+    amount = o[o["total_amount_cents"].notna() & ((o["total_amount_cents"] - o["cents"]).abs() > 1)]
+    for r in amount.itertuples():
+        out.append(
+            {
+                "type": "total_amount_mismatch",
+                "file": r.source_file,
+                "line": int(r.source_line),
+                "order_id": r.order_id,
+                "message": f"total_amount {_money(r.total_amount_cents)} differs from the sum of its items in this "
+                f"batch {_money(r.cents)} by more than 0.01",
+            }
+        )
+    count = o[o["num_of_item"].notna() & (o["num_of_item"] != o["items"])]
+    for r in count.itertuples():
+        out.append(
+            {
+                "type": "num_of_item_mismatch",
+                "file": r.source_file,
+                "line": int(r.source_line),
+                "order_id": r.order_id,
+                "message": f"num_of_item {int(r.num_of_item)} but this batch holds {int(r.items)} of its items",
+            }
+        )
+    return out
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(int(cents)) // 100}.{abs(int(cents)) % 100:02d}"
+
+
+def _public(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the validator's bookkeeping columns (those starting with '_')."""
+    keep = [c for c in frame.columns if not str(c).startswith("_") and c not in ("reason", "first_batch_id", "first_seen_at")]
+    return frame[keep].reset_index(drop=True)
+
+
+def _has_rejections(p: ParsedFile) -> bool:
+    return bool(len(p.errors)) or bool(p.raw and p.raw.ragged)
+
+
+def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
+    """The rejected rows of one file as they were written, with line, reason and detail."""
+    assert p.raw is not None
+    errs = p.errors.drop_duplicates(["row", "reason", "column"])
+    detail = errs["column"].astype("str") + "=" + errs["value"].astype("str").map(repr) + " (" + errs["reason"] + ")"
+    grouped = errs.assign(detail=detail).groupby("row").agg(
+        reason=("reason", lambda s: ";".join(dict.fromkeys(s))), detail=("detail", "; ".join)
+    )
+    cells = p.raw.cells.loc[grouped.index]
+    rows = pd.DataFrame({"line": p.raw.lines[grouped.index.to_numpy()], "reason": grouped["reason"], "detail": grouped["detail"]})
+    rows = pd.concat([rows.reset_index(drop=True), cells.reset_index(drop=True)], axis=1)
+    if p.raw.ragged:
+        ragged = pd.DataFrame(
+            {
+                "line": [r.line for r in p.raw.ragged],
+                "reason": reasons.RAGGED_ROW,
+                "detail": [f"{r.fields} fields, header has {len(p.raw.header)}" for r in p.raw.ragged],
+                "raw": [r.text for r in p.raw.ragged],
+            }
+        )
+        rows = pd.concat([rows, ragged], ignore_index=True)
+    return rows.sort_values("line", kind="stable").reset_index(drop=True)

@@ -1,0 +1,189 @@
+"""The two input dialects (DESIGN §2), detected from the header row, mapped to one canonical model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from validator import parsing, reasons
+from validator.reading import MalformedFile
+
+ORDERS, ORDER_ITEMS, PRODUCTS = "orders", "order_items", "products"
+
+# The file kind comes from the file name; anything else is reported, never guessed.
+_KIND_PATTERNS = (
+    (ORDER_ITEMS, re.compile(r"order_items_.+\.csv", re.IGNORECASE)),
+    (ORDERS, re.compile(r"orders_.+\.csv", re.IGNORECASE)),
+    (PRODUCTS, re.compile(r"products.*\.csv", re.IGNORECASE)),
+)
+
+KNOWN_STATUSES = ("pending", "processing", "shipped", "delivered", "completed", "cancelled", "returned")
+
+# How each canonical field is parsed.
+_FIELD_TYPES = {
+    "order_id": "id",
+    "user_id": "id",
+    "item_id": "id",
+    "product_id": "id",
+    "order_ts": "date",
+    "status": "code",
+    "category": "text",
+    "name": "text",
+    "total_amount": "money",
+    "unit_price": "money",
+    "price": "money",
+    "quantity": "int",
+    "num_of_item": "int",
+}
+
+# Canonical columns of each kind, in order (money columns carry exact integer cents).
+CANONICAL_COLUMNS = {
+    ORDERS: ["order_id", "user_id", "order_ts", "order_date", "status", "total_amount_cents", "num_of_item"],
+    ORDER_ITEMS: ["item_key", "item_id", "order_id", "product_id", "quantity", "unit_price_cents"],
+    PRODUCTS: ["product_id", "category", "name", "price_cents"],
+}
+LINEAGE_COLUMNS = ["source_file", "source_line"]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    kind: str
+    required: dict[str, str]  # source column -> canonical field
+    optional: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, int] = field(default_factory=dict)
+
+    def source_of(self, canonical: str) -> str:
+        """The source column a canonical field came from (for messages)."""
+        for src, dst in {**self.required, **self.optional}.items():
+            if dst == canonical or f"{dst}_cents" == canonical:
+                return src
+        return canonical
+
+
+DIALECTS: dict[str, tuple[Dialect, ...]] = {
+    ORDERS: (
+        Dialect(
+            "seed",
+            ORDERS,
+            {"order_id": "order_id", "user_id": "user_id", "order_date": "order_ts", "status": "status"},
+            {"total_amount": "total_amount"},
+        ),
+        Dialect(
+            "thelook",
+            ORDERS,
+            {"order_id": "order_id", "user_id": "user_id", "status": "status", "created_at": "order_ts"},
+            {"num_of_item": "num_of_item"},
+        ),
+    ),
+    ORDER_ITEMS: (
+        Dialect(
+            "seed",
+            ORDER_ITEMS,
+            {"order_id": "order_id", "product_id": "product_id", "quantity": "quantity", "unit_price": "unit_price"},
+        ),
+        Dialect(
+            "thelook",
+            ORDER_ITEMS,
+            {"id": "item_id", "order_id": "order_id", "product_id": "product_id", "sale_price": "unit_price"},
+            constants={"quantity": 1},
+        ),
+    ),
+    PRODUCTS: (
+        Dialect("seed", PRODUCTS, {"product_id": "product_id", "category": "category", "price": "price"}, {"name": "name"}),
+        Dialect("thelook", PRODUCTS, {"id": "product_id", "category": "category", "retail_price": "price"}, {"name": "name"}),
+    ),
+}
+
+
+def kind_of(name: str) -> str | None:
+    """orders_*.csv, order_items_*.csv or products*.csv; None for anything else."""
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.fullmatch(name):
+            return kind
+    return None
+
+
+def detect(kind: str, header: list[str]) -> Dialect:
+    """The dialect whose required columns the header holds; MalformedFile names what is missing."""
+    present = set(header)
+    candidates = DIALECTS[kind]
+    for dialect in candidates:
+        if set(dialect.required) <= present:
+            return dialect
+    closest = max(candidates, key=lambda d: len(set(d.required) & present))
+    missing = [c for c in closest.required if c not in present]
+    raise MalformedFile(
+        reasons.MISSING_COLUMN,
+        f"missing required column(s) {', '.join(missing)} for the {closest.name} {kind} dialect "
+        f"(header: {', '.join(header)})",
+    )
+
+
+def ignored_columns(dialect: Dialect, header: list[str]) -> list[str]:
+    used = set(dialect.required) | set(dialect.optional)
+    return [h for h in header if h not in used]
+
+
+@dataclass
+class Canonical:
+    """One file in canonical form plus the cells that failed to parse."""
+
+    frame: pd.DataFrame  # canonical columns + lineage, one row per raw row (same positions)
+    errors: pd.DataFrame  # row, column, value, reason
+
+
+def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
+    """Map raw string cells to typed canonical columns. Parse failures are listed, not raised."""
+    out: dict[str, pd.Series] = {}
+    errors: list[pd.DataFrame] = []
+    mapping = {**dialect.required, **{s: d for s, d in dialect.optional.items() if s in cells.columns}}
+    for source, target in mapping.items():
+        raw = cells[source]
+        kind = _FIELD_TYPES[target]
+        if kind in ("id", "text"):
+            out[target] = parsing.strip(raw)
+        elif kind == "code":
+            out[target] = parsing.lower_trimmed(raw)
+        elif kind == "money":
+            out[f"{target}_cents"], failed = parsing.parse_cents(raw)
+            errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_NUMBER))
+        elif kind == "int":
+            out[target], failed = parsing.parse_int(raw)
+            errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_NUMBER))
+        elif kind == "date":
+            out["order_ts"], out["order_date"], failed = parsing.parse_order_date(raw)
+            errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_DATE))
+    for name, value in dialect.constants.items():
+        out[name] = pd.Series(value, index=cells.index, dtype="Int64")
+    frame = pd.DataFrame(out, index=cells.index)
+    frame = _complete(dialect.kind, frame)
+    return Canonical(frame, pd.concat(errors) if errors else empty_errors())
+
+
+def _complete(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add optional canonical columns as nulls and derive the item key; fix the column order."""
+    for column in CANONICAL_COLUMNS[kind]:
+        if column in frame.columns or column == "item_key":
+            continue
+        dtype = "Int64" if column.endswith("_cents") or column == "num_of_item" else "str"
+        frame[column] = pd.Series(pd.NA if dtype == "Int64" else None, index=frame.index, dtype=dtype)
+    if kind == ORDER_ITEMS:
+        # thelook items have their own id; seed items are keyed by (order_id, product_id)
+        pair = frame["order_id"] + "/" + frame["product_id"]
+        frame["item_key"] = frame["item_id"].where(frame["item_id"].isna(), "id:" + frame["item_id"])
+        frame["item_key"] = frame["item_key"].fillna(pair.where(frame["item_id"].isna()))
+    return frame[CANONICAL_COLUMNS[kind]]
+
+
+def _errors(raw: pd.Series, failed: pd.Series, column: str, reason: str) -> pd.DataFrame:
+    rows = failed[failed].index
+    return pd.DataFrame(
+        {"row": rows.to_numpy(), "column": column, "value": raw.loc[rows].astype("str").to_numpy(), "reason": reason}
+    )
+
+
+def empty_errors() -> pd.DataFrame:
+    return pd.DataFrame({"row": pd.Series([], dtype="int64"), "column": [], "value": [], "reason": []})

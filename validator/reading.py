@@ -1,0 +1,155 @@
+"""File level: bytes -> header + string cells + the original line number of every row.
+
+Two paths give the same result. Files without a quote character take the fast one: numpy finds
+the line boundaries and field counts, pyarrow parses the cells. Files with quotes (where a field
+may hold a delimiter or a newline) go through the csv module, which tracks physical lines exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from validator import reasons
+
+BOM = b"\xef\xbb\xbf"
+
+
+class MalformedFile(Exception):
+    """The whole file is rejected; `reason` is a code from validator.reasons."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class RaggedRow:
+    line: int
+    text: str
+    fields: int
+
+
+@dataclass
+class RawTable:
+    """The cells of one CSV file as strings, with the physical line each row starts on."""
+
+    header: list[str]
+    cells: pd.DataFrame
+    lines: np.ndarray
+    ragged: list[RaggedRow] = field(default_factory=list)
+    blank_lines: int = 0
+
+
+def read_csv(data: bytes) -> RawTable:
+    """Parse one CSV file. Raises MalformedFile for problems that spoil the whole file."""
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+    if not data.strip():
+        raise MalformedFile(reasons.EMPTY_FILE, "the file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MalformedFile(
+            reasons.UNDECODABLE, f"invalid UTF-8 byte 0x{data[exc.start]:02x} at byte {exc.start} (line {line})"
+        ) from None
+    if "\x00" in text:
+        raise MalformedFile(reasons.UNPARSABLE_CSV, "the file contains NUL bytes (binary data?)")
+    if '"' in text:
+        return _read_with_csv_module(text)
+    return _read_fast(data)
+
+
+def _check_header(header: list[str]) -> list[str]:
+    names = [h.strip().lower() for h in header]
+    if not any(names):
+        raise MalformedFile(reasons.EMPTY_FILE, "the header row is empty")
+    seen: set[str] = set()
+    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise MalformedFile(reasons.DUPLICATE_HEADER, f"duplicated column(s) in header: {', '.join(dupes)}")
+    if "" in names:
+        raise MalformedFile(reasons.UNPARSABLE_CSV, f"the header has an unnamed column at position {names.index('') + 1}")
+    return names
+
+
+def _read_fast(data: bytes) -> RawTable:
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    # strip a trailing \r (CRLF files)
+    has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r"))
+    ends = ends - has_cr
+    lengths = ends - starts
+    nonblank = np.flatnonzero(lengths > 0)
+    if len(nonblank) == 0:
+        raise MalformedFile(reasons.EMPTY_FILE, "the file holds only blank lines")
+    first = nonblank[0]
+    header = _check_header(data[starts[first] : ends[first]].decode("utf-8").split(","))
+    body = nonblank[1:]
+    commas = np.concatenate(([0], np.cumsum(buf == ord(","))))
+    fields = commas[ends[body]] - commas[starts[body]] + 1
+    good = fields == len(header)
+    ragged = [
+        RaggedRow(int(i) + 1, data[starts[i] : ends[i]].decode("utf-8"), int(n))
+        for i, n in zip(body[~good], fields[~good], strict=True)
+    ]
+    blank = int(len(lengths) - len(nonblank) - (1 if lengths[-1] == 0 else 0))
+    if not good.any():
+        cells = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
+        return RawTable(header, cells, np.array([], dtype=np.int64), ragged, blank)
+    table = pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(skip_rows=int(first) + 1, column_names=header),
+        parse_options=pacsv.ParseOptions(quote_char=False, invalid_row_handler=lambda _row: "skip"),
+        convert_options=pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in header}, strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+    cells = table.to_pandas()
+    lines = body[good] + 1
+    if len(cells) != len(lines):  # cannot happen for quote-free input; never guess line numbers
+        return _read_with_csv_module(data.decode("utf-8"))
+    return RawTable(header, _as_str(cells, header), lines.astype(np.int64), ragged, blank)
+
+
+def _read_with_csv_module(text: str) -> RawTable:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    ragged: list[RaggedRow] = []
+    blank = 0
+    header: list[str] | None = None
+    start = 1
+    try:
+        for record in reader:
+            if not record or (len(record) == 1 and record[0] == ""):
+                blank += 1 if header is not None else 0
+            elif header is None:
+                header = _check_header(record)
+            elif len(record) != len(header):
+                ragged.append(RaggedRow(start, ",".join(record), len(record)))
+            else:
+                rows.append(record)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise MalformedFile(reasons.UNPARSABLE_CSV, f"CSV syntax error near line {reader.line_num}: {exc}") from None
+    if header is None:
+        raise MalformedFile(reasons.EMPTY_FILE, "the file holds no header row")
+    cells = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame(columns=header, dtype="str")
+    return RawTable(header, _as_str(cells, header), np.asarray(lines, dtype=np.int64), ragged, blank)
+
+
+def _as_str(cells: pd.DataFrame, header: list[str]) -> pd.DataFrame:
+    cells.columns = header
+    return cells.astype("str").reset_index(drop=True)

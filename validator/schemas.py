@@ -1,0 +1,96 @@
+"""pandera schemas of the canonical frames: the specification of a valid row, kept apart from
+how failures are turned into rejections (validator.batch).
+
+Check names are reason codes (validator.reasons), so a failure maps to a reason without a table.
+Types are already parsed (validator.parsing); pandera never coerces, least of all dates (DESIGN §7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import pandera.pandas as pa
+
+from validator import reasons
+from validator.dialects import KNOWN_STATUSES, ORDER_ITEMS, ORDERS, PRODUCTS
+
+
+def _check(test: Callable[[pd.Series], pd.Series], reason: str) -> pa.Check:
+    """A vectorised check whose name is the reason code (built-in checks do not keep their name)."""
+    return pa.Check(test, name=reason, ignore_na=True)
+
+
+def _not_negative() -> pa.Check:
+    return _check(lambda s: s >= 0, reasons.NEGATIVE_AMOUNT)
+
+
+def _required_text() -> dict[str, object]:
+    return {"dtype": "str", "nullable": False}
+
+
+def schema(kind: str, today: str) -> pa.DataFrameSchema:
+    """The schema of one canonical kind; `today` (YYYY-MM-DD) bounds order dates."""
+    if kind == ORDERS:
+        columns = {
+            "order_id": pa.Column(**_required_text()),
+            "user_id": pa.Column(**_required_text()),
+            "order_date": pa.Column(
+                "str",
+                _check(lambda s: s <= today, reasons.FUTURE_DATE),
+                nullable=False,
+            ),
+            "status": pa.Column(
+                "str", _check(lambda s: s.isin(KNOWN_STATUSES), reasons.UNKNOWN_STATUS), nullable=False
+            ),
+            "total_amount_cents": pa.Column("Int64", _not_negative(), nullable=True),
+            "num_of_item": pa.Column("Int64", _check(lambda s: s >= 0, reasons.INVALID_VALUE), nullable=True),
+        }
+        key = ["order_id"]
+    elif kind == ORDER_ITEMS:
+        columns = {
+            "item_key": pa.Column("str", nullable=True),
+            "order_id": pa.Column(**_required_text()),
+            "product_id": pa.Column(**_required_text()),
+            "quantity": pa.Column("Int64", _check(lambda s: s >= 1, reasons.QUANTITY_BELOW_1), nullable=False),
+            "unit_price_cents": pa.Column("Int64", _not_negative(), nullable=False),
+        }
+        key = ["item_key"]
+    elif kind == PRODUCTS:
+        columns = {
+            "product_id": pa.Column(**_required_text()),
+            "category": pa.Column(**_required_text()),
+            "price_cents": pa.Column("Int64", _not_negative(), nullable=False),
+        }
+        key = ["product_id"]
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    return pa.DataFrameSchema(columns, unique=key, report_duplicates="exclude_first", strict=False, coerce=False)
+
+
+def failures(kind: str, frame: pd.DataFrame, today: str) -> pd.DataFrame:
+    """Every failed check as rows (index, column, value, reason); empty when the frame is valid."""
+    try:
+        schema(kind, today).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return pd.DataFrame({"index": pd.Series([], dtype="int64"), "column": [], "value": [], "reason": []})
+    cases = cases[cases["index"].notna()]
+    reason = cases["check"].astype("str").map(_reason_of)
+    return pd.DataFrame(
+        {
+            "index": cases["index"].astype("int64").to_numpy(),
+            "column": cases["column"].astype("str").to_numpy(),
+            "value": cases["failure_case"].astype("str").to_numpy(),
+            "reason": reason.to_numpy(),
+        }
+    )
+
+
+def _reason_of(check: str) -> str:
+    if check == "not_nullable":
+        return reasons.MISSING_VALUE
+    if "uniqueness" in check:
+        return reasons.DUPLICATE_KEY
+    return check if check in reasons.DESCRIPTIONS else reasons.INVALID_VALUE
