@@ -120,3 +120,20 @@ def frame_to_parquet(frame: pd.DataFrame) -> bytes:
 
 def parquet_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
     return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
+
+
+class ObjectChanged(Exception):
+    """The object no longer has the ETag a manifest recorded (it was re-uploaded)."""
+
+
+def get_pinned(bucket: Bucket, key: str, etag: str) -> bytes:
+    """The object's bytes only if it still has `etag` (GetObject If-Match)."""
+    try:
+        return bucket.s3.get_object(Bucket=bucket.name, Key=key, IfMatch=f'"{etag}"')["Body"].read()
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in {"PreconditionFailed", "412"}:
+            raise ObjectChanged(f"{key} changed since the batch was taken (ETag is no longer {etag})") from None
+        if is_missing(exc):
+            raise ObjectMissing(f"s3://{bucket.name}/{key} does not exist") from None
+        raise

@@ -147,7 +147,9 @@ def validate_batch(
 def _parse_file(f: InputFile) -> ParsedFile:
     p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
     if p.kind is None:
-        p.malformed = MalformedFile(reasons.UNRECOGNISED_FILE, f"{f.name}: {reasons.DESCRIPTIONS[reasons.UNRECOGNISED_FILE]}")
+        p.malformed = MalformedFile(
+            reasons.UNRECOGNISED_FILE, f"{f.name}: {reasons.DESCRIPTIONS[reasons.UNRECOGNISED_FILE]}"
+        )
         return p
     try:
         p.raw = read_csv(f.data)
@@ -179,12 +181,16 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
         p = by_key[key]
         rows = combined.loc[group["index"], "_row"].to_numpy()
         columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else group["column"]
-        found = pd.DataFrame({"row": rows, "column": columns, "value": group["value"].to_numpy(), "reason": group["reason"].to_numpy()})
+        found = pd.DataFrame(
+            {"row": rows, "column": columns, "value": group["value"].to_numpy(), "reason": group["reason"].to_numpy()}
+        )
         p.errors = pd.concat([p.errors, found], ignore_index=True)
     return combined[~combined.index.isin(failed["index"])].reset_index(drop=True)
 
 
-def _split_references(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split_references(
+    items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     no_order = ~items["order_id"].isin(order_ids)
     no_product = ~items["product_id"].isin(product_ids)
     reason = pd.Series("", index=items.index, dtype="str")
@@ -216,7 +222,9 @@ def _recheck_pending(
     after the maximum age, superseded when this batch brings the same item again."""
     if before is None or before.empty:
         empty = pd.DataFrame(columns=PENDING_COLUMNS)
-        return _Carried(_public(empty), empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0))
+        return _Carried(
+            _public(empty), empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0)
+        )
     superseded = before["item_key"].isin(batch_items["item_key"])
     rest = before[~superseded]
     known = rest["order_id"].isin(order_ids) & rest["product_id"].isin(product_ids)
@@ -249,9 +257,13 @@ def _pending_reason(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.In
 
 def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) -> list[dict]:
     """Consistency warnings (never rejections), judged on the items this batch holds of each order."""
-    seen = pd.concat([items[["order_id", "quantity", "unit_price_cents"]], pending[["order_id", "quantity", "unit_price_cents"]]])
+    seen = pd.concat(
+        [items[["order_id", "quantity", "unit_price_cents"]], pending[["order_id", "quantity", "unit_price_cents"]]]
+    )
     seen = seen.assign(line=seen["quantity"] * seen["unit_price_cents"])
-    per_order = seen.groupby("order_id").agg(items=("quantity", "size"), units=("quantity", "sum"), cents=("line", "sum"))
+    per_order = seen.groupby("order_id").agg(
+        items=("quantity", "size"), units=("quantity", "sum"), cents=("line", "sum")
+    )
     o = orders.join(per_order, on="order_id", how="inner")
     out: list[dict] = []
     amount = o[o["total_amount_cents"].notna() & ((o["total_amount_cents"] - o["cents"]).abs() > 1)]
@@ -287,7 +299,11 @@ def _money(cents: int) -> str:
 
 def _public(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop the validator's bookkeeping columns (those starting with '_')."""
-    keep = [c for c in frame.columns if not str(c).startswith("_") and c not in ("reason", "first_batch_id", "first_seen_at")]
+    keep = [
+        c
+        for c in frame.columns
+        if not str(c).startswith("_") and c not in ("reason", "first_batch_id", "first_seen_at")
+    ]
     return frame[keep].reset_index(drop=True)
 
 
@@ -300,11 +316,15 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
     assert p.raw is not None
     errs = p.errors.drop_duplicates(["row", "reason", "column"])
     detail = errs["column"].astype("str") + "=" + errs["value"].astype("str").map(repr) + " (" + errs["reason"] + ")"
-    grouped = errs.assign(detail=detail).groupby("row").agg(
-        reason=("reason", lambda s: ";".join(dict.fromkeys(s))), detail=("detail", "; ".join)
+    grouped = (
+        errs.assign(detail=detail)
+        .groupby("row")
+        .agg(reason=("reason", lambda s: ";".join(dict.fromkeys(s))), detail=("detail", "; ".join))
     )
     cells = p.raw.cells.loc[grouped.index]
-    rows = pd.DataFrame({"line": p.raw.lines[grouped.index.to_numpy()], "reason": grouped["reason"], "detail": grouped["detail"]})
+    rows = pd.DataFrame(
+        {"line": p.raw.lines[grouped.index.to_numpy()], "reason": grouped["reason"], "detail": grouped["detail"]}
+    )
     rows = pd.concat([rows.reset_index(drop=True), cells.reset_index(drop=True)], axis=1)
     if p.raw.ragged:
         ragged = pd.DataFrame(

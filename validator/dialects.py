@@ -92,8 +92,12 @@ DIALECTS: dict[str, tuple[Dialect, ...]] = {
         ),
     ),
     PRODUCTS: (
-        Dialect("seed", PRODUCTS, {"product_id": "product_id", "category": "category", "price": "price"}, {"name": "name"}),
-        Dialect("thelook", PRODUCTS, {"id": "product_id", "category": "category", "retail_price": "price"}, {"name": "name"}),
+        Dialect(
+            "seed", PRODUCTS, {"product_id": "product_id", "category": "category", "price": "price"}, {"name": "name"}
+        ),
+        Dialect(
+            "thelook", PRODUCTS, {"id": "product_id", "category": "category", "retail_price": "price"}, {"name": "name"}
+        ),
     ),
 }
 

@@ -77,7 +77,9 @@ def _check_header(header: list[str]) -> list[str]:
     if dupes:
         raise MalformedFile(reasons.DUPLICATE_HEADER, f"duplicated column(s) in header: {', '.join(dupes)}")
     if "" in names:
-        raise MalformedFile(reasons.UNPARSABLE_CSV, f"the header has an unnamed column at position {names.index('') + 1}")
+        raise MalformedFile(
+            reasons.UNPARSABLE_CSV, f"the header has an unnamed column at position {names.index('') + 1}"
+        )
     return names
 
 

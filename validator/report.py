@@ -49,7 +49,8 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
         for r in errs.itertuples()
     ]
     found += [
-        {"line": g.line, "column": None, "value": safe_value(g.text), "reason": reasons.RAGGED_ROW} for g in p.raw.ragged
+        {"line": g.line, "column": None, "value": safe_value(g.text), "reason": reasons.RAGGED_ROW}
+        for g in p.raw.ragged
     ]
     for r in pending.itertuples():
         for code in str(r.reason).split(";"):

@@ -1,0 +1,57 @@
+"""Batch identity and the manifest: the exact files a batch took (key, size, ETag)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from ecompipe import layout
+from ecompipe.errors import ManifestError, ObjectMissing
+from ecompipe.objects import Bucket, ObjectInfo
+
+
+def batch_id_for(files: list[ObjectInfo]) -> str:
+    """Derived from the sorted (key, ETag) set: the same files always give the same batch id, so a
+    duplicate delivery of the same events cannot start a second batch. Valid as an execution name."""
+    digest = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.key):
+        digest.update(f"{f.key}\0{f.etag}\n".encode())
+    return "batch-" + digest.hexdigest()[:20]
+
+
+@dataclass
+class Manifest:
+    batch_id: str
+    files: list[ObjectInfo]
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @classmethod
+    def for_files(cls, files: list[ObjectInfo]) -> Manifest:
+        if not files:
+            raise ManifestError("a batch needs at least one file")
+        ordered = sorted(files, key=lambda f: f.key)
+        return cls(batch_id_for(ordered), ordered)
+
+    def to_json(self) -> dict:
+        return {"batch_id": self.batch_id, "created_at": self.created_at, "files": [asdict(f) for f in self.files]}
+
+    @classmethod
+    def from_json(cls, value: dict) -> Manifest:
+        try:
+            files = [ObjectInfo(f["key"], int(f["size"]), str(f["etag"])) for f in value["files"]]
+            return cls(str(value["batch_id"]), files, str(value.get("created_at", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"not a batch manifest: {exc}") from None
+
+
+def write_manifest(bucket: Bucket, manifest: Manifest) -> str:
+    bucket.put_json(layout.manifest_key(manifest.batch_id), manifest.to_json())
+    return layout.manifest_key(manifest.batch_id)
+
+
+def read_manifest(bucket: Bucket, batch_id: str) -> Manifest:
+    try:
+        return Manifest.from_json(bucket.get_json(layout.manifest_key(batch_id)))
+    except ObjectMissing:
+        raise ManifestError(f"batch {batch_id} has no manifest at {layout.manifest_key(batch_id)}") from None

@@ -1,0 +1,223 @@
+"""The ecompipe command line. Results go to stdout; progress and logs to stderr.
+
+Exit codes: 0 success (even when rows were rejected), 1 the run failed, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import ExitStack
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ecompipe import render
+from ecompipe.emulator import Emulator
+from ecompipe.errors import EcompipeError
+from ecompipe.settings import Settings
+
+DEFAULT_DATA = Path("sample_data")
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def _settings(endpoint_url: str | None) -> Settings:
+    try:
+        return Settings.from_env().with_endpoint(endpoint_url)
+    except EcompipeError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _date(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+class Failure(click.ClickException):
+    """A run that failed: message on stderr, exit 1."""
+
+    exit_code = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ecompipe")
+def main() -> None:
+    """ecompipe: e-commerce CSV batches -> validated, curated data -> exact KPIs in DynamoDB."""
+
+
+endpoint_option = click.option(
+    "--endpoint-url", default=None, help="AWS endpoint (an emulator); default: ECOMPIPE_ENDPOINT_URL, else AWS."
+)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--endpoint-url", default=None, help="Use this endpoint instead of starting the embedded emulator.")
+def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
+    """Run the pipeline on DIRECTORY's CSV files (default: sample_data) and print the KPIs.
+
+    Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
+    """
+    from ecompipe.pipeline import Resources, csv_files, run_batch, upload
+
+    directory = directory or DEFAULT_DATA
+    if not directory.is_dir():
+        raise click.UsageError(f"{directory} is not a directory")
+    settings = _settings(endpoint_url)
+    started = time.monotonic()
+    try:
+        files = csv_files(directory)
+        if not files:
+            raise click.UsageError(f"no .csv files under {directory}")
+        with ExitStack() as stack:
+            if not settings.endpoint_url:
+                url = stack.enter_context(Emulator())
+                stderr.print(f"[dim]embedded emulator at {url}[/dim]")
+                settings = settings.with_endpoint(url)
+            res = Resources.from_settings(settings)
+            res.init()
+            keys = upload(res.bucket, files)
+            stderr.print(f"[dim]uploaded {len(keys)} files to s3://{settings.bucket}/incoming/[/dim]")
+            result = run_batch(res, keys)
+            dates = result.affected_dates
+            orders = [r for r in res.kpis.order_kpis() if r["order_date"] in set(dates)]
+            categories = [r for r in res.kpis.category_kpis() if r["order_date"] in set(dates)]
+    except EcompipeError as exc:
+        raise Failure(str(exc)) from None
+    location = f"s3://{settings.bucket}/reports/{result.batch_id}/validation.json"
+    summary = render.summary_line(result.report, location) + f" ({time.monotonic() - started:.1f}s)"
+    if output == "json":
+        click.echo(render.kpis_json(orders, categories))
+        stderr.print(summary)
+    else:
+        render.file_table(stderr, result.report)
+        render.kpi_tables(stdout, orders, categories)
+        click.echo(summary)
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+def emulator(port: int) -> None:
+    """Run the AWS emulator in the foreground so several commands can share it (Ctrl-C stops it)."""
+    emu = Emulator(port)
+    try:
+        url = emu.start()
+    except EcompipeError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(url)
+    stderr.print(f"[dim]emulator listening; use --endpoint-url {url} or ECOMPIPE_ENDPOINT_URL={url}[/dim]")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+
+
+@main.command()
+@endpoint_option
+def init(endpoint_url: str | None) -> None:
+    """Create the bucket and the KPI tables if missing (idempotent)."""
+    from ecompipe.pipeline import Resources
+
+    settings = _settings(endpoint_url)
+    try:
+        Resources.from_settings(settings).init()
+    except EcompipeError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"bucket {settings.bucket}, tables {settings.order_table} and {settings.category_table} ready")
+
+
+@main.command()
+@click.option("--date", "on_date", default=None, help="One order date (YYYY-MM-DD).")
+@click.option("--from", "date_from", default=None, help="First order date (inclusive).")
+@click.option("--to", "date_to", default=None, help="Last order date (inclusive).")
+@click.option("--category", default=None, help="Only this category (category KPIs).")
+@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@endpoint_option
+def kpis(
+    on_date: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    category: str | None,
+    output: str,
+    endpoint_url: str | None,
+) -> None:
+    """Print the stored KPIs, optionally for a date or a date range and one category."""
+    from ecompipe.pipeline import Resources
+
+    if on_date and (date_from or date_to):
+        raise click.UsageError("give either --date or --from/--to, not both")
+    date_from = _date(on_date or date_from, "--from")
+    date_to = _date(on_date or date_to, "--to")
+    if date_from and date_to and date_from > date_to:
+        raise click.UsageError(f"--from {date_from} is after --to {date_to}")
+    res = Resources.from_settings(_settings(endpoint_url))
+    try:
+        orders = res.kpis.order_kpis(date_from, date_to)
+        categories = res.kpis.category_kpis(date_from, date_to, category)
+    except EcompipeError as exc:
+        raise Failure(str(exc)) from None
+    if category is not None:
+        orders = []  # order KPIs have no category
+    if output == "json":
+        click.echo(render.kpis_json(orders, categories))
+    elif output == "csv":
+        click.echo(render.kpis_csv(orders, categories), nl=False)
+    else:
+        render.kpi_tables(stdout, orders, categories)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON report.")
+def validate(directory: Path, report_path: Path | None) -> None:
+    """Validate DIRECTORY's CSV files locally (no AWS at all); exit 1 only when no row is valid.
+
+    References are checked within these files only: items whose order or product is not among
+    them are counted as pending.
+    """
+    from ecompipe.batches import batch_id_for
+    from ecompipe.objects import ObjectInfo
+    from ecompipe.pipeline import csv_files
+    from validator.batch import InputFile, Known, validate_batch
+
+    try:
+        paths = csv_files(directory)
+    except EcompipeError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not paths:
+        raise click.UsageError(f"no .csv files under {directory}")
+    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in paths]
+    batch_id = batch_id_for([ObjectInfo(f.key, len(f.data), str(hash(f.data))) for f in files])
+    settings = _settings(None)
+    result = validate_batch(
+        batch_id,
+        files,
+        Known(),
+        None,
+        now=datetime.now(UTC),
+        max_pending_age_days=settings.pending_max_age_days,
+        examples=settings.report_examples,
+    )
+    report = result.report
+    if report_path:
+        report_path.write_text(json.dumps(report, indent=2, default=str))
+    render.file_table(stdout, report)
+    click.echo(render.summary_line(report, str(report_path) if report_path else "(not written; use --report)"))
+    if report["totals"]["accepted"] == 0:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

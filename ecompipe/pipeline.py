@@ -1,0 +1,110 @@
+"""Local orchestration: the same steps the state machine runs, in process.
+
+init -> upload -> manifest -> validate -> (transform when there is work) -> archive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecompipe import aws, layout
+from ecompipe.batches import Manifest, write_manifest
+from ecompipe.errors import EcompipeError
+from ecompipe.kpi_store import KpiStore
+from ecompipe.objects import Bucket
+from ecompipe.settings import Settings
+
+
+@dataclass
+class Resources:
+    """The AWS-facing objects of one run, built once from settings."""
+
+    settings: Settings
+    bucket: Bucket
+    kpis: KpiStore
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Resources:
+        return cls(
+            settings,
+            Bucket(aws.client("s3", settings), settings.bucket),
+            KpiStore(aws.client("dynamodb", settings), settings),
+        )
+
+    def init(self) -> None:
+        """Create the bucket and the tables if missing (idempotent)."""
+        self.bucket.ensure(self.settings.region)
+        self.kpis.ensure_tables()
+
+
+@dataclass
+class RunResult:
+    batch_id: str
+    report: dict
+    transform: dict | None
+    archived: list[str] = field(default_factory=list)
+
+    @property
+    def affected_dates(self) -> list[str]:
+        return list(self.transform["affected_dates"]) if self.transform else []
+
+
+def csv_files(directory: Path) -> list[Path]:
+    """The CSV files under directory (recursively), sorted; file names must be unique."""
+    if not directory.is_dir():
+        raise EcompipeError(f"{directory} is not a directory")
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
+    seen: dict[str, Path] = {}
+    for p in files:
+        if p.name in seen:
+            raise EcompipeError(f"two files are named {p.name}: {seen[p.name]} and {p}; incoming/ keys must be unique")
+        seen[p.name] = p
+    return files
+
+
+def upload(bucket: Bucket, files: list[Path]) -> list[str]:
+    """Put each file under incoming/ by its name; returns the keys."""
+    keys = []
+    for path in files:
+        key = layout.incoming_key(path.name)
+        bucket.put_bytes(key, path.read_bytes(), "text/csv")
+        keys.append(key)
+    return keys
+
+
+def run_batch(res: Resources, keys: list[str]) -> RunResult:
+    """Process exactly these incoming keys as one batch."""
+    from transformer import task as transform_task
+    from validator import task as validate_task
+
+    infos = [info for info in (res.bucket.head(k) for k in keys) if info is not None]
+    manifest = Manifest.for_files(infos)
+    write_manifest(res.bucket, manifest)
+    report = validate_task.run(res.settings, res.bucket, manifest.batch_id)
+    transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id) if report["outcome"]["has_work"] else None
+    malformed = {f["file"] for f in report["files"] if f["status"] == "rejected"}
+    keep = {s["file"] for s in report.get("skipped_files", [])}
+    archived = archive(res.bucket, manifest, malformed, keep)
+    return RunResult(manifest.batch_id, report, transform, archived)
+
+
+def archive(bucket: Bucket, manifest: Manifest, malformed: set[str], keep: set[str]) -> list[str]:
+    """Move each input out of incoming/: to processed/<batch_id>/, or for a malformed file to the
+    copy under rejected/<batch_id>/files/. The copy lands first; the input is deleted only if it
+    still has the ETag the manifest recorded (a file re-uploaded meanwhile stays for the next batch).
+    Files in `keep` (could not be read as recorded) are left in incoming/."""
+    archived = []
+    for info in manifest.files:
+        current = bucket.head(info.key)
+        if info.key in keep or current is None or current.etag != info.etag:
+            continue
+        name = layout.file_name(info.key)
+        target = layout.rejected_file_key(manifest.batch_id, name) if info.key in malformed else None
+        target = target or layout.processed_key(manifest.batch_id, info.key)
+        if bucket.head(target) is None:
+            bucket.copy(info.key, target)
+        if bucket.head(target) is not None:
+            bucket.delete(info.key)
+            archived.append(target)
+    return archived

@@ -1,0 +1,99 @@
+"""Turning results into what a person or a program reads: KPI JSON, CSV and rich tables."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from rich.console import Console
+from rich.table import Table
+
+ORDER_FIELDS = ["order_date", "total_orders", "total_revenue", "total_items_sold", "return_rate", "unique_customers"]
+CATEGORY_FIELDS = ["category", "order_date", "daily_revenue", "avg_order_value", "avg_return_rate"]
+MONEY_FIELDS = {"total_revenue", "daily_revenue", "avg_order_value"}
+RATE_FIELDS = {"return_rate", "avg_return_rate"}
+
+
+def kpi_value(name: str, value: object) -> object:
+    """Money as a string with two decimals, rates as numbers with four, counts as ints."""
+    if name in MONEY_FIELDS:
+        return f"{Decimal(str(value)):.2f}"
+    if name in RATE_FIELDS:
+        return float(f"{Decimal(str(value)):.4f}")
+    if isinstance(value, Decimal):
+        return int(value)
+    return value
+
+
+def public_rows(rows: list[dict], fields: list[str]) -> list[dict]:
+    return [{f: kpi_value(f, r[f]) for f in fields} for r in rows]
+
+
+def kpis_json(order_rows: list[dict], category_rows: list[dict]) -> str:
+    """Exactly {"order_kpis": [...], "category_kpis": [...]} with the DESIGN §3 field names."""
+    doc = {
+        "order_kpis": public_rows(sorted(order_rows, key=lambda r: r["order_date"]), ORDER_FIELDS),
+        "category_kpis": public_rows(
+            sorted(category_rows, key=lambda r: (r["order_date"], r["category"])), CATEGORY_FIELDS
+        ),
+    }
+    return json.dumps(doc, indent=2)
+
+
+def kpis_csv(order_rows: list[dict], category_rows: list[dict]) -> str:
+    """Two CSV sections separated by a blank line: order KPIs, then category KPIs."""
+    sections = []
+    for rows, fields in ((order_rows, ORDER_FIELDS), (category_rows, CATEGORY_FIELDS)):
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(public_rows(rows, fields))
+        sections.append(out.getvalue())
+    return "\n".join(sections)
+
+
+def kpi_tables(console: Console, order_rows: list[dict], category_rows: list[dict]) -> None:
+    for title, rows, fields in (
+        ("Order KPIs", order_rows, ORDER_FIELDS),
+        ("Category KPIs", category_rows, CATEGORY_FIELDS),
+    ):
+        table = Table(title=f"{title} ({len(rows)} rows)")
+        for f in fields:
+            table.add_column(f, justify="left" if f in ("order_date", "category") else "right")
+        for r in public_rows(rows, fields):
+            table.add_row(*(f"{r[f]:.4f}" if f in RATE_FIELDS else str(r[f]) for f in fields))
+        console.print(table)
+
+
+def file_table(console: Console, report: dict) -> None:
+    """Per-file validation counts, with the top reasons."""
+    table = Table(title=f"Validation of {report['batch_id']}")
+    for col in ("file", "kind", "dialect", "read", "accepted", "rejected", "pending", "reasons"):
+        table.add_column(col, justify="right" if col in ("read", "accepted", "rejected", "pending") else "left")
+    for f in report["files"]:
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(f["reasons"].items(), key=lambda kv: -kv[1])[:4])
+        if f["status"] == "rejected":
+            reasons = f"FILE REJECTED: {f['error']['message']}"
+        table.add_row(
+            f["file"].rsplit("/", 1)[-1],
+            str(f["kind"] or "?"),
+            str(f["dialect"] or "-"),
+            str(f["rows_read"]),
+            str(f["accepted"]),
+            str(f["rejected"]),
+            str(f["pending"]),
+            reasons,
+        )
+    console.print(table)
+
+
+def summary_line(report: dict, report_location: str) -> str:
+    t = report["totals"]
+    p = report["pending"]
+    extra = f", {p['resolved']} pending resolved" if p.get("resolved") else ""
+    return (
+        f"{t['files']} files ({t['rejected_files']} rejected whole), rows: {t['accepted']} accepted, "
+        f"{t['rejected']} rejected, {t['pending']} pending{extra}; report: {report_location}"
+    )

@@ -1,0 +1,1 @@
+"""Transformation: curated upsert, KPI computation for the affected dates, KPI writes."""

@@ -1,0 +1,74 @@
+"""The transformer task: staged batch -> curated upsert -> KPIs of the affected dates -> DynamoDB.
+
+Writes are ordered so that a crash at any point leaves a state a rerun converges from: curated
+partitions first (an idempotent upsert), then KPIs (replace by date), then the pending set.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ecompipe import layout
+from ecompipe.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.kpi_store import KpiStore
+from ecompipe.objects import Bucket
+from transformer import curate, kpis
+
+
+def run(bucket: Bucket, store: KpiStore, batch_id: str) -> dict:
+    """Transform one validated batch; returns (and records) a summary."""
+    staged = {kind: bucket.get_frame(layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
+    batch_orders = staged[ORDERS].assign(batch_id=batch_id)
+    batch_items = staged[ORDER_ITEMS].assign(batch_id=batch_id)
+    curated = CuratedStore(bucket)
+
+    products_before = curated.products()
+    products = curate.upsert(products_before, staged["products"].assign(batch_id=batch_id), "product_id")
+    changed = curate.changed_categories(products_before, staged["products"])
+
+    dates = curate.affected_dates(batch_orders, batch_items, curated.index(), changed)
+    existing_orders = curated.read_partitions(ORDERS, dates)
+    existing_items = curated.read_partitions(ORDER_ITEMS, dates)
+    orders, items = curate.rebuild(
+        existing_orders if existing_orders is not None else batch_orders.iloc[0:0],
+        existing_items if existing_items is not None else batch_items.iloc[0:0],
+        batch_orders,
+        batch_items,
+    )
+    if items["order_date"].isna().any():
+        orphans = items.loc[items["order_date"].isna(), "item_key"].head(5).tolist()
+        raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
+
+    if not staged["products"].empty:
+        curated.write_products(products)
+    curated.write_partitions(ORDERS, orders, dates)
+    curated.write_partitions(ORDER_ITEMS, items, dates)
+
+    order_kpis = kpis.order_kpis(orders, items)
+    category_kpis = kpis.category_kpis(orders, items, products)
+    written = store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis), batch_id)
+
+    _commit_pending(bucket, batch_id)
+    summary = {
+        "batch_id": batch_id,
+        "affected_dates": dates,
+        "orders_upserted": len(batch_orders),
+        "items_upserted": len(batch_items),
+        "products_upserted": len(staged["products"]),
+        "products_recategorised": len(changed),
+        "kpi_items_written": written,
+    }
+    bucket.put_json(layout.transform_report_key(batch_id), summary)
+    return summary
+
+
+def _commit_pending(bucket: Bucket, batch_id: str) -> None:
+    """The pending set computed by the validator becomes the current one."""
+    pending = bucket.get_frame_or_none(layout.staged_pending_key(batch_id))
+    if pending is None:
+        return
+    if pending.empty:
+        if bucket.exists(layout.PENDING_ITEMS_KEY):
+            bucket.delete(layout.PENDING_ITEMS_KEY)
+    else:
+        bucket.put_frame(layout.PENDING_ITEMS_KEY, pd.DataFrame(pending))

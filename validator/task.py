@@ -1,0 +1,79 @@
+"""The validator task: the thin adapter between S3 and validator.batch (the pure core)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from ecompipe import layout
+from ecompipe.batches import read_manifest
+from ecompipe.curated import CuratedStore
+from ecompipe.errors import ObjectMissing
+from ecompipe.objects import Bucket, ObjectChanged, get_pinned
+from ecompipe.settings import Settings
+from validator import reasons
+from validator.batch import InputFile, Known, validate_batch
+
+
+@dataclass
+class Skipped:
+    """A manifest file that could not be read as the batch recorded it; left where it is."""
+
+    key: str
+    message: str
+
+
+def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None = None) -> dict:
+    """Validate the batch's files; write staging/, rejected/, reports/ and the recorded outcome."""
+    now = now or datetime.now(UTC)
+    manifest = read_manifest(bucket, batch_id)
+    files: list[InputFile] = []
+    skipped: list[Skipped] = []
+    for info in manifest.files:
+        try:
+            files.append(InputFile(info.key, get_pinned(bucket, info.key, info.etag)))
+        except (ObjectChanged, ObjectMissing) as exc:
+            skipped.append(Skipped(info.key, str(exc)))
+    curated = CuratedStore(bucket)
+    known = Known(curated.known_order_ids(), curated.known_product_ids())
+    result = validate_batch(
+        batch_id,
+        files,
+        known,
+        bucket.get_frame_or_none(layout.PENDING_ITEMS_KEY),
+        now=now,
+        max_pending_age_days=settings.pending_max_age_days,
+        examples=settings.report_examples,
+    )
+    for kind, frame in result.staged.items():
+        bucket.put_frame(layout.staging_key(batch_id, kind), frame)
+    bucket.put_frame(layout.staged_pending_key(batch_id), result.pending)
+    for name, rows in result.rejected_rows.items():
+        bucket.put_bytes(layout.rejected_rows_key(batch_id, name), _csv(rows), "text/csv")
+    by_key = {f.key: f for f in files}
+    for key, problem in result.malformed.items():
+        name = layout.file_name(key)
+        bucket.put_bytes(layout.rejected_file_key(batch_id, name), by_key[key].data)
+        bucket.put_bytes(layout.rejected_reason_key(batch_id, name), f"{problem.reason}: {problem.message}\n".encode())
+    if not result.expired.empty:
+        bucket.put_bytes(layout.expired_pending_key(batch_id), _csv(result.expired), "text/csv")
+    report = result.report
+    report["skipped_files"] = [{"file": s.key, "message": s.message} for s in skipped]
+    report["rejected_prefix"] = f"{layout.REJECTED}{batch_id}/"
+    report["expired_pending"] = {
+        "count": len(result.expired),
+        "key": layout.expired_pending_key(batch_id) if len(result.expired) else None,
+        "reason": reasons.PENDING_EXPIRED,
+    }
+    bucket.put_json(layout.report_key(batch_id), report)
+    bucket.put_json(layout.outcome_key(batch_id), {"batch_id": batch_id, **report["outcome"]})
+    return report
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    out = io.StringIO()
+    frame.to_csv(out, index=False)
+    return out.getvalue().encode()
