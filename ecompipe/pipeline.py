@@ -6,6 +6,7 @@ init -> upload -> manifest -> validate -> (transform when there is work) -> arch
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ecompipe import aws, layout
@@ -73,15 +74,15 @@ def upload(bucket: Bucket, files: list[Path]) -> list[str]:
     return keys
 
 
-def run_batch(res: Resources, keys: list[str]) -> RunResult:
-    """Process exactly these incoming keys as one batch."""
+def run_batch(res: Resources, keys: list[str], now: datetime | None = None) -> RunResult:
+    """Process exactly these incoming keys as one batch (`now` fixes the clock, for tests)."""
     from transformer import task as transform_task
     from validator import task as validate_task
 
     infos = [info for info in (res.bucket.head(k) for k in keys) if info is not None]
     manifest = Manifest.for_files(infos)
     write_manifest(res.bucket, manifest)
-    report = validate_task.run(res.settings, res.bucket, manifest.batch_id)
+    report = validate_task.run(res.settings, res.bucket, manifest.batch_id, now)
     transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id) if report["outcome"]["has_work"] else None
     malformed = {f["file"] for f in report["files"] if f["status"] == "rejected"}
     keep = {s["file"] for s in report.get("skipped_files", [])}

@@ -180,12 +180,18 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
     for key, group in failed.groupby(combined.loc[failed["index"], "_file"].to_numpy()):
         p = by_key[key]
         rows = combined.loc[group["index"], "_row"].to_numpy()
-        columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else group["column"]
-        found = pd.DataFrame(
-            {"row": rows, "column": columns, "value": group["value"].to_numpy(), "reason": group["reason"].to_numpy()}
-        )
+        columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else list(group["column"])
+        values = [_raw_value(p, row, column) for row, column in zip(rows, columns, strict=True)]
+        found = pd.DataFrame({"row": rows, "column": columns, "value": values, "reason": group["reason"].to_numpy()})
         p.errors = pd.concat([p.errors, found], ignore_index=True)
     return combined[~combined.index.isin(failed["index"])].reset_index(drop=True)
+
+
+def _raw_value(p: ParsedFile, row: int, column: str) -> str:
+    """The cell as written in the file (not its parsed form), for reports and rejected rows."""
+    assert p.raw is not None
+    parts = [p.raw.cells.at[row, c] for c in column.split("+") if c in p.raw.cells.columns]
+    return "/".join(str(v) for v in parts)
 
 
 def _split_references(

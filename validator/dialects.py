@@ -56,7 +56,9 @@ class Dialect:
     constants: dict[str, int] = field(default_factory=dict)
 
     def source_of(self, canonical: str) -> str:
-        """The source column a canonical field came from (for messages)."""
+        """The source column(s) a canonical field came from (for messages)."""
+        if canonical == "item_key":
+            return "id" if "id" in self.required else "order_id+product_id"
         for src, dst in {**self.required, **self.optional}.items():
             if dst == canonical or f"{dst}_cents" == canonical:
                 return src

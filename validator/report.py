@@ -21,8 +21,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def safe_value(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     """A cell as it may appear in a report or log: control characters escaped, long values cut."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+    shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text[:limit])
+    return shown if len(text) <= limit else shown + f"… ({len(text)} chars)"
 
 
 def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:

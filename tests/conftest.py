@@ -1,0 +1,47 @@
+"""Shared fixtures: paths, a fixed clock, moto (in-process) and the pipeline's resources on it."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = ROOT.parent / "shared" / "data" / "lab-thelook"
+SAMPLE = ROOT / "sample_data"
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def lab_dir() -> Path:
+    if not LAB.is_dir():
+        pytest.skip(f"the public data set is not at {LAB} (shared/ must sit beside the project)")
+    return LAB
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and region; no ECOMPIPE_* leaking in from the caller's shell."""
+    for key in list(os.environ):
+        if key.startswith("ECOMPIPE_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def resources(aws_env: None):
+    """Bucket and KPI tables created in an in-process moto, torn down after the test."""
+    from moto import mock_aws
+
+    from ecompipe.pipeline import Resources
+    from ecompipe.settings import Settings
+
+    with mock_aws():
+        res = Resources.from_settings(Settings(bucket="ecompipe-test"))
+        res.init()
+        yield res
