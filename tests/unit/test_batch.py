@@ -94,7 +94,10 @@ def test_a_row_with_several_problems_is_rejected_once_with_every_reason() -> Non
 
 def test_duplicate_keys_across_files_keep_the_first() -> None:
     result = _run(
-        {"orders_a.csv": ORDERS + b"1,5,2025-06-01,1.00,delivered\n", "orders_b.csv": ORDERS + b"1,6,2025-06-02,2.00,returned\n"}
+        {
+            "orders_a.csv": ORDERS + b"1,5,2025-06-01,1.00,delivered\n",
+            "orders_b.csv": ORDERS + b"1,6,2025-06-02,2.00,returned\n",
+        }
     )
     assert _file(result.report, "orders_b.csv")["reasons"] == {reasons.DUPLICATE_KEY: 1}
     assert result.staged["orders"]["user_id"].tolist() == ["5"]
@@ -139,7 +142,10 @@ def test_unknown_order_or_product_goes_to_pending_and_resolves_later() -> None:
 
     known = Known(pd.Index(["8"]), pd.Index(["1", "2"]))
     second = _run(
-        {"orders_b.csv": ORDERS + b"7,5,2025-06-02,10.00,delivered\n", "products_2.csv": b"product_id,category,price\n99,Books,1.00\n"},
+        {
+            "orders_b.csv": ORDERS + b"7,5,2025-06-02,10.00,delivered\n",
+            "products_2.csv": b"product_id,category,price\n99,Books,1.00\n",
+        },
         known=known,
         pending=first.pending,
         now=NOW + timedelta(days=1),

@@ -38,14 +38,22 @@ def test_whole_numbers() -> None:
 
 def test_order_date_is_the_calendar_date_written_no_zone_shift() -> None:
     ts, day, failed = parse_order_date(
-        _s("2025-03-30T23:14:26", "2024-01-15", "2024-01-15 10:30", "2024-01-15T23:30:00-05:00", "2024-01-15 23:59:59 UTC")
+        _s(
+            "2025-03-30T23:14:26",
+            "2024-01-15",
+            "2024-01-15 10:30",
+            "2024-01-15T23:30:00-05:00",
+            "2024-01-15 23:59:59 UTC",
+        )
     )
     assert day.tolist() == ["2025-03-30", "2024-01-15", "2024-01-15", "2024-01-15", "2024-01-15"]
     assert ts.iloc[0] == pd.Timestamp("2025-03-30 23:14:26")
     assert not failed.any()
 
 
-@pytest.mark.parametrize("bad", ["2024-02-30", "15/01/2024", "2024-1-5", "2024-01-15T25:00:00", "yesterday", "20240115"])
+@pytest.mark.parametrize(
+    "bad", ["2024-02-30", "15/01/2024", "2024-1-5", "2024-01-15T25:00:00", "yesterday", "20240115"]
+)
 def test_bad_dates_fail(bad: str) -> None:
     _, day, failed = parse_order_date(_s(bad))
     assert failed.tolist() == [True]

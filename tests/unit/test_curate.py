@@ -1,0 +1,49 @@
+"""Curated upsert: newest batch wins, and every date whose KPIs can change is found."""
+
+import pandas as pd
+import pytest
+
+from ecompipe.curated import CuratedIndex
+from transformer.curate import affected_dates, changed_categories, rebuild, upsert
+
+pytestmark = pytest.mark.unit
+
+
+def _orders(*rows):
+    return pd.DataFrame(rows, columns=["order_id", "order_date", "status"])
+
+
+def _items(*rows):
+    return pd.DataFrame(rows, columns=["item_key", "order_id", "product_id"])
+
+
+def test_newest_batch_wins_by_key() -> None:
+    old = _orders(("1", "2025-01-01", "delivered"), ("2", "2025-01-01", "delivered"))
+    new = _orders(("2", "2025-01-01", "returned"))
+    merged = upsert(old, new, "order_id").sort_values("order_id")
+    assert merged["status"].tolist() == ["delivered", "returned"]
+
+
+def test_affected_dates_include_the_old_date_of_a_moved_order_and_dates_of_item_orders() -> None:
+    index = CuratedIndex(
+        pd.DataFrame({"order_id": ["1", "2", "3"], "order_date": ["2025-01-01", "2025-01-02", "2025-01-03"]}),
+        pd.DataFrame({"item_key": ["a", "b"], "product_id": ["P1", "P9"], "order_date": ["2025-01-01", "2025-01-05"]}),
+    )
+    batch_orders = _orders(("1", "2025-01-04", "returned"))  # order 1 moved from the 1st to the 4th
+    batch_items = _items(("c", "2", "P1"))  # a new item of order 2 (the 2nd)
+    dates = affected_dates(batch_orders, batch_items, index, pd.Index(["P9"]))
+    assert dates == ["2025-01-01", "2025-01-02", "2025-01-04", "2025-01-05"]
+
+
+def test_rebuild_moves_items_with_their_order() -> None:
+    existing_orders = _orders(("1", "2025-01-01", "delivered"))
+    existing_items = _items(("a", "1", "P1")).assign(order_date="2025-01-01")
+    orders, items = rebuild(existing_orders, existing_items, _orders(("1", "2025-01-04", "returned")), _items())
+    assert orders[["order_id", "order_date"]].values.tolist() == [["1", "2025-01-04"]]
+    assert items[["item_key", "order_date"]].values.tolist() == [["a", "2025-01-04"]]
+
+
+def test_changed_categories() -> None:
+    old = pd.DataFrame({"product_id": ["1", "2"], "category": ["Books", "Toys"]})
+    new = pd.DataFrame({"product_id": ["1", "2", "3"], "category": ["Books", "Garden", "Toys"]})
+    assert changed_categories(old, new).tolist() == ["2"]
