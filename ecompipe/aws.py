@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -28,3 +30,16 @@ def client(service: str, settings: Settings) -> Any:
         if session.get_credentials() is None:
             kwargs.update(_EMULATOR_CREDENTIALS)
     return session.client(service, **kwargs)
+
+
+def endpoint_answers(url: str, timeout: float = 3.0) -> bool:
+    """True when something accepts TCP connections at the endpoint's host and port."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
 
 from ecompipe import render
+from ecompipe.aws import endpoint_answers
 from ecompipe.emulator import Emulator
 from ecompipe.errors import EcompipeError
 from ecompipe.settings import Settings
@@ -26,10 +29,17 @@ stderr = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(endpoint_url: str | None) -> Settings:
+    """Settings from the environment; an explicit endpoint must answer (fail fast, not after retries)."""
     try:
-        return Settings.from_env().with_endpoint(endpoint_url)
+        settings = Settings.from_env().with_endpoint(endpoint_url)
     except EcompipeError as exc:
         raise click.UsageError(str(exc)) from None
+    if settings.endpoint_url and not endpoint_answers(settings.endpoint_url):
+        raise Failure(
+            f"nothing answers at {settings.endpoint_url}; start an emulator there (ecompipe emulator --port N) "
+            "or leave out --endpoint-url / ECOMPIPE_ENDPOINT_URL to use the embedded one"
+        )
+    return settings
 
 
 def _date(value: str | None, name: str) -> str | None:
@@ -45,6 +55,26 @@ class Failure(click.ClickException):
     """A run that failed: message on stderr, exit 1."""
 
     exit_code = 1
+
+
+@contextmanager
+def failures(settings: Settings | None = None) -> Iterator[None]:
+    """Turn the errors a run can meet into one clear line and exit 1 (no traceback)."""
+    where = f" at {settings.endpoint_url}" if settings and settings.endpoint_url else ""
+    try:
+        yield
+    except EcompipeError as exc:
+        raise Failure(str(exc)) from None
+    except NoCredentialsError:
+        raise Failure(
+            "no AWS credentials found: configure AWS, or use --endpoint-url / the embedded emulator"
+        ) from None
+    except EndpointConnectionError as exc:
+        raise Failure(f"cannot reach AWS{where}: {exc}") from None
+    except ClientError as exc:
+        raise Failure(f"AWS refused a request{where}: {exc}") from None
+    except BotoCoreError as exc:
+        raise Failure(f"AWS client error{where}: {exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +104,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
         raise click.UsageError(f"{directory} is not a directory")
     settings = _settings(endpoint_url)
     started = time.monotonic()
-    try:
+    with failures(settings):
         files = csv_files(directory)
         if not files:
             raise click.UsageError(f"no .csv files under {directory}")
@@ -91,8 +121,6 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
             dates = result.affected_dates
             orders = [r for r in res.kpis.order_kpis() if r["order_date"] in set(dates)]
             categories = [r for r in res.kpis.category_kpis() if r["order_date"] in set(dates)]
-    except EcompipeError as exc:
-        raise Failure(str(exc)) from None
     location = f"s3://{settings.bucket}/reports/{result.batch_id}/validation.json"
     summary = render.summary_line(result.report, location) + f" ({time.monotonic() - started:.1f}s)"
     if output == "json":
@@ -109,10 +137,8 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
 def emulator(port: int) -> None:
     """Run the AWS emulator in the foreground so several commands can share it (Ctrl-C stops it)."""
     emu = Emulator(port)
-    try:
+    with failures():
         url = emu.start()
-    except EcompipeError as exc:
-        raise Failure(str(exc)) from None
     click.echo(url)
     stderr.print(f"[dim]emulator listening; use --endpoint-url {url} or ECOMPIPE_ENDPOINT_URL={url}[/dim]")
     try:
@@ -131,10 +157,8 @@ def init(endpoint_url: str | None) -> None:
     from ecompipe.pipeline import Resources
 
     settings = _settings(endpoint_url)
-    try:
+    with failures(settings):
         Resources.from_settings(settings).init()
-    except EcompipeError as exc:
-        raise Failure(str(exc)) from None
     click.echo(f"bucket {settings.bucket}, tables {settings.order_table} and {settings.category_table} ready")
 
 
@@ -162,12 +186,11 @@ def kpis(
     date_to = _date(on_date or date_to, "--to")
     if date_from and date_to and date_from > date_to:
         raise click.UsageError(f"--from {date_from} is after --to {date_to}")
-    res = Resources.from_settings(_settings(endpoint_url))
-    try:
+    settings = _settings(endpoint_url)
+    with failures(settings):
+        res = Resources.from_settings(settings)
         orders = res.kpis.order_kpis(date_from, date_to)
         categories = res.kpis.category_kpis(date_from, date_to, category)
-    except EcompipeError as exc:
-        raise Failure(str(exc)) from None
     if category is not None:
         orders = []  # order KPIs have no category
     if output == "json":

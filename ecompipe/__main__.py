@@ -1,0 +1,3 @@
+from ecompipe.cli import main
+
+main()

@@ -1,0 +1,55 @@
+"""Running the real CLI in a subprocess, and a shared `ecompipe emulator` for several commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ecompipe.emulator import free_port
+from tests.conftest import ROOT
+
+
+def cli_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOMPIPE_", "AWS_", "MOTO_"))}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    return env
+
+
+def ecompipe(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecompipe", *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"ecompipe {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def emulator_url() -> Iterator[str]:
+    """`ecompipe emulator` in the background, as a user would run it in another terminal."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecompipe", "emulator", "--port", str(port)],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        assert url == f"http://127.0.0.1:{port}", proc.stderr.read() if proc.poll() is not None else url
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

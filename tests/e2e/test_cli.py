@@ -1,0 +1,127 @@
+"""The CLI as a user runs it: subprocesses against moto's server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ecompipe
+
+pytestmark = pytest.mark.e2e
+
+
+def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_dir: Path) -> None:
+    proc = ecompipe("run", str(lab_dir), "--output", "json")
+    doc = json.loads(proc.stdout)  # stdout holds exactly the JSON document
+    assert list(doc) == ["order_kpis", "category_kpis"]
+    day = next(r for r in doc["order_kpis"] if r["order_date"] == "2025-03-25")
+    assert day == {
+        "order_date": "2025-03-25",
+        "total_orders": 342,
+        "total_revenue": "79153.56",
+        "total_items_sold": 999,
+        "return_rate": 0.1842,
+        "unique_customers": 335,
+    }
+    assert [r["order_date"] for r in doc["order_kpis"]] == sorted(r["order_date"] for r in doc["order_kpis"])
+    keys = [(r["order_date"], r["category"]) for r in doc["category_kpis"]]
+    assert keys == sorted(keys)
+    assert "46007 accepted, 0 rejected, 0 pending" in proc.stderr
+
+
+def test_three_batches_against_one_emulator_equal_one_run(lab_dir: Path, emulator_url: str, tmp_path: Path) -> None:
+    splits = {
+        "b1": [
+            "products.csv",
+            *(f"orders_part{n}.csv" for n in (1, 2)),
+            *(f"order_items_part{n}.csv" for n in range(1, 7)),
+        ],
+        "b2": [*(f"orders_part{n}.csv" for n in (3, 4)), *(f"order_items_part{n}.csv" for n in range(7, 14))],
+        "b3": [*(f"orders_part{n}.csv" for n in (5, 6)), *(f"order_items_part{n}.csv" for n in range(14, 20))],
+    }
+    sources = {p.name: p for p in lab_dir.rglob("*.csv")}
+    assert sorted(n for names in splits.values() for n in names) == sorted(sources)
+    for batch, names in splits.items():
+        (tmp_path / batch).mkdir()
+        for name in names:
+            shutil.copy(sources[name], tmp_path / batch / name)
+        ecompipe("run", str(tmp_path / batch), "--endpoint-url", emulator_url, "--output", "json")
+    successive = json.loads(ecompipe("kpis", "--endpoint-url", emulator_url, "--output", "json").stdout)
+    one_shot = json.loads(ecompipe("run", str(lab_dir), "--output", "json").stdout)
+    assert len(successive["order_kpis"]) == 31
+    assert successive == one_shot
+
+
+def test_run_with_no_arguments_uses_sample_data_and_prints_tables() -> None:
+    proc = ecompipe("run")
+    assert "Order KPIs (10 rows)" in proc.stdout and "Category KPIs" in proc.stdout
+    assert "421 accepted, 6 rejected, 2 pending" in proc.stdout
+    assert "embedded emulator at http://127.0.0.1:" in proc.stderr
+
+
+def test_kpis_filters_and_formats(emulator_url: str) -> None:
+    ecompipe("init", "--endpoint-url", emulator_url)
+    ecompipe("init", "--endpoint-url", emulator_url)  # idempotent
+    ecompipe("run", "sample_data", "--endpoint-url", emulator_url)
+    one_day = json.loads(
+        ecompipe("kpis", "--date", "2025-06-03", "--endpoint-url", emulator_url, "--output", "json").stdout
+    )
+    assert [r["order_date"] for r in one_day["order_kpis"]] == ["2025-06-03"]
+    assert {r["order_date"] for r in one_day["category_kpis"]} == {"2025-06-03"}
+    books = json.loads(
+        ecompipe(
+            "kpis",
+            "--category",
+            "Books",
+            "--from",
+            "2025-06-02",
+            "--to",
+            "2025-06-04",
+            "--endpoint-url",
+            emulator_url,
+            "--output",
+            "json",
+        ).stdout
+    )
+    assert books["order_kpis"] == [] and {r["category"] for r in books["category_kpis"]} == {"Books"}
+    assert {r["order_date"] for r in books["category_kpis"]} <= {"2025-06-02", "2025-06-03", "2025-06-04"}
+    text = ecompipe("kpis", "--endpoint-url", emulator_url, "--output", "csv").stdout
+    header, *rest = text.split("\n\n")[0].splitlines()
+    assert header == "order_date,total_orders,total_revenue,total_items_sold,return_rate,unique_customers"
+    assert len(rest) == 10 and all(len(r.split(",")[2].split(".")[1]) == 2 for r in rest)
+
+
+def test_validate_needs_no_aws_and_exits_1_only_when_nothing_is_valid(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    proc = ecompipe("validate", "sample_data", "--report", str(report))
+    assert "421 accepted, 6 rejected, 2 pending" in proc.stdout
+    assert json.loads(report.read_text())["totals"]["rows_read"] == 429
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "orders_x.csv").write_text("order_id,user_id,order_date,status\n1,2,not-a-date,delivered\n")
+    assert ecompipe("validate", str(tmp_path / "bad"), check=False).returncode == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--output", "xml"],
+        ["run", "no/such/dir"],
+        ["kpis", "--date", "2025-13-01"],
+        ["kpis", "--date", "2025-01-01", "--from", "2025-01-01"],
+        ["validate"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    proc = ecompipe(*args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Error" in proc.stderr or "Usage" in proc.stderr
+
+
+def test_a_failed_run_exits_1_with_a_clear_message() -> None:
+    proc = ecompipe("run", "sample_data", "--endpoint-url", "http://127.0.0.1:9", check=False)
+    assert proc.returncode == 1
+    assert "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
