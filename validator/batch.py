@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecompipe import layout
 from validator import reasons
@@ -194,11 +196,20 @@ def _raw_value(p: ParsedFile, row: int, column: str) -> str:
     return "/".join(str(v) for v in parts)
 
 
+def isin(values: pd.Series, allowed: pd.Index | pd.Series) -> pd.Series:
+    """Vectorised membership for string keys (pandas' own isin on Arrow strings loops in Python)."""
+    if len(values) == 0:
+        return pd.Series(False, index=values.index, dtype=bool)
+    value_set = pa.array(pd.Series(allowed, dtype="str").dropna().unique(), type=pa.large_string())
+    found = pc.is_in(pa.array(values.astype("str"), type=pa.large_string()), value_set=value_set)
+    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
 def _split_references(
     items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    no_order = ~items["order_id"].isin(order_ids)
-    no_product = ~items["product_id"].isin(product_ids)
+    no_order = ~isin(items["order_id"], order_ids)
+    no_product = ~isin(items["product_id"], product_ids)
     reason = pd.Series("", index=items.index, dtype="str")
     reason = reason.mask(no_order, reasons.UNKNOWN_ORDER)
     both = no_order & no_product
@@ -231,9 +242,9 @@ def _recheck_pending(
         return _Carried(
             _public(empty), empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0)
         )
-    superseded = before["item_key"].isin(batch_items["item_key"])
+    superseded = isin(before["item_key"], batch_items["item_key"])
     rest = before[~superseded]
-    known = rest["order_id"].isin(order_ids) & rest["product_id"].isin(product_ids)
+    known = isin(rest["order_id"], order_ids) & isin(rest["product_id"], product_ids)
     first_seen = pd.to_datetime(rest["first_seen_at"], utc=True)
     too_old = ~known & (first_seen < pd.Timestamp(now) - timedelta(days=max_age_days))
     still = rest[~known & ~too_old].copy()
@@ -254,8 +265,8 @@ def _recheck_pending(
 
 
 def _pending_reason(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> pd.Series:
-    no_order = ~items["order_id"].isin(order_ids)
-    no_product = ~items["product_id"].isin(product_ids)
+    no_order = ~isin(items["order_id"], order_ids)
+    no_product = ~isin(items["product_id"], product_ids)
     out = pd.Series(reasons.UNKNOWN_PRODUCT, index=items.index, dtype="str")
     out = out.mask(no_order, reasons.UNKNOWN_ORDER)
     return out.mask(no_order & no_product, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)

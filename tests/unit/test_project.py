@@ -1,0 +1,34 @@
+"""Promises the repository makes about itself: the Quickstart, CI and lint."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.unit
+
+
+def _quickstart_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", section)
+
+
+def test_readme_quickstart_has_exactly_two_setup_commands() -> None:
+    commands = _quickstart_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("ecompipe run") and "[local]" in commands[0]
+    assert commands[1].endswith("pytest") and "[test]" in commands[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == _quickstart_commands()[1]
+
+
+def test_ruff_is_clean() -> None:
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
