@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ecompipe import layout
@@ -34,7 +34,11 @@ class Manifest:
         return cls(batch_id_for(ordered), ordered)
 
     def to_json(self) -> dict:
-        return {"batch_id": self.batch_id, "created_at": self.created_at, "files": [asdict(f) for f in self.files]}
+        return {
+            "batch_id": self.batch_id,
+            "created_at": self.created_at,
+            "files": [{"key": f.key, "size": f.size, "etag": f.etag} for f in self.files],
+        }
 
     @classmethod
     def from_json(cls, value: dict) -> Manifest:

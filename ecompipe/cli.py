@@ -6,21 +6,25 @@ Exit codes: 0 success (even when rows were rejected), 1 the run failed, 2 usage 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 from rich.console import Console
 
-from ecompipe import render
+from ecompipe import layout, render
 from ecompipe.aws import endpoint_answers
 from ecompipe.emulator import Emulator
 from ecompipe.errors import EcompipeError
+from ecompipe.lock import LeaseStore
+from ecompipe.pipeline import Resources, RunResult
 from ecompipe.settings import Settings
 
 DEFAULT_DATA = Path("sample_data")
@@ -97,7 +101,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
-    from ecompipe.pipeline import Resources, csv_files, run_batch, upload
+    from ecompipe.pipeline import Resources, csv_files, upload
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
@@ -117,10 +121,10 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
             res.init()
             keys = upload(res.bucket, files)
             stderr.print(f"[dim]uploaded {len(keys)} files to s3://{settings.bucket}/incoming/[/dim]")
-            result = run_batch(res, keys)
-            dates = result.affected_dates
-            orders = [r for r in res.kpis.order_kpis() if r["order_date"] in set(dates)]
-            categories = [r for r in res.kpis.category_kpis() if r["order_date"] in set(dates)]
+            result = _run_through_trigger(res, keys)
+            dates = set(result.affected_dates)
+            orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
+            categories = [r for r in res.kpis.category_kpis() if r["order_date"] in dates]
     location = f"s3://{settings.bucket}/reports/{result.batch_id}/validation.json"
     summary = render.summary_line(result.report, location) + f" ({time.monotonic() - started:.1f}s)"
     if output == "json":
@@ -130,6 +134,30 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
         render.file_table(stderr, result.report)
         render.kpi_tables(stdout, orders, categories)
         click.echo(summary)
+
+
+def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
+    """upload -> trigger -> start, with the local starter: an explicit request processes exactly the
+    uploaded keys as one batch whatever the thresholds (saying so when they are not met)."""
+    from ecompipe.local import LocalStarter
+    from trigger.sweep import sweep
+
+    leases = _leases(res)
+    starter = LocalStarter(res, leases)
+    outcome = sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True)
+    if outcome.reason.startswith("explicit request"):
+        stderr.print(f"[yellow]{outcome.reason}: processing the uploaded files anyway[/yellow]")
+    if not outcome.started or starter.result is None:
+        raise Failure(f"the batch did not start: {outcome.reason}")
+    return starter.result
+
+
+def _leases(res: Resources) -> LeaseStore:
+    return LeaseStore(res.bucket.s3, res.settings.bucket, timedelta(minutes=res.settings.lock_ttl_minutes))
+
+
+def _owner() -> str:
+    return f"cli:{socket.gethostname()}:{os.getpid()}"
 
 
 @main.command()
@@ -154,8 +182,6 @@ def emulator(port: int) -> None:
 @endpoint_option
 def init(endpoint_url: str | None) -> None:
     """Create the bucket and the KPI tables if missing (idempotent)."""
-    from ecompipe.pipeline import Resources
-
     settings = _settings(endpoint_url)
     with failures(settings):
         Resources.from_settings(settings).init()
@@ -178,8 +204,6 @@ def kpis(
     endpoint_url: str | None,
 ) -> None:
     """Print the stored KPIs, optionally for a date or a date range and one category."""
-    from ecompipe.pipeline import Resources
-
     if on_date and (date_from or date_to):
         raise click.UsageError("give either --date or --from/--to, not both")
     date_from = _date(on_date or date_from, "--from")
@@ -199,6 +223,94 @@ def kpis(
         click.echo(render.kpis_csv(orders, categories), nl=False)
     else:
         render.kpi_tables(stdout, orders, categories)
+
+
+@main.command()
+@click.option(
+    "--runs", "last", type=click.IntRange(0, 100), default=5, show_default=True, help="How many recent batches."
+)
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@endpoint_option
+def status(last: int, output: str, endpoint_url: str | None) -> None:
+    """The lease holder and its age, pending files against the thresholds, and the last batches."""
+    from ecompipe.history import recent_batches
+    from trigger.decision import decide
+    from trigger.sweep import pending_files
+
+    settings = _settings(endpoint_url)
+    with failures(settings):
+        res = Resources.from_settings(settings)
+        now = datetime.now(UTC)
+        lease = _leases(res).current()
+        files = pending_files(res.bucket)
+        decision = decide(files, res.bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
+        batches = recent_batches(res.bucket, last)
+    doc = {
+        "lease": None
+        if lease is None
+        else {
+            "run_id": lease.run_id,
+            "owner": lease.owner,
+            "acquired_at": lease.acquired_at.isoformat(),
+            "age_minutes": round(lease.age(now).total_seconds() / 60, 1),
+            "expires_at": lease.expires_at.isoformat(),
+            "expired": lease.is_expired(now),
+        },
+        "pending": {
+            "files": len(files),
+            "orders": decision.counts.orders,
+            "order_items": decision.counts.order_items,
+            "products": decision.counts.products,
+            "other": decision.counts.other,
+            "thresholds": {
+                "orders": settings.min_order_files,
+                "order_items": settings.min_item_files,
+                "products": settings.min_product_files,
+                "force_after_minutes": settings.force_after_minutes,
+            },
+            "would_start": decision.start,
+            "reason": decision.reason,
+        },
+        "last_batches": batches,
+    }
+    if output == "json":
+        click.echo(json.dumps(doc, indent=2))
+        return
+    held = doc["lease"]
+    if held is None:
+        click.echo("lease: free")
+    else:
+        state = "EXPIRED" if held["expired"] else "live"
+        click.echo(
+            f"lease: {state}, run {held['run_id']} ({held['owner']}), {held['age_minutes']} min old, "
+            f"expires {held['expires_at']}"
+        )
+    click.echo(f"pending: {len(files)} files; {decision.reason}")
+    render.batches_table(stdout, batches)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Also remove a live lease (only when its run is known to be dead).")
+@endpoint_option
+def unlock(force: bool, endpoint_url: str | None) -> None:
+    """Remove the pipeline lease. An expired lease goes without --force; a live one needs it."""
+    settings = _settings(endpoint_url)
+    with failures(settings):
+        leases = _leases(Resources.from_settings(settings))
+        lease = leases.current()
+        if lease is None:
+            click.echo("no lease is held")
+            return
+        now = datetime.now(UTC)
+        if not lease.is_expired(now) and not force:
+            raise Failure(
+                f"the lease of run {lease.run_id} ({lease.owner}) is live: "
+                f"{lease.age(now).total_seconds() / 60:.0f} min old, expires {lease.expires_at:%Y-%m-%d %H:%M:%S} UTC. "
+                "Use --force only if that run is dead."
+            )
+        if not leases.release(lease):
+            raise Failure("the lease changed while unlocking (another run took it); nothing removed")
+    click.echo(f"removed the {'expired' if lease.is_expired(now) else 'live'} lease of run {lease.run_id}")
 
 
 @main.command()

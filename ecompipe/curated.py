@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ecompipe import layout
+from ecompipe import layout, parquet
 from ecompipe.objects import Bucket
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
@@ -61,7 +61,7 @@ class CuratedStore:
             return None
 
         def one(date: str) -> pd.DataFrame:
-            frame = self.bucket.get_frame(layout.curated_partition_key(kind, date), columns)
+            frame = parquet.get_frame(self.bucket, layout.curated_partition_key(kind, date), columns)
             return frame.assign(order_date=date) if columns is not None else frame
 
         with ThreadPoolExecutor(_PARALLEL_READS) as pool:
@@ -74,7 +74,7 @@ class CuratedStore:
         groups = dict(tuple(frame.groupby("order_date", sort=True)))
         written = 0
         for date, rows in groups.items():
-            self.bucket.put_frame(layout.curated_partition_key(kind, str(date)), rows.reset_index(drop=True))
+            parquet.put_frame(self.bucket, layout.curated_partition_key(kind, str(date)), rows.reset_index(drop=True))
             written += len(rows)
         existing = set(self.partition_dates(kind))
         for date in dates:
@@ -83,11 +83,11 @@ class CuratedStore:
         return written
 
     def products(self) -> pd.DataFrame | None:
-        return self.bucket.get_frame_or_none(layout.CURATED_PRODUCTS_KEY)
+        return parquet.get_frame_or_none(self.bucket, layout.CURATED_PRODUCTS_KEY)
 
     def known_product_ids(self) -> pd.Index:
         products = self.products()
         return pd.Index([], dtype="str") if products is None else pd.Index(products["product_id"].unique())
 
     def write_products(self, frame: pd.DataFrame) -> None:
-        self.bucket.put_frame(layout.CURATED_PRODUCTS_KEY, frame.reset_index(drop=True))
+        parquet.put_frame(self.bucket, layout.CURATED_PRODUCTS_KEY, frame.reset_index(drop=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 
 INCOMING = "incoming/"
 BATCHES = "batches/"
@@ -15,6 +16,23 @@ PROCESSED = "processed/"
 LOCK_KEY = "locks/pipeline.lock"
 
 KINDS = ("orders", "order_items", "products")
+
+# The file kind comes from the file name; anything else is reported, never guessed.
+_KIND_PATTERNS = (
+    ("order_items", re.compile(r"order_items_.+\.csv", re.IGNORECASE)),
+    ("orders", re.compile(r"orders_.+\.csv", re.IGNORECASE)),
+    ("products", re.compile(r"products.*\.csv", re.IGNORECASE)),
+)
+
+
+def kind_of(name: str) -> str | None:
+    """orders_*.csv, order_items_*.csv or products*.csv; None for anything else."""
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.fullmatch(name):
+            return kind
+    return None
+
+
 PENDING_ITEMS_KEY = PENDING + "order_items.parquet"
 
 

@@ -1,15 +1,12 @@
-"""Thin S3 I/O for one bucket: bytes, JSON and Parquet frames. No pipeline logic here."""
+"""Thin S3 I/O for one bucket: bytes and JSON. boto3 only (the trigger Lambda imports this)."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
 from ecompipe.errors import ObjectMissing, is_missing
@@ -20,6 +17,7 @@ class ObjectInfo:
     key: str
     size: int
     etag: str
+    last_modified: datetime | None = None
 
 
 class Bucket:
@@ -51,7 +49,7 @@ class Bucket:
         out: list[ObjectInfo] = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix):
             for obj in page.get("Contents", []):
-                out.append(ObjectInfo(obj["Key"], int(obj["Size"]), obj["ETag"].strip('"')))
+                out.append(ObjectInfo(obj["Key"], int(obj["Size"]), obj["ETag"].strip('"'), obj.get("LastModified")))
         return sorted(out, key=lambda o: o.key)
 
     def get_bytes(self, key: str) -> bytes:
@@ -83,7 +81,7 @@ class Bucket:
             if is_missing(exc):
                 return None
             raise
-        return ObjectInfo(key, int(resp["ContentLength"]), resp["ETag"].strip('"'))
+        return ObjectInfo(key, int(resp["ContentLength"]), resp["ETag"].strip('"'), resp.get("LastModified"))
 
     def copy(self, source: str, target: str) -> None:
         self.s3.copy_object(Bucket=self.name, Key=target, CopySource={"Bucket": self.name, "Key": source})
@@ -97,29 +95,6 @@ class Bucket:
     def put_json(self, key: str, value: Any) -> str:
         data = json.dumps(value, indent=2, sort_keys=False, default=str).encode()
         return self.put_bytes(key, data, "application/json")
-
-    def put_frame(self, key: str, frame: pd.DataFrame) -> str:
-        """Write a frame as Parquet (no pandas index)."""
-        return self.put_bytes(key, frame_to_parquet(frame), "application/vnd.apache.parquet")
-
-    def get_frame(self, key: str, columns: list[str] | None = None) -> pd.DataFrame:
-        return parquet_to_frame(self.get_bytes(key), columns)
-
-    def get_frame_or_none(self, key: str) -> pd.DataFrame | None:
-        try:
-            return self.get_frame(key)
-        except ObjectMissing:
-            return None
-
-
-def frame_to_parquet(frame: pd.DataFrame) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), sink, compression="zstd")
-    return sink.getvalue()
-
-
-def parquet_to_frame(data: bytes, columns: list[str] | None = None) -> pd.DataFrame:
-    return pq.read_table(io.BytesIO(data), columns=columns).to_pandas()
 
 
 class ObjectChanged(Exception):

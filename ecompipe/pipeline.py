@@ -75,13 +75,19 @@ def upload(bucket: Bucket, files: list[Path]) -> list[str]:
 
 
 def run_batch(res: Resources, keys: list[str], now: datetime | None = None) -> RunResult:
-    """Process exactly these incoming keys as one batch (`now` fixes the clock, for tests)."""
-    from transformer import task as transform_task
-    from validator import task as validate_task
-
+    """Process exactly these incoming keys as one batch, without the trigger or its lease."""
     infos = [info for info in (res.bucket.head(k) for k in keys) if info is not None]
     manifest = Manifest.for_files(infos)
     write_manifest(res.bucket, manifest)
+    return run_manifest(res, manifest, now)
+
+
+def run_manifest(res: Resources, manifest: Manifest, now: datetime | None = None) -> RunResult:
+    """The state machine's steps, in process: validate -> transform (when there is work) -> archive.
+    `now` fixes the validator's clock, for tests."""
+    from transformer import task as transform_task
+    from validator import task as validate_task
+
     report = validate_task.run(res.settings, res.bucket, manifest.batch_id, now)
     transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id) if report["outcome"]["has_work"] else None
     malformed = {f["file"] for f in report["files"] if f["status"] == "rejected"}

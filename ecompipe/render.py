@@ -97,3 +97,18 @@ def summary_line(report: dict, report_location: str) -> str:
         f"{t['files']} files ({t['rejected_files']} rejected whole), rows: {t['accepted']} accepted, "
         f"{t['rejected']} rejected, {t['pending']} pending{extra}; report: {report_location}"
     )
+
+
+def batches_table(console: Console, batches: list[dict]) -> None:
+    table = Table(title=f"Last {len(batches)} batches")
+    for col in ("batch", "created", "files", "state", "accepted", "rejected", "pending", "dates"):
+        table.add_column(col)
+    for b in batches:
+        table.add_row(
+            b["batch_id"],
+            b["created_at"][:19],
+            str(b["files"]),
+            b["state"],
+            *(str(b.get(k, "-")) for k in ("accepted", "rejected", "pending", "dates")),
+        )
+    console.print(table)

@@ -24,6 +24,13 @@ class Settings:
     report_examples: int = 20
     aws_max_attempts: int = 8
     write_max_attempts: int = 10
+    # the trigger: when is a batch ready, and the lease that makes exactly one run take it
+    min_order_files: int = 5
+    min_item_files: int = 5
+    min_product_files: int = 1
+    force_after_minutes: int = 30
+    lock_ttl_minutes: int = 120
+    state_machine_arn: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -44,9 +51,12 @@ class Settings:
 
     def check(self) -> None:
         """Raise SettingsError for values no run could use."""
-        for name in ("pending_max_age_days", "report_examples", "aws_max_attempts", "write_max_attempts"):
-            if getattr(self, name) < (0 if name == "pending_max_age_days" else 1):
-                raise SettingsError(f"{PREFIX}{name.upper()} must be a positive whole number")
+        at_least = {"report_examples": 1, "aws_max_attempts": 1, "write_max_attempts": 1, "lock_ttl_minutes": 1}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, int) and value < at_least.get(f.name, 0):
+                low = at_least.get(f.name, 0)
+                raise SettingsError(f"{PREFIX}{f.name.upper()} must be a whole number >= {low}, not {value}")
         if not self.bucket:
             raise SettingsError(f"{PREFIX}BUCKET must not be empty")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ecompipe import layout
+from ecompipe import layout, parquet
 from ecompipe.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.kpi_store import KpiStore
 from ecompipe.objects import Bucket
@@ -17,7 +17,7 @@ from transformer import curate, kpis
 
 def run(bucket: Bucket, store: KpiStore, batch_id: str) -> dict:
     """Transform one validated batch; returns (and records) a summary."""
-    staged = {kind: bucket.get_frame(layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
+    staged = {kind: parquet.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
     batch_orders = staged[ORDERS].assign(batch_id=batch_id)
     batch_items = staged[ORDER_ITEMS].assign(batch_id=batch_id)
     curated = CuratedStore(bucket)
@@ -64,11 +64,11 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str) -> dict:
 
 def _commit_pending(bucket: Bucket, batch_id: str) -> None:
     """The pending set computed by the validator becomes the current one."""
-    pending = bucket.get_frame_or_none(layout.staged_pending_key(batch_id))
+    pending = parquet.get_frame_or_none(bucket, layout.staged_pending_key(batch_id))
     if pending is None:
         return
     if pending.empty:
         if bucket.exists(layout.PENDING_ITEMS_KEY):
             bucket.delete(layout.PENDING_ITEMS_KEY)
     else:
-        bucket.put_frame(layout.PENDING_ITEMS_KEY, pd.DataFrame(pending))
+        parquet.put_frame(bucket, layout.PENDING_ITEMS_KEY, pd.DataFrame(pending))

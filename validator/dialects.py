@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ecompipe.layout import kind_of
 from validator import parsing, reasons
 from validator.reading import MalformedFile
 
 ORDERS, ORDER_ITEMS, PRODUCTS = "orders", "order_items", "products"
-
-# The file kind comes from the file name; anything else is reported, never guessed.
-_KIND_PATTERNS = (
-    (ORDER_ITEMS, re.compile(r"order_items_.+\.csv", re.IGNORECASE)),
-    (ORDERS, re.compile(r"orders_.+\.csv", re.IGNORECASE)),
-    (PRODUCTS, re.compile(r"products.*\.csv", re.IGNORECASE)),
-)
+__all__ = ["kind_of"]  # re-exported: the kind of a file comes from ecompipe.layout
 
 KNOWN_STATUSES = ("pending", "processing", "shipped", "delivered", "completed", "cancelled", "returned")
 
@@ -102,14 +96,6 @@ DIALECTS: dict[str, tuple[Dialect, ...]] = {
         ),
     ),
 }
-
-
-def kind_of(name: str) -> str | None:
-    """orders_*.csv, order_items_*.csv or products*.csv; None for anything else."""
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.fullmatch(name):
-            return kind
-    return None
 
 
 def detect(kind: str, header: list[str]) -> Dialect:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ecompipe import layout
+from ecompipe import layout, parquet
 from ecompipe.batches import read_manifest
 from ecompipe.curated import CuratedStore
 from ecompipe.errors import ObjectMissing
@@ -43,14 +43,14 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         batch_id,
         files,
         known,
-        bucket.get_frame_or_none(layout.PENDING_ITEMS_KEY),
+        parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY),
         now=now,
         max_pending_age_days=settings.pending_max_age_days,
         examples=settings.report_examples,
     )
     for kind, frame in result.staged.items():
-        bucket.put_frame(layout.staging_key(batch_id, kind), frame)
-    bucket.put_frame(layout.staged_pending_key(batch_id), result.pending)
+        parquet.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
+    parquet.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
     for name, rows in result.rejected_rows.items():
         bucket.put_bytes(layout.rejected_rows_key(batch_id, name), _csv(rows), "text/csv")
     by_key = {f.key: f for f in files}

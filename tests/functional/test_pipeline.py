@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecompipe import layout
+from ecompipe import layout, parquet
 from tests.helpers import kpi_state, read_dir, run_files
 
 pytestmark = pytest.mark.functional
@@ -169,7 +169,7 @@ def test_a_batch_with_nothing_valid_skips_the_transform(resources) -> None:
 def test_pending_items_wait_in_s3_for_their_order(resources) -> None:
     first = run_files(resources, {"order_items_a.csv": ITEMS + b"9,1,3,10.00\n", "products.csv": PRODUCTS})
     assert first.report["totals"]["pending"] == 1
-    assert len(resources.bucket.get_frame(layout.PENDING_ITEMS_KEY)) == 1
+    assert len(parquet.get_frame(resources.bucket, layout.PENDING_ITEMS_KEY)) == 1
     second = run_files(resources, {"orders_a.csv": ORDERS + b"9,5,2025-06-01,30.00,delivered\n"})
     assert second.report["pending"]["resolved"] == 1
     assert not resources.bucket.exists(layout.PENDING_ITEMS_KEY)

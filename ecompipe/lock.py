@@ -1,0 +1,178 @@
+"""The pipeline lease: one object, locks/pipeline.lock, held by at most one run at a time.
+
+S3 conditional writes make this safe without any other service:
+- create:    PutObject If-None-Match:*  succeeds only when no lease exists;
+- take over: PutObject If-Match:<etag>  replaces exactly the expired lease we read, so of many
+             contenders that read the same expired lease, exactly one write succeeds;
+- release:   DeleteObject If-Match:<etag> deletes only our own lease, never a successor's.
+409 ConditionalRequestConflict (a conditional write racing another) is retried, as S3 asks.
+boto3 only: the trigger Lambda imports this.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecompipe import layout
+from ecompipe.errors import EcompipeError, error_code, is_missing
+
+PRECONDITION_FAILED = {"PreconditionFailed", "412"}
+CONFLICT = {"ConditionalRequestConflict", "409", "OperationAborted"}
+
+
+class LockHeld(EcompipeError):
+    """Another run holds a live lease."""
+
+    def __init__(self, holder: Lease | None, message: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+@dataclass(frozen=True)
+class Lease:
+    run_id: str
+    owner: str
+    acquired_at: datetime
+    expires_at: datetime
+    etag: str = ""
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.acquired_at
+
+    def body(self) -> bytes:
+        return json.dumps(
+            {
+                "run_id": self.run_id,
+                "owner": self.owner,
+                "acquired_at": self.acquired_at.isoformat(),
+                "expires_at": self.expires_at.isoformat(),
+            }
+        ).encode()
+
+    @classmethod
+    def parse(cls, data: bytes, etag: str, last_modified: datetime, ttl: timedelta) -> Lease:
+        """A lease from its object. An unreadable body is treated as a lease taken when the object
+        was written, so it expires after the TTL instead of blocking the pipeline for ever."""
+        try:
+            doc = json.loads(data)
+            return cls(
+                str(doc["run_id"]),
+                str(doc["owner"]),
+                datetime.fromisoformat(doc["acquired_at"]),
+                datetime.fromisoformat(doc["expires_at"]),
+                etag,
+            )
+        except (ValueError, KeyError, TypeError):
+            return cls("(unreadable)", "(unreadable)", last_modified, last_modified + ttl, etag)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LeaseStore:
+    """The lease object in one bucket, through an injected boto3 S3 client."""
+
+    def __init__(
+        self,
+        s3: Any,
+        bucket: str,
+        ttl: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        conflict_retries: int = 5,
+    ) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.ttl = ttl
+        self.clock = clock
+        self.sleep = sleep
+        self.conflict_retries = conflict_retries
+
+    def current(self) -> Lease | None:
+        """The lease as it stands (with its ETag), or None when nobody holds one."""
+        try:
+            obj = self.s3.get_object(Bucket=self.bucket, Key=layout.LOCK_KEY)
+        except ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+        return Lease.parse(obj["Body"].read(), obj["ETag"].strip('"'), obj["LastModified"], self.ttl)
+
+    def acquire(self, run_id: str, owner: str) -> Lease:
+        """Take the lease for run_id, or raise LockHeld naming the live holder."""
+        for attempt in range(self.conflict_retries):
+            now = self.clock()
+            mine = Lease(run_id, owner, now, now + self.ttl)
+            try:
+                # CREATE_IF_ABSENT: succeeds only when no lease object exists at all.
+                return replace(mine, etag=self._put(mine, IfNoneMatch="*"))
+            except ClientError as exc:
+                if error_code(exc) in CONFLICT:
+                    self._backoff(attempt)
+                    continue
+                if error_code(exc) not in PRECONDITION_FAILED:
+                    raise
+            held = self.current()
+            if held is None:
+                continue  # released between our write and our read: try again from the top
+            if not held.is_expired(now):
+                # A LIVE lease is never taken, whoever holds it.
+                raise LockHeld(held, _held_message(held, now))
+            try:
+                # TAKE_OVER_IF_EXPIRED_AND_UNCHANGED: replace exactly the expired lease we read. If
+                # another contender replaced (or its owner released) it since, the ETag differs,
+                # this write fails, and that contender is the one that won.
+                return replace(mine, etag=self._put(mine, IfMatch=f'"{held.etag}"'))
+            except ClientError as exc:
+                if error_code(exc) in CONFLICT:
+                    self._backoff(attempt)
+                    continue
+                if error_code(exc) not in PRECONDITION_FAILED and not is_missing(exc):
+                    raise
+                winner = self.current()
+                raise LockHeld(winner, "an expired lease was taken over by another run first") from None
+        raise LockHeld(self.current(), f"the lease stayed contended after {self.conflict_retries} tries")
+
+    def release(self, lease: Lease) -> bool:
+        """Delete the lease only if it is still ours (same ETag). False when it was not."""
+        for attempt in range(self.conflict_retries):
+            try:
+                # RELEASE_ONLY_OWN: a successor's lease has another ETag and survives this call.
+                self.s3.delete_object(Bucket=self.bucket, Key=layout.LOCK_KEY, IfMatch=f'"{lease.etag}"')
+                return True
+            except ClientError as exc:
+                if error_code(exc) in CONFLICT:
+                    self._backoff(attempt)
+                    continue
+                if error_code(exc) in PRECONDITION_FAILED or is_missing(exc):
+                    return False
+                raise
+        return False
+
+    def _put(self, lease: Lease, **condition: str) -> str:
+        resp = self.s3.put_object(
+            Bucket=self.bucket, Key=layout.LOCK_KEY, Body=lease.body(), ContentType="application/json", **condition
+        )
+        return str(resp["ETag"]).strip('"')
+
+    def _backoff(self, attempt: int) -> None:
+        self.sleep(min(1.0, 0.05 * 2**attempt))
+
+
+def _held_message(held: Lease, now: datetime) -> str:
+    minutes = int(held.age(now).total_seconds() // 60)
+    return (
+        f"the lease is held by run {held.run_id} ({held.owner}) since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC "
+        f"({minutes} min), until {held.expires_at:%H:%M:%S} UTC"
+    )

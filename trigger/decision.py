@@ -1,0 +1,76 @@
+"""Is a batch ready? Pure: pending files and settings in, a decision with its reason out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ecompipe import layout
+from ecompipe.objects import ObjectInfo
+from ecompipe.settings import Settings
+
+
+@dataclass(frozen=True)
+class Counts:
+    orders: int
+    order_items: int
+    products: int  # including 1 for products already in the curated store
+    other: int  # CSV files of no known kind (they go with the batch and are rejected with a reason)
+
+    def describe(self, settings: Settings) -> str:
+        return (
+            f"{self.orders}/{settings.min_order_files} order files, "
+            f"{self.order_items}/{settings.min_item_files} item files, "
+            f"{self.products}/{settings.min_product_files} product files"
+        )
+
+
+@dataclass(frozen=True)
+class Decision:
+    start: bool
+    reason: str
+    counts: Counts
+    oldest_minutes: float | None
+
+
+def count(files: list[ObjectInfo], curated_products: bool) -> Counts:
+    kinds = [layout.kind_of(layout.file_name(f.key)) for f in files]
+    return Counts(
+        orders=kinds.count("orders"),
+        order_items=kinds.count("order_items"),
+        products=kinds.count("products") + (1 if curated_products else 0),
+        other=kinds.count(None),
+    )
+
+
+def decide(files: list[ObjectInfo], curated_products: bool, settings: Settings, now: datetime) -> Decision:
+    """Start when every threshold is met, or when the oldest pending file has waited
+    ECOMPIPE_FORCE_AFTER_MINUTES (then with whatever is there)."""
+    counts = count(files, curated_products)
+    if not files:
+        return Decision(False, "no pending files in incoming/", counts, None)
+    stamps = [f.last_modified for f in files if f.last_modified is not None]
+    oldest = (now - min(stamps)).total_seconds() / 60 if stamps else None
+    met = (
+        counts.orders >= settings.min_order_files
+        and counts.order_items >= settings.min_item_files
+        and counts.products >= settings.min_product_files
+    )
+    if met:
+        return Decision(True, f"thresholds met: {counts.describe(settings)}", counts, oldest)
+    if oldest is not None and oldest >= settings.force_after_minutes:
+        return Decision(
+            True,
+            f"oldest file waited {oldest:.0f} min >= FORCE_AFTER {settings.force_after_minutes} min: "
+            f"starting with {counts.describe(settings)}",
+            counts,
+            oldest,
+        )
+    waited = f"{oldest:.0f}" if oldest is not None else "?"
+    return Decision(
+        False,
+        f"below thresholds: {counts.describe(settings)}; oldest file waited {waited} of "
+        f"{settings.force_after_minutes} min",
+        counts,
+        oldest,
+    )

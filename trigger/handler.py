@@ -1,0 +1,48 @@
+"""The Lambda entry point: trigger.handler(event, context)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import timedelta
+from typing import Any
+
+from ecompipe import aws
+from ecompipe.errors import SettingsError
+from ecompipe.lock import LeaseStore
+from ecompipe.objects import Bucket
+from ecompipe.settings import Settings
+from trigger.events import parse
+from trigger.starters import StepFunctionsStarter
+from trigger.sweep import sweep
+
+log = logging.getLogger("ecompipe.trigger")
+
+
+@functools.lru_cache(maxsize=4)
+def _clients(settings: Settings) -> tuple[Bucket, LeaseStore, StepFunctionsStarter]:
+    """Built once per container (and per settings), reused by warm invocations."""
+    if not settings.state_machine_arn:
+        raise SettingsError("ECOMPIPE_STATE_MACHINE_ARN is not set: the trigger has nothing to start")
+    s3 = aws.client("s3", settings)
+    return (
+        Bucket(s3, settings.bucket),
+        LeaseStore(s3, settings.bucket, timedelta(minutes=settings.lock_ttl_minutes)),
+        StepFunctionsStarter(aws.client("stepfunctions", settings), settings.state_machine_arn),
+    )
+
+
+def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]:
+    """Sweep incoming/ on any S3 / EventBridge / schedule event; start a batch when it is ready."""
+    settings = Settings.from_env()
+    invocation = parse(event)
+    for key, why in invocation.ignored:
+        log.info("ignored %s: %s", key, why)
+    bucket, leases, starter = _clients(settings)
+    request = getattr(context, "aws_request_id", None) or "local"
+    result = sweep(settings, bucket, leases, starter, owner=f"trigger:{request}")
+    return {
+        **result.to_json(),
+        "source": invocation.source,
+        "ignored": [{"key": k, "why": w} for k, w in invocation.ignored],
+    }

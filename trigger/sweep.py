@@ -1,0 +1,115 @@
+"""One sweep: look at incoming/, decide, take the lease, record the batch, start it.
+
+Every exit path leaves the lease as it should be: not taken when nothing starts, released when the
+start fails or the batch already ran, held (until the run releases it) only when a run started.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ecompipe import layout
+from ecompipe.batches import Manifest, write_manifest
+from ecompipe.lock import Lease, LeaseStore, LockHeld, utcnow
+from ecompipe.objects import Bucket, ObjectInfo
+from ecompipe.settings import Settings
+from trigger.decision import decide
+from trigger.starters import AlreadyStarted, Starter
+
+log = logging.getLogger("ecompipe.trigger")
+
+
+@dataclass
+class SweepResult:
+    started: bool
+    reason: str
+    batch_id: str | None = None
+    execution: str | None = None
+    files: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started": self.started,
+            "reason": self.reason,
+            "batch_id": self.batch_id,
+            "execution": self.execution,
+            "files": self.files,
+            "counts": self.counts,
+        }
+
+
+def pending_files(bucket: Bucket) -> list[ObjectInfo]:
+    """The CSV files in incoming/ (anything else there is logged and left alone)."""
+    files = []
+    for obj in bucket.list(layout.INCOMING):
+        if obj.key.lower().endswith(".csv"):
+            files.append(obj)
+        else:
+            log.info("ignored %s: not a .csv file", obj.key)
+    return files
+
+
+def execution_input(settings: Settings, manifest: Manifest, lease: Lease) -> dict[str, Any]:
+    """What the state machine (or the local runner) gets: enough to run and to release the lease."""
+    return {
+        "batch_id": manifest.batch_id,
+        "run_id": manifest.batch_id,
+        "bucket": settings.bucket,
+        "manifest_key": layout.manifest_key(manifest.batch_id),
+        "lock_key": layout.LOCK_KEY,
+        "lock_etag": lease.etag,
+    }
+
+
+def sweep(
+    settings: Settings,
+    bucket: Bucket,
+    leases: LeaseStore,
+    starter: Starter,
+    *,
+    owner: str,
+    keys: list[str] | None = None,
+    explicit: bool = False,
+    now: datetime | None = None,
+) -> SweepResult:
+    """Start one batch of the pending files if they are ready (or `explicit`: whatever the thresholds).
+
+    `keys` limits the batch to those incoming keys (an explicit request); default: all of incoming/.
+    """
+    now = now or utcnow()
+    if keys is None:
+        files = pending_files(bucket)
+    else:
+        files = [info for info in (bucket.head(k) for k in keys) if info is not None]
+    decision = decide(files, bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
+    counts = {
+        "orders": decision.counts.orders,
+        "order_items": decision.counts.order_items,
+        "products": decision.counts.products,
+        "other": decision.counts.other,
+    }
+    names = [f.key for f in files]
+    if not files or not (decision.start or explicit):
+        return SweepResult(False, decision.reason, files=names, counts=counts)
+    reason = decision.reason if decision.start else f"explicit request ({decision.reason})"
+
+    manifest = Manifest.for_files(files)
+    try:
+        lease = leases.acquire(manifest.batch_id, owner)
+    except LockHeld as exc:
+        return SweepResult(False, f"not started: {exc}", manifest.batch_id, files=names, counts=counts)
+    try:
+        write_manifest(bucket, manifest)
+        ref = starter.start(manifest.batch_id, execution_input(settings, manifest, lease))
+    except AlreadyStarted as exc:
+        leases.release(lease)
+        return SweepResult(False, f"{exc}: nothing new started", manifest.batch_id, files=names, counts=counts)
+    except BaseException:
+        leases.release(lease)  # a failed start never leaves a stuck lock
+        raise
+    log.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)
+    return SweepResult(True, reason, manifest.batch_id, ref, names, counts)
