@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,31 @@ def test_a_failed_run_exits_1_with_a_clear_message() -> None:
     proc = ecompipe("run", "sample_data", "--endpoint-url", "http://127.0.0.1:9", check=False)
     assert proc.returncode == 1
     assert "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_status_and_unlock(emulator_url: str) -> None:
+    import boto3
+
+    from ecompipe.lock import LeaseStore
+
+    ecompipe("run", "sample_data", "--endpoint-url", emulator_url)
+    doc = json.loads(ecompipe("status", "--endpoint-url", emulator_url, "--output", "json").stdout)
+    assert doc["lease"] is None  # the run released its lease
+    assert doc["pending"]["files"] == 0 and not doc["pending"]["would_start"]
+    [batch] = doc["last_batches"]
+    assert (batch["state"], batch["accepted"], batch["rejected"], batch["pending"]) == ("done", 421, 6, 2)
+
+    s3 = boto3.client(
+        "s3", endpoint_url=emulator_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    LeaseStore(s3, "ecompipe-local", timedelta(minutes=60)).acquire("someone-else", "other-host")
+    held = ecompipe("run", "sample_data", "--endpoint-url", emulator_url, check=False)
+    assert held.returncode == 1 and "held by run someone-else" in held.stderr
+    text = ecompipe("status", "--endpoint-url", emulator_url).stdout
+    assert "lease: live, run someone-else" in text and "11 files" in text  # the refused run's uploads wait
+
+    refused = ecompipe("unlock", "--endpoint-url", emulator_url, check=False)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    forced = ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
+    assert "removed the live lease of run someone-else" in forced.stdout
+    assert ecompipe("unlock", "--endpoint-url", emulator_url).stdout.strip() == "no lease is held"

@@ -1,0 +1,77 @@
+"""The trigger's pure parts: what an event names, and whether a batch is ready."""
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ecompipe.objects import ObjectInfo
+from ecompipe.settings import Settings
+from tests.conftest import ROOT
+from trigger.decision import decide
+from trigger.events import parse
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def test_s3_notification_keys_are_url_decoded_and_filtered() -> None:
+    event = {
+        "Records": [
+            {"s3": {"object": {"key": "incoming/orders_part%201+copy.csv"}}},
+            {"s3": {"object": {"key": "processed/b/orders_part1.csv"}}},
+            {"s3": {"object": {"key": "incoming/readme.txt"}}},
+        ]
+    }
+    inv = parse(event)
+    assert inv.source == "s3"
+    assert inv.keys == ["incoming/orders_part 1 copy.csv"]
+    assert inv.ignored == [
+        ("processed/b/orders_part1.csv", "outside incoming/"),
+        ("incoming/readme.txt", "not a .csv file"),
+    ]
+
+
+def test_eventbridge_schedule_and_unknown_events() -> None:
+    created = {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"object": {"key": "incoming/products.csv"}},
+    }
+    assert (parse(created).source, parse(created).keys) == ("eventbridge", ["incoming/products.csv"])
+    assert parse({"source": "aws.events", "detail-type": "Scheduled Event"}).source == "schedule"
+    assert parse({}).source == "manual" and parse(None).source == "manual"
+
+
+def _files(names: list[str], age_minutes: float = 1) -> list[ObjectInfo]:
+    return [ObjectInfo(f"incoming/{n}", 10, "e", NOW - timedelta(minutes=age_minutes)) for n in names]
+
+
+FULL = [*(f"orders_{i}.csv" for i in range(5)), *(f"order_items_{i}.csv" for i in range(5)), "products.csv"]
+
+
+def test_thresholds() -> None:
+    s = Settings()
+    assert decide(_files(FULL), False, s, NOW).start
+    short = decide(_files(FULL[:2] + FULL[5:]), False, s, NOW)
+    assert not short.start and "2/5 order files" in short.reason
+    no_products = decide(_files(FULL[:-1]), False, s, NOW)
+    assert not no_products.start and "0/1 product files" in no_products.reason
+    assert decide(_files(FULL[:-1]), True, s, NOW).start  # products already curated count
+    assert not decide([], True, s, NOW).start
+
+
+def test_force_after_starts_with_what_is_there() -> None:
+    s = Settings(force_after_minutes=30)
+    assert not decide(_files(["orders_1.csv"], age_minutes=29), False, s, NOW).start
+    forced = decide(_files(["orders_1.csv"], age_minutes=31), False, s, NOW)
+    assert forced.start and "FORCE_AFTER" in forced.reason
+
+
+def test_importing_trigger_leaves_pandas_out() -> None:
+    code = (
+        "import sys, trigger; print(sorted(m for m in ('pandas', 'pyarrow', 'pandera', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
