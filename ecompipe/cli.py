@@ -26,6 +26,7 @@ from ecompipe.errors import EcompipeError
 from ecompipe.lock import LeaseStore
 from ecompipe.pipeline import Resources, RunResult
 from ecompipe.settings import Settings
+from ecompipe.taskenv import TASK_COMMANDS
 
 DEFAULT_DATA = Path("sample_data")
 stdout = Console(soft_wrap=True)
@@ -352,6 +353,22 @@ def validate(directory: Path, report_path: Path | None) -> None:
     click.echo(render.summary_line(report, str(report_path) if report_path else "(not written; use --report)"))
     if report["totals"]["accepted"] == 0:
         sys.exit(1)
+
+
+@main.command("task")
+@click.argument("command", type=click.Choice(TASK_COMMANDS))
+def task_command(command: str) -> None:
+    """A container command: one stage of one batch (ECOMPIPE_RUN_ID, ECOMPIPE_BATCH_ID from the
+    state machine's overrides). Records its outcome in the run ledger; exits 1 on failure."""
+    from ecompipe import tasks
+    from ecompipe.taskenv import TaskInput
+
+    settings = _settings(None)
+    with failures(settings):
+        task = TaskInput.from_env()
+        res = Resources.from_settings(settings)
+        tasks.run(command, res, task)
+    stderr.print(f"task {command} of {task.batch_id} done")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,10 @@ class Emulator:
         except OSError as exc:
             raise EmulatorError(f"cannot start the emulator on {self.url}: {exc}") from None
         self._server = server
+        from ecompipe.local_aws import configure_emulator, patch_moto_ecs_integration
+
+        patch_moto_ecs_integration()
+        configure_emulator(self.url)
         return self.url
 
     def stop(self) -> None:

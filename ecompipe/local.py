@@ -4,12 +4,17 @@ machine's Release step does."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
+from ecompipe import aws, layout
 from ecompipe.batches import read_manifest
+from ecompipe.errors import EcompipeError
+from ecompipe.local_aws import LocalStack
 from ecompipe.lock import Lease, LeaseStore
 from ecompipe.pipeline import Resources, RunResult, run_manifest
+from ecompipe.taskrunner import LocalTaskRunner
 
 
 class LocalStarter:
@@ -27,3 +32,56 @@ class LocalStarter:
         finally:
             self.leases.release(lease)
         return f"local:{batch_id}"
+
+
+def run_via_state_machine(
+    res: Resources,
+    stack: LocalStack,
+    keys: list[str],
+    owner: str,
+    runner_mode: str = "inprocess",
+    timeout_seconds: float = 600,
+) -> tuple[dict, RunResult | None]:
+    """upload -> trigger -> the real state machine on the emulator, its ECS tasks run by the local
+    task runner. Returns the execution description and (when it got that far) the run's result."""
+    from trigger.starters import StepFunctionsStarter
+    from trigger.sweep import sweep
+
+    sfn = aws.client("stepfunctions", res.settings)
+    leases = LeaseStore(res.bucket.s3, res.settings.bucket, timedelta(minutes=res.settings.lock_ttl_minutes))
+    with LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode):
+        outcome = sweep(
+            res.settings,
+            res.bucket,
+            leases,
+            StepFunctionsStarter(sfn, stack.state_machine_arn),
+            owner=owner,
+            keys=keys,
+            explicit=True,
+            ledger=res.ledger,
+        )
+        if not outcome.started or outcome.execution is None:
+            raise EcompipeError(f"the batch did not start: {outcome.reason}")
+        execution = wait_for(sfn, outcome.execution, timeout_seconds)
+    return execution, result_of(res, outcome.batch_id or "")
+
+
+def wait_for(sfn: Any, execution_arn: str, timeout_seconds: float) -> dict:
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        if time.monotonic() > deadline:
+            raise EcompipeError(f"execution {execution_arn} still running after {timeout_seconds:.0f} s")
+        time.sleep(0.25)
+
+
+def result_of(res: Resources, batch_id: str) -> RunResult | None:
+    """What a finished run left in S3: its validation report and transform summary."""
+    if not res.bucket.exists(layout.report_key(batch_id)):
+        return None
+    report = res.bucket.get_json(layout.report_key(batch_id))
+    transform_key = layout.transform_report_key(batch_id)
+    transform = res.bucket.get_json(transform_key) if res.bucket.exists(transform_key) else None
+    return RunResult(batch_id, report, transform)

@@ -13,6 +13,7 @@ from ecompipe import aws, layout
 from ecompipe.batches import Manifest, write_manifest
 from ecompipe.errors import EcompipeError
 from ecompipe.kpi_store import KpiStore
+from ecompipe.ledger import Ledger
 from ecompipe.objects import Bucket
 from ecompipe.settings import Settings
 
@@ -24,19 +25,23 @@ class Resources:
     settings: Settings
     bucket: Bucket
     kpis: KpiStore
+    ledger: Ledger
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Resources:
+        dynamodb = aws.client("dynamodb", settings)
         return cls(
             settings,
             Bucket(aws.client("s3", settings), settings.bucket),
-            KpiStore(aws.client("dynamodb", settings), settings),
+            KpiStore(dynamodb, settings),
+            Ledger(dynamodb, settings),
         )
 
     def init(self) -> None:
         """Create the bucket and the tables if missing (idempotent)."""
         self.bucket.ensure(self.settings.region)
         self.kpis.ensure_tables()
+        self.ledger.ensure_table()
 
 
 @dataclass

@@ -20,6 +20,7 @@ class Settings:
     endpoint_url: str | None = None
     category_table: str = "CategoryKPIs"
     order_table: str = "OrderKPIs"
+    runs_table: str = "PipelineRuns"
     pending_max_age_days: int = 7
     report_examples: int = 20
     aws_max_attempts: int = 8
@@ -30,6 +31,7 @@ class Settings:
     min_product_files: int = 1
     force_after_minutes: int = 30
     lock_ttl_minutes: int = 120
+    task_timeout_seconds: int = 1800
     state_machine_arn: str | None = None
 
     @classmethod
@@ -51,12 +53,24 @@ class Settings:
 
     def check(self) -> None:
         """Raise SettingsError for values no run could use."""
-        at_least = {"report_examples": 1, "aws_max_attempts": 1, "write_max_attempts": 1, "lock_ttl_minutes": 1}
+        at_least = {
+            "report_examples": 1,
+            "aws_max_attempts": 1,
+            "write_max_attempts": 1,
+            "lock_ttl_minutes": 1,
+            "task_timeout_seconds": 1,
+        }
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, int) and value < at_least.get(f.name, 0):
                 low = at_least.get(f.name, 0)
                 raise SettingsError(f"{PREFIX}{f.name.upper()} must be a whole number >= {low}, not {value}")
+        # the lease must outlive a run: three tasks at most, each bounded by the task timeout
+        if self.lock_ttl_minutes * 60 <= 3 * self.task_timeout_seconds:
+            raise SettingsError(
+                f"{PREFIX}LOCK_TTL_MINUTES ({self.lock_ttl_minutes}) must exceed three task timeouts "
+                f"({PREFIX}TASK_TIMEOUT_SECONDS={self.task_timeout_seconds}): a live run must never lose its lease"
+            )
         if not self.bucket:
             raise SettingsError(f"{PREFIX}BUCKET must not be empty")
 

@@ -62,6 +62,7 @@ def execution_input(settings: Settings, manifest: Manifest, lease: Lease) -> dic
         "manifest_key": layout.manifest_key(manifest.batch_id),
         "lock_key": layout.LOCK_KEY,
         "lock_etag": lease.etag,
+        "task_timeout_seconds": settings.task_timeout_seconds,
     }
 
 
@@ -75,6 +76,7 @@ def sweep(
     keys: list[str] | None = None,
     explicit: bool = False,
     now: datetime | None = None,
+    ledger: Any = None,
 ) -> SweepResult:
     """Start one batch of the pending files if they are ready (or `explicit`: whatever the thresholds).
 
@@ -111,5 +113,7 @@ def sweep(
     except BaseException:
         leases.release(lease)  # a failed start never leaves a stuck lock
         raise
+    if ledger is not None:
+        ledger.taken(manifest.batch_id, manifest.batch_id, len(files), owner, ref)
     log.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)
     return SweepResult(True, reason, manifest.batch_id, ref, names, counts)

@@ -1,0 +1,139 @@
+"""The run ledger (PipelineRuns, key run_id): what each run did, stage by stage.
+
+Written by the trigger (taken), the tasks (their outcomes) and the state machine (status). The
+state machine branches on what the tasks record here: an ECS task cannot return output, and on
+moto a .sync task always reports exit code 0 (DESIGN §6).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from ecompipe.errors import error_code
+from ecompipe.settings import Settings
+
+# validation_outcome values the state machine's Choice tests
+HAS_WORK = "has_work"
+NOTHING_VALID = "nothing_valid"
+TRANSFORMED = "done"
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def table_definition(settings: Settings) -> dict:
+    return {
+        "TableName": settings.runs_table,
+        "KeySchema": [{"AttributeName": "run_id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "run_id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Ledger:
+    def __init__(self, dynamodb: Any, settings: Settings) -> None:
+        self.db = dynamodb
+        self.settings = settings
+        self.table = settings.runs_table
+
+    def ensure_table(self) -> None:
+        try:
+            self.db.create_table(**table_definition(self.settings))
+        except ClientError as exc:
+            if error_code(exc) != "ResourceInUseException":
+                raise
+        self.db.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+    def _update(self, run_id: str, values: dict[str, Any]) -> None:
+        values = {**values, "updated_at": _now()}
+        names = {f"#{k}": k for k in values}
+        expr = "SET " + ", ".join(f"#{k} = :{k}" for k in values)
+        self.db.update_item(
+            TableName=self.table,
+            Key={"run_id": {"S": run_id}},
+            UpdateExpression=expr,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":{k}": _ser.serialize(_plain(v)) for k, v in values.items()},
+        )
+
+    def taken(self, run_id: str, batch_id: str, files: int, owner: str, execution: str | None = None) -> None:
+        """The trigger took a batch and started (or is starting) its run."""
+        self._update(
+            run_id,
+            {
+                "batch_id": batch_id,
+                "status": "RUNNING",
+                "stage": "taken",
+                "files": files,
+                "owner": owner,
+                "started_at": _now(),
+                **({"execution": execution} if execution else {}),
+            },
+        )
+
+    def validated(self, run_id: str, report: dict, report_key: str) -> None:
+        t = report["totals"]
+        self._update(
+            run_id,
+            {
+                "stage": "validated",
+                "validation_outcome": HAS_WORK if report["outcome"]["has_work"] else NOTHING_VALID,
+                "rows_read": t["rows_read"],
+                "accepted": t["accepted"],
+                "rejected": t["rejected"],
+                "pending": t["pending"],
+                "rejected_files": t["rejected_files"],
+                "report_key": report_key,
+            },
+        )
+
+    def transformed(self, run_id: str, summary: dict) -> None:
+        self._update(
+            run_id,
+            {
+                "stage": "transformed",
+                "transform_outcome": TRANSFORMED,
+                "affected_dates": len(summary["affected_dates"]),
+                "kpi_items_written": summary["kpi_items_written"],
+            },
+        )
+
+    def archived(self, run_id: str, archived: int) -> None:
+        self._update(run_id, {"stage": "archived", "archived_files": archived})
+
+    def finished(self, run_id: str, status: str, error: str | None = None, stage: str | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "finished_at": _now()}
+        if error:
+            values["error"] = error[:2000]
+        if stage:
+            values["failed_stage"] = stage
+        self._update(run_id, values)
+
+    def get(self, run_id: str) -> dict | None:
+        item = self.db.get_item(TableName=self.table, Key={"run_id": {"S": run_id}}, ConsistentRead=True).get("Item")
+        return None if item is None else _load(item)
+
+    def recent(self, limit: int = 20, status: str | None = None) -> list[dict]:
+        pages = self.db.get_paginator("scan").paginate(TableName=self.table)
+        runs = [_load(i) for p in pages for i in p["Items"]]
+        if status:
+            runs = [r for r in runs if r.get("status") == status]
+        return sorted(runs, key=lambda r: r.get("started_at", ""), reverse=True)[:limit]
+
+
+def _plain(value: Any) -> Any:
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
+def _load(item: dict) -> dict:
+    out = {k: _de.deserialize(v) for k, v in item.items()}
+    return {k: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for k, v in out.items()}

@@ -1,0 +1,161 @@
+"""The pipeline's AWS resources on the emulator, so local runs execute the real state machine.
+
+What SAM creates on AWS (infra/template.yaml) is created here by hand on moto: ECS cluster and task
+definitions, a VPC for awsvpc networking, the SNS topic and the state machine, rendered from the
+same ASL file. Two emulator settings make moto run it (DESIGN §6): execution of state machines
+on, and ECS tasks held RUNNING until the local task runner stops them.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from ecompipe import aws, statemachine, taskenv
+from ecompipe.settings import Settings
+
+NAME = "ecompipe"
+FAKE_ACCOUNT_ROLE = "arn:aws:iam::123456789012:role/ecompipe-local"
+# locally nothing listens for the post-run sweep: the invoke fails and the state machine goes on
+LOCAL_TRIGGER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ecompipe-trigger-local"
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    cluster_arn: str
+    validator_task_definition: str
+    transformer_task_definition: str
+    subnet_ids: list[str]
+    security_group: str
+    topic_arn: str
+    state_machine_arn: str
+
+
+def configure_emulator(endpoint_url: str) -> None:
+    """Turn on state machine execution and manual ECS task progression on a moto server."""
+    _post(endpoint_url, "/moto-api/config", {"stepfunctions": {"execute_state_machine": True}})
+    _post(
+        endpoint_url,
+        "/moto-api/state-manager/set-transition",
+        {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}},
+    )
+
+
+def _post(endpoint_url: str, path: str, body: dict) -> None:
+    req = urllib.request.Request(
+        endpoint_url.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        resp.read()
+
+
+def patch_moto_ecs_integration() -> None:
+    """moto's Step Functions engine hands ecs:runTask its parameters in the ASL's PascalCase and
+    expects the responses in it too, but converts neither for ECS. Normalise both from botocore's
+    operation shapes, as the engine already does for other integrations (DESIGN §6).
+    Idempotent; an emulator fix only, never loaded on AWS."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs as ecs
+
+    cls = ecs.StateTaskServiceEcs
+    if getattr(cls, "_ecompipe_patched", False):
+        return
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+
+    def operation_model(self: Any, service_action_name: Any) -> Any:
+        action = self._get_boto_service_action(service_action_name)
+        return model.operation_model(next(n for n in model.operation_names if _snake(n) == action))
+
+    def _normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None
+    ) -> None:
+        self._to_boto_request(parameters, operation_model(self, service_action_name).input_shape)
+
+    def _normalise_response(
+        self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None
+    ) -> None:
+        self._from_boto_response(response, operation_model(self, service_action_name).output_shape)
+
+    cls._normalise_parameters = _normalise_parameters
+    cls._normalise_response = _normalise_response
+    cls._ecompipe_patched = True
+
+
+def _snake(name: str) -> str:
+    out = ""
+    for i, ch in enumerate(name):
+        out += ("_" if i and ch.isupper() else "") + ch.lower()
+    return out
+
+
+def deploy(settings: Settings) -> LocalStack:
+    """Create (or find) the local stack; idempotent, so several runs can share one emulator."""
+    ec2 = aws.client("ec2", settings)
+    ecs = aws.client("ecs", settings)
+    sns = aws.client("sns", settings)
+    sfn = aws.client("stepfunctions", settings)
+
+    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]
+    if vpcs:
+        vpc_id = vpcs[0]["VpcId"]
+        subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"][0]["SubnetId"]
+        group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [NAME]}])["SecurityGroups"][0][
+            "GroupId"
+        ]
+    else:
+        vpc_id = ec2.create_vpc(
+            CidrBlock="10.42.0.0/16",
+            TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": NAME}]}],
+        )["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+        subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+        group = ec2.create_security_group(GroupName=NAME, Description="ecompipe tasks", VpcId=vpc_id)["GroupId"]
+
+    cluster_arn = ecs.create_cluster(clusterName=NAME)["cluster"]["clusterArn"]
+    definitions = {}
+    for role in ("validator", "transformer"):
+        definitions[role] = ecs.register_task_definition(
+            family=f"{NAME}-{role}",
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="1024",
+            memory="4096",
+            containerDefinitions=[
+                {
+                    "name": taskenv.CONTAINER_NAME,
+                    "image": "ecompipe:local",
+                    "memory": 4096,
+                    "essential": True,
+                    "command": ["task", "validate"],
+                }
+            ],
+        )["taskDefinition"]["taskDefinitionArn"]
+    topic_arn = sns.create_topic(Name=f"{NAME}-notifications")["TopicArn"]
+    definition = statemachine.render(
+        statemachine.definition_text(),
+        {
+            "ClusterArn": cluster_arn,
+            "ValidatorTaskDefinitionArn": definitions["validator"],
+            "TransformerTaskDefinitionArn": definitions["transformer"],
+            "SubnetIds": subnet,
+            "SecurityGroupId": group,
+            "RunsTable": settings.runs_table,
+            "TopicArn": topic_arn,
+            "TriggerFunctionArn": LOCAL_TRIGGER_ARN,
+        },
+    )
+    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == NAME]
+    if existing:
+        arn = existing[0]["stateMachineArn"]
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+    else:
+        arn = sfn.create_state_machine(name=NAME, definition=definition, roleArn=FAKE_ACCOUNT_ROLE)["stateMachineArn"]
+    return LocalStack(
+        cluster_arn, definitions["validator"], definitions["transformer"], [subnet], group, topic_arn, arn
+    )

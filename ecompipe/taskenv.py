@@ -1,0 +1,35 @@
+"""The container contract: the environment variables a task reads, named once.
+
+statemachine/pipeline.asl.json passes exactly these in its container overrides (a test checks);
+bucket, tables and region come from the task definition's ECOMPIPE_* settings as usual.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ecompipe.errors import SettingsError
+
+RUN_ID = "ECOMPIPE_RUN_ID"
+BATCH_ID = "ECOMPIPE_BATCH_ID"
+BUCKET = "ECOMPIPE_BUCKET"
+
+OVERRIDE_NAMES = (RUN_ID, BATCH_ID, BUCKET)
+CONTAINER_NAME = "ecompipe"
+TASK_COMMANDS = ("validate", "transform", "archive")
+
+
+@dataclass(frozen=True)
+class TaskInput:
+    run_id: str
+    batch_id: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TaskInput:
+        env = os.environ if env is None else env
+        missing = [n for n in (RUN_ID, BATCH_ID) if not env.get(n)]
+        if missing:
+            raise SettingsError(f"a task needs {', '.join(missing)} in its environment (set by the state machine)")
+        return cls(env[RUN_ID], env[BATCH_ID])

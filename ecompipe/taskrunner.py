@@ -1,0 +1,99 @@
+"""The local task runner: what Fargate does on AWS, done on the emulator.
+
+It watches the emulator's ECS cluster, runs each new task's overridden command (in process, or
+as a subprocess like a container would), then stops the task so the state machine's .sync
+integration sees it end. Outcomes reach the state machine through the run ledger, as on AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ecompipe import aws, taskenv
+from ecompipe.settings import Settings
+
+log = logging.getLogger("ecompipe.taskrunner")
+TaskImpl = Callable[[str, dict[str, str]], int]
+
+
+class LocalTaskRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        cluster: str,
+        mode: str = "inprocess",
+        poll_seconds: float = 0.2,
+        overrides: dict[str, TaskImpl] | None = None,
+    ) -> None:
+        if mode not in ("inprocess", "subprocess"):
+            raise ValueError(f"mode must be inprocess or subprocess, not {mode!r}")
+        self.settings = settings
+        self.cluster = cluster
+        self.mode = mode
+        self.poll_seconds = poll_seconds
+        self.overrides = overrides or {}  # command -> implementation (tests: a task that misbehaves)
+        self.ecs = aws.client("ecs", settings)
+        self.ran: list[tuple[str, int]] = []
+        self._seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LocalTaskRunner:
+        self._thread = threading.Thread(target=self._loop, name="ecompipe-task-runner", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                arns = self.ecs.list_tasks(cluster=self.cluster, desiredStatus="RUNNING")["taskArns"]
+            except Exception:  # the emulator going away at shutdown
+                log.debug("listing tasks failed", exc_info=True)
+                continue
+            for arn in arns:
+                if arn not in self._seen:
+                    self._seen.add(arn)
+                    self._run(arn)
+
+    def _run(self, arn: str) -> None:
+        task = self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]
+        override = (task.get("overrides", {}).get("containerOverrides") or [{}])[0]
+        command = list(override.get("command") or [])
+        env = {e["name"]: e["value"] for e in override.get("environment", [])}
+        name = command[1] if len(command) == 2 and command[0] == "task" else " ".join(command)
+        implementation = self.overrides.get(name, self._execute)
+        code = implementation(name, env)
+        self.ran.append((name, code))
+        if code is None:
+            return  # the task never ends (it hangs): the state machine's timeout must catch it
+        self.ecs.stop_task(cluster=self.cluster, task=arn, reason=f"ecompipe local task runner: exit code {code}")
+
+    def _execute(self, command: str, env: dict[str, str]) -> int:
+        if command not in taskenv.TASK_COMMANDS:
+            log.error("unknown task command %r", command)
+            return 2
+        if self.mode == "subprocess":
+            child_env = {**os.environ, **env, "ECOMPIPE_ENDPOINT_URL": self.settings.endpoint_url or ""}
+            return subprocess.run([sys.executable, "-m", "ecompipe", "task", command], env=child_env).returncode
+        from ecompipe import tasks
+        from ecompipe.pipeline import Resources
+
+        settings = replace(self.settings, bucket=env.get(taskenv.BUCKET, self.settings.bucket))
+        try:
+            tasks.run(command, Resources.from_settings(settings), taskenv.TaskInput.from_env(env))
+        except Exception:
+            log.exception("task %s failed", command)
+            return 1
+        return 0
