@@ -97,16 +97,34 @@ endpoint_option = click.option(
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--endpoint-url", default=None, help="Use this endpoint instead of starting the embedded emulator.")
-def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
+@click.option(
+    "--via",
+    type=click.Choice(["statemachine", "direct"]),
+    default="statemachine",
+    show_default=True,
+    help="statemachine: the real ASL on the emulator's Step Functions with ECS tasks run locally; "
+    "direct: the same steps called in process (for a plain moto server without ecompipe's ECS fix).",
+)
+@click.option(
+    "--tasks",
+    "task_mode",
+    type=click.Choice(["inprocess", "subprocess", "docker"]),
+    default="inprocess",
+    show_default=True,
+    help="How the local task runner runs ECS tasks (--via statemachine); docker needs a Docker engine.",
+)
+def run(directory: Path | None, output: str, endpoint_url: str | None, via: str, task_mode: str) -> None:
     """Run the pipeline on DIRECTORY's CSV files (default: sample_data) and print the KPIs.
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
-    from ecompipe.pipeline import Resources, csv_files, upload
+    from ecompipe.pipeline import csv_files, upload
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")
+    if task_mode == "docker":
+        _require_docker()
     settings = _settings(endpoint_url)
     started = time.monotonic()
     with failures(settings):
@@ -122,7 +140,10 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
             res.init()
             keys = upload(res.bucket, files)
             stderr.print(f"[dim]uploaded {len(keys)} files to s3://{settings.bucket}/incoming/[/dim]")
-            result = _run_through_trigger(res, keys)
+            if via == "statemachine":
+                result = _run_through_state_machine(res, keys, task_mode)
+            else:
+                result = _run_through_trigger(res, keys)
             dates = set(result.affected_dates)
             orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
             categories = [r for r in res.kpis.category_kpis() if r["order_date"] in dates]
@@ -135,6 +156,37 @@ def run(directory: Path | None, output: str, endpoint_url: str | None) -> None:
         render.file_table(stderr, result.report)
         render.kpi_tables(stdout, orders, categories)
         click.echo(summary)
+
+
+def _require_docker() -> None:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:
+        raise click.UsageError(
+            f"--tasks docker needs a running Docker engine, and none answers ({type(exc).__name__}); "
+            "use --tasks inprocess or subprocess"
+        ) from None
+
+
+def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) -> RunResult:
+    """upload -> trigger -> the real state machine on the emulator -> tasks by the local runner."""
+    from ecompipe import local_aws
+    from ecompipe.local import run_via_state_machine
+
+    assert res.settings.endpoint_url
+    local_aws.configure_emulator(res.settings.endpoint_url)
+    stack = local_aws.deploy(res.settings)
+    execution, result = run_via_state_machine(res, stack, keys, owner=_owner(), runner_mode=task_mode)
+    run = res.ledger.get(execution["name"]) or {}
+    stderr.print(f"[dim]execution {execution['executionArn']}: {execution['status']} ({run.get('status', '?')})[/dim]")
+    if execution["status"] != "SUCCEEDED" or result is None:
+        raise Failure(
+            f"the run failed ({execution['status']}): {run.get('error') or execution.get('cause') or 'no detail'}; "
+            f"see the run ledger ({res.settings.runs_table}) for {execution['name']}"
+        )
+    return result
 
 
 def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:

@@ -54,9 +54,10 @@ class Emulator:
         except OSError as exc:
             raise EmulatorError(f"cannot start the emulator on {self.url}: {exc}") from None
         self._server = server
-        from ecompipe.local_aws import configure_emulator, patch_moto_ecs_integration
+        from ecompipe.local_aws import configure_emulator, patch_moto_ecs_integration, reset_emulator
 
         patch_moto_ecs_integration()
+        reset_emulator(self.url)  # moto's state is per process: a new emulator starts empty
         configure_emulator(self.url)
         return self.url
 

@@ -41,6 +41,7 @@ def run_via_state_machine(
     owner: str,
     runner_mode: str = "inprocess",
     timeout_seconds: float = 600,
+    task_overrides: dict | None = None,
 ) -> tuple[dict, RunResult | None]:
     """upload -> trigger -> the real state machine on the emulator, its ECS tasks run by the local
     task runner. Returns the execution description and (when it got that far) the run's result."""
@@ -49,7 +50,7 @@ def run_via_state_machine(
 
     sfn = aws.client("stepfunctions", res.settings)
     leases = LeaseStore(res.bucket.s3, res.settings.bucket, timedelta(minutes=res.settings.lock_ttl_minutes))
-    with LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode):
+    with LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides):
         outcome = sweep(
             res.settings,
             res.bucket,

@@ -43,6 +43,11 @@ def configure_emulator(endpoint_url: str) -> None:
     )
 
 
+def reset_emulator(endpoint_url: str) -> None:
+    """Drop every resource a moto server holds (its state lives as long as its process)."""
+    _post(endpoint_url, "/moto-api/reset", {})
+
+
 def _post(endpoint_url: str, path: str, body: dict) -> None:
     req = urllib.request.Request(
         endpoint_url.rstrip("/") + path,
@@ -150,9 +155,14 @@ def deploy(settings: Settings) -> LocalStack:
             "TriggerFunctionArn": LOCAL_TRIGGER_ARN,
         },
     )
-    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == NAME]
+    existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == NAME]
+    if existing and sfn.list_executions(stateMachineArn=existing[0])["executions"]:
+        # moto deep-copies a state machine with its past executions (which hold locks) on every
+        # StartExecution, so a second execution fails there; start each local run on a fresh one.
+        sfn.delete_state_machine(stateMachineArn=existing[0])
+        existing = []
     if existing:
-        arn = existing[0]["stateMachineArn"]
+        arn = existing[0]
         sfn.update_state_machine(stateMachineArn=arn, definition=definition)
     else:
         arn = sfn.create_state_machine(name=NAME, definition=definition, roleArn=FAKE_ACCOUNT_ROLE)["stateMachineArn"]

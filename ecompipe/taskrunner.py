@@ -32,8 +32,8 @@ class LocalTaskRunner:
         poll_seconds: float = 0.2,
         overrides: dict[str, TaskImpl] | None = None,
     ) -> None:
-        if mode not in ("inprocess", "subprocess"):
-            raise ValueError(f"mode must be inprocess or subprocess, not {mode!r}")
+        if mode not in ("inprocess", "subprocess", "docker"):
+            raise ValueError(f"mode must be inprocess, subprocess or docker, not {mode!r}")
         self.settings = settings
         self.cluster = cluster
         self.mode = mode
@@ -84,6 +84,8 @@ class LocalTaskRunner:
         if command not in taskenv.TASK_COMMANDS:
             log.error("unknown task command %r", command)
             return 2
+        if self.mode == "docker":
+            return self._run_container(command, env)
         if self.mode == "subprocess":
             child_env = {**os.environ, **env, "ECOMPIPE_ENDPOINT_URL": self.settings.endpoint_url or ""}
             return subprocess.run([sys.executable, "-m", "ecompipe", "task", command], env=child_env).returncode
@@ -97,3 +99,21 @@ class LocalTaskRunner:
             log.exception("task %s failed", command)
             return 1
         return 0
+
+    def _run_container(self, command: str, env: dict[str, str]) -> int:
+        """The real task image (ECOMPIPE_TASK_IMAGE, default ecompipe:local) through the Docker SDK,
+        on the host network so the container reaches the emulator at the same address."""
+        import docker
+
+        client = docker.from_env()
+        container = client.containers.run(
+            os.environ.get("ECOMPIPE_TASK_IMAGE", "ecompipe:local"),
+            ["task", command],
+            environment={**env, "ECOMPIPE_ENDPOINT_URL": self.settings.endpoint_url or ""},
+            network_mode="host",
+            detach=True,
+        )
+        try:
+            return int(container.wait()["StatusCode"])
+        finally:
+            container.remove(force=True)

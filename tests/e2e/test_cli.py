@@ -154,3 +154,16 @@ def test_status_and_unlock(emulator_url: str) -> None:
     forced = ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
     assert "removed the live lease of run someone-else" in forced.stdout
     assert ecompipe("unlock", "--endpoint-url", emulator_url).stdout.strip() == "no lease is held"
+
+
+def test_run_through_the_state_machine_equals_the_in_process_run() -> None:
+    via_state_machine = ecompipe("run", "--output", "json")
+    direct = ecompipe("run", "--via", "direct", "--output", "json")
+    assert "execution arn:aws:states:" in via_state_machine.stderr and "SUCCEEDED" in via_state_machine.stderr
+    assert json.loads(via_state_machine.stdout) == json.loads(direct.stdout)
+    assert len(json.loads(direct.stdout)["order_kpis"]) == 10
+
+
+def test_docker_tasks_without_an_engine_exit_2() -> None:
+    proc = ecompipe("run", "--tasks", "docker", check=False)
+    assert proc.returncode == 2 and "Docker engine" in proc.stderr

@@ -1,0 +1,137 @@
+"""statemachine/pipeline.asl.json executed by moto's Step Functions engine, its ECS tasks run by
+the local task runner: every branch ends with the lease gone and an SNS message naming the batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from ecompipe import aws, layout, local_aws
+from ecompipe.emulator import Emulator
+from ecompipe.local import run_via_state_machine
+from ecompipe.pipeline import Resources
+from ecompipe.settings import Settings
+from tests.conftest import SAMPLE
+from tests.helpers import put_files, read_dir
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    res: Resources
+    stack: local_aws.LocalStack
+    sqs: object
+    queue_url: str
+
+    def run(self, files: dict[str, bytes], **overrides):
+        keys = put_files(self.res, files)
+        return run_via_state_machine(
+            self.res, self.stack, keys, owner="test", timeout_seconds=120, task_overrides=overrides
+        )
+
+    def messages(self) -> list[dict]:
+        got = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+    def lease(self) -> bool:
+        return self.res.bucket.exists(layout.LOCK_KEY)
+
+
+def _stack(task_timeout_seconds: int) -> Iterator[Stack]:
+    with Emulator() as url:
+        settings = Settings(endpoint_url=url, bucket="ecompipe-sm", task_timeout_seconds=task_timeout_seconds)
+        res = Resources.from_settings(settings)
+        res.init()
+        stack = local_aws.deploy(settings)
+        sqs = aws.client("sqs", settings)
+        queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        aws.client("sns", settings).subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        yield Stack(res, stack, sqs, queue_url)
+
+
+@pytest.fixture
+def sm() -> Iterator[Stack]:
+    yield from _stack(task_timeout_seconds=600)
+
+
+@pytest.fixture
+def sm_short_timeout() -> Iterator[Stack]:
+    yield from _stack(task_timeout_seconds=2)
+
+
+def _event(message: dict) -> str:
+    return message["MessageAttributes"]["event"]["Value"]
+
+
+def test_happy_path_writes_the_kpis(sm: Stack) -> None:
+    execution, result = sm.run(read_dir(SAMPLE))
+    assert execution["status"] == "SUCCEEDED"
+    run = sm.res.ledger.get(result.batch_id)
+    assert (run["status"], run["stage"], run["accepted"], run["transform_outcome"]) == (
+        "SUCCEEDED",
+        "archived",
+        421,
+        "done",
+    )
+    assert len(sm.res.kpis.order_kpis()) == 10 and sm.res.kpis.category_kpis()
+    assert not sm.lease()
+    [message] = sm.messages()
+    assert _event(message) == "success" and result.batch_id in message["Message"]
+    assert "421 rows accepted, 6 rejected, 2 pending" in message["Message"]
+    assert sm.res.bucket.list("incoming/") == []  # archived by the Archive task
+
+
+def test_a_batch_with_no_valid_row_takes_the_rejection_branch(sm: Stack) -> None:
+    execution, result = sm.run({"orders_x.csv": b"order_id,user_id\n1,2\n", "notes.csv": b"x\n"})
+    assert execution["status"] == "SUCCEEDED"
+    assert sm.res.ledger.get(result.batch_id)["status"] == "REJECTED"
+    assert sm.res.kpis.order_kpis() == []
+    assert not sm.lease()
+    [message] = sm.messages()
+    assert _event(message) == "rejection" and result.batch_id in message["Message"]
+    assert len(sm.res.bucket.list(f"rejected/{result.batch_id}/files/")) == 4
+
+
+def test_a_task_that_records_no_outcome_fails_the_execution(sm: Stack) -> None:
+    execution, _ = sm.run(read_dir(SAMPLE), validate=lambda _name, _env: 0)  # exits 0, writes nothing
+    assert execution["status"] == "FAILED"
+    batch_id = execution["name"]
+    run = sm.res.ledger.get(batch_id)
+    assert run["status"] == "FAILED" and "NoOutcome" in run["error"]
+    assert not sm.lease()
+    [message] = sm.messages()
+    assert _event(message) == "failure" and batch_id in message["Message"]
+    assert sm.res.kpis.order_kpis() == []
+
+
+def test_a_task_that_outlives_its_timeout_fails_the_execution(sm_short_timeout: Stack) -> None:
+    execution, _ = sm_short_timeout.run(read_dir(SAMPLE), validate=lambda _name, _env: None)  # never ends
+    assert execution["status"] == "FAILED"
+    run = sm_short_timeout.res.ledger.get(execution["name"])
+    assert run["status"] == "FAILED" and "States.Timeout" in run["error"]
+    assert not sm_short_timeout.lease()
+    [message] = sm_short_timeout.messages()
+    assert _event(message) == "failure" and execution["name"] in message["Message"]
+
+
+def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None:
+    from ecompipe import statemachine, taskenv
+
+    text = statemachine.definition_text()
+    assert "arn:aws:states:::" in text  # service integrations are not resources
+    assert "arn:aws:" not in text.replace("arn:aws:states:::", "")
+    assert statemachine.placeholders(text) == set(statemachine.SUBSTITUTIONS)
+    doc = json.loads(text)
+    for name, state in doc["States"].items():
+        if state.get("Resource", "").startswith("arn:aws:states:::ecs:runTask"):
+            [override] = state["Parameters"]["Overrides"]["ContainerOverrides"]
+            assert override["Name"] == taskenv.CONTAINER_NAME
+            assert tuple(e["Name"] for e in override["Environment"]) == taskenv.OVERRIDE_NAMES, name
+            assert override["Command"][1] in taskenv.TASK_COMMANDS
+        if state["Type"] == "Task":
+            assert state.get("Catch"), f"{name} has no Catch"
