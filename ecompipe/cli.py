@@ -100,10 +100,9 @@ endpoint_option = click.option(
 @click.option(
     "--via",
     type=click.Choice(["statemachine", "direct"]),
-    default="statemachine",
-    show_default=True,
-    help="statemachine: the real ASL on the emulator's Step Functions with ECS tasks run locally; "
-    "direct: the same steps called in process (for a plain moto server without ecompipe's ECS fix).",
+    default=None,
+    help="statemachine (default; ECOMPIPE_RUN_VIA): the real ASL on the emulator's Step Functions, "
+    "ECS tasks run locally; direct: the same steps in process (for a plain moto server).",
 )
 @click.option(
     "--tasks",
@@ -113,7 +112,7 @@ endpoint_option = click.option(
     show_default=True,
     help="How the local task runner runs ECS tasks (--via statemachine); docker needs a Docker engine.",
 )
-def run(directory: Path | None, output: str, endpoint_url: str | None, via: str, task_mode: str) -> None:
+def run(directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str) -> None:
     """Run the pipeline on DIRECTORY's CSV files (default: sample_data) and print the KPIs.
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
@@ -140,7 +139,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str,
             res.init()
             keys = upload(res.bucket, files)
             stderr.print(f"[dim]uploaded {len(keys)} files to s3://{settings.bucket}/incoming/[/dim]")
-            if via == "statemachine":
+            if (via or settings.run_via) == "statemachine":
                 result = _run_through_state_machine(res, keys, task_mode)
             else:
                 result = _run_through_trigger(res, keys)

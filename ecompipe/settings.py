@@ -33,6 +33,8 @@ class Settings:
     lock_ttl_minutes: int = 120
     task_timeout_seconds: int = 1800
     state_machine_arn: str | None = None
+    # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
+    run_via: str = "statemachine"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +73,8 @@ class Settings:
                 f"{PREFIX}LOCK_TTL_MINUTES ({self.lock_ttl_minutes}) must exceed three task timeouts "
                 f"({PREFIX}TASK_TIMEOUT_SECONDS={self.task_timeout_seconds}): a live run must never lose its lease"
             )
+        if self.run_via not in ("statemachine", "direct"):
+            raise SettingsError(f"{PREFIX}RUN_VIA must be statemachine or direct, not {self.run_via!r}")
         if not self.bucket:
             raise SettingsError(f"{PREFIX}BUCKET must not be empty")
 

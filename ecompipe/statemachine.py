@@ -7,7 +7,7 @@ and by `render` locally, from the same list of names.
 from __future__ import annotations
 
 import re
-from importlib import resources
+import sys
 from pathlib import Path
 
 from ecompipe.errors import EcompipeError
@@ -27,10 +27,11 @@ _REPO_FILE = Path(__file__).resolve().parents[1] / "statemachine" / "pipeline.as
 
 
 def definition_text() -> str:
-    """The ASL file: from the checkout, or the copy packaged with ecompipe (in the task image)."""
-    if _REPO_FILE.is_file():
-        return _REPO_FILE.read_text()
-    return resources.files("ecompipe").joinpath("pipeline.asl.json").read_text()
+    """The ASL file: from the checkout, or as installed with the package (share/ecompipe/)."""
+    for path in (_REPO_FILE, Path(sys.prefix) / "share" / "ecompipe" / "pipeline.asl.json"):
+        if path.is_file():
+            return path.read_text()
+    raise EcompipeError("statemachine/pipeline.asl.json is neither in the checkout nor installed")
 
 
 def placeholders(text: str) -> set[str]:
