@@ -24,9 +24,10 @@ class LocalStarter:
         self.now = now
         self.result: RunResult | None = None
 
-    def start(self, batch_id: str, execution_input: dict[str, Any]) -> str:
+    def start(self, run_id: str, execution_input: dict[str, Any]) -> str:
         """Run the batch to the end (a rerun of the same batch id is allowed: it is idempotent)."""
-        lease = Lease(batch_id, "local", datetime.min, datetime.min, execution_input["lock_etag"])
+        lease = Lease(run_id, "local", datetime.min, datetime.min, execution_input["lock_etag"])
+        batch_id = execution_input["batch_id"]
         try:
             self.result = run_manifest(self.res, read_manifest(self.res.bucket, batch_id), self.now)
         finally:

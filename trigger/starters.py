@@ -15,9 +15,9 @@ class AlreadyStarted(EcompipeError):
 
 
 class Starter(Protocol):
-    def start(self, batch_id: str, execution_input: dict[str, Any]) -> str:
-        """Start the batch; return a reference (an execution ARN). Raise AlreadyStarted for a
-        batch id that was started before; anything else raised means nothing started."""
+    def start(self, run_id: str, execution_input: dict[str, Any]) -> str:
+        """Start the run; return a reference (an execution ARN). Raise AlreadyStarted for a run
+        id that was started before; anything else raised means nothing started."""
         ...
 
 
@@ -26,12 +26,13 @@ class StepFunctionsStarter:
         self.sfn = sfn
         self.arn = state_machine_arn
 
-    def start(self, batch_id: str, execution_input: dict[str, Any]) -> str:
+    def start(self, run_id: str, execution_input: dict[str, Any]) -> str:
         try:
-            # The batch id is the execution name: a duplicate delivery cannot start a second run.
-            resp = self.sfn.start_execution(stateMachineArn=self.arn, name=batch_id, input=json.dumps(execution_input))
+            # The run id (the batch id, for automatic runs) is the execution name: a duplicate
+            # delivery of the same events cannot start a second run.
+            resp = self.sfn.start_execution(stateMachineArn=self.arn, name=run_id, input=json.dumps(execution_input))
         except ClientError as exc:
             if error_code(exc) == "ExecutionAlreadyExists":
-                raise AlreadyStarted(f"an execution named {batch_id} already exists") from None
+                raise AlreadyStarted(f"an execution named {run_id} already exists") from None
             raise
         return str(resp["executionArn"])

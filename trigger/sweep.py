@@ -53,11 +53,11 @@ def pending_files(bucket: Bucket) -> list[ObjectInfo]:
     return files
 
 
-def execution_input(settings: Settings, manifest: Manifest, lease: Lease) -> dict[str, Any]:
+def execution_input(settings: Settings, manifest: Manifest, lease: Lease, run_id: str) -> dict[str, Any]:
     """What the state machine (or the local runner) gets: enough to run and to release the lease."""
     return {
         "batch_id": manifest.batch_id,
-        "run_id": manifest.batch_id,
+        "run_id": run_id,
         "bucket": settings.bucket,
         "manifest_key": layout.manifest_key(manifest.batch_id),
         "lock_key": layout.LOCK_KEY,
@@ -100,20 +100,41 @@ def sweep(
     reason = decision.reason if decision.start else f"explicit request ({decision.reason})"
 
     manifest = Manifest.for_files(files)
+    result = start_manifest(settings, bucket, leases, starter, manifest, owner=owner, ledger=ledger)
+    result.files, result.counts = names, counts
+    if result.started:
+        result.reason = reason
+        log.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)
+    return result
+
+
+def start_manifest(
+    settings: Settings,
+    bucket: Bucket,
+    leases: LeaseStore,
+    starter: Starter,
+    manifest: Manifest,
+    *,
+    owner: str,
+    run_id: str | None = None,
+    ledger: Any = None,
+) -> SweepResult:
+    """Take the lease, record the manifest, start the run. The lease is released on every path
+    that starts nothing. `run_id` (default: the batch id) names the execution."""
+    run_id = run_id or manifest.batch_id
     try:
-        lease = leases.acquire(manifest.batch_id, owner)
+        lease = leases.acquire(run_id, owner)
     except LockHeld as exc:
-        return SweepResult(False, f"not started: {exc}", manifest.batch_id, files=names, counts=counts)
+        return SweepResult(False, f"not started: {exc}", manifest.batch_id)
     try:
         write_manifest(bucket, manifest)
-        ref = starter.start(manifest.batch_id, execution_input(settings, manifest, lease))
+        ref = starter.start(run_id, execution_input(settings, manifest, lease, run_id))
     except AlreadyStarted as exc:
         leases.release(lease)
-        return SweepResult(False, f"{exc}: nothing new started", manifest.batch_id, files=names, counts=counts)
+        return SweepResult(False, f"{exc}: nothing new started", manifest.batch_id)
     except BaseException:
         leases.release(lease)  # a failed start never leaves a stuck lock
         raise
     if ledger is not None:
-        ledger.taken(manifest.batch_id, manifest.batch_id, len(files), owner, ref)
-    log.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)
-    return SweepResult(True, reason, manifest.batch_id, ref, names, counts)
+        ledger.taken(run_id, manifest.batch_id, len(manifest.files), owner, ref)
+    return SweepResult(True, "started", manifest.batch_id, ref, [f.key for f in manifest.files])

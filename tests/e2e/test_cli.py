@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SAMPLE
 from tests.e2e.conftest import ecompipe
 
 pytestmark = pytest.mark.e2e
@@ -167,3 +168,28 @@ def test_run_through_the_state_machine_equals_the_in_process_run() -> None:
 def test_docker_tasks_without_an_engine_exit_2() -> None:
     proc = ecompipe("run", "--tasks", "docker", check=False)
     assert proc.returncode == 2 and "Docker engine" in proc.stderr
+
+
+def test_start_by_hand_and_wait(emulator_url: str) -> None:
+    import boto3
+
+    ecompipe("init", "--endpoint-url", emulator_url)
+    s3 = boto3.client(
+        "s3", endpoint_url=emulator_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    for path in sorted(SAMPLE.glob("*.csv")):
+        s3.put_object(Bucket="ecompipe-local", Key=f"incoming/{path.name}", Body=path.read_bytes())
+    started = ecompipe("start", "--wait", "--endpoint-url", emulator_url)
+    arn = started.stdout.strip()
+    assert arn.startswith("arn:aws:states:") and ":execution:ecompipe:batch-" in arn
+    assert "execution SUCCEEDED" in started.stderr
+    kpis = json.loads(ecompipe("kpis", "--endpoint-url", emulator_url, "--output", "json").stdout)
+    assert len(kpis["order_kpis"]) == 10
+
+    nothing = ecompipe("start", "--endpoint-url", emulator_url, check=False)
+    assert nothing.returncode == 1 and "incoming/ holds no CSV file" in nothing.stderr
+
+    batch_id = arn.rsplit(":", 1)[1]
+    again = ecompipe("start", "--batch-id", batch_id, "--wait", "--endpoint-url", emulator_url)
+    rerun = again.stdout.strip().rsplit(":", 1)[1]
+    assert rerun.startswith(batch_id + "-") and rerun != batch_id
