@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT.parent / "shared" / "data" / "lab-thelook"
 SAMPLE = ROOT / "sample_data"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+# moto's config is process-wide and the emulator tests turn execution on: pin it for in-process tests
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": False}}
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +43,7 @@ def resources(aws_env: None):
     from ecompipe.pipeline import Resources
     from ecompipe.settings import Settings
 
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         res = Resources.from_settings(Settings(bucket="ecompipe-test"))
         res.init()
         yield res

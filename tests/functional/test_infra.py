@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from ecompipe import sam, statemachine
-from tests.conftest import ROOT
+from tests.conftest import MOTO_CONFIG, ROOT
 from tests.tools import tool
 
 pytestmark = pytest.mark.functional
@@ -90,7 +90,7 @@ def test_transformed_template_deploys_into_moto(aws_env) -> None:
     types = {r["Type"] for r in cfn["Resources"].values()}
     assert not any(t.startswith("AWS::Serverless::") for t in types)
     assert {"AWS::StepFunctions::StateMachine", "AWS::Lambda::Function", "AWS::Events::Rule"} <= types
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         ec2 = boto3.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]

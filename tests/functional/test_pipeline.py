@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ecompipe import layout, parquet
+from tests.conftest import MOTO_CONFIG
 from tests.helpers import kpi_state, read_dir, run_files
 
 pytestmark = pytest.mark.functional
@@ -56,7 +57,7 @@ def test_three_successive_batches_equal_one_run(resources, lab_dir, aws_env) -> 
     from ecompipe.pipeline import Resources
     from ecompipe.settings import Settings
 
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         fresh = Resources.from_settings(Settings(bucket="ecompipe-oneshot"))
         fresh.init()
         run_files(fresh, files)
