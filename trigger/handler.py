@@ -9,6 +9,7 @@ from typing import Any
 
 from ecompipe import aws
 from ecompipe.errors import SettingsError
+from ecompipe.ledger import Ledger
 from ecompipe.lock import LeaseStore
 from ecompipe.objects import Bucket
 from ecompipe.settings import Settings
@@ -20,7 +21,7 @@ log = logging.getLogger("ecompipe.trigger")
 
 
 @functools.lru_cache(maxsize=4)
-def _clients(settings: Settings) -> tuple[Bucket, LeaseStore, StepFunctionsStarter]:
+def _clients(settings: Settings) -> tuple[Bucket, LeaseStore, StepFunctionsStarter, Ledger]:
     """Built once per container (and per settings), reused by warm invocations."""
     if not settings.state_machine_arn:
         raise SettingsError("ECOMPIPE_STATE_MACHINE_ARN is not set: the trigger has nothing to start")
@@ -29,6 +30,7 @@ def _clients(settings: Settings) -> tuple[Bucket, LeaseStore, StepFunctionsStart
         Bucket(s3, settings.bucket),
         LeaseStore(s3, settings.bucket, timedelta(minutes=settings.lock_ttl_minutes)),
         StepFunctionsStarter(aws.client("stepfunctions", settings), settings.state_machine_arn),
+        Ledger(aws.client("dynamodb", settings), settings),
     )
 
 
@@ -38,9 +40,9 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     invocation = parse(event)
     for key, why in invocation.ignored:
         log.info("ignored %s: %s", key, why)
-    bucket, leases, starter = _clients(settings)
+    bucket, leases, starter, ledger = _clients(settings)
     request = getattr(context, "aws_request_id", None) or "local"
-    result = sweep(settings, bucket, leases, starter, owner=f"trigger:{request}")
+    result = sweep(settings, bucket, leases, starter, owner=f"trigger:{request}", ledger=ledger)
     return {
         **result.to_json(),
         "source": invocation.source,

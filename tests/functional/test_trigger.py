@@ -72,6 +72,8 @@ def test_twenty_concurrent_invocations_start_exactly_one_execution(resources, ma
     assert all("lease is held" in r["reason"] for r in results if not r["started"])
     [execution] = _executions(machine)
     assert execution["name"] == started[0]["batch_id"]
+    run = resources.ledger.get(started[0]["batch_id"])  # the trigger recorded what it took
+    assert (run["status"], run["files"], run["execution"]) == ("RUNNING", len(keys), execution["executionArn"])
     lease = _leases(resources).current()
     assert lease is not None and lease.run_id == started[0]["batch_id"]
     manifest = resources.bucket.get_json(layout.manifest_key(started[0]["batch_id"]))
