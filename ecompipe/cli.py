@@ -85,8 +85,12 @@ def failures(settings: Settings | None = None) -> Iterator[None]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ecompipe")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show the stages' structured logs (stderr).")
+def main(verbose: bool) -> None:
     """ecompipe: e-commerce CSV batches -> validated, curated data -> exact KPIs in DynamoDB."""
+    from ecompipe.observability import set_level
+
+    set_level("INFO" if verbose else "WARNING")
 
 
 endpoint_option = click.option(
@@ -479,14 +483,16 @@ def task_command(command: str) -> None:
     """A container command: one stage of one batch (ECOMPIPE_RUN_ID, ECOMPIPE_BATCH_ID from the
     state machine's overrides). Records its outcome in the run ledger; exits 1 on failure."""
     from ecompipe import tasks
+    from ecompipe.observability import emit_metrics, set_level
     from ecompipe.taskenv import TaskInput
 
     settings = _settings(None)
+    set_level(settings.log_level)
     with failures(settings):
         task = TaskInput.from_env()
         res = Resources.from_settings(settings)
-        tasks.run(command, res, task)
-    stderr.print(f"task {command} of {task.batch_id} done")
+        result = tasks.run(command, res, task)
+    emit_metrics(command, result.metrics)  # EMF on stdout: CloudWatch Logs extracts the metrics
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ moto a .sync task always reports exit code 0 (DESIGN §6).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -109,6 +110,10 @@ class Ledger:
 
     def archived(self, run_id: str, archived: int) -> None:
         self._update(run_id, {"stage": "archived", "archived_files": archived})
+
+    def notification(self, run_id: str, message: dict) -> None:
+        """The SNS message the state machine will publish for this run (JSON text)."""
+        self._update(run_id, {"notification": json.dumps(message, sort_keys=True), "event": message["event"]})
 
     def finished(self, run_id: str, status: str, error: str | None = None, stage: str | None = None) -> None:
         values: dict[str, Any] = {"status": status, "finished_at": _now()}

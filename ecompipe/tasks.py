@@ -1,52 +1,102 @@
 """The container commands (`ecompipe task validate|transform|archive`): run one stage of one batch
-and record its outcome in the ledger, where the state machine reads it."""
+and record its outcome in the ledger, where the state machine reads it. Each stage logs one
+summary line with its counts and returns the values its metrics are made of."""
 
 from __future__ import annotations
 
-from ecompipe import layout
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ecompipe import layout, notifications
 from ecompipe.batches import read_manifest
+from ecompipe.errors import ObjectMissing
+from ecompipe.observability import bind, logger
 from ecompipe.pipeline import Resources, archive
 from ecompipe.taskenv import TaskInput
 
 
-def validate(res: Resources, task: TaskInput) -> dict:
+@dataclass
+class StageResult:
+    summary: dict
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def validate(res: Resources, task: TaskInput) -> StageResult:
     from validator import task as validate_task
 
     report = validate_task.run(res.settings, res.bucket, task.batch_id)
     res.ledger.validated(task.run_id, report, layout.report_key(task.batch_id))
-    return report
+    t = report["totals"]
+    return StageResult(
+        {**t, "has_work": report["outcome"]["has_work"], "pending_after": report["pending"]["total_after"]},
+        {
+            "RowsRead": t["rows_read"],
+            "RowsAccepted": t["accepted"],
+            "RowsRejected": t["rejected"],
+            "RowsPending": t["pending"],
+            "RejectedFiles": t["rejected_files"],
+        },
+    )
 
 
-def transform(res: Resources, task: TaskInput) -> dict:
+def transform(res: Resources, task: TaskInput) -> StageResult:
     from transformer import task as transform_task
 
     summary = transform_task.run(res.bucket, res.kpis, task.batch_id)
     res.ledger.transformed(task.run_id, summary)
-    return summary
-
-
-def archive_inputs(res: Resources, task: TaskInput) -> list[str]:
-    """Move the batch's inputs out of incoming/ (malformed ones to rejected/), as the report says."""
-    manifest = read_manifest(res.bucket, task.batch_id)
-    report = (
-        res.bucket.get_json(layout.report_key(task.batch_id))
-        if res.bucket.exists(layout.report_key(task.batch_id))
-        else {"files": [], "skipped_files": []}
+    counts = {k: v for k, v in summary.items() if k != "affected_dates"}
+    return StageResult(
+        {**counts, "affected_dates": len(summary["affected_dates"])},
+        {"KpiItemsWritten": summary["kpi_items_written"], "AffectedDates": len(summary["affected_dates"])},
     )
+
+
+def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
+    """Move the batch's inputs out of incoming/ (malformed ones to rejected/), as the report says,
+    and compose the run's notification (success, or rejection when nothing was transformed)."""
+    manifest = read_manifest(res.bucket, task.batch_id)
+    report_key = layout.report_key(task.batch_id)
+    report = _json_or_none(res, report_key) or {"batch_id": task.batch_id, "files": [], "skipped_files": []}
     malformed = {f["file"] for f in report["files"] if f["status"] == "rejected"}
     keep = {s["file"] for s in report.get("skipped_files", [])}
     archived = archive(res.bucket, manifest, malformed, keep)
     res.ledger.archived(task.run_id, len(archived))
-    return archived
+    if "totals" in report:
+        run = res.ledger.get(task.run_id) or {"run_id": task.run_id}
+        transform_summary = _json_or_none(res, layout.transform_report_key(task.batch_id))
+        now = datetime.now(UTC)
+        message = (
+            notifications.success(run, report, transform_summary, report_key, now)
+            if transform_summary is not None and report["outcome"]["has_work"]
+            else notifications.rejection(run, report, report_key, now)
+        )
+        res.ledger.notification(task.run_id, message)
+    return StageResult(
+        {"archived_files": len(archived), "kept_in_incoming": len(keep)}, {"ArchivedFiles": len(archived)}
+    )
+
+
+def _json_or_none(res: Resources, key: str) -> dict | None:
+    try:
+        return res.bucket.get_json(key)
+    except ObjectMissing:
+        return None
 
 
 COMMANDS = {"validate": validate, "transform": transform, "archive": archive_inputs}
 
 
-def run(command: str, res: Resources, task: TaskInput) -> object:
-    """Run one stage; a failure is recorded in the ledger before it propagates (exit 1)."""
+def run(command: str, res: Resources, task: TaskInput) -> StageResult:
+    """Run one stage; a failure is logged and recorded in the ledger before it propagates (exit 1)."""
+    bind(task.run_id, task.batch_id, command)
+    started = time.monotonic()
     try:
-        return COMMANDS[command](res, task)
+        result = COMMANDS[command](res, task)
     except Exception as exc:
+        logger.exception(f"{command} failed")
         res.ledger.finished(task.run_id, "FAILED", f"{type(exc).__name__}: {exc}", stage=command)
         raise
+    result.metrics["StageDuration"] = round(time.monotonic() - started, 3)
+    logger.info(f"{command} summary", extra={"counts": result.summary, "duration_s": result.metrics["StageDuration"]})
+    return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -12,12 +11,11 @@ from ecompipe.errors import SettingsError
 from ecompipe.ledger import Ledger
 from ecompipe.lock import LeaseStore
 from ecompipe.objects import Bucket
+from ecompipe.observability import logger
 from ecompipe.settings import Settings
 from trigger.events import parse
 from trigger.starters import StepFunctionsStarter
 from trigger.sweep import sweep
-
-log = logging.getLogger("ecompipe.trigger")
 
 
 @functools.lru_cache(maxsize=4)
@@ -38,11 +36,14 @@ def handler(event: dict[str, Any] | None, context: Any = None) -> dict[str, Any]
     """Sweep incoming/ on any S3 / EventBridge / schedule event; start a batch when it is ready."""
     settings = Settings.from_env()
     invocation = parse(event)
+    logger.clear_state()
+    logger.append_keys(stage="trigger", source=invocation.source, request_id=getattr(context, "aws_request_id", None))
     for key, why in invocation.ignored:
-        log.info("ignored %s: %s", key, why)
+        logger.info("ignored %s: %s", key, why)
     bucket, leases, starter, ledger = _clients(settings)
     request = getattr(context, "aws_request_id", None) or "local"
     result = sweep(settings, bucket, leases, starter, owner=f"trigger:{request}", ledger=ledger)
+    logger.info("trigger summary", extra={"started": result.started, "reason": result.reason, "counts": result.counts})
     return {
         **result.to_json(),
         "source": invocation.source,

@@ -6,7 +6,6 @@ start fails or the batch already ran, held (until the run releases it) only when
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,11 +14,10 @@ from ecompipe import layout
 from ecompipe.batches import Manifest, write_manifest
 from ecompipe.lock import Lease, LeaseStore, LockHeld, utcnow
 from ecompipe.objects import Bucket, ObjectInfo
+from ecompipe.observability import logger
 from ecompipe.settings import Settings
 from trigger.decision import decide
 from trigger.starters import AlreadyStarted, Starter
-
-log = logging.getLogger("ecompipe.trigger")
 
 
 @dataclass
@@ -49,7 +47,7 @@ def pending_files(bucket: Bucket) -> list[ObjectInfo]:
         if obj.key.lower().endswith(".csv"):
             files.append(obj)
         else:
-            log.info("ignored %s: not a .csv file", obj.key)
+            logger.info("ignored %s: not a .csv file", obj.key)
     return files
 
 
@@ -104,7 +102,7 @@ def sweep(
     result.files, result.counts = names, counts
     if result.started:
         result.reason = reason
-        log.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)
+        logger.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)
     return result
 
 

@@ -81,8 +81,12 @@ def test_happy_path_writes_the_kpis(sm: Stack) -> None:
     assert len(sm.res.kpis.order_kpis()) == 10 and sm.res.kpis.category_kpis()
     assert not sm.lease()
     [message] = sm.messages()
-    assert _event(message) == "success" and result.batch_id in message["Message"]
-    assert "421 rows accepted, 6 rejected, 2 pending" in message["Message"]
+    body = json.loads(message["Message"])
+    assert _event(message) == body["event"] == "success" and body["batch_id"] == result.batch_id
+    assert len(body["files"]) == 11 and body["files"][0].startswith("incoming/")
+    assert body["rows"] == {"read": 429, "accepted": 421, "rejected": 6, "pending": 2}
+    assert body["dates_affected"] == [f"2025-06-{d:02d}" for d in range(1, 11)]
+    assert 0 < body["duration_seconds"] < 120 and body["report_key"] == f"reports/{result.batch_id}/validation.json"
     assert sm.res.bucket.list("incoming/") == []  # archived by the Archive task
 
 
@@ -93,7 +97,13 @@ def test_a_batch_with_no_valid_row_takes_the_rejection_branch(sm: Stack) -> None
     assert sm.res.kpis.order_kpis() == []
     assert not sm.lease()
     [message] = sm.messages()
-    assert _event(message) == "rejection" and result.batch_id in message["Message"]
+    body = json.loads(message["Message"])
+    assert _event(message) == body["event"] == "rejection" and body["batch_id"] == result.batch_id
+    assert body["report_key"] == f"reports/{result.batch_id}/validation.json"
+    assert body["top_reasons"] == [
+        {"reason": "missing_required_column", "count": 1},
+        {"reason": "unrecognised_file_name", "count": 1},
+    ]
     assert len(sm.res.bucket.list(f"rejected/{result.batch_id}/files/")) == 4
 
 
@@ -105,7 +115,11 @@ def test_a_task_that_records_no_outcome_fails_the_execution(sm: Stack) -> None:
     assert run["status"] == "FAILED" and "NoOutcome" in run["error"]
     assert not sm.lease()
     [message] = sm.messages()
-    assert _event(message) == "failure" and batch_id in message["Message"]
+    body = json.loads(message["Message"])
+    assert _event(message) == body["event"] == "failure" and body["batch_id"] == batch_id
+    assert body["stage"] == "validate" and body["error"]["Error"] == "NoOutcome"
+    assert body["execution"] == execution["executionArn"]
+    assert run["failed_stage"] == "validate"
     assert sm.res.kpis.order_kpis() == []
 
 
@@ -116,7 +130,9 @@ def test_a_task_that_outlives_its_timeout_fails_the_execution(sm_short_timeout: 
     assert run["status"] == "FAILED" and "States.Timeout" in run["error"]
     assert not sm_short_timeout.lease()
     [message] = sm_short_timeout.messages()
-    assert _event(message) == "failure" and execution["name"] in message["Message"]
+    body = json.loads(message["Message"])
+    assert _event(message) == "failure" and body["batch_id"] == execution["name"]
+    assert body["stage"] == "validate" and body["error"]["Error"] == "States.Timeout"
 
 
 def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None:
