@@ -30,8 +30,9 @@ from ecompipe.settings import Settings
 from ecompipe.taskenv import TASK_COMMANDS
 
 DEFAULT_DATA = Path("sample_data")
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+# piped output keeps whole values instead of squeezing tables into 80 columns
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
 def _settings(endpoint_url: str | None) -> Settings:
@@ -475,6 +476,136 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         raise Failure(
             f"execution {described['status']}: {described.get('error', '')} {described.get('cause', '')}".strip()
         )
+
+
+@main.command()
+@click.option(
+    "--status", "status_filter", default=None, help="Only runs with this status (RUNNING, SUCCEEDED, REJECTED, FAILED)."
+)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@endpoint_option
+def runs(status_filter: str | None, limit: int, output: str, endpoint_url: str | None) -> None:
+    """Run history from the ledger (PipelineRuns), newest first."""
+    settings = _settings(endpoint_url)
+    with failures(settings):
+        history = Resources.from_settings(settings).ledger.recent(
+            limit, status_filter.upper() if status_filter else None
+        )
+    if output == "json":
+        click.echo(json.dumps(history, indent=2, default=str))
+    else:
+        render.runs_table(stdout, history)
+
+
+@main.command()
+@click.argument("batch_id")
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@endpoint_option
+def report(batch_id: str, output: str, endpoint_url: str | None) -> None:
+    """A batch's validation report: a table per file with its reasons and examples, or raw JSON."""
+    settings = _settings(endpoint_url)
+    with failures(settings):
+        doc = Resources.from_settings(settings).bucket.get_json(layout.report_key(batch_id))
+    if output == "json":
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        render.report_tables(stdout, doc)
+
+
+@main.command()
+@click.option(
+    "--batch", "batch_id", default=None, help="Run a past batch again, as a new batch, from processed/ or rejected/."
+)
+@click.option("--from", "date_from", default=None, help="Recompute the KPIs of a date range from curated/ ...")
+@click.option("--to", "date_to", default=None, help="... up to this date (inclusive).")
+@click.option("--pending", is_flag=True, help="Re-check the items held in pending/ now.")
+@click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
+@endpoint_option
+def reprocess(
+    batch_id: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    pending: bool,
+    dry_run: bool,
+    endpoint_url: str | None,
+) -> None:
+    """Re-run what went wrong: a past batch (--batch), the KPIs of dates (--from/--to), or pending/ (--pending).
+
+    Works against the endpoint given (an emulator) or, without one, AWS. A batch goes through the
+    normal path (lease, state machine); KPIs and pending items are processed here, under the lease.
+    """
+    from ecompipe import reprocess as rp
+
+    modes = [
+        m for m, on in (("--batch", batch_id), ("--from/--to", date_from or date_to), ("--pending", pending)) if on
+    ]
+    if len(modes) != 1:
+        raise click.UsageError("give exactly one of --batch ID, --from D --to D, --pending")
+    settings = _settings(endpoint_url)
+    with failures(settings):
+        res = Resources.from_settings(settings)
+        if batch_id:
+            plan = rp.plan_batch(res, batch_id)
+            for source, target in plan.copies:
+                click.echo(f"{'would copy' if dry_run else 'copy'} {source} -> {target}")
+            for key in plan.missing:
+                click.echo(f"missing (skipped): {key}")
+            if dry_run:
+                click.echo(f"would run {len(plan.copies)} files as a new batch through the normal path")
+                return
+            result = _run_batch_keys(res, rp.put_back(res, plan))
+            click.echo(render.summary_line(result.report, layout.report_key(result.batch_id)))
+            click.echo(f"batch {batch_id} ran again as {result.batch_id}")
+        elif date_from or date_to:
+            if not (date_from and date_to):
+                raise click.UsageError("--from and --to go together")
+            lo, hi = _date(date_from, "--from"), _date(date_to, "--to")
+            assert lo and hi
+            if lo > hi:
+                raise click.UsageError(f"--from {lo} is after --to {hi}")
+            kpi_plan = rp.plan_kpis(res, lo, hi)
+            verb = "would" if dry_run else "will"
+            click.echo(
+                f"{len(kpi_plan.dates)} dates in {lo}..{hi}: {verb} write {kpi_plan.to_write} items, "
+                f"delete {kpi_plan.to_delete}, leave {kpi_plan.unchanged} unchanged"
+            )
+            if not dry_run:
+                with _held_lease(res, f"reprocess-kpis-{lo}-{hi}"):
+                    written = rp.apply_kpis(res, kpi_plan)
+                click.echo(f"rewrote {written} KPI items")
+        else:
+            counts = rp.plan_pending(res)
+            click.echo(
+                f"pending: {counts['carried_in']} held; {counts['resolved']} would resolve, "
+                f"{counts['expired']} would expire, {counts['still_pending']} would stay"
+            )
+            if not dry_run and counts["carried_in"]:
+                manifest = rp.pending_manifest()
+                with _held_lease(res, manifest.batch_id):
+                    result = rp.recheck_pending(res, manifest)
+                click.echo(f"re-checked as {result.batch_id}: {json.dumps(result.report['pending'])}")
+
+
+@contextmanager
+def _held_lease(res: Resources, run_id: str) -> Iterator[None]:
+    """Do something under the pipeline lease, so no run transforms at the same time."""
+    leases = _leases(res)
+    lease = leases.acquire(run_id, _owner())
+    try:
+        yield
+    finally:
+        leases.release(lease)
+
+
+def _run_batch_keys(res: Resources, keys: list[str]) -> RunResult:
+    """Files already in incoming/ through the normal path: the state machine on AWS or the emulator
+    (ECOMPIPE_RUN_VIA), or the same steps in process."""
+    if res.settings.endpoint_url is None:
+        raise Failure("reprocess --batch on AWS: the files are back in incoming/, where the trigger takes them")
+    if res.settings.run_via == "statemachine":
+        return _run_through_state_machine(res, keys, "inprocess")
+    return _run_through_trigger(res, keys)
 
 
 @main.command("task")

@@ -75,14 +75,14 @@ class KpiStore:
                 TableName=definition["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
             )
 
-    def replace_dates(
-        self, dates: list[str], order_items: list[dict], category_items: list[dict], batch_id: str
-    ) -> int:
+    def replace_dates(self, dates: list[str], order_items: list[dict], category_items: list[dict]) -> int:
         """Make the tables hold exactly these items for `dates`: put them, and delete rows of those
-        dates that no longer exist (an order moved away, a category with no items left)."""
+        dates that no longer exist (an order moved away, a category with no items left). Items are
+        pure functions of the curated data, so recomputing a date writes identical items; which run
+        touched a date is in the run ledger and reports/<batch_id>/transform.json."""
         date_set = set(dates)
-        orders = [{**i, "batch_id": batch_id} for i in order_items if i["order_date"] in date_set]
-        categories = [{**i, "batch_id": batch_id} for i in category_items if i["order_date"] in date_set]
+        orders = [i for i in order_items if i["order_date"] in date_set]
+        categories = [i for i in category_items if i["order_date"] in date_set]
         keep_orders = {i["order_date"] for i in orders}
         keep_categories = {(i["category"], i["order_date"]) for i in categories}
         stale_categories = [

@@ -112,3 +112,54 @@ def batches_table(console: Console, batches: list[dict]) -> None:
             *(str(b.get(k, "-")) for k in ("accepted", "rejected", "pending", "dates")),
         )
     console.print(table)
+
+
+def runs_table(console: Console, runs: list[dict]) -> None:
+    table = Table(title=f"{len(runs)} runs, newest first")
+    for col in ("run", "status", "stage", "started", "files", "accepted", "rejected", "pending", "dates", "error"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(
+            r["run_id"],
+            str(r.get("status", "?")),
+            str(r.get("failed_stage") or r.get("stage", "")),
+            str(r.get("started_at", ""))[:19],
+            *(str(r.get(k, "-")) for k in ("files", "accepted", "rejected", "pending", "affected_dates")),
+            str(r.get("error", ""))[:60],
+        )
+    console.print(table)
+
+
+def report_tables(console: Console, report: dict) -> None:
+    """The validation report for people: per file its counts, reasons and examples."""
+    t = report["totals"]
+    console.print(
+        f"[bold]{report['batch_id']}[/bold]  {t['files']} files ({t['rejected_files']} rejected whole), "
+        f"{t['rows_read']} rows read: {t['accepted']} accepted, {t['rejected']} rejected, {t['pending']} pending"
+    )
+    for f in report["files"]:
+        head = f"{f['file']}  [{f['kind'] or '?'}/{f['dialect'] or '-'}]"
+        if f["status"] == "rejected":
+            console.print(f"[red]{head}  FILE REJECTED ({f['error']['reason']}): {f['error']['message']}[/red]")
+            continue
+        console.print(
+            f"{head}  read {f['rows_read']}: {f['accepted']} ok, {f['rejected']} rejected, {f['pending']} pending"
+        )
+        if not f["examples"]:
+            continue
+        table = Table(show_header=True, box=None, padding=(0, 1))
+        for col in ("reason", "count", "line", "column", "value"):
+            table.add_column(col)
+        for reason, examples in f["examples"].items():
+            for i, e in enumerate(examples):
+                table.add_row(
+                    reason if i == 0 else "",
+                    str(f["reasons"][reason]) if i == 0 else "",
+                    str(e["line"]),
+                    str(e["column"] or ""),
+                    e["value"],
+                )
+        console.print(table)
+    w = report["warnings"]
+    if w["count"]:
+        console.print(f"{w['count']} warnings: {w['by_type']}")

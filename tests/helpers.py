@@ -28,8 +28,5 @@ def read_dir(directory: Path) -> dict[str, bytes]:
 
 
 def kpi_state(res: Resources) -> tuple[list[dict], list[dict]]:
-    """Both KPI tables without bookkeeping attributes, for comparisons."""
-    drop = {"batch_id"}
-    orders = [{k: v for k, v in r.items() if k not in drop} for r in res.kpis.order_kpis()]
-    categories = [{k: v for k, v in r.items() if k not in drop} for r in res.kpis.category_kpis()]
-    return orders, categories
+    """Both KPI tables, for comparisons."""
+    return res.kpis.order_kpis(), res.kpis.category_kpis()

@@ -46,7 +46,7 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str) -> dict:
 
     order_kpis = kpis.order_kpis(orders, items)
     category_kpis = kpis.category_kpis(orders, items, products)
-    written = store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis), batch_id)
+    written = store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
 
     _commit_pending(bucket, batch_id)
     summary = {

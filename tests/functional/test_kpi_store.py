@@ -56,7 +56,7 @@ def test_unprocessed_items_are_retried_until_all_land(resources) -> None:
     flaky = ThrottlingDynamoDB(resources.kpis.db, throttled_calls=4)
     store = KpiStore(flaky, resources.settings, sleep=sleeps.append)
     records = _records(28)  # two chunks of 25 + 3
-    written = store.replace_dates([r["order_date"] for r in records], records, [], "b1")
+    written = store.replace_dates([r["order_date"] for r in records], records, [])
     assert written == 28
     assert len(resources.kpis.order_kpis()) == 28
     assert len(sleeps) == 4 and all(0 < s <= 2.0 for s in sleeps)
@@ -68,4 +68,4 @@ def test_items_still_unprocessed_after_every_try_raise_instead_of_vanishing(reso
     store = KpiStore(flaky, resources.settings, sleep=lambda _s: None)
     records = _records(4)
     with pytest.raises(WriteFailed, match="still unprocessed"):
-        store.replace_dates([r["order_date"] for r in records], records, [], "b1")
+        store.replace_dates([r["order_date"] for r in records], records, [])
