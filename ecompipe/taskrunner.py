@@ -88,7 +88,10 @@ class LocalTaskRunner:
             return self._run_container(command, env)
         if self.mode == "subprocess":
             child_env = {**os.environ, **env, "ECOMPIPE_ENDPOINT_URL": self.settings.endpoint_url or ""}
-            return subprocess.run([sys.executable, "-m", "ecompipe", "task", command], env=child_env).returncode
+            # the task's stdout carries its EMF metrics: keep it off the CLI's result stream
+            return subprocess.run(
+                [sys.executable, "-m", "ecompipe", "task", command], env=child_env, stdout=sys.stderr
+            ).returncode
         from ecompipe import tasks
         from ecompipe.pipeline import Resources
 

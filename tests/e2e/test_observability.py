@@ -1,0 +1,84 @@
+"""What the container commands leave for CloudWatch: EMF metrics on stdout, JSON logs on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ecompipe.batches import Manifest, write_manifest
+from ecompipe.pipeline import Resources
+from ecompipe.settings import Settings
+from tests.conftest import ROOT, SAMPLE
+from tests.helpers import put_files, read_dir
+
+pytestmark = pytest.mark.e2e
+
+
+def _task(command: str, url: str, batch_id: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECOMPIPE_")}
+    env.update(
+        ECOMPIPE_ENDPOINT_URL=url,
+        ECOMPIPE_RUN_ID=batch_id,
+        ECOMPIPE_BATCH_ID=batch_id,
+        ECOMPIPE_BUCKET="ecompipe-local",
+        AWS_ACCESS_KEY_ID="t",
+        AWS_SECRET_ACCESS_KEY="t",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "ecompipe", "task", command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
+    res = Resources.from_settings(Settings(endpoint_url=emulator_url))
+    res.init()
+    keys = put_files(res, read_dir(SAMPLE))
+    manifest = Manifest.for_files([res.bucket.head(k) for k in keys])
+    write_manifest(res.bucket, manifest)
+
+    metrics: dict[str, dict] = {}
+    for command in ("validate", "transform", "archive"):
+        proc = _task(command, emulator_url, manifest.batch_id)
+        assert proc.returncode == 0, proc.stderr
+        [emf] = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        directive = emf["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "ecompipe" and sorted(directive["Dimensions"][0]) == ["service", "stage"]
+        assert emf["stage"] == command and "StageDuration" in emf
+        metrics[command] = emf
+        logs = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+        assert logs and all(
+            (line["run_id"], line["batch_id"], line["stage"]) == (manifest.batch_id, manifest.batch_id, command)
+            for line in logs
+        )
+        [summary] = [line for line in logs if line["message"] == f"{command} summary"]
+        assert summary["level"] == "INFO" and summary["counts"]
+
+    assert [metrics["validate"][k] for k in ("RowsRead", "RowsAccepted", "RowsRejected", "RowsPending")] == [
+        [429.0],
+        [421.0],
+        [6.0],
+        [2.0],
+    ]
+    assert metrics["transform"]["KpiItemsWritten"][0] > 0 and metrics["archive"]["ArchivedFiles"] == [11.0]
+    run = res.ledger.get(manifest.batch_id)
+    assert json.loads(run["notification"])["event"] == "success"
+
+
+def test_a_failing_task_logs_the_error_and_exits_1(emulator_url: str) -> None:
+    Resources.from_settings(Settings(endpoint_url=emulator_url)).init()
+    proc = _task("validate", emulator_url, "batch-does-not-exist")
+    assert proc.returncode == 1
+    errors = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith('{"level":"ERROR"')]
+    assert errors and errors[0]["stage"] == "validate" and "has no manifest" in errors[0]["message"] + str(errors[0])
+    run = Resources.from_settings(Settings(endpoint_url=emulator_url)).ledger.get("batch-does-not-exist")
+    assert run["status"] == "FAILED" and run["failed_stage"] == "validate"
