@@ -554,7 +554,14 @@ def reprocess(
             if dry_run:
                 click.echo(f"would run {len(plan.copies)} files as a new batch through the normal path")
                 return
-            result = _run_batch_keys(res, rp.put_back(res, plan))
+            keys = rp.put_back(res, plan)
+            if settings.endpoint_url is None:
+                # on AWS the upload events reach the trigger, which takes the files as a new batch
+                click.echo(
+                    f"{len(keys)} files of {batch_id} are back in s3://{settings.bucket}/incoming/ for the trigger"
+                )
+                return
+            result = _run_batch_keys(res, keys)
             click.echo(render.summary_line(result.report, layout.report_key(result.batch_id)))
             click.echo(f"batch {batch_id} ran again as {result.batch_id}")
         elif date_from or date_to:
@@ -599,10 +606,8 @@ def _held_lease(res: Resources, run_id: str) -> Iterator[None]:
 
 
 def _run_batch_keys(res: Resources, keys: list[str]) -> RunResult:
-    """Files already in incoming/ through the normal path: the state machine on AWS or the emulator
-    (ECOMPIPE_RUN_VIA), or the same steps in process."""
-    if res.settings.endpoint_url is None:
-        raise Failure("reprocess --batch on AWS: the files are back in incoming/, where the trigger takes them")
+    """Files already in incoming/ on an emulator, through the normal path: the state machine
+    (ECOMPIPE_RUN_VIA=statemachine) or the same steps in process."""
     if res.settings.run_via == "statemachine":
         return _run_through_state_machine(res, keys, "inprocess")
     return _run_through_trigger(res, keys)
