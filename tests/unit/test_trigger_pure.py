@@ -75,3 +75,24 @@ def test_importing_trigger_leaves_pandas_out() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_lambda_bundle_declares_what_trigger_imports() -> None:
+    """Every third-party module importing trigger loads is in the Lambda runtime or requirements.txt."""
+    code = (
+        "import sys, trigger\n"
+        "names = {m.split('.')[0] for m in sys.modules}\n"
+        "print(' '.join(sorted(n for n in names if n not in sys.stdlib_module_names and not n.startswith('_'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    # in the Lambda runtime (certifi: botocore uses it when present, else its own CA bundle)
+    runtime = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi"}
+    ours = {"ecompipe", "trigger"}
+    declared = {
+        line.split(">")[0].split("=")[0].strip().replace("-", "_")
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    extra = loaded - runtime - ours - declared - {"typing_extensions"}  # typing_extensions: powertools' own dep
+    assert not extra, f"trigger loads {sorted(extra)}: add them to requirements.txt"
