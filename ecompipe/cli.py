@@ -613,6 +613,36 @@ def _run_batch_keys(res: Resources, keys: list[str]) -> RunResult:
     return _run_through_trigger(res, keys)
 
 
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--order-items", type=click.IntRange(1), required=True, help="How many order items (rows, thelook).")
+@click.option("--dialect", type=click.Choice(["seed", "thelook"]), default="seed", show_default=True)
+@click.option(
+    "--days", type=click.IntRange(1), default=30, show_default=True, help="Order dates spread over this many days."
+)
+@click.option("--files", type=click.IntRange(1), default=5, show_default=True, help="Files per kind (orders, items).")
+@click.option("--bad-rate", type=click.FloatRange(0, 0.5), default=0.0, show_default=True, help="Share of bad rows.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--start", default="2025-01-01", show_default=True, help="First order date.")
+def generate(
+    out: Path, order_items: int, dialect: str, days: int, files: int, bad_rate: float, seed: int, start: str
+) -> None:
+    """Write a deterministic, realistic batch to OUT: multi-item orders across categories, returns
+    and cancellations, order files spanning many days, items split across files, and optionally a
+    share of bad rows of every kind the validator knows."""
+    from ecompipe.generate import Spec
+    from ecompipe.generate import generate as make
+
+    _date(start, "--start")
+    out.mkdir(parents=True, exist_ok=True)
+    spec = Spec(order_items, dialect, days, files, bad_rate, seed, start)
+    total = 0
+    for name, data in make(spec).items():
+        (out / name).write_bytes(data)
+        total += len(data)
+    click.echo(f"wrote {len(list(out.glob('*.csv')))} files ({total / 2**20:.1f} MiB) to {out}")
+
+
 @main.command("task")
 @click.argument("command", type=click.Choice(TASK_COMMANDS))
 def task_command(command: str) -> None:

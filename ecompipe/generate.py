@@ -18,8 +18,16 @@ STATUSES = ["delivered", "shipped", "returned", "cancelled", "processing", "pend
 STATUS_WEIGHTS = [0.55, 0.1, 0.14, 0.09, 0.05, 0.03, 0.04]
 
 # the bad-row kinds, by file kind; each turns one cell of a row bad
-BAD_ORDER_KINDS = ("bad_date", "future_date", "unknown_status", "missing_user", "duplicate_order")
-BAD_ITEM_KINDS = ("bad_price", "negative_price", "zero_quantity", "missing_product")
+BAD_ORDER_KINDS = ("bad_date", "future_date", "unknown_status", "missing_user", "duplicate_order", "bad_total")
+BAD_ITEM_KINDS = (
+    "bad_price",
+    "negative_price",
+    "zero_quantity",
+    "bad_quantity",
+    "missing_product",
+    "unknown_product",
+    "unknown_order",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,10 @@ def generate(spec: Spec) -> dict[str, bytes]:
         out[f"orders_part{i}.csv"] = _csv(_order_columns(orders.iloc[part], spec.dialect))
     # split items at item (not order) boundaries, so an order's items can straddle two files
     for i, part in enumerate(np.array_split(np.arange(len(items)), spec.files), start=1):
-        out[f"order_items_part{i}.csv"] = _csv(_item_columns(items.iloc[part], spec.dialect))
+        data = _csv(_item_columns(items.iloc[part], spec.dialect))
+        if spec.bad_rate > 0:  # rows with the wrong number of fields, which only raw text can hold
+            data += b"1,2\n" * max(1, round(len(part) * spec.bad_rate / len(BAD_ITEM_KINDS)))
+        out[f"order_items_part{i}.csv"] = data
     return out
 
 
@@ -128,6 +139,14 @@ def _spoil(rng: np.random.Generator, frame: pd.DataFrame, rate: float, kinds: tu
             frame.iat[row, frame.columns.get_loc("quantity")] = 0
         elif kind == "missing_product":
             frame.iat[row, frame.columns.get_loc("product_id")] = ""
+        elif kind == "unknown_product":
+            frame.iat[row, frame.columns.get_loc("product_id")] = 990_000_000 + row
+        elif kind == "unknown_order":
+            frame.iat[row, frame.columns.get_loc("order_id")] = 990_000_000 + row
+        elif kind == "bad_quantity":
+            frame.iat[row, frame.columns.get_loc("quantity")] = "two"
+        elif kind == "bad_total":
+            frame.iat[row, frame.columns.get_loc("total_amount_cents")] = "n/a"
     return frame
 
 

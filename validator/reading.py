@@ -1,8 +1,10 @@
 """File level: bytes -> header + string cells + the original line number of every row.
 
-Two paths give the same result. Files without a quote character take the fast one: numpy finds
-the line boundaries and field counts, pyarrow parses the cells. Files with quotes (where a field
-may hold a delimiter or a newline) go through the csv module, which tracks physical lines exactly.
+Two paths give the same result. The fast one: numpy finds the line boundaries and the field count
+of every line (a comma inside quotes is one preceded by an odd number of quotes on its line),
+pyarrow parses the cells. It serves every file in which no quoted field spans lines, i.e. every
+line holds an even number of quote characters. Other files (a field holding a newline) go through
+the csv module, which tracks physical lines exactly.
 """
 
 from __future__ import annotations
@@ -63,9 +65,8 @@ def read_csv(data: bytes) -> RawTable:
         ) from None
     if "\x00" in text:
         raise MalformedFile(reasons.UNPARSABLE_CSV, "the file contains NUL bytes (binary data?)")
-    if '"' in text:
-        return _read_with_csv_module(text)
-    return _read_fast(data)
+    table = _read_fast(data)
+    return table if table is not None else _read_with_csv_module(text)
 
 
 def _check_header(header: list[str]) -> list[str]:
@@ -83,7 +84,8 @@ def _check_header(header: list[str]) -> list[str]:
     return names
 
 
-def _read_fast(data: bytes) -> RawTable:
+def _read_fast(data: bytes) -> RawTable | None:
+    """None when a quoted field spans lines (then only the csv module gets lines right)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == ord("\n"))
     starts = np.concatenate(([0], newlines + 1))
@@ -91,14 +93,22 @@ def _read_fast(data: bytes) -> RawTable:
     # strip a trailing \r (CRLF files)
     has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r"))
     ends = ends - has_cr
+    quotes = np.concatenate(([0], np.cumsum(buf == ord('"'))))  # quotes before each position
+    quoted = bool(quotes[-1])
+    if quoted and ((quotes[ends] - quotes[starts]) % 2).any():
+        return None
     lengths = ends - starts
     nonblank = np.flatnonzero(lengths > 0)
     if len(nonblank) == 0:
         raise MalformedFile(reasons.EMPTY_FILE, "the file holds only blank lines")
     first = nonblank[0]
-    header = _check_header(data[starts[first] : ends[first]].decode("utf-8").split(","))
+    header_text = data[starts[first] : ends[first]].decode("utf-8")
+    header = _check_header(next(csv.reader([header_text])) if quoted else header_text.split(","))
     body = nonblank[1:]
-    commas = np.concatenate(([0], np.cumsum(buf == ord(","))))
+    # with an even number of quotes per line, the parity of the quotes before a comma says
+    # whether it sits inside a quoted field
+    separators = (buf == ord(",")) & (quotes[:-1] % 2 == 0)
+    commas = np.concatenate(([0], np.cumsum(separators)))
     fields = commas[ends[body]] - commas[starts[body]] + 1
     good = fields == len(header)
     ragged = [
@@ -112,15 +122,19 @@ def _read_fast(data: bytes) -> RawTable:
     table = pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(skip_rows=int(first) + 1, column_names=header),
-        parse_options=pacsv.ParseOptions(quote_char=False, invalid_row_handler=lambda _row: "skip"),
+        parse_options=pacsv.ParseOptions(
+            quote_char='"' if quoted else False,
+            newlines_in_values=False,
+            invalid_row_handler=lambda _row: "skip",
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types={h: pa.string() for h in header}, strings_can_be_null=False, quoted_strings_can_be_null=False
         ),
     )
     cells = table.to_pandas()
     lines = body[good] + 1
-    if len(cells) != len(lines):  # cannot happen for quote-free input; never guess line numbers
-        return _read_with_csv_module(data.decode("utf-8"))
+    if len(cells) != len(lines):  # never guess line numbers: the exact path decides
+        return None
     return RawTable(header, _as_str(cells, header), lines.astype(np.int64), ragged, blank)
 
 

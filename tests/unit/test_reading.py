@@ -60,3 +60,36 @@ def test_quoted_fields_keep_physical_line_numbers() -> None:
 def test_bom_is_stripped_and_header_normalised() -> None:
     table = read_csv(b"\xef\xbb\xbfOrder_ID , user_id\n1,2\n")
     assert table.header == ["order_id", "user_id"]
+
+
+def test_fast_path_equals_the_exact_path_on_random_quoted_files() -> None:
+    """Files with quotes (but no field spanning lines) take the fast path; it must agree with the
+    csv module on cells, line numbers and ragged rows."""
+    import csv
+    import io
+    import random
+
+    from validator.reading import _read_fast, _read_with_csv_module
+
+    rng = random.Random(1)
+    cells = ["x", "1,5", '"q"', "", "a b", "é", " s ", "1.00", 'say "hi", then']
+    for _ in range(200):
+        rows = [["a", "b", "c"]]
+        for _ in range(rng.randint(0, 30)):
+            rows.append([rng.choice(cells) for _ in range(3 if rng.random() > 0.15 else rng.choice([2, 4]))])
+            if rng.random() < 0.1:
+                rows.append([])
+        out = io.StringIO()
+        csv.writer(out, lineterminator=rng.choice(["\n", "\r\n"])).writerows(rows)
+        data = out.getvalue().encode()
+        fast, exact = _read_fast(data), _read_with_csv_module(data.decode())
+        assert fast is not None, data
+        assert fast.cells.values.tolist() == exact.cells.values.tolist(), data
+        assert fast.lines.tolist() == exact.lines.tolist(), data
+        assert [(r.line, r.fields) for r in fast.ragged] == [(r.line, r.fields) for r in exact.ragged], data
+
+
+def test_a_field_spanning_lines_takes_the_exact_path() -> None:
+    from validator.reading import _read_fast
+
+    assert _read_fast(b'a,b\n1,"x\ny"\n') is None
