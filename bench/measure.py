@@ -1,0 +1,74 @@
+"""One measurement in its own process, so its peak RSS is its own: prints {"seconds", "peak_rss_mib"}.
+
+python bench/measure.py floor|duckdb|ecompipe|run DIR DIALECT
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def floor(directory: Path, dialect: str) -> None:
+    """Reading every CSV with pyarrow: the least any CSV pipeline must do."""
+    import pyarrow.csv as pacsv
+
+    for path in sorted(directory.glob("*.csv")):
+        pacsv.read_csv(path)
+
+
+def duckdb_peer(directory: Path, dialect: str) -> None:
+    from bench.peer_duckdb import duckdb_kpis
+
+    duckdb_kpis(directory, dialect)
+
+
+def ecompipe_stages(directory: Path, dialect: str) -> None:
+    """The validate and transform stages' work (the pure cores, in memory, no S3/DynamoDB)."""
+    from ecompipe.curated import CuratedIndex
+    from transformer import curate, kpis
+    from validator.batch import InputFile, Known, validate_batch
+
+    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in sorted(directory.glob("*.csv"))]
+    result = validate_batch("bench", files, Known(), None, now=datetime.now(UTC))
+    staged = result.staged
+    empty = CuratedIndex.empty()
+    dates = curate.affected_dates(staged["orders"], staged["order_items"], empty, curate.pd.Index([]))
+    orders, items = curate.rebuild(
+        staged["orders"].iloc[0:0], staged["order_items"].iloc[0:0], staged["orders"], staged["order_items"]
+    )
+    kpis.order_records(kpis.order_kpis(orders, items))
+    kpis.category_records(kpis.category_kpis(orders, items, staged["products"]))
+    assert dates
+
+
+def end_to_end(directory: Path, dialect: str) -> None:
+    """`ecompipe run DIR` as a user runs it (embedded emulator, the real state machine)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECOMPIPE_")}
+    subprocess.run(
+        [sys.executable, "-m", "ecompipe", "run", str(directory), "--output", "json"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+KINDS = {"floor": floor, "duckdb": duckdb_peer, "ecompipe": ecompipe_stages, "run": end_to_end}
+
+if __name__ == "__main__":
+    kind, directory, dialect = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    started = time.perf_counter()
+    KINDS[kind](directory, dialect)
+    seconds = time.perf_counter() - started
+    rss = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
+    print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mib": round(rss / 1024, 1)}))

@@ -1,0 +1,136 @@
+"""The benchmark: generate batches at several sizes and measure, on the same files, the pyarrow
+floor, the DuckDB peer, ecompipe's validate+transform stages and `ecompipe run` end to end.
+Prints the ratios against the targets and appends them to docs/benchmarks.md.
+
+    python bench/run.py                          # 100k, 1M, 10M order items (10M takes a while)
+    python bench/run.py --sizes 100k,1M --append docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ecompipe.generate import Spec, generate  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
+E2E_MAX = 1_000_000  # `ecompipe run` end to end is measured up to here (the emulator holds it all in memory)
+
+
+def dataset(label: str, bad_rate: float, dialect: str) -> Path:
+    directory = OUT / f"{dialect}-{label}-bad{bad_rate:g}"
+    marker = directory / ".complete"
+    if not marker.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        spec = Spec(SIZES[label], dialect=dialect, days=90, files=10, bad_rate=bad_rate, seed=42)
+        for name, data in generate(spec).items():
+            (directory / name).write_bytes(data)
+        marker.touch()
+    return directory
+
+
+def measure(kind: str, directory: Path, dialect: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "measure.py"), kind, str(directory), dialect],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="100k,1M,10M")
+    ap.add_argument("--dialect", choices=["seed", "thelook"], default="seed")
+    ap.add_argument("--append", type=Path, help="append the results to this markdown file")
+    args = ap.parse_args()
+    labels = [s.strip() for s in args.sizes.split(",")]
+    rows = []
+    for label in labels:
+        clean = dataset(label, 0.0, args.dialect)
+        bad = dataset(label, 0.01, args.dialect)
+        csv_bytes = sum(p.stat().st_size for p in clean.glob("*.csv"))
+        row = {"size": label, "csv_mib": round(csv_bytes / 2**20, 1)}
+        for kind in ("floor", "duckdb", "ecompipe"):
+            row[kind] = measure(kind, clean, args.dialect)
+        row["ecompipe_bad"] = measure("ecompipe", bad, args.dialect)
+        if SIZES[label] <= E2E_MAX:
+            row["run"] = measure("run", clean, args.dialect)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    ratios = ratios_of(rows)
+    print(json.dumps(ratios, indent=2))
+    if args.append:
+        append(args.append, rows, ratios, " ".join(sys.argv[1:]))
+
+
+def ratios_of(rows: list[dict]) -> dict:
+    by = {r["size"]: r for r in rows}
+    big = rows[-1]
+    out = {
+        "at": big["size"],
+        "ecompipe_vs_duckdb": round(big["ecompipe"]["seconds"] / big["duckdb"]["seconds"], 2),
+        "ecompipe_vs_floor": round(big["ecompipe"]["seconds"] / big["floor"]["seconds"], 2),
+        "peak_rss_vs_csv_bytes": round(big["ecompipe"]["peak_rss_mib"] / big["csv_mib"], 2),
+        "bad_vs_clean": round(big["ecompipe_bad"]["seconds"] / big["ecompipe"]["seconds"], 2),
+    }
+    if "10M" in by and "1M" in by:
+        out["time_10M_vs_1M"] = round(by["10M"]["ecompipe"]["seconds"] / by["1M"]["ecompipe"]["seconds"], 2)
+    if "1M" in by and "run" in by["1M"]:
+        out["run_vs_stages_at_1M"] = round(by["1M"]["run"]["seconds"] / by["1M"]["ecompipe"]["seconds"], 2)
+    return out
+
+
+TARGETS = {
+    "ecompipe_vs_duckdb": ("≤ 2 (at 10M)", 2.0),
+    "ecompipe_vs_floor": ("≤ 6 (at 10M)", 6.0),
+    "peak_rss_vs_csv_bytes": ("≤ 3", 3.0),
+    "time_10M_vs_1M": ("≤ 11", 11.0),
+    "bad_vs_clean": ("≤ 1.3", 1.3),
+    "run_vs_stages_at_1M": ("≤ 2", 2.0),
+}
+
+
+def append(path: Path, rows: list[dict], ratios: dict, argv: str) -> None:
+    lines = [
+        "",
+        f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores: `python bench/run.py {argv}`",
+        "",
+        "| order items | CSV MiB | pyarrow floor s | DuckDB s | ecompipe s (clean) | ecompipe s (1% bad) "
+        "| ecompipe peak MiB | `ecompipe run` s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        run = f"{r['run']['seconds']:.1f}" if "run" in r else "—"
+        cells = [
+            r["size"],
+            r["csv_mib"],
+            f"{r['floor']['seconds']:.2f}",
+            f"{r['duckdb']['seconds']:.2f}",
+            f"{r['ecompipe']['seconds']:.2f}",
+            f"{r['ecompipe_bad']['seconds']:.2f}",
+            f"{r['ecompipe']['peak_rss_mib']:.0f}",
+            run,
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += ["", "| ratio | measured | target | met |", "|---|---|---|---|"]
+    for key, (text, limit) in TARGETS.items():
+        if key in ratios:
+            met = "yes" if ratios[key] <= limit else "no"
+            lines.append(f"| {key} | {ratios[key]} | {text} | {met} |")
+    with path.open("a") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
