@@ -45,6 +45,9 @@ def incoming_key(name: str) -> str:
     return INCOMING + name
 
 
+BACKLOG_KEY = BATCHES + "backlog.json"  # files a size-capped batch left for the next one
+
+
 def manifest_key(batch_id: str) -> str:
     return f"{BATCHES}{batch_id}/manifest.json"
 

@@ -32,6 +32,9 @@ class Settings:
     force_after_minutes: int = 30
     lock_ttl_minutes: int = 120
     task_timeout_seconds: int = 1800
+    # automatic batches take files up to this many MiB (the first file always), so one task's
+    # memory stays bounded however much lands at once; 0 = no limit
+    max_batch_mb: int = 1024
     state_machine_arn: str | None = None
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
     run_via: str = "statemachine"

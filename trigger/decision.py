@@ -43,9 +43,16 @@ def count(files: list[ObjectInfo], curated_products: bool) -> Counts:
     )
 
 
-def decide(files: list[ObjectInfo], curated_products: bool, settings: Settings, now: datetime) -> Decision:
-    """Start when every threshold is met, or when the oldest pending file has waited
-    ECOMPIPE_FORCE_AFTER_MINUTES (then with whatever is there)."""
+def decide(
+    files: list[ObjectInfo],
+    curated_products: bool,
+    settings: Settings,
+    now: datetime,
+    backlog: frozenset[str] = frozenset(),
+) -> Decision:
+    """Start when every threshold is met, when a full batch (ECOMPIPE_MAX_BATCH_MB) is waiting, when
+    files a size-capped batch left behind (`backlog`) are still pending, or when the oldest pending
+    file has waited ECOMPIPE_FORCE_AFTER_MINUTES (then with whatever is there)."""
     counts = count(files, curated_products)
     if not files:
         return Decision(False, "no pending files in incoming/", counts, None)
@@ -58,6 +65,12 @@ def decide(files: list[ObjectInfo], curated_products: bool, settings: Settings, 
     )
     if met:
         return Decision(True, f"thresholds met: {counts.describe(settings)}", counts, oldest)
+    if backlog & {f.key for f in files}:
+        return Decision(True, "continuing a drop that the previous batch's size cap split", counts, oldest)
+    pending_bytes = sum(f.size for f in files)
+    if settings.max_batch_mb and pending_bytes >= settings.max_batch_mb * 2**20:
+        # a full batch is waiting (e.g. the rest of a large drop split by ECOMPIPE_MAX_BATCH_MB)
+        return Decision(True, f"{pending_bytes / 2**20:.0f} MiB pending: at least one full batch", counts, oldest)
     if oldest is not None and oldest >= settings.force_after_minutes:
         return Decision(
             True,
@@ -74,3 +87,23 @@ def decide(files: list[ObjectInfo], curated_products: bool, settings: Settings, 
         counts,
         oldest,
     )
+
+
+_KIND_ORDER = {"products": 0, "orders": 1, "order_items": 2}
+
+
+def take(files: list[ObjectInfo], max_bytes: int) -> list[ObjectInfo]:
+    """The files one automatic batch takes: products, then orders, then items (each by key), up
+    to max_bytes in all; the first file always, so nothing waits for ever. The rest stays in
+    incoming/ for the next sweep: KPIs are recomputed from everything known for each date, so
+    splitting a drop into batches changes no number (items whose order comes later wait in pending/)."""
+    ordered = sorted(files, key=lambda f: (_KIND_ORDER.get(layout.kind_of(layout.file_name(f.key)) or "", 3), f.key))
+    if max_bytes <= 0:
+        return ordered
+    taken, total = [], 0
+    for f in ordered:
+        if taken and total + f.size > max_bytes:
+            break
+        taken.append(f)
+        total += f.size
+    return taken

@@ -12,11 +12,12 @@ from typing import Any
 
 from ecompipe import layout
 from ecompipe.batches import Manifest, write_manifest
+from ecompipe.errors import ObjectMissing
 from ecompipe.lock import Lease, LeaseStore, LockHeld, utcnow
 from ecompipe.objects import Bucket, ObjectInfo
 from ecompipe.observability import logger
 from ecompipe.settings import Settings
-from trigger.decision import decide
+from trigger.decision import decide, take
 from trigger.starters import AlreadyStarted, Starter
 
 
@@ -49,6 +50,13 @@ def pending_files(bucket: Bucket) -> list[ObjectInfo]:
         else:
             logger.info("ignored %s: not a .csv file", obj.key)
     return files
+
+
+def _backlog(bucket: Bucket) -> frozenset[str]:
+    try:
+        return frozenset(bucket.get_json(layout.BACKLOG_KEY).get("keys", []))
+    except ObjectMissing:
+        return frozenset()
 
 
 def execution_input(settings: Settings, manifest: Manifest, lease: Lease, run_id: str) -> dict[str, Any]:
@@ -85,7 +93,7 @@ def sweep(
         files = pending_files(bucket)
     else:
         files = [info for info in (bucket.head(k) for k in keys) if info is not None]
-    decision = decide(files, bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
+    decision = decide(files, bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now, _backlog(bucket))
     counts = {
         "orders": decision.counts.orders,
         "order_items": decision.counts.order_items,
@@ -96,10 +104,21 @@ def sweep(
     if not files or not (decision.start or explicit):
         return SweepResult(False, decision.reason, files=names, counts=counts)
     reason = decision.reason if decision.start else f"explicit request ({decision.reason})"
+    left: list[str] = []
+    if not explicit:
+        taken = take(files, settings.max_batch_mb * 2**20)
+        left = sorted({f.key for f in files} - {f.key for f in taken})
+        if left:
+            reason += (
+                f"; {len(taken)} of {len(files)} files (ECOMPIPE_MAX_BATCH_MB={settings.max_batch_mb}), the rest next"
+            )
+        files = taken
 
     manifest = Manifest.for_files(files)
     result = start_manifest(settings, bucket, leases, starter, manifest, owner=owner, ledger=ledger)
-    result.files, result.counts = names, counts
+    if result.started and not explicit:
+        bucket.put_json(layout.BACKLOG_KEY, {"keys": left, "after": manifest.batch_id})
+    result.files, result.counts = [f.key for f in manifest.files], counts
     if result.started:
         result.reason = reason
         logger.info("started batch %s (%d files): %s", manifest.batch_id, len(files), reason)

@@ -218,3 +218,39 @@ def test_conditional_request_conflicts_are_retried(resources) -> None:
     assert leases.current().run_id == "r1" and len(sleeps) == 2
     s3.conflicts = 1
     assert leases.release(lease) and leases.current() is None and len(sleeps) == 3
+
+
+def test_a_large_drop_is_split_into_bounded_batches_with_the_same_kpis(resources, lab_dir) -> None:
+    """ECOMPIPE_MAX_BATCH_MB bounds what one run holds in memory; the split changes no number."""
+    from dataclasses import replace
+
+    from ecompipe.local import LocalStarter
+    from tests.helpers import kpi_state, read_dir
+
+    files = read_dir(lab_dir)
+    res = resources
+    res.settings = replace(res.settings, max_batch_mb=1)
+    put_files(res, files)
+    leases = _leases(res)
+    batches = []
+    while res.bucket.list("incoming/"):
+        outcome = sweep(res.settings, res.bucket, leases, LocalStarter(res, leases), owner="t")
+        assert outcome.started, outcome.reason
+        batches.append(outcome.files)
+        assert sum(res.bucket.head(k) is None for k in outcome.files) == len(outcome.files)  # archived
+    assert len(batches) >= 3
+    assert "incoming/products.csv" in batches[0]  # products first, so items find them
+    assert sorted(k for b in batches for k in b) == sorted(f"incoming/{n}" for n in files)
+    split = kpi_state(res)
+    from moto import mock_aws
+
+    from ecompipe.pipeline import Resources
+    from ecompipe.settings import Settings
+    from tests.conftest import MOTO_CONFIG
+    from tests.helpers import run_files
+
+    with mock_aws(config=MOTO_CONFIG):
+        whole = Resources.from_settings(Settings(bucket="ecompipe-whole"))
+        whole.init()
+        run_files(whole, files)
+        assert kpi_state(whole) == split
