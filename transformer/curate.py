@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ecompipe.curated import CuratedIndex
+from ecompipe.keys import isin
 
 ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 
@@ -20,7 +21,7 @@ def upsert(existing: pd.DataFrame | None, incoming: pd.DataFrame, key: str) -> p
         return incoming.reset_index(drop=True)
     if incoming.empty:
         return existing.reset_index(drop=True)
-    kept = existing[~existing[key].isin(incoming[key])]
+    kept = existing[~isin(existing[key], incoming[key])]
     return pd.concat([kept, incoming], ignore_index=True)
 
 
@@ -42,12 +43,16 @@ def affected_dates(
 ) -> list[str]:
     """Every order date whose KPIs this batch can change."""
     order_dates = pd.concat([index.orders, batch_orders[ORDER_INDEX_COLUMNS]]).drop_duplicates("order_id", keep="last")
-    dates = set(batch_orders["order_date"])
-    dates |= set(index.orders.loc[index.orders["order_id"].isin(batch_orders["order_id"]), "order_date"])
-    dates |= set(order_dates.loc[order_dates["order_id"].isin(batch_items["order_id"]), "order_date"])
+
+    def distinct(dates_column: pd.Series) -> set:
+        return set(dates_column.dropna().unique())
+
+    dates = distinct(batch_orders["order_date"])
+    dates |= distinct(index.orders.loc[isin(index.orders["order_id"], batch_orders["order_id"]), "order_date"])
+    dates |= distinct(order_dates.loc[isin(order_dates["order_id"], batch_items["order_id"]), "order_date"])
     # an item re-sent under another order leaves its old date too
-    dates |= set(index.items.loc[index.items["item_key"].isin(batch_items["item_key"]), "order_date"])
-    dates |= set(index.items.loc[index.items["product_id"].isin(changed_products), "order_date"])
+    dates |= distinct(index.items.loc[isin(index.items["item_key"], batch_items["item_key"]), "order_date"])
+    dates |= distinct(index.items.loc[isin(index.items["product_id"], changed_products), "order_date"])
     return sorted(d for d in dates if isinstance(d, str))
 
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ecompipe import layout
+from ecompipe.keys import isin
 from validator import reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,
@@ -194,15 +193,6 @@ def _raw_value(p: ParsedFile, row: int, column: str) -> str:
     assert p.raw is not None
     parts = [p.raw.cells.at[row, c] for c in column.split("+") if c in p.raw.cells.columns]
     return "/".join(str(v) for v in parts)
-
-
-def isin(values: pd.Series, allowed: pd.Index | pd.Series) -> pd.Series:
-    """Vectorised membership for string keys (pandas' own isin on Arrow strings loops in Python)."""
-    if len(values) == 0:
-        return pd.Series(False, index=values.index, dtype=bool)
-    value_set = pa.array(pd.Series(allowed, dtype="str").dropna().unique(), type=pa.large_string())
-    found = pc.is_in(pa.array(values.astype("str"), type=pa.large_string()), value_set=value_set)
-    return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def _split_references(

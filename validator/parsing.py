@@ -72,7 +72,10 @@ def parse_order_date(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]
     clock = text.str.slice(11, 19).where(text.str.len() > 10, "")
     clock = clock.where(clock.str.fullmatch(_CLOCK).fillna(False).astype(bool), "")
     clock = clock.where(clock.str.len() != 5, clock + ":00").replace("", "00:00:00")
-    offset = pd.to_timedelta(clock.where(day.notna(), "00:00:00"), errors="coerce")
+    clock = clock.where(day.notna(), "00:00:00")
+    # HH:MM:SS -> seconds by slicing and casting (vectorised; to_timedelta parses strings one by one)
+    seconds = sum(clock.str.slice(a, a + 2).astype("int64") * k for a, k in ((0, 3600), (3, 60), (6, 1)))
+    offset = pd.to_timedelta(seconds, unit="s")
     ts = day + offset
     failed = text.notna() & (day.isna() | offset.isna())
     order_date = day.dt.strftime("%Y-%m-%d").astype("str").where(day.notna())
