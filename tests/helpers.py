@@ -30,3 +30,17 @@ def read_dir(directory: Path) -> dict[str, bytes]:
 def kpi_state(res: Resources) -> tuple[list[dict], list[dict]]:
     """Both KPI tables, for comparisons."""
     return res.kpis.order_kpis(), res.kpis.category_kpis()
+
+
+def one_shot_kpis(files: dict[str, bytes]) -> tuple[list[dict], list[dict]]:
+    """The KPI tables of these files run as one batch in a fresh in-process moto."""
+    from moto import mock_aws
+
+    from ecompipe.settings import Settings
+    from tests.conftest import MOTO_CONFIG
+
+    with mock_aws(config=MOTO_CONFIG):
+        fresh = Resources.from_settings(Settings(bucket="ecompipe-oneshot"))
+        fresh.init()
+        run_files(fresh, files)
+        return kpi_state(fresh)

@@ -7,8 +7,7 @@ from decimal import Decimal
 import pytest
 
 from ecompipe import layout, parquet
-from tests.conftest import MOTO_CONFIG
-from tests.helpers import kpi_state, read_dir, run_files
+from tests.helpers import kpi_state, one_shot_kpis, read_dir, run_files
 
 pytestmark = pytest.mark.functional
 
@@ -34,7 +33,7 @@ def test_category_revenue_reconciles_with_order_revenue_every_day(resources, lab
         assert per_category == day["total_revenue"], day["order_date"]
 
 
-def test_three_successive_batches_equal_one_run(resources, lab_dir, aws_env) -> None:
+def test_three_successive_batches_equal_one_run(resources, lab_dir) -> None:
     """Order files span ~30 days and an order's items sit in two item files: per-batch KPIs would be
     wrong here. The curated store makes the three batches add up to exactly the one-shot result."""
     files = read_dir(lab_dir)
@@ -50,18 +49,7 @@ def test_three_successive_batches_equal_one_run(resources, lab_dir, aws_env) -> 
     results = [run_files(resources, b) for b in batches]
     assert results[0].report["totals"]["pending"] > 0  # items whose orders come later wait...
     assert results[-1].report["pending"]["total_after"] == 0  # ...and all are resolved in the end
-    successive = kpi_state(resources)
-
-    from moto import mock_aws
-
-    from ecompipe.pipeline import Resources
-    from ecompipe.settings import Settings
-
-    with mock_aws(config=MOTO_CONFIG):
-        fresh = Resources.from_settings(Settings(bucket="ecompipe-oneshot"))
-        fresh.init()
-        run_files(fresh, files)
-        assert kpi_state(fresh) == successive
+    assert kpi_state(resources) == one_shot_kpis(files)
 
 
 def test_rerunning_the_same_batch_writes_identical_items(resources) -> None:
