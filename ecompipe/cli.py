@@ -391,9 +391,15 @@ def validate(directory: Path, report_path: Path | None) -> None:
         raise click.UsageError(str(exc)) from None
     if not paths:
         raise click.UsageError(f"no .csv files under {directory}")
-    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in paths]
-    batch_id = batch_id_for([ObjectInfo(f.key, len(f.data), str(hash(f.data))) for f in files])
     settings = _settings(None)
+    limit = settings.max_file_mb * 2**20
+    files = [
+        InputFile(
+            f"incoming/{p.name}", None if limit and p.stat().st_size > limit else p.read_bytes(), p.stat().st_size
+        )
+        for p in paths
+    ]
+    batch_id = batch_id_for([ObjectInfo(f.key, f.size, str(hash(f.data))) for f in files])
     result = validate_batch(
         batch_id,
         files,

@@ -35,6 +35,8 @@ class Settings:
     # automatic batches take files up to this many MiB (the first file always), so one task's
     # memory stays bounded however much lands at once; 0 = no limit
     max_batch_mb: int = 1024
+    # a file larger than this is rejected unread (its copy lands in rejected/); 0 = no limit
+    max_file_mb: int = 512
     state_machine_arn: str | None = None
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
     run_via: str = "statemachine"

@@ -42,8 +42,12 @@ PENDING_COLUMNS = [
 
 @dataclass(frozen=True)
 class InputFile:
+    """One file of the batch; `data` is None for a file that was not read (too large), whose
+    `size` says why."""
+
     key: str
-    data: bytes
+    data: bytes | None
+    size: int = 0
 
     @property
     def name(self) -> str:
@@ -150,6 +154,12 @@ def _parse_file(f: InputFile) -> ParsedFile:
     if p.kind is None:
         p.malformed = MalformedFile(
             reasons.UNRECOGNISED_FILE, f"{f.name}: {reasons.DESCRIPTIONS[reasons.UNRECOGNISED_FILE]}"
+        )
+        return p
+    if f.data is None:
+        p.malformed = MalformedFile(
+            reasons.FILE_TOO_LARGE,
+            f"{f.name} is {f.size / 2**20:.1f} MiB: {reasons.DESCRIPTIONS[reasons.FILE_TOO_LARGE]}",
         )
         return p
     try:

@@ -9,6 +9,7 @@ UNPARSABLE_CSV = "unparsable_csv"
 MISSING_COLUMN = "missing_required_column"
 DUPLICATE_HEADER = "duplicated_header"
 UNRECOGNISED_FILE = "unrecognised_file_name"
+FILE_TOO_LARGE = "file_too_large"
 
 # row level: the row is rejected, the rest of the file goes on
 RAGGED_ROW = "wrong_field_count"
@@ -34,6 +35,7 @@ DESCRIPTIONS = {
     MISSING_COLUMN: "a column the dialect requires is missing from the header",
     DUPLICATE_HEADER: "the header names a column more than once",
     UNRECOGNISED_FILE: "the file name is none of orders_*.csv, order_items_*.csv, products*.csv",
+    FILE_TOO_LARGE: "the file is larger than ECOMPIPE_MAX_FILE_MB and was not read",
     RAGGED_ROW: "the row has a different number of fields than the header",
     MISSING_VALUE: "a required field is empty",
     UNPARSABLE_NUMBER: "a number cannot be parsed (or is not finite / not whole where it must be)",

@@ -32,9 +32,13 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     manifest = read_manifest(bucket, batch_id)
     files: list[InputFile] = []
     skipped: list[Skipped] = []
+    limit = settings.max_file_mb * 2**20
     for info in manifest.files:
+        if limit and info.size > limit:
+            files.append(InputFile(info.key, None, info.size))  # rejected unread
+            continue
         try:
-            files.append(InputFile(info.key, get_pinned(bucket, info.key, info.etag)))
+            files.append(InputFile(info.key, get_pinned(bucket, info.key, info.etag), info.size))
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
     curated = CuratedStore(bucket)
@@ -56,7 +60,11 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     by_key = {f.key: f for f in files}
     for key, problem in result.malformed.items():
         name = layout.file_name(key)
-        bucket.put_bytes(layout.rejected_file_key(batch_id, name), by_key[key].data)
+        data = by_key[key].data
+        if data is None:  # never read: copied server-side
+            bucket.copy(key, layout.rejected_file_key(batch_id, name))
+        else:
+            bucket.put_bytes(layout.rejected_file_key(batch_id, name), data)
         bucket.put_bytes(layout.rejected_reason_key(batch_id, name), f"{problem.reason}: {problem.message}\n".encode())
     if not result.expired.empty:
         bucket.put_bytes(layout.expired_pending_key(batch_id), _csv(result.expired), "text/csv")

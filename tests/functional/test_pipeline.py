@@ -172,3 +172,29 @@ def _scan_all(res) -> dict:
         items = res.kpis.db.scan(TableName=table)["Items"]
         out[table] = sorted(items, key=lambda i: (i.get("category", {}).get("S", ""), i["order_date"]["S"]))
     return out
+
+
+def test_a_file_over_the_size_limit_is_rejected_unread_and_the_rest_goes_on(resources) -> None:
+    from dataclasses import replace
+
+    resources.settings = replace(resources.settings, max_file_mb=1)
+    big = ORDERS + b"".join(b"%d,5,2025-06-01,1.00,delivered\n" % i for i in range(40_000))  # ~1.2 MiB
+    assert len(big) > 2**20
+    result = run_files(
+        resources,
+        {
+            "orders_big.csv": big,
+            "orders_a.csv": ORDERS + b"90001,5,2025-06-02,10.00,delivered\n",
+            "order_items_a.csv": ITEMS + b"90001,1,1,10.00\n",
+            "products.csv": PRODUCTS,
+        },
+    )
+    entry = next(f for f in result.report["files"] if f["file"] == "incoming/orders_big.csv")
+    assert entry["status"] == "rejected" and entry["error"]["reason"] == "file_too_large"
+    assert "MiB" in entry["error"]["message"] and entry["rows_read"] == 0
+    batch = result.batch_id
+    assert resources.bucket.get_bytes(f"rejected/{batch}/files/orders_big.csv") == big
+    assert b"file_too_large" in resources.bucket.get_bytes(f"rejected/{batch}/files/orders_big.csv.reason.txt")
+    [day] = resources.kpis.order_kpis()
+    assert (day["order_date"], day["total_revenue"]) == ("2025-06-02", Decimal("10"))
+    assert resources.bucket.list("incoming/") == []
