@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ecompipe import layout
 from ecompipe.batches import Manifest
-from ecompipe.errors import ObjectMissing
 from ecompipe.objects import Bucket
 
 
@@ -18,8 +17,8 @@ def recent_batches(bucket: Bucket, limit: int) -> list[dict]:
     out = []
     for m in manifests[:limit]:
         entry: dict = {"batch_id": m.batch_id, "created_at": m.created_at, "files": len(m.files)}
-        report = _json_or_none(bucket, layout.report_key(m.batch_id))
-        transform = _json_or_none(bucket, layout.transform_report_key(m.batch_id))
+        report = bucket.get_json_or_none(layout.report_key(m.batch_id))
+        transform = bucket.get_json_or_none(layout.transform_report_key(m.batch_id))
         if report is None:
             entry["state"] = "taken (not validated yet, or failed before)"
         elif transform is not None:
@@ -34,10 +33,3 @@ def recent_batches(bucket: Bucket, limit: int) -> list[dict]:
             entry["dates"] = len(transform["affected_dates"])
         out.append(entry)
     return out
-
-
-def _json_or_none(bucket: Bucket, key: str) -> dict | None:
-    try:
-        return bucket.get_json(key)
-    except ObjectMissing:
-        return None

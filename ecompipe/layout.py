@@ -61,11 +61,6 @@ def staged_pending_key(batch_id: str) -> str:
     return f"{STAGING}{batch_id}/pending_order_items.parquet"
 
 
-def outcome_key(batch_id: str) -> str:
-    """What the validator recorded for the state machine to branch on."""
-    return f"{STAGING}{batch_id}/outcome.json"
-
-
 def report_key(batch_id: str) -> str:
     return f"{REPORTS}{batch_id}/validation.json"
 

@@ -81,9 +81,7 @@ def wait_for(sfn: Any, execution_arn: str, timeout_seconds: float) -> dict:
 
 def result_of(res: Resources, batch_id: str) -> RunResult | None:
     """What a finished run left in S3: its validation report and transform summary."""
-    if not res.bucket.exists(layout.report_key(batch_id)):
+    report = res.bucket.get_json_or_none(layout.report_key(batch_id))
+    if report is None:
         return None
-    report = res.bucket.get_json(layout.report_key(batch_id))
-    transform_key = layout.transform_report_key(batch_id)
-    transform = res.bucket.get_json(transform_key) if res.bucket.exists(transform_key) else None
-    return RunResult(batch_id, report, transform)
+    return RunResult(batch_id, report, res.bucket.get_json_or_none(layout.transform_report_key(batch_id)))

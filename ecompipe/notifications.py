@@ -56,12 +56,5 @@ def rejection(run: dict, report: dict, report_key: str, now: datetime) -> dict:
     }
 
 
-def subject(message: dict) -> str:
-    return {
-        SUCCESS: f"ecompipe: batch {message['batch_id']} done",
-        REJECTION: f"ecompipe: batch {message['batch_id']} rejected",
-    }.get(message["event"], "ecompipe: batch failed")
-
-
 def encode(message: dict) -> str:
     return json.dumps(message, sort_keys=True)

@@ -92,6 +92,13 @@ class Bucket:
     def get_json(self, key: str) -> Any:
         return json.loads(self.get_bytes(key))
 
+    def get_json_or_none(self, key: str) -> Any:
+        """The JSON object at key, or None when it does not exist (one request, not exists + get)."""
+        try:
+            return self.get_json(key)
+        except ObjectMissing:
+            return None
+
     def put_json(self, key: str, value: Any) -> str:
         data = json.dumps(value, indent=2, sort_keys=False, default=str).encode()
         return self.put_bytes(key, data, "application/json")

@@ -95,10 +95,15 @@ def run_manifest(res: Resources, manifest: Manifest, now: datetime | None = None
 
     report = validate_task.run(res.settings, res.bucket, manifest.batch_id, now)
     transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id) if report["outcome"]["has_work"] else None
-    malformed = {f["file"] for f in report["files"] if f["status"] == "rejected"}
+    return RunResult(manifest.batch_id, report, transform, archive_as_reported(res.bucket, manifest, report))
+
+
+def archive_as_reported(bucket: Bucket, manifest: Manifest, report: dict) -> list[str]:
+    """Archive the batch's inputs as its validation report says: files rejected whole go to
+    rejected/, files that changed after the batch was taken stay in incoming/."""
+    malformed = {f["file"] for f in report.get("files", []) if f["status"] == "rejected"}
     keep = {s["file"] for s in report.get("skipped_files", [])}
-    archived = archive(res.bucket, manifest, malformed, keep)
-    return RunResult(manifest.batch_id, report, transform, archived)
+    return archive(bucket, manifest, malformed, keep)
 
 
 def archive(bucket: Bucket, manifest: Manifest, malformed: set[str], keep: set[str]) -> list[str]:

@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 
 from ecompipe import layout, notifications
 from ecompipe.batches import read_manifest
-from ecompipe.errors import ObjectMissing
 from ecompipe.observability import bind, logger
-from ecompipe.pipeline import Resources, archive
+from ecompipe.pipeline import Resources, archive_as_reported
 from ecompipe.taskenv import TaskInput
 
 
@@ -57,14 +56,12 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     and compose the run's notification (success, or rejection when nothing was transformed)."""
     manifest = read_manifest(res.bucket, task.batch_id)
     report_key = layout.report_key(task.batch_id)
-    report = _json_or_none(res, report_key) or {"batch_id": task.batch_id, "files": [], "skipped_files": []}
-    malformed = {f["file"] for f in report["files"] if f["status"] == "rejected"}
-    keep = {s["file"] for s in report.get("skipped_files", [])}
-    archived = archive(res.bucket, manifest, malformed, keep)
+    report = res.bucket.get_json_or_none(report_key) or {"batch_id": task.batch_id}
+    archived = archive_as_reported(res.bucket, manifest, report)
     res.ledger.archived(task.run_id, len(archived))
     if "totals" in report:
         run = res.ledger.get(task.run_id) or {"run_id": task.run_id}
-        transform_summary = _json_or_none(res, layout.transform_report_key(task.batch_id))
+        transform_summary = res.bucket.get_json_or_none(layout.transform_report_key(task.batch_id))
         now = datetime.now(UTC)
         message = (
             notifications.success(run, report, transform_summary, report_key, now)
@@ -72,16 +69,8 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
             else notifications.rejection(run, report, report_key, now)
         )
         res.ledger.notification(task.run_id, message)
-    return StageResult(
-        {"archived_files": len(archived), "kept_in_incoming": len(keep)}, {"ArchivedFiles": len(archived)}
-    )
-
-
-def _json_or_none(res: Resources, key: str) -> dict | None:
-    try:
-        return res.bucket.get_json(key)
-    except ObjectMissing:
-        return None
+    kept = len(report.get("skipped_files", []))
+    return StageResult({"archived_files": len(archived), "kept_in_incoming": kept}, {"ArchivedFiles": len(archived)})
 
 
 COMMANDS = {"validate": validate, "transform": transform, "archive": archive_inputs}

@@ -38,7 +38,6 @@ CANONICAL_COLUMNS = {
     ORDER_ITEMS: ["item_key", "item_id", "order_id", "product_id", "quantity", "unit_price_cents"],
     PRODUCTS: ["product_id", "category", "name", "price_cents"],
 }
-LINEAGE_COLUMNS = ["source_file", "source_line"]
 
 
 @dataclass(frozen=True)

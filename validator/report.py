@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from validator import reasons
+from validator.dialects import ignored_columns
 
 if TYPE_CHECKING:
     from validator.batch import ParsedFile
@@ -71,7 +72,7 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
         rejected=int(errs["row"].nunique()) + len(p.raw.ragged),
         pending=len(pending),
         blank_lines=p.raw.blank_lines,
-        ignored_columns=[c for c in p.raw.header if c not in {*p.dialect.required, *p.dialect.optional}],
+        ignored_columns=ignored_columns(p.dialect, p.raw.header),
         reasons=dict(sorted(counts.items())),
         examples=by_reason,
     )

@@ -77,7 +77,6 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         "reason": reasons.PENDING_EXPIRED,
     }
     bucket.put_json(layout.report_key(batch_id), report)
-    bucket.put_json(layout.outcome_key(batch_id), {"batch_id": batch_id, **report["outcome"]})
     return report
 
 
