@@ -32,6 +32,11 @@ _FIELD_TYPES = {
     "num_of_item": "int",
 }
 
+# The longest a text field may be, in characters (longer: the row is rejected as field_too_long).
+# 256 characters of UTF-8 are at most 1024 bytes, DynamoDB's limit for a sort key (category is one).
+MAX_CHARS = {"name": 1024}
+DEFAULT_MAX_CHARS = 256
+
 # Canonical columns of each kind, in order (money columns carry exact integer cents).
 CANONICAL_COLUMNS = {
     ORDERS: ["order_id", "user_id", "order_ts", "order_date", "status", "total_amount_cents", "num_of_item"],
@@ -134,10 +139,10 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
     for source, target in mapping.items():
         raw = cells[source]
         kind = _FIELD_TYPES[target]
-        if kind in ("id", "text"):
-            out[target] = parsing.strip(raw)
-        elif kind == "code":
-            out[target] = parsing.lower_trimmed(raw)
+        if kind in ("id", "text", "code"):
+            out[target] = parsing.strip(raw) if kind != "code" else parsing.lower_trimmed(raw)
+            too_long = out[target].str.len() > MAX_CHARS.get(target, DEFAULT_MAX_CHARS)
+            errors.append(_errors(raw, too_long.fillna(False), source, reasons.FIELD_TOO_LONG))
         elif kind == "money":
             out[f"{target}_cents"], failed = parsing.parse_cents(raw)
             errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_NUMBER))
@@ -156,16 +161,16 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
 
 def _complete(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Add optional canonical columns as nulls and derive the item key; fix the column order."""
+    by_id = "item_id" in frame.columns  # the dialect has an item id column (thelook)
     for column in CANONICAL_COLUMNS[kind]:
         if column in frame.columns or column == "item_key":
             continue
         dtype = "Int64" if column.endswith("_cents") or column == "num_of_item" else "str"
         frame[column] = pd.Series(pd.NA if dtype == "Int64" else None, index=frame.index, dtype=dtype)
     if kind == ORDER_ITEMS:
-        # thelook items have their own id; seed items are keyed by (order_id, product_id)
-        pair = frame["order_id"] + "/" + frame["product_id"]
-        frame["item_key"] = frame["item_id"].where(frame["item_id"].isna(), "id:" + frame["item_id"])
-        frame["item_key"] = frame["item_key"].fillna(pair.where(frame["item_id"].isna()))
+        # thelook items have their own id (an empty one is a missing value); seed items are keyed
+        # by (order_id, product_id)
+        frame["item_key"] = "id:" + frame["item_id"] if by_id else frame["order_id"] + "/" + frame["product_id"]
     return frame[CANONICAL_COLUMNS[kind]]
 
 

@@ -21,6 +21,11 @@ import pyarrow.csv as pacsv
 from validator import reasons
 
 BOM = b"\xef\xbb\xbf"
+_DEFAULT_BLOCK = 1 << 20  # pyarrow's default block size
+
+# The file size limit (ECOMPIPE_MAX_FILE_MB) bounds fields; how long a field may be is the
+# validator's business (validator.dialects.MAX_CHARS), not the parser's.
+csv.field_size_limit(2**31 - 1)
 
 
 class MalformedFile(Exception):
@@ -73,6 +78,13 @@ def _check_header(header: list[str]) -> list[str]:
     names = [h.strip().lower() for h in header]
     if not any(names):
         raise MalformedFile(reasons.EMPTY_FILE, "the header row is empty")
+    for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        if len(names) == 1 and sep in names[0]:
+            raise MalformedFile(
+                reasons.WRONG_DELIMITER,
+                f"the header is one column holding {label}s ({names[0][:80]!r}): the file looks {label}-separated; "
+                "ecompipe reads comma-separated files",
+            )
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
     if dupes:
@@ -121,7 +133,12 @@ def _read_fast(data: bytes) -> RawTable | None:
         return RawTable(header, cells, np.array([], dtype=np.int64), ragged, blank)
     table = pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(skip_rows=int(first) + 1, column_names=header),
+        read_options=pacsv.ReadOptions(
+            skip_rows=int(first) + 1,
+            column_names=header,
+            # a block must hold a whole row: a row longer than 1 MiB (a huge field) needs bigger blocks
+            block_size=max(_DEFAULT_BLOCK, 2 * int(lengths.max()) + 2),
+        ),
         parse_options=pacsv.ParseOptions(
             quote_char='"' if quoted else False,
             newlines_in_values=False,

@@ -10,6 +10,7 @@ MISSING_COLUMN = "missing_required_column"
 DUPLICATE_HEADER = "duplicated_header"
 UNRECOGNISED_FILE = "unrecognised_file_name"
 FILE_TOO_LARGE = "file_too_large"
+WRONG_DELIMITER = "wrong_delimiter"
 
 # row level: the row is rejected, the rest of the file goes on
 RAGGED_ROW = "wrong_field_count"
@@ -22,6 +23,7 @@ UNKNOWN_STATUS = "unknown_status"
 FUTURE_DATE = "future_date"
 DUPLICATE_KEY = "duplicate_key"
 INVALID_VALUE = "invalid_value"
+FIELD_TOO_LONG = "field_too_long"
 
 # references: the row is held in pending/ and re-checked by later batches
 UNKNOWN_ORDER = "unknown_order"
@@ -35,6 +37,7 @@ DESCRIPTIONS = {
     MISSING_COLUMN: "a column the dialect requires is missing from the header",
     DUPLICATE_HEADER: "the header names a column more than once",
     UNRECOGNISED_FILE: "the file name is none of orders_*.csv, order_items_*.csv, products*.csv",
+    WRONG_DELIMITER: "the file is separated by semicolons, tabs or pipes, not commas",
     FILE_TOO_LARGE: "the file is larger than ECOMPIPE_MAX_FILE_MB and was not read",
     RAGGED_ROW: "the row has a different number of fields than the header",
     MISSING_VALUE: "a required field is empty",
@@ -46,6 +49,7 @@ DESCRIPTIONS = {
     FUTURE_DATE: "the order date lies in the future",
     DUPLICATE_KEY: "the key was already seen earlier in this batch (the first one is kept)",
     INVALID_VALUE: "the value fails a schema check",
+    FIELD_TOO_LONG: "a text field is longer than its limit (256 characters; 1024 for a product name)",
     UNKNOWN_ORDER: "the item's order is in neither this batch nor the curated store (held in pending/)",
     UNKNOWN_PRODUCT: "the item's product is in neither this batch nor the curated store (held in pending/)",
     PENDING_EXPIRED: "the item waited in pending/ longer than ECOMPIPE_PENDING_MAX_AGE_DAYS",

@@ -49,7 +49,7 @@ def schema(kind: str, today: str) -> pa.DataFrameSchema:
         key = ["order_id"]
     elif kind == ORDER_ITEMS:
         columns = {
-            "item_key": pa.Column("str", nullable=True),
+            "item_key": pa.Column(**_required_text()),
             "order_id": pa.Column(**_required_text()),
             "product_id": pa.Column(**_required_text()),
             "quantity": pa.Column("Int64", _check(lambda s: s >= 1, reasons.QUANTITY_BELOW_1), nullable=False),

@@ -185,7 +185,7 @@ def test_consistency_problems_are_warnings_not_rejections() -> None:
 
 
 def test_report_examples_are_truncated_and_escaped() -> None:
-    crafted = "lost\nERROR forged log line" + "x" * 500
+    crafted = "lost\nERROR forged log line" + "x" * 200
     result = _run({"orders_a.csv": ORDERS + f'1,5,2025-06-01,1.00,"{crafted}"\n'.encode()})
     value = _file(result.report, "orders_a.csv")["examples"][reasons.UNKNOWN_STATUS][0]["value"]
     assert value.startswith("lost\\x0aERROR forged")
