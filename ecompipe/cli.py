@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -23,8 +23,7 @@ from ecompipe import layout, render
 from ecompipe.aws import client as aws_client
 from ecompipe.aws import endpoint_answers
 from ecompipe.emulator import Emulator
-from ecompipe.errors import EcompipeError
-from ecompipe.lock import LeaseStore
+from ecompipe.errors import EcompipeError, LayoutError
 from ecompipe.pipeline import Resources, RunResult
 from ecompipe.settings import Settings
 from ecompipe.taskenv import TASK_COMMANDS
@@ -123,7 +122,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
-    from ecompipe.pipeline import csv_files, upload
+    from ecompipe.pipeline import csv_files
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
@@ -143,12 +142,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
                 settings = settings.with_endpoint(url)
             res = Resources.from_settings(settings)
             res.init()
-            keys = upload(res.bucket, files)
-            stderr.print(f"[dim]uploaded {len(keys)} files to s3://{settings.bucket}/incoming/[/dim]")
-            if (via or settings.run_via) == "statemachine":
-                result = _run_through_state_machine(res, keys, task_mode)
-            else:
-                result = _run_through_trigger(res, keys)
+            result = _upload_and_run(res, files, via, task_mode)
             dates = set(result.affected_dates)
             orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
             categories = [r for r in res.kpis.category_kpis() if r["order_date"] in dates]
@@ -161,6 +155,16 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
         render.file_table(stderr, result.report)
         render.kpi_tables(stdout, orders, categories)
         click.echo(summary)
+
+
+def _upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode: str) -> RunResult:
+    from ecompipe.pipeline import upload
+
+    keys = upload(res.bucket, files)
+    stderr.print(f"[dim]uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/[/dim]")
+    if (via or res.settings.run_via) == "statemachine":
+        return _run_through_state_machine(res, keys, task_mode)
+    return _run_through_trigger(res, keys)
 
 
 def _require_docker() -> None:
@@ -200,7 +204,7 @@ def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     from ecompipe.local import LocalStarter
     from trigger.sweep import sweep
 
-    leases = _leases(res)
+    leases = res.leases()
     starter = LocalStarter(res, leases)
     outcome = sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True)
     if outcome.reason.startswith("explicit request"):
@@ -208,10 +212,6 @@ def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     if not outcome.started or starter.result is None:
         raise Failure(f"the batch did not start: {outcome.reason}")
     return starter.result
-
-
-def _leases(res: Resources) -> LeaseStore:
-    return LeaseStore(res.bucket.s3, res.settings.bucket, timedelta(minutes=res.settings.lock_ttl_minutes))
 
 
 def _owner() -> str:
@@ -299,7 +299,7 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
     with failures(settings):
         res = Resources.from_settings(settings)
         now = datetime.now(UTC)
-        lease = _leases(res).current()
+        lease = res.leases().current()
         files = pending_files(res.bucket)
         decision = decide(files, res.bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
         batches = recent_batches(res.bucket, last)
@@ -354,7 +354,7 @@ def unlock(force: bool, endpoint_url: str | None) -> None:
     """Remove the pipeline lease. An expired lease goes without --force; a live one needs it."""
     settings = _settings(endpoint_url)
     with failures(settings):
-        leases = _leases(Resources.from_settings(settings))
+        leases = Resources.from_settings(settings).leases()
         lease = leases.current()
         if lease is None:
             click.echo("no lease is held")
@@ -462,7 +462,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         outcome = start_manifest(
             settings,
             res.bucket,
-            _leases(res),
+            res.leases(),
             StepFunctionsStarter(sfn, arn),
             manifest,
             owner=_owner(),
@@ -504,8 +504,16 @@ def runs(status_filter: str | None, limit: int, output: str, endpoint_url: str |
         render.runs_table(stdout, history)
 
 
+def _batch_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Batch ids become key parts: refuse anything that would leave the bucket layout."""
+    try:
+        return None if value is None else layout.check_batch_id(value)
+    except LayoutError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
-@click.argument("batch_id")
+@click.argument("batch_id", callback=_batch_id)
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @endpoint_option
 def report(batch_id: str, output: str, endpoint_url: str | None) -> None:
@@ -521,7 +529,11 @@ def report(batch_id: str, output: str, endpoint_url: str | None) -> None:
 
 @main.command()
 @click.option(
-    "--batch", "batch_id", default=None, help="Run a past batch again, as a new batch, from processed/ or rejected/."
+    "--batch",
+    "batch_id",
+    default=None,
+    callback=_batch_id,
+    help="Run a past batch again, as a new batch, from processed/ or rejected/.",
 )
 @click.option("--from", "date_from", default=None, help="Recompute the KPIs of a date range from curated/ ...")
 @click.option("--to", "date_to", default=None, help="... up to this date (inclusive).")
@@ -603,7 +615,7 @@ def reprocess(
 @contextmanager
 def _held_lease(res: Resources, run_id: str) -> Iterator[None]:
     """Do something under the pipeline lease, so no run transforms at the same time."""
-    leases = _leases(res)
+    leases = res.leases()
     lease = leases.acquire(run_id, _owner())
     try:
         yield
@@ -647,6 +659,47 @@ def generate(
         (out / name).write_bytes(data)
         total += len(data)
     click.echo(f"wrote {len(list(out.glob('*.csv')))} files ({total / 2**20:.1f} MiB) to {out}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Start the embedded emulator, run sample_data through the pipeline, and serve that.",
+)
+@endpoint_option
+def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
+    """Serve the KPI API and the dashboard at http://HOST:PORT/ (OpenAPI at /openapi.json).
+
+    Reads the KPI tables, the run ledger and the reports of the endpoint given (an emulator) or of
+    AWS. With ECOMPIPE_API_KEY set, every /api route needs it in the X-API-Key header.
+    """
+    import uvicorn
+
+    from ecompipe.api import create_app
+    from ecompipe.pipeline import csv_files
+
+    settings = _settings(endpoint_url)
+    if demo and settings.endpoint_url:
+        raise click.UsageError("--demo starts its own emulator: leave out --endpoint-url / ECOMPIPE_ENDPOINT_URL")
+    if demo and not DEFAULT_DATA.is_dir():
+        raise click.UsageError(f"--demo loads {DEFAULT_DATA}/, which is not here: run it from the project folder")
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
+        stderr.print(f"[yellow]serving on {host} without ECOMPIPE_API_KEY: anyone who reaches it can upload[/yellow]")
+    with failures(settings), ExitStack() as stack:
+        if demo:
+            url = stack.enter_context(Emulator())
+            stderr.print(f"[dim]embedded emulator at {url}[/dim]")
+            settings = settings.with_endpoint(url)
+            res = Resources.from_settings(settings)
+            res.init()
+            result = _upload_and_run(res, csv_files(DEFAULT_DATA), None, "inprocess")
+            stderr.print(render.summary_line(result.report, layout.report_key(result.batch_id)))
+        app = create_app(settings)
+        stderr.print(f"dashboard at http://{host}:{port}/ (Ctrl-C stops)")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 @main.command("task")

@@ -21,6 +21,10 @@ class ManifestError(EcompipeError):
     """A batch manifest is missing or does not describe a batch."""
 
 
+class LayoutError(EcompipeError):
+    """A batch id or file name that would put a key outside the pipeline's prefixes."""
+
+
 class EmulatorError(EcompipeError):
     """The embedded emulator could not be started (moto[server] missing, port taken, ...)."""
 

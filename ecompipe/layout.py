@@ -5,6 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 
+from ecompipe.errors import LayoutError
+
 INCOMING = "incoming/"
 BATCHES = "batches/"
 STAGING = "staging/"
@@ -35,6 +37,27 @@ def kind_of(name: str) -> str | None:
 
 PENDING_ITEMS_KEY = PENDING + "order_items.parquet"
 
+# What may stand between the slashes of a key: batch ids are valid Step Functions execution names
+# (batch-<hash>, pending-<time>); file names are one path element. Nothing given to the CLI, a task
+# or the trigger can put a key outside the prefixes above.
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def check_batch_id(batch_id: str) -> str:
+    if not _BATCH_ID.fullmatch(batch_id or "") or ".." in batch_id:
+        raise LayoutError(
+            f"{batch_id!r} is not a batch id: letters, digits, '-', '_' and '.', at most 80, "
+            "as `ecompipe runs` lists them (e.g. batch-3f2a9c0d1e2b4a5c6d7e)"
+        )
+    return batch_id
+
+
+def check_file_name(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or "\\" in name or len(name.encode()) > 255:
+        raise LayoutError(f"{name!r} is not a plain file name (no slashes, not '.' or '..', at most 255 bytes)")
+    return name
+
 
 def file_name(key: str) -> str:
     """The last path element of a key."""
@@ -42,62 +65,64 @@ def file_name(key: str) -> str:
 
 
 def incoming_key(name: str) -> str:
-    return INCOMING + name
+    return INCOMING + check_file_name(name)
 
 
 BACKLOG_KEY = BATCHES + "backlog.json"  # files a size-capped batch left for the next one
 
 
 def manifest_key(batch_id: str) -> str:
-    return f"{BATCHES}{batch_id}/manifest.json"
+    return f"{BATCHES}{check_batch_id(batch_id)}/manifest.json"
 
 
 def staging_key(batch_id: str, kind: str) -> str:
-    return f"{STAGING}{batch_id}/{kind}.parquet"
+    return f"{STAGING}{check_batch_id(batch_id)}/{_kind(kind)}.parquet"
 
 
 def staged_pending_key(batch_id: str) -> str:
     """The pending set as it stands after this batch; committed by the transformer."""
-    return f"{STAGING}{batch_id}/pending_order_items.parquet"
+    return f"{STAGING}{check_batch_id(batch_id)}/pending_order_items.parquet"
 
 
 def report_key(batch_id: str) -> str:
-    return f"{REPORTS}{batch_id}/validation.json"
+    return f"{REPORTS}{check_batch_id(batch_id)}/validation.json"
 
 
 def transform_report_key(batch_id: str) -> str:
-    return f"{REPORTS}{batch_id}/transform.json"
+    return f"{REPORTS}{check_batch_id(batch_id)}/transform.json"
 
 
 def rejected_rows_key(batch_id: str, name: str) -> str:
     """Rejected rows of one input file: the original columns plus line and reason."""
-    return f"{REJECTED}{batch_id}/rows/{name}"
+    return f"{REJECTED}{check_batch_id(batch_id)}/rows/{check_file_name(name)}"
 
 
 def rejected_file_key(batch_id: str, name: str) -> str:
     """A malformed file, copied whole."""
-    return f"{REJECTED}{batch_id}/files/{name}"
+    return f"{REJECTED}{check_batch_id(batch_id)}/files/{check_file_name(name)}"
 
 
 def rejected_reason_key(batch_id: str, name: str) -> str:
-    return f"{REJECTED}{batch_id}/files/{name}.reason.txt"
+    return f"{REJECTED}{check_batch_id(batch_id)}/files/{check_file_name(name)}.reason.txt"
 
 
 def expired_pending_key(batch_id: str) -> str:
-    return f"{REJECTED}{batch_id}/rows/pending_expired.csv"
+    return f"{REJECTED}{check_batch_id(batch_id)}/rows/pending_expired.csv"
 
 
 def processed_key(batch_id: str, key: str) -> str:
-    return f"{PROCESSED}{batch_id}/{file_name(key)}"
+    return f"{PROCESSED}{check_batch_id(batch_id)}/{check_file_name(file_name(key))}"
 
 
 def curated_partition_key(kind: str, order_date: str) -> str:
     """Orders and items are partitioned by order date (Hive style)."""
-    return f"{CURATED}{kind}/order_date={order_date}/part.parquet"
+    if not _DATE.fullmatch(order_date):
+        raise LayoutError(f"{order_date!r} is not a YYYY-MM-DD date")
+    return f"{CURATED}{_kind(kind)}/order_date={order_date}/part.parquet"
 
 
 def curated_prefix(kind: str) -> str:
-    return f"{CURATED}{kind}/"
+    return f"{CURATED}{_kind(kind)}/"
 
 
 def partition_date(key: str) -> str | None:
@@ -109,3 +134,9 @@ def partition_date(key: str) -> str | None:
 
 
 CURATED_PRODUCTS_KEY = CURATED + "products/products.parquet"
+
+
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise LayoutError(f"{kind!r} is not one of {', '.join(KINDS)}")
+    return kind

@@ -5,14 +5,14 @@ machine's Release step does."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ecompipe import aws, layout
 from ecompipe.batches import read_manifest
 from ecompipe.errors import EcompipeError
 from ecompipe.local_aws import LocalStack
-from ecompipe.lock import Lease, LeaseStore
+from ecompipe.lock import Fence, Lease, LeaseStore
 from ecompipe.pipeline import Resources, RunResult, run_manifest
 from ecompipe.taskrunner import LocalTaskRunner
 
@@ -29,7 +29,8 @@ class LocalStarter:
         lease = Lease(run_id, "local", datetime.min, datetime.min, execution_input["lock_etag"])
         batch_id = execution_input["batch_id"]
         try:
-            self.result = run_manifest(self.res, read_manifest(self.res.bucket, batch_id), self.now)
+            manifest = read_manifest(self.res.bucket, batch_id)
+            self.result = run_manifest(self.res, manifest, self.now, Fence(self.leases, run_id).check)
         finally:
             self.leases.release(lease)
         return f"local:{batch_id}"
@@ -50,7 +51,7 @@ def run_via_state_machine(
     from trigger.sweep import sweep
 
     sfn = aws.client("stepfunctions", res.settings)
-    leases = LeaseStore(res.bucket.s3, res.settings.bucket, timedelta(minutes=res.settings.lock_ttl_minutes))
+    leases = res.leases()
     with LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides):
         outcome = sweep(
             res.settings,

@@ -170,6 +170,35 @@ class LeaseStore:
         self.sleep(min(1.0, 0.05 * 2**attempt))
 
 
+def no_fence(_step: str) -> None:
+    """The fence of a run that holds no lease (`ecompipe run` without the trigger, tests)."""
+
+
+class FencedOut(EcompipeError):
+    """This run no longer holds the lease: it must not write anything shared."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """Writes fenced on the run id: before each commit step a run checks that the lease is still
+    its own and live. A run whose lease expired and was taken over stops there, before it can
+    overwrite what its successor wrote (curated partitions, KPIs, the pending set, the archive)."""
+
+    leases: LeaseStore
+    run_id: str
+
+    def check(self, step: str) -> None:
+        held = self.leases.current()
+        now = self.leases.clock()
+        if held is not None and held.run_id == self.run_id and not held.is_expired(now):
+            return
+        who = "nobody holds it: tasks run under the lease the trigger or `ecompipe start` takes"
+        who = who if held is None else f"held by run {held.run_id}"
+        if held is not None and held.run_id == self.run_id:
+            who = f"it expired at {held.expires_at.isoformat()}"
+        raise FencedOut(f"run {self.run_id} no longer holds the pipeline lease ({who}); stopped before {step}")
+
+
 def _held_message(held: Lease, now: datetime) -> str:
     minutes = int(held.age(now).total_seconds() // 60)
     return (

@@ -5,8 +5,9 @@ init -> upload -> manifest -> validate -> (transform when there is work) -> arch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ecompipe import aws, layout
@@ -14,6 +15,7 @@ from ecompipe.batches import Manifest, write_manifest
 from ecompipe.errors import EcompipeError
 from ecompipe.kpi_store import KpiStore
 from ecompipe.ledger import Ledger
+from ecompipe.lock import LeaseStore, no_fence
 from ecompipe.objects import Bucket
 from ecompipe.settings import Settings
 
@@ -36,6 +38,10 @@ class Resources:
             KpiStore(dynamodb, settings),
             Ledger(dynamodb, settings),
         )
+
+    def leases(self) -> LeaseStore:
+        """The pipeline lease in this bucket."""
+        return LeaseStore(self.bucket.s3, self.settings.bucket, timedelta(minutes=self.settings.lock_ttl_minutes))
 
     def init(self) -> None:
         """Create the bucket and the tables if missing (idempotent)."""
@@ -87,14 +93,18 @@ def run_batch(res: Resources, keys: list[str], now: datetime | None = None) -> R
     return run_manifest(res, manifest, now)
 
 
-def run_manifest(res: Resources, manifest: Manifest, now: datetime | None = None) -> RunResult:
+def run_manifest(
+    res: Resources, manifest: Manifest, now: datetime | None = None, fence: Callable[[str], None] = no_fence
+) -> RunResult:
     """The state machine's steps, in process: validate -> transform (when there is work) -> archive.
-    `now` fixes the validator's clock, for tests."""
+    `now` fixes the validator's clock, for tests; `fence` guards the shared writes of a leased run."""
     from transformer import task as transform_task
     from validator import task as validate_task
 
     report = validate_task.run(res.settings, res.bucket, manifest.batch_id, now)
-    transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id) if report["outcome"]["has_work"] else None
+    has_work = report["outcome"]["has_work"]
+    transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id, fence) if has_work else None
+    fence("the archive")
     return RunResult(manifest.batch_id, report, transform, archive_as_reported(res.bucket, manifest, report))
 
 

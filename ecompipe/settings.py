@@ -41,6 +41,13 @@ class Settings:
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
     run_via: str = "statemachine"
     log_level: str = "INFO"
+    # `ecompipe serve`: when set, every /api route needs it in the X-API-Key header
+    api_key: str | None = None
+
+    def __repr__(self) -> str:  # never print the API key
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["api_key"] = "***" if self.api_key else None
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

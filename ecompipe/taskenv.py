@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ecompipe import layout
 from ecompipe.errors import SettingsError
 
 RUN_ID = "ECOMPIPE_RUN_ID"
@@ -32,4 +33,4 @@ class TaskInput:
         missing = [n for n in (RUN_ID, BATCH_ID) if not env.get(n)]
         if missing:
             raise SettingsError(f"a task needs {', '.join(missing)} in its environment (set by the state machine)")
-        return cls(env[RUN_ID], env[BATCH_ID])
+        return cls(env[RUN_ID], layout.check_batch_id(env[BATCH_ID]))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from ecompipe import layout, notifications
 from ecompipe.batches import read_manifest
+from ecompipe.lock import Fence
 from ecompipe.observability import bind, logger
 from ecompipe.pipeline import Resources, archive_as_reported
 from ecompipe.taskenv import TaskInput
@@ -42,7 +43,7 @@ def validate(res: Resources, task: TaskInput) -> StageResult:
 def transform(res: Resources, task: TaskInput) -> StageResult:
     from transformer import task as transform_task
 
-    summary = transform_task.run(res.bucket, res.kpis, task.batch_id)
+    summary = transform_task.run(res.bucket, res.kpis, task.batch_id, fence(res, task).check)
     res.ledger.transformed(task.run_id, summary)
     counts = {k: v for k, v in summary.items() if k != "affected_dates"}
     return StageResult(
@@ -57,6 +58,7 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     manifest = read_manifest(res.bucket, task.batch_id)
     report_key = layout.report_key(task.batch_id)
     report = res.bucket.get_json_or_none(report_key) or {"batch_id": task.batch_id}
+    fence(res, task).check("the archive")
     archived = archive_as_reported(res.bucket, manifest, report)
     res.ledger.archived(task.run_id, len(archived))
     if "totals" in report:
@@ -71,6 +73,11 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
         res.ledger.notification(task.run_id, message)
     kept = len(report.get("skipped_files", []))
     return StageResult({"archived_files": len(archived), "kept_in_incoming": kept}, {"ArchivedFiles": len(archived)})
+
+
+def fence(res: Resources, task: TaskInput) -> Fence:
+    """The state machine's tasks run under the lease the trigger took for task.run_id."""
+    return Fence(res.leases(), task.run_id)
 
 
 COMMANDS = {"validate": validate, "transform": transform, "archive": archive_inputs}

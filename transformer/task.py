@@ -2,21 +2,26 @@
 
 Writes are ordered so that a crash at any point leaves a state a rerun converges from: curated
 partitions first (an idempotent upsert), then KPIs (replace by date), then the pending set.
+Under a lease, each of those steps is fenced on the run id first (ecompipe.lock.Fence).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 
 from ecompipe import layout, parquet
 from ecompipe.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.kpi_store import KpiStore
+from ecompipe.lock import no_fence
 from ecompipe.objects import Bucket
 from transformer import curate, kpis
 
 
-def run(bucket: Bucket, store: KpiStore, batch_id: str) -> dict:
-    """Transform one validated batch; returns (and records) a summary."""
+def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Callable[[str], None] = no_fence) -> dict:
+    """Transform one validated batch; returns (and records) a summary. `fence(step)` raises when
+    this run may no longer write (its lease is gone); it is called before every shared write."""
     staged = {kind: parquet.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
     batch_orders = staged[ORDERS].assign(batch_id=batch_id)
     batch_items = staged[ORDER_ITEMS].assign(batch_id=batch_id)
@@ -39,15 +44,17 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str) -> dict:
         orphans = items.loc[items["order_date"].isna(), "item_key"].head(5).tolist()
         raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
 
+    order_kpis = kpis.order_kpis(orders, items)
+    category_kpis = kpis.category_kpis(orders, items, products)
+
+    fence("the curated write")
     if not staged["products"].empty:
         curated.write_products(products)
     curated.write_partitions(ORDERS, orders, dates)
     curated.write_partitions(ORDER_ITEMS, items, dates)
-
-    order_kpis = kpis.order_kpis(orders, items)
-    category_kpis = kpis.category_kpis(orders, items, products)
+    fence("the KPI write")
     written = store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
-
+    fence("the pending commit")
     _commit_pending(bucket, batch_id)
     summary = {
         "batch_id": batch_id,

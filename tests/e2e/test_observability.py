@@ -45,6 +45,7 @@ def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
     keys = put_files(res, read_dir(SAMPLE))
     manifest = Manifest.for_files([res.bucket.head(k) for k in keys])
     write_manifest(res.bucket, manifest)
+    lease = res.leases().acquire(manifest.batch_id, "test")  # as the trigger does before a run
 
     metrics: dict[str, dict] = {}
     for command in ("validate", "transform", "archive"):
@@ -72,6 +73,19 @@ def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
     assert metrics["transform"]["KpiItemsWritten"][0] > 0 and metrics["archive"]["ArchivedFiles"] == [11.0]
     run = res.ledger.get(manifest.batch_id)
     assert json.loads(run["notification"])["event"] == "success"
+    assert res.leases().release(lease)
+
+
+def test_a_task_without_the_lease_is_fenced_out_before_writing(emulator_url: str) -> None:
+    res = Resources.from_settings(Settings(endpoint_url=emulator_url))
+    res.init()
+    keys = put_files(res, read_dir(SAMPLE))
+    manifest = Manifest.for_files([res.bucket.head(k) for k in keys])
+    write_manifest(res.bucket, manifest)
+    assert _task("validate", emulator_url, manifest.batch_id).returncode == 0  # batch-scoped writes only
+    proc = _task("transform", emulator_url, manifest.batch_id)
+    assert proc.returncode == 1 and "FencedOut" in proc.stderr and "nobody holds it" in proc.stderr
+    assert res.bucket.list("curated/") == [] and res.kpis.order_kpis() == []
 
 
 def test_a_failing_task_logs_the_error_and_exits_1(emulator_url: str) -> None:
