@@ -1,0 +1,137 @@
+"""The dashboard in a real browser: `ecompipe serve --demo` (emulator, sample_data through the
+state machine, then the app), opened by Playwright in headless Chromium (Debian's package; .ci/run
+installs it when missing). The charts and the runs table must show what the API serves, and the
+values must be the sample data's: compared with one run of the same files in a fresh moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLE
+from tests.helpers import one_shot_kpis, read_dir
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_url():
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ECOMPIPE_", "AWS_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecompipe", "serve", "--demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"ecompipe serve --demo exited {proc.returncode}:\n{proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("ecompipe serve --demo did not answer /health within 240 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_the_dashboard_shows_the_demo_data(demo_url: str, browser, tmp_path: Path, aws_env) -> None:
+    want_orders, want_categories = one_shot_kpis(read_dir(SAMPLE))
+    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(demo_url + "/")
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+
+    bars = page.locator("#chart-revenue rect.bar[data-date]")
+    shown = {b.get_attribute("data-date"): b.get_attribute("data-revenue") for b in bars.all()}
+    assert shown == {r["order_date"]: f"{r['total_revenue']:.2f}" for r in want_orders}
+    dots = page.locator("#chart-revenue circle[data-orders]").all()
+    assert [int(d.get_attribute("data-orders")) for d in dots] == [r["total_orders"] for r in want_orders]
+    rates = page.locator("#chart-returns circle[data-rate]").all()
+    assert [Decimal(d.get_attribute("data-rate")) for d in rates] == [r["return_rate"] for r in want_orders]
+
+    per_category: dict[str, Decimal] = {}
+    for r in want_categories:
+        per_category[r["category"]] = per_category.get(r["category"], Decimal(0)) + r["daily_revenue"]
+    cats = page.locator("#chart-categories rect.bar[data-category]").all()
+    assert {c.get_attribute("data-category"): Decimal(c.get_attribute("data-revenue")) for c in cats} == per_category
+    total = sum(r["total_revenue"] for r in want_orders)
+    assert page.locator("[data-card=revenue] .value").inner_text() == f"{total:,.2f}"
+
+    runs = _get(demo_url + "/api/runs")
+    [run] = runs
+    row = page.locator(f"#runs tr[data-run-id='{run['run_id']}']")
+    assert row.locator(".status").inner_text() == "SUCCEEDED"
+    cells = {k: row.locator(f"td[data-field={k}]").inner_text() for k in ("accepted", "rejected", "pending")}
+    report = _get(demo_url + run["report_url"])
+    totals = report["totals"]
+    assert cells == {k: str(totals[k]) for k in ("accepted", "rejected", "pending")}
+    assert totals["rejected"] > 0 and totals["pending"] > 0  # sample_data holds bad rows on purpose
+
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    row.locator("a", has_text="report").click()
+    page.wait_for_selector("#report-panel:not([hidden]) table")
+    assert report["batch_id"] in page.locator("#report-title").inner_text()
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    assert errors == []
+    if os.environ.get("DASHBOARD_SCREENSHOT"):  # docs/img/dashboard.png is refreshed this way
+        shutil.copy(tmp_path / "dashboard.png", os.environ["DASHBOARD_SCREENSHOT"])
