@@ -273,13 +273,16 @@ def _without_422(app: FastAPI) -> dict[str, Any]:
 
 def _only(*names: str) -> Any:
     """A dependency refusing query parameters the route does not take (a typo like ?form= would
-    otherwise be ignored silently)."""
+    otherwise be ignored silently) and parameters given twice (which one would count?)."""
 
     def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - set(names))
         if unknown:
             takes = ", ".join(names) if names else "no parameters"
             raise HTTPException(400, f"unknown parameter(s) {', '.join(repr(u[:40]) for u in unknown)}; takes {takes}")
+        repeated = sorted(k for k in set(request.query_params) if len(request.query_params.getlist(k)) > 1)
+        if repeated:
+            raise HTTPException(400, f"parameter(s) {', '.join(repeated)} given more than once")
 
     return Depends(check)
 

@@ -92,13 +92,14 @@ def test_category_kpis_of_a_day_a_category_and_a_range(client: TestClient) -> No
         ("/api/kpis/categories", {"date": "2025-06-01", "from": "2025-06-01"}, "either date, or from/to"),
         ("/api/kpis/categories", {"date": "20250601"}, "date must be a date as YYYY-MM-DD"),
         ("/api/kpis/orders", {"form": "2025-06-01"}, "unknown parameter(s) 'form'; takes from, to"),
+        ("/api/runs", [("limit", "1"), ("limit", "2")], "parameter(s) limit given more than once"),
         ("/api/runs", {"limit": "0"}, "limit: Input should be greater than or equal to 1"),
         ("/api/runs", {"limit": "many"}, "limit: Input should be a valid integer"),
         ("/api/runs", {"status": "DONE"}, "status must be one of RUNNING, SUCCEEDED, REJECTED, FAILED"),
         ("/api/runs/bad%20id;x/report", {}, "is not a batch id"),
     ],
 )
-def test_bad_input_is_a_400_with_a_clear_message(client: TestClient, path: str, params: dict, message: str) -> None:
+def test_bad_input_is_a_400_with_a_clear_message(client: TestClient, path: str, params, message: str) -> None:
     resp = client.get(path, params=params)
     assert resp.status_code == 400, resp.text
     assert message in resp.json()["detail"]
