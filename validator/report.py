@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from validator import reasons
@@ -44,26 +45,20 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
     assert p.raw is not None and p.dialect is not None
     errs = p.errors.drop_duplicates(["row", "reason", "column"])
     pending = p.pending if p.pending is not None else pd.DataFrame({"row": [], "reason": []})
-    lines = p.raw.lines
-    found: list[dict] = [
-        {"line": int(lines[r.row]), "column": r.column, "value": safe_value(r.value), "reason": r.reason}
-        for r in errs.itertuples()
-    ]
-    found += [
-        {"line": g.line, "column": None, "value": safe_value(g.text), "reason": reasons.RAGGED_ROW}
-        for g in p.raw.ragged
-    ]
-    for r in pending.itertuples():
-        for code in str(r.reason).split(";"):
-            column = "order_id" if code == reasons.UNKNOWN_ORDER else "product_id"
-            value = p.frame.at[r.row, column] if p.frame is not None else None
-            found.append({"line": int(lines[r.row]), "column": column, "value": safe_value(value), "reason": code})
-    counts = Counter(f["reason"] for f in found)
+    found = _findings(p, errs, pending)
+    counts = found["reason"].value_counts()
     by_reason: dict[str, list[dict]] = {}
-    for f in sorted(found, key=lambda f: (f["reason"], f["line"])):
-        bucket = by_reason.setdefault(f["reason"], [])
-        if len(bucket) < examples:
-            bucket.append({**f, "message": reasons.DESCRIPTIONS.get(f["reason"], f["reason"])})
+    # the first `examples` of each reason by line (a stable sort keeps the order found within a line)
+    for f in found.sort_values(["reason", "line"], kind="stable").groupby("reason").head(examples).itertuples():
+        by_reason.setdefault(f.reason, []).append(
+            {
+                "line": int(f.line),
+                "column": None if pd.isna(f.column) else f.column,
+                "value": safe_value(f.value),
+                "reason": f.reason,
+                "message": reasons.DESCRIPTIONS.get(f.reason, f.reason),
+            }
+        )
     entry.update(
         status="ok",
         error=None,
@@ -73,10 +68,53 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
         pending=len(pending),
         blank_lines=p.raw.blank_lines,
         ignored_columns=ignored_columns(p.dialect, p.raw.header),
-        reasons=dict(sorted(counts.items())),
+        reasons={reason: int(n) for reason, n in sorted(counts.items())},
         examples=by_reason,
     )
     return entry
+
+
+def _findings(p: ParsedFile, errs: pd.DataFrame, pending: pd.DataFrame) -> pd.DataFrame:
+    """Every (line, column, value, reason) of one file: failed cells, ragged rows, held items.
+    Vectorised: a file with 10^4 held items took a second as a loop over `frame.at`."""
+    assert p.raw is not None
+    lines = p.raw.lines
+    parts = [
+        pd.DataFrame(
+            {
+                "line": lines[errs["row"].to_numpy(dtype="int64")],
+                "column": errs["column"].to_numpy(dtype=object),
+                "value": errs["value"].to_numpy(dtype=object),
+                "reason": errs["reason"].to_numpy(dtype=object),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "line": [g.line for g in p.raw.ragged],
+                "column": [None] * len(p.raw.ragged),
+                "value": [g.text for g in p.raw.ragged],
+                "reason": [reasons.RAGGED_ROW] * len(p.raw.ragged),
+            }
+        ),
+    ]
+    if len(pending) and p.frame is not None:
+        held = pending.assign(reason=pending["reason"].astype("str").str.split(";")).explode("reason")
+        rows = held["row"].to_numpy(dtype="int64")
+        order = held["reason"].to_numpy() == reasons.UNKNOWN_ORDER
+        values = np.where(
+            order, p.frame["order_id"].to_numpy(dtype=object)[rows], p.frame["product_id"].to_numpy(dtype=object)[rows]
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "line": lines[rows],
+                    "column": np.where(order, "order_id", "product_id").astype(object),
+                    "value": values,
+                    "reason": held["reason"].to_numpy(dtype=object),
+                }
+            )
+        )
+    return pd.concat([x for x in parts if len(x)], ignore_index=True) if any(len(x) for x in parts) else parts[0]
 
 
 def build_report(
