@@ -77,7 +77,7 @@ def wait_for(sfn: Any, execution_arn: str, timeout_seconds: float) -> dict:
             return described
         if time.monotonic() > deadline:
             raise EcompipeError(f"execution {execution_arn} still running after {timeout_seconds:.0f} s")
-        time.sleep(0.25)
+        time.sleep(0.1)
 
 
 def result_of(res: Resources, batch_id: str) -> RunResult | None:

@@ -63,7 +63,8 @@ def patch_moto_ecs_integration() -> None:
     """moto's Step Functions engine hands ecs:runTask its parameters in the ASL's PascalCase and
     expects the responses in it too, but converts neither for ECS. Normalise both from botocore's
     operation shapes, as the engine already does for other integrations (DESIGN §6).
-    Idempotent; an emulator fix only, never loaded on AWS."""
+    Also shortens the engine's .sync polling interval. Idempotent; an emulator fix only, never
+    loaded on AWS."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs as ecs
 
     cls = ecs.StateTaskServiceEcs
@@ -90,6 +91,12 @@ def patch_moto_ecs_integration() -> None:
     cls._normalise_parameters = _normalise_parameters
     cls._normalise_response = _normalise_response
     cls._ecompipe_patched = True
+    # The engine re-checks a .sync task every 0.5 s; locally the check is one in-process call.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+
+    callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05  # type: ignore[misc]
 
 
 def _snake(name: str) -> str:

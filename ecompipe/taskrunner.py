@@ -29,7 +29,7 @@ class LocalTaskRunner:
         settings: Settings,
         cluster: str,
         mode: str = "inprocess",
-        poll_seconds: float = 0.2,
+        poll_seconds: float = 0.05,
         overrides: dict[str, TaskImpl] | None = None,
     ) -> None:
         if mode not in ("inprocess", "subprocess", "docker"):
