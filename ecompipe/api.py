@@ -31,6 +31,7 @@ MAX_RANGE_DAYS = 366  # the widest from..to a KPI query may span
 DEFAULT_DAYS = 90  # with no range given: the latest 90 days that have KPIs
 RUN_STATUSES = ("RUNNING", "SUCCEEDED", "REJECTED", "FAILED")
 MAX_RUNS = 200
+MAX_UPLOAD_FILES = 20
 _CHUNK = 1 << 20
 # a calendar date Python can hold (year 0001..9999)
 _DATE = {"format": "date", "pattern": "^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
@@ -227,14 +228,13 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         tags=["uploads"],
         responses=_errors(409, 413),
     )
-    async def upload(request: Request, files: Annotated[list[UploadFile], File(description="CSV files")]) -> dict:
+    async def upload(files: Annotated[list[UploadFile], File(description="CSV files")]) -> dict:
         """Put CSV files into incoming/ under their names (orders_*.csv, order_items_*.csv,
-        products*.csv; at most ECOMPIPE_MAX_FILE_MB each). An existing incoming/ file is never
-        overwritten (409)."""
-        limit = settings.max_file_mb * 2**20
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > limit * len(files) + 65536:
-            raise HTTPException(413, f"the upload is larger than ECOMPIPE_MAX_FILE_MB ({settings.max_file_mb} MiB)")
+        products*.csv; at most 20 files of ECOMPIPE_MAX_FILE_MB each). An existing incoming/ file
+        is never overwritten (409); nothing is written unless every file passes."""
+        if len(files) > MAX_UPLOAD_FILES:
+            raise HTTPException(400, f"at most {MAX_UPLOAD_FILES} files per upload, not {len(files)}")
+        limit = settings.max_file_mb * 2**20 or None
         checked = []
         for f in files:
             name = _upload_name(f.filename)
@@ -248,6 +248,25 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
             "uploaded": uploaded,
             "next": "on AWS the upload events reach the trigger; against an emulator run `ecompipe start`",
         }
+
+    @app.middleware("http")
+    async def _upload_size(request: Request, call_next: Any) -> Any:
+        """Refuse an oversized upload from its Content-Length, before the body is read."""
+        if request.url.path == "/api/uploads" and request.method == "POST" and settings.max_file_mb:
+            cap = settings.max_file_mb * 2**20 * MAX_UPLOAD_FILES + 2**20
+            try:
+                declared = int(request.headers.get("content-length") or 0)
+            except ValueError:
+                return JSONResponse({"detail": "Content-Length is not a number"}, status_code=400)
+            if declared > cap:
+                return JSONResponse(
+                    {
+                        "detail": f"the upload is larger than {MAX_UPLOAD_FILES} files of ECOMPIPE_MAX_FILE_MB "
+                        f"({settings.max_file_mb} MiB)"
+                    },
+                    status_code=413,
+                )
+        return await call_next(request)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
@@ -341,11 +360,11 @@ def _upload_name(filename: str | None) -> str:
     return name
 
 
-async def _read_capped(f: UploadFile, limit: int, name: str, limit_mb: int) -> bytes:
+async def _read_capped(f: UploadFile, limit: int | None, name: str, limit_mb: int) -> bytes:
     parts, size = [], 0
     while chunk := await f.read(_CHUNK):
         size += len(chunk)
-        if size > limit:
+        if limit is not None and size > limit:
             raise HTTPException(413, f"{name} is larger than ECOMPIPE_MAX_FILE_MB ({limit_mb} MiB)")
         parts.append(chunk)
     return b"".join(parts)

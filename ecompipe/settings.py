@@ -33,10 +33,11 @@ class Settings:
     lock_ttl_minutes: int = 120
     task_timeout_seconds: int = 1800
     # automatic batches take files up to this many MiB (the first file always), so one task's
-    # memory stays bounded however much lands at once; 0 = no limit
-    max_batch_mb: int = 1024
+    # memory stays bounded however much lands at once; 0 = no limit. Validation peaks at ~23x the
+    # batch's CSV bytes with 1% bad rows (docs/benchmarks.md): 128 MiB fits the 4 GiB task.
+    max_batch_mb: int = 128
     # a file larger than this is rejected unread (its copy lands in rejected/); 0 = no limit
-    max_file_mb: int = 512
+    max_file_mb: int = 128
     state_machine_arn: str | None = None
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
     run_via: str = "statemachine"

@@ -4,20 +4,13 @@ rejected or held, and the KPIs computed here, independently, from the valid rows
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from validator.dialects import KNOWN_STATUSES
-
-_QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
-settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=_QUIET)
-settings.register_profile("dev", deadline=None, suppress_health_check=_QUIET)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 DAYS = ("2025-06-01", "2025-06-02", "2025-06-03")
 CATEGORIES = ("Books", "Toys", "Garden & Outdoor")

@@ -155,6 +155,11 @@ def test_uploads_over_the_size_limit_are_refused(worked) -> None:
     big = ORDERS + b"1,5,2025-06-01,1.00,shipped\n" * 40_000
     resp = client.post("/api/uploads", files=[("files", ("orders_big.csv", big, "text/csv"))])
     assert resp.status_code == 413 and "ECOMPIPE_MAX_FILE_MB (1 MiB)" in resp.json()["detail"]
+    # a body over 20 files' worth is refused from its Content-Length, before it is read
+    huge = client.post("/api/uploads", files=[("files", ("orders_huge.csv", b"x" * (22 * 2**20), "text/csv"))])
+    assert huge.status_code == 413 and "larger than 20 files" in huge.json()["detail"]
+    many = [("files", (f"orders_{i}.csv", ORDERS, "text/csv")) for i in range(21)]
+    assert "at most 20 files" in client.post("/api/uploads", files=many).json()["detail"]
     assert res.bucket.list(layout.INCOMING) == []
 
 
