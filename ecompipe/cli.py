@@ -676,9 +676,14 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
     Reads the KPI tables, the run ledger and the reports of the endpoint given (an emulator) or of
     AWS. With ECOMPIPE_API_KEY set, every /api route needs it in the X-API-Key header.
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from ecompipe.api import create_app
+        from ecompipe.api import create_app
+    except ImportError as exc:
+        raise click.UsageError(
+            f"ecompipe serve needs the local extra ({exc.name} is missing): pip install -e '.[local]'"
+        )
     from ecompipe.pipeline import csv_files
 
     settings = _settings(endpoint_url)
