@@ -683,7 +683,7 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
     except ImportError as exc:
         raise click.UsageError(
             f"ecompipe serve needs the local extra ({exc.name} is missing): pip install -e '.[local]'"
-        )
+        ) from None
     from ecompipe.pipeline import csv_files
 
     settings = _settings(endpoint_url)
