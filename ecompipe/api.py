@@ -179,11 +179,10 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         if day is not None:
             if date_from is not None or date_to is not None:
                 raise HTTPException(400, "give either date, or from/to, not both")
-            start = end = _date("date", day).isoformat()
+            one = _date("date", day).isoformat()
+            rows = res.kpis.category_kpis(one, one, category or None)
         else:
-            start, end = None, None
-        rows = res.kpis.category_kpis(start, end, category or None)
-        if day is None:
+            rows = res.kpis.category_kpis(None, None, category or None)
             start, end = _range(date_from, date_to, [r["order_date"] for r in rows])
             rows = [r for r in rows if start <= r["order_date"] <= end]
         rows = sorted(rows, key=lambda r: (r["order_date"], r["category"]))
@@ -338,15 +337,15 @@ def _range(date_from: str | None, date_to: str | None, known: list[str]) -> tupl
     return start.isoformat(), end.isoformat()
 
 
+_COUNTS = {"files", "rows_read", "accepted", "rejected", "pending", "rejected_files", "affected_dates"}
+
+
 def _run(item: dict) -> dict:
     fields = set(Run.model_fields) - {"report_url"}
     out = {k: (int(v) if k in _COUNTS else str(v)) for k, v in item.items() if k in fields and v is not None}
     if item.get("report_key"):
         out["report_url"] = f"/api/runs/{item['run_id']}/report"
     return out
-
-
-_COUNTS = {"files", "rows_read", "accepted", "rejected", "pending", "rejected_files", "affected_dates"}
 
 
 def _upload_name(filename: str | None) -> str:

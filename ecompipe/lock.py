@@ -192,10 +192,12 @@ class Fence:
         now = self.leases.clock()
         if held is not None and held.run_id == self.run_id and not held.is_expired(now):
             return
-        who = "nobody holds it: tasks run under the lease the trigger or `ecompipe start` takes"
-        who = who if held is None else f"held by run {held.run_id}"
-        if held is not None and held.run_id == self.run_id:
+        if held is None:
+            who = "nobody holds it: tasks run under the lease the trigger or `ecompipe start` takes"
+        elif held.run_id == self.run_id:
             who = f"it expired at {held.expires_at.isoformat()}"
+        else:
+            who = f"held by run {held.run_id}"
         raise FencedOut(f"run {self.run_id} no longer holds the pipeline lease ({who}); stopped before {step}")
 
 

@@ -85,12 +85,16 @@ def upload(bucket: Bucket, files: list[Path]) -> list[str]:
     return keys
 
 
+def record_manifest(bucket: Bucket, keys: list[str]) -> Manifest:
+    """The manifest of exactly these keys (as they are now: size, ETag), written to batches/."""
+    manifest = Manifest.for_files([info for info in (bucket.head(k) for k in keys) if info is not None])
+    write_manifest(bucket, manifest)
+    return manifest
+
+
 def run_batch(res: Resources, keys: list[str], now: datetime | None = None) -> RunResult:
     """Process exactly these incoming keys as one batch, without the trigger or its lease."""
-    infos = [info for info in (res.bucket.head(k) for k in keys) if info is not None]
-    manifest = Manifest.for_files(infos)
-    write_manifest(res.bucket, manifest)
-    return run_manifest(res, manifest, now)
+    return run_manifest(res, record_manifest(res.bucket, keys), now)
 
 
 def run_manifest(

@@ -140,7 +140,7 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
         raw = cells[source]
         kind = _FIELD_TYPES[target]
         if kind in ("id", "text", "code"):
-            out[target] = parsing.strip(raw) if kind != "code" else parsing.lower_trimmed(raw)
+            out[target] = parsing.lower_trimmed(raw) if kind == "code" else parsing.strip(raw)
             too_long = out[target].str.len() > MAX_CHARS.get(target, DEFAULT_MAX_CHARS)
             errors.append(_errors(raw, too_long.fillna(False), source, reasons.FIELD_TOO_LONG))
         elif kind == "money":

@@ -114,7 +114,8 @@ def _findings(p: ParsedFile, errs: pd.DataFrame, pending: pd.DataFrame) -> pd.Da
                 }
             )
         )
-    return pd.concat([x for x in parts if len(x)], ignore_index=True) if any(len(x) for x in parts) else parts[0]
+    found = [x for x in parts if len(x)]
+    return pd.concat(found, ignore_index=True) if found else parts[0]
 
 
 def build_report(

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from ecompipe.batches import Manifest, write_manifest
-from ecompipe.pipeline import Resources
+from ecompipe.batches import Manifest
+from ecompipe.pipeline import Resources, record_manifest
 from ecompipe.settings import Settings
 from tests.conftest import ROOT, SAMPLE
 from tests.helpers import put_files, read_dir
@@ -39,12 +39,15 @@ def _task(command: str, url: str, batch_id: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
-    res = Resources.from_settings(Settings(endpoint_url=emulator_url))
+def _sample_batch(url: str) -> tuple[Resources, Manifest]:
+    """sample_data uploaded to the emulator and recorded as one batch, as the trigger would."""
+    res = Resources.from_settings(Settings(endpoint_url=url))
     res.init()
-    keys = put_files(res, read_dir(SAMPLE))
-    manifest = Manifest.for_files([res.bucket.head(k) for k in keys])
-    write_manifest(res.bucket, manifest)
+    return res, record_manifest(res.bucket, put_files(res, read_dir(SAMPLE)))
+
+
+def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
+    res, manifest = _sample_batch(emulator_url)
     lease = res.leases().acquire(manifest.batch_id, "test")  # as the trigger does before a run
 
     metrics: dict[str, dict] = {}
@@ -77,11 +80,7 @@ def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
 
 
 def test_a_task_without_the_lease_is_fenced_out_before_writing(emulator_url: str) -> None:
-    res = Resources.from_settings(Settings(endpoint_url=emulator_url))
-    res.init()
-    keys = put_files(res, read_dir(SAMPLE))
-    manifest = Manifest.for_files([res.bucket.head(k) for k in keys])
-    write_manifest(res.bucket, manifest)
+    res, manifest = _sample_batch(emulator_url)
     assert _task("validate", emulator_url, manifest.batch_id).returncode == 0  # batch-scoped writes only
     proc = _task("transform", emulator_url, manifest.batch_id)
     assert proc.returncode == 1 and "FencedOut" in proc.stderr and "nobody holds it" in proc.stderr

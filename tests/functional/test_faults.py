@@ -15,10 +15,9 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from ecompipe import layout
-from ecompipe.batches import Manifest, write_manifest
 from ecompipe.kpi_store import KpiStore
 from ecompipe.lock import Fence, FencedOut, LeaseStore
-from ecompipe.pipeline import Resources, run_manifest
+from ecompipe.pipeline import Resources, record_manifest, run_manifest
 from ecompipe.settings import Settings
 from tests.corpus import ITEMS, ORDERS, PRODUCTS
 from tests.helpers import kpi_state, one_shot_kpis, put_files, run_files
@@ -94,8 +93,7 @@ def test_dynamodb_throttling_is_retried_and_nothing_is_lost(resources) -> None:
 
 def test_a_fault_outlasting_the_retries_fails_the_run_and_loses_no_input(resources) -> None:
     keys = put_files(resources, FILES)
-    manifest = Manifest.for_files([resources.bucket.head(k) for k in keys])
-    write_manifest(resources.bucket, manifest)
+    manifest = record_manifest(resources.bucket, keys)
     impatient = Resources.from_settings(replace(resources.settings, aws_max_attempts=2))
     Faults(impatient.kpis.db, "BatchWriteItem", DYNAMODB_THROTTLED, count=10)
     with pytest.raises(ClientError, match="ProvisionedThroughputExceeded"):
@@ -124,9 +122,7 @@ class DiesOnKpiWrite:
 
 def test_a_crash_between_the_curated_and_the_kpi_write_converges_on_rerun(resources) -> None:
     run_files(resources, FILES)
-    keys = put_files(resources, LATER)
-    manifest = Manifest.for_files([resources.bucket.head(k) for k in keys])
-    write_manifest(resources.bucket, manifest)
+    manifest = record_manifest(resources.bucket, put_files(resources, LATER))
     dying = replace(resources, kpis=KpiStore(DiesOnKpiWrite(resources.kpis.db), resources.settings))
     with pytest.raises(Crash):
         run_manifest(dying, manifest)
@@ -147,8 +143,7 @@ def test_a_run_whose_lease_expired_mid_run_is_fenced_out(resources) -> None:
     clock = [datetime(2026, 11, 22, 12, 0, tzinfo=UTC)]
     leases = LeaseStore(resources.bucket.s3, resources.settings.bucket, timedelta(minutes=120), clock=lambda: clock[0])
     a_keys = put_files(resources, FILES)
-    a = Manifest.for_files([resources.bucket.head(k) for k in a_keys])
-    write_manifest(resources.bucket, a)
+    a = record_manifest(resources.bucket, a_keys)
     leases.acquire("run-a", "test")
     after_b: list[tuple] = []
 
@@ -156,8 +151,7 @@ def test_a_run_whose_lease_expired_mid_run_is_fenced_out(resources) -> None:
         if not after_b:  # A hangs past its lease; B takes the lease over and runs everything in incoming/
             clock[0] += timedelta(minutes=121)
             b_keys = put_files(resources, LATER)
-            b = Manifest.for_files([resources.bucket.head(k) for k in [*a_keys, *b_keys]])
-            write_manifest(resources.bucket, b)
+            b = record_manifest(resources.bucket, [*a_keys, *b_keys])
             b_lease = leases.acquire("run-b", "test")
             run_manifest(resources, b, fence=Fence(leases, "run-b").check)
             leases.release(b_lease)

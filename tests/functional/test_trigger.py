@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ecompipe import layout
-from ecompipe.batches import Manifest, write_manifest
 from ecompipe.generate import Spec, generate
 from ecompipe.lock import Lease, LeaseStore, LockHeld
-from ecompipe.pipeline import run_manifest
+from ecompipe.pipeline import record_manifest, run_manifest
 from tests.helpers import put_files
 from trigger import handler
 from trigger.starters import StepFunctionsStarter
@@ -147,8 +146,7 @@ def test_release_deletes_only_our_own_lease(resources) -> None:
 
 def test_a_file_reuploaded_during_a_run_stays_in_incoming(resources) -> None:
     keys = _upload_ready_batch(resources)
-    manifest = Manifest.for_files([resources.bucket.head(k) for k in keys])
-    write_manifest(resources.bucket, manifest)
+    manifest = record_manifest(resources.bucket, keys)
     changed = "incoming/orders_part2.csv"
     resources.bucket.put_bytes(changed, b"order_id,user_id,order_date,status\n1,2,2025-01-01,delivered\n")
     result = run_manifest(resources, manifest)
