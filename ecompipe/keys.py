@@ -18,3 +18,20 @@ def isin(values: pd.Series, allowed: pd.Index | pd.Series) -> pd.Series:
     value_set = pa.array(pd.Series(allowed, dtype="str").dropna().unique(), type=pa.large_string())
     found = pc.is_in(pa.array(values.astype("str"), type=pa.large_string()), value_set=value_set)
     return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def item_keys(order_id: pd.Series, product_id: pd.Series, item_id: pd.Series | None) -> pd.Series:
+    """The key of each order item, injective over any text ids.
+
+    An item with its own id (thelook) is ``id:<id>``; one without (seed) is keyed by its
+    ``<order_id>/<product_id>`` pair. Each id is percent-escaped first ('%' -> %25, '/' -> %2F), so
+    an id holding the separator can neither merge two pairs ("X", "1/P") vs ("X/1", "P") nor pass
+    for an id key; ids without '%' or '/' keep the keys they always had.
+    """
+    if item_id is not None:
+        return "id:" + _escape(item_id)
+    return _escape(order_id) + "/" + _escape(product_id)
+
+
+def _escape(ids: pd.Series) -> pd.Series:
+    return ids.str.replace("%", "%25", regex=False).str.replace("/", "%2F", regex=False)

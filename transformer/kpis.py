@@ -1,7 +1,7 @@
 """KPI computation (DESIGN §3), pure: canonical frames in, KPI frames out, all in integers.
 
 Money is integer cents; rates are integer ten-thousandths; divisions round half-up. Nothing is
-accumulated in floats, so every figure is exact to the cent.
+accumulated in floats and no sum can wrap (ecompipe.money), so every figure is exact to the cent.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
+
+from ecompipe import money
 
 CANCELLED = "cancelled"
 RETURNED = "returned"
@@ -35,16 +37,9 @@ CATEGORY_KPI_COLUMNS = [
 ]
 
 
-def div_half_up(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """Integer division rounding half up, for non-negative integers; 0 where the denominator is 0."""
-    num = numerator.astype("int64")
-    den = denominator.astype("int64")
-    safe = den.where(den > 0, 1)
-    return ((2 * num + safe) // (2 * safe)).where(den > 0, 0).astype("int64")
-
-
 def _lines(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """Items joined to their order's date, status and user, with line amounts in cents."""
+    """Items joined to their order's date, status and user, with line amounts in cents (each at
+    most ecompipe.money.MAX_CENTS, so no product wraps)."""
     o = orders[["order_id", "order_date", "status"]]
     lines = items[["order_id", "product_id", "quantity", "unit_price_cents"]].merge(o, on="order_id", how="inner")
     lines["quantity"] = lines["quantity"].astype("int64")
@@ -54,7 +49,8 @@ def _lines(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
 
 
 def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """One row per order date present in `orders` (pass every order and item of those dates)."""
+    """One row per order date present in `orders` (pass every order and item of those dates).
+    Sums are exact Python integers (ecompipe.money), counts int64."""
     if orders.empty:
         return pd.DataFrame(columns=ORDER_KPI_COLUMNS)
     o = orders.assign(returned=orders["status"] == RETURNED, sold=orders["status"] != CANCELLED)
@@ -65,15 +61,17 @@ def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
         sold_orders=("sold", "sum"),
     )
     lines = _lines(orders, items)
-    sold = (
-        lines[lines["sold"]]
-        .groupby("order_date")
-        .agg(total_revenue_cents=("line_cents", "sum"), total_items_sold=("quantity", "sum"))
+    sold = money.exact_group_sums(
+        lines[lines["sold"]].rename(columns={"line_cents": "total_revenue_cents", "quantity": "total_items_sold"}),
+        "order_date",
+        ["total_revenue_cents", "total_items_sold"],
     )
-    out = per_day.join(sold, how="left").fillna({"total_revenue_cents": 0, "total_items_sold": 0})
-    out["return_rate_e4"] = div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
+    out = per_day.astype("int64").join(sold, how="left")
+    for column in ("total_revenue_cents", "total_items_sold"):
+        out[column] = out[column].astype(object).where(out[column].notna(), 0)
+    out["return_rate_e4"] = money.div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
     out = out.reset_index()
-    return out[ORDER_KPI_COLUMNS].astype({c: "int64" for c in ORDER_KPI_COLUMNS[1:]}).sort_values("order_date")
+    return out[ORDER_KPI_COLUMNS].sort_values("order_date", ignore_index=True)
 
 
 def category_kpis(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
@@ -88,26 +86,26 @@ def category_kpis(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFr
         return pd.DataFrame(columns=CATEGORY_KPI_COLUMNS)
     lines["sold_cents"] = lines["line_cents"].where(lines["sold"], 0)
     # orders(C, D): distinct orders of D with at least one item of category C
-    per_order = lines.groupby(["category", "order_date", "order_id"], sort=False).agg(
-        cents=("sold_cents", "sum"), status=("status", "first")
-    )
+    keys = ["category", "order_date", "order_id"]
+    per_order = lines.groupby(keys, sort=False).agg(status=("status", "first"))
     per_order["returned"] = per_order["status"] == RETURNED
     per_order["sold"] = per_order["status"] != CANCELLED
     out = per_order.groupby(level=["category", "order_date"]).agg(
-        daily_revenue_cents=("cents", "sum"),
-        order_count=("cents", "size"),
+        order_count=("status", "size"),
         sold_order_count=("sold", "sum"),
         returned_count=("returned", "sum"),
     )
-    out["avg_order_value_cents"] = div_half_up(out["daily_revenue_cents"], out["sold_order_count"])
-    out["avg_return_rate_e4"] = div_half_up(out["returned_count"] * 10_000, out["order_count"])
-    out = out.reset_index().sort_values(["order_date", "category"])
-    return out[CATEGORY_KPI_COLUMNS].astype({c: "int64" for c in CATEGORY_KPI_COLUMNS[2:]})
-
-
-def money(cents: int) -> Decimal:
-    """Integer cents as a Decimal with exactly two places."""
-    return Decimal(int(cents)).scaleb(-2)
+    out = out.astype("int64").join(
+        money.exact_group_sums(
+            lines.rename(columns={"sold_cents": "daily_revenue_cents"}),
+            ["category", "order_date"],
+            ["daily_revenue_cents"],
+        )
+    )
+    out["avg_order_value_cents"] = money.div_half_up(out["daily_revenue_cents"], out["sold_order_count"])
+    out["avg_return_rate_e4"] = money.div_half_up(out["returned_count"] * 10_000, out["order_count"])
+    out = out.reset_index().sort_values(["order_date", "category"], ignore_index=True)
+    return out[CATEGORY_KPI_COLUMNS]
 
 
 def rate(e4: int) -> Decimal:
@@ -121,7 +119,7 @@ def order_records(kpis: pd.DataFrame) -> list[dict]:
         {
             "order_date": r.order_date,
             "total_orders": int(r.total_orders),
-            "total_revenue": money(r.total_revenue_cents),
+            "total_revenue": money.to_decimal(r.total_revenue_cents),
             "total_items_sold": int(r.total_items_sold),
             "return_rate": rate(r.return_rate_e4),
             "unique_customers": int(r.unique_customers),
@@ -138,8 +136,8 @@ def category_records(kpis: pd.DataFrame) -> list[dict]:
         {
             "category": r.category,
             "order_date": r.order_date,
-            "daily_revenue": money(r.daily_revenue_cents),
-            "avg_order_value": money(r.avg_order_value_cents),
+            "daily_revenue": money.to_decimal(r.daily_revenue_cents),
+            "avg_order_value": money.to_decimal(r.avg_order_value_cents),
             "avg_return_rate": rate(r.avg_return_rate_e4),
             "order_count": int(r.order_count),
             "sold_order_count": int(r.sold_order_count),

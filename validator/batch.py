@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from ecompipe import layout
+from ecompipe import layout, money
 from ecompipe.keys import isin
 from validator import reasons
 from validator.dialects import (
@@ -280,13 +280,13 @@ def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) 
     seen = pd.concat(
         [items[["order_id", "quantity", "unit_price_cents"]], pending[["order_id", "quantity", "unit_price_cents"]]]
     )
-    seen = seen.assign(line=seen["quantity"] * seen["unit_price_cents"])
-    per_order = seen.groupby("order_id").agg(
-        items=("quantity", "size"), units=("quantity", "sum"), cents=("line", "sum")
+    seen = seen.assign(line=seen["quantity"].astype("int64") * seen["unit_price_cents"].astype("int64"), one=1)
+    per_order = money.exact_group_sums(seen, "order_id", ["one", "quantity", "line"]).rename(
+        columns={"one": "items", "quantity": "units", "line": "cents"}
     )
     o = orders.join(per_order, on="order_id", how="inner")
     out: list[dict] = []
-    amount = o[o["total_amount_cents"].notna() & ((o["total_amount_cents"] - o["cents"]).abs() > 1)]
+    amount = o[money.differ_by_more_than(o["total_amount_cents"], o["cents"], 1)]
     for r in amount.itertuples():
         out.append(
             {
@@ -294,8 +294,8 @@ def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) 
                 "file": r.source_file,
                 "line": int(r.source_line),
                 "order_id": r.order_id,
-                "message": f"total_amount {_money(r.total_amount_cents)} differs from the sum of its items in this "
-                f"batch {_money(r.cents)} by more than 0.01",
+                "message": f"total_amount {money.format_cents(r.total_amount_cents)} differs from the sum of its "
+                f"items in this batch {money.format_cents(r.cents)} by more than 0.01",
             }
         )
     count = o[o["num_of_item"].notna() & (o["num_of_item"] != o["items"])]
@@ -310,11 +310,6 @@ def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) 
             }
         )
     return out
-
-
-def _money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(int(cents)) // 100}.{abs(int(cents)) % 100:02d}"
 
 
 def _public(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from ecompipe import money
+from ecompipe.keys import item_keys
 from ecompipe.layout import kind_of
 from validator import parsing, reasons
 from validator.reading import MalformedFile
@@ -144,17 +147,20 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
             too_long = out[target].str.len() > MAX_CHARS.get(target, DEFAULT_MAX_CHARS)
             errors.append(_errors(raw, too_long.fillna(False), source, reasons.FIELD_TOO_LONG))
         elif kind == "money":
-            out[f"{target}_cents"], failed = parsing.parse_cents(raw)
-            errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_NUMBER))
+            out[f"{target}_cents"], why = parsing.parse_cents(raw)
+            errors.append(_errors_with_reasons(raw, why, source))
         elif kind == "int":
-            out[target], failed = parsing.parse_int(raw)
-            errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_NUMBER))
+            out[target], why = parsing.parse_int(raw)
+            errors.append(_errors_with_reasons(raw, why, source))
         elif kind == "date":
             out["order_ts"], out["order_date"], failed = parsing.parse_order_date(raw)
             errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_DATE))
     for name, value in dialect.constants.items():
         out[name] = pd.Series(value, index=cells.index, dtype="Int64")
     frame = pd.DataFrame(out, index=cells.index)
+    if dialect.kind == ORDER_ITEMS:
+        price_column = dialect.source_of("unit_price_cents")
+        errors.append(_errors(cells[price_column], _line_too_large(frame), price_column, reasons.OUT_OF_RANGE))
     frame = _complete(dialect.kind, frame)
     return Canonical(frame, pd.concat(errors) if errors else empty_errors())
 
@@ -170,8 +176,30 @@ def _complete(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     if kind == ORDER_ITEMS:
         # thelook items have their own id (an empty one is a missing value); seed items are keyed
         # by (order_id, product_id)
-        frame["item_key"] = "id:" + frame["item_id"] if by_id else frame["order_id"] + "/" + frame["product_id"]
+        frame["item_key"] = item_keys(frame["order_id"], frame["product_id"], frame["item_id"] if by_id else None)
     return frame[CANONICAL_COLUMNS[kind]]
+
+
+def _line_too_large(items: pd.DataFrame) -> pd.Series:
+    """Items whose line amount, quantity × unit price, would pass ecompipe.money.MAX_CENTS
+    (decided by division, so nothing is multiplied that could wrap)."""
+    price = items["unit_price_cents"].fillna(0).astype("int64").to_numpy()
+    quantity = items["quantity"].fillna(0).astype("int64").to_numpy()
+    limit = money.MAX_CENTS // np.maximum(price, 1)
+    return pd.Series((price > 0) & (quantity > limit), index=items.index)
+
+
+def _errors_with_reasons(raw: pd.Series, why: pd.Series, column: str) -> pd.DataFrame:
+    failed = why.notna()
+    rows = failed[failed].index
+    return pd.DataFrame(
+        {
+            "row": rows.to_numpy(),
+            "column": column,
+            "value": raw.loc[rows].astype("str").to_numpy(),
+            "reason": why[failed].astype("str").to_numpy(),
+        }
+    )
 
 
 def _errors(raw: pd.Series, failed: pd.Series, column: str, reason: str) -> pd.DataFrame:

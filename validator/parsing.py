@@ -6,16 +6,29 @@ Dates are parsed here, never by pandera (DESIGN §7: its coercion of bad dates i
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ecompipe import money
+from validator import reasons
 
 # What may follow YYYY-MM-DD: an optional time, fraction and zone, which are ignored for the day
 # (DESIGN §3: the day is the calendar date written in the timestamp, no time-zone shift).
-_CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?"
-_TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.\d{1,9})?)?(?:Z| ?[+-]\d{2}:?\d{2}| UTC)?"
-_DATE = r"\d{4}-\d{2}-\d{2}"
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+_TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.[0-9]{1,9})?)?(?:Z| ?[+-][0-9]{2}:?[0-9]{2}| UTC)?"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Money the fast path takes: at most 16 integer digits, at most two significant decimals.
+_PLAIN_MONEY = r"^\+?(?P<units>[0-9]{1,16})(?:\.(?P<frac>[0-9]{0,2})0*)?$"
+_PLAIN_INT = r"[+-]?[0-9]{1,15}(?:\.0*)?"
+# Everything else Decimal may read: ASCII digits only (Decimal also takes other scripts' digits
+# and underscores, which a CSV cell must not smuggle in).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_NUMBER_CHARS = 1000
 
 
 def strip(cells: pd.Series) -> pd.Series:
@@ -25,43 +38,82 @@ def strip(cells: pd.Series) -> pd.Series:
 
 
 def parse_cents(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Money as exact integer cents (Int64); half-up rounding past two decimals.
+    """Money as exact integer cents (Int64) under the rule of ecompipe.money, and per cell the
+    reason it failed (None where it parsed or was empty).
 
-    The float path is exact whenever the text has at most two decimals (checked per cell); the
-    rare other cells go through Decimal, so no value is ever off by a cent.
+    Plain decimals (the common case) are split by one vectorised regex; the rare others (exponents,
+    long digit runs, signs, garbage) are decided one by one with Decimal, never through a float.
     """
     text = strip(cells)
-    number = pd.to_numeric(text, errors="coerce").astype("float64")
-    finite = np.isfinite(number.to_numpy(dtype="float64", na_value=np.nan))
-    failed = text.notna() & ~pd.Series(finite, index=cells.index)
-    scaled = number * 100
-    rounded = scaled.round()
-    exact = ((scaled - rounded).abs() < 1e-6) & (rounded.abs() < 2**52)
-    cents = rounded.where(exact & ~failed)
-    needs_decimal = text.notna() & ~failed & ~exact
-    for idx in needs_decimal[needs_decimal].index:
-        value = _decimal_cents(text[idx])
-        if value is None:
-            failed[idx] = True
-        else:
-            cents[idx] = value
-    return cents.astype("Int64"), failed.astype(bool)
+    parts = pc.extract_regex(_arrow(text), _PLAIN_MONEY)
+    plain = np.asarray(parts.is_valid(), dtype=bool)
+    units = pc.cast(pc.if_else(parts.is_valid(), parts.field("units"), "0"), pa.int64())
+    frac = pc.cast(pc.utf8_rpad(pc.if_else(parts.is_valid(), parts.field("frac"), ""), 2, "0"), pa.int64())
+    cents = pd.Series(pc.add(pc.multiply(units, 100), frac).to_numpy(), index=cells.index, dtype="Int64")
+    cents = cents.where(plain)
+    reason = pd.Series(None, index=cells.index, dtype=object)
+    too_big = plain & (cents > money.MAX_CENTS).fillna(False).to_numpy()
+    reason[too_big] = reasons.OUT_OF_RANGE
+    cents[too_big] = pd.NA
+    rest = text.notna().to_numpy() & ~plain
+    for idx in cells.index[rest]:
+        value, why = _decimal_cents(text[idx])
+        cents[idx] = pd.NA if value is None else value
+        reason[idx] = why
+    return cents, reason
 
 
-def _decimal_cents(text: str) -> int | None:
-    try:
-        return int((Decimal(text) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    except (InvalidOperation, ValueError):
-        return None
+def _decimal_cents(text: str) -> tuple[int | None, str | None]:
+    """(cents, None) or (None, reason) for one cell that is not a plain decimal."""
+    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        return None, reasons.UNPARSABLE_NUMBER
+    if text.startswith("-"):
+        return None, reasons.NEGATIVE_AMOUNT
+    value = Decimal(text)  # exact: construction never rounds
+    if value.is_zero():
+        return 0, None
+    if value > money.MAX_UNITS:
+        return None, reasons.OUT_OF_RANGE
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    below_cents = -2 - exponent  # how many written digits lie below the cent
+    if below_cents > 0:
+        if any(digits[-below_cents:]):
+            return None, reasons.TOO_PRECISE
+        digits, exponent = digits[:-below_cents] or (0,), -2
+    return int("".join(map(str, digits))) * 10 ** (exponent + 2), None
 
 
 def parse_int(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Whole numbers (Int64). '2.0' is accepted as 2; '1.5', 'abc', 'inf' fail."""
+    """Whole numbers (Int64) within +-10^15, and per cell the reason it failed. '2.0' and '1e3'
+    are whole; '1.5', 'abc', 'inf' fail as unparsable, 10^16 as out of range."""
     text = strip(cells)
-    number = pd.to_numeric(text, errors="coerce").astype("float64")
-    whole = np.isfinite(number) & (number == number.round()) & (number.abs() < 2**53)
-    failed = text.notna() & ~whole
-    return number.where(whole).astype("Int64"), failed.astype(bool)
+    number = pd.to_numeric(text.where(text.str.fullmatch(_PLAIN_INT).fillna(False).astype(bool)), errors="coerce")
+    plain = number.notna().to_numpy()
+    values = pd.Series(number, index=cells.index).astype("Int64")
+    reason = pd.Series(None, index=cells.index, dtype=object)
+    for idx in cells.index[text.notna().to_numpy() & ~plain]:
+        value, why = _decimal_int(text[idx])
+        values[idx] = pd.NA if value is None else value
+        reason[idx] = why
+    return values, reason
+
+
+def _decimal_int(text: str) -> tuple[int | None, str | None]:
+    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        return None, reasons.UNPARSABLE_NUMBER
+    value = Decimal(text)
+    if value.is_zero():
+        return 0, None
+    if value.copy_abs() > money.MAX_UNITS:
+        return None, reasons.OUT_OF_RANGE
+    if value != value.to_integral_value():
+        return None, reasons.UNPARSABLE_NUMBER
+    return int(value), None
+
+
+def _arrow(text: pd.Series) -> pa.Array:
+    return pa.array(text.astype(object).where(text.notna(), None), type=pa.large_string())
 
 
 def parse_order_date(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

@@ -24,6 +24,8 @@ FUTURE_DATE = "future_date"
 DUPLICATE_KEY = "duplicate_key"
 INVALID_VALUE = "invalid_value"
 FIELD_TOO_LONG = "field_too_long"
+TOO_PRECISE = "too_many_decimals"
+OUT_OF_RANGE = "out_of_range"
 
 # references: the row is held in pending/ and re-checked by later batches
 UNKNOWN_ORDER = "unknown_order"
@@ -44,11 +46,13 @@ DESCRIPTIONS = {
     UNPARSABLE_NUMBER: "a number cannot be parsed (or is not finite / not whole where it must be)",
     UNPARSABLE_DATE: "a date cannot be parsed as YYYY-MM-DD[ HH:MM[:SS]]",
     QUANTITY_BELOW_1: "quantity is below 1",
-    NEGATIVE_AMOUNT: "a price or amount is negative",
+    NEGATIVE_AMOUNT: "a price or amount is negative (written with a minus sign, even -0.001)",
     UNKNOWN_STATUS: "status is not one of the known values",
     FUTURE_DATE: "the order date lies in the future",
     DUPLICATE_KEY: "the key was already seen earlier in this batch (the first one is kept)",
     INVALID_VALUE: "the value fails a schema check",
+    TOO_PRECISE: "a money value has more than two decimal places (sub-cent amounts are rejected, never rounded)",
+    OUT_OF_RANGE: "a money value, a quantity or a line amount (quantity × unit price) is above 10^15",
     FIELD_TOO_LONG: "a text field is longer than its limit (256 characters; 1024 for a product name)",
     UNKNOWN_ORDER: "the item's order is in neither this batch nor the curated store (held in pending/)",
     UNKNOWN_PRODUCT: "the item's product is in neither this batch nor the curated store (held in pending/)",

@@ -5,7 +5,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from transformer.kpis import category_kpis, category_records, div_half_up, order_kpis, order_records
+from ecompipe.money import div_half_up
+from transformer.kpis import category_kpis, category_records, order_kpis, order_records
 
 pytestmark = pytest.mark.unit
 

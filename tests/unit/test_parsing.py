@@ -1,8 +1,13 @@
 """Cell parsers: money exact to the cent, whole numbers, dates as written."""
 
+from decimal import Decimal
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ecompipe.money import MAX_CENTS, MAX_UNITS
 from validator.parsing import parse_cents, parse_int, parse_order_date
 
 pytestmark = pytest.mark.unit
@@ -12,28 +17,82 @@ def _s(*values: str) -> pd.Series:
     return pd.Series(list(values), dtype="str")
 
 
-def test_money_parses_to_exact_cents_with_half_up_rounding() -> None:
-    cents, failed = parse_cents(_s("79.99", " 2 ", "0.1", "1.005", "2.675", "0.004", "1e2", "12345678.91"))
-    assert cents.tolist() == [7999, 200, 10, 101, 268, 0, 10000, 1234567891]
-    assert not failed.any()
+def test_money_parses_to_exact_cents() -> None:
+    cents, why = parse_cents(_s("79.99", " 2 ", "0.1", "19.990", "1e2", "12345678.91", ".5", "+7.5", "0e99999"))
+    assert cents.tolist() == [7999, 200, 10, 1999, 10000, 1234567891, 50, 750, 0]
+    assert not why.notna().any()
 
 
-@pytest.mark.parametrize("bad", ["abc", "inf", "-inf", "nan", "1,234.50", "12.5.0", "$5"])
-def test_unparsable_money_is_flagged_not_guessed(bad: str) -> None:
-    cents, failed = parse_cents(_s(bad))
-    assert failed.tolist() == [True]
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1.005", "too_many_decimals"),  # never rounded to 1.01 (or 1.00)
+        ("0.005", "too_many_decimals"),
+        ("19.999", "too_many_decimals"),
+        ("1e-3", "too_many_decimals"),
+        ("-0.001", "negative_amount"),  # rounds to 0.00, still negative
+        ("-0", "negative_amount"),
+        ("-5.00", "negative_amount"),
+        ("1000000000000000.01", "out_of_range"),
+        ("1" * 400, "out_of_range"),
+        ("1e400", "out_of_range"),
+        ("9" * 17, "out_of_range"),
+        ("1" * 2000, "unparsable_number"),
+        ("abc", "unparsable_number"),
+        ("inf", "unparsable_number"),
+        ("nan", "unparsable_number"),
+        ("1,234.50", "unparsable_number"),
+        ("12.5.0", "unparsable_number"),
+        ("$5", "unparsable_number"),
+        ("\u0663", "unparsable_number"),  # Arabic-Indic three: Decimal would take it
+        ("1_000", "unparsable_number"),  # Decimal would take this too
+    ],
+)
+def test_money_that_breaks_the_rule_is_rejected_with_its_reason(text: str, reason: str) -> None:
+    cents, why = parse_cents(_s(text))
+    assert why.tolist() == [reason]
     assert cents.isna().all()
 
 
+def test_the_bound_itself_is_accepted_exactly() -> None:
+    cents, why = parse_cents(_s("1000000000000000", "999999999999999.99", "1e15"))
+    assert cents.tolist() == [MAX_CENTS, MAX_CENTS - 1, MAX_CENTS]
+    assert not why.notna().any()
+
+
 def test_empty_money_is_null_not_a_failure() -> None:
-    cents, failed = parse_cents(_s("", "  "))
-    assert cents.isna().all() and not failed.any()
+    cents, why = parse_cents(_s("", "  "))
+    assert cents.isna().all() and not why.notna().any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.decimals(min_value=0, max_value=Decimal(MAX_UNITS), places=2, allow_nan=False)
+    | st.integers(0, MAX_UNITS).map(Decimal)
+)
+def test_any_accepted_money_is_its_written_value(value: Decimal) -> None:
+    """Property: every value the rule allows, in the forms people write it, parses to itself."""
+    forms = [str(value), f"{value:f}", f"{value:.2f}", f"{value:.2f}000", f"{value:e}" if value else "0", f"+{value}"]
+    cents, why = parse_cents(_s(*forms))
+    assert not why.notna().any(), forms
+    assert cents.tolist() == [int(value * 100)] * len(forms)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_cell_parses_or_names_its_reason(text: str) -> None:
+    """Property: no cell content crashes the parser; a cell either parses, is empty, or has a reason."""
+    cents, why = parse_cents(_s(text))
+    values, why_int = parse_int(_s(text))
+    for parsed, reason in ((cents, why), (values, why_int)):
+        assert parsed.notna().iloc[0] or pd.notna(reason.iloc[0]) or not text.strip()
+        assert parsed.isna().iloc[0] or abs(int(parsed.iloc[0])) <= MAX_CENTS
 
 
 def test_whole_numbers() -> None:
-    values, failed = parse_int(_s("1", "2.0", "-1", "1.5", "x", ""))
-    assert values.tolist()[:3] == [1, 2, -1]
-    assert failed.tolist() == [False, False, False, True, True, False]
+    values, why = parse_int(_s("1", "2.0", "-1", "1.5", "x", "", "1e3", "1" * 300))
+    assert values.tolist()[:3] == [1, 2, -1] and values.iloc[6] == 1000
+    assert why.fillna("").tolist() == ["", "", "", "unparsable_number", "unparsable_number", "", "", "out_of_range"]
 
 
 def test_order_date_is_the_calendar_date_written_no_zone_shift() -> None:

@@ -1,0 +1,203 @@
+"""Issue 13, classes 1, 3 and 5 on the pure core: money exact under one rule over the whole
+accepted range, collision-free item keys for any text ids, and no cell that costs more than its row."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecompipe.keys import item_keys
+from ecompipe.money import MAX_CENTS, MAX_UNITS, exact_group_sums
+from tests.conftest import NOW
+from transformer.kpis import category_kpis, category_records, order_kpis, order_records
+from validator import reasons
+from validator.batch import InputFile, Known, validate_batch
+
+pytestmark = pytest.mark.unit
+
+ORDERS = "order_id,user_id,order_date,total_amount,status\n"
+ITEMS = "order_id,product_id,quantity,unit_price\n"
+PRODUCTS = "product_id,category,name,price\n"
+
+
+def _validate(files: dict[str, str]):
+    inputs = [InputFile(f"incoming/{name}", text.encode()) for name, text in files.items()]
+    return validate_batch("b-test", inputs, Known(), None, now=NOW)
+
+
+def _kpis(result) -> tuple[list[dict], list[dict]]:
+    staged = result.staged
+    orders, items, products = staged["orders"], staged["order_items"], staged["products"]
+    return order_records(order_kpis(orders, items)), category_records(category_kpis(orders, items, products))
+
+
+def _reasons(result, name: str) -> dict:
+    return next(f for f in result.report["files"] if f["file"] == f"incoming/{name}")["reasons"]
+
+
+# --- class 1: money ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "reason"),
+    [
+        ("3", "0.005", reasons.TOO_PRECISE),  # was rounded to 0.01 first: 0.03
+        ("7", "19.999", reasons.TOO_PRECISE),  # was 140.00
+        ("1", "-0.004", reasons.NEGATIVE_AMOUNT),  # rounds to 0.00, still negative
+        ("1", "1000000000000000.01", reasons.OUT_OF_RANGE),
+        ("1000000000", "10000000", reasons.OUT_OF_RANGE),  # line amount 10^16 > 10^15
+        ("9007199254740993", "1.00", reasons.OUT_OF_RANGE),  # quantity above 10^15
+        ("99999999999", "99999999999.99", reasons.OUT_OF_RANGE),  # would wrap int64
+    ],
+)
+def test_an_item_breaking_the_money_rule_is_rejected_with_a_named_reason(quantity, price, reason) -> None:
+    result = _validate(
+        {
+            "products.csv": PRODUCTS + "P,Books,n,1.00\nQ,Toys,n,1.00\n",
+            "orders_1.csv": ORDERS + "O,U,2025-06-01,,delivered\n",
+            "order_items_1.csv": ITEMS + f"O,P,{quantity},{price}\nO,Q,1,2.00\n",
+        }
+    )
+    assert _reasons(result, "order_items_1.csv") == {reason: 1}
+    assert result.staged["order_items"]["product_id"].tolist() == ["Q"]
+
+
+def test_a_price_above_2_to_53_cents_keeps_its_last_cent() -> None:
+    price = "90071992547409.93"  # 2^53 + 1 cents
+    result = _validate(
+        {
+            "products.csv": PRODUCTS + "P,Books,n,1.00\nQ,Toys,n,1.00\n",
+            "orders_1.csv": ORDERS + "O,U,2025-06-01,,delivered\n",
+            "order_items_1.csv": ITEMS + f"O,P,1,{price}\nO,Q,1,0.01\n",
+        }
+    )
+    (order,), categories = _kpis(result)
+    assert order["total_revenue"] == Decimal("90071992547409.94")
+    assert sum(c["daily_revenue"] for c in categories) == order["total_revenue"]
+
+
+@st.composite
+def _accepted_batches(draw):
+    """Items anywhere in the accepted range, the bounds included, many on one day (so day totals
+    pass 2^63 cents), over a few categories and orders of several statuses."""
+    n = draw(st.integers(1, 40))
+    cents = st.one_of(st.integers(0, MAX_CENTS), st.sampled_from([0, 1, MAX_CENTS, MAX_CENTS - 1, 2**53 + 1]))
+    rows = []
+    for i in range(n):
+        price = draw(cents)
+        max_q = max(1, min(MAX_UNITS, MAX_CENTS // max(price, 1)))
+        quantity = draw(st.one_of(st.integers(1, max_q), st.just(max_q)))
+        rows.append((f"o{draw(st.integers(0, 5))}", f"p{i}", quantity, price))
+    statuses = draw(st.lists(st.sampled_from(["delivered", "cancelled", "returned"]), min_size=6, max_size=6))
+    categories = draw(st.lists(st.sampled_from(["A", "B", "C"]), min_size=n, max_size=n))
+    return rows, statuses, categories
+
+
+@settings(max_examples=40, deadline=None)
+@given(_accepted_batches())
+def test_kpis_are_exact_over_the_whole_accepted_range(batch) -> None:
+    """Property: for any accepted input, total_revenue is the exact Σ of q × p over sold orders,
+    and Σ_C daily_revenue equals it to the cent (no wrap, no float, no early rounding)."""
+    rows, statuses, categories = batch
+    orders = ORDERS + "".join(f"o{k},u{k},2025-06-01,,{statuses[k]}\n" for k in range(6))
+    items = ITEMS + "".join(f"{o},{p},{q},{Decimal(c).scaleb(-2)}\n" for o, p, q, c in rows)
+    products = PRODUCTS + "".join(f"p{i},{categories[i]},n,1.00\n" for i in range(len(rows)))
+    result = _validate({"orders_1.csv": orders, "order_items_1.csv": items, "products.csv": products})
+    assert result.report["totals"]["rejected"] == 0
+    (order,), categories_out = _kpis(result)
+    sold = {f"o{k}" for k in range(6) if statuses[k] != "cancelled"}
+    expected = sum((Decimal(q) * Decimal(c) for o, _, q, c in rows if o in sold), Decimal(0))
+    assert order["total_revenue"] == expected.scaleb(-2)
+    assert order["total_items_sold"] == sum(q for o, _, q, _ in rows if o in sold)
+    assert sum(c["daily_revenue"] for c in categories_out) == order["total_revenue"]
+    for c in categories_out:
+        sold_orders = c["sold_order_count"]
+        want = (c["daily_revenue"] / sold_orders).quantize(Decimal("0.01"), ROUND_HALF_UP) if sold_orders else 0
+        assert c["avg_order_value"] == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=30), st.lists(st.integers(0, 2), min_size=30))
+def test_group_sums_never_wrap(values: list[int], groups: list[int]) -> None:
+    frame = pd.DataFrame({"g": groups[: len(values)], "v": values})
+    got = exact_group_sums(frame, "g", ["v"])["v"].to_dict()
+    want = {g: sum(v for v, h in zip(values, groups, strict=False) if h == g) for g in set(groups[: len(values)])}
+    assert {g: int(v) for g, v in got.items()} == want
+
+
+# --- class 3: keys -------------------------------------------------------------------------------
+
+_ids = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=6) | st.sampled_from(
+    ["/", "%", "%2F", "%25", "id:", "1/P", "X/1", "P", "X"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_ids, _ids), min_size=2, max_size=8, unique=True), st.lists(_ids, max_size=8, unique=True))
+def test_item_keys_are_injective_for_any_text_ids(pairs: list[tuple[str, str]], item_ids: list[str]) -> None:
+    """Property: distinct (order, product) pairs and distinct item ids, from all of Unicode with the
+    separators themselves, never share a key, not even across the two dialects."""
+    orders = pd.Series([o for o, _ in pairs], dtype="str")
+    products = pd.Series([p for _, p in pairs], dtype="str")
+    pair_keys = item_keys(orders, products, None).tolist()
+    id_keys = item_keys(orders.iloc[:0], products.iloc[:0], pd.Series(item_ids, dtype="str")).tolist()
+    assert len(set(pair_keys + id_keys)) == len(pairs) + len(item_ids)
+
+
+def test_ids_holding_the_separator_are_two_items_through_validation() -> None:
+    result = _validate(
+        {
+            "products.csv": PRODUCTS + "1/P,Books,n,1.00\nP,Toys,n,2.00\n",
+            "orders_1.csv": ORDERS + "X,U,2025-06-01,,delivered\nX/1,U,2025-06-01,,delivered\n",
+            "order_items_1.csv": ITEMS + "X,1/P,1,1.00\nX/1,P,1,2.00\n",
+        }
+    )
+    assert result.report["totals"]["rejected"] == 0
+    assert len(result.staged["order_items"]) == 2
+    (order,), _ = _kpis(result)
+    assert order["total_revenue"] == Decimal("3.00")
+
+
+def test_plain_ids_keep_their_keys() -> None:
+    keys = item_keys(pd.Series(["7"]), pd.Series(["9"]), None).tolist()
+    assert keys == ["7/9"] and item_keys(pd.Series([]), pd.Series([]), pd.Series(["5"])).tolist() == ["id:5"]
+
+
+# --- class 5: one bad cell costs one row ---------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters='\x00"\r\n,'), max_size=30), st.integers(0, 4))
+def test_any_cell_costs_at_most_its_row(cell: str, column: int) -> None:
+    """Property: whatever one cell of an item row holds, the other row of the file is accepted and
+    every row read is accounted for."""
+    fields = ["O", "P", "2", "5.00"]
+    fields[column % 4] = cell
+    result = _validate(
+        {
+            "products.csv": PRODUCTS + "P,Books,n,1.00\n",
+            "orders_1.csv": ORDERS + f"O,U,2025-06-01,{cell if column == 4 else ''},delivered\n",
+            "order_items_1.csv": ITEMS + ",".join(fields) + "\nO,P2,1,1.00\n",
+        }
+    )
+    files = {f["file"]: f for f in result.report["files"]}
+    for f in files.values():
+        assert f["rows_read"] == f["accepted"] + f["rejected"] + f["pending"]
+    assert files["incoming/order_items_1.csv"]["rows_read"] == 2
+
+
+@pytest.mark.parametrize("cell", ["9" * 400, "1e999999999", "-" + "9" * 300, "9" * 20 + ".5", "1" * 100_000])
+def test_a_huge_number_in_any_money_or_count_column_is_a_row_rejection(cell: str) -> None:
+    result = _validate(
+        {
+            "products.csv": PRODUCTS + f"P,Books,n,1.00\nQ,Toys,n,{cell}\n",
+            "orders_1.csv": ORDERS + f"O,U,2025-06-01,{cell},delivered\nO2,U,2025-06-01,1.00,delivered\n",
+            "order_items_1.csv": ITEMS + f"O,P,{cell},1.00\nO,P,1,{cell}\nO2,P,1,1.00\n",
+        }
+    )
+    totals = result.report["totals"]
+    assert totals["rejected"] == 4 and totals["accepted"] == 3
