@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
-from rich.console import Console
 
 from ecompipe import layout, render
 from ecompipe.aws import client as aws_client
@@ -30,8 +29,8 @@ from ecompipe.taskenv import TASK_COMMANDS
 
 DEFAULT_DATA = Path("sample_data")
 # piped output keeps whole values instead of squeezing tables into 80 columns
-stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-stderr = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+stdout = render.console(stderr=False)
+stderr = render.console(stderr=True)
 
 
 def _settings(endpoint_url: str | None) -> Settings:
@@ -138,7 +137,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
         with ExitStack() as stack:
             if not settings.endpoint_url:
                 url = stack.enter_context(Emulator())
-                stderr.print(f"[dim]embedded emulator at {url}[/dim]")
+                stderr.print(f"embedded emulator at {url}", style="dim")
                 settings = settings.with_endpoint(url)
             res = Resources.from_settings(settings)
             res.init()
@@ -161,7 +160,7 @@ def _upload_and_run(res: Resources, files: list[Path], via: str | None, task_mod
     from ecompipe.pipeline import upload
 
     keys = upload(res.bucket, files)
-    stderr.print(f"[dim]uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/[/dim]")
+    stderr.print(f"uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/", style="dim")
     if (via or res.settings.run_via) == "statemachine":
         return _run_through_state_machine(res, keys, task_mode)
     return _run_through_trigger(res, keys)
@@ -189,7 +188,9 @@ def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) 
     stack = local_aws.deploy(res.settings)
     execution, result = run_via_state_machine(res, stack, keys, owner=_owner(), runner_mode=task_mode)
     run = res.ledger.get(execution["name"]) or {}
-    stderr.print(f"[dim]execution {execution['executionArn']}: {execution['status']} ({run.get('status', '?')})[/dim]")
+    stderr.print(
+        f"execution {execution['executionArn']}: {execution['status']} ({run.get('status', '?')})", style="dim"
+    )
     if execution["status"] != "SUCCEEDED" or result is None:
         raise Failure(
             f"the run failed ({execution['status']}): {run.get('error') or execution.get('cause') or 'no detail'}; "
@@ -208,7 +209,7 @@ def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     starter = LocalStarter(res, leases)
     outcome = sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True)
     if outcome.reason.startswith("explicit request"):
-        stderr.print(f"[yellow]{outcome.reason}: processing the uploaded files anyway[/yellow]")
+        stderr.print(f"{outcome.reason}: processing the uploaded files anyway", style="yellow")
     if not outcome.started or starter.result is None:
         raise Failure(f"the batch did not start: {outcome.reason}")
     return starter.result
@@ -226,7 +227,7 @@ def emulator(port: int) -> None:
     with failures():
         url = emu.start()
     click.echo(url)
-    stderr.print(f"[dim]emulator listening; use --endpoint-url {url} or ECOMPIPE_ENDPOINT_URL={url}[/dim]")
+    stderr.print(f"emulator listening; use --endpoint-url {url} or ECOMPIPE_ENDPOINT_URL={url}", style="dim")
     try:
         while True:
             time.sleep(3600)
@@ -278,7 +279,7 @@ def kpis(
     if output == "json":
         click.echo(render.kpis_json(orders, categories))
     elif output == "csv":
-        click.echo(render.kpis_csv(orders, categories), nl=False)
+        click.echo(render.kpis_csv(orders, categories), nl=False, color=True)  # data: never strip bytes
     else:
         render.kpi_tables(stdout, orders, categories)
 
@@ -692,11 +693,11 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
     if demo and not DEFAULT_DATA.is_dir():
         raise click.UsageError(f"--demo loads {DEFAULT_DATA}/, which is not here: run it from the project folder")
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key:
-        stderr.print(f"[yellow]serving on {host} without ECOMPIPE_API_KEY: anyone who reaches it can upload[/yellow]")
+        stderr.print(f"serving on {host} without ECOMPIPE_API_KEY: anyone who reaches it can upload", style="yellow")
     with failures(settings), ExitStack() as stack:
         if demo:
             url = stack.enter_context(Emulator())
-            stderr.print(f"[dim]embedded emulator at {url}[/dim]")
+            stderr.print(f"embedded emulator at {url}", style="dim")
             settings = settings.with_endpoint(url)
             res = Resources.from_settings(settings)
             res.init()

@@ -1,19 +1,55 @@
-"""Turning results into what a person or a program reads: KPI JSON, CSV and rich tables."""
+"""Turning results into what a person or a program reads: KPI JSON, CSV and rich tables.
+
+Everything printed is literal. The consoles parse no markup and no emoji codes, so a category
+named ``[bold]`` or ``:smile:`` prints as written; control characters (an escape sequence in a
+cell) are shown as ``\\xNN``. CSV meant for spreadsheets goes through ecompipe.csvsafe.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+import sys
 from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from ecompipe.csvsafe import spreadsheet_rows
 
 ORDER_FIELDS = ["order_date", "total_orders", "total_revenue", "total_items_sold", "return_rate", "unique_customers"]
 CATEGORY_FIELDS = ["category", "order_date", "daily_revenue", "avg_order_value", "avg_return_rate"]
 MONEY_FIELDS = {"total_revenue", "daily_revenue", "avg_order_value"}
 RATE_FIELDS = {"return_rate", "avg_return_rate"}
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def console(*, stderr: bool) -> Console:
+    """A console that prints every value as written: no markup, emoji codes or highlighting.
+    Piped output keeps whole values instead of squeezing tables into 80 columns."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(
+        stderr=stderr,
+        soft_wrap=True,
+        width=None if stream.isatty() else 200,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
+
+
+def literal(value: object) -> str:
+    """A value as text a terminal shows as it is (control characters made visible as \\xNN)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def _row(table: Table, *cells: object) -> None:
+    table.add_row(*(Text(literal(c)) for c in cells))
 
 
 def kpi_value(name: str, value: object) -> object:
@@ -43,13 +79,14 @@ def kpis_json(order_rows: list[dict], category_rows: list[dict]) -> str:
 
 
 def kpis_csv(order_rows: list[dict], category_rows: list[dict]) -> str:
-    """Two CSV sections separated by a blank line: order KPIs, then category KPIs."""
+    """Two CSV sections separated by a blank line: order KPIs, then category KPIs; cells a
+    spreadsheet would run as formulas are neutralised (ecompipe.csvsafe)."""
     sections = []
     for rows, fields in ((order_rows, ORDER_FIELDS), (category_rows, CATEGORY_FIELDS)):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(public_rows(rows, fields))
+        writer.writerows(spreadsheet_rows(public_rows(rows, fields)))
         sections.append(out.getvalue())
     return "\n".join(sections)
 
@@ -63,20 +100,21 @@ def kpi_tables(console: Console, order_rows: list[dict], category_rows: list[dic
         for f in fields:
             table.add_column(f, justify="left" if f in ("order_date", "category") else "right")
         for r in public_rows(rows, fields):
-            table.add_row(*(f"{r[f]:.4f}" if f in RATE_FIELDS else str(r[f]) for f in fields))
+            _row(table, *(f"{r[f]:.4f}" if f in RATE_FIELDS else r[f] for f in fields))
         console.print(table)
 
 
 def file_table(console: Console, report: dict) -> None:
     """Per-file validation counts, with the top reasons."""
-    table = Table(title=f"Validation of {report['batch_id']}")
+    table = Table(title=Text(literal(f"Validation of {report['batch_id']}")))
     for col in ("file", "kind", "dialect", "read", "accepted", "rejected", "pending", "reasons"):
         table.add_column(col, justify="right" if col in ("read", "accepted", "rejected", "pending") else "left")
     for f in report["files"]:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(f["reasons"].items(), key=lambda kv: -kv[1])[:4])
         if f["status"] == "rejected":
             reasons = f"FILE REJECTED: {f['error']['message']}"
-        table.add_row(
+        _row(
+            table,
             f["file"].rsplit("/", 1)[-1],
             str(f["kind"] or "?"),
             str(f["dialect"] or "-"),
@@ -104,7 +142,8 @@ def batches_table(console: Console, batches: list[dict]) -> None:
     for col in ("batch", "created", "files", "state", "accepted", "rejected", "pending", "dates"):
         table.add_column(col)
     for b in batches:
-        table.add_row(
+        _row(
+            table,
             b["batch_id"],
             b["created_at"][:19],
             str(b["files"]),
@@ -119,7 +158,8 @@ def runs_table(console: Console, runs: list[dict]) -> None:
     for col in ("run", "status", "stage", "started", "files", "accepted", "rejected", "pending", "dates", "error"):
         table.add_column(col)
     for r in runs:
-        table.add_row(
+        _row(
+            table,
             r["run_id"],
             str(r.get("status", "?")),
             str(r.get("failed_stage") or r.get("stage", "")),
@@ -134,16 +174,20 @@ def report_tables(console: Console, report: dict) -> None:
     """The validation report for people: per file its counts, reasons and examples."""
     t = report["totals"]
     console.print(
-        f"[bold]{report['batch_id']}[/bold]  {t['files']} files ({t['rejected_files']} rejected whole), "
-        f"{t['rows_read']} rows read: {t['accepted']} accepted, {t['rejected']} rejected, {t['pending']} pending"
+        Text.assemble(
+            (literal(report["batch_id"]), "bold"),
+            f"  {t['files']} files ({t['rejected_files']} rejected whole), {t['rows_read']} rows read: "
+            f"{t['accepted']} accepted, {t['rejected']} rejected, {t['pending']} pending",
+        )
     )
     for f in report["files"]:
-        head = f"{f['file']}  [{f['kind'] or '?'}/{f['dialect'] or '-'}]"
+        head = literal(f"{f['file']}  [{f['kind'] or '?'}/{f['dialect'] or '-'}]")
         if f["status"] == "rejected":
-            console.print(f"[red]{head}  FILE REJECTED ({f['error']['reason']}): {f['error']['message']}[/red]")
+            error = literal(f"FILE REJECTED ({f['error']['reason']}): {f['error']['message']}")
+            console.print(Text(f"{head}  {error}", style="red"))
             continue
         console.print(
-            f"{head}  read {f['rows_read']}: {f['accepted']} ok, {f['rejected']} rejected, {f['pending']} pending"
+            Text(f"{head}  read {f['rows_read']}: {f['accepted']} ok, {f['rejected']} rejected, {f['pending']} pending")
         )
         if not f["examples"]:
             continue
@@ -152,7 +196,8 @@ def report_tables(console: Console, report: dict) -> None:
             table.add_column(col)
         for reason, examples in f["examples"].items():
             for i, e in enumerate(examples):
-                table.add_row(
+                _row(
+                    table,
                     reason if i == 0 else "",
                     str(f["reasons"][reason]) if i == 0 else "",
                     str(e["line"]),
@@ -162,4 +207,4 @@ def report_tables(console: Console, report: dict) -> None:
         console.print(table)
     w = report["warnings"]
     if w["count"]:
-        console.print(f"{w['count']} warnings: {w['by_type']}")
+        console.print(Text(literal(f"{w['count']} warnings: {w['by_type']}")))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ecompipe import layout, parquet
 from ecompipe.batches import read_manifest
+from ecompipe.csvsafe import spreadsheet_frame
 from ecompipe.curated import CuratedStore
 from ecompipe.errors import ObjectMissing
 from ecompipe.objects import Bucket, ObjectChanged, get_pinned
@@ -81,6 +82,7 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
+    """Rows for people to open: formula-leading cells neutralised (ecompipe.csvsafe)."""
     out = io.StringIO()
-    frame.to_csv(out, index=False)
+    spreadsheet_frame(frame).to_csv(out, index=False)
     return out.getvalue().encode()

@@ -1,0 +1,60 @@
+"""Issue 13, class 4 on the pure helpers: printed values are literal, spreadsheet cells inert."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ecompipe import render
+from ecompipe.csvsafe import spreadsheet_cell, spreadsheet_frame
+
+pytestmark = pytest.mark.unit
+
+
+@given(st.text(max_size=30))
+def test_any_category_prints_as_written_in_every_table(category: str) -> None:
+    """Property: a KPI table over any text prints without error and shows the value literally."""
+    out = io.StringIO()
+    console = render.console(stderr=False)
+    console.file = out
+    row = {"category": category, "order_date": "2025-06-01", "daily_revenue": 1, "avg_order_value": 1}
+    render.kpi_tables(console, [], [{**row, "avg_return_rate": 0}])
+    printed = out.getvalue()
+    assert render.literal(category) in printed
+    assert "\x1b" not in printed
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("-5", "-5"),  # a plain number is no formula
+        ("+3.25", "+3.25"),
+        ("Books", "Books"),
+        (12, 12),
+    ],
+)
+def test_formula_leading_cells_are_neutralised(cell: object, safe: object) -> None:
+    assert spreadsheet_cell(cell) == safe
+
+
+def test_frames_keep_their_non_text_columns() -> None:
+    frame = pd.DataFrame({"=h": ["=x", None], "n": [1, 2]})
+    out = spreadsheet_frame(frame)
+    assert list(out.columns) == ["'=h", "n"] and out["'=h"].tolist()[0] == "'=x" and out["n"].tolist() == [1, 2]
+
+
+def test_console_ignores_markup_and_emoji_codes() -> None:
+    console = render.console(stderr=False)
+    console.file = io.StringIO()
+    console.print("[/] [bold] :smile:")
+    assert console.file.getvalue() == "[/] [bold] :smile:\n"
