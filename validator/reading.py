@@ -1,10 +1,13 @@
 """File level: bytes -> header + string cells + the original line number of every row.
 
-Two paths give the same result. The fast one: numpy finds the line boundaries and the field count
-of every line (a comma inside quotes is one preceded by an odd number of quotes on its line),
-pyarrow parses the cells. It serves every file in which no quoted field spans lines, i.e. every
-line holds an even number of quote characters. Other files (a field holding a newline) go through
-the csv module, which tracks physical lines exactly.
+Lines end at LF, CRLF or a lone CR (universal newlines, as the csv module and pyarrow read them),
+so CR-only files are read like any other. Two paths give the same rows, rejections and counts for
+any bytes (tests/unit/test_reading_paths.py checks that over generated files):
+
+- the fast one: numpy finds the line boundaries and the field count of every line, pyarrow
+  parses the cells. It serves files whose every line is well-formed on its own: no quoted field
+  spans lines, and every quote opens or closes a field or is doubled inside one;
+- the exact one, for every other file: the csv module, which tracks physical lines.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from validator import reasons
 
 BOM = b"\xef\xbb\xbf"
+_FIELD = r'(?:[^",\r\n]*|"(?:[^"]|"")*")'
+_WELL_FORMED_LINE = "^" + _FIELD + "(?:," + _FIELD + ")*(?:\r\n|\n|\r)?$"
 _DEFAULT_BLOCK = 1 << 20  # pyarrow's default block size
 
 # The file size limit (ECOMPIPE_MAX_FILE_MB) bounds fields; how long a field may be is the
@@ -55,8 +61,9 @@ class RawTable:
     blank_lines: int = 0
 
 
-def read_csv(data: bytes) -> RawTable:
-    """Parse one CSV file. Raises MalformedFile for problems that spoil the whole file."""
+def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
+    """Parse one CSV file (`exact`: always with the csv module). Raises MalformedFile for problems
+    that spoil the whole file."""
     if data.startswith(BOM):
         data = data[len(BOM) :]
     if not data.strip():
@@ -70,7 +77,7 @@ def read_csv(data: bytes) -> RawTable:
         ) from None
     if "\x00" in text:
         raise MalformedFile(reasons.UNPARSABLE_CSV, "the file contains NUL bytes (binary data?)")
-    table = _read_fast(data)
+    table = None if exact else _read_fast(data)
     return table if table is not None else _read_with_csv_module(text)
 
 
@@ -96,18 +103,38 @@ def _check_header(header: list[str]) -> list[str]:
     return names
 
 
+def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, content ends, next starts) of every line; a line ends at LF, CRLF or a lone CR.
+    The last line is what follows the last terminator (empty when the file ends with one)."""
+    lf = buf == ord("\n")
+    cr = buf == ord("\r")
+    cr_before = np.concatenate(([False], cr[:-1]))
+    lf_after = np.concatenate((lf[1:], [False]))
+    last = np.flatnonzero(lf | (cr & ~lf_after))  # the last byte of each terminator
+    content_end = last - (lf[last] & cr_before[last])
+    starts = np.concatenate(([0], last + 1))
+    return starts, np.concatenate((content_end, [len(buf)])), np.concatenate((last + 1, [len(buf)]))
+
+
+def _well_formed(data: bytes, starts: np.ndarray, stops: np.ndarray, with_quotes: np.ndarray) -> bool:
+    """Whether every line holding a quote is fields that are either unquoted and quote-free, or
+    quoted with doubled inner quotes (checked by one vectorised regex over those lines)."""
+    if not with_quotes.any():
+        return True
+    offsets = np.concatenate((starts, [stops[-1]])).astype(np.int64)
+    lines = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(data))
+    ok = pc.match_substring_regex(lines.filter(pa.array(with_quotes)), _WELL_FORMED_LINE)
+    return bool(pc.all(ok).as_py())
+
+
 def _read_fast(data: bytes) -> RawTable | None:
-    """None when a quoted field spans lines (then only the csv module gets lines right)."""
+    """None when some line is not well-formed on its own (then only the csv module reads it right)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == ord("\n"))
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [len(buf)]))
-    # strip a trailing \r (CRLF files)
-    has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r"))
-    ends = ends - has_cr
+    starts, ends, stops = _line_bounds(buf)
     quotes = np.concatenate(([0], np.cumsum(buf == ord('"'))))  # quotes before each position
     quoted = bool(quotes[-1])
-    if quoted and ((quotes[ends] - quotes[starts]) % 2).any():
+    per_line = quotes[ends] - quotes[starts]
+    if quoted and ((per_line % 2).any() or not _well_formed(data, starts, stops, per_line > 0)):
         return None
     lengths = ends - starts
     nonblank = np.flatnonzero(lengths > 0)
@@ -117,8 +144,8 @@ def _read_fast(data: bytes) -> RawTable | None:
     header_text = data[starts[first] : ends[first]].decode("utf-8")
     header = _check_header(next(csv.reader([header_text])) if quoted else header_text.split(","))
     body = nonblank[1:]
-    # with an even number of quotes per line, the parity of the quotes before a comma says
-    # whether it sits inside a quoted field
+    # with well-formed lines, the parity of the quotes before a comma says whether it sits inside
+    # a quoted field
     separators = (buf == ord(",")) & (quotes[:-1] % 2 == 0)
     commas = np.concatenate(([0], np.cumsum(separators)))
     fields = commas[ends[body]] - commas[starts[body]] + 1
@@ -127,14 +154,14 @@ def _read_fast(data: bytes) -> RawTable | None:
         RaggedRow(int(i) + 1, data[starts[i] : ends[i]].decode("utf-8"), int(n))
         for i, n in zip(body[~good], fields[~good], strict=True)
     ]
-    blank = int(len(lengths) - len(nonblank) - (1 if lengths[-1] == 0 else 0))
+    # blank lines after the header, not counting the empty rest after a final line break
+    blank = int(np.count_nonzero(lengths[first + 1 : len(lengths) - 1] == 0))
     if not good.any():
         cells = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
         return RawTable(header, cells, np.array([], dtype=np.int64), ragged, blank)
     table = pacsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(pa.py_buffer(data).slice(int(stops[first]))),
         read_options=pacsv.ReadOptions(
-            skip_rows=int(first) + 1,
             column_names=header,
             # a block must hold a whole row: a row longer than 1 MiB (a huge field) needs bigger blocks
             block_size=max(_DEFAULT_BLOCK, 2 * int(lengths.max()) + 2),
@@ -156,7 +183,8 @@ def _read_fast(data: bytes) -> RawTable | None:
 
 
 def _read_with_csv_module(text: str) -> RawTable:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    physical = io.StringIO(text, newline="").readlines()  # split at LF, CRLF and lone CR
+    reader = csv.reader(iter(physical), strict=True)
     rows: list[list[str]] = []
     lines: list[int] = []
     ragged: list[RaggedRow] = []
@@ -165,12 +193,13 @@ def _read_with_csv_module(text: str) -> RawTable:
     start = 1
     try:
         for record in reader:
-            if not record or (len(record) == 1 and record[0] == ""):
+            if not record:
                 blank += 1 if header is not None else 0
             elif header is None:
                 header = _check_header(record)
             elif len(record) != len(header):
-                ragged.append(RaggedRow(start, ",".join(record), len(record)))
+                raw = "".join(physical[start - 1 : reader.line_num]).rstrip("\r\n")
+                ragged.append(RaggedRow(start, raw, len(record)))
             else:
                 rows.append(record)
                 lines.append(start)

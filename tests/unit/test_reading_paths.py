@@ -1,0 +1,93 @@
+"""Issue 13, class 6: the fast reader and the csv-module reader give the same rows, rejections and
+counts for any bytes (a differential property test), and CR-only files are read."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from validator import reasons
+from validator.reading import BOM, MalformedFile, RawTable, read_csv
+
+pytestmark = pytest.mark.unit
+
+_TERMINATORS = st.sampled_from(["\n", "\r\n", "\r"])
+_PLAIN = st.text(alphabet="ab é1.-[]", max_size=4)
+_QUOTED = st.text(alphabet='ab,"\n\r é', max_size=5).map(lambda s: '"' + s.replace('"', '""') + '"')
+_JUNK = st.sampled_from(['"', 'a"b', '"a"b', "\x00", "", " ", '""', ",", "\ufeff", "\u2028"])
+
+
+@st.composite
+def _files(draw) -> bytes:
+    """Mostly well-formed CSV (so the fast path is taken often) with every line-ending mix, quoted
+    fields holding separators, quotes and line breaks, blank lines, ragged rows, BOMs, and junk."""
+    lines = [draw(st.sampled_from(["a,b,c", '"a",b,"c"', "a,b", "A , B,C"]))]
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["row", "row", "row", "blank", "junk"]))
+        if kind == "blank":
+            lines.append("")
+        elif kind == "junk":
+            lines.append(draw(_JUNK))
+        else:
+            n = draw(st.sampled_from([3, 3, 3, 2, 4]))
+            lines.append(",".join(draw(st.one_of(_PLAIN, _QUOTED)) for _ in range(n)))
+    text = "".join(line + draw(_TERMINATORS) for line in lines[:-1]) + lines[-1] + draw(st.sampled_from(["", "\n"]))
+    data = text.encode()
+    return (BOM + data) if draw(st.booleans()) else data
+
+
+def _read(data: bytes, exact: bool) -> RawTable | str:
+    try:
+        return read_csv(data, exact=exact)
+    except MalformedFile as exc:
+        return exc.reason
+
+
+def _shape(table: RawTable | str) -> object:
+    if isinstance(table, str):
+        return table
+    return (
+        table.header,
+        table.cells.to_numpy().tolist(),
+        table.lines.tolist(),
+        [(r.line, r.text, r.fields) for r in table.ragged],
+        table.blank_lines,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(_files())
+def test_fast_and_exact_paths_read_the_same_rows(data: bytes) -> None:
+    fast, exact = _read(data, exact=False), _read(data, exact=True)
+    assert _shape(fast) == _shape(exact)
+    if not isinstance(fast, str):
+        assert len(fast.cells) + len(fast.ragged) == len(exact.cells) + len(exact.ragged)
+
+
+def test_the_fast_path_serves_quoted_files() -> None:
+    data = b'a,b,c\r\n"x, y",2,"say ""hi"""\r\n'
+    from validator.reading import _read_fast
+
+    assert _read_fast(data) is not None
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_cr_only_files_are_read(exact: bool) -> None:
+    table = read_csv(b"a,b\r1,2\r3,4\r", exact=exact)
+    assert table.header == ["a", "b"] and table.cells.to_numpy().tolist() == [["1", "2"], ["3", "4"]]
+    assert table.lines.tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_a_lone_cr_inside_a_record_ends_it_on_both_paths(exact: bool) -> None:
+    table = read_csv(b"a,b\n1,2\r3,4\n5,6\n", exact=exact)
+    assert table.cells.to_numpy().tolist() == [["1", "2"], ["3", "4"], ["5", "6"]]
+    assert table.lines.tolist() == [2, 3, 4]
+
+
+def test_nul_bytes_reject_the_file_on_both_paths() -> None:
+    for exact in (False, True):
+        with pytest.raises(MalformedFile) as err:
+            read_csv(b"a,b\n1,\x002\n", exact=exact)
+        assert err.value.reason == reasons.UNPARSABLE_CSV
