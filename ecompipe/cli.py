@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,6 +25,7 @@ from ecompipe.aws import client as aws_client
 from ecompipe.aws import endpoint_answers
 from ecompipe.emulator import Emulator
 from ecompipe.errors import EcompipeError, LayoutError
+from ecompipe.lock import Lease
 from ecompipe.pipeline import Resources, RunResult
 from ecompipe.settings import Settings
 from ecompipe.taskenv import TASK_COMMANDS
@@ -90,6 +93,14 @@ def main(verbose: bool) -> None:
     from ecompipe.observability import set_level
 
     set_level("INFO" if verbose else "WARNING")
+    # SIGTERM ends a command the way Ctrl-C does: its cleanup (stopping its execution, freeing its
+    # lease) runs instead of the process vanishing mid-run
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 endpoint_option = click.option(
@@ -186,7 +197,9 @@ def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) 
     assert res.settings.endpoint_url
     local_aws.configure_emulator(res.settings.endpoint_url)
     stack = local_aws.deploy(res.settings)
-    execution, result = run_via_state_machine(res, stack, keys, owner=_owner(), runner_mode=task_mode)
+    execution, result = run_via_state_machine(
+        res, stack, keys, owner=_owner(), runner_mode=task_mode, waiting=_say_waiting
+    )
     run = res.ledger.get(execution["name"]) or {}
     stderr.print(
         f"execution {execution['executionArn']}: {execution['status']} ({run.get('status', '?')})", style="dim"
@@ -202,17 +215,26 @@ def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) 
 def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     """upload -> trigger -> start, with the local starter: an explicit request processes exactly the
     uploaded keys as one batch whatever the thresholds (saying so when they are not met)."""
-    from ecompipe.local import LocalStarter
+    from ecompipe.local import LocalStarter, when_lease_is_free
     from trigger.sweep import sweep
 
     leases = res.leases()
     starter = LocalStarter(res, leases)
-    outcome = sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True)
+    outcome = when_lease_is_free(
+        lambda: sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True),
+        leases,
+        600,
+        _say_waiting,
+    )
     if outcome.reason.startswith("explicit request"):
         stderr.print(f"{outcome.reason}: processing the uploaded files anyway", style="yellow")
     if not outcome.started or starter.result is None:
         raise Failure(f"the batch did not start: {outcome.reason}")
     return starter.result
+
+
+def _say_waiting(holder: Lease) -> None:
+    stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to release the lease", style="yellow")
 
 
 def _owner() -> str:
@@ -435,7 +457,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
     """
     from ecompipe import local_aws
     from ecompipe.batches import Manifest, read_manifest
-    from ecompipe.local import wait_for
+    from ecompipe.local import abandoned_on_exit, wait_for
     from ecompipe.taskrunner import LocalTaskRunner
     from trigger.starters import StepFunctionsStarter
     from trigger.sweep import pending_files, start_manifest
@@ -477,7 +499,8 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
             return
         if cluster:
             stack.enter_context(LocalTaskRunner(settings, cluster))
-        described = wait_for(sfn, outcome.execution, timeout_seconds)
+        with abandoned_on_exit(sfn, res.leases(), outcome.execution):
+            described = wait_for(sfn, outcome.execution, timeout_seconds)
     stderr.print(f"execution {described['status']}")
     if described["status"] != "SUCCEEDED":
         raise Failure(

@@ -88,6 +88,11 @@ def report_key(batch_id: str) -> str:
     return f"{REPORTS}{check_batch_id(batch_id)}/validation.json"
 
 
+def report_attempt_key(batch_id: str, attempt: int) -> str:
+    """The report of a later validation of the same batch (a resumed or recovered run)."""
+    return f"{REPORTS}{check_batch_id(batch_id)}/validation.attempt-{int(attempt)}.json"
+
+
 def transform_report_key(batch_id: str) -> str:
     return f"{REPORTS}{check_batch_id(batch_id)}/transform.json"
 

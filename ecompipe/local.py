@@ -5,16 +5,21 @@ machine's Release step does."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecompipe import aws, layout
 from ecompipe.batches import read_manifest
 from ecompipe.errors import EcompipeError
 from ecompipe.local_aws import LocalStack
-from ecompipe.lock import Fence, Lease, LeaseStore
+from ecompipe.lock import Fence, Lease, LeaseStore, utcnow
 from ecompipe.pipeline import Resources, RunResult, run_manifest
 from ecompipe.taskrunner import LocalTaskRunner
+
+if TYPE_CHECKING:
+    from trigger.sweep import SweepResult
 
 
 class LocalStarter:
@@ -44,6 +49,7 @@ def run_via_state_machine(
     runner_mode: str = "inprocess",
     timeout_seconds: float = 600,
     task_overrides: dict | None = None,
+    waiting: Callable[[Lease], None] | None = None,
 ) -> tuple[dict, RunResult | None]:
     """upload -> trigger -> the real state machine on the emulator, its ECS tasks run by the local
     task runner. Returns the execution description and (when it got that far) the run's result."""
@@ -53,20 +59,68 @@ def run_via_state_machine(
     sfn = aws.client("stepfunctions", res.settings)
     leases = res.leases()
     with LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides):
-        outcome = sweep(
-            res.settings,
-            res.bucket,
+        outcome = when_lease_is_free(
+            lambda: sweep(
+                res.settings,
+                res.bucket,
+                leases,
+                StepFunctionsStarter(sfn, stack.state_machine_arn),
+                owner=owner,
+                keys=keys,
+                explicit=True,
+                ledger=res.ledger,
+            ),
             leases,
-            StepFunctionsStarter(sfn, stack.state_machine_arn),
-            owner=owner,
-            keys=keys,
-            explicit=True,
-            ledger=res.ledger,
+            timeout_seconds,
+            waiting,
         )
         if not outcome.started or outcome.execution is None:
             raise EcompipeError(f"the batch did not start: {outcome.reason}")
-        execution = wait_for(sfn, outcome.execution, timeout_seconds)
+        with abandoned_on_exit(sfn, leases, outcome.execution):
+            execution = wait_for(sfn, outcome.execution, timeout_seconds)
     return execution, result_of(res, outcome.batch_id or "")
+
+
+def when_lease_is_free(
+    start: Callable[[], SweepResult],
+    leases: LeaseStore,
+    timeout_seconds: float,
+    waiting: Callable[[Lease], None] | None = None,
+) -> SweepResult:
+    """Start a run, waiting while another live run holds the lease (two commands against one
+    emulator take turns instead of the second failing). Gives up after `timeout_seconds`."""
+    deadline = time.monotonic() + timeout_seconds
+    told = False
+    while True:
+        outcome = start()
+        if outcome.started or not outcome.reason.startswith("not started") or time.monotonic() > deadline:
+            return outcome
+        holder = leases.current()
+        if holder is not None and holder.is_expired(utcnow()):
+            return outcome  # an expired lease would have been taken over: something else is wrong
+        if holder is not None and not told and waiting is not None:
+            waiting(holder)
+            told = True
+        time.sleep(0.25)
+
+
+@contextmanager
+def abandoned_on_exit(sfn: Any, leases: LeaseStore, execution_arn: str) -> Iterator[None]:
+    """If the command ends (an error, Ctrl-C, SIGTERM) while its execution still runs, stop the
+    execution and free the lease it holds, so nothing is left blocking the next run. (A command
+    killed with SIGKILL cannot; its lease expires after ECOMPIPE_LOCK_TTL_MINUTES, docs/operations.md.)"""
+    try:
+        yield
+    except BaseException:
+        run_id = execution_arn.rsplit(":", 1)[-1]
+        with suppress(Exception):
+            if sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
+                sfn.stop_execution(executionArn=execution_arn, cause="the command that started it ended")
+        with suppress(Exception):
+            held = leases.current()
+            if held is not None and held.run_id == run_id:
+                leases.release(held)
+        raise
 
 
 def wait_for(sfn: Any, execution_arn: str, timeout_seconds: float) -> dict:

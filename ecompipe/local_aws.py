@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecompipe import aws, statemachine, taskenv
@@ -106,8 +108,31 @@ def _snake(name: str) -> str:
     return out
 
 
+def _fresh_state_machine(sfn: Any, definition: str) -> str:
+    """A state machine no execution has used yet, for this run alone.
+
+    moto deep-copies a state machine with its past executions (which hold locks) on every
+    StartExecution, so one can run only once; and deleting one kills whatever runs on it. So each
+    run gets its own (``ecompipe-<id>``), and a deploy removes only machines whose executions have
+    all ended, or that nobody started within an hour, never one with a running execution.
+    """
+    now = datetime.now(UTC)
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        if machine["name"] != NAME and not machine["name"].startswith(f"{NAME}-"):
+            continue
+        executions = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+        if any(e["status"] == "RUNNING" for e in executions):
+            continue
+        unused_for = now - machine["creationDate"]
+        if executions or unused_for > timedelta(hours=1):
+            sfn.delete_state_machine(stateMachineArn=machine["stateMachineArn"])
+    name = f"{NAME}-{uuid.uuid4().hex[:12]}"
+    return sfn.create_state_machine(name=name, definition=definition, roleArn=FAKE_ACCOUNT_ROLE)["stateMachineArn"]
+
+
 def deploy(settings: Settings) -> LocalStack:
-    """Create (or find) the local stack; idempotent, so several runs can share one emulator."""
+    """Create (or find) the local stack; idempotent, and safe beside running executions, so
+    several runs can share one emulator at once."""
     ec2 = aws.client("ec2", settings)
     ecs = aws.client("ecs", settings)
     sns = aws.client("sns", settings)
@@ -162,17 +187,7 @@ def deploy(settings: Settings) -> LocalStack:
             "TriggerFunctionArn": LOCAL_TRIGGER_ARN,
         },
     )
-    existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == NAME]
-    if existing and sfn.list_executions(stateMachineArn=existing[0])["executions"]:
-        # moto deep-copies a state machine with its past executions (which hold locks) on every
-        # StartExecution, so a second execution fails there; start each local run on a fresh one.
-        sfn.delete_state_machine(stateMachineArn=existing[0])
-        existing = []
-    if existing:
-        arn = existing[0]
-        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
-    else:
-        arn = sfn.create_state_machine(name=NAME, definition=definition, roleArn=FAKE_ACCOUNT_ROLE)["stateMachineArn"]
+    arn = _fresh_state_machine(sfn, definition)
     return LocalStack(
         cluster_arn, definitions["validator"], definitions["transformer"], [subnet], group, topic_arn, arn
     )

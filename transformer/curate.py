@@ -16,7 +16,9 @@ ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 
 
 def upsert(existing: pd.DataFrame | None, incoming: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Rows of `incoming` replace rows of `existing` with the same key; the rest is kept."""
+    """Rows of `incoming` replace rows of `existing` with the same key; the rest is kept. A key
+    seen twice in `incoming` is stored once (its last row)."""
+    incoming = incoming.drop_duplicates(key, keep="last")
     if existing is None or existing.empty:
         return incoming.reset_index(drop=True)
     if incoming.empty:

@@ -116,7 +116,9 @@ def validate_batch(
             mine = new_pending[new_pending["_file"] == p.key]
             p.pending = pd.DataFrame({"row": mine["_row"].to_numpy(), "reason": mine["reason"].to_numpy()})
 
-    carried = _recheck_pending(pending_before, items, order_ids, product_ids, now, max_pending_age_days)
+    # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
+    # recovery re-run) replaces its old copy, whether it resolves now or is held again
+    carried = _recheck_pending(pending_before, accepted[ORDER_ITEMS], order_ids, product_ids, now, max_pending_age_days)
     staged = {
         ORDERS: _public(accepted[ORDERS]),
         PRODUCTS: _public(accepted[PRODUCTS]),
@@ -125,8 +127,8 @@ def validate_batch(
         if carried.resolved.empty
         else pd.concat([_public(items), carried.resolved], ignore_index=True),
     }
-    fresh = _public(new_pending).assign(
-        reason=new_pending["reason"].to_numpy(), first_batch_id=batch_id, first_seen_at=pd.Timestamp(now)
+    fresh = _first_seen(
+        _public(new_pending).assign(reason=new_pending["reason"].to_numpy()), carried.superseded, batch_id, now
     )
     pending_after = pd.concat([carried.still, fresh[PENDING_COLUMNS]], ignore_index=True)
 
@@ -227,7 +229,20 @@ class _Carried:
     resolved: pd.DataFrame
     still: pd.DataFrame
     expired: pd.DataFrame
+    superseded: pd.DataFrame  # held items this batch brings again (their first sighting is kept)
     counts: dict[str, int]
+
+
+def _first_seen(fresh: pd.DataFrame, superseded: pd.DataFrame, batch_id: str, now: datetime) -> pd.DataFrame:
+    """Newly held items, stamped with this batch, except those held before: an item sent again
+    keeps its first batch and first sighting, so re-sending it never resets its pending age."""
+    first = superseded.drop_duplicates("item_key", keep="first").set_index("item_key")
+    earlier = fresh["item_key"].map(first["first_batch_id"]) if len(first) else pd.Series(None, index=fresh.index)
+    since = fresh["item_key"].map(first["first_seen_at"]) if len(first) else pd.Series(None, index=fresh.index)
+    return fresh.assign(
+        first_batch_id=earlier.where(earlier.notna(), batch_id).astype("str").to_numpy(),
+        first_seen_at=pd.to_datetime(since, utc=True).where(since.notna(), pd.Timestamp(now)).to_numpy(),
+    )
 
 
 def _recheck_pending(
@@ -243,8 +258,9 @@ def _recheck_pending(
     if before is None or before.empty:
         empty = pd.DataFrame(columns=PENDING_COLUMNS)
         return _Carried(
-            _public(empty), empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0)
+            _public(empty), empty, empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0)
         )
+    before = before.drop_duplicates("item_key", keep="last")  # heals a set written before it was keyed
     superseded = isin(before["item_key"], batch_items["item_key"])
     rest = before[~superseded]
     known = isin(rest["order_id"], order_ids) & isin(rest["product_id"], product_ids)
@@ -258,6 +274,7 @@ def _recheck_pending(
         resolved=_public(rest[known]),
         still=still[PENDING_COLUMNS].reset_index(drop=True),
         expired=expired[PENDING_COLUMNS].reset_index(drop=True),
+        superseded=before[superseded],
         counts={
             "carried_in": len(before),
             "resolved": int(known.sum()),

@@ -77,8 +77,32 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         "key": layout.expired_pending_key(batch_id) if len(result.expired) else None,
         "reason": reasons.PENDING_EXPIRED,
     }
-    bucket.put_json(layout.report_key(batch_id), report)
+    _record_report(bucket, batch_id, report)
     return report
+
+
+def _record_report(bucket: Bucket, batch_id: str, report: dict) -> None:
+    """The first validation of a batch writes its report; a later one (a resumed or recovered
+    run, which may find the files already archived) never replaces it: its report is kept beside
+    the original, and the original lists it under `attempts`."""
+    key = layout.report_key(batch_id)
+    original = bucket.get_json_or_none(key)
+    if original is None:
+        bucket.put_json(key, report)
+        return
+    attempts = original.setdefault("attempts", [])
+    attempt_key = layout.report_attempt_key(batch_id, len(attempts) + 2)
+    bucket.put_json(attempt_key, report)
+    attempts.append(
+        {
+            "key": attempt_key,
+            "generated_at": report.get("generated_at"),
+            "files": report["totals"]["files"],
+            "rows_read": report["totals"]["rows_read"],
+            "skipped_files": len(report.get("skipped_files", [])),
+        }
+    )
+    bucket.put_json(key, original)
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
