@@ -215,17 +215,18 @@ def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) 
 def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     """upload -> trigger -> start, with the local starter: an explicit request processes exactly the
     uploaded keys as one batch whatever the thresholds (saying so when they are not met)."""
-    from ecompipe.local import LocalStarter, when_lease_is_free
+    from ecompipe.local import LocalStarter, cleaned_up_on_exit, when_lease_is_free
     from trigger.sweep import sweep
 
     leases = res.leases()
     starter = LocalStarter(res, leases)
-    outcome = when_lease_is_free(
-        lambda: sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True),
-        leases,
-        600,
-        _say_waiting,
-    )
+    with cleaned_up_on_exit(leases, _owner()):
+        outcome = when_lease_is_free(
+            lambda: sweep(res.settings, res.bucket, leases, starter, owner=_owner(), keys=keys, explicit=True),
+            leases,
+            600,
+            _say_waiting,
+        )
     if outcome.reason.startswith("explicit request"):
         stderr.print(f"{outcome.reason}: processing the uploaded files anyway", style="yellow")
     if not outcome.started or starter.result is None:
@@ -235,6 +236,22 @@ def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
 
 def _say_waiting(holder: Lease) -> None:
     stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to release the lease", style="yellow")
+
+
+def owner_alive(owner: str) -> bool | None:
+    """Whether the CLI process named in a lease owner (cli:HOST:PID) still runs; None when that
+    cannot be told from here (another host, the trigger Lambda, a task)."""
+    kind, _, rest = owner.partition(":")
+    host, _, pid = rest.rpartition(":")
+    if kind != "cli" or host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _owner() -> str:
@@ -336,6 +353,7 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
             "age_minutes": round(lease.age(now).total_seconds() / 60, 1),
             "expires_at": lease.expires_at.isoformat(),
             "expired": lease.is_expired(now),
+            "owner_alive": owner_alive(lease.owner),
         },
         "pending": {
             "files": len(files),
@@ -363,9 +381,16 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
     else:
         state = "EXPIRED" if held["expired"] else "live"
         click.echo(
-            f"lease: {state}, run {held['run_id']} ({held['owner']}), {held['age_minutes']} min old, "
-            f"expires {held['expires_at']}"
+            render.literal(
+                f"lease: {state}, run {held['run_id']} ({held['owner']}), {held['age_minutes']} min old, "
+                f"expires {held['expires_at']}"
+            )
         )
+        if held["owner_alive"] is False and not held["expired"]:
+            click.echo(
+                "  its process is gone (killed?): `ecompipe unlock --force` frees the lease now; "
+                "otherwise it expires by itself (docs/operations.md, recovery)"
+            )
     click.echo(f"pending: {len(files)} files; {decision.reason}")
     render.batches_table(stdout, batches)
 
@@ -457,7 +482,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
     """
     from ecompipe import local_aws
     from ecompipe.batches import Manifest, read_manifest
-    from ecompipe.local import abandoned_on_exit, wait_for
+    from ecompipe.local import cleaned_up_on_exit, wait_for
     from ecompipe.taskrunner import LocalTaskRunner
     from trigger.starters import StepFunctionsStarter
     from trigger.sweep import pending_files, start_manifest
@@ -499,7 +524,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
             return
         if cluster:
             stack.enter_context(LocalTaskRunner(settings, cluster))
-        with abandoned_on_exit(sfn, res.leases(), outcome.execution):
+        with cleaned_up_on_exit(res.leases(), _owner(), sfn, execution_arn=outcome.execution):
             described = wait_for(sfn, outcome.execution, timeout_seconds)
     stderr.print(f"execution {described['status']}")
     if described["status"] != "SUCCEEDED":

@@ -58,7 +58,10 @@ def run_via_state_machine(
 
     sfn = aws.client("stepfunctions", res.settings)
     leases = res.leases()
-    with LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides):
+    with (
+        cleaned_up_on_exit(leases, owner, sfn, stack.state_machine_arn),
+        LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides),
+    ):
         outcome = when_lease_is_free(
             lambda: sweep(
                 res.settings,
@@ -76,8 +79,7 @@ def run_via_state_machine(
         )
         if not outcome.started or outcome.execution is None:
             raise EcompipeError(f"the batch did not start: {outcome.reason}")
-        with abandoned_on_exit(sfn, leases, outcome.execution):
-            execution = wait_for(sfn, outcome.execution, timeout_seconds)
+        execution = wait_for(sfn, outcome.execution, timeout_seconds)
     return execution, result_of(res, outcome.batch_id or "")
 
 
@@ -105,20 +107,27 @@ def when_lease_is_free(
 
 
 @contextmanager
-def abandoned_on_exit(sfn: Any, leases: LeaseStore, execution_arn: str) -> Iterator[None]:
-    """If the command ends (an error, Ctrl-C, SIGTERM) while its execution still runs, stop the
-    execution and free the lease it holds, so nothing is left blocking the next run. (A command
-    killed with SIGKILL cannot; its lease expires after ECOMPIPE_LOCK_TTL_MINUTES, docs/operations.md.)"""
+def cleaned_up_on_exit(
+    leases: LeaseStore, owner: str, sfn: Any = None, state_machine_arn: str | None = None, execution_arn: str = ""
+) -> Iterator[None]:
+    """If the command ends early (an error, Ctrl-C, SIGTERM) at any point of starting or following
+    its run, stop what it started on Step Functions (every running execution of its own state
+    machine, or the one execution given) and free the lease it holds, found by its owner, so
+    nothing is left blocking the next run. A command killed with SIGKILL cannot: its lease expires
+    after ECOMPIPE_LOCK_TTL_MINUTES, and `ecompipe status` names it (docs/operations.md)."""
     try:
         yield
     except BaseException:
-        run_id = execution_arn.rsplit(":", 1)[-1]
         with suppress(Exception):
-            if sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING":
-                sfn.stop_execution(executionArn=execution_arn, cause="the command that started it ended")
+            running = [execution_arn] if execution_arn else []
+            if state_machine_arn:
+                listed = sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")
+                running += [x["executionArn"] for x in listed["executions"]]
+            for arn in running:
+                sfn.stop_execution(executionArn=arn, cause="the command that started it ended")
         with suppress(Exception):
             held = leases.current()
-            if held is not None and held.run_id == run_id:
+            if held is not None and held.owner == owner:
                 leases.release(held)
         raise
 

@@ -53,3 +53,11 @@ def emulator_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def sample_kpis() -> dict:
+    """`ecompipe run sample_data --output json` on the embedded emulator: the reference KPIs."""
+    import json
+
+    return json.loads(ecompipe("run", str(ROOT / "sample_data"), "--output", "json").stdout)

@@ -1,0 +1,104 @@
+"""Issue 13, class 7 with real processes: two `ecompipe run` at once against one emulator, a run
+ended by SIGTERM, and one killed with SIGKILL, then recovered as docs/operations.md says."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from ecompipe import layout
+from tests.conftest import ROOT, SAMPLE
+from tests.e2e.conftest import cli_env, ecompipe
+
+pytestmark = pytest.mark.e2e
+
+
+def _s3(url: str):
+    return boto3.client(
+        "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def _start_run(directory: Path, url: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecompipe", "run", str(directory), "--endpoint-url", url, "--output", "json"],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_lease(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    s3 = _s3(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            s3.head_object(Bucket="ecompipe-local", Key=layout.LOCK_KEY)
+            return
+        except s3.exceptions.ClientError:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+    raise AssertionError("the run never took the lease")
+
+
+def _status(url: str) -> dict:
+    return json.loads(ecompipe("status", "--endpoint-url", url, "--output", "json").stdout)
+
+
+def _kpis(url: str) -> dict:
+    return json.loads(ecompipe("kpis", "--endpoint-url", url, "--output", "json").stdout)
+
+
+def _split_sample(tmp_path: Path) -> tuple[Path, Path]:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    for path in sorted(SAMPLE.rglob("*.csv")):
+        shutil.copy(path, (second if path.name.startswith("order_items") else first) / path.name)
+    return first, second
+
+
+def test_two_runs_at_once_both_succeed_and_leave_no_lease(tmp_path: Path, emulator_url: str, sample_kpis: dict) -> None:
+    first, second = _split_sample(tmp_path)
+    runs = [_start_run(first, emulator_url), _start_run(second, emulator_url)]
+    outputs = [p.communicate(timeout=300) for p in runs]
+    for proc, (_, err) in zip(runs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    assert _status(emulator_url)["lease"] is None
+    assert _kpis(emulator_url) == sample_kpis
+
+
+def test_sigterm_stops_the_run_and_frees_its_lease_then_a_rerun_is_exact(emulator_url: str, sample_kpis: dict) -> None:
+    proc = _start_run(SAMPLE, emulator_url)
+    _wait_for_lease(emulator_url, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert _status(emulator_url)["lease"] is None, err
+    rerun = json.loads(ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json").stdout)
+    assert rerun == sample_kpis
+
+
+def test_sigkill_leaves_a_lease_that_status_names_and_unlock_frees(emulator_url: str, sample_kpis: dict) -> None:
+    proc = _start_run(SAMPLE, emulator_url)
+    _wait_for_lease(emulator_url, proc)
+    proc.kill()
+    proc.wait(timeout=30)
+    held = _status(emulator_url)["lease"]
+    assert held is not None and held["owner"].endswith(f":{proc.pid}") and held["owner_alive"] is False
+    text = ecompipe("status", "--endpoint-url", emulator_url).stdout
+    assert "its process is gone" in text and "unlock --force" in text
+    # the recovery of docs/operations.md: free the dead run's lease, run the same files again
+    ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
+    ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json")
+    assert _kpis(emulator_url) == sample_kpis
