@@ -6,9 +6,7 @@ Exit codes: 0 success (even when rows were rejected), 1 the run failed, 2 usage 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -25,7 +23,7 @@ from ecompipe.aws import client as aws_client
 from ecompipe.aws import endpoint_answers
 from ecompipe.emulator import Emulator
 from ecompipe.errors import EcompipeError, LayoutError
-from ecompipe.lock import Lease
+from ecompipe.lock import Lease, cli_owner, owner_alive
 from ecompipe.pipeline import Resources, RunResult
 from ecompipe.settings import Settings
 from ecompipe.taskenv import TASK_COMMANDS
@@ -238,24 +236,8 @@ def _say_waiting(holder: Lease) -> None:
     stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to release the lease", style="yellow")
 
 
-def owner_alive(owner: str) -> bool | None:
-    """Whether the CLI process named in a lease owner (cli:HOST:PID) still runs; None when that
-    cannot be told from here (another host, the trigger Lambda, a task)."""
-    kind, _, rest = owner.partition(":")
-    host, _, pid = rest.rpartition(":")
-    if kind != "cli" or host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owner() -> str:
-    return f"cli:{socket.gethostname()}:{os.getpid()}"
+    return cli_owner()
 
 
 @main.command()

@@ -14,7 +14,7 @@ from ecompipe import aws, layout
 from ecompipe.batches import read_manifest
 from ecompipe.errors import EcompipeError
 from ecompipe.local_aws import LocalStack
-from ecompipe.lock import Fence, Lease, LeaseStore, utcnow
+from ecompipe.lock import Fence, Lease, LeaseStore, owner_alive, utcnow
 from ecompipe.pipeline import Resources, RunResult, run_manifest
 from ecompipe.taskrunner import LocalTaskRunner
 
@@ -89,8 +89,10 @@ def when_lease_is_free(
     timeout_seconds: float,
     waiting: Callable[[Lease], None] | None = None,
 ) -> SweepResult:
-    """Start a run, waiting while another live run holds the lease (two commands against one
-    emulator take turns instead of the second failing). Gives up after `timeout_seconds`."""
+    """Start a run, waiting while the lease is held by another command on this machine that still
+    runs (two `ecompipe run` against one emulator take turns instead of the second failing). A
+    lease held by anyone else, or by a process that is gone, is reported at once (the caller says
+    why; `ecompipe status` and `unlock --force` deal with it). Gives up after `timeout_seconds`."""
     deadline = time.monotonic() + timeout_seconds
     told = False
     while True:
@@ -98,8 +100,8 @@ def when_lease_is_free(
         if outcome.started or not outcome.reason.startswith("not started") or time.monotonic() > deadline:
             return outcome
         holder = leases.current()
-        if holder is not None and holder.is_expired(utcnow()):
-            return outcome  # an expired lease would have been taken over: something else is wrong
+        if holder is not None and (holder.is_expired(utcnow()) or not owner_alive(holder.owner)):
+            return outcome
         if holder is not None and not told and waiting is not None:
             waiting(holder)
             told = True

@@ -12,6 +12,8 @@ boto3 only: the trigger Lambda imports this.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -74,6 +76,27 @@ class Lease:
             )
         except (ValueError, KeyError, TypeError):
             return cls("(unreadable)", "(unreadable)", last_modified, last_modified + ttl, etag)
+
+
+def cli_owner() -> str:
+    """The owner a CLI process writes into the lease: cli:HOST:PID."""
+    return f"cli:{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str) -> bool | None:
+    """Whether the CLI process named in a lease owner (cli:HOST:PID) still runs; None when that
+    cannot be told from here (another host, the trigger Lambda, a task)."""
+    kind, _, rest = owner.partition(":")
+    host, _, pid = rest.rpartition(":")
+    if kind != "cli" or host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def utcnow() -> datetime:
@@ -206,4 +229,9 @@ def _held_message(held: Lease, now: datetime) -> str:
     return (
         f"the lease is held by run {held.run_id} ({held.owner}) since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC "
         f"({minutes} min), until {held.expires_at:%H:%M:%S} UTC"
+        + (
+            "; its process is gone: `ecompipe unlock --force` frees it (docs/operations.md)"
+            if owner_alive(held.owner) is False
+            else ""
+        )
     )

@@ -31,8 +31,9 @@ def format_cents(cents: int) -> str:
 
 
 def to_decimal(cents: int) -> Decimal:
-    """Integer cents as a Decimal with exactly two places (what DynamoDB stores)."""
-    return Decimal(int(cents)).scaleb(-2)
+    """Integer cents as a Decimal with exactly two places (what DynamoDB stores), of any size
+    (built from text: no context precision applies)."""
+    return Decimal(f"{int(cents)}e-2")
 
 
 def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str]) -> pd.DataFrame:

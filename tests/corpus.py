@@ -234,6 +234,73 @@ def _cases() -> list[Case]:
                 )
             },
         ),
+        # issue 13: money under one rule, keys, line ends, hostile cells
+        Case(
+            "sub_cent_prices",
+            "unit prices with a third decimal, never rounded",
+            {"order_items_sub.csv": ITEMS + _rows(b"100,1,3,0.005", b"100,2,7,19.999", b"100,2,1,19.990")},
+            {"order_items_sub.csv": Expect(accepted=1, rejected=2, reasons={r.TOO_PRECISE: 2})},
+        ),
+        Case(
+            "negative_that_rounds_to_zero",
+            "a price of -0.004 and a total of -0",
+            {
+                "order_items_neg.csv": ITEMS + _rows(b"100,1,1,-0.004", b"100,2,1,1.00"),
+                "orders_neg.csv": ORDERS + _rows(b"7,5,2025-06-01,-0,delivered"),
+            },
+            {
+                "order_items_neg.csv": Expect(accepted=1, rejected=1, reasons={r.NEGATIVE_AMOUNT: 1}),
+                "orders_neg.csv": Expect(rejected=1, reasons={r.NEGATIVE_AMOUNT: 1}),
+            },
+        ),
+        Case(
+            "huge_numbers",
+            "hundreds of digits, an exponent past any range, a line amount past 10^15",
+            {
+                "order_items_huge.csv": ITEMS
+                + _rows(b"100,1,1," + b"9" * 400, b"100,1," + b"9" * 300 + b",1.00", b"100,2,1000000000,10000000"),
+                "orders_huge.csv": ORDERS + _rows(b"8,5,2025-06-01,1e999999999,delivered", GOOD_ORDER.strip()),
+            },
+            {
+                "order_items_huge.csv": Expect(rejected=3, reasons={r.OUT_OF_RANGE: 3}),
+                "orders_huge.csv": Expect(accepted=1, rejected=1, reasons={r.OUT_OF_RANGE: 1}),
+            },
+        ),
+        Case(
+            "separator_in_ids",
+            "item ids holding the key separator: (X, 1/P) and (X/1, P) are two items",
+            {
+                "products_sep.csv": PRODUCTS + _rows(b"1/P,Books,A,1.00", b"P,Toys,B,2.00"),
+                "orders_sep.csv": ORDERS + _rows(b"X,5,2025-06-01,,delivered", b"X/1,5,2025-06-01,,delivered"),
+                "order_items_sep.csv": ITEMS + _rows(b"X,1/P,1,1.00", b"X/1,P,1,2.00"),
+            },
+            {
+                "products_sep.csv": Expect(accepted=2),
+                "orders_sep.csv": Expect(accepted=2),
+                "order_items_sep.csv": Expect(accepted=2),
+            },
+        ),
+        Case(
+            "cr_only",
+            "old Mac line ends (CR only), and a lone CR inside a file of LF lines",
+            {
+                "orders_cr.csv": (ORDERS + GOOD_ORDER + b"2,5,2025-06-02,1.00,shipped\n").replace(b"\n", b"\r"),
+                "orders_mixed.csv": ORDERS + b"3,5,2025-06-01,1.00,shipped\r4,5,2025-06-01,1.00,shipped\n",
+            },
+            {"orders_cr.csv": Expect(accepted=2), "orders_mixed.csv": Expect(accepted=2)},
+        ),
+        Case(
+            "markup_and_formulas",
+            "categories and ids that look like terminal markup or spreadsheet formulas",
+            {
+                "products_hostile.csv": PRODUCTS + _rows(b"h1,[/],A,1.00", b'h2,"=HYPERLINK(""x"")",B,1.00'),
+                "order_items_hostile.csv": ITEMS + _rows(b"100,h1,1,1.00", b"100,h2,1,=1+1"),
+            },
+            {
+                "products_hostile.csv": Expect(accepted=2),
+                "order_items_hostile.csv": Expect(accepted=1, rejected=1, reasons={r.UNPARSABLE_NUMBER: 1}),
+            },
+        ),
         Case(
             "unrecognised_name",
             "a file name that is no known kind",
