@@ -7,6 +7,7 @@ Dates are parsed here, never by pandera (DESIGN §7: its coercion of bad dates i
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -55,21 +56,36 @@ def parse_cents(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     too_big = plain & (cents > money.MAX_CENTS).fillna(False).to_numpy()
     reason[too_big] = reasons.OUT_OF_RANGE
     cents[too_big] = pd.NA
-    rest = text.notna().to_numpy() & ~plain
-    for idx in cells.index[rest]:
-        value, why = _decimal_cents(text[idx])
-        cents[idx] = pd.NA if value is None else value
-        reason[idx] = why
+    _decide_one_by_one(text, ~plain, cents, reason, _decimal_cents)
     return cents, reason
+
+
+def _decide_one_by_one(
+    text: pd.Series,
+    undecided: np.ndarray,
+    values: pd.Series,
+    reason: pd.Series,
+    decide: Callable[[str], tuple[int | None, str | None]],
+) -> None:
+    """Fill in the non-empty cells the vectorised path left undecided, one by one."""
+    for idx in text.index[text.notna().to_numpy() & undecided]:
+        value, why = decide(text[idx])
+        values[idx] = pd.NA if value is None else value
+        reason[idx] = why
+
+
+def _number(text: str) -> Decimal | None:
+    """The exact value of a number written in ASCII digits (construction never rounds), or None."""
+    return Decimal(text) if len(text) <= _MAX_NUMBER_CHARS and _NUMBER.fullmatch(text) else None
 
 
 def _decimal_cents(text: str) -> tuple[int | None, str | None]:
     """(cents, None) or (None, reason) for one cell that is not a plain decimal."""
-    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+    value = _number(text)
+    if value is None:
         return None, reasons.UNPARSABLE_NUMBER
-    if text.startswith("-"):
+    if value.is_signed():
         return None, reasons.NEGATIVE_AMOUNT
-    value = Decimal(text)  # exact: construction never rounds
     if value.is_zero():
         return 0, None
     if value > money.MAX_UNITS:
@@ -92,17 +108,14 @@ def parse_int(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     plain = number.notna().to_numpy()
     values = pd.Series(number, index=cells.index).astype("Int64")
     reason = pd.Series(None, index=cells.index, dtype=object)
-    for idx in cells.index[text.notna().to_numpy() & ~plain]:
-        value, why = _decimal_int(text[idx])
-        values[idx] = pd.NA if value is None else value
-        reason[idx] = why
+    _decide_one_by_one(text, ~plain, values, reason, _decimal_int)
     return values, reason
 
 
 def _decimal_int(text: str) -> tuple[int | None, str | None]:
-    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+    value = _number(text)
+    if value is None:
         return None, reasons.UNPARSABLE_NUMBER
-    value = Decimal(text)
     if value.is_zero():
         return 0, None
     if value.copy_abs() > money.MAX_UNITS:

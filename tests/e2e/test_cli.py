@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -181,7 +182,8 @@ def test_start_by_hand_and_wait(emulator_url: str) -> None:
         s3.put_object(Bucket="ecompipe-local", Key=f"incoming/{path.name}", Body=path.read_bytes())
     started = ecompipe("start", "--wait", "--endpoint-url", emulator_url)
     arn = started.stdout.strip()
-    assert arn.startswith("arn:aws:states:") and ":execution:ecompipe:batch-" in arn
+    # each local start gets a state machine of its own (ecompipe-<id>), so none disturbs another's run
+    assert re.fullmatch(r"arn:aws:states:[^:]+:\d+:execution:ecompipe-[0-9a-f]{12}:batch-[0-9a-f]+", arn), arn
     assert "execution SUCCEEDED" in started.stderr
     kpis = json.loads(ecompipe("kpis", "--endpoint-url", emulator_url, "--output", "json").stdout)
     assert len(kpis["order_kpis"]) == 10
