@@ -28,7 +28,7 @@ from ecompipe.pipeline import Resources, RunResult
 from ecompipe.settings import Settings
 from ecompipe.taskenv import TASK_COMMANDS
 
-DEFAULT_DATA = Path("sample_data")
+DEFAULT_DATA = Path("sample_data/seed")
 # piped output keeps whole values instead of squeezing tables into 80 columns
 stdout = render.console(stderr=False)
 stderr = render.console(stderr=True)
@@ -126,7 +126,7 @@ endpoint_option = click.option(
     help="How the local task runner runs ECS tasks (--via statemachine); docker needs a Docker engine.",
 )
 def run(directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str) -> None:
-    """Run the pipeline on DIRECTORY's CSV files (default: sample_data) and print the KPIs.
+    """Run the pipeline on DIRECTORY's CSV files (default: sample_data/seed) and print the KPIs.
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
@@ -698,7 +698,7 @@ def generate(
 @click.option(
     "--demo",
     is_flag=True,
-    help="Start the embedded emulator, run sample_data through the pipeline, and serve that.",
+    help="Start the embedded emulator, run sample_data/seed through the pipeline, and serve that.",
 )
 @endpoint_option
 def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:

@@ -16,8 +16,8 @@ settings.register_profile("dev", deadline=None, suppress_health_check=_QUIET)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROOT = Path(__file__).resolve().parents[1]
-LAB = ROOT.parent / "shared" / "data" / "lab-thelook"
-SAMPLE = ROOT / "sample_data"
+LAB = ROOT / "sample_data" / "thelook"
+SAMPLE = ROOT / "sample_data" / "seed"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 # moto's config is process-wide and the emulator tests turn execution on: pin it for in-process tests
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": False}}
@@ -25,8 +25,7 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": False}}
 
 @pytest.fixture(scope="session")
 def lab_dir() -> Path:
-    if not LAB.is_dir():
-        pytest.skip(f"the public data set is not at {LAB} (shared/ must sit beside the project)")
+    assert LAB.is_dir(), f"the public data set ships with the project at {LAB}"
     return LAB
 
 

@@ -60,4 +60,4 @@ def sample_kpis() -> dict:
     """`ecompipe run sample_data --output json` on the embedded emulator: the reference KPIs."""
     import json
 
-    return json.loads(ecompipe("run", str(ROOT / "sample_data"), "--output", "json").stdout)
+    return json.loads(ecompipe("run", str(ROOT / "sample_data" / "seed"), "--output", "json").stdout)

@@ -68,7 +68,7 @@ def test_run_with_no_arguments_uses_sample_data_and_prints_tables() -> None:
 def test_kpis_filters_and_formats(emulator_url: str) -> None:
     ecompipe("init", "--endpoint-url", emulator_url)
     ecompipe("init", "--endpoint-url", emulator_url)  # idempotent
-    ecompipe("run", "sample_data", "--endpoint-url", emulator_url)
+    ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url)
     one_day = json.loads(
         ecompipe("kpis", "--date", "2025-06-03", "--endpoint-url", emulator_url, "--output", "json").stdout
     )
@@ -99,7 +99,7 @@ def test_kpis_filters_and_formats(emulator_url: str) -> None:
 
 def test_validate_needs_no_aws_and_exits_1_only_when_nothing_is_valid(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    proc = ecompipe("validate", "sample_data", "--report", str(report))
+    proc = ecompipe("validate", str(SAMPLE), "--report", str(report))
     assert "421 accepted, 6 rejected, 2 pending" in proc.stdout
     assert json.loads(report.read_text())["totals"]["rows_read"] == 429
     (tmp_path / "bad").mkdir()
@@ -125,7 +125,7 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
 
 
 def test_a_failed_run_exits_1_with_a_clear_message() -> None:
-    proc = ecompipe("run", "sample_data", "--endpoint-url", "http://127.0.0.1:9", check=False)
+    proc = ecompipe("run", str(SAMPLE), "--endpoint-url", "http://127.0.0.1:9", check=False)
     assert proc.returncode == 1
     assert "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -135,7 +135,7 @@ def test_status_and_unlock(emulator_url: str) -> None:
 
     from ecompipe.lock import LeaseStore
 
-    ecompipe("run", "sample_data", "--endpoint-url", emulator_url)
+    ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url)
     doc = json.loads(ecompipe("status", "--endpoint-url", emulator_url, "--output", "json").stdout)
     assert doc["lease"] is None  # the run released its lease
     assert doc["pending"]["files"] == 0 and not doc["pending"]["would_start"]
@@ -146,7 +146,7 @@ def test_status_and_unlock(emulator_url: str) -> None:
         "s3", endpoint_url=emulator_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
     )
     LeaseStore(s3, "ecompipe-local", timedelta(minutes=60)).acquire("someone-else", "other-host")
-    held = ecompipe("run", "sample_data", "--endpoint-url", emulator_url, check=False)
+    held = ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, check=False)
     assert held.returncode == 1 and "held by run someone-else" in held.stderr
     text = ecompipe("status", "--endpoint-url", emulator_url).stdout
     assert "lease: live, run someone-else" in text and "11 files" in text  # the refused run's uploads wait
