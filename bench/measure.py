@@ -33,7 +33,7 @@ def duckdb_peer(directory: Path, dialect: str) -> None:
 
 def ecompipe_stages(directory: Path, dialect: str) -> None:
     """The validate and transform stages' work (the pure cores, in memory, no S3/DynamoDB)."""
-    from ecompipe.curated import CuratedIndex
+    from ecompipe.aws.curated import CuratedIndex
     from transformer import curate, kpis
     from validator.batch import InputFile, Known, validate_batch
 

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ecompipe.generate import Spec, generate  # noqa: E402
+from ecompipe.local.generate import Spec, generate  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SIZES = {"100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}

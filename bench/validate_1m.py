@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecompipe.generate import Spec, generate
+from ecompipe.local.generate import Spec, generate
 from transformer.kpis import category_kpis, order_kpis
 from validator.batch import InputFile, Known, validate_batch
 

@@ -46,8 +46,8 @@ def resources(aws_env: None):
     """Bucket and KPI tables created in an in-process moto, torn down after the test."""
     from moto import mock_aws
 
-    from ecompipe.pipeline import Resources
-    from ecompipe.settings import Settings
+    from ecompipe.batch.pipeline import Resources
+    from ecompipe.core.settings import Settings
 
     with mock_aws(config=MOTO_CONFIG):
         res = Resources.from_settings(Settings(bucket="ecompipe-test"))

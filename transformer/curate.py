@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ecompipe.curated import CuratedIndex
-from ecompipe.keys import isin
+from ecompipe.aws.curated import CuratedIndex
+from ecompipe.core.keys import isin
 
 ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 

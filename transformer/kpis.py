@@ -1,7 +1,7 @@
 """KPI computation (DESIGN §3), pure: canonical frames in, KPI frames out, all in integers.
 
 Money is integer cents; rates are integer ten-thousandths; divisions round half-up. Nothing is
-accumulated in floats and no sum can wrap (ecompipe.money), so every figure is exact to the cent.
+accumulated in floats and no sum can wrap (ecompipe.core.money), so every figure is exact to the cent.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from ecompipe import money
+from ecompipe.core import money
 
 CANCELLED = "cancelled"
 RETURNED = "returned"
@@ -39,7 +39,7 @@ CATEGORY_KPI_COLUMNS = [
 
 def _lines(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """Items joined to their order's date, status and user, with line amounts in cents (each at
-    most ecompipe.money.MAX_CENTS, so no product wraps)."""
+    most ecompipe.core.money.MAX_CENTS, so no product wraps)."""
     o = orders[["order_id", "order_date", "status"]]
     lines = items[["order_id", "product_id", "quantity", "unit_price_cents"]].merge(o, on="order_id", how="inner")
     lines["quantity"] = lines["quantity"].astype("int64")
@@ -50,7 +50,7 @@ def _lines(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
 
 def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """One row per order date present in `orders` (pass every order and item of those dates).
-    Sums are exact Python integers (ecompipe.money), counts int64."""
+    Sums are exact Python integers (ecompipe.core.money), counts int64."""
     if orders.empty:
         return pd.DataFrame(columns=ORDER_KPI_COLUMNS)
     o = orders.assign(returned=orders["status"] == RETURNED, sold=orders["status"] != CANCELLED)

@@ -2,7 +2,7 @@
 
 Writes are ordered so that a crash at any point leaves a state a rerun converges from: curated
 partitions first (an idempotent upsert), then KPIs (replace by date), then the pending set.
-Under a lease, each of those steps is fenced on the run id first (ecompipe.lock.Fence).
+Under a lease, each of those steps is fenced on the run id first (ecompipe.aws.lock.Fence).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from ecompipe import layout, parquet
-from ecompipe.curated import ORDER_ITEMS, ORDERS, CuratedStore
-from ecompipe.kpi_store import KpiStore
-from ecompipe.lock import no_fence
-from ecompipe.objects import Bucket
+from ecompipe.aws import parquet
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.aws.lock import no_fence
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
 from transformer import curate, kpis
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ecompipe import layout
-from ecompipe.objects import ObjectInfo
-from ecompipe.settings import Settings
+from ecompipe.aws.objects import ObjectInfo
+from ecompipe.core import layout
+from ecompipe.core.settings import Settings
 
 
 @dataclass(frozen=True)

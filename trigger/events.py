@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-from ecompipe import layout
+from ecompipe.core import layout
 
 
 @dataclass

@@ -6,13 +6,13 @@ import functools
 from datetime import timedelta
 from typing import Any
 
-from ecompipe import aws
-from ecompipe.errors import SettingsError
-from ecompipe.ledger import Ledger
-from ecompipe.lock import LeaseStore
-from ecompipe.objects import Bucket
-from ecompipe.observability import logger
-from ecompipe.settings import Settings
+from ecompipe.aws import clients as aws
+from ecompipe.aws.ledger import Ledger
+from ecompipe.aws.lock import LeaseStore
+from ecompipe.aws.objects import Bucket
+from ecompipe.core.errors import SettingsError
+from ecompipe.core.observability import logger
+from ecompipe.core.settings import Settings
 from trigger.events import parse
 from trigger.starters import StepFunctionsStarter
 from trigger.sweep import sweep

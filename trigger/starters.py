@@ -1,4 +1,4 @@
-"""Starting a batch is injected: Step Functions on AWS; ecompipe.local runs it in process."""
+"""Starting a batch is injected: Step Functions on AWS; ecompipe.local.starter runs it in process."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from ecompipe.errors import EcompipeError, error_code
+from ecompipe.core.errors import EcompipeError, error_code
 
 
 class AlreadyStarted(EcompipeError):

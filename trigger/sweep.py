@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecompipe import layout
-from ecompipe.batches import Manifest, write_manifest
-from ecompipe.errors import ObjectMissing
-from ecompipe.lock import Lease, LeaseStore, LockHeld, utcnow
-from ecompipe.objects import Bucket, ObjectInfo
-from ecompipe.observability import logger
-from ecompipe.settings import Settings
+from ecompipe.aws.lock import Lease, LeaseStore, LockHeld, utcnow
+from ecompipe.aws.manifests import Manifest, write_manifest
+from ecompipe.aws.objects import Bucket, ObjectInfo
+from ecompipe.core import layout
+from ecompipe.core.errors import ObjectMissing
+from ecompipe.core.observability import logger
+from ecompipe.core.settings import Settings
 from trigger.decision import decide, take
 from trigger.starters import AlreadyStarted, Starter
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from ecompipe import layout, money
-from ecompipe.keys import isin
+from ecompipe.core import layout, money
+from ecompipe.core.keys import isin
 from validator import reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ecompipe import money
-from ecompipe.keys import item_keys
-from ecompipe.layout import kind_of
+from ecompipe.core import money
+from ecompipe.core.keys import item_keys
+from ecompipe.core.layout import kind_of
 from validator import parsing, reasons
 from validator.reading import MalformedFile
 
 ORDERS, ORDER_ITEMS, PRODUCTS = "orders", "order_items", "products"
-__all__ = ["kind_of"]  # re-exported: the kind of a file comes from ecompipe.layout
+__all__ = ["kind_of"]  # re-exported: the kind of a file comes from ecompipe.core.layout
 
 KNOWN_STATUSES = ("pending", "processing", "shipped", "delivered", "completed", "cancelled", "returned")
 
@@ -181,7 +181,7 @@ def _complete(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _line_too_large(items: pd.DataFrame) -> pd.Series:
-    """Items whose line amount, quantity × unit price, would pass ecompipe.money.MAX_CENTS
+    """Items whose line amount, quantity × unit price, would pass ecompipe.core.money.MAX_CENTS
     (decided by division, so nothing is multiplied that could wrap)."""
     price = items["unit_price_cents"].fillna(0).astype("int64").to_numpy()
     quantity = items["quantity"].fillna(0).astype("int64").to_numpy()

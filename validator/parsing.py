@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecompipe import money
+from ecompipe.core import money
 from validator import reasons
 
 # What may follow YYYY-MM-DD: an optional time, fraction and zone, which are ignored for the day
@@ -39,7 +39,7 @@ def strip(cells: pd.Series) -> pd.Series:
 
 
 def parse_cents(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Money as exact integer cents (Int64) under the rule of ecompipe.money, and per cell the
+    """Money as exact integer cents (Int64) under the rule of ecompipe.core.money, and per cell the
     reason it failed (None where it parsed or was empty).
 
     Plain decimals (the common case) are split by one vectorised regex; the rare others (exponents,

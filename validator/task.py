@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ecompipe import layout, parquet
-from ecompipe.batches import read_manifest
-from ecompipe.csvsafe import spreadsheet_frame
-from ecompipe.curated import CuratedStore
-from ecompipe.errors import ObjectMissing
-from ecompipe.objects import Bucket, ObjectChanged, get_pinned
-from ecompipe.settings import Settings
+from ecompipe.aws import parquet
+from ecompipe.aws.curated import CuratedStore
+from ecompipe.aws.manifests import read_manifest
+from ecompipe.aws.objects import Bucket, ObjectChanged, get_pinned
+from ecompipe.core import layout
+from ecompipe.core.csvsafe import spreadsheet_frame
+from ecompipe.core.errors import ObjectMissing
+from ecompipe.core.settings import Settings
 from validator import reasons
 from validator.batch import InputFile, Known, validate_batch
 
@@ -106,7 +107,7 @@ def _record_report(bucket: Bucket, batch_id: str, report: dict) -> None:
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
-    """Rows for people to open: formula-leading cells neutralised (ecompipe.csvsafe)."""
+    """Rows for people to open: formula-leading cells neutralised (ecompipe.core.csvsafe)."""
     out = io.StringIO()
     spreadsheet_frame(frame).to_csv(out, index=False)
     return out.getvalue().encode()

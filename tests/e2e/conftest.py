@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ecompipe.emulator import free_port
+from ecompipe.local.emulator import free_port
 from tests.conftest import ROOT
 
 

@@ -133,7 +133,7 @@ def test_a_failed_run_exits_1_with_a_clear_message() -> None:
 def test_status_and_unlock(emulator_url: str) -> None:
     import boto3
 
-    from ecompipe.lock import LeaseStore
+    from ecompipe.aws.lock import LeaseStore
 
     ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url)
     doc = json.loads(ecompipe("status", "--endpoint-url", emulator_url, "--output", "json").stdout)

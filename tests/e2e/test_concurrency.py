@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ecompipe import layout
+from ecompipe.core import layout
 from tests.conftest import ROOT, SAMPLE
 from tests.e2e.conftest import cli_env, ecompipe
 

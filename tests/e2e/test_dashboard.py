@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SAMPLE
-from tests.helpers import one_shot_kpis, read_dir
+from tests.support.helpers import one_shot_kpis, read_dir
 
 pytestmark = pytest.mark.e2e
 

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from ecompipe.batches import Manifest
-from ecompipe.pipeline import Resources, record_manifest
-from ecompipe.settings import Settings
+from ecompipe.aws.manifests import Manifest
+from ecompipe.batch.pipeline import Resources
+from ecompipe.core.settings import Settings
 from tests.conftest import ROOT, SAMPLE
-from tests.helpers import put_files, read_dir
+from tests.support.helpers import put_files, read_dir, record_manifest
 
 pytestmark = pytest.mark.e2e
 

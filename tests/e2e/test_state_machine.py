@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from ecompipe import aws, layout, local_aws
-from ecompipe.emulator import Emulator
-from ecompipe.local import run_via_state_machine
-from ecompipe.pipeline import Resources
-from ecompipe.settings import Settings
+from ecompipe.aws import clients as aws
+from ecompipe.batch.pipeline import Resources
+from ecompipe.core import layout
+from ecompipe.core.settings import Settings
+from ecompipe.local import stack as local_aws
+from ecompipe.local.emulator import Emulator
+from ecompipe.local.starter import run_via_state_machine
 from tests.conftest import SAMPLE
-from tests.helpers import put_files, read_dir
+from tests.support.helpers import put_files, read_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +138,7 @@ def test_a_task_that_outlives_its_timeout_fails_the_execution(sm_short_timeout: 
 
 
 def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None:
-    from ecompipe import statemachine, taskenv
+    from ecompipe.core import statemachine, taskenv
 
     text = statemachine.definition_text()
     assert "arn:aws:states:::" in text  # service integrations are not resources

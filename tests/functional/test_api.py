@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
-from ecompipe import layout
 from ecompipe.api import create_app
-from tests.corpus import ITEMS, ORDERS, PRODUCTS
-from tests.helpers import run_files
+from ecompipe.core import layout
+from tests.support.corpus import ITEMS, ORDERS, PRODUCTS
+from tests.support.helpers import run_files
 
 pytestmark = pytest.mark.functional
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from ecompipe.api import create_app
 from tests.functional.test_api import WORKED
-from tests.helpers import run_files
+from tests.support.helpers import run_files
 
 pytestmark = pytest.mark.functional
 

@@ -1,4 +1,4 @@
-"""Every case of the bad-input corpus (tests/corpus.py) through the real pipeline on moto: the
+"""Every case of the bad-input corpus (tests/support/corpus.py) through the real pipeline on moto: the
 report says what became of each file, nothing vanishes (rejected files and rows land in
 rejected/ with their reasons, held items in pending/) and the good rows still reach the KPIs.
 A file over ECOMPIPE_MAX_FILE_MB is the one case not here: test_pipeline.py holds it."""
@@ -10,9 +10,10 @@ import io
 
 import pytest
 
-from ecompipe import layout, parquet
-from tests.corpus import BASE, CASES, Case
-from tests.helpers import run_files
+from ecompipe.aws import parquet
+from ecompipe.core import layout
+from tests.support.corpus import BASE, CASES, Case
+from tests.support.helpers import run_files
 
 pytestmark = pytest.mark.functional
 

@@ -1,4 +1,4 @@
-"""Injected faults on the real code paths (boto3 clients from ecompipe.aws against moto):
+"""Injected faults on the real code paths (boto3 clients from ecompipe.aws.clients against moto):
 throttling and 5xx answers are retried by the client factory's retry configuration, a crash
 between the curated write and the KPI write converges on rerun, and a run whose lease expired
 mid-run is fenced out before it can overwrite its successor's output."""
@@ -14,13 +14,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
-from ecompipe import layout
-from ecompipe.kpi_store import KpiStore
-from ecompipe.lock import Fence, FencedOut, LeaseStore
-from ecompipe.pipeline import Resources, record_manifest, run_manifest
-from ecompipe.settings import Settings
-from tests.corpus import ITEMS, ORDERS, PRODUCTS
-from tests.helpers import kpi_state, one_shot_kpis, put_files, run_files
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.aws.lock import Fence, FencedOut, LeaseStore
+from ecompipe.batch.pipeline import Resources, run_manifest
+from ecompipe.core import layout
+from ecompipe.core.settings import Settings
+from tests.support.corpus import ITEMS, ORDERS, PRODUCTS
+from tests.support.helpers import kpi_state, one_shot_kpis, put_files, record_manifest, run_files
 from transformer import task as transform_task
 
 pytestmark = pytest.mark.functional

@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ecompipe import layout, parquet
-from ecompipe.pipeline import Resources, record_manifest, run_manifest
-from ecompipe.settings import Settings
+from ecompipe.aws import parquet
+from ecompipe.batch.pipeline import Resources, run_manifest
+from ecompipe.core import layout
+from ecompipe.core.settings import Settings
 from tests.conftest import MOTO_CONFIG, NOW
-from tests.helpers import kpi_state, one_shot_kpis, put_files
+from tests.support.helpers import kpi_state, one_shot_kpis, put_files, record_manifest
 from transformer import task as transform_task
 from validator import task as validate_task
 
@@ -82,7 +83,7 @@ def test_any_history_of_resent_data_gives_the_kpis_of_the_union(aws_env: None, h
 def test_a_held_item_sent_twice_is_held_once_and_counted_once(resources: Resources) -> None:
     items = {"order_items_1.csv": BASE["order_items_1.csv"].encode()}
     products = {"products.csv": BASE["products.csv"].encode()}
-    from tests.helpers import run_files
+    from tests.support.helpers import run_files
 
     run_files(resources, {**products, **items})
     first = parquet.get_frame(resources.bucket, layout.PENDING_ITEMS_KEY)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.peer_duckdb import duckdb_kpis
-from ecompipe.generate import Spec, generate
-from tests.helpers import kpi_state, run_files
+from ecompipe.local.generate import Spec, generate
+from tests.support.helpers import kpi_state, run_files
 
 pytestmark = pytest.mark.functional
 

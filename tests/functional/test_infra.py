@@ -12,9 +12,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ecompipe import sam, statemachine
+from ecompipe.core import statemachine
 from tests.conftest import MOTO_CONFIG, ROOT
-from tests.tools import tool
+from tests.support import sam
+from tests.support.tools import tool
 
 pytestmark = pytest.mark.functional
 TEMPLATE = ROOT / "infra" / "template.yaml"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecompipe.kpi_store import KpiStore, WriteFailed
+from ecompipe.aws.kpi_store import KpiStore, WriteFailed
 
 pytestmark = pytest.mark.functional
 

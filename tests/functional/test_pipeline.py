@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from ecompipe import layout, parquet
-from tests.helpers import kpi_state, one_shot_kpis, read_dir, run_files
+from ecompipe.aws import parquet
+from ecompipe.core import layout
+from tests.support.helpers import kpi_state, one_shot_kpis, read_dir, run_files
 
 pytestmark = pytest.mark.functional
 

@@ -1,6 +1,6 @@
 """Properties of whole pipeline runs on moto over random batches (both dialects, valid rows mixed
 with invalid ones, split across files): the KPI tables equal an independent computation from the
-valid rows alone (tests/strategies.py, plain loops and Decimal), and each day's category revenue
+valid rows alone (tests/support/strategies.py, plain loops and Decimal), and each day's category revenue
 adds up to its order revenue."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 
-from tests.helpers import one_shot_kpis
-from tests.strategies import Batch, batches, expected_kpis
+from tests.support.helpers import one_shot_kpis
+from tests.support.strategies import Batch, batches, expected_kpis
 
 pytestmark = pytest.mark.functional
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from ecompipe import layout, parquet
-from ecompipe.batches import read_manifest
-from ecompipe.pipeline import Resources, record_manifest, run_manifest
+from ecompipe.aws import parquet
+from ecompipe.aws.manifests import read_manifest
+from ecompipe.batch.pipeline import Resources, run_manifest
+from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_idempotency import BASE
-from tests.helpers import kpi_state, one_shot_kpis, put_files
+from tests.support.helpers import kpi_state, one_shot_kpis, put_files, record_manifest
 from validator import task as validate_task
 
 pytestmark = pytest.mark.functional

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.helpers import read_dir, run_files
+from tests.support.helpers import read_dir, run_files
 
 pytestmark = pytest.mark.functional
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ecompipe import layout
-from ecompipe.generate import Spec, generate
-from ecompipe.lock import Lease, LeaseStore, LockHeld
-from ecompipe.pipeline import record_manifest, run_manifest
-from tests.helpers import put_files
+from ecompipe.aws.lock import Lease, LeaseStore, LockHeld
+from ecompipe.batch.pipeline import run_manifest
+from ecompipe.core import layout
+from ecompipe.local.generate import Spec, generate
+from tests.support.helpers import put_files, record_manifest
 from trigger import handler
 from trigger.starters import StepFunctionsStarter
 from trigger.sweep import sweep
@@ -222,8 +222,8 @@ def test_a_large_drop_is_split_into_bounded_batches_with_the_same_kpis(resources
     """ECOMPIPE_MAX_BATCH_MB bounds what one run holds in memory; the split changes no number."""
     from dataclasses import replace
 
-    from ecompipe.local import LocalStarter
-    from tests.helpers import kpi_state, one_shot_kpis, read_dir
+    from ecompipe.local.starter import LocalStarter
+    from tests.support.helpers import kpi_state, one_shot_kpis, read_dir
 
     files = read_dir(lab_dir)
     res = resources

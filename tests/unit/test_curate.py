@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from ecompipe.curated import CuratedIndex
+from ecompipe.aws.curated import CuratedIndex
 from transformer.curate import affected_dates, changed_categories, rebuild, upsert
 
 pytestmark = pytest.mark.unit

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ecompipe import layout
 from ecompipe.cli import main
-from ecompipe.errors import LayoutError
-from ecompipe.taskenv import TaskInput
+from ecompipe.core import layout
+from ecompipe.core.errors import LayoutError
+from ecompipe.core.taskenv import TaskInput
 
 pytestmark = pytest.mark.unit
 

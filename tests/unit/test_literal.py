@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecompipe import render
-from ecompipe.csvsafe import spreadsheet_cell, spreadsheet_frame
+from ecompipe.cli import render
+from ecompipe.core.csvsafe import spreadsheet_cell, spreadsheet_frame
 
 pytestmark = pytest.mark.unit
 

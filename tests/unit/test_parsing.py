@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecompipe.money import MAX_CENTS, MAX_UNITS
+from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from validator.parsing import parse_cents, parse_int, parse_order_date
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 
 from tests.conftest import NOW
-from tests.strategies import Batch, batches
+from tests.support.strategies import Batch, batches
 from validator.batch import InputFile, Known, validate_batch
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ecompipe.objects import ObjectInfo
-from ecompipe.settings import Settings
+from ecompipe.aws.objects import ObjectInfo
+from ecompipe.core.settings import Settings
 from tests.conftest import ROOT
 from trigger.decision import decide
 from trigger.events import parse

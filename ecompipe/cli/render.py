@@ -2,7 +2,7 @@
 
 Everything printed is literal. The consoles parse no markup and no emoji codes, so a category
 named ``[bold]`` or ``:smile:`` prints as written; control characters (an escape sequence in a
-cell) are shown as ``\\xNN``. CSV meant for spreadsheets goes through ecompipe.csvsafe.
+cell) are shown as ``\\xNN``. CSV meant for spreadsheets goes through ecompipe.core.csvsafe.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ecompipe.csvsafe import spreadsheet_rows
+from ecompipe.core.csvsafe import spreadsheet_rows
 
 ORDER_FIELDS = ["order_date", "total_orders", "total_revenue", "total_items_sold", "return_rate", "unique_customers"]
 CATEGORY_FIELDS = ["category", "order_date", "daily_revenue", "avg_order_value", "avg_return_rate"]
@@ -80,7 +80,7 @@ def kpis_json(order_rows: list[dict], category_rows: list[dict]) -> str:
 
 def kpis_csv(order_rows: list[dict], category_rows: list[dict]) -> str:
     """Two CSV sections separated by a blank line: order KPIs, then category KPIs; cells a
-    spreadsheet would run as formulas are neutralised (ecompipe.csvsafe)."""
+    spreadsheet would run as formulas are neutralised (ecompipe.core.csvsafe)."""
     sections = []
     for rows, fields in ((order_rows, ORDER_FIELDS), (category_rows, CATEGORY_FIELDS)):
         out = io.StringIO()

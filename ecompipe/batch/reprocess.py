@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ecompipe import layout, parquet
-from ecompipe.batches import Manifest, read_manifest, write_manifest
-from ecompipe.curated import ORDER_ITEMS, ORDERS, CuratedStore
-from ecompipe.errors import EcompipeError
-from ecompipe.pipeline import Resources, RunResult, run_manifest
+from ecompipe.aws import parquet
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.manifests import Manifest, read_manifest, write_manifest
+from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
+from ecompipe.core import layout
+from ecompipe.core.errors import EcompipeError
 
 
 @dataclass

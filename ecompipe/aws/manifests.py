@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ecompipe import layout
-from ecompipe.errors import ManifestError, ObjectMissing
-from ecompipe.objects import Bucket, ObjectInfo
+from ecompipe.aws.objects import Bucket, ObjectInfo
+from ecompipe.core import layout
+from ecompipe.core.errors import ManifestError, ObjectMissing
 
 
 def batch_id_for(files: list[ObjectInfo]) -> str:

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from ecompipe.errors import EcompipeError
+from ecompipe.core.errors import EcompipeError
 
 SUBSTITUTIONS = (
     "ClusterArn",

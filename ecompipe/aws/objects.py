@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecompipe.errors import ObjectMissing, is_missing
+from ecompipe.core.errors import ObjectMissing, is_missing
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 import socket
 from types import TracebackType
 
-from ecompipe.errors import EmulatorError
+from ecompipe.core.errors import EmulatorError
 
 HOST = "127.0.0.1"
 
@@ -54,7 +54,7 @@ class Emulator:
         except OSError as exc:
             raise EmulatorError(f"cannot start the emulator on {self.url}: {exc}") from None
         self._server = server
-        from ecompipe.local_aws import configure_emulator, patch_moto_ecs_integration, reset_emulator
+        from ecompipe.local.stack import configure_emulator, patch_moto_ecs_integration, reset_emulator
 
         patch_moto_ecs_integration()
         reset_emulator(self.url)  # moto's state is per process: a new emulator starts empty

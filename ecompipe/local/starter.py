@@ -10,13 +10,14 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ecompipe import aws, layout
-from ecompipe.batches import read_manifest
-from ecompipe.errors import EcompipeError
-from ecompipe.local_aws import LocalStack
-from ecompipe.lock import Fence, Lease, LeaseStore, owner_alive, utcnow
-from ecompipe.pipeline import Resources, RunResult, run_manifest
-from ecompipe.taskrunner import LocalTaskRunner
+from ecompipe.aws import clients as aws
+from ecompipe.aws.lock import Fence, Lease, LeaseStore, owner_alive, utcnow
+from ecompipe.aws.manifests import read_manifest
+from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
+from ecompipe.core import layout
+from ecompipe.core.errors import EcompipeError
+from ecompipe.local.runner import LocalTaskRunner
+from ecompipe.local.stack import LocalStack
 
 if TYPE_CHECKING:
     from trigger.sweep import SweepResult

@@ -1,4 +1,4 @@
-"""DataFrames as Parquet objects in S3 (kept apart from ecompipe.objects so the Lambda stays light)."""
+"""DataFrames as Parquet objects in S3 (kept apart from ecompipe.aws.objects so the Lambda stays light)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ecompipe.errors import ObjectMissing
-from ecompipe.objects import Bucket
+from ecompipe.aws.objects import Bucket
+from ecompipe.core.errors import ObjectMissing
 
 
 def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame) -> str:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from ecompipe.errors import SettingsError
+from ecompipe.core.errors import SettingsError
 
 PREFIX = "ECOMPIPE_"
 

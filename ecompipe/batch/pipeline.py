@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ecompipe import aws, layout
-from ecompipe.batches import Manifest, write_manifest
-from ecompipe.errors import EcompipeError
-from ecompipe.kpi_store import KpiStore
-from ecompipe.ledger import Ledger
-from ecompipe.lock import LeaseStore, no_fence
-from ecompipe.objects import Bucket
-from ecompipe.settings import Settings
+from ecompipe.aws import clients as aws
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.aws.ledger import Ledger
+from ecompipe.aws.lock import LeaseStore, no_fence
+from ecompipe.aws.manifests import Manifest
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
+from ecompipe.core.errors import EcompipeError
+from ecompipe.core.settings import Settings
 
 
 @dataclass
@@ -83,18 +84,6 @@ def upload(bucket: Bucket, files: list[Path]) -> list[str]:
         bucket.put_bytes(key, path.read_bytes(), "text/csv")
         keys.append(key)
     return keys
-
-
-def record_manifest(bucket: Bucket, keys: list[str]) -> Manifest:
-    """The manifest of exactly these keys (as they are now: size, ETag), written to batches/."""
-    manifest = Manifest.for_files([info for info in (bucket.head(k) for k in keys) if info is not None])
-    write_manifest(bucket, manifest)
-    return manifest
-
-
-def run_batch(res: Resources, keys: list[str], now: datetime | None = None) -> RunResult:
-    """Process exactly these incoming keys as one batch, without the trigger or its lease."""
-    return run_manifest(res, record_manifest(res.bucket, keys), now)
 
 
 def run_manifest(

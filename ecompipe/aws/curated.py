@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ecompipe import layout, parquet
-from ecompipe.objects import Bucket
+from ecompipe.aws import parquet
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
 _PARALLEL_READS = 8

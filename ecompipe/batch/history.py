@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ecompipe import layout
-from ecompipe.batches import Manifest
-from ecompipe.objects import Bucket
+from ecompipe.aws.manifests import Manifest
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
 
 
 def recent_batches(bucket: Bucket, limit: int) -> list[dict]:

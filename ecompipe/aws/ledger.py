@@ -15,8 +15,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ecompipe.errors import error_code
-from ecompipe.settings import Settings
+from ecompipe.core.errors import error_code
+from ecompipe.core.settings import Settings
 
 # validation_outcome values the state machine's Choice tests
 HAS_WORK = "has_work"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from ecompipe.settings import Settings
+from ecompipe.core.settings import Settings
 
 # moto's server accepts any credentials; real AWS never sees these because they are only used
 # when an explicit endpoint is configured and no credentials are found.

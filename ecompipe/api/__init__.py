@@ -21,10 +21,12 @@ from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from ecompipe import __version__, layout, render
-from ecompipe.errors import LayoutError
-from ecompipe.pipeline import Resources
-from ecompipe.settings import Settings
+from ecompipe import __version__
+from ecompipe.batch.pipeline import Resources
+from ecompipe.cli import render
+from ecompipe.core import layout
+from ecompipe.core.errors import LayoutError
+from ecompipe.core.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 MAX_RANGE_DAYS = 366  # the widest from..to a KPI query may span

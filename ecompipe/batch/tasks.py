@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ecompipe import layout, notifications
-from ecompipe.batches import read_manifest
-from ecompipe.lock import Fence
-from ecompipe.observability import bind, logger
-from ecompipe.pipeline import Resources, archive_as_reported
-from ecompipe.taskenv import TaskInput
+from ecompipe.aws.lock import Fence
+from ecompipe.aws.manifests import read_manifest
+from ecompipe.batch.pipeline import Resources, archive_as_reported
+from ecompipe.core import layout, notifications
+from ecompipe.core.observability import bind, logger
+from ecompipe.core.taskenv import TaskInput
 
 
 @dataclass

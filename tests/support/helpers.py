@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from ecompipe import layout
-from ecompipe.pipeline import Resources, RunResult, run_batch
+from ecompipe.aws.manifests import Manifest, write_manifest
+from ecompipe.aws.objects import Bucket
+from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
+from ecompipe.core import layout
 from tests.conftest import NOW
 
 
@@ -17,6 +19,18 @@ def put_files(res: Resources, files: dict[str, bytes]) -> list[str]:
         res.bucket.put_bytes(key, data)
         keys.append(key)
     return keys
+
+
+def record_manifest(bucket: Bucket, keys: list[str]) -> Manifest:
+    """The manifest of exactly these keys (as they are now: size, ETag), written to batches/."""
+    manifest = Manifest.for_files([info for info in (bucket.head(k) for k in keys) if info is not None])
+    write_manifest(bucket, manifest)
+    return manifest
+
+
+def run_batch(res: Resources, keys: list[str], now: datetime | None = None) -> RunResult:
+    """Process exactly these incoming keys as one batch, without the trigger or its lease."""
+    return run_manifest(res, record_manifest(res.bucket, keys), now)
 
 
 def run_files(res: Resources, files: dict[str, bytes], now: datetime = NOW) -> RunResult:
@@ -36,7 +50,7 @@ def one_shot_kpis(files: dict[str, bytes]) -> tuple[list[dict], list[dict]]:
     """The KPI tables of these files run as one batch in a fresh in-process moto."""
     from moto import mock_aws
 
-    from ecompipe.settings import Settings
+    from ecompipe.core.settings import Settings
     from tests.conftest import MOTO_CONFIG
 
     with mock_aws(config=MOTO_CONFIG):

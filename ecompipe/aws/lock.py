@@ -22,8 +22,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecompipe import layout
-from ecompipe.errors import EcompipeError, error_code, is_missing
+from ecompipe.core import layout
+from ecompipe.core.errors import EcompipeError, error_code, is_missing
 
 PRECONDITION_FAILED = {"PreconditionFailed", "412"}
 CONFLICT = {"ConditionalRequestConflict", "409", "OperationAborted"}

@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ecompipe import layout
-from ecompipe.errors import SettingsError
+from ecompipe.core import layout
+from ecompipe.core.errors import SettingsError
 
 RUN_ID = "ECOMPIPE_RUN_ID"
 BATCH_ID = "ECOMPIPE_BATCH_ID"

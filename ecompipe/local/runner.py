@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from ecompipe import aws, taskenv
-from ecompipe.settings import Settings
+from ecompipe.aws import clients as aws
+from ecompipe.core import taskenv
+from ecompipe.core.settings import Settings
 
-log = logging.getLogger("ecompipe.taskrunner")
+log = logging.getLogger("ecompipe.local.runner")
 TaskImpl = Callable[[str, dict[str, str]], int]
 
 
@@ -92,8 +93,8 @@ class LocalTaskRunner:
             return subprocess.run(
                 [sys.executable, "-m", "ecompipe", "task", command], env=child_env, stdout=sys.stderr
             ).returncode
-        from ecompipe import tasks
-        from ecompipe.pipeline import Resources
+        from ecompipe.batch import tasks
+        from ecompipe.batch.pipeline import Resources
 
         settings = replace(self.settings, bucket=env.get(taskenv.BUCKET, self.settings.bucket))
         try:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ecompipe import aws, statemachine, taskenv
-from ecompipe.settings import Settings
+from ecompipe.aws import clients as aws
+from ecompipe.core import statemachine, taskenv
+from ecompipe.core.settings import Settings
 
 NAME = "ecompipe"
 FAKE_ACCOUNT_ROLE = "arn:aws:iam::123456789012:role/ecompipe-local"

@@ -18,15 +18,16 @@ from pathlib import Path
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from ecompipe import layout, render
-from ecompipe.aws import client as aws_client
-from ecompipe.aws import endpoint_answers
-from ecompipe.emulator import Emulator
-from ecompipe.errors import EcompipeError, LayoutError
-from ecompipe.lock import Lease, cli_owner, owner_alive
-from ecompipe.pipeline import Resources, RunResult
-from ecompipe.settings import Settings
-from ecompipe.taskenv import TASK_COMMANDS
+from ecompipe.aws.clients import client as aws_client
+from ecompipe.aws.clients import endpoint_answers
+from ecompipe.aws.lock import Lease, cli_owner, owner_alive
+from ecompipe.batch.pipeline import Resources, RunResult
+from ecompipe.cli import render
+from ecompipe.core import layout
+from ecompipe.core.errors import EcompipeError, LayoutError
+from ecompipe.core.settings import Settings
+from ecompipe.core.taskenv import TASK_COMMANDS
+from ecompipe.local.emulator import Emulator
 
 DEFAULT_DATA = Path("sample_data/seed")
 # piped output keeps whole values instead of squeezing tables into 80 columns
@@ -88,7 +89,7 @@ def failures(settings: Settings | None = None) -> Iterator[None]:
 @click.option("-v", "--verbose", is_flag=True, help="Show the stages' structured logs (stderr).")
 def main(verbose: bool) -> None:
     """ecompipe: e-commerce CSV batches -> validated, curated data -> exact KPIs in DynamoDB."""
-    from ecompipe.observability import set_level
+    from ecompipe.core.observability import set_level
 
     set_level("INFO" if verbose else "WARNING")
     # SIGTERM ends a command the way Ctrl-C does: its cleanup (stopping its execution, freeing its
@@ -130,7 +131,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
-    from ecompipe.pipeline import csv_files
+    from ecompipe.batch.pipeline import csv_files
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
@@ -166,7 +167,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
 
 
 def _upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode: str) -> RunResult:
-    from ecompipe.pipeline import upload
+    from ecompipe.batch.pipeline import upload
 
     keys = upload(res.bucket, files)
     stderr.print(f"uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/", style="dim")
@@ -189,8 +190,8 @@ def _require_docker() -> None:
 
 def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) -> RunResult:
     """upload -> trigger -> the real state machine on the emulator -> tasks by the local runner."""
-    from ecompipe import local_aws
-    from ecompipe.local import run_via_state_machine
+    from ecompipe.local import stack as local_aws
+    from ecompipe.local.starter import run_via_state_machine
 
     assert res.settings.endpoint_url
     local_aws.configure_emulator(res.settings.endpoint_url)
@@ -213,7 +214,7 @@ def _run_through_state_machine(res: Resources, keys: list[str], task_mode: str) 
 def _run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     """upload -> trigger -> start, with the local starter: an explicit request processes exactly the
     uploaded keys as one batch whatever the thresholds (saying so when they are not met)."""
-    from ecompipe.local import LocalStarter, cleaned_up_on_exit, when_lease_is_free
+    from ecompipe.local.starter import LocalStarter, cleaned_up_on_exit, when_lease_is_free
     from trigger.sweep import sweep
 
     leases = res.leases()
@@ -313,7 +314,7 @@ def kpis(
 @endpoint_option
 def status(last: int, output: str, endpoint_url: str | None) -> None:
     """The lease holder and its age, pending files against the thresholds, and the last batches."""
-    from ecompipe.history import recent_batches
+    from ecompipe.batch.history import recent_batches
     from trigger.decision import decide
     from trigger.sweep import pending_files
 
@@ -410,9 +411,9 @@ def validate(directory: Path, report_path: Path | None) -> None:
     References are checked within these files only: items whose order or product is not among
     them are counted as pending.
     """
-    from ecompipe.batches import batch_id_for
-    from ecompipe.objects import ObjectInfo
-    from ecompipe.pipeline import csv_files
+    from ecompipe.aws.manifests import batch_id_for
+    from ecompipe.aws.objects import ObjectInfo
+    from ecompipe.batch.pipeline import csv_files
     from validator.batch import InputFile, Known, validate_batch
 
     try:
@@ -462,10 +463,10 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
     On AWS the state machine is ECOMPIPE_STATE_MACHINE_ARN; on an emulator (--endpoint-url) the
     local stack is deployed if needed, and --wait also runs the ECS tasks there.
     """
-    from ecompipe import local_aws
-    from ecompipe.batches import Manifest, read_manifest
-    from ecompipe.local import cleaned_up_on_exit, wait_for
-    from ecompipe.taskrunner import LocalTaskRunner
+    from ecompipe.aws.manifests import Manifest, read_manifest
+    from ecompipe.local import stack as local_aws
+    from ecompipe.local.runner import LocalTaskRunner
+    from ecompipe.local.starter import cleaned_up_on_exit, wait_for
     from trigger.starters import StepFunctionsStarter
     from trigger.sweep import pending_files, start_manifest
 
@@ -584,7 +585,7 @@ def reprocess(
     Works against the endpoint given (an emulator) or, without one, AWS. A batch goes through the
     normal path (lease, state machine); KPIs and pending items are processed here, under the lease.
     """
-    from ecompipe import reprocess as rp
+    from ecompipe.batch import reprocess as rp
 
     modes = [
         m for m, on in (("--batch", batch_id), ("--from/--to", date_from or date_to), ("--pending", pending)) if on
@@ -679,8 +680,8 @@ def generate(
     """Write a deterministic, realistic batch to OUT: multi-item orders across categories, returns
     and cancellations, order files spanning many days, items split across files, and optionally a
     share of bad rows of every kind the validator knows."""
-    from ecompipe.generate import Spec
-    from ecompipe.generate import generate as make
+    from ecompipe.local.generate import Spec
+    from ecompipe.local.generate import generate as make
 
     _date(start, "--start")
     out.mkdir(parents=True, exist_ok=True)
@@ -715,7 +716,7 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
         raise click.UsageError(
             f"ecompipe serve needs the local extra ({exc.name} is missing): pip install -e '.[local]'"
         ) from None
-    from ecompipe.pipeline import csv_files
+    from ecompipe.batch.pipeline import csv_files
 
     settings = _settings(endpoint_url)
     if demo and settings.endpoint_url:
@@ -743,9 +744,9 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
 def task_command(command: str) -> None:
     """A container command: one stage of one batch (ECOMPIPE_RUN_ID, ECOMPIPE_BATCH_ID from the
     state machine's overrides). Records its outcome in the run ledger; exits 1 on failure."""
-    from ecompipe import tasks
-    from ecompipe.observability import emit_metrics, set_level
-    from ecompipe.taskenv import TaskInput
+    from ecompipe.batch import tasks
+    from ecompipe.core.observability import emit_metrics, set_level
+    from ecompipe.core.taskenv import TaskInput
 
     settings = _settings(None)
     set_level(settings.log_level)

@@ -10,8 +10,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from ecompipe.errors import EcompipeError, error_code
-from ecompipe.settings import Settings
+from ecompipe.core.errors import EcompipeError, error_code
+from ecompipe.core.settings import Settings
 
 BY_DATE_INDEX = "by_order_date"
 _BATCH = 25

@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from ecompipe.errors import LayoutError
+from ecompipe.core.errors import LayoutError
 
 INCOMING = "incoming/"
 BATCHES = "batches/"
