@@ -6,35 +6,16 @@ accumulated in floats and no sum can wrap (ecompipe.core.money), so every figure
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pandas as pd
 
+from ecompipe.core import kpis as model
 from ecompipe.core import money
 
 CANCELLED = "cancelled"
 RETURNED = "returned"
 
-ORDER_KPI_COLUMNS = [
-    "order_date",
-    "total_orders",
-    "total_revenue_cents",
-    "total_items_sold",
-    "return_rate_e4",
-    "unique_customers",
-    "returned_orders",
-    "sold_orders",
-]
-CATEGORY_KPI_COLUMNS = [
-    "category",
-    "order_date",
-    "daily_revenue_cents",
-    "avg_order_value_cents",
-    "avg_return_rate_e4",
-    "order_count",
-    "sold_order_count",
-    "returned_count",
-]
+ORDER_KPI_COLUMNS = [model.column(f) for f in model.ORDER_FIELDS + model.ORDER_EXTRA]
+CATEGORY_KPI_COLUMNS = [model.column(f) for f in model.CATEGORY_FIELDS + model.CATEGORY_EXTRA]
 
 
 def _lines(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
@@ -108,40 +89,16 @@ def category_kpis(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFr
     return out[CATEGORY_KPI_COLUMNS]
 
 
-def rate(e4: int) -> Decimal:
-    """Integer ten-thousandths as a Decimal with exactly four places."""
-    return Decimal(int(e4)).scaleb(-4)
+def order_records(frame: pd.DataFrame) -> list[dict]:
+    """OrderKPIs items: the model's fields and extras, as DynamoDB stores them."""
+    return _records(frame, model.ORDER_FIELDS + model.ORDER_EXTRA)
 
 
-def order_records(kpis: pd.DataFrame) -> list[dict]:
-    """OrderKPIs items (DESIGN §3 names; Decimal money and rates, int counts)."""
-    return [
-        {
-            "order_date": r.order_date,
-            "total_orders": int(r.total_orders),
-            "total_revenue": money.to_decimal(r.total_revenue_cents),
-            "total_items_sold": int(r.total_items_sold),
-            "return_rate": rate(r.return_rate_e4),
-            "unique_customers": int(r.unique_customers),
-            "returned_orders": int(r.returned_orders),
-            "sold_orders": int(r.sold_orders),
-        }
-        for r in kpis.itertuples(index=False)
-    ]
-
-
-def category_records(kpis: pd.DataFrame) -> list[dict]:
+def category_records(frame: pd.DataFrame) -> list[dict]:
     """CategoryKPIs items (DESIGN §3 names)."""
-    return [
-        {
-            "category": r.category,
-            "order_date": r.order_date,
-            "daily_revenue": money.to_decimal(r.daily_revenue_cents),
-            "avg_order_value": money.to_decimal(r.avg_order_value_cents),
-            "avg_return_rate": rate(r.avg_return_rate_e4),
-            "order_count": int(r.order_count),
-            "sold_order_count": int(r.sold_order_count),
-            "returned_count": int(r.returned_count),
-        }
-        for r in kpis.itertuples(index=False)
-    ]
+    return _records(frame, model.CATEGORY_FIELDS + model.CATEGORY_EXTRA)
+
+
+def _records(frame: pd.DataFrame, fields: list[str]) -> list[dict]:
+    columns = {f: frame[model.column(f)].tolist() for f in fields}
+    return [{f: model.stored(f, columns[f][i]) for f in fields} for i in range(len(frame))]

@@ -7,88 +7,25 @@ rows_read = accepted + rejected + pending holds by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 
-from ecompipe.core import layout, money
-from ecompipe.core.keys import isin
-from validator import reasons
+from ecompipe.core import money
+from validator import pending, reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,
     ORDER_ITEMS,
     ORDERS,
     PRODUCTS,
-    Dialect,
     detect,
-    empty_errors,
     kind_of,
     to_canonical,
 )
-from validator.reading import MalformedFile, RawTable, read_csv
+from validator.model import PENDING_COLUMNS, BatchValidation, InputFile, Known, ParsedFile
+from validator.reading import MalformedFile, read_csv
 from validator.report import build_report
 from validator.schemas import failures
-
-PENDING_COLUMNS = [
-    *CANONICAL_COLUMNS[ORDER_ITEMS],
-    "source_file",
-    "source_line",
-    "reason",
-    "first_batch_id",
-    "first_seen_at",
-]
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One file of the batch; `data` is None for a file that was not read (too large), whose
-    `size` says why."""
-
-    key: str
-    data: bytes | None
-    size: int = 0
-
-    @property
-    def name(self) -> str:
-        return layout.file_name(self.key)
-
-
-@dataclass
-class Known:
-    """Keys already in the curated store."""
-
-    order_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
-    product_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
-
-
-@dataclass
-class ParsedFile:
-    """One input file as it goes through validation."""
-
-    key: str
-    name: str
-    kind: str | None = None
-    dialect: Dialect | None = None
-    raw: RawTable | None = None
-    frame: pd.DataFrame | None = None  # canonical rows, same positions as raw.cells
-    errors: pd.DataFrame = field(default_factory=empty_errors)  # row, column, value, reason
-    pending: pd.DataFrame | None = None  # rows held for references: row, reason
-    malformed: MalformedFile | None = None
-
-    @property
-    def rows_read(self) -> int:
-        return 0 if self.raw is None else len(self.raw.cells) + len(self.raw.ragged)
-
-
-@dataclass
-class BatchValidation:
-    staged: dict[str, pd.DataFrame]
-    rejected_rows: dict[str, pd.DataFrame]
-    malformed: dict[str, MalformedFile]
-    pending: pd.DataFrame
-    expired: pd.DataFrame
-    report: dict
 
 
 def validate_batch(
@@ -110,7 +47,7 @@ def validate_batch(
 
     order_ids = known.order_ids.union(pd.Index(accepted[ORDERS]["order_id"].unique()))
     product_ids = known.product_ids.union(pd.Index(accepted[PRODUCTS]["product_id"].unique()))
-    items, new_pending = _split_references(accepted[ORDER_ITEMS], order_ids, product_ids)
+    items, new_pending = pending.split_references(accepted[ORDER_ITEMS], order_ids, product_ids)
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
             mine = new_pending[new_pending["_file"] == p.key]
@@ -118,17 +55,19 @@ def validate_batch(
 
     # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
     # recovery re-run) replaces its old copy, whether it resolves now or is held again
-    carried = _recheck_pending(pending_before, accepted[ORDER_ITEMS], order_ids, product_ids, now, max_pending_age_days)
+    carried = pending.recheck_pending(
+        pending_before, accepted[ORDER_ITEMS], order_ids, product_ids, now, max_pending_age_days
+    )
     staged = {
-        ORDERS: _public(accepted[ORDERS]),
-        PRODUCTS: _public(accepted[PRODUCTS]),
+        ORDERS: pending.public(accepted[ORDERS]),
+        PRODUCTS: pending.public(accepted[PRODUCTS]),
         # (an empty frame in a concat makes every column object: 2 s more downstream at 1M rows)
-        ORDER_ITEMS: _public(items)
+        ORDER_ITEMS: pending.public(items)
         if carried.resolved.empty
-        else pd.concat([_public(items), carried.resolved], ignore_index=True),
+        else pd.concat([pending.public(items), carried.resolved], ignore_index=True),
     }
-    fresh = _first_seen(
-        _public(new_pending).assign(reason=new_pending["reason"].to_numpy()), carried.superseded, batch_id, now
+    fresh = pending.first_seen(
+        pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy()), carried.superseded, batch_id, now
     )
     pending_after = pd.concat([carried.still, fresh[PENDING_COLUMNS]], ignore_index=True)
 
@@ -210,88 +149,6 @@ def _raw_value(p: ParsedFile, row: int, column: str) -> str:
     return "/".join(str(v) for v in parts)
 
 
-def _split_references(
-    items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    no_order = ~isin(items["order_id"], order_ids)
-    no_product = ~isin(items["product_id"], product_ids)
-    reason = pd.Series("", index=items.index, dtype="str")
-    reason = reason.mask(no_order, reasons.UNKNOWN_ORDER)
-    both = no_order & no_product
-    reason = reason.mask(no_product & ~no_order, reasons.UNKNOWN_PRODUCT)
-    reason = reason.mask(both, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)
-    held = no_order | no_product
-    return items[~held].reset_index(drop=True), items[held].assign(reason=reason[held]).reset_index(drop=True)
-
-
-@dataclass
-class _Carried:
-    resolved: pd.DataFrame
-    still: pd.DataFrame
-    expired: pd.DataFrame
-    superseded: pd.DataFrame  # held items this batch brings again (their first sighting is kept)
-    counts: dict[str, int]
-
-
-def _first_seen(fresh: pd.DataFrame, superseded: pd.DataFrame, batch_id: str, now: datetime) -> pd.DataFrame:
-    """Newly held items, stamped with this batch, except those held before: an item sent again
-    keeps its first batch and first sighting, so re-sending it never resets its pending age."""
-    first = superseded.drop_duplicates("item_key", keep="first").set_index("item_key")
-    earlier = fresh["item_key"].map(first["first_batch_id"]) if len(first) else pd.Series(None, index=fresh.index)
-    since = fresh["item_key"].map(first["first_seen_at"]) if len(first) else pd.Series(None, index=fresh.index)
-    return fresh.assign(
-        first_batch_id=earlier.where(earlier.notna(), batch_id).astype("str").to_numpy(),
-        first_seen_at=pd.to_datetime(since, utc=True).where(since.notna(), pd.Timestamp(now)).to_numpy(),
-    )
-
-
-def _recheck_pending(
-    before: pd.DataFrame | None,
-    batch_items: pd.DataFrame,
-    order_ids: pd.Index,
-    product_ids: pd.Index,
-    now: datetime,
-    max_age_days: int,
-) -> _Carried:
-    """Items held by earlier batches: resolved when their order and product are now known, expired
-    after the maximum age, superseded when this batch brings the same item again."""
-    if before is None or before.empty:
-        empty = pd.DataFrame(columns=PENDING_COLUMNS)
-        return _Carried(
-            _public(empty), empty, empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0)
-        )
-    before = before.drop_duplicates("item_key", keep="last")  # heals a set written before it was keyed
-    superseded = isin(before["item_key"], batch_items["item_key"])
-    rest = before[~superseded]
-    known = isin(rest["order_id"], order_ids) & isin(rest["product_id"], product_ids)
-    first_seen = pd.to_datetime(rest["first_seen_at"], utc=True)
-    too_old = ~known & (first_seen < pd.Timestamp(now) - timedelta(days=max_age_days))
-    still = rest[~known & ~too_old].copy()
-    still["reason"] = _pending_reason(still, order_ids, product_ids)
-    expired = rest[too_old].copy()
-    expired["reason"] = reasons.PENDING_EXPIRED + ": " + expired["reason"].astype("str")
-    return _Carried(
-        resolved=_public(rest[known]),
-        still=still[PENDING_COLUMNS].reset_index(drop=True),
-        expired=expired[PENDING_COLUMNS].reset_index(drop=True),
-        superseded=before[superseded],
-        counts={
-            "carried_in": len(before),
-            "resolved": int(known.sum()),
-            "superseded": int(superseded.sum()),
-            "expired": int(too_old.sum()),
-        },
-    )
-
-
-def _pending_reason(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> pd.Series:
-    no_order = ~isin(items["order_id"], order_ids)
-    no_product = ~isin(items["product_id"], product_ids)
-    out = pd.Series(reasons.UNKNOWN_PRODUCT, index=items.index, dtype="str")
-    out = out.mask(no_order, reasons.UNKNOWN_ORDER)
-    return out.mask(no_order & no_product, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)
-
-
 def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) -> list[dict]:
     """Consistency warnings (never rejections), judged on the items this batch holds of each order."""
     seen = pd.concat(
@@ -327,16 +184,6 @@ def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) 
             }
         )
     return out
-
-
-def _public(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop the validator's bookkeeping columns (those starting with '_')."""
-    keep = [
-        c
-        for c in frame.columns
-        if not str(c).startswith("_") and c not in ("reason", "first_batch_id", "first_seen_at")
-    ]
-    return frame[keep].reset_index(drop=True)
 
 
 def _has_rejections(p: ParsedFile) -> bool:

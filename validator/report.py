@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from validator import reasons
 from validator.dialects import ignored_columns
-
-if TYPE_CHECKING:
-    from validator.batch import ParsedFile
+from validator.model import ParsedFile
 
 MAX_VALUE_CHARS = 80
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

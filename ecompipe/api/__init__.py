@@ -23,15 +23,15 @@ from pydantic import BaseModel, Field
 
 from ecompipe import __version__
 from ecompipe.batch.pipeline import Resources
-from ecompipe.cli import render
-from ecompipe.core import layout
+from ecompipe.core import kpis, layout
+from ecompipe.core.dates import parse_day
 from ecompipe.core.errors import LayoutError
 from ecompipe.core.settings import Settings
+from ecompipe.core.statuses import RUN_STATUSES
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 MAX_RANGE_DAYS = 366  # the widest from..to a KPI query may span
 DEFAULT_DAYS = 90  # with no range given: the latest 90 days that have KPIs
-RUN_STATUSES = ("RUNNING", "SUCCEEDED", "REJECTED", "FAILED")
 MAX_RUNS = 200
 MAX_UPLOAD_FILES = 20
 _CHUNK = 1 << 20
@@ -161,7 +161,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         that have KPIs; with one: 366 days from (or up to) it."""
         rows = res.kpis.order_kpis()
         start, end = _range(date_from, date_to, [r["order_date"] for r in rows])
-        return render.public_rows([r for r in rows if start <= r["order_date"] <= end], render.ORDER_FIELDS)
+        return kpis.public_rows([r for r in rows if start <= r["order_date"] <= end], kpis.ORDER_FIELDS)
 
     @app.get(
         "/api/kpis/categories",
@@ -188,7 +188,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
             start, end = _range(date_from, date_to, [r["order_date"] for r in rows])
             rows = [r for r in rows if start <= r["order_date"] <= end]
         rows = sorted(rows, key=lambda r: (r["order_date"], r["category"]))
-        return render.public_rows(rows, render.CATEGORY_FIELDS)
+        return kpis.public_rows(rows, kpis.CATEGORY_FIELDS)
 
     @app.get(
         "/api/runs",
@@ -309,11 +309,9 @@ def _only(*names: str) -> Any:
 
 def _date(name: str, value: str) -> date:
     try:
-        if len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(400, f"{name} must be a date as YYYY-MM-DD, not {value[:40]!r}") from None
+        return parse_day(value, name)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def _range(date_from: str | None, date_to: str | None, known: list[str]) -> tuple[str, str]:

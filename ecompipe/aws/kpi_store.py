@@ -7,16 +7,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ecompipe.aws import dynamo
+from ecompipe.core import kpis
 from ecompipe.core.errors import EcompipeError, error_code
 from ecompipe.core.settings import Settings
 
 BY_DATE_INDEX = "by_order_date"
 _BATCH = 25
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class WriteFailed(EcompipeError):
@@ -89,10 +88,10 @@ class KpiStore:
             k for k in self._category_keys(dates) if (k["category"], k["order_date"]) not in keep_categories
         ]
         requests = {
-            self.settings.order_table: [{"PutRequest": {"Item": _dump(i)}} for i in orders]
-            + [{"DeleteRequest": {"Key": _dump({"order_date": d})}} for d in sorted(date_set - keep_orders)],
-            self.settings.category_table: [{"PutRequest": {"Item": _dump(i)}} for i in categories]
-            + [{"DeleteRequest": {"Key": _dump(k)}} for k in stale_categories],
+            self.settings.order_table: [{"PutRequest": {"Item": dynamo.dump(i)}} for i in orders]
+            + [{"DeleteRequest": {"Key": dynamo.dump({"order_date": d})}} for d in sorted(date_set - keep_orders)],
+            self.settings.category_table: [{"PutRequest": {"Item": dynamo.dump(i)}} for i in categories]
+            + [{"DeleteRequest": {"Key": dynamo.dump(k)}} for k in stale_categories],
         }
         for table, reqs in requests.items():
             self._batch_write(table, reqs)
@@ -160,24 +159,5 @@ def _in_range(date: str, date_from: str | None, date_to: str | None) -> bool:
     return (date_from is None or date >= date_from) and (date_to is None or date <= date_to)
 
 
-def _dump(item: dict) -> dict:
-    return {k: _serializer.serialize(v) for k, v in item.items()}
-
-
-INTEGER_FIELDS = frozenset(
-    {
-        "total_orders",
-        "total_items_sold",
-        "unique_customers",
-        "returned_orders",
-        "sold_orders",
-        "order_count",
-        "sold_order_count",
-        "returned_count",
-    }
-)
-
-
 def _load(item: dict) -> dict:
-    out = {k: _deserializer.deserialize(v) for k, v in item.items()}
-    return {k: int(v) if k in INTEGER_FIELDS else v for k, v in out.items()}
+    return dynamo.load(item, ints=kpis.COUNT_FIELDS)

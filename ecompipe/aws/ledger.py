@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from ecompipe.aws import dynamo
+from ecompipe.core import statuses
 from ecompipe.core.errors import error_code
 from ecompipe.core.settings import Settings
 
@@ -22,9 +22,6 @@ from ecompipe.core.settings import Settings
 HAS_WORK = "has_work"
 NOTHING_VALID = "nothing_valid"
 TRANSFORMED = "done"
-
-_ser = TypeSerializer()
-_de = TypeDeserializer()
 
 
 def table_definition(settings: Settings) -> dict:
@@ -63,7 +60,7 @@ class Ledger:
             Key={"run_id": {"S": run_id}},
             UpdateExpression=expr,
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":{k}": _ser.serialize(_plain(v)) for k, v in values.items()},
+            ExpressionAttributeValues={f":{k}": dynamo.value(v) for k, v in values.items()},
         )
 
     def taken(self, run_id: str, batch_id: str, files: int, owner: str, execution: str | None = None) -> None:
@@ -72,7 +69,7 @@ class Ledger:
             run_id,
             {
                 "batch_id": batch_id,
-                "status": "RUNNING",
+                "status": statuses.RUNNING,
                 "stage": "taken",
                 "files": files,
                 "owner": owner,
@@ -125,20 +122,11 @@ class Ledger:
 
     def get(self, run_id: str) -> dict | None:
         item = self.db.get_item(TableName=self.table, Key={"run_id": {"S": run_id}}, ConsistentRead=True).get("Item")
-        return None if item is None else _load(item)
+        return None if item is None else dynamo.load(item)
 
     def recent(self, limit: int = 20, status: str | None = None) -> list[dict]:
         pages = self.db.get_paginator("scan").paginate(TableName=self.table)
-        runs = [_load(i) for p in pages for i in p["Items"]]
+        runs = [dynamo.load(i) for p in pages for i in p["Items"]]
         if status:
             runs = [r for r in runs if r.get("status") == status]
         return sorted(runs, key=lambda r: r.get("started_at", ""), reverse=True)[:limit]
-
-
-def _plain(value: Any) -> Any:
-    return Decimal(str(value)) if isinstance(value, float) else value
-
-
-def _load(item: dict) -> dict:
-    out = {k: _de.deserialize(v) for k, v in item.items()}
-    return {k: int(v) if isinstance(v, Decimal) and v == v.to_integral_value() else v for k, v in out.items()}

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from ecompipe.aws.lock import Fence
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import Resources, archive_as_reported
-from ecompipe.core import layout, notifications
+from ecompipe.core import layout, notifications, statuses
 from ecompipe.core.observability import bind, logger
 from ecompipe.core.taskenv import TaskInput
 
@@ -91,7 +91,7 @@ def run(command: str, res: Resources, task: TaskInput) -> StageResult:
         result = COMMANDS[command](res, task)
     except Exception as exc:
         logger.exception(f"{command} failed")
-        res.ledger.finished(task.run_id, "FAILED", f"{type(exc).__name__}: {exc}", stage=command)
+        res.ledger.finished(task.run_id, statuses.FAILED, f"{type(exc).__name__}: {exc}", stage=command)
         raise
     result.metrics["StageDuration"] = round(time.monotonic() - started, 3)
     logger.info(f"{command} summary", extra={"counts": result.summary, "duration_s": result.metrics["StageDuration"]})

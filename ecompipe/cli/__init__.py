@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -23,9 +23,12 @@ from ecompipe.aws.clients import endpoint_answers
 from ecompipe.aws.lock import Lease, cli_owner, owner_alive
 from ecompipe.batch.pipeline import Resources, RunResult
 from ecompipe.cli import render
+from ecompipe.core import kpis as kpi_model
 from ecompipe.core import layout
+from ecompipe.core.dates import parse_day
 from ecompipe.core.errors import EcompipeError, LayoutError
 from ecompipe.core.settings import Settings
+from ecompipe.core.statuses import RUN_STATUSES
 from ecompipe.core.taskenv import TASK_COMMANDS
 from ecompipe.local.emulator import Emulator
 
@@ -53,9 +56,9 @@ def _date(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+        return parse_day(value, name).isoformat()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 class Failure(click.ClickException):
@@ -158,7 +161,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
     location = f"s3://{settings.bucket}/reports/{result.batch_id}/validation.json"
     summary = render.summary_line(result.report, location) + f" ({time.monotonic() - started:.1f}s)"
     if output == "json":
-        click.echo(render.kpis_json(orders, categories))
+        click.echo(kpi_model.kpis_json(orders, categories))
         stderr.print(summary)
     else:
         render.file_table(stderr, result.report)
@@ -299,9 +302,9 @@ def kpis(
     if category is not None:
         orders = []  # order KPIs have no category
     if output == "json":
-        click.echo(render.kpis_json(orders, categories))
+        click.echo(kpi_model.kpis_json(orders, categories))
     elif output == "csv":
-        click.echo(render.kpis_csv(orders, categories), nl=False, color=True)  # data: never strip bytes
+        click.echo(kpi_model.kpis_csv(orders, categories), nl=False, color=True)  # data: never strip bytes
     else:
         render.kpi_tables(stdout, orders, categories)
 
@@ -518,7 +521,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
 
 @main.command()
 @click.option(
-    "--status", "status_filter", default=None, help="Only runs with this status (RUNNING, SUCCEEDED, REJECTED, FAILED)."
+    "--status", "status_filter", default=None, help=f"Only runs with this status ({', '.join(RUN_STATUSES)})."
 )
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)

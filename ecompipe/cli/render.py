@@ -1,30 +1,21 @@
-"""Turning results into what a person or a program reads: KPI JSON, CSV and rich tables.
+"""What a person reads in a terminal: rich consoles and tables over results.
 
 Everything printed is literal. The consoles parse no markup and no emoji codes, so a category
 named ``[bold]`` or ``:smile:`` prints as written; control characters (an escape sequence in a
-cell) are shown as ``\\xNN``. CSV meant for spreadsheets goes through ecompipe.core.csvsafe.
+cell) are shown as ``\\xNN``. The KPI model and its JSON and CSV forms (spreadsheet-safe, through
+ecompipe.core.csvsafe) are ecompipe.core.kpis.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import sys
-from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ecompipe.core.csvsafe import spreadsheet_rows
-
-ORDER_FIELDS = ["order_date", "total_orders", "total_revenue", "total_items_sold", "return_rate", "unique_customers"]
-CATEGORY_FIELDS = ["category", "order_date", "daily_revenue", "avg_order_value", "avg_return_rate"]
-MONEY_FIELDS = {"total_revenue", "daily_revenue", "avg_order_value"}
-RATE_FIELDS = {"return_rate", "avg_return_rate"}
-
+from ecompipe.core import kpis
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -52,55 +43,16 @@ def _row(table: Table, *cells: object) -> None:
     table.add_row(*(Text(literal(c)) for c in cells))
 
 
-def kpi_value(name: str, value: object) -> object:
-    """Money as a string with two decimals, rates as numbers with four, counts as ints."""
-    if name in MONEY_FIELDS:
-        return f"{Decimal(str(value)):.2f}"
-    if name in RATE_FIELDS:
-        return float(f"{Decimal(str(value)):.4f}")
-    if isinstance(value, Decimal):
-        return int(value)
-    return value
-
-
-def public_rows(rows: list[dict], fields: list[str]) -> list[dict]:
-    return [{f: kpi_value(f, r[f]) for f in fields} for r in rows]
-
-
-def kpis_json(order_rows: list[dict], category_rows: list[dict]) -> str:
-    """Exactly {"order_kpis": [...], "category_kpis": [...]} with the DESIGN §3 field names."""
-    doc = {
-        "order_kpis": public_rows(sorted(order_rows, key=lambda r: r["order_date"]), ORDER_FIELDS),
-        "category_kpis": public_rows(
-            sorted(category_rows, key=lambda r: (r["order_date"], r["category"])), CATEGORY_FIELDS
-        ),
-    }
-    return json.dumps(doc, indent=2)
-
-
-def kpis_csv(order_rows: list[dict], category_rows: list[dict]) -> str:
-    """Two CSV sections separated by a blank line: order KPIs, then category KPIs; cells a
-    spreadsheet would run as formulas are neutralised (ecompipe.core.csvsafe)."""
-    sections = []
-    for rows, fields in ((order_rows, ORDER_FIELDS), (category_rows, CATEGORY_FIELDS)):
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(spreadsheet_rows(public_rows(rows, fields)))
-        sections.append(out.getvalue())
-    return "\n".join(sections)
-
-
 def kpi_tables(console: Console, order_rows: list[dict], category_rows: list[dict]) -> None:
     for title, rows, fields in (
-        ("Order KPIs", order_rows, ORDER_FIELDS),
-        ("Category KPIs", category_rows, CATEGORY_FIELDS),
+        ("Order KPIs", order_rows, kpis.ORDER_FIELDS),
+        ("Category KPIs", category_rows, kpis.CATEGORY_FIELDS),
     ):
         table = Table(title=f"{title} ({len(rows)} rows)")
         for f in fields:
             table.add_column(f, justify="left" if f in ("order_date", "category") else "right")
-        for r in public_rows(rows, fields):
-            _row(table, *(f"{r[f]:.4f}" if f in RATE_FIELDS else r[f] for f in fields))
+        for r in kpis.public_rows(rows, fields):
+            _row(table, *(f"{r[f]:.4f}" if f in kpis.RATE_FIELDS else r[f] for f in fields))
         console.print(table)
 
 

@@ -23,7 +23,7 @@ SUBSTITUTIONS = (
     "TriggerFunctionArn",
 )
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
-_REPO_FILE = Path(__file__).resolve().parents[1] / "statemachine" / "pipeline.asl.json"
+_REPO_FILE = Path(__file__).resolve().parents[2] / "statemachine" / "pipeline.asl.json"
 
 
 def definition_text() -> str:

@@ -1,0 +1,72 @@
+"""What the validator's core works on: the files of a batch, the keys already known, each file as
+it goes through validation, and the outcome. Shared by validator.batch and validator.report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ecompipe.core import layout
+from validator.dialects import CANONICAL_COLUMNS, ORDER_ITEMS, Dialect, empty_errors
+from validator.reading import MalformedFile, RawTable
+
+PENDING_COLUMNS = [
+    *CANONICAL_COLUMNS[ORDER_ITEMS],
+    "source_file",
+    "source_line",
+    "reason",
+    "first_batch_id",
+    "first_seen_at",
+]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file of the batch; `data` is None for a file that was not read (too large), whose
+    `size` says why."""
+
+    key: str
+    data: bytes | None
+    size: int = 0
+
+    @property
+    def name(self) -> str:
+        return layout.file_name(self.key)
+
+
+@dataclass
+class Known:
+    """Keys already in the curated store."""
+
+    order_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
+    product_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
+
+
+@dataclass
+class ParsedFile:
+    """One input file as it goes through validation."""
+
+    key: str
+    name: str
+    kind: str | None = None
+    dialect: Dialect | None = None
+    raw: RawTable | None = None
+    frame: pd.DataFrame | None = None  # canonical rows, same positions as raw.cells
+    errors: pd.DataFrame = field(default_factory=empty_errors)  # row, column, value, reason
+    pending: pd.DataFrame | None = None  # rows held for references: row, reason
+    malformed: MalformedFile | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return 0 if self.raw is None else len(self.raw.cells) + len(self.raw.ragged)
+
+
+@dataclass
+class BatchValidation:
+    staged: dict[str, pd.DataFrame]
+    rejected_rows: dict[str, pd.DataFrame]
+    malformed: dict[str, MalformedFile]
+    pending: pd.DataFrame
+    expired: pd.DataFrame
+    report: dict

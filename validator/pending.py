@@ -1,0 +1,105 @@
+"""References and pending/: items whose order or product is not known yet are held, re-checked by
+every later batch, resolved, superseded or expired. pending/ is keyed by item key like curated/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from ecompipe.core.keys import isin
+from validator import reasons
+from validator.model import PENDING_COLUMNS
+
+
+def split_references(
+    items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    no_order = ~isin(items["order_id"], order_ids)
+    no_product = ~isin(items["product_id"], product_ids)
+    reason = pd.Series("", index=items.index, dtype="str")
+    reason = reason.mask(no_order, reasons.UNKNOWN_ORDER)
+    both = no_order & no_product
+    reason = reason.mask(no_product & ~no_order, reasons.UNKNOWN_PRODUCT)
+    reason = reason.mask(both, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)
+    held = no_order | no_product
+    return items[~held].reset_index(drop=True), items[held].assign(reason=reason[held]).reset_index(drop=True)
+
+
+@dataclass
+class Carried:
+    resolved: pd.DataFrame
+    still: pd.DataFrame
+    expired: pd.DataFrame
+    superseded: pd.DataFrame  # held items this batch brings again (their first sighting is kept)
+    counts: dict[str, int]
+
+
+def first_seen(fresh: pd.DataFrame, superseded: pd.DataFrame, batch_id: str, now: datetime) -> pd.DataFrame:
+    """Newly held items, stamped with this batch, except those held before: an item sent again
+    keeps its first batch and first sighting, so re-sending it never resets its pending age."""
+    first = superseded.drop_duplicates("item_key", keep="first").set_index("item_key")
+    earlier = fresh["item_key"].map(first["first_batch_id"]) if len(first) else pd.Series(None, index=fresh.index)
+    since = fresh["item_key"].map(first["first_seen_at"]) if len(first) else pd.Series(None, index=fresh.index)
+    return fresh.assign(
+        first_batch_id=earlier.where(earlier.notna(), batch_id).astype("str").to_numpy(),
+        first_seen_at=pd.to_datetime(since, utc=True).where(since.notna(), pd.Timestamp(now)).to_numpy(),
+    )
+
+
+def recheck_pending(
+    before: pd.DataFrame | None,
+    batch_items: pd.DataFrame,
+    order_ids: pd.Index,
+    product_ids: pd.Index,
+    now: datetime,
+    max_age_days: int,
+) -> Carried:
+    """Items held by earlier batches: resolved when their order and product are now known, expired
+    after the maximum age, superseded when this batch brings the same item again."""
+    if before is None or before.empty:
+        empty = pd.DataFrame(columns=PENDING_COLUMNS)
+        return Carried(
+            public(empty), empty, empty, empty, dict.fromkeys(("carried_in", "resolved", "superseded", "expired"), 0)
+        )
+    before = before.drop_duplicates("item_key", keep="last")  # heals a set written before it was keyed
+    superseded = isin(before["item_key"], batch_items["item_key"])
+    rest = before[~superseded]
+    known = isin(rest["order_id"], order_ids) & isin(rest["product_id"], product_ids)
+    first_seen = pd.to_datetime(rest["first_seen_at"], utc=True)
+    too_old = ~known & (first_seen < pd.Timestamp(now) - timedelta(days=max_age_days))
+    still = rest[~known & ~too_old].copy()
+    still["reason"] = _pending_reason(still, order_ids, product_ids)
+    expired = rest[too_old].copy()
+    expired["reason"] = reasons.PENDING_EXPIRED + ": " + expired["reason"].astype("str")
+    return Carried(
+        resolved=public(rest[known]),
+        still=still[PENDING_COLUMNS].reset_index(drop=True),
+        expired=expired[PENDING_COLUMNS].reset_index(drop=True),
+        superseded=before[superseded],
+        counts={
+            "carried_in": len(before),
+            "resolved": int(known.sum()),
+            "superseded": int(superseded.sum()),
+            "expired": int(too_old.sum()),
+        },
+    )
+
+
+def _pending_reason(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> pd.Series:
+    no_order = ~isin(items["order_id"], order_ids)
+    no_product = ~isin(items["product_id"], product_ids)
+    out = pd.Series(reasons.UNKNOWN_PRODUCT, index=items.index, dtype="str")
+    out = out.mask(no_order, reasons.UNKNOWN_ORDER)
+    return out.mask(no_order & no_product, reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT)
+
+
+def public(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the validator's bookkeeping columns (those starting with '_')."""
+    keep = [
+        c
+        for c in frame.columns
+        if not str(c).startswith("_") and c not in ("reason", "first_batch_id", "first_seen_at")
+    ]
+    return frame[keep].reset_index(drop=True)
