@@ -1,0 +1,98 @@
+"""What every command shares: the consoles, settings from the environment with a checked endpoint,
+error handling (one line, exit 1), and the shared options."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from ecompipe.aws.clients import endpoint_answers
+from ecompipe.aws.lock import Lease, cli_owner
+from ecompipe.cli import render
+from ecompipe.core import layout
+from ecompipe.core.dates import parse_day
+from ecompipe.core.errors import EcompipeError, LayoutError
+from ecompipe.core.settings import Settings
+
+DEFAULT_DATA = Path("sample_data/seed")
+
+
+# piped output keeps whole values instead of squeezing tables into 80 columns
+stdout = render.console(stderr=False)
+
+
+stderr = render.console(stderr=True)
+
+
+def settings_for(endpoint_url: str | None) -> Settings:
+    """Settings from the environment; an explicit endpoint must answer (fail fast, not after retries)."""
+    try:
+        settings = Settings.from_env().with_endpoint(endpoint_url)
+    except EcompipeError as exc:
+        raise click.UsageError(str(exc)) from None
+    if settings.endpoint_url and not endpoint_answers(settings.endpoint_url):
+        raise Failure(
+            f"nothing answers at {settings.endpoint_url}; start an emulator there (ecompipe emulator --port N) "
+            "or leave out --endpoint-url / ECOMPIPE_ENDPOINT_URL to use the embedded one"
+        )
+    return settings
+
+
+def parse_date(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_day(value, name).isoformat()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
+class Failure(click.ClickException):
+    """A run that failed: message on stderr, exit 1."""
+
+    exit_code = 1
+
+
+@contextmanager
+def failures(settings: Settings | None = None) -> Iterator[None]:
+    """Turn the errors a run can meet into one clear line and exit 1 (no traceback)."""
+    where = f" at {settings.endpoint_url}" if settings and settings.endpoint_url else ""
+    try:
+        yield
+    except EcompipeError as exc:
+        raise Failure(str(exc)) from None
+    except NoCredentialsError:
+        raise Failure(
+            "no AWS credentials found: configure AWS, or use --endpoint-url / the embedded emulator"
+        ) from None
+    except EndpointConnectionError as exc:
+        raise Failure(f"cannot reach AWS{where}: {exc}") from None
+    except ClientError as exc:
+        raise Failure(f"AWS refused a request{where}: {exc}") from None
+    except BotoCoreError as exc:
+        raise Failure(f"AWS client error{where}: {exc}") from None
+
+
+endpoint_option = click.option(
+    "--endpoint-url", default=None, help="AWS endpoint (an emulator); default: ECOMPIPE_ENDPOINT_URL, else AWS."
+)
+
+
+def batch_id_param(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Batch ids become key parts: refuse anything that would leave the bucket layout."""
+    try:
+        return None if value is None else layout.check_batch_id(value)
+    except LayoutError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def say_waiting(holder: Lease) -> None:
+    stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to release the lease", style="yellow")
+
+
+def owner() -> str:
+    return cli_owner()

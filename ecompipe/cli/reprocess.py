@@ -1,0 +1,135 @@
+"""`ecompipe reprocess`: a past batch, the KPIs of dates, or pending/ again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from ecompipe.batch.pipeline import Resources
+from ecompipe.cli import render
+from ecompipe.cli.common import (
+    batch_id_param,
+    endpoint_option,
+    failures,
+    owner,
+    parse_date,
+    settings_for,
+)
+from ecompipe.cli.run import run_keys
+from ecompipe.core import layout
+
+
+@click.command()
+@click.option(
+    "--batch",
+    "batch_id",
+    default=None,
+    callback=batch_id_param,
+    help="Run a past batch again, as a new batch, from processed/ or rejected/.",
+)
+@click.option("--from", "date_from", default=None, help="Recompute the KPIs of a date range from curated/ ...")
+@click.option("--to", "date_to", default=None, help="... up to this date (inclusive).")
+@click.option("--pending", is_flag=True, help="Re-check the items held in pending/ now.")
+@click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
+@endpoint_option
+def reprocess(
+    batch_id: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    pending: bool,
+    dry_run: bool,
+    endpoint_url: str | None,
+) -> None:
+    """Re-run what went wrong: a past batch (--batch), the KPIs of dates (--from/--to), or pending/ (--pending).
+
+    Works against the endpoint given (an emulator) or, without one, AWS. A batch goes through the
+    normal path (lease, state machine); KPIs and pending items are processed here, under the lease.
+    """
+    modes = [
+        m for m, on in (("--batch", batch_id), ("--from/--to", date_from or date_to), ("--pending", pending)) if on
+    ]
+    if len(modes) != 1:
+        raise click.UsageError("give exactly one of --batch ID, --from D --to D, --pending")
+    settings = settings_for(endpoint_url)
+    with failures(settings):
+        res = Resources.from_settings(settings)
+        if batch_id:
+            _batch_again(res, batch_id, dry_run)
+        elif date_from or date_to:
+            if not (date_from and date_to):
+                raise click.UsageError("--from and --to go together")
+            lo, hi = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+            assert lo and hi
+            if lo > hi:
+                raise click.UsageError(f"--from {lo} is after --to {hi}")
+            _kpis_again(res, lo, hi, dry_run)
+        else:
+            _pending_again(res, dry_run)
+
+
+def _batch_again(res: Resources, batch_id: str, dry_run: bool) -> None:
+    """Put a past batch's files back into incoming/ and run them as a new batch."""
+    from ecompipe.batch import reprocess as rp
+
+    plan = rp.plan_batch(res, batch_id)
+    for source, target in plan.copies:
+        click.echo(f"{'would copy' if dry_run else 'copy'} {source} -> {target}")
+    for key in plan.missing:
+        click.echo(f"missing (skipped): {key}")
+    if dry_run:
+        click.echo(f"would run {len(plan.copies)} files as a new batch through the normal path")
+        return
+    keys = rp.put_back(res, plan)
+    if res.settings.endpoint_url is None:
+        # on AWS the upload events reach the trigger, which takes the files as a new batch
+        click.echo(f"{len(keys)} files of {batch_id} are back in s3://{res.settings.bucket}/incoming/ for the trigger")
+        return
+    result = run_keys(res, keys)
+    click.echo(render.summary_line(result.report, layout.report_key(result.batch_id)))
+    click.echo(f"batch {batch_id} ran again as {result.batch_id}")
+
+
+def _kpis_again(res: Resources, lo: str, hi: str, dry_run: bool) -> None:
+    """Recompute the KPIs of [lo, hi] from curated/ and rewrite them, under the lease."""
+    from ecompipe.batch import reprocess as rp
+
+    kpi_plan = rp.plan_kpis(res, lo, hi)
+    verb = "would" if dry_run else "will"
+    click.echo(
+        f"{len(kpi_plan.dates)} dates in {lo}..{hi}: {verb} write {kpi_plan.to_write} items, "
+        f"delete {kpi_plan.to_delete}, leave {kpi_plan.unchanged} unchanged"
+    )
+    if not dry_run:
+        with _held_lease(res, f"reprocess-kpis-{lo}-{hi}"):
+            written = rp.apply_kpis(res, kpi_plan)
+        click.echo(f"rewrote {written} KPI items")
+
+
+def _pending_again(res: Resources, dry_run: bool) -> None:
+    """Re-check the items held in pending/ now, under the lease."""
+    from ecompipe.batch import reprocess as rp
+
+    counts = rp.plan_pending(res)
+    click.echo(
+        f"pending: {counts['carried_in']} held; {counts['resolved']} would resolve, "
+        f"{counts['expired']} would expire, {counts['still_pending']} would stay"
+    )
+    if not dry_run and counts["carried_in"]:
+        manifest = rp.pending_manifest()
+        with _held_lease(res, manifest.batch_id):
+            result = rp.recheck_pending(res, manifest)
+        click.echo(f"re-checked as {result.batch_id}: {json.dumps(result.report['pending'])}")
+
+
+@contextmanager
+def _held_lease(res: Resources, run_id: str) -> Iterator[None]:
+    """Do something under the pipeline lease, so no run transforms at the same time."""
+    leases = res.leases()
+    lease = leases.acquire(run_id, owner())
+    try:
+        yield
+    finally:
+        leases.release(lease)

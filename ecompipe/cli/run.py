@@ -1,0 +1,168 @@
+"""`ecompipe run`: a directory of CSV files through the pipeline on an emulator, and the KPIs it made."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from ecompipe.batch.pipeline import Resources, RunResult
+from ecompipe.cli import render
+from ecompipe.cli.common import (
+    DEFAULT_DATA,
+    Failure,
+    failures,
+    owner,
+    say_waiting,
+    settings_for,
+    stderr,
+    stdout,
+)
+from ecompipe.core import kpis as kpi_model
+from ecompipe.core import layout
+from ecompipe.core.settings import Settings
+from ecompipe.local.emulator import Emulator
+
+
+@click.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--endpoint-url", default=None, help="Use this endpoint instead of starting the embedded emulator.")
+@click.option(
+    "--via",
+    type=click.Choice(["statemachine", "direct"]),
+    default=None,
+    help="statemachine (default; ECOMPIPE_RUN_VIA): the real ASL on the emulator's Step Functions, "
+    "ECS tasks run locally; direct: the same steps in process (for a plain moto server).",
+)
+@click.option(
+    "--tasks",
+    "task_mode",
+    type=click.Choice(["inprocess", "subprocess", "docker"]),
+    default="inprocess",
+    show_default=True,
+    help="How the local task runner runs ECS tasks (--via statemachine); docker needs a Docker engine.",
+)
+def run(directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str) -> None:
+    """Run the pipeline on DIRECTORY's CSV files (default: sample_data/seed) and print the KPIs.
+
+    Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
+    """
+    from ecompipe.batch.pipeline import csv_files
+
+    directory = directory or DEFAULT_DATA
+    if not directory.is_dir():
+        raise click.UsageError(f"{directory} is not a directory")
+    if task_mode == "docker":
+        _require_docker()
+    settings = settings_for(endpoint_url)
+    started = time.monotonic()
+    with failures(settings):
+        files = csv_files(directory)
+        if not files:
+            raise click.UsageError(f"no .csv files under {directory}")
+        with ExitStack() as stack:
+            res = resources_on(stack, settings)
+            result = upload_and_run(res, files, via, task_mode)
+            dates = set(result.affected_dates)
+            orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
+            categories = [r for r in res.kpis.category_kpis() if r["order_date"] in dates]
+    location = f"s3://{res.settings.bucket}/{layout.report_key(result.batch_id)}"
+    summary = render.summary_line(result.report, location) + f" ({time.monotonic() - started:.1f}s)"
+    if output == "json":
+        click.echo(kpi_model.kpis_json(orders, categories))
+        stderr.print(summary)
+    else:
+        render.file_table(stderr, result.report)
+        render.kpi_tables(stdout, orders, categories)
+        click.echo(summary)
+
+
+def resources_on(stack: ExitStack, settings: Settings) -> Resources:
+    """The command's bucket and tables, created if missing: at the endpoint given, or on an
+    embedded emulator started for the command and stopped with `stack`."""
+    if not settings.endpoint_url:
+        url = stack.enter_context(Emulator())
+        stderr.print(f"embedded emulator at {url}", style="dim")
+        settings = settings.with_endpoint(url)
+    res = Resources.from_settings(settings)
+    res.init()
+    return res
+
+
+def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode: str) -> RunResult:
+    """Upload the files to incoming/ and run them as one batch (ECOMPIPE_RUN_VIA or `via`)."""
+    from ecompipe.batch.pipeline import upload
+
+    keys = upload(res.bucket, files)
+    stderr.print(f"uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/", style="dim")
+    if (via or res.settings.run_via) == "statemachine":
+        return run_through_state_machine(res, keys, task_mode)
+    return run_through_trigger(res, keys)
+
+
+def _require_docker() -> None:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception as exc:
+        raise click.UsageError(
+            f"--tasks docker needs a running Docker engine, and none answers ({type(exc).__name__}); "
+            "use --tasks inprocess or subprocess"
+        ) from None
+
+
+def run_through_state_machine(res: Resources, keys: list[str], task_mode: str) -> RunResult:
+    """upload -> trigger -> the real state machine on the emulator -> tasks by the local runner."""
+    from ecompipe.local import stack as local_aws
+    from ecompipe.local.starter import run_via_state_machine
+
+    assert res.settings.endpoint_url
+    local_aws.configure_emulator(res.settings.endpoint_url)
+    stack = local_aws.deploy(res.settings)
+    execution, result = run_via_state_machine(
+        res, stack, keys, owner=owner(), runner_mode=task_mode, waiting=say_waiting
+    )
+    run = res.ledger.get(execution["name"]) or {}
+    stderr.print(
+        f"execution {execution['executionArn']}: {execution['status']} ({run.get('status', '?')})", style="dim"
+    )
+    if execution["status"] != "SUCCEEDED" or result is None:
+        raise Failure(
+            f"the run failed ({execution['status']}): {run.get('error') or execution.get('cause') or 'no detail'}; "
+            f"see the run ledger ({res.settings.runs_table}) for {execution['name']}"
+        )
+    return result
+
+
+def run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
+    """upload -> trigger -> start, with the local starter: an explicit request processes exactly the
+    uploaded keys as one batch whatever the thresholds (saying so when they are not met)."""
+    from ecompipe.local.starter import LocalStarter, cleaned_up_on_exit, when_lease_is_free
+    from trigger.sweep import sweep
+
+    leases = res.leases()
+    starter = LocalStarter(res, leases)
+    with cleaned_up_on_exit(leases, owner()):
+        outcome = when_lease_is_free(
+            lambda: sweep(res.settings, res.bucket, leases, starter, owner=owner(), keys=keys, explicit=True),
+            leases,
+            600,
+            say_waiting,
+        )
+    if outcome.reason.startswith("explicit request"):
+        stderr.print(f"{outcome.reason}: processing the uploaded files anyway", style="yellow")
+    if not outcome.started or starter.result is None:
+        raise Failure(f"the batch did not start: {outcome.reason}")
+    return starter.result
+
+
+def run_keys(res: Resources, keys: list[str]) -> RunResult:
+    """Files already in incoming/ on an emulator, through the normal path: the state machine
+    (ECOMPIPE_RUN_VIA=statemachine) or the same steps in process."""
+    if res.settings.run_via == "statemachine":
+        return run_through_state_machine(res, keys, "inprocess")
+    return run_through_trigger(res, keys)
