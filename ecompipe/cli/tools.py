@@ -32,9 +32,15 @@ from ecompipe.local.emulator import Emulator
 
 @click.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
-def emulator(port: int) -> None:
+@click.option(
+    "--bind",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on; 0.0.0.0 only inside a container (docker-compose.yml), never on a host.",
+)
+def emulator(port: int, bind: str) -> None:
     """Run the AWS emulator in the foreground so several commands can share it (Ctrl-C stops it)."""
-    emu = Emulator(port)
+    emu = Emulator(port, bind)
     with failures():
         url = emu.start()
     click.echo(url)

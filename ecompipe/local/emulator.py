@@ -30,8 +30,9 @@ def prepare_environment(port: int) -> None:
 class Emulator:
     """Start with `with Emulator() as url:`; stops on exit."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, bind: str = HOST) -> None:
         self.port = port or free_port()
+        self.bind = bind  # 0.0.0.0 only inside a container, where the other services reach it
         self._server = None
 
     @property
@@ -48,7 +49,7 @@ class Emulator:
             ) from None
         prepare_environment(self.port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the user's terminal
-        server = ThreadedMotoServer(ip_address=HOST, port=self.port, verbose=False)
+        server = ThreadedMotoServer(ip_address=self.bind, port=self.port, verbose=False)
         try:
             server.start()
         except OSError as exc:

@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+from importlib import metadata
 
 import pytest
 
@@ -26,12 +27,13 @@ def test_dockerfile_is_hadolint_clean() -> None:
 
 def test_image_is_slim_runs_as_non_root_and_enters_ecompipe() -> None:
     text = DOCKERFILE.read_text()
-    stages = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
-    assert stages and all(s.endswith("-slim") or " AS " in s for s in stages)
-    final = text.rsplit("\nFROM ", 1)[1]
-    users = re.findall(r"^USER (\S+)", final, re.MULTILINE)
+    bases = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert bases and all(b.endswith("-slim") or b in ("source", "runtime") for b in bases)
+    stages = _stages()
+    assert stages["task"].startswith("runtime AS task") and stages["local"].startswith("runtime AS local")
+    users = re.findall(r"^USER (\S+)", stages["runtime"], re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
-    assert 'ENTRYPOINT ["ecompipe-entrypoint"]' in final
+    assert 'ENTRYPOINT ["ecompipe-entrypoint"]' in stages["runtime"]
     entry = (ROOT / "containers" / "entrypoint.sh").read_text()
     assert 'exec ecompipe "$@"' in entry
 
@@ -57,9 +59,33 @@ def test_compose_file_is_valid_without_an_engine() -> None:
     assert proc.returncode == 0, proc.stderr
     config = json.loads(proc.stdout)
     emulator, pipeline = config["services"]["emulator"], config["services"]["pipeline"]
-    assert emulator["image"].startswith("motoserver/moto:")
-    assert pipeline["build"]["dockerfile"] == "containers/Dockerfile"
+    # the emulator is our own `ecompipe emulator` (moto with our ECS fix), built from our Dockerfile
+    assert emulator["build"]["dockerfile"] == "containers/Dockerfile" and emulator["build"]["target"] == "local"
+    assert emulator["command"][0] == "emulator" and "0.0.0.0" in emulator["command"]
+    assert pipeline["image"] == emulator["image"]
     assert pipeline["environment"]["ECOMPIPE_ENDPOINT_URL"] == "http://emulator:5000"
+    # so `docker compose run` goes through the real state machine, as `ecompipe run` does
+    assert "ECOMPIPE_RUN_VIA" not in pipeline["environment"]
     assert pipeline["command"] == ["run", "/data"]
     assert "emulator" in pipeline["depends_on"]
     assert not any("SECRET" in k or "ACCESS_KEY" in k for k in pipeline["environment"])
+
+
+def _stages() -> dict[str, str]:
+    """Each build stage of the Dockerfile by name, with its text."""
+    parts = re.split(r"^FROM ", DOCKERFILE.read_text(), flags=re.MULTILINE)[1:]
+    return {re.search(r" AS (\S+)", part.splitlines()[0]).group(1): part for part in parts}
+
+
+def test_the_task_image_installs_only_what_the_tasks_run() -> None:
+    stages = _stages()
+    assert list(stages)[-1] == "task"  # the default target is the Fargate image
+    assert "COPY --from=build-task /install" in stages["task"]
+    installs = re.findall(r'pip install [^\n]*"([^"]+)"', stages["build-task"])
+    assert installs == ["."], installs  # the project itself, no extra
+    assert re.findall(r'pip install [^\n]*"([^"]+)"', stages["build-local"]) == [".[local]"]
+    # and what "." pulls in: the installed package's own runtime requirements
+    runtime = [r for r in metadata.requires("ecompipe") or [] if "extra ==" not in r]
+    names = {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in runtime}
+    assert names and not names & {"moto", "docker", "fastapi", "uvicorn", "python-multipart"}, names
+    assert {"boto3", "pandas", "pyarrow", "pandera"} <= names
