@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from ecompipe.core import kpis
 
 
-class OrderKpi(BaseModel):
-    order_date: str = Field(examples=["2025-06-01"])
-    total_orders: int
-    total_revenue: str = Field(description="exact, two decimals", examples=["40.49"])
-    total_items_sold: int
-    return_rate: float = Field(description="four decimals", examples=[0.5])
-    unique_customers: int
+def _kpi_model(name: str, fields: list[str]) -> type[BaseModel]:
+    """A response shape built from the KPI model (ecompipe.core.kpis), so the fields are written once."""
+    spec: dict[str, Any] = {}
+    for field in fields:
+        if field in kpis.MONEY_FIELDS:
+            spec[field] = (str, Field(description="money, exact, two decimals", examples=["40.49"]))
+        elif field in kpis.RATE_FIELDS:
+            spec[field] = (float, Field(description="a fraction, four decimals", examples=[0.5]))
+        elif field in kpis.COUNT_FIELDS:
+            spec[field] = (int, ...)
+        else:
+            spec[field] = (str, Field(examples=["2025-06-01"] if field == "order_date" else ["Books"]))
+    return create_model(name, **spec)
 
 
-class CategoryKpi(BaseModel):
-    category: str
-    order_date: str
-    daily_revenue: str = Field(examples=["30.00"])
-    avg_order_value: str = Field(examples=["15.00"])
-    avg_return_rate: float
+OrderKpi = _kpi_model("OrderKpi", kpis.ORDER_FIELDS)
+CategoryKpi = _kpi_model("CategoryKpi", kpis.CATEGORY_FIELDS)
 
 
 class Run(BaseModel):
