@@ -16,8 +16,16 @@ from tests.e2e.conftest import ecompipe
 pytestmark = pytest.mark.e2e
 
 
-def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_dir: Path) -> None:
-    proc = ecompipe("run", str(lab_dir), "--output", "json")
+@pytest.fixture(scope="session")
+def lab_run(lab_dir: Path):
+    """One `ecompipe run` of the public data on the embedded emulator (shared by the tests of the
+    "lab" xdist group, which run on one worker)."""
+    return ecompipe("run", str(lab_dir), "--output", "json")
+
+
+@pytest.mark.xdist_group("lab")
+def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_run) -> None:
+    proc = lab_run
     doc = json.loads(proc.stdout)  # stdout holds exactly the JSON document
     assert list(doc) == ["order_kpis", "category_kpis"]
     day = next(r for r in doc["order_kpis"] if r["order_date"] == "2025-03-25")
@@ -35,7 +43,10 @@ def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_dir: Path)
     assert "46007 accepted, 0 rejected, 0 pending" in proc.stderr
 
 
-def test_three_batches_against_one_emulator_equal_one_run(lab_dir: Path, emulator_url: str, tmp_path: Path) -> None:
+@pytest.mark.xdist_group("lab")
+def test_three_batches_against_one_emulator_equal_one_run(
+    lab_dir: Path, lab_run, emulator_url: str, tmp_path: Path
+) -> None:
     splits = {
         "b1": [
             "products.csv",
@@ -53,7 +64,7 @@ def test_three_batches_against_one_emulator_equal_one_run(lab_dir: Path, emulato
             shutil.copy(sources[name], tmp_path / batch / name)
         ecompipe("run", str(tmp_path / batch), "--endpoint-url", emulator_url, "--output", "json")
     successive = json.loads(ecompipe("kpis", "--endpoint-url", emulator_url, "--output", "json").stdout)
-    one_shot = json.loads(ecompipe("run", str(lab_dir), "--output", "json").stdout)
+    one_shot = json.loads(lab_run.stdout)
     assert len(successive["order_kpis"]) == 31
     assert successive == one_shot
 

@@ -4,7 +4,9 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,9 @@ DOCKERFILE = ROOT / "containers" / "Dockerfile"
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
+    """A tool the test extra installs: beside this interpreter (the venv's bin/, on PATH or not)."""
+    beside = Path(sys.executable).with_name(name)
+    path = str(beside) if beside.exists() else shutil.which(name)
     assert path, f"{name} is not installed (it comes with the test extra)"
     return path
 
