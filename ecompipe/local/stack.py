@@ -9,6 +9,7 @@ on, and ECS tasks held RUNNING until the local task runner stops them.
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from ecompipe.aws import clients as aws
 from ecompipe.core import statemachine, taskenv
+from ecompipe.core.errors import EcompipeError
 from ecompipe.core.settings import Settings
 
 NAME = "ecompipe"
@@ -131,6 +133,33 @@ def _fresh_state_machine(sfn: Any, definition: str) -> str:
     return sfn.create_state_machine(name=name, definition=definition, roleArn=FAKE_ACCOUNT_ROLE)["stateMachineArn"]
 
 
+def _network(ec2: Any, wait_seconds: float = 30) -> tuple[str, str]:
+    """The subnet and security group of the stack's VPC, created by the first deploy. A deploy that
+    finds the VPC of another deploy still being built waits for its subnet and group instead of
+    failing (two `ecompipe run` may deploy at the same moment)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]
+        if not vpcs:
+            vpc_id = ec2.create_vpc(
+                CidrBlock="10.42.0.0/16",
+                TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": NAME}]}],
+            )["Vpc"]["VpcId"]
+            ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+            subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+            group = ec2.create_security_group(GroupName=NAME, Description="ecompipe tasks", VpcId=vpc_id)["GroupId"]
+            return subnet, group
+        for vpc in vpcs:
+            in_vpc = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+            subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+            groups = ec2.describe_security_groups(Filters=[*in_vpc, {"Name": "group-name", "Values": [NAME]}])
+            if subnets and groups["SecurityGroups"]:
+                return subnets[0]["SubnetId"], groups["SecurityGroups"][0]["GroupId"]
+        if time.monotonic() > deadline:
+            raise EcompipeError(f"the local stack's VPC has no subnet or security group after {wait_seconds:.0f} s")
+        time.sleep(0.1)
+
+
 def deploy(settings: Settings) -> LocalStack:
     """Create (or find) the local stack; idempotent, and safe beside running executions, so
     several runs can share one emulator at once."""
@@ -139,22 +168,7 @@ def deploy(settings: Settings) -> LocalStack:
     sns = aws.client("sns", settings)
     sfn = aws.client("stepfunctions", settings)
 
-    vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]
-    if vpcs:
-        vpc_id = vpcs[0]["VpcId"]
-        subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"][0]["SubnetId"]
-        group = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [NAME]}])["SecurityGroups"][0][
-            "GroupId"
-        ]
-    else:
-        vpc_id = ec2.create_vpc(
-            CidrBlock="10.42.0.0/16",
-            TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": NAME}]}],
-        )["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
-        group = ec2.create_security_group(GroupName=NAME, Description="ecompipe tasks", VpcId=vpc_id)["GroupId"]
-
+    subnet, group = _network(ec2)
     cluster_arn = ecs.create_cluster(clusterName=NAME)["cluster"]["clusterArn"]
     definitions = {}
     for role in ("validator", "transformer"):
