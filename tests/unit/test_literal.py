@@ -58,3 +58,14 @@ def test_console_ignores_markup_and_emoji_codes() -> None:
     console.file = io.StringIO()
     console.print("[/] [bold] :smile:")
     assert console.file.getvalue() == "[/] [bold] :smile:\n"
+
+
+def test_the_dashboard_writes_values_as_text_never_as_markup() -> None:
+    """The page builds every node with createElement and fills it with textContent: no API that
+    parses a string as HTML appears in its script."""
+    from tests.conftest import ROOT
+
+    script = (ROOT / "ecompipe" / "static" / "app.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser", "eval("):
+        assert sink not in script, sink
+    assert "textContent" in script
