@@ -12,6 +12,7 @@ import pytest
 
 from ecompipe.local.emulator import free_port
 from tests.conftest import ROOT
+from tests.support.shared import once_per_session
 
 
 def cli_env() -> dict[str, str]:
@@ -56,8 +57,12 @@ def emulator_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sample_kpis() -> dict:
-    """`ecompipe run sample_data --output json` on the embedded emulator: the reference KPIs."""
+def sample_kpis(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict:
+    """`ecompipe run sample_data/seed --output json` on the embedded emulator: the reference KPIs
+    (made once per session)."""
     import json
 
-    return json.loads(ecompipe("run", str(ROOT / "sample_data" / "seed"), "--output", "json").stdout)
+    def make() -> dict:
+        return json.loads(ecompipe("run", str(ROOT / "sample_data" / "seed"), "--output", "json").stdout)
+
+    return once_per_session(tmp_path_factory, worker_id, "sample_kpis", make)

@@ -12,21 +12,25 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.e2e.conftest import ecompipe
+from tests.support.shared import once_per_session
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def lab_run(lab_dir: Path):
-    """One `ecompipe run` of the public data on the embedded emulator (shared by the tests of the
-    "lab" xdist group, which run on one worker)."""
-    return ecompipe("run", str(lab_dir), "--output", "json")
+def lab_run(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict:
+    """One `ecompipe run` of the public data on the embedded emulator, made once per session:
+    its stdout and stderr."""
+
+    def make() -> dict:
+        proc = ecompipe("run", str(lab_dir), "--output", "json")
+        return {"stdout": proc.stdout, "stderr": proc.stderr}
+
+    return once_per_session(tmp_path_factory, worker_id, "lab_run", make)
 
 
-@pytest.mark.xdist_group("lab")
-def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_run) -> None:
-    proc = lab_run
-    doc = json.loads(proc.stdout)  # stdout holds exactly the JSON document
+def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_run: dict) -> None:
+    doc = json.loads(lab_run["stdout"])  # stdout holds exactly the JSON document
     assert list(doc) == ["order_kpis", "category_kpis"]
     day = next(r for r in doc["order_kpis"] if r["order_date"] == "2025-03-25")
     assert day == {
@@ -40,12 +44,11 @@ def test_run_on_public_data_prints_the_assignment_figures_as_json(lab_run) -> No
     assert [r["order_date"] for r in doc["order_kpis"]] == sorted(r["order_date"] for r in doc["order_kpis"])
     keys = [(r["order_date"], r["category"]) for r in doc["category_kpis"]]
     assert keys == sorted(keys)
-    assert "46007 accepted, 0 rejected, 0 pending" in proc.stderr
+    assert "46007 accepted, 0 rejected, 0 pending" in lab_run["stderr"]
 
 
-@pytest.mark.xdist_group("lab")
 def test_three_batches_against_one_emulator_equal_one_run(
-    lab_dir: Path, lab_run, emulator_url: str, tmp_path: Path
+    lab_dir: Path, lab_run: dict, emulator_url: str, tmp_path: Path
 ) -> None:
     splits = {
         "b1": [
@@ -64,7 +67,7 @@ def test_three_batches_against_one_emulator_equal_one_run(
             shutil.copy(sources[name], tmp_path / batch / name)
         ecompipe("run", str(tmp_path / batch), "--endpoint-url", emulator_url, "--output", "json")
     successive = json.loads(ecompipe("kpis", "--endpoint-url", emulator_url, "--output", "json").stdout)
-    one_shot = json.loads(lab_run.stdout)
+    one_shot = json.loads(lab_run["stdout"])
     assert len(successive["order_kpis"]) == 31
     assert successive == one_shot
 

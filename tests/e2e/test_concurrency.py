@@ -18,8 +18,7 @@ from ecompipe.core import layout
 from tests.conftest import ROOT, SAMPLE
 from tests.e2e.conftest import cli_env, ecompipe
 
-# one worker runs them all, so the reference run (sample_kpis) is made once
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("sample")]
+pytestmark = pytest.mark.e2e
 
 
 def _s3(url: str):
