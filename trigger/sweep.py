@@ -29,6 +29,7 @@ class SweepResult:
     execution: str | None = None
     files: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    held_by: Lease | None = None  # not started because this live lease is someone else's
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,7 +143,7 @@ def start_manifest(
     try:
         lease = leases.acquire(run_id, owner)
     except LockHeld as exc:
-        return SweepResult(False, f"not started: {exc}", manifest.batch_id)
+        return SweepResult(False, f"not started: {exc}", manifest.batch_id, held_by=exc.holder)
     try:
         write_manifest(bucket, manifest)
         ref = starter.start(run_id, execution_input(settings, manifest, lease, run_id))

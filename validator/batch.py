@@ -149,10 +149,10 @@ def _raw_value(p: ParsedFile, row: int, column: str) -> str:
     return "/".join(str(v) for v in parts)
 
 
-def _warnings(orders: pd.DataFrame, items: pd.DataFrame, pending: pd.DataFrame) -> list[dict]:
+def _warnings(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> list[dict]:
     """Consistency warnings (never rejections), judged on the items this batch holds of each order."""
     seen = pd.concat(
-        [items[["order_id", "quantity", "unit_price_cents"]], pending[["order_id", "quantity", "unit_price_cents"]]]
+        [items[["order_id", "quantity", "unit_price_cents"]], held[["order_id", "quantity", "unit_price_cents"]]]
     )
     seen = seen.assign(line=seen["quantity"].astype("int64") * seen["unit_price_cents"].astype("int64"), one=1)
     per_order = money.exact_group_sums(seen, "order_id", ["one", "quantity", "line"]).rename(

@@ -126,7 +126,11 @@ def _decimal_int(text: str) -> tuple[int | None, str | None]:
 
 
 def _arrow(text: pd.Series) -> pa.Array:
-    return pa.array(text.astype(object).where(text.notna(), None), type=pa.large_string())
+    """The column as Arrow strings, zero-copy from pandas' Arrow-backed str (nulls stay null)."""
+    column = pa.array(text, from_pandas=True)
+    if isinstance(column, pa.ChunkedArray):  # an Arrow-backed column may come in chunks
+        column = column.combine_chunks()
+    return column.cast(pa.large_string())
 
 
 def parse_order_date(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

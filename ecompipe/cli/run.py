@@ -149,7 +149,6 @@ def run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
     with cleaned_up_on_exit(leases, owner()):
         outcome = when_lease_is_free(
             lambda: sweep(res.settings, res.bucket, leases, starter, owner=owner(), keys=keys, explicit=True),
-            leases,
             600,
             say_waiting,
         )

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ecompipe.aws import clients as aws
-from ecompipe.aws.lock import Fence, Lease, LeaseStore, owner_alive, utcnow
+from ecompipe.aws.lock import Fence, Lease, LeaseStore, owner_alive
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
 from ecompipe.core import layout
@@ -74,7 +74,6 @@ def run_via_state_machine(
                 explicit=True,
                 ledger=res.ledger,
             ),
-            leases,
             timeout_seconds,
             waiting,
         )
@@ -86,7 +85,6 @@ def run_via_state_machine(
 
 def when_lease_is_free(
     start: Callable[[], SweepResult],
-    leases: LeaseStore,
     timeout_seconds: float,
     waiting: Callable[[Lease], None] | None = None,
 ) -> SweepResult:
@@ -98,12 +96,10 @@ def when_lease_is_free(
     told = False
     while True:
         outcome = start()
-        if outcome.started or not outcome.reason.startswith("not started") or time.monotonic() > deadline:
+        holder = outcome.held_by
+        if holder is None or not owner_alive(holder.owner) or time.monotonic() > deadline:
             return outcome
-        holder = leases.current()
-        if holder is not None and (holder.is_expired(utcnow()) or not owner_alive(holder.owner)):
-            return outcome
-        if holder is not None and not told and waiting is not None:
+        if not told and waiting is not None:
             waiting(holder)
             told = True
         time.sleep(0.25)
