@@ -6,9 +6,7 @@ Dates are parsed here, never by pandera (DESIGN §7: its coercion of bad dates i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -26,10 +24,6 @@ _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # Money the fast path takes: at most 16 integer digits, at most two significant decimals.
 _PLAIN_MONEY = r"^\+?(?P<units>[0-9]{1,16})(?:\.(?P<frac>[0-9]{0,2})0*)?$"
 _PLAIN_INT = r"[+-]?[0-9]{1,15}(?:\.0*)?"
-# Everything else Decimal may read: ASCII digits only (Decimal also takes other scripts' digits
-# and underscores, which a CSV cell must not smuggle in).
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_MAX_NUMBER_CHARS = 1000
 
 
 def strip(cells: pd.Series) -> pd.Series:
@@ -56,7 +50,7 @@ def parse_cents(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     too_big = plain & (cents > money.MAX_CENTS).fillna(False).to_numpy()
     reason[too_big] = reasons.OUT_OF_RANGE
     cents[too_big] = pd.NA
-    _decide_one_by_one(text, ~plain, cents, reason, _decimal_cents)
+    _decide_one_by_one(text, ~plain, cents, reason, money.decimal_cents)
     return cents, reason
 
 
@@ -74,32 +68,6 @@ def _decide_one_by_one(
         reason[idx] = why
 
 
-def _number(text: str) -> Decimal | None:
-    """The exact value of a number written in ASCII digits (construction never rounds), or None."""
-    return Decimal(text) if len(text) <= _MAX_NUMBER_CHARS and _NUMBER.fullmatch(text) else None
-
-
-def _decimal_cents(text: str) -> tuple[int | None, str | None]:
-    """(cents, None) or (None, reason) for one cell that is not a plain decimal."""
-    value = _number(text)
-    if value is None:
-        return None, reasons.UNPARSABLE_NUMBER
-    if value.is_signed():
-        return None, reasons.NEGATIVE_AMOUNT
-    if value.is_zero():
-        return 0, None
-    if value > money.MAX_UNITS:
-        return None, reasons.OUT_OF_RANGE
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    below_cents = -2 - exponent  # how many written digits lie below the cent
-    if below_cents > 0:
-        if any(digits[-below_cents:]):
-            return None, reasons.TOO_PRECISE
-        digits, exponent = digits[:-below_cents] or (0,), -2
-    return int("".join(map(str, digits))) * 10 ** (exponent + 2), None
-
-
 def parse_int(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Whole numbers (Int64) within +-10^15, and per cell the reason it failed. '2.0' and '1e3'
     are whole; '1.5', 'abc', 'inf' fail as unparsable, 10^16 as out of range."""
@@ -113,7 +81,7 @@ def parse_int(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _decimal_int(text: str) -> tuple[int | None, str | None]:
-    value = _number(text)
+    value = money.number(text)
     if value is None:
         return None, reasons.UNPARSABLE_NUMBER
     if value.is_zero():

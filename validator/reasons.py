@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ecompipe.core import money
+
 # file level: the whole file is rejected
 EMPTY_FILE = "empty_file"
 UNDECODABLE = "undecodable_bytes"
@@ -15,17 +17,17 @@ WRONG_DELIMITER = "wrong_delimiter"
 # row level: the row is rejected, the rest of the file goes on
 RAGGED_ROW = "wrong_field_count"
 MISSING_VALUE = "missing_value"
-UNPARSABLE_NUMBER = "unparsable_number"
+UNPARSABLE_NUMBER = money.UNPARSABLE_NUMBER
 UNPARSABLE_DATE = "unparsable_date"
 QUANTITY_BELOW_1 = "quantity_below_1"
-NEGATIVE_AMOUNT = "negative_amount"
+NEGATIVE_AMOUNT = money.NEGATIVE_AMOUNT
 UNKNOWN_STATUS = "unknown_status"
 FUTURE_DATE = "future_date"
 DUPLICATE_KEY = "duplicate_key"
 INVALID_VALUE = "invalid_value"
 FIELD_TOO_LONG = "field_too_long"
-TOO_PRECISE = "too_many_decimals"
-OUT_OF_RANGE = "out_of_range"
+TOO_PRECISE = money.TOO_PRECISE
+OUT_OF_RANGE = money.OUT_OF_RANGE
 
 # references: the row is held in pending/ and re-checked by later batches
 UNKNOWN_ORDER = "unknown_order"

@@ -13,14 +13,54 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is summed: the events Lambda reads money too
+    import pandas as pd
 
 MAX_UNITS = 10**15
 MAX_CENTS = MAX_UNITS * 100
 _HALF = 1 << 32
+
+# the reasons a money value fails the rule (validator/reasons.py gives each its sentence)
+UNPARSABLE_NUMBER = "unparsable_number"
+NEGATIVE_AMOUNT = "negative_amount"
+TOO_PRECISE = "too_many_decimals"
+OUT_OF_RANGE = "out_of_range"
+
+# What Decimal may read: ASCII digits only (Decimal also takes other scripts' digits and
+# underscores, which a cell or a payload must not smuggle in).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_NUMBER_CHARS = 1000
+
+
+def number(text: str) -> Decimal | None:
+    """The exact value of a number written in ASCII digits (construction never rounds), or None."""
+    return Decimal(text) if len(text) <= _MAX_NUMBER_CHARS and _NUMBER.fullmatch(text) else None
+
+
+def decimal_cents(text: str) -> tuple[int | None, str | None]:
+    """(cents, None) or (None, reason) for one written money value, under the rule above."""
+    value = number(text)
+    if value is None:
+        return None, UNPARSABLE_NUMBER
+    if value.is_signed():
+        return None, NEGATIVE_AMOUNT
+    if value.is_zero():
+        return 0, None
+    if value > MAX_UNITS:
+        return None, OUT_OF_RANGE
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    below_cents = -2 - exponent  # how many written digits lie below the cent
+    if below_cents > 0:
+        if any(digits[-below_cents:]):
+            return None, TOO_PRECISE
+        digits, exponent = digits[:-below_cents] or (0,), -2
+    return int("".join(map(str, digits))) * 10 ** (exponent + 2), None
 
 
 def format_cents(cents: int) -> str:
@@ -43,6 +83,8 @@ def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str
     Each value (< 2^63) is split into its high and low 32 bits; each half is summed in int64, which
     cannot wrap below 2^31 rows per group, and the halves are combined exactly.
     """
+    import pandas as pd
+
     halves = {}
     for c in columns:
         values = frame[c].astype("int64")
@@ -63,6 +105,8 @@ def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str
 
 def differ_by_more_than(a: pd.Series, b: pd.Series, tolerance: int) -> pd.Series:
     """|a - b| > tolerance for integer columns that may hold Python ints; False where a is null."""
+    import pandas as pd
+
     if a.dtype != object and b.dtype != object:
         return (a.astype("Int64") - b.astype("Int64")).abs().gt(tolerance).fillna(False).astype(bool)
     return pd.Series(
@@ -75,6 +119,8 @@ def differ_by_more_than(a: pd.Series, b: pd.Series, tolerance: int) -> pd.Series
 def div_half_up(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """Exact integer division rounding half up, for non-negative integers of any size (Python ints);
     0 where the denominator is 0."""
+    import pandas as pd
+
     return pd.Series(
         [
             (2 * int(n) + int(d)) // (2 * int(d)) if int(d) > 0 else 0
