@@ -7,11 +7,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from ecompipe.aws import dynamo
+from ecompipe.aws import dynamo, tables
 from ecompipe.core import kpis
-from ecompipe.core.errors import EcompipeError, error_code
+from ecompipe.core.errors import EcompipeError
 from ecompipe.core.settings import Settings
 
 BY_DATE_INDEX = "by_order_date"
@@ -64,15 +62,7 @@ class KpiStore:
 
     def ensure_tables(self) -> None:
         """Create the KPI tables if missing (idempotent) and wait until they are active."""
-        for definition in table_definitions(self.settings):
-            try:
-                self.db.create_table(**definition)
-            except ClientError as exc:
-                if error_code(exc) != "ResourceInUseException":
-                    raise
-            self.db.get_waiter("table_exists").wait(
-                TableName=definition["TableName"], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-            )
+        tables.ensure(self.db, table_definitions(self.settings))
 
     def replace_dates(self, dates: list[str], order_items: list[dict], category_items: list[dict]) -> int:
         """Make the tables hold exactly these items for `dates`: put them, and delete rows of those

@@ -11,11 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from ecompipe.aws import dynamo
+from ecompipe.aws import dynamo, tables
 from ecompipe.core import statuses
-from ecompipe.core.errors import error_code
 from ecompipe.core.settings import Settings
 
 # validation_outcome values the state machine's Choice tests
@@ -44,12 +41,7 @@ class Ledger:
         self.table = settings.runs_table
 
     def ensure_table(self) -> None:
-        try:
-            self.db.create_table(**table_definition(self.settings))
-        except ClientError as exc:
-            if error_code(exc) != "ResourceInUseException":
-                raise
-        self.db.get_waiter("table_exists").wait(TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        tables.ensure(self.db, [table_definition(self.settings)])
 
     def _update(self, run_id: str, values: dict[str, Any]) -> None:
         values = {**values, "updated_at": _now()}

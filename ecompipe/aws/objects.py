@@ -65,6 +65,21 @@ class Bucket:
         resp = self.s3.put_object(Bucket=self.name, Key=key, Body=data, ContentType=content_type)
         return str(resp.get("ETag", "")).strip('"')
 
+    def put_once(self, key: str, data: bytes, content_type: str = "application/json") -> bool:
+        """Write an object only if none is there (If-None-Match: *); False when one already was."""
+        try:
+            self.s3.put_object(Bucket=self.name, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code", "")) in {"PreconditionFailed", "412"}:
+                return False
+            raise
+
+    def count(self, prefix: str) -> int:
+        """How many objects lie under prefix (listed, not estimated)."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
+        return sum(int(page.get("KeyCount", 0)) for page in pages)
+
     def exists(self, key: str) -> bool:
         try:
             self.s3.head_object(Bucket=self.name, Key=key)

@@ -145,3 +145,33 @@ def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise LayoutError(f"{kind!r} is not one of {', '.join(KINDS)}")
     return kind
+
+
+# The events workload (docs/events.md): invalid records, alerts sent, payloads too large for DynamoDB.
+REJECTED_EVENTS = REJECTED + "events/"
+ALERTS = "events/alerts/"
+CLAIMS = "events/claims/"
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _token(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise LayoutError(f"{value!r} is not a key token (letters, digits, '_' and '-', at most 64)")
+    return value
+
+
+def rejected_event_key(day: str, digest: str) -> str:
+    """One invalid event: its body and reasons, named by the body's digest (stored once)."""
+    if not _DATE.fullmatch(day):
+        raise LayoutError(f"{day!r} is not a YYYY-MM-DD date")
+    return f"{REJECTED_EVENTS}{day}/{_token(digest)}.json"
+
+
+def alert_key(kind: str, alert_id: str) -> str:
+    """The record of one alert published (its marker: an alert is published once)."""
+    return f"{ALERTS}{_token(kind)}/{_token(alert_id)}.json"
+
+
+def claim_key(entity: str, digest: str) -> str:
+    """An entity's full payload, when its item would pass DynamoDB's size limit."""
+    return f"{CLAIMS}{_token(entity)}/{_token(digest)}.json"

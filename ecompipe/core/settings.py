@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from ecompipe.core import money
 from ecompipe.core.errors import SettingsError
 
 PREFIX = "ECOMPIPE_"
@@ -44,6 +45,22 @@ class Settings:
     log_level: str = "INFO"
     # `ecompipe serve`: when set, every /api route needs it in the X-API-Key header
     api_key: str | None = None
+    # the events workload (docs/events.md): one table per entity, the queue and its DLQ, the alerts
+    customers_table: str = "Customers"
+    purchases_table: str = "Purchases"
+    products_table: str = "Products"
+    subscriptions_table: str = "Subscriptions"
+    activity_table: str = "UserActivity"
+    inventory_table: str = "Inventory"
+    idempotency_table: str = "EventIdempotency"
+    events_queue: str = "ecompipe-events"  # a queue name, or its URL
+    events_dlq: str = "ecompipe-events-dlq"
+    max_receive_count: int = 5  # deliveries before a message that keeps failing moves to the DLQ
+    alerts_topic: str = "ecompipe-alerts"  # a topic name, or its ARN
+    large_order_total: str = "1000"  # a purchase total at or above this is a large order
+    low_stock_threshold: int = 10  # where an inventory event names no stock_threshold
+    activity_ttl_days: int = 90  # user activity expires (DynamoDB TTL) this long after it arrives
+    claim_check_kb: int = 300  # an entity item above this keeps its payload in S3 (DynamoDB's cap: 400)
 
     def __repr__(self) -> str:  # never print the API key
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -75,6 +92,9 @@ class Settings:
             "write_max_attempts": 1,
             "lock_ttl_minutes": 1,
             "task_timeout_seconds": 1,
+            "max_receive_count": 1,
+            "activity_ttl_days": 1,
+            "claim_check_kb": 1,
         }
         for f in fields(self):
             value = getattr(self, f.name)
@@ -89,6 +109,11 @@ class Settings:
             )
         if self.run_via not in ("statemachine", "direct"):
             raise SettingsError(f"{PREFIX}RUN_VIA must be statemachine or direct, not {self.run_via!r}")
+        if self.claim_check_kb > 380:
+            raise SettingsError(f"{PREFIX}CLAIM_CHECK_KB must leave room under DynamoDB's 400 KB item limit (<= 380)")
+        cents, why = money.decimal_cents(self.large_order_total)
+        if cents is None:
+            raise SettingsError(f"{PREFIX}LARGE_ORDER_TOTAL={self.large_order_total!r} is not an amount ({why})")
         if not self.bucket:
             raise SettingsError(f"{PREFIX}BUCKET must not be empty")
 

@@ -55,9 +55,10 @@ class Emulator:
         except OSError as exc:
             raise EmulatorError(f"cannot start the emulator on {self.url}: {exc}") from None
         self._server = server
-        from ecompipe.local.stack import configure_emulator, patch_moto_ecs_integration, reset_emulator
+        from ecompipe.local import patches
+        from ecompipe.local.stack import configure_emulator, reset_emulator
 
-        patch_moto_ecs_integration()
+        patches.apply()
         reset_emulator(self.url)  # moto's state is per process: a new emulator starts empty
         configure_emulator(self.url)
         return self.url

@@ -64,53 +64,6 @@ def _post(endpoint_url: str, path: str, body: dict) -> None:
         resp.read()
 
 
-def patch_moto_ecs_integration() -> None:
-    """moto's Step Functions engine hands ecs:runTask its parameters in the ASL's PascalCase and
-    expects the responses in it too, but converts neither for ECS. Normalise both from botocore's
-    operation shapes, as the engine already does for other integrations (DESIGN §6).
-    Also shortens the engine's .sync polling interval. Idempotent; an emulator fix only, never
-    loaded on AWS."""
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs as ecs
-
-    cls = ecs.StateTaskServiceEcs
-    if getattr(cls, "_ecompipe_patched", False):
-        return
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("ecs")
-
-    def operation_model(self: Any, service_action_name: Any) -> Any:
-        action = self._get_boto_service_action(service_action_name)
-        return model.operation_model(next(n for n in model.operation_names if _snake(n) == action))
-
-    def _normalise_parameters(
-        self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None
-    ) -> None:
-        self._to_boto_request(parameters, operation_model(self, service_action_name).input_shape)
-
-    def _normalise_response(
-        self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None
-    ) -> None:
-        self._from_boto_response(response, operation_model(self, service_action_name).output_shape)
-
-    cls._normalise_parameters = _normalise_parameters
-    cls._normalise_response = _normalise_response
-    cls._ecompipe_patched = True
-    # The engine re-checks a .sync task every 0.5 s; locally the check is one in-process call.
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_callback as callback,
-    )
-
-    callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05  # type: ignore[misc]
-
-
-def _snake(name: str) -> str:
-    out = ""
-    for i, ch in enumerate(name):
-        out += ("_" if i and ch.isupper() else "") + ch.lower()
-    return out
-
-
 def _fresh_state_machine(sfn: Any, definition: str) -> str:
     """A state machine no execution has used yet, for this run alone.
 

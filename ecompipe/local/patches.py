@@ -1,0 +1,107 @@
+"""Fixes to the emulator (moto), applied where it runs in our process: the embedded emulator and
+the in-process tests. Each changes how moto works, never what AWS does; none is loaded on AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+
+def apply() -> None:
+    """Every fix below (idempotent)."""
+    patch_moto_ecs_integration()
+    patch_moto_sqs_attributes()
+
+
+def patch_moto_ecs_integration() -> None:
+    """moto's Step Functions engine hands ecs:runTask its parameters in the ASL's PascalCase and
+    expects the responses in it too, but converts neither for ECS. Normalise both from botocore's
+    operation shapes, as the engine already does for other integrations (DESIGN §6).
+    Also shortens the engine's .sync polling interval. Idempotent; an emulator fix only, never
+    loaded on AWS."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_ecs as ecs
+
+    cls = ecs.StateTaskServiceEcs
+    if getattr(cls, "_ecompipe_patched", False):
+        return
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+
+    def operation_model(self: Any, service_action_name: Any) -> Any:
+        action = self._get_boto_service_action(service_action_name)
+        return model.operation_model(next(n for n in model.operation_names if _snake(n) == action))
+
+    def _normalise_parameters(
+        self: Any, parameters: dict, boto_service_name: Any = None, service_action_name: Any = None
+    ) -> None:
+        self._to_boto_request(parameters, operation_model(self, service_action_name).input_shape)
+
+    def _normalise_response(
+        self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None
+    ) -> None:
+        self._from_boto_response(response, operation_model(self, service_action_name).output_shape)
+
+    cls._normalise_parameters = _normalise_parameters
+    cls._normalise_response = _normalise_response
+    cls._ecompipe_patched = True
+    # The engine re-checks a .sync task every 0.5 s; locally the check is one in-process call.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback,
+    )
+
+    callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05  # type: ignore[misc]
+
+
+def _snake(name: str) -> str:
+    out = ""
+    for i, ch in enumerate(name):
+        out += ("_" if i and ch.isupper() else "") + ch.lower()
+    return out
+
+
+def patch_moto_sqs_attributes() -> None:
+    """moto builds every queue attribute, counting all its messages, whenever it reads one: on
+    each SendMessage (for ContentBasedDeduplication) and for each message a ReceiveMessage returns
+    (for MessageRetentionPeriod). That makes a queue of n messages cost O(n^2). Attributes are
+    computed when asked for instead: the same values, and the counts only when read."""
+    from moto.core.utils import camelcase_to_underscores
+    from moto.sqs.models import Queue
+
+    if getattr(Queue, "_ecompipe_patched", False):
+        return
+
+    class LazyAttributes(Mapping):
+        def __init__(self, queue: Any) -> None:
+            self.queue = queue
+            names = list(queue.BASE_ATTRIBUTES)
+            if queue.fifo_queue:
+                names += queue.FIFO_ATTRIBUTES
+            if queue.kms_master_key_id:
+                names += queue.KMS_ATTRIBUTES
+            if queue.policy:
+                names.append("Policy")
+            if queue.redrive_policy and "RedrivePolicy" not in names:
+                names.append("RedrivePolicy")
+            self.names = names
+
+        def __getitem__(self, name: str) -> Any:
+            if name not in self.names:
+                raise KeyError(name)
+            if name == "Policy":
+                value = self.queue.policy
+            elif name == "RedrivePolicy":
+                value = json.dumps(self.queue.redrive_policy) if self.queue.redrive_policy else None
+            else:
+                value = getattr(self.queue, camelcase_to_underscores(name))
+            return str(value).lower() if isinstance(value, bool) else value
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(self.names)
+
+        def __len__(self) -> int:
+            return len(self.names)
+
+    Queue.attributes = property(lambda self: LazyAttributes(self))  # type: ignore[assignment]
+    Queue._ecompipe_patched = True  # type: ignore[attr-defined]

@@ -1,0 +1,8 @@
+"""The events workload: one SQS consumer (a Lambda with Powertools) that validates each payload,
+routes it to its entity's table with exactly one effect, keeps invalid records for inspection and
+raises alerts on one SNS topic (docs/events.md). Imports no pandas, like the trigger.
+
+Pure: kinds, names, fields, models, routing, alerts. AWS I/O with injected clients: store, outbox,
+resources, queues. Entry points: handler (the Lambda), records (one batch of records), poller
+(plays the event source mapping locally), producer (test traffic).
+"""

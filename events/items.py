@@ -1,0 +1,71 @@
+"""A validated record as the item its table stores (pure): keys, the fields as sent (free-form maps
+and undeclared fields as JSON text), and the two attributes that make writes exactly-once and
+newest-wins: `_seq` (the update's order) and `_digest` (the payload's identity)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events import kinds
+from events.fields import epoch_micros
+from events.models import Activity, Model, Versioned
+from events.routing import Accepted
+
+SEQ, DIGEST = "_seq", "_digest"
+EXTRA = "extra"
+
+
+def order_of(record: Model, sent_at_ms: int) -> int:
+    """The order of an update: its `version` when sent, else `updated_at` in microseconds, else the
+    time the queue received it (SQS SentTimestamp). One entity's updates should use one of them."""
+    if isinstance(record, Versioned):
+        if record.version is not None:
+            return record.version
+        if record.updated_at is not None:
+            return epoch_micros(record.updated_at)
+    return int(sent_at_ms) * 1000
+
+
+def fields_of(record: Model) -> dict[str, Any]:
+    """The record's declared fields that are set, plus undeclared ones as one JSON text."""
+    out = {k: v for k, v in record.model_dump(exclude_none=True).items() if k not in (record.model_extra or {})}
+    if record.model_extra:
+        out[EXTRA] = json.dumps(record.model_extra, sort_keys=True, default=str, ensure_ascii=False)
+    return out
+
+
+def item_of(accepted: Accepted, seq: int, received_at: str) -> dict[str, Any]:
+    """The item for customers, purchases, products and subscriptions (activity and inventory are
+    written by their own rules: activity_item, and stock moves)."""
+    return {**fields_of(accepted.record), SEQ: seq, DIGEST: accepted.digest, "received_at": received_at}
+
+
+def activity_item(accepted: Accepted, received_at: str, expires_at: int) -> dict[str, Any]:
+    """One activity, kept until `expires_at` (epoch seconds, the table's TTL attribute); sorted by
+    its time within the user, and unique per payload."""
+    record = accepted.record
+    assert isinstance(record, Activity)
+    return {
+        **fields_of(record),
+        "activity_key": f"{record.timestamp}#{accepted.digest}",
+        DIGEST: accepted.digest,
+        "received_at": received_at,
+        "expires_at": expires_at,
+    }
+
+
+def payload_json(item: dict[str, Any]) -> bytes:
+    return json.dumps(item, default=str, ensure_ascii=False, sort_keys=True).encode()
+
+
+def size_of(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it, closely enough to stay under its 400 KB limit."""
+    return len(payload_json(item))
+
+
+def claim_stub(item: dict[str, Any], entity: kinds.Entity, location: str, size: int) -> dict[str, Any]:
+    """What stays in the table when the payload moves to S3: keys, order, identity and the short
+    scalar fields; the rest is at `claim_s3`."""
+    keep = {k: v for k, v in item.items() if not isinstance(v, dict | list) and len(str(v)) <= 1024}
+    return {**keep, **{k: item[k] for k in entity.keys}, "claim_s3": location, "claim_bytes": size}

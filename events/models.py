@@ -1,0 +1,173 @@
+"""One parser model per entity (pydantic, as Powertools' parser uses): required fields, types, and
+the rules across fields. Field names are canonical already (events.names). Fields a model does not
+declare are kept, as JSON text in the item's `extra` attribute."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
+
+from events.fields import (
+    Count,
+    Currency,
+    Day,
+    Email,
+    FreeForm,
+    Id,
+    Ip,
+    Money,
+    Quantity,
+    Text,
+    Timestamp,
+    Version,
+    one_of,
+)
+
+PURCHASE_STATUSES = (
+    "pending", "paid", "failed", "cancelled", "refunded", "processing", "shipped", "delivered", "returned", "completed"
+)  # fmt: skip
+PAYMENT_STATUSES = ("pending", "authorized", "paid", "failed", "refunded")
+SHIPPING_STATUSES = ("pending", "processing", "shipped", "in_transit", "delivered", "returned", "cancelled")
+RETURN_STATUSES = ("none", "requested", "approved", "received", "refunded", "rejected")
+SUBSCRIPTION_STATUSES = ("active", "trial", "paused", "past_due", "cancelled", "expired")
+ACTIVITY_TYPES = (
+    "login", "logout", "product_view", "cart_add", "cart_remove", "wishlist_add", "search", "checkout", "page_view"
+)  # fmt: skip
+
+
+def _words(*allowed: str) -> type:
+    return Annotated[str, PlainValidator(one_of(*allowed))]  # type: ignore[return-value]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Versioned(Model):
+    """What orders updates of one entity: `version` when sent, else `updated_at`, else arrival."""
+
+    version: Version | None = None
+    updated_at: Timestamp | None = None
+
+
+class Address(Model):
+    street: Text | None = None
+    city: Text | None = None
+    state: Text | None = None
+    postal_code: Text | None = None
+    country: Text | None = None
+
+
+class Customer(Versioned):
+    customer_id: Id
+    name: Text
+    email: Email
+    phone: Text | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    preferences: FreeForm | None = None
+
+
+class Item(Model):
+    product_id: Id
+    quantity: Quantity
+    price: Money
+
+
+class Purchase(Versioned):
+    purchase_id: Id
+    customer_id: Id
+    items: list[Item] = Field(min_length=1, max_length=1000)
+    total_amount: Money | None = None
+    currency: Currency | None = None
+    status: _words(*PURCHASE_STATUSES) | None = None  # type: ignore[valid-type]
+    payment_status: _words(*PAYMENT_STATUSES) | None = None  # type: ignore[valid-type]
+    shipping_status: _words(*SHIPPING_STATUSES) | None = None  # type: ignore[valid-type]
+    delivery_status: _words(*SHIPPING_STATUSES) | None = None  # type: ignore[valid-type]
+    return_status: _words(*RETURN_STATUSES) | None = None  # type: ignore[valid-type]
+    purchased_at: Timestamp | None = None
+
+    @property
+    def total(self) -> Decimal:
+        """The total as sent, else the sum of its lines (exact: two-place decimals)."""
+        if self.total_amount is not None:
+            return self.total_amount
+        return sum((i.price * i.quantity for i in self.items), start=Decimal("0.00"))
+
+
+class Product(Versioned):
+    product_id: Id
+    name: Text
+    price: Money
+    stock_quantity: Count | None = None
+    category: Text | None = None
+    attributes: FreeForm | None = None
+
+
+class Subscription(Versioned):
+    subscription_id: Id
+    customer_id: Id
+    plan: Text
+    status: _words(*SUBSCRIPTION_STATUSES)  # type: ignore[valid-type]
+    next_billing_date: Day | None = None
+
+
+class Activity(Model):
+    user_id: Id
+    activity_type: _words(*ACTIVITY_TYPES)  # type: ignore[valid-type]
+    timestamp: Timestamp
+    device: Text | None = None
+    ip_address: Ip | None = None
+    product_id: Id | None = None
+    session_id: Id | None = None
+
+
+class Inventory(Model):
+    """One stock movement: a restock or a return into a warehouse, or a transfer between two."""
+
+    product_id: Id
+    action: _words("restock", "return", "transfer") | None = None  # type: ignore[valid-type]
+    warehouse_id: Id | None = None
+    restocked_quantity: Quantity | None = None
+    returned_quantity: Quantity | None = None
+    quantity: Quantity | None = None
+    from_warehouse_id: Id | None = None
+    to_warehouse_id: Id | None = None
+    stock_threshold: Count | None = None
+    timestamp: Timestamp | None = None
+    event_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_movement(self) -> Inventory:
+        shapes = {
+            "restock": self.restocked_quantity is not None,
+            "return": self.returned_quantity is not None,
+            "transfer": self.from_warehouse_id is not None or self.to_warehouse_id is not None,
+        }
+        given = [name for name, present in shapes.items() if present]
+        if len(given) != 1:
+            raise ValueError(
+                "an inventory event is one movement: restocked_quantity, returned_quantity, or a transfer "
+                f"(quantity, from_warehouse_id, to_warehouse_id); found {', '.join(given) or 'none'}"
+            )
+        if self.action is not None and self.action != given[0]:
+            raise ValueError(f"action {self.action!r} does not match the fields of a {given[0]}")
+        if given[0] == "transfer":
+            if self.quantity is None or self.from_warehouse_id is None or self.to_warehouse_id is None:
+                raise ValueError("a transfer needs quantity, from_warehouse_id and to_warehouse_id")
+            if self.from_warehouse_id == self.to_warehouse_id:
+                raise ValueError("a transfer needs two different warehouses")
+        elif self.warehouse_id is None:
+            raise ValueError(f"a {given[0]} needs warehouse_id")
+        return self
+
+    def moves(self) -> list[tuple[str, int]]:
+        """(warehouse, change in stock) for each warehouse this movement touches."""
+        if self.restocked_quantity is not None:
+            return [(str(self.warehouse_id), self.restocked_quantity)]
+        if self.returned_quantity is not None:
+            return [(str(self.warehouse_id), self.returned_quantity)]
+        q = int(self.quantity or 0)
+        return [(str(self.from_warehouse_id), -q), (str(self.to_warehouse_id), q)]

@@ -1,0 +1,42 @@
+"""What leaves the consumer besides entity writes: invalid records kept in S3 for inspection, and
+alerts published on SNS, each recorded in S3 so it is published once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
+from events.alerts import Alert
+
+
+class Outbox:
+    def __init__(self, bucket: Bucket, sns: Any, topic_arn: str) -> None:
+        self.bucket = bucket
+        self.sns = sns
+        self.topic_arn = topic_arn
+
+    def keep_invalid(self, digest: str, record: dict[str, Any], now: datetime) -> str:
+        """Keep an invalid record (body, reasons, message id) under rejected/events/; the same body
+        again is kept once. Returns its key."""
+        key = layout.rejected_event_key(now.date().isoformat(), digest)
+        self.bucket.put_once(key, json.dumps(record, indent=2, ensure_ascii=False).encode())
+        return key
+
+    def publish(self, alert: Alert) -> bool:
+        """Publish an alert unless its record says it was: published first, recorded after, so a
+        failure in between repeats it rather than losing it (at least once, duplicates rare)."""
+        key = layout.alert_key(alert.kind, alert.alert_id)
+        if self.bucket.exists(key):
+            return False
+        self.sns.publish(
+            TopicArn=self.topic_arn,
+            Subject=alert.subject[:100],
+            Message=json.dumps(alert.message, sort_keys=True, ensure_ascii=False),
+            MessageAttributes={"alert": {"DataType": "String", "StringValue": alert.kind}},
+        )
+        record = {**alert.message, "published_at": datetime.now(UTC).isoformat()}
+        self.bucket.put_once(key, json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
+        return True

@@ -1,0 +1,156 @@
+"""From a message body to a validated entity record, or to the reasons it is invalid (pure).
+
+Routing rules (docs/events.md): an explicit `type` field decides; without one, the payload's own
+id fields do. First tier: purchase_id/order_id -> purchases, subscription_id -> subscriptions,
+activity_type -> activity, a warehouse or a restocked/returned quantity -> inventory. Only when no
+first-tier field is there: product_id -> products, customer_id -> customers. Two entities in the
+same tier is ambiguous, none is unknown: both are invalid records with the reason, never a guess.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from events import kinds, models
+from events.kinds import Entity
+from events.names import TooDeep, canonical, normalise, rename
+
+MODELS: dict[str, type[models.Model]] = {
+    kinds.CUSTOMERS.name: models.Customer,
+    kinds.PURCHASES.name: models.Purchase,
+    kinds.PRODUCTS.name: models.Product,
+    kinds.SUBSCRIPTIONS.name: models.Subscription,
+    kinds.ACTIVITY.name: models.Activity,
+    kinds.INVENTORY.name: models.Inventory,
+}
+TIERS: tuple[tuple[tuple[Entity, tuple[str, ...]], ...], ...] = (
+    (
+        (kinds.PURCHASES, ("purchase_id", "order_id")),
+        (kinds.SUBSCRIPTIONS, ("subscription_id",)),
+        (kinds.ACTIVITY, ("activity_type",)),
+        (kinds.INVENTORY, ("warehouse_id", "from_warehouse_id", "to_warehouse_id", "restocked_quantity",
+                           "returned_quantity")),
+    ),
+    ((kinds.PRODUCTS, ("product_id",)), (kinds.CUSTOMERS, ("customer_id",))),
+)  # fmt: skip
+# an entity's own other names for its fields
+SYNONYMS = {kinds.PURCHASES.name: {"order_id": "purchase_id", "total": "total_amount", "order_total": "total_amount"}}
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Invalid:
+    entity: str | None  # the entity it looked like, when routing got that far
+    problems: tuple[Problem, ...]
+
+    def summary(self) -> str:
+        return "; ".join(f"{p.field}: {p.reason}" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    entity: Entity
+    record: models.Model
+    digest: str  # of the canonical record: the same payload, however spelt, has one digest
+
+
+def read(body: str) -> Accepted | Invalid:
+    """One message body: JSON (numbers read as exact decimals) routed and validated."""
+    if len(body) > MAX_BODY_BYTES:
+        return _invalid(None, "body", f"is {len(body):,} characters; a payload holds at most {MAX_BODY_BYTES:,}")
+    try:
+        payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        return _invalid(None, "body", f"is not JSON ({str(exc)[:120]})")
+    return route(payload)
+
+
+def route(payload: Any) -> Accepted | Invalid:
+    """A decoded payload to its entity's validated record."""
+    if not isinstance(payload, dict):
+        return _invalid(None, "body", f"must be a JSON object, not {type(payload).__name__}")
+    clashes: list[tuple[str, str]] = []
+    try:
+        fields = normalise(payload, clashes)
+    except TooDeep as exc:
+        return _invalid(None, "body", str(exc))
+    entity, why = choose(fields)
+    if entity is None:
+        return _invalid(None, "type" if "type" in fields else "body", why)
+    fields.pop("type", None)
+    fields = rename(fields, SYNONYMS.get(entity.name, {}), clashes)
+    if clashes:
+        return Invalid(entity.name, tuple(Problem(f, r) for f, r in clashes))
+    try:
+        record = MODELS[entity.name].model_validate(fields)
+    except ValidationError as exc:
+        return Invalid(entity.name, tuple(_problems(exc, entity)))
+    return Accepted(entity, record, digest(entity, fields))
+
+
+def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
+    """The entity a payload is about, or None and why not (the rules in this module's docstring)."""
+    if "type" in fields:
+        said = fields["type"]
+        entity = kinds.BY_TYPE.get(canonical(said)) if isinstance(said, str) and len(said) <= 64 else None
+        if entity is None:
+            return None, f"{str(said)[:64]!r} is not an entity type; one of {', '.join(sorted(kinds.BY_TYPE))}"
+        return entity, ""
+    for tier in TIERS:
+        hits = [(entity, [k for k in keys if k in fields]) for entity, keys in tier]
+        hits = [(entity, found) for entity, found in hits if found]
+        if len(hits) == 1:
+            return hits[0][0], ""
+        if len(hits) > 1:
+            looks = " and ".join(f"{e.name} ({', '.join(found)})" for e, found in hits)
+            return None, f'ambiguous: looks like {looks}; add a "type" field'
+    known = sorted({k for tier in TIERS for _e, keys in tier for k in keys})
+    return None, f'unknown shape: no "type" field and none of {", ".join(known)}'
+
+
+def digest(entity: Entity, fields: dict[str, Any]) -> str:
+    """The payload's identity: its entity and canonical fields (names normalised, keys sorted)."""
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{entity.name}:{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def body_digest(body: str) -> str:
+    """What names an invalid body: the same bytes are kept once."""
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _invalid(entity: str | None, field: str, reason: str) -> Invalid:
+    return Invalid(entity, (Problem(field, reason),))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _problems(exc: ValidationError, entity: Entity) -> list[Problem]:
+    out = []
+    for error in exc.errors(include_url=False):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+        if error["type"] == "missing":
+            reason = "is required"
+        elif error["type"] == "value_error":
+            reason = str(error.get("ctx", {}).get("error", error["msg"]))
+        else:
+            reason = error["msg"]
+        out.append(Problem(where or entity.name, reason))
+    return out

@@ -1,0 +1,185 @@
+"""The entity tables (DynamoDB, an injected client). Every write is conditional, so a record
+applied twice has one effect and an older update never overwrites a newer one:
+
+- customers, purchases, products, subscriptions: PutItem only if the item is absent or holds an
+  older (`_seq`, `_digest`); the same payload again fails the condition as a duplicate.
+- activity: PutItem only if that (user, time#digest) is absent: append-only, TTL on `expires_at`.
+- inventory: each warehouse's stock changes only if its item has not counted this movement's
+  digest (the last RECENT_KEPT digests live on the item), so a movement is counted once however
+  often it is delivered; older repeats are caught by the idempotency records. No transaction: a
+  transfer's two legs are each exactly once, and a crash between them is finished by the retry.
+- low stock: a conditional flag on the stock item claims each crossing below the threshold once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ecompipe.aws import dynamo
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
+from ecompipe.core.errors import error_code
+from ecompipe.core.settings import Settings
+from events import items
+from events.kinds import INVENTORY, Entity
+
+APPLIED, SUPERSEDED, DUPLICATE = "applied", "superseded", "duplicate"
+# idempotency records outlive any redelivery: SQS keeps a message (and its DLQ copy) at most 14 days
+EFFECT_TTL_SECONDS = 15 * 24 * 3600
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+# newer wins; equal order falls to the larger digest, so any delivery order ends in the same state
+NOT_COUNTED = "attribute_not_exists(#recent) OR NOT contains(#recent, :dg)"
+RECENT, RECENT_KEPT = "recent_moves", 100
+NEWER = "attribute_not_exists(#k) OR #seq < :seq OR (#seq = :seq AND #dg < :dg)"
+BELOW_AND_ARMED = "#st < #th AND (attribute_not_exists(#low) OR #low = :no)"
+BACK_UP_AND_LOW = "#st >= #th AND #low = :yes"
+
+
+class EntityStore:
+    def __init__(self, dynamodb: Any, bucket: Bucket, settings: Settings) -> None:
+        self.db = dynamodb
+        self.bucket = bucket
+        self.settings = settings
+
+    def upsert(self, entity: Entity, item: dict[str, Any]) -> str:
+        """Write the newest state of an entity: applied, superseded (a newer one is stored) or duplicate."""
+        item = self._fitting(entity, item)
+        try:
+            self.db.put_item(
+                TableName=entity.table(self.settings),
+                Item=dynamo.dump(item),
+                ConditionExpression=NEWER,
+                ExpressionAttributeNames={"#k": entity.keys[0], "#seq": items.SEQ, "#dg": items.DIGEST},
+                ExpressionAttributeValues={
+                    ":seq": dynamo.value(item[items.SEQ]),
+                    ":dg": dynamo.value(item[items.DIGEST]),
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) != _CONDITION_FAILED:
+                raise
+            stored = exc.response.get("Item", {}).get(items.DIGEST, {}).get("S")
+            return DUPLICATE if stored == item[items.DIGEST] else SUPERSEDED
+        return APPLIED
+
+    def append(self, entity: Entity, item: dict[str, Any]) -> str:
+        """Add an item that is never updated (activity): applied, or duplicate when it is there."""
+        item = self._fitting(entity, item)
+        try:
+            self.db.put_item(
+                TableName=entity.table(self.settings),
+                Item=dynamo.dump(item),
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": entity.keys[0]},
+            )
+        except ClientError as exc:
+            if error_code(exc) != _CONDITION_FAILED:
+                raise
+            return DUPLICATE
+        return APPLIED
+
+    def move_stock(
+        self, product_id: str, moves: list[tuple[str, int]], threshold: int | None, digest: str, at: str
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Change the stock of each (warehouse, delta) once per movement digest. Returns applied
+        (some leg changed) or duplicate, and each warehouse's stock item as it stands after."""
+        outcome, states = DUPLICATE, []
+        for warehouse, delta in moves:
+            state = self._move(product_id, warehouse, delta, threshold, digest, at)
+            if state is None:
+                state = self.stock(product_id, warehouse)
+            else:
+                outcome = APPLIED
+            states.append(state)
+        return outcome, states
+
+    def _move(
+        self, product_id: str, warehouse: str, delta: int, threshold: int | None, digest: str, at: str
+    ) -> dict[str, Any] | None:
+        """One leg of a movement, unless this item already counted it (None then)."""
+        threshold_rule = ":th" if threshold is not None else "if_not_exists(#th, :th)"
+        try:
+            got = self.db.update_item(
+                TableName=self.settings.inventory_table,
+                Key=dynamo.dump({"product_id": product_id, "warehouse_id": warehouse}),
+                UpdateExpression=f"SET #st = if_not_exists(#st, :zero) + :d, #th = {threshold_rule}, "
+                "updated_at = :at, #recent = list_append(if_not_exists(#recent, :none), :mine)",
+                ConditionExpression=NOT_COUNTED,
+                ExpressionAttributeNames={"#st": "stock", "#th": "threshold", "#recent": RECENT},
+                ExpressionAttributeValues=dynamo.dump(
+                    {
+                        ":zero": 0,
+                        ":d": delta,
+                        ":th": threshold if threshold is not None else self.settings.low_stock_threshold,
+                        ":at": at,
+                        ":none": [],
+                        ":mine": [digest],
+                        ":dg": digest,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) != _CONDITION_FAILED:
+                raise
+            return None
+        state = dynamo.load(got["Attributes"])
+        if len(state[RECENT]) > RECENT_KEPT:  # forget the oldest: idempotency records cover those
+            excess = len(state[RECENT]) - RECENT_KEPT
+            self.db.update_item(
+                TableName=self.settings.inventory_table,
+                Key=dynamo.dump({"product_id": product_id, "warehouse_id": warehouse}),
+                UpdateExpression="REMOVE " + ", ".join(f"#recent[{i}]" for i in range(excess)),
+                ExpressionAttributeNames={"#recent": RECENT},
+            )
+        return state
+
+    def stock(self, product_id: str, warehouse_id: str) -> dict[str, Any]:
+        """The stock item as it stands (a consistent read)."""
+        got = self.db.get_item(
+            TableName=self.settings.inventory_table,
+            Key=dynamo.dump({"product_id": product_id, "warehouse_id": warehouse_id}),
+            ConsistentRead=True,
+        )
+        return dynamo.load(got.get("Item", {}))
+
+    def claim_low(self, product_id: str, warehouse_id: str) -> dict[str, Any] | None:
+        """Mark the item low if it is below its threshold and was not low: the one caller that
+        succeeds owns this crossing (its number is `crossings`). None when nothing crossed."""
+        return self._flag(product_id, warehouse_id, BELOW_AND_ARMED, "SET #low = :yes ADD crossings :one")
+
+    def rearm(self, product_id: str, warehouse_id: str) -> None:
+        """The level is back at or above the threshold: the next fall is a new crossing."""
+        self._flag(product_id, warehouse_id, BACK_UP_AND_LOW, "SET #low = :no")
+
+    def _flag(self, product_id: str, warehouse_id: str, condition: str, update: str) -> dict[str, Any] | None:
+        values = {":yes": True, ":no": False}
+        if ":one" in update:
+            values[":one"] = 1
+        try:
+            got = self.db.update_item(
+                TableName=self.settings.inventory_table,
+                Key=dynamo.dump({"product_id": product_id, "warehouse_id": warehouse_id}),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#st": "stock", "#th": "threshold", "#low": "low"},
+                ExpressionAttributeValues=dynamo.dump(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if error_code(exc) != _CONDITION_FAILED:
+                raise
+            return None
+        return dynamo.load(got["Attributes"])
+
+    def _fitting(self, entity: Entity, item: dict[str, Any]) -> dict[str, Any]:
+        """The item, or its stub with the payload in S3 when it would pass the size limit (claim check)."""
+        size = items.size_of(item)
+        if size <= self.settings.claim_check_kb * 1024 or entity is INVENTORY:
+            return item
+        key = layout.claim_key(entity.name, item[items.DIGEST])
+        self.bucket.put_bytes(key, items.payload_json(item), "application/json")
+        return items.claim_stub(item, entity, f"s3://{self.bucket.name}/{key}", size)
