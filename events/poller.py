@@ -98,7 +98,7 @@ def poll(
         empty_receives = 0
         response = handler(sqs_event(got, arn, region), LocalContext())
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        _settle(sqs, queue_url, got, failed)
+        settle(sqs, queue_url, got, failed)
         polled.batches += 1
         polled.received += len(got)
         polled.failed += len(failed)
@@ -108,7 +108,8 @@ def poll(
     return polled
 
 
-def _settle(sqs: Any, queue_url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+def settle(sqs: Any, queue_url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+    """Delete what succeeded; make the failures visible again (they are retried by the next receive)."""
     done = [m for m in messages if m["MessageId"] not in failed]
     again = [m for m in messages if m["MessageId"] in failed]
     if done:

@@ -100,7 +100,7 @@ def route(payload: Any) -> Accepted | Invalid:
         record = MODELS[entity.name].model_validate(fields)
     except ValidationError as exc:
         return Invalid(entity.name, tuple(_problems(exc, entity)))
-    return Accepted(entity, record, digest(entity, fields))
+    return Accepted(entity, record, digest(entity, record))
 
 
 def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
@@ -123,9 +123,11 @@ def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
     return None, f'unknown shape: no "type" field and none of {", ".join(known)}'
 
 
-def digest(entity: Entity, fields: dict[str, Any]) -> str:
-    """The payload's identity: its entity and canonical fields (names normalised, keys sorted)."""
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def digest(entity: Entity, record: models.Model) -> str:
+    """The payload's identity: its entity and validated values under canonical names, so the same
+    payload however spelt ("OrderId": "1" or "order_id": 1) has one digest."""
+    values = record.model_dump(exclude_none=True)
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(f"{entity.name}:{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

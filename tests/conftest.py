@@ -53,3 +53,17 @@ def resources(aws_env: None):
         res = Resources.from_settings(Settings(bucket="ecompipe-test"))
         res.init()
         yield res
+
+
+@pytest.fixture
+def events_world(aws_env: None):
+    """The events workload on in-process moto (tests/support/events.py)."""
+    from moto import mock_aws
+
+    from ecompipe.core.settings import Settings
+    from ecompipe.local import patches
+    from tests.support.events import make_world
+
+    patches.apply()
+    with mock_aws(config=MOTO_CONFIG):
+        yield make_world(Settings(bucket="ecompipe-events-test", max_receive_count=3))

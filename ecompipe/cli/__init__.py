@@ -11,16 +11,19 @@ import threading
 
 import click
 
-from ecompipe.cli import ops, reprocess, run, start, tools
+from ecompipe.cli import events, ops, reprocess, run, start, tools
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ecompipe")
 @click.option("-v", "--verbose", is_flag=True, help="Show the stages' structured logs (stderr).")
-def main(verbose: bool) -> None:
-    """ecompipe: e-commerce CSV batches -> validated, curated data -> exact KPIs in DynamoDB."""
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """ecompipe: e-commerce CSV batches -> validated, curated data -> exact KPIs in DynamoDB; and
+    real-time events (SQS) -> validated entities, alerts (ecompipe events)."""
     from ecompipe.core.observability import set_level
 
+    ctx.ensure_object(dict)["verbose"] = verbose
     set_level("INFO" if verbose else "WARNING")
     # SIGTERM ends a command the way Ctrl-C does: its cleanup (stopping its execution, freeing its
     # lease) runs instead of the process vanishing mid-run
@@ -47,6 +50,7 @@ for command in (
     tools.generate,
     tools.serve,
     tools.task_command,
+    events.events,
 ):
     main.add_command(command)
 

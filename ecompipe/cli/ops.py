@@ -20,6 +20,7 @@ from ecompipe.cli.common import (
     settings_for,
     stdout,
 )
+from ecompipe.cli.events import init_events
 from ecompipe.core import kpis as kpi_model
 from ecompipe.core import layout
 from ecompipe.core.statuses import RUN_STATUSES
@@ -28,11 +29,14 @@ from ecompipe.core.statuses import RUN_STATUSES
 @click.command()
 @endpoint_option
 def init(endpoint_url: str | None) -> None:
-    """Create the bucket and the KPI tables if missing (idempotent)."""
+    """Create the bucket, the KPI and run tables, and the events workload's tables, queues and topic
+    if missing (idempotent)."""
     settings = settings_for(endpoint_url)
     with failures(settings):
         Resources.from_settings(settings).init()
+        urls = init_events(settings)
     click.echo(f"bucket {settings.bucket}, tables {settings.order_table} and {settings.category_table} ready")
+    click.echo(f"events: queue {urls['queue_url']} (DLQ {urls['dlq_url']}), alerts {urls['topic_arn']} ready")
 
 
 @click.command()

@@ -160,3 +160,13 @@ def report_tables(console: Console, report: dict) -> None:
     w = report["warnings"]
     if w["count"]:
         console.print(Text(literal(f"{w['count']} warnings: {w['by_type']}")))
+
+
+def pairs_table(console: Console, title: str, rows: list[tuple[str, object]]) -> None:
+    """A two-column table of names and values."""
+    table = Table(title=title)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name, value in rows:
+        _row(table, name, value)
+    console.print(table)

@@ -1,0 +1,190 @@
+"""The consumer on in-process moto: routing to the tables, partial batch failures, the DLQ and
+redrive, exactly one effect, newest wins, alerts with their numbers, the S3 claim check."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+
+import pytest
+
+from ecompipe.core import layout
+from events import kinds, queues
+from events import stats as event_stats
+from tests.support.events import World, mentions
+
+pytestmark = pytest.mark.functional
+
+EXAMPLES = [
+    {"customer_id": 123, "name": "John Doe", "email": "john.doe@example.com",
+     "shipping_address": {"street": "123 Main St", "city": "Anytown", "postal_code": "12345"}},
+    {"purchase_id": 456, "customer_id": 123, "items": [{"product_id": 789, "quantity": 2, "price": 99.99}],
+     "total_amount": 199.99, "status": "paid"},
+    {"product_id": 789, "name": "Wireless Mouse", "price": 49.99, "stock_quantity": 150, "category": "Electronics"},
+    {"subscription_id": 101, "customer_id": 123, "plan": "Premium", "status": "active",
+     "next_billing_date": "2024-12-01"},
+    {"user_id": 123, "activity_type": "login", "timestamp": "2024-11-23T10:15:00Z", "device": "mobile",
+     "ip_address": "192.168.1.1"},
+    {"product_id": 789, "restocked_quantity": 100, "warehouse_id": 2, "stock_threshold": 20},
+]  # fmt: skip
+
+
+def _customer(n: int, name: str = "Ann", **extra: object) -> dict:
+    return {"customer_id": n, "name": name, "email": f"c{n}@example.com", **extra}
+
+
+def _stats(w: World) -> dict:
+    return event_stats.stats(w.settings, w.dynamodb, w.bucket, w.sqs)
+
+
+def test_the_issue_examples_land_in_their_own_tables(events_world: World) -> None:
+    w = events_world
+    w.send(*EXAMPLES)
+    polled = w.consume()
+    assert (polled.received, polled.failed) == (6, 0)
+    assert _stats(w)["tables"] == {name: 1 for name in kinds.BY_NAME}
+    purchase = w.item(kinds.PURCHASES, purchase_id="456")
+    assert purchase["total_amount"] == Decimal("199.99") and purchase["items"][0]["price"] == Decimal("99.99")
+    assert w.item(kinds.INVENTORY, product_id="789", warehouse_id="2")["stock"] == 100
+    assert w.item(kinds.CUSTOMERS, customer_id="123")["shipping_address"]["city"] == "Anytown"
+    activity = w.dynamodb.scan(TableName=w.settings.activity_table)["Items"][0]
+    assert int(activity["expires_at"]["N"]) > time.time() + 80 * 86400  # TTL: 90 days after arrival
+
+
+def test_one_transient_failure_among_nine_good_records_is_retried_alone(events_world: World) -> None:
+    w = events_world
+    w.send(*[_customer(n) for n in range(1, 11)])
+    w.fail_writes(lambda p: mentions(p, "c7@example.com"))
+    response = w.deliver(w.receive())
+    assert len(response["batchItemFailures"]) == 1
+    assert _stats(w)["tables"]["customers"] == 9
+    assert w.item(kinds.CUSTOMERS, customer_id="7") is None
+    w.heal()
+    assert w.consume().received == 1  # SQS delivers the failed one again
+    assert _stats(w)["tables"]["customers"] == 10
+    assert w.consumer.tally.outcomes == {"applied": 10}
+
+
+def test_an_invalid_record_is_kept_with_its_reasons_and_never_retried(events_world: World) -> None:
+    w = events_world
+    bad = {"purchase_id": 9, "customer_id": 1, "items": [{"product_id": 1, "quantity": 0, "price": "1.001"}]}
+    w.send(_customer(1), bad, "not json {")
+    response = w.deliver(w.receive())
+    assert response["batchItemFailures"] == []  # invalid is an outcome, not a failure
+    assert w.consume().received == 0  # nothing comes back
+    kept = [w.bucket.get_json(o.key) for o in w.bucket.list(layout.REJECTED_EVENTS)]
+    assert len(kept) == 2 and _stats(w)["invalid"] == 2
+    purchase = next(k for k in kept if k["entity"] == "purchases")
+    assert json.loads(purchase["body"]) == bad
+    assert {r["field"] for r in purchase["reasons"]} == {"items[0].quantity", "items[0].price"}
+    assert any("more than two decimal places" in r["reason"] for r in purchase["reasons"])
+    alerts = w.alerts()
+    assert [k for k, _ in alerts] == ["invalid"]  # one alert for the batch, not one per record
+    message = alerts[0][1]
+    assert message["invalid_records"] == 2 and message["by_entity"] == {"purchases": 1, "unknown": 1}
+    assert {e["key"] for e in message["examples"]} == {o.key for o in w.bucket.list(layout.REJECTED_EVENTS)}
+
+
+def test_a_poison_message_reaches_the_dlq_after_max_receive_count_and_redrive_applies_it_once(
+    events_world: World,
+) -> None:
+    w = events_world
+    w.send(*[_customer(n) for n in range(1, 6)])
+    w.fail_writes(lambda p: mentions(p, "c3@example.com"))
+    polled = w.consume()
+    assert polled.failed == w.settings.max_receive_count  # delivered that often, then moved by SQS
+    dlq = _stats(w)["dlq"]
+    assert dlq == 1 and _stats(w)["tables"]["customers"] == 4
+    assert w.consumer.tally.outcomes["applied"] + dlq == 5  # every message ends applied, invalid or in the DLQ
+    w.heal()
+    assert queues.redrive(w.sqs, w.urls["dlq_url"], w.urls["queue_url"]) == 1
+    assert _stats(w)["dlq"] == 0
+    w.consume()
+    assert _stats(w)["tables"]["customers"] == 5 and w.consumer.tally.outcomes["applied"] == 5
+
+
+def test_the_same_message_twice_and_the_same_payload_twice_have_one_effect(events_world: World) -> None:
+    w = events_world
+    restock = {"product_id": "p1", "restocked_quantity": 40, "warehouse_id": "w1"}
+    w.send(restock, {"productId": "p1", "RestockedQuantity": "40", "warehouse-id": "w1"})  # same, spelt apart
+    messages = w.receive()
+    w.deliver(messages, settle=False)
+    w.deliver(messages)  # redelivered: the mapping got no answer the first time
+    assert w.item(kinds.INVENTORY, product_id="p1", warehouse_id="w1")["stock"] == 40
+    assert w.consumer.tally.outcomes == {"applied": 1, "duplicate": 3}
+    # past the idempotency records (expired, or a crash before they completed): the writes still count once
+    for item in w.dynamodb.scan(TableName=w.settings.idempotency_table)["Items"]:
+        w.dynamodb.delete_item(TableName=w.settings.idempotency_table, Key={"id": item["id"]})
+    w.send(restock, _customer(5))
+    w.send(_customer(5))
+    w.consume()
+    assert w.item(kinds.INVENTORY, product_id="p1", warehouse_id="w1")["stock"] == 40
+    assert w.consumer.tally.outcomes["duplicate"] == 5 and _stats(w)["tables"]["customers"] == 1
+
+
+def test_updates_delivered_out_of_order_leave_the_newest(events_world: World) -> None:
+    w = events_world
+    old = _customer(1, "Old", updated_at="2025-01-01T00:00:00Z")
+    new = _customer(1, "New", updated_at="2025-01-02T00:00:00+01:00")
+    w.send(new, old)
+    w.consume()
+    assert w.item(kinds.CUSTOMERS, customer_id="1")["name"] == "New"
+    assert w.consumer.tally.outcomes == {"applied": 1, "superseded": 1}
+    # versions order too, and without either the queue's SentTimestamp does
+    w.send({**_customer(2, "v2"), "version": 2}, {**_customer(2, "v1"), "version": 1})
+    w.send(_customer(3, "first"))
+    first = w.receive()
+    time.sleep(0.01)
+    w.send(_customer(3, "second"))
+    second = w.receive()
+    w.deliver(second)
+    w.deliver(first)
+    w.consume()
+    assert w.item(kinds.CUSTOMERS, customer_id="2")["name"] == "v2"
+    assert w.item(kinds.CUSTOMERS, customer_id="3")["name"] == "second"
+
+
+def test_low_stock_alerts_once_per_crossing_with_the_numbers(events_world: World) -> None:
+    w = events_world
+    steps = [
+        {"product_id": "p", "restocked_quantity": 30, "warehouse_id": "a", "stock_threshold": 20},  # 30: fine
+        {"product_id": "p", "restocked_quantity": 50, "warehouse_id": "b"},  # b: 50, default threshold 10
+        {"event_id": "t1", "product_id": "p", "quantity": 15, "from_warehouse_id": "a", "to_warehouse_id": "b"},
+        {"event_id": "t2", "product_id": "p", "quantity": 5, "from_warehouse_id": "a", "to_warehouse_id": "b"},
+        {"product_id": "p", "returned_quantity": 20, "warehouse_id": "a"},  # back to 30: re-armed
+        {"event_id": "t3", "product_id": "p", "quantity": 25, "from_warehouse_id": "a", "to_warehouse_id": "b"},
+    ]
+    for step in steps:  # one at a time, in order
+        w.send(step)
+        w.consume()
+    low = [m for kind, m in w.alerts() if kind == "low_stock"]
+    assert [(m["stock"], m["threshold"], m["crossing"]) for m in low] == [(15, 20, 1), (5, 20, 2)]
+    assert {m["warehouse_id"] for m in low} == {"a"} and _stats(w)["alerts"]["low_stock"] == 2
+    assert w.item(kinds.INVENTORY, product_id="p", warehouse_id="b")["stock"] == 95
+
+
+def test_large_orders_alert_at_the_threshold_with_the_total(events_world: World) -> None:
+    w = events_world
+
+    def purchase(n: int, price: str, **extra: object) -> dict:
+        lines = [{"product_id": 1, "quantity": 4, "price": price}]
+        return {"purchase_id": n, "customer_id": 7, "items": lines, **extra}
+
+    w.send(purchase(1, "250.00"), purchase(2, "249.99"), purchase(3, "10", total_amount="1500.50"))
+    w.send(purchase(1, "250.00", status="shipped"))  # a later update of a large order: no second alert
+    w.consume()
+    large = sorted((m["purchase_id"], m["total_amount"]) for kind, m in w.alerts() if kind == "large_order")
+    assert large == [("1", "1000.00"), ("3", "1500.50")]
+    assert _stats(w)["alerts"]["large_order"] == 2
+
+
+def test_an_oversized_payload_keeps_its_body_in_s3(events_world: World) -> None:
+    w = events_world
+    w.send(_customer(1, notes="x" * 500_000))
+    w.consume()
+    item = w.item(kinds.CUSTOMERS, customer_id="1")
+    assert item["claim_s3"].startswith(f"s3://{w.settings.bucket}/{layout.CLAIMS}customers/")
+    assert item["name"] == "Ann" and "extra" not in item  # the big field lives in S3 only
+    stored = json.loads(w.bucket.get_bytes(item["claim_s3"].split("/", 3)[3]))
+    assert json.loads(stored["extra"])["notes"] == "x" * 500_000
