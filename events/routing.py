@@ -44,6 +44,15 @@ SYNONYMS = {kinds.PURCHASES.name: {"order_id": "purchase_id", "total": "total_am
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+# numbers as exact decimals (never floats), NaN and Infinity refused; built once, not per message
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 @dataclass(frozen=True)
 class Problem:
     field: str
@@ -74,7 +83,7 @@ def read(body: str) -> Accepted | Invalid:
     if len(body) > MAX_BODY_BYTES:
         return _invalid(None, "body", f"is {len(body):,} characters; a payload holds at most {MAX_BODY_BYTES:,}")
     try:
-        payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
+        payload = _DECODER.decode(body)
     except (ValueError, RecursionError) as exc:
         return _invalid(None, "body", f"is not JSON ({str(exc)[:120]})")
     return route(payload)
@@ -126,8 +135,7 @@ def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
 def digest(entity: Entity, record: models.Model) -> str:
     """The payload's identity: its entity and validated values under canonical names, so the same
     payload however spelt ("OrderId": "1" or "order_id": 1) has one digest."""
-    values = record.model_dump(exclude_none=True)
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = _CANONICAL.encode(record.model_dump(exclude_none=True))
     return hashlib.sha256(f"{entity.name}:{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
@@ -138,10 +146,6 @@ def body_digest(body: str) -> str:
 
 def _invalid(entity: str | None, field: str, reason: str) -> Invalid:
     return Invalid(entity, (Problem(field, reason),))
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 def _problems(exc: ValidationError, entity: Entity) -> list[Problem]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ecompipe.core import kpis as model
-from ecompipe.core import money
+from ecompipe.core import money_frames
 
 CANCELLED = "cancelled"
 RETURNED = "returned"
@@ -42,7 +42,7 @@ def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
         sold_orders=("sold", "sum"),
     )
     lines = _lines(orders, items)
-    sold = money.exact_group_sums(
+    sold = money_frames.exact_group_sums(
         lines[lines["sold"]].rename(columns={"line_cents": "total_revenue_cents", "quantity": "total_items_sold"}),
         "order_date",
         ["total_revenue_cents", "total_items_sold"],
@@ -50,7 +50,7 @@ def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     out = per_day.astype("int64").join(sold, how="left")
     for column in ("total_revenue_cents", "total_items_sold"):
         out[column] = out[column].astype(object).where(out[column].notna(), 0)
-    out["return_rate_e4"] = money.div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
+    out["return_rate_e4"] = money_frames.div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
     out = out.reset_index()
     return out[ORDER_KPI_COLUMNS].sort_values("order_date", ignore_index=True)
 
@@ -77,14 +77,14 @@ def category_kpis(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFr
         returned_count=("returned", "sum"),
     )
     out = out.astype("int64").join(
-        money.exact_group_sums(
+        money_frames.exact_group_sums(
             lines.rename(columns={"sold_cents": "daily_revenue_cents"}),
             ["category", "order_date"],
             ["daily_revenue_cents"],
         )
     )
-    out["avg_order_value_cents"] = money.div_half_up(out["daily_revenue_cents"], out["sold_order_count"])
-    out["avg_return_rate_e4"] = money.div_half_up(out["returned_count"] * 10_000, out["order_count"])
+    out["avg_order_value_cents"] = money_frames.div_half_up(out["daily_revenue_cents"], out["sold_order_count"])
+    out["avg_return_rate_e4"] = money_frames.div_half_up(out["returned_count"] * 10_000, out["order_count"])
     out = out.reset_index().sort_values(["order_date", "category"], ignore_index=True)
     return out[CATEGORY_KPI_COLUMNS]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from ecompipe.core import money
+from ecompipe.core import money, money_frames
 from validator import pending, reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,
@@ -155,12 +155,12 @@ def _warnings(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> 
         [items[["order_id", "quantity", "unit_price_cents"]], held[["order_id", "quantity", "unit_price_cents"]]]
     )
     seen = seen.assign(line=seen["quantity"].astype("int64") * seen["unit_price_cents"].astype("int64"), one=1)
-    per_order = money.exact_group_sums(seen, "order_id", ["one", "quantity", "line"]).rename(
+    per_order = money_frames.exact_group_sums(seen, "order_id", ["one", "quantity", "line"]).rename(
         columns={"one": "items", "quantity": "units", "line": "cents"}
     )
     o = orders.join(per_order, on="order_id", how="inner")
     out: list[dict] = []
-    amount = o[money.differ_by_more_than(o["total_amount_cents"], o["cents"], 1)]
+    amount = o[money_frames.differ_by_more_than(o["total_amount_cents"], o["cents"], 1)]
     for r in amount.itertuples():
         out.append(
             {

@@ -14,16 +14,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pandas is imported where a frame is summed: the events Lambda reads money too
-    import pandas as pd
 
 MAX_UNITS = 10**15
 MAX_CENTS = MAX_UNITS * 100
-_HALF = 1 << 32
 
 # the reasons a money value fails the rule (validator/reasons.py gives each its sentence)
 UNPARSABLE_NUMBER = "unparsable_number"
@@ -74,58 +68,3 @@ def to_decimal(cents: int) -> Decimal:
     """Integer cents as a Decimal with exactly two places (what DynamoDB stores), of any size
     (built from text: no context precision applies)."""
     return Decimal(f"{int(cents)}e-2")
-
-
-def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str]) -> pd.DataFrame:
-    """Per group, the exact sum of each non-negative integer column: int64 where every sum fits,
-    else Python ints (object dtype).
-
-    Each value (< 2^63) is split into its high and low 32 bits; each half is summed in int64, which
-    cannot wrap below 2^31 rows per group, and the halves are combined exactly.
-    """
-    import pandas as pd
-
-    halves = {}
-    for c in columns:
-        values = frame[c].astype("int64")
-        halves[f"{c}__hi"] = values // _HALF
-        halves[f"{c}__lo"] = values % _HALF
-    keys = [by] if not isinstance(by, list) else by
-    grouped = pd.DataFrame({**{k: frame[k] for k in keys}, **halves}).groupby(keys, sort=True).sum()
-    out = pd.DataFrame(index=grouped.index)
-    for c in columns:
-        hi = grouped[f"{c}__hi"].astype("int64")
-        lo = grouped[f"{c}__lo"].astype("int64")
-        if len(hi) == 0 or (hi.max() < _HALF // 2 - 1 and lo.max() < 2**62):
-            out[c] = hi * _HALF + lo  # < 2^63: int64 holds it
-        else:
-            out[c] = hi.astype(object) * _HALF + lo.astype(object)
-    return out
-
-
-def differ_by_more_than(a: pd.Series, b: pd.Series, tolerance: int) -> pd.Series:
-    """|a - b| > tolerance for integer columns that may hold Python ints; False where a is null."""
-    import pandas as pd
-
-    if a.dtype != object and b.dtype != object:
-        return (a.astype("Int64") - b.astype("Int64")).abs().gt(tolerance).fillna(False).astype(bool)
-    return pd.Series(
-        [pd.notna(x) and pd.notna(y) and abs(int(x) - int(y)) > tolerance for x, y in zip(a, b, strict=True)],
-        index=a.index,
-        dtype=bool,
-    )
-
-
-def div_half_up(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """Exact integer division rounding half up, for non-negative integers of any size (Python ints);
-    0 where the denominator is 0."""
-    import pandas as pd
-
-    return pd.Series(
-        [
-            (2 * int(n) + int(d)) // (2 * int(d)) if int(d) > 0 else 0
-            for n, d in zip(numerator, denominator, strict=True)
-        ],
-        index=numerator.index,
-        dtype=object,
-    )

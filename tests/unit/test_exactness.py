@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecompipe.core.keys import item_keys
-from ecompipe.core.money import MAX_CENTS, MAX_UNITS, exact_group_sums
+from ecompipe.core.money import MAX_CENTS, MAX_UNITS
+from ecompipe.core.money_frames import exact_group_sums
 from tests.conftest import NOW
 from transformer.kpis import category_kpis, category_records, order_kpis, order_records
 from validator import reasons

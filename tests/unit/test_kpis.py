@@ -5,7 +5,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from ecompipe.core.money import div_half_up
+from ecompipe.core.money_frames import div_half_up
 from transformer.kpis import category_kpis, category_records, order_kpis, order_records
 
 pytestmark = pytest.mark.unit

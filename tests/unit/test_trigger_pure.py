@@ -69,18 +69,21 @@ def test_force_after_starts_with_what_is_there() -> None:
     assert forced.start and "FORCE_AFTER" in forced.reason
 
 
-def test_importing_trigger_leaves_pandas_out() -> None:
+@pytest.mark.parametrize("package", ["trigger", "events.handler"])
+def test_importing_a_lambda_leaves_pandas_out(package: str) -> None:
     code = (
-        "import sys, trigger; print(sorted(m for m in ('pandas', 'pyarrow', 'pandera', 'numpy') if m in sys.modules))"
+        f"import sys, {package}; "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'pandera', 'numpy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
-def test_the_lambda_bundle_declares_what_trigger_imports() -> None:
-    """Every third-party module importing trigger loads is in the Lambda runtime or requirements.txt."""
+@pytest.mark.parametrize("package", ["trigger", "events.handler"])
+def test_the_lambda_bundle_declares_what_each_lambda_imports(package: str) -> None:
+    """Every third-party module a Lambda's import loads is in the Lambda runtime or requirements.txt."""
     code = (
-        "import sys, trigger\n"
+        f"import sys, {package}\n"
         "names = {m.split('.')[0] for m in sys.modules}\n"
         "print(' '.join(sorted(n for n in names if n not in sys.stdlib_module_names and not n.startswith('_'))))"
     )
@@ -88,11 +91,14 @@ def test_the_lambda_bundle_declares_what_trigger_imports() -> None:
     loaded = set(out.stdout.split())
     # in the Lambda runtime (certifi: botocore uses it when present, else its own CA bundle)
     runtime = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six", "certifi"}
-    ours = {"ecompipe", "trigger"}
+    ours = {"ecompipe", "trigger", "events"}
     declared = {
-        line.split(">")[0].split("=")[0].strip().replace("-", "_")
+        line.split(">")[0].split("=")[0].split("[")[0].strip().replace("-", "_")
         for line in (ROOT / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    extra = loaded - runtime - ours - declared - {"typing_extensions"}  # typing_extensions: powertools' own dep
-    assert not extra, f"trigger loads {sorted(extra)}: add them to requirements.txt"
+    # what the declared packages bring themselves (typing_extensions: powertools'; the rest pydantic's,
+    # and aws_xray_sdk's: wrapt)
+    brought = {"typing_extensions", "pydantic_core", "annotated_types", "typing_inspection", "wrapt"}
+    extra = loaded - runtime - ours - declared - brought
+    assert not extra, f"{package} loads {sorted(extra)}: add them to requirements.txt"
