@@ -13,6 +13,9 @@ import boto3
 import pytest
 
 from ecompipe.core import statemachine
+from ecompipe.core.settings import Settings
+from events.kinds import ENTITIES
+from events.resources import table_definitions as event_tables
 from tests.conftest import MOTO_CONFIG, ROOT
 from tests.support import sam
 from tests.support.tools import tool
@@ -114,7 +117,34 @@ def test_transformed_template_deploys_into_moto(aws_env) -> None:
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
         assert outputs["TriggerFunctionName"] == "ecompipe-trigger"
         tables = set(boto3.client("dynamodb").list_tables()["TableNames"])
-        assert len(tables) == 3
+        assert len(tables) == 3 + len(event_tables(Settings()))  # KPIs, runs; the events workload's
+        queues = boto3.client("sqs").list_queues()["QueueUrls"]
+        assert {outputs["EventsQueueUrl"], outputs["EventsDeadLetterQueueUrl"]} <= set(queues)
+        redrive = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=outputs["EventsQueueUrl"], AttributeNames=["RedrivePolicy"]
+        )["Attributes"]["RedrivePolicy"]
+        assert json.loads(redrive)["maxReceiveCount"] == 5
+        mappings = boto3.client("lambda").list_event_source_mappings(FunctionName=outputs["EventsFunctionName"])
+        assert [m["BatchSize"] for m in mappings["EventSourceMappings"]] == [10]
         machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
         assert [m["stateMachineArn"] for m in machines] == [outputs["StateMachineArn"]]
         assert boto3.client("ecs").list_task_definitions()["taskDefinitionArns"]
+
+
+def test_the_events_consumer_is_mapped_as_the_issue_asks() -> None:
+    """The transformed template's event source mapping: partial batch responses, batching window,
+    bounded concurrency; and the consumer's grants are exactly its tables, prefixes and topic."""
+    cfn = sam.transform(sam.packaged(sam.load_template()))
+    mapping = next(r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10 and mapping["MaximumBatchingWindowInSeconds"] == 5
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 5}
+    function = sam.load_template()["Resources"]["EventsConsumerFunction"]["Properties"]
+    assert function["Handler"] == "events.handler.handler"
+    env = function["Environment"]["Variables"]
+    for entity in ENTITIES:  # every table the consumer writes is named to it, none left at its local default
+        assert f"ECOMPIPE_{entity.table_setting.upper()}" in env
+    alarms = {
+        r["Properties"].get("MetricName") for r in cfn["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors"} <= alarms
