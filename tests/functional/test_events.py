@@ -8,6 +8,8 @@ import time
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecompipe.core import layout
 from events import kinds, queues
@@ -188,3 +190,29 @@ def test_an_oversized_payload_keeps_its_body_in_s3(events_world: World) -> None:
     assert item["name"] == "Ann" and "extra" not in item  # the big field lives in S3 only
     stored = json.loads(w.bucket.get_bytes(item["claim_s3"].split("/", 3)[3]))
     assert json.loads(stored["extra"])["notes"] == "x" * 500_000
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+entity_like = st.fixed_dictionaries(
+    {"customer_id": st.integers(0, 5), "name": st.text(max_size=5), "email": st.sampled_from(["a@b.co", "x"])},
+    optional={"preferences": json_values, "Extra Field": json_values, "updated_at": st.text(max_size=25)},
+)
+
+
+@settings(max_examples=15)
+@given(
+    bodies=st.lists(st.one_of(json_values, entity_like).map(json.dumps) | st.text(max_size=30), min_size=1, max_size=10)
+)
+def test_any_body_through_the_real_handler_ends_applied_or_invalid_never_failed(
+    events_world: World, bodies: list[str]
+) -> None:
+    w = events_world
+    before = sum(w.consumer.tally.outcomes.values())
+    w.send(*bodies)
+    polled = w.consume()
+    assert polled.failed == 0 and polled.received == len(bodies)
+    assert sum(w.consumer.tally.outcomes.values()) - before == len(bodies)

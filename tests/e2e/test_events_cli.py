@@ -1,0 +1,74 @@
+"""`ecompipe events ...` as a user runs it: subprocesses against moto's server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.e2e.conftest import ecompipe
+
+pytestmark = pytest.mark.e2e
+
+TABLES = ["customers", "purchases", "products", "subscriptions", "activity", "inventory"]
+
+
+def _json(*args: str) -> dict:
+    return json.loads(ecompipe(*args).stdout)
+
+
+def test_produce_consume_stats_send_and_redrive_against_one_emulator(emulator_url: str, tmp_path: Path) -> None:
+    at = ("--endpoint-url", emulator_url)
+    assert "events: queue" in ecompipe("init", *at).stdout
+    sent = _json("events", "produce", "--count", "120", "--invalid-rate", "0.2", "--large-rate", "0.2",
+                 "--seed", "7", "--batch-size", "7", *at)  # fmt: skip
+    assert sent == {"sent": 120, "failed": 0, "errors": []}
+    consumed = _json("events", "consume", "--until-empty", "--output", "json", *at)
+    assert consumed["received"] == 120 and consumed["failed_deliveries"] == 0
+    outcomes = consumed["outcomes"]
+    assert sum(outcomes.values()) == 120 and 10 < outcomes["invalid"] < 40
+    stats = _json("events", "stats", "--output", "json", *at)
+    assert list(stats) == ["tables", "invalid", "dlq", "alerts"]
+    assert list(stats["tables"]) == TABLES and list(stats["alerts"]) == ["large_order", "invalid", "low_stock"]
+    assert stats["invalid"] == outcomes["invalid"] and stats["dlq"] == 0
+    assert stats["alerts"]["large_order"] >= 1 and stats["alerts"]["invalid"] >= 1
+    assert 0 < stats["tables"]["customers"] < 120  # distinct customers, not messages
+
+    lines = tmp_path / "payloads.jsonl"
+    lines.write_text(
+        '{"customer_id": "new-1", "name": "Foo Bar", "email": "foobar@test.com"}\n\n'
+        '{"product_id": 789, "restocked_quantity": 5, "warehouse_id": "w9", "stock_threshold": 20}\nnot json\n'
+    )
+    assert _json("events", "send", str(lines), *at) == {"sent": 3, "failed": 0, "errors": []}
+    ecompipe("events", "consume", *at)  # table output
+    after = _json("events", "stats", "--output", "json", *at)
+    assert after["tables"]["customers"] == stats["tables"]["customers"] + 1
+    assert after["invalid"] == stats["invalid"] + 1 and after["alerts"]["low_stock"] == stats["alerts"]["low_stock"] + 1
+
+    # a message parked in the DLQ goes back and is applied once
+    sqs = boto3.client(
+        "sqs", endpoint_url=emulator_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    dlq = sqs.get_queue_url(QueueName="ecompipe-events-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody='{"customer_id": "from-dlq", "name": "D", "email": "d@e.io"}')
+    assert _json("events", "redrive", *at) == {"moved": 1, "dlq_left": 0}
+    ecompipe("events", "consume", *at)
+    assert _json("events", "stats", "--output", "json", *at)["tables"]["customers"] == after["tables"]["customers"] + 1
+
+
+def test_demo_on_the_embedded_emulator_accounts_for_every_message() -> None:
+    proc = ecompipe("events", "demo", "--count", "150", "--output", "json")
+    doc = json.loads(proc.stdout)
+    m = doc["messages"]
+    assert m["sent"] == 150 == m["applied"] + m["invalid"] + m["dlq"]
+    assert doc["invalid"] == m["invalid"] > 0
+    assert f"sent 150 = applied {m['applied']} + invalid {m['invalid']} + dlq 0" in proc.stderr
+
+
+def test_events_commands_without_a_queue_say_how_to_make_one(emulator_url: str) -> None:
+    proc = ecompipe("events", "produce", "--count", "1", "--endpoint-url", emulator_url, check=False)
+    assert proc.returncode == 1 and "ecompipe init" in proc.stderr
+    bad = ecompipe("events", "produce", "--batch-size", "11", "--endpoint-url", emulator_url, check=False)
+    assert bad.returncode == 2
