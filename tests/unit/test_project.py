@@ -32,3 +32,14 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_ruff_is_clean() -> None:
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    from dataclasses import fields
+
+    from ecompipe.core.settings import Settings
+
+    section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    for f in fields(Settings):
+        name = f.name.upper()
+        assert f"ECOMPIPE_{name}" in section or f"/ _{name} " in section or f"/ _{name} |" in section, name
