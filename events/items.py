@@ -13,7 +13,6 @@ from events.models import Activity, Model, Versioned
 from events.routing import Accepted
 
 SEQ, DIGEST = "_seq", "_digest"
-EXTRA = "extra"
 
 
 def order_of(record: Model, sent_at_ms: int) -> int:
@@ -28,11 +27,8 @@ def order_of(record: Model, sent_at_ms: int) -> int:
 
 
 def fields_of(record: Model) -> dict[str, Any]:
-    """The record's declared fields that are set, plus undeclared ones as one JSON text."""
-    out = {k: v for k, v in record.model_dump(exclude_none=True).items() if k not in (record.model_extra or {})}
-    if record.model_extra:
-        out[EXTRA] = json.dumps(record.model_extra, sort_keys=True, default=str, ensure_ascii=False)
-    return out
+    """The record's fields that are set (undeclared ones, at any level, as JSON text in `extra`)."""
+    return record.model_dump(exclude_none=True)
 
 
 def item_of(accepted: Accepted, seq: int, received_at: str) -> dict[str, Any]:

@@ -4,8 +4,10 @@ declare are kept, as JSON text in the item's `extra` attribute."""
 
 from __future__ import annotations
 
+import functools
+import json
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
@@ -32,6 +34,7 @@ PAYMENT_STATUSES = ("pending", "authorized", "paid", "failed", "refunded")
 SHIPPING_STATUSES = ("pending", "processing", "shipped", "in_transit", "delivered", "returned", "cancelled")
 RETURN_STATUSES = ("none", "requested", "approved", "received", "refunded", "rejected")
 SUBSCRIPTION_STATUSES = ("active", "trial", "paused", "past_due", "cancelled", "expired")
+EXTRA = "extra"  # where undeclared fields are kept
 ACTIVITY_TYPES = (
     "login", "logout", "product_view", "cart_add", "cart_remove", "wishlist_add", "search", "checkout", "page_view"
 )  # fmt: skip
@@ -41,8 +44,31 @@ def _words(*allowed: str) -> type:
     return Annotated[str, PlainValidator(one_of(*allowed))]  # type: ignore[return-value]
 
 
+@functools.cache
+def _declared(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(model.model_fields) - {EXTRA}
+
+
 class Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    """Fields a model does not declare are kept, at any level, as one JSON text in `extra` (sorted
+    keys): whatever they hold, DynamoDB can store it, and the digest does not depend on their order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    extra: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pack_extra(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        undeclared = data.keys() - _declared(cls)
+        if not undeclared:
+            return data
+        kept = {k: v for k, v in data.items() if k not in undeclared}
+        extras = {k: data[k] for k in undeclared}
+        kept[EXTRA] = json.dumps(extras, sort_keys=True, default=str, ensure_ascii=False)
+        return kept
 
 
 class Versioned(Model):

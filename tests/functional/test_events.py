@@ -216,3 +216,19 @@ def test_any_body_through_the_real_handler_ends_applied_or_invalid_never_failed(
     polled = w.consume()
     assert polled.failed == 0 and polled.received == len(bodies)
     assert sum(w.consumer.tally.outcomes.values()) - before == len(bodies)
+
+
+def test_undeclared_fields_at_any_depth_are_kept_whatever_they_hold(events_world: World) -> None:
+    """Numbers DynamoDB cannot hold (1e300, 1e-200), maps inside items and addresses: kept as JSON
+    text in `extra`, and the record applied (not failed and sent to the DLQ)."""
+    w = events_world
+    purchase = {"purchase_id": 1, "customer_id": 2, "Gift Wrap": {"note": "x", "size": 1e-200},
+                "items": [{"product_id": 3, "quantity": 1, "price": "5", "Colour": "red", "box": {"w": 1e300}}],
+                "shipping_address": {"city": "Anytown", "Floor": 3.5}}  # fmt: skip
+    w.send(purchase, _customer(9, shipping_address={"city": "X", "Gate Code": "#12"}))
+    polled = w.consume()
+    assert (polled.received, polled.failed) == (2, 0)
+    item = w.item(kinds.PURCHASES, purchase_id="1")
+    assert json.loads(item["items"][0]["extra"]) == {"box": {"w": "1E+300"}, "colour": "red"}
+    assert json.loads(item["extra"])["gift_wrap"]["note"] == "x"
+    assert json.loads(w.item(kinds.CUSTOMERS, customer_id="9")["shipping_address"]["extra"]) == {"gate_code": "#12"}
