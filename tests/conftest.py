@@ -6,6 +6,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import moto  # noqa: F401  before any boto3 session: sessions (shared per process, ecompipe.aws.clients) copy its stub
 import pytest
 from hypothesis import HealthCheck, settings
 

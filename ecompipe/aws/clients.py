@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,19 @@ from ecompipe.core.settings import Settings
 _EMULATOR_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+_sessions: dict[str, boto3.session.Session] = {}
+_lock = threading.Lock()
+
+
+def _session(region: str) -> boto3.session.Session:
+    """One session per region for the process: a new session re-reads botocore's endpoint and
+    service data (~0.1 s each), which every client made from it would pay again."""
+    session = _sessions.get(region)
+    if session is None:
+        session = _sessions.setdefault(region, boto3.session.Session(region_name=region))
+    return session
+
+
 def client(service: str, settings: Settings) -> Any:
     """A boto3 client for `service` configured from settings (adaptive retries, endpoint)."""
     config = Config(
@@ -24,12 +38,13 @@ def client(service: str, settings: Settings) -> Any:
         max_pool_connections=32,
     )
     kwargs: dict[str, Any] = {"config": config}
-    session = boto3.session.Session(region_name=settings.region)
-    if settings.endpoint_url:
-        kwargs["endpoint_url"] = settings.endpoint_url
-        if session.get_credentials() is None:
-            kwargs.update(_EMULATOR_CREDENTIALS)
-    return session.client(service, **kwargs)
+    with _lock:  # a session is not safe to make clients from on several threads at once
+        session = _session(settings.region)
+        if settings.endpoint_url:
+            kwargs["endpoint_url"] = settings.endpoint_url
+            if session.get_credentials() is None:
+                kwargs.update(_EMULATOR_CREDENTIALS)
+        return session.client(service, **kwargs)
 
 
 def endpoint_answers(url: str, timeout: float = 3.0) -> bool:

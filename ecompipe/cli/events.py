@@ -21,7 +21,7 @@ from ecompipe.cli import render
 from ecompipe.cli.common import Failure, endpoint_option, failures, settings_for, stderr, stdout
 from ecompipe.core.settings import Settings
 from ecompipe.local.emulator import Emulator
-from events import handler, poller, producer, queues, resources
+from events import poller, producer, queues, resources
 from events import stats as event_stats
 
 output_option = click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
@@ -128,6 +128,8 @@ def send(file: io.TextIOBase, batch_size: int, endpoint_url: str | None) -> None
 
 def _consume(settings: Settings, until_empty: bool, max_batches: int | None) -> dict:
     """Poll the queue into the real handler; the handler's EMF metrics go to stderr with -v."""
+    from events import handler  # Powertools' parser and tracer: loaded by the commands that run it
+
     sqs = aws.client("sqs", settings)
     url = _queue(settings, sqs, settings.events_queue)
     consumer = handler.consumer(settings)

@@ -10,8 +10,10 @@ values exact.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas only where a frame is written: the CLI's start-up stays light
+    import pandas as pd
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
@@ -30,6 +32,8 @@ def spreadsheet_rows(rows: list[dict]) -> list[dict]:
 
 def spreadsheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every text cell (and column name) of the frame made safe; other columns are unchanged."""
+    import pandas as pd
+
     out = frame.rename(columns=lambda c: spreadsheet_cell(str(c)))
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column].dtype):
