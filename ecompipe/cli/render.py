@@ -17,7 +17,9 @@ from rich.text import Text
 
 from ecompipe.core import kpis
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# control characters, and the Unicode ones that break a line or reorder or hide what follows (line
+# and paragraph separators, bidi overrides and isolates, zero-width marks, the BOM)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def console(*, stderr: bool) -> Console:
@@ -35,8 +37,13 @@ def console(*, stderr: bool) -> Console:
 
 
 def literal(value: object) -> str:
-    """A value as text a terminal shows as it is (control characters made visible as \\xNN)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    """A value as text a terminal shows as it is (control characters made visible as \\xNN or \\uNNNN)."""
+    return _CONTROL.sub(_visible, str(value))
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def _row(table: Table, *cells: object) -> None:

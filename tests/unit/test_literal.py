@@ -6,7 +6,7 @@ import io
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ecompipe.cli import render
@@ -16,6 +16,9 @@ pytestmark = pytest.mark.unit
 
 
 @given(st.text(max_size=30))
+@example("\x1f\x1f\u2028")  # a line separator once split the cell (found by this test)
+@example("paid\u202egnp.exe")  # a bidi override reorders what follows
+@example("a\u2029b\u200bc\ufeff")
 def test_any_category_prints_as_written_in_every_table(category: str) -> None:
     """Property: a KPI table over any text prints without error and shows the value literally."""
     out = io.StringIO()
@@ -26,6 +29,7 @@ def test_any_category_prints_as_written_in_every_table(category: str) -> None:
     printed = out.getvalue()
     assert render.literal(category) in printed
     assert "\x1b" not in printed
+    assert not any(c in printed for c in "\u2028\u2029\u202e\u200b\ufeff")
 
 
 @pytest.mark.parametrize(
