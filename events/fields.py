@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import PlainValidator
+from pydantic import PlainSerializer, PlainValidator
 
 from ecompipe.core import money
 from events.names import canonical
@@ -148,7 +148,8 @@ def one_of(*allowed: str) -> Any:
 
 
 Id = Annotated[str, PlainValidator(entity_id)]
-Money = Annotated[Decimal, PlainValidator(amount)]
+# as JSON (the digest) an amount is its exact text with two places
+Money = Annotated[Decimal, PlainValidator(amount), PlainSerializer(str, return_type=str, when_used="json")]
 Quantity = Annotated[int, PlainValidator(quantity)]
 Count = Annotated[int, PlainValidator(count)]
 Text = Annotated[str, PlainValidator(text)]

@@ -27,6 +27,27 @@ class TooDeep(ValueError):
     """Nesting beyond MAX_DEPTH: no entity is shaped like that."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _plan(keys: tuple[str, ...]) -> tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]]:
+    """For one set of field names (payloads of a kind share them): each one's canonical name (None:
+    dropped) and the problems, per canonical name. Worked out once per distinct key tuple."""
+    names: list[str | None] = []
+    problems: list[tuple[str, str]] = []
+    given: dict[str, str] = {}
+    for raw in keys:
+        name = canonical(raw)
+        if not name:
+            problems.append((repr(raw), f"the field name {raw!r} has no letters or digits"))
+            names.append(None)
+        elif name in given:
+            problems.append((name, f"given twice, as {given[name]!r} and {raw!r}"))
+            names.append(None)
+        else:
+            given[name] = raw
+            names.append(name)
+    return tuple(names), tuple(problems)
+
+
 def normalise(value: Any, problems: list[tuple[str, str]], path: str = "", depth: int = 0) -> Any:
     """The value with canonical field names; clashes are appended to `problems` as (field, why)."""
     if depth > MAX_DEPTH:
@@ -36,18 +57,13 @@ def normalise(value: Any, problems: list[tuple[str, str]], path: str = "", depth
                 for i, v in enumerate(value)]  # fmt: skip
     if not isinstance(value, dict):
         return value
+    names, found = _plan(tuple(value))
+    for where, why in found:
+        problems.append((f"{path}.{where}" if path else where, why))
     out: dict[str, Any] = {}
-    given: dict[str, str] = {}
-    for raw, inner in value.items():
-        name = canonical(raw)
-        if name in given or not name:
-            where = f"{path}.{name}" if path else name
-            if name:
-                problems.append((where, f"given twice, as {given[name]!r} and {raw!r}"))
-            else:
-                problems.append((where or repr(raw), f"the field name {raw!r} has no letters or digits"))
+    for inner, name in zip(value.values(), names, strict=True):
+        if name is None:
             continue
-        given[name] = raw
         if isinstance(inner, dict | list) and name not in FREE_FORM:
             inner = normalise(inner, problems, f"{path}.{name}" if path else name, depth + 1)
         out[name] = inner

@@ -22,7 +22,8 @@ class Outbox:
         """Keep an invalid record (body, reasons, message id) under rejected/events/; the same body
         again is kept once. Returns its key."""
         key = layout.rejected_event_key(now.date().isoformat(), digest)
-        self.bucket.put_once(key, json.dumps(record, indent=2, ensure_ascii=False).encode())
+        # ASCII escapes: an invalid body may hold text no encoding can write (a lone surrogate)
+        self.bucket.put_once(key, json.dumps(record, indent=2, ensure_ascii=True).encode())
         return key
 
     def publish(self, alert: Alert) -> bool:
@@ -34,9 +35,9 @@ class Outbox:
         self.sns.publish(
             TopicArn=self.topic_arn,
             Subject=alert.subject[:100],
-            Message=json.dumps(alert.message, sort_keys=True, ensure_ascii=False),
+            Message=json.dumps(alert.message, sort_keys=True, ensure_ascii=True),
             MessageAttributes={"alert": {"DataType": "String", "StringValue": alert.kind}},
         )
         record = {**alert.message, "published_at": datetime.now(UTC).isoformat()}
-        self.bucket.put_once(key, json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
+        self.bucket.put_once(key, json.dumps(record, sort_keys=True, ensure_ascii=True).encode())
         return True

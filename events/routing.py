@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError
 
 from events import kinds, models
 from events.kinds import Entity
@@ -39,6 +40,7 @@ TIERS: tuple[tuple[tuple[Entity, tuple[str, ...]], ...], ...] = (
     ),
     ((kinds.PRODUCTS, ("product_id",)), (kinds.CUSTOMERS, ("customer_id",))),
 )  # fmt: skip
+_TIER_KEYS = tuple({k: entity for entity, keys in tier for k in keys} for tier in TIERS)
 # an entity's own other names for its fields
 SYNONYMS = {kinds.PURCHASES.name: {"order_id": "purchase_id", "total": "total_amount", "order_total": "total_amount"}}
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,7 +52,6 @@ def _no_constant(name: str) -> Any:
 
 # numbers as exact decimals (never floats), NaN and Infinity refused; built once, not per message
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant)
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,10 @@ def route(payload: Any) -> Accepted | Invalid:
         record = MODELS[entity.name].model_validate(fields)
     except ValidationError as exc:
         return Invalid(entity.name, tuple(_problems(exc, entity)))
-    return Accepted(entity, record, digest(entity, record))
+    try:
+        return Accepted(entity, record, digest(entity, record))
+    except (UnicodeEncodeError, PydanticSerializationError):
+        return _invalid(entity.name, "body", "holds text that is not valid Unicode (a lone surrogate, e.g. \\ud800)")
 
 
 def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
@@ -120,13 +124,14 @@ def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
         if entity is None:
             return None, f"{str(said)[:64]!r} is not an entity type; one of {', '.join(sorted(kinds.BY_TYPE))}"
         return entity, ""
-    for tier in TIERS:
-        hits = [(entity, [k for k in keys if k in fields]) for entity, keys in tier]
-        hits = [(entity, found) for entity, found in hits if found]
-        if len(hits) == 1:
-            return hits[0][0], ""
-        if len(hits) > 1:
-            looks = " and ".join(f"{e.name} ({', '.join(found)})" for e, found in hits)
+    for tier in _TIER_KEYS:
+        found = [(entity, k) for k, entity in tier.items() if k in fields]
+        entities = {entity for entity, _k in found}
+        if len(entities) == 1:
+            return found[0][0], ""
+        if len(entities) > 1:
+            by_entity = {e.name: ", ".join(k for f, k in found if f is e) for e, _k in found}
+            looks = " and ".join(f"{name} ({keys})" for name, keys in by_entity.items())
             return None, f'ambiguous: looks like {looks}; add a "type" field'
     known = sorted({k for tier in TIERS for _e, keys in tier for k in keys})
     return None, f'unknown shape: no "type" field and none of {", ".join(known)}'
@@ -135,8 +140,8 @@ def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
 def digest(entity: Entity, record: models.Model) -> str:
     """The payload's identity: its entity and validated values under canonical names, so the same
     payload however spelt ("OrderId": "1" or "order_id": 1) has one digest."""
-    text = _CANONICAL.encode(record.model_dump(exclude_none=True))
-    return hashlib.sha256(f"{entity.name}:{text}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    text = record.__pydantic_serializer__.to_json(record, exclude_none=True)  # field order is the model's
+    return hashlib.sha256(entity.name.encode() + b":" + text).hexdigest()[:32]
 
 
 def body_digest(body: str) -> str:

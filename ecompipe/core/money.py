@@ -36,8 +36,24 @@ def number(text: str) -> Decimal | None:
     return Decimal(text) if len(text) <= _MAX_NUMBER_CHARS and _NUMBER.fullmatch(text) else None
 
 
+_PLAIN = re.compile(r"([0-9]{1,16})(?:\.([0-9]*))?")
+
+
 def decimal_cents(text: str) -> tuple[int | None, str | None]:
-    """(cents, None) or (None, reason) for one written money value, under the rule above."""
+    """(cents, None) or (None, reason) for one written money value, under the rule above. Plain
+    decimals (the common case) are decided on their digits; everything else through Decimal."""
+    plain = _PLAIN.fullmatch(text)
+    if plain is None:
+        return _decimal_cents(text)
+    units, fraction = int(plain.group(1)), plain.group(2) or ""
+    if units > MAX_UNITS or (units == MAX_UNITS and fraction.strip("0")):
+        return None, OUT_OF_RANGE
+    if fraction[2:].strip("0"):
+        return None, TOO_PRECISE
+    return units * 100 + int(fraction[:2].ljust(2, "0")), None
+
+
+def _decimal_cents(text: str) -> tuple[int | None, str | None]:
     value = number(text)
     if value is None:
         return None, UNPARSABLE_NUMBER

@@ -193,12 +193,21 @@ def test_an_oversized_payload_keeps_its_body_in_s3(events_world: World) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
 entity_like = st.fixed_dictionaries(
-    {"customer_id": st.integers(0, 5), "name": st.text(max_size=5), "email": st.sampled_from(["a@b.co", "x"])},
+    {
+        "customer_id": st.integers(0, 5),
+        "name": st.text(max_size=5) | st.just("\ud800"),
+        "email": st.sampled_from(["a@b.co", "x"]),
+    },
     optional={"preferences": json_values, "Extra Field": json_values, "updated_at": st.text(max_size=25)},
 )
 

@@ -150,8 +150,9 @@ def test_free_form_maps_and_unknown_fields_are_kept_as_sent() -> None:
     assert json.loads(record.extra) == {"loyalty_tier": "gold"}
 
 
+surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=2)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20) | surrogates,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=25,
 )
@@ -176,6 +177,15 @@ def test_any_json_value_is_routed_or_refused_never_crashes(payload: object) -> N
 @given(st.text(max_size=200))
 def test_any_text_body_is_routed_or_refused(body: str) -> None:
     assert isinstance(read(body), Accepted | Invalid)
+
+
+def test_text_that_is_not_unicode_is_refused_with_its_reason() -> None:
+    lone = read('{"customer_id": 1, "name": "a\\ud800b", "email": "a@b.co"}')
+    assert isinstance(lone, Invalid) and "lone surrogate" in lone.summary()
+    inside = read('{"customer_id": 1, "name": "x", "email": "a@b.co", "preferences": {"k": "\\udc00"}}')
+    assert isinstance(inside, Invalid)
+    pair = read('{"customer_id": 1, "name": "\\ud83d\\ude00", "email": "a@b.co"}')  # a pair is one character
+    assert isinstance(pair, Accepted) and pair.record.name == "\U0001f600"
 
 
 def test_deep_nesting_and_huge_numbers_are_refused_not_raised() -> None:

@@ -202,3 +202,17 @@ def test_a_huge_number_in_any_money_or_count_column_is_a_row_rejection(cell: str
     )
     totals = result.report["totals"]
     assert totals["rejected"] == 4 and totals["accepted"] == 3
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"[0-9]{1,17}(\.[0-9]{0,5})?", fullmatch=True),
+        st.decimals(allow_nan=False, allow_infinity=False).map(str),
+        st.text(alphabet="0123456789.+-eE_", max_size=12),
+    )
+)
+def test_the_plain_decimal_path_decides_as_decimal_does(text: str) -> None:
+    """money.decimal_cents reads plain decimals on their digits; the answer equals Decimal's."""
+    from ecompipe.core import money
+
+    assert money.decimal_cents(text) == money._decimal_cents(text)
