@@ -184,6 +184,7 @@ def _print_stats(result: dict, output: str) -> None:
     rows = [(f"table {k}", v) for k, v in result["tables"].items()]
     rows += [("invalid records", result["invalid"]), ("in the DLQ", result["dlq"])]
     rows += [(f"alerts {k}", v) for k, v in result["alerts"].items()]
+    rows += [(f"messages {k}", v) for k, v in result.get("messages", {}).items()]  # demo: this run's
     render.pairs_table(stdout, "Events", rows)
 
 
