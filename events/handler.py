@@ -40,11 +40,14 @@ def consumer(settings: Settings) -> Consumer:
     """The consumer with its clients, from settings."""
     dynamodb = aws.client("dynamodb", settings)
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
-    sns = aws.client("sns", settings)
+    sns, sqs = aws.client("sns", settings), aws.client("sqs", settings)
+    outbox = Outbox(
+        bucket, sns, queues.topic_arn(sns, settings.alerts_topic), sqs, queues.queue_url(sqs, settings.sales_dlq)
+    )
     return Consumer(
         settings,
         EntityStore(dynamodb, bucket, settings),
-        Outbox(bucket, sns, queues.topic_arn(sns, settings.alerts_topic)),
+        outbox,
         DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb),
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from events import kinds
 from events.fields import epoch_micros
-from events.models import Activity, Model, Versioned
+from events.models import Activity, Model, Sale, Versioned
 from events.routing import Accepted
 
 SEQ, DIGEST = "_seq", "_digest"
@@ -32,9 +32,12 @@ def fields_of(record: Model) -> dict[str, Any]:
 
 
 def item_of(accepted: Accepted, seq: int, received_at: str) -> dict[str, Any]:
-    """The item for customers, purchases, products and subscriptions (activity and inventory are
-    written by their own rules: activity_item, and stock moves)."""
-    return {**fields_of(accepted.record), SEQ: seq, DIGEST: accepted.digest, "received_at": received_at}
+    """The item for customers, purchases, products, subscriptions and sales (activity and inventory
+    are written by their own rules: activity_item, and stock moves). A sale's keys live inside its
+    order info: they are copied to the top, where the table's key is."""
+    record = accepted.record
+    keys = record.keys() if isinstance(record, Sale) else {}
+    return {**fields_of(record), **keys, SEQ: seq, DIGEST: accepted.digest, "received_at": received_at}
 
 
 def activity_item(accepted: Accepted, received_at: str, expires_at: int) -> dict[str, Any]:

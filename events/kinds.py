@@ -32,6 +32,9 @@ INVENTORY = Entity(
     "inventory", "inventory_table", ("product_id", "warehouse_id"), ("inventory", "stock", "inventory_update")
 )
 
-ENTITIES = (CUSTOMERS, PURCHASES, PRODUCTS, SUBSCRIPTIONS, ACTIVITY, INVENTORY)
+# one line of a JSON sales file (order info and contact info), keyed by order and item
+SALES = Entity("sales", "sales_table", ("order_id", "item_id"), ("sale", "sales", "sales_record"))
+
+ENTITIES = (CUSTOMERS, PURCHASES, PRODUCTS, SUBSCRIPTIONS, ACTIVITY, INVENTORY, SALES)
 BY_TYPE = {t: e for e in ENTITIES for t in e.type_names}
 BY_NAME = {e.name: e for e in ENTITIES}

@@ -197,3 +197,28 @@ class Inventory(Model):
             return [(str(self.warehouse_id), self.returned_quantity)]
         q = int(self.quantity or 0)
         return [(str(self.from_warehouse_id), -q), (str(self.to_warehouse_id), q)]
+
+
+class OrderInfo(Model):
+    order_id: Id
+    item_id: Id
+    item_desc: Text
+    quantity: Quantity  # "qty" as users send it
+
+
+class ContactInfo(Model):
+    name: Text
+    email: Email
+
+
+class Sale(Model):
+    """One record of a JSON sales file: complete when both parts are present and well-typed.
+    `source_file` and `source_index` say where it came from (set by the sales workflow)."""
+
+    order_info: OrderInfo
+    contact_info: ContactInfo
+    source_file: Text | None = None
+    source_index: Count | None = None
+
+    def keys(self) -> dict[str, str]:
+        return {"order_id": self.order_info.order_id, "item_id": self.order_info.item_id}

@@ -13,17 +13,26 @@ from events.alerts import Alert
 
 
 class Outbox:
-    def __init__(self, bucket: Bucket, sns: Any, topic_arn: str) -> None:
+    def __init__(self, bucket: Bucket, sns: Any, topic_arn: str, sqs: Any = None, sales_dlq_url: str = "") -> None:
         self.bucket = bucket
         self.sns = sns
         self.topic_arn = topic_arn
+        self.sqs = sqs
+        self.sales_dlq_url = sales_dlq_url
 
-    def keep_invalid(self, digest: str, record: dict[str, Any], now: datetime) -> str:
+    def keep_invalid(self, digest: str, record: dict[str, Any], now: datetime, park: bool = False) -> str:
         """Keep an invalid record (body, reasons, message id) under rejected/events/; the same body
-        again is kept once. Returns its key."""
+        again is kept once. With `park` (an incomplete sales record) it also goes to the sales DLQ,
+        once: parked first, kept after, so a failure in between parks it again rather than never.
+        Returns its key."""
         key = layout.rejected_event_key(now.date().isoformat(), digest)
         # ASCII escapes: an invalid body may hold text no encoding can write (a lone surrogate)
-        self.bucket.put_once(key, json.dumps(record, indent=2, ensure_ascii=True).encode())
+        text = json.dumps(record, indent=2, ensure_ascii=True)
+        if park:
+            if self.bucket.exists(key):
+                return key
+            self.sqs.send_message(QueueUrl=self.sales_dlq_url, MessageBody=text)
+        self.bucket.put_once(key, text.encode())
         return key
 
     def publish(self, alert: Alert) -> bool:

@@ -17,7 +17,8 @@ from events import queues
 # SQS's limit for one message and for one SendMessageBatch call
 MAX_MESSAGE_BYTES = 1024 * 1024
 MIX = (
-    ("purchases", 30), ("customers", 15), ("products", 15), ("subscriptions", 10), ("activity", 20), ("inventory", 10)
+    ("purchases", 30), ("customers", 15), ("products", 15), ("subscriptions", 10), ("activity", 20), ("inventory", 10),
+    ("sales", 5),
 )  # fmt: skip
 START = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -128,6 +129,14 @@ def _inventory(rng: random.Random, i: int, pool: int, moment: str, _large: bool)
     }
 
 
+def _sale(rng: random.Random, i: int, pool: int, moment: str, _large: bool) -> dict:
+    """A record of a sales file, as users write them (OrderId or orderId, quantities as text)."""
+    n = rng.randint(1, pool)
+    order = {"OrderId" if i % 2 else "orderId": str(200_000 + i), "item-id": str(rng.randint(1, pool)),
+             "item-desc": f"Item {n}", "qty": str(rng.randint(1, 5))}  # fmt: skip
+    return {"order-info": order, "contact-info": {"name": f"Customer {n}", "email": f"customer{n}@example.com"}}
+
+
 _BUILDERS: dict[str, Callable[[random.Random, int, int, str, bool], dict]] = {
     "purchases": _purchase,
     "customers": _customer,
@@ -135,6 +144,7 @@ _BUILDERS: dict[str, Callable[[random.Random, int, int, str, bool], dict]] = {
     "subscriptions": _subscription,
     "activity": _activity,
     "inventory": _inventory,
+    "sales": _sale,
 }
 
 
@@ -148,6 +158,7 @@ def _invalid(rng: random.Random, i: int, moment: str) -> Any:
         {"note": f"no entity here {i}"},
         f"not json {i} {{",
         {"user_id": i, "activity_type": "login", "timestamp": moment, "ip_address": "999.1.1.1"},
+        {"order-info": {"OrderId": str(i), "item-id": "1", "item-desc": "No contact", "qty": "1"}},
     ]
     body = rng.choice(kinds)
     return body if isinstance(body, str) else _padded(body, 0)

@@ -68,3 +68,20 @@ def redrive(
 def _attributes(message: dict[str, Any]) -> dict[str, Any]:
     attrs = message.get("MessageAttributes")
     return {"MessageAttributes": attrs} if attrs else {}
+
+
+def peek(sqs: Any, url: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """Up to `limit` messages of a queue, read and left in place (visibility 0): {message_id, body,
+    receive_count}. A dead-letter queue is looked at this way before anything is moved."""
+    seen: dict[str, dict[str, Any]] = {}
+    while len(seen) < limit:
+        got = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=BATCH, VisibilityTimeout=0, AttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        new = [m for m in got if m["MessageId"] not in seen]
+        if not new:
+            break
+        for m in new:
+            count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+            seen[m["MessageId"]] = {"message_id": m["MessageId"], "body": m["Body"], "receive_count": count}
+    return list(seen.values())[:limit]

@@ -101,7 +101,8 @@ class Consumer:
             "reasons": reasons,
             "body": record.body,
         }
-        key = self.outbox.keep_invalid(routing.body_digest(record.body), kept, now)
+        park = invalid.entity == kinds.SALES.name
+        key = self.outbox.keep_invalid(routing.body_digest(record.body), kept, now, park=park)
         self._invalid.append({"message_id": record.messageId, "entity": invalid.entity, "reasons": reasons, "key": key})
 
     def _apply(self, work: dict[str, str], accepted: routing.Accepted, sent_ms: int) -> dict[str, Any]:

@@ -41,8 +41,11 @@ def ensure(settings: Settings, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, s
             "RedrivePolicy": json.dumps(redrive),
         },
     )["QueueUrl"]
+    sales_dlq_url = sqs.create_queue(
+        QueueName=queue_name(settings.sales_dlq), Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)}
+    )["QueueUrl"]
     topic_arn = sns.create_topic(Name=settings.alerts_topic.rsplit(":", 1)[-1])["TopicArn"]
-    return {"queue_url": queue_url, "dlq_url": dlq_url, "topic_arn": topic_arn}
+    return {"queue_url": queue_url, "dlq_url": dlq_url, "sales_dlq_url": sales_dlq_url, "topic_arn": topic_arn}
 
 
 def queue_name(name_or_url: str) -> str:

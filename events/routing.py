@@ -29,6 +29,7 @@ MODELS: dict[str, type[models.Model]] = {
     kinds.SUBSCRIPTIONS.name: models.Subscription,
     kinds.ACTIVITY.name: models.Activity,
     kinds.INVENTORY.name: models.Inventory,
+    kinds.SALES.name: models.Sale,
 }
 TIERS: tuple[tuple[tuple[Entity, tuple[str, ...]], ...], ...] = (
     (
@@ -37,6 +38,7 @@ TIERS: tuple[tuple[tuple[Entity, tuple[str, ...]], ...], ...] = (
         (kinds.ACTIVITY, ("activity_type",)),
         (kinds.INVENTORY, ("warehouse_id", "from_warehouse_id", "to_warehouse_id", "restocked_quantity",
                            "returned_quantity")),
+        (kinds.SALES, ("order_info", "contact_info")),
     ),
     ((kinds.PRODUCTS, ("product_id",)), (kinds.CUSTOMERS, ("customer_id",))),
 )  # fmt: skip
@@ -44,6 +46,9 @@ _TIER_KEYS = tuple({k: entity for entity, keys in tier for k in keys} for tier i
 # an entity's own other names for its fields
 SYNONYMS = {kinds.PURCHASES.name: {"order_id": "purchase_id", "total": "total_amount", "order_total": "total_amount"}}
 MAX_BODY_BYTES = 1024 * 1024
+# the sales workflow's envelope: {"sales_record": <the file's record>, "source_file", "source_index"}
+SALES_WRAPPER = "sales_record"
+SOURCE_FIELDS = ("source_file", "source_index")
 
 
 def _no_constant(name: str) -> Any:
@@ -99,6 +104,10 @@ def route(payload: Any) -> Accepted | Invalid:
         fields = normalise(payload, clashes)
     except TooDeep as exc:
         return _invalid(None, "body", str(exc))
+    if SALES_WRAPPER in fields:  # a record of a sales file, as the sales workflow sends it
+        fields = _unwrapped(fields, clashes)
+        if fields is None:
+            return _invalid(kinds.SALES.name, SALES_WRAPPER, "must be an object holding order-info and contact-info")
     entity, why = choose(fields)
     if entity is None:
         return _invalid(None, "type" if "type" in fields else "body", why)
@@ -114,6 +123,16 @@ def route(payload: Any) -> Accepted | Invalid:
         return Accepted(entity, record, digest(entity, record))
     except (UnicodeEncodeError, PydanticSerializationError):
         return _invalid(entity.name, "body", "holds text that is not valid Unicode (a lone surrogate, e.g. \\ud800)")
+
+
+def _unwrapped(fields: dict[str, Any], clashes: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """The record inside the sales envelope, typed as a sale, with its source (None: not an object)."""
+    record = fields[SALES_WRAPPER]
+    if not isinstance(record, dict):
+        return None
+    source = {k: fields[k] for k in SOURCE_FIELDS if k in fields}
+    clashes += [(k, "given by the record and by its envelope") for k in source if k in record]
+    return {**record, **source, "type": kinds.SALES.name}
 
 
 def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:

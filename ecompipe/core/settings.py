@@ -52,6 +52,8 @@ class Settings:
     subscriptions_table: str = "Subscriptions"
     activity_table: str = "UserActivity"
     inventory_table: str = "Inventory"
+    sales_table: str = "Sales"  # the records of JSON sales files
+    sales_dlq: str = "ecompipe-sales-dlq"  # incomplete sales records, with the part missing or bad
     idempotency_table: str = "EventIdempotency"
     events_queue: str = "ecompipe-events"  # a queue name, or its URL
     events_dlq: str = "ecompipe-events-dlq"

@@ -12,7 +12,7 @@ from tests.e2e.conftest import ecompipe
 
 pytestmark = pytest.mark.e2e
 
-TABLES = ["customers", "purchases", "products", "subscriptions", "activity", "inventory"]
+TABLES = ["customers", "purchases", "products", "subscriptions", "activity", "inventory", "sales"]
 
 
 def _json(*args: str) -> dict:

@@ -29,6 +29,8 @@ EXAMPLES = [
     {"user_id": 123, "activity_type": "login", "timestamp": "2024-11-23T10:15:00Z", "device": "mobile",
      "ip_address": "192.168.1.1"},
     {"product_id": 789, "restocked_quantity": 100, "warehouse_id": 2, "stock_threshold": 20},
+    {"contact-info": {"name": "Foo Bar", "email": "foobar@test.com"},
+     "order-info": {"OrderId": "1", "item-id": "101", "item-desc": "Item One", "qty": "1"}},
 ]  # fmt: skip
 
 
@@ -44,7 +46,7 @@ def test_the_issue_examples_land_in_their_own_tables(events_world: World) -> Non
     w = events_world
     w.send(*EXAMPLES)
     polled = w.consume()
-    assert (polled.received, polled.failed) == (6, 0)
+    assert (polled.received, polled.failed) == (7, 0)
     assert _stats(w)["tables"] == {name: 1 for name in kinds.BY_NAME}
     purchase = w.item(kinds.PURCHASES, purchase_id="456")
     assert purchase["total_amount"] == Decimal("199.99") and purchase["items"][0]["price"] == Decimal("99.99")
@@ -241,3 +243,43 @@ def test_undeclared_fields_at_any_depth_are_kept_whatever_they_hold(events_world
     assert json.loads(item["items"][0]["extra"]) == {"box": {"w": "1E+300"}, "colour": "red"}
     assert json.loads(item["extra"])["gift_wrap"]["note"] == "x"
     assert json.loads(w.item(kinds.CUSTOMERS, customer_id="9")["shipping_address"]["extra"]) == {"gate_code": "#12"}
+
+
+def _wrapped(record: object, index: int, file: str = "incoming/sales_1.json") -> dict:
+    """A sales file's record as the sales workflow sends it."""
+    return {"sales_record": record, "source_file": file, "source_index": index}
+
+
+def test_sales_records_complete_to_the_table_incomplete_to_the_sales_dlq_with_the_part_named(
+    events_world: World,
+) -> None:
+    w = events_world
+    contact = {"name": "Foo Bar", "email": "foobar@test.com"}
+    records = [
+        {"contact-info": contact, "order-info": {"OrderId": "1", "item-id": "101", "item-desc": "One", "qty": "1"}},
+        {"order-info": {"orderId": "2", "item-id": "102", "item-desc": "Item Two", "qty": "2"}},  # no contact
+        {"contact-info": contact},  # no order
+        {"contact-info": {"name": "X", "email": "nope"}, "order-info": {"OrderId": "4", "item-id": "1",
+                                                                         "item-desc": "D", "qty": "zero"}},
+        "not an object",
+        {"contact-info": contact, "order-info": {"OrderId": "5", "item-id": "7", "item-desc": "Five", "qty": 3}},
+    ]  # fmt: skip
+    w.send(*[_wrapped(r, i) for i, r in enumerate(records)])
+    w.consume()
+    assert _stats(w)["tables"]["sales"] == 2
+    sale = w.item(kinds.SALES, order_id="1", item_id="101")
+    assert sale["contact_info"]["email"] == "foobar@test.com" and sale["order_info"]["quantity"] == 1
+    assert sale["source_file"] == "incoming/sales_1.json" and sale["source_index"] == 0
+    parked = {json.loads(m["body"])["body"]: json.loads(m["body"]) for m in queues.peek(w.sqs, w.urls["sales_dlq_url"])}
+    assert len(parked) == 4
+    reasons = {json.loads(body)["source_index"]: {r["field"] for r in doc["reasons"]} for body, doc in parked.items()}
+    assert reasons == {
+        1: {"contact_info"},
+        2: {"order_info"},
+        3: {"contact_info.email", "order_info.quantity"},
+        4: {"sales_record"},
+    }
+    # the same file again: no new records anywhere
+    w.send(*[_wrapped(r, i) for i, r in enumerate(records)])
+    w.consume()
+    assert _stats(w)["tables"]["sales"] == 2 and len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 4
