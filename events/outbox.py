@@ -50,3 +50,26 @@ class Outbox:
         record = {**alert.message, "published_at": datetime.now(UTC).isoformat()}
         self.bucket.put_once(key, json.dumps(record, sort_keys=True, ensure_ascii=True).encode())
         return True
+
+
+def parked_view(text: str) -> dict[str, Any]:
+    """A sales DLQ message as a person reads it: source file and index, the reasons, the record.
+    Two writers: the consumer (an invalid record as kept, the workflow's envelope in `body`) and the
+    sales workflow (a record the events queue refused)."""
+    doc = json.loads(text)
+    if "body" in doc:  # the consumer's
+        try:
+            envelope = json.loads(doc["body"])
+        except ValueError:
+            envelope = doc["body"]
+        source = envelope if isinstance(envelope, dict) else {}
+        record = source.get("sales_record", envelope) if "sales_record" in source else envelope
+    else:  # the workflow's
+        source, record = doc, doc.get("record")
+    return {
+        "file": source.get("source_file"),
+        "index": source.get("source_index"),
+        "reasons": doc.get("reasons", []),
+        "record": record,
+        "message_id": doc.get("message_id"),
+    }

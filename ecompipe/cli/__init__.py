@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from ecompipe.cli import events, ops, reprocess, run, start, tools
+from ecompipe.cli import events, ops, reprocess, run, sales, start, tools
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,6 +51,7 @@ for command in (
     tools.serve,
     tools.task_command,
     events.events,
+    sales.sales,
 ):
     main.add_command(command)
 

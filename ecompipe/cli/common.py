@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
@@ -96,3 +97,13 @@ def say_waiting(holder: Lease) -> None:
 
 def owner() -> str:
     return cli_owner()
+
+
+def queue_or_fail(sqs: Any, name_or_url: str) -> str:
+    """A queue's URL, or one line saying how to create it (exit 1)."""
+    from events import queues
+
+    try:
+        return queues.queue_url(sqs, name_or_url)
+    except sqs.exceptions.QueueDoesNotExist:
+        raise Failure(f"the queue {name_or_url} does not exist here: create it with `ecompipe init`") from None

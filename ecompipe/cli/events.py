@@ -18,7 +18,7 @@ import click
 from ecompipe.aws import clients as aws
 from ecompipe.aws.objects import Bucket
 from ecompipe.cli import render
-from ecompipe.cli.common import Failure, endpoint_option, failures, settings_for, stderr, stdout
+from ecompipe.cli.common import Failure, endpoint_option, failures, queue_or_fail, settings_for, stderr, stdout
 from ecompipe.core.settings import Settings
 from ecompipe.local.emulator import Emulator
 from events import poller, producer, queues, resources
@@ -30,13 +30,6 @@ output_option = click.option("--output", type=click.Choice(["table", "json"]), d
 @click.group()
 def events() -> None:
     """Real-time events: SQS -> the consumer Lambda -> one table per entity, alerts on SNS."""
-
-
-def _queue(settings: Settings, sqs: Any, name: str) -> str:
-    try:
-        return queues.queue_url(sqs, name)
-    except sqs.exceptions.QueueDoesNotExist:
-        raise Failure(f"the queue {name} does not exist here: create it with `ecompipe init`") from None
 
 
 def _every_second(say: Callable[[], str]) -> Callable[[Any], None]:
@@ -53,7 +46,7 @@ def _every_second(say: Callable[[], str]) -> Callable[[Any], None]:
 
 def _send(settings: Settings, bodies: Iterator[str], batch_size: int, rate: float, total: int | None) -> dict:
     sqs = aws.client("sqs", settings)
-    url = _queue(settings, sqs, settings.events_queue)
+    url = queue_or_fail(sqs, settings.events_queue)
     state = producer.Sent()
     of = f"/{total}" if total else ""
     tick = _every_second(lambda: f"sent {state.sent}{of} (failed {state.failed})")
@@ -131,7 +124,7 @@ def _consume(settings: Settings, until_empty: bool, max_batches: int | None) -> 
     from events import handler  # Powertools' parser and tracer: loaded by the commands that run it
 
     sqs = aws.client("sqs", settings)
-    url = _queue(settings, sqs, settings.events_queue)
+    url = queue_or_fail(sqs, settings.events_queue)
     consumer = handler.consumer(settings)
     lambda_handler = handler.make_handler(lambda: consumer)
     seen = poller.Polled()
@@ -173,7 +166,7 @@ def consume(until_empty: bool, max_batches: int | None, output: str, endpoint_ur
 def _stats(settings: Settings) -> dict:
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
     sqs = aws.client("sqs", settings)
-    _queue(settings, sqs, settings.events_dlq)
+    queue_or_fail(sqs, settings.events_dlq)
     return event_stats.stats(settings, aws.client("dynamodb", settings), bucket, sqs)
 
 
@@ -209,7 +202,7 @@ def redrive(limit: int | None, endpoint_url: str | None) -> None:
     settings = settings_for(endpoint_url)
     with failures(settings):
         sqs = aws.client("sqs", settings)
-        dlq, target = _queue(settings, sqs, settings.events_dlq), _queue(settings, sqs, settings.events_queue)
+        dlq, target = queue_or_fail(sqs, settings.events_dlq), queue_or_fail(sqs, settings.events_queue)
         moved = queues.redrive(sqs, dlq, target, limit, _every_second(lambda: "moving ..."))
         left = queues.depth(sqs, dlq)
     click.echo(json.dumps({"moved": moved, "dlq_left": left}))

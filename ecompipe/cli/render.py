@@ -46,7 +46,8 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-def _row(table: Table, *cells: object) -> None:
+def add_row(table: Table, *cells: object) -> None:
+    """A row of literal cells (no markup, control characters made visible)."""
     table.add_row(*(Text(literal(c)) for c in cells))
 
 
@@ -59,7 +60,7 @@ def kpi_tables(console: Console, order_rows: list[dict], category_rows: list[dic
         for f in fields:
             table.add_column(f, justify="left" if f in ("order_date", "category") else "right")
         for r in kpis.public_rows(rows, fields):
-            _row(table, *(f"{r[f]:.4f}" if f in kpis.RATE_FIELDS else r[f] for f in fields))
+            add_row(table, *(f"{r[f]:.4f}" if f in kpis.RATE_FIELDS else r[f] for f in fields))
         console.print(table)
 
 
@@ -72,7 +73,7 @@ def file_table(console: Console, report: dict) -> None:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(f["reasons"].items(), key=lambda kv: -kv[1])[:4])
         if f["status"] == "rejected":
             reasons = f"FILE REJECTED: {f['error']['message']}"
-        _row(
+        add_row(
             table,
             f["file"].rsplit("/", 1)[-1],
             str(f["kind"] or "?"),
@@ -101,7 +102,7 @@ def batches_table(console: Console, batches: list[dict]) -> None:
     for col in ("batch", "created", "files", "state", "accepted", "rejected", "pending", "dates"):
         table.add_column(col)
     for b in batches:
-        _row(
+        add_row(
             table,
             b["batch_id"],
             b["created_at"][:19],
@@ -117,7 +118,7 @@ def runs_table(console: Console, runs: list[dict]) -> None:
     for col in ("run", "status", "stage", "started", "files", "accepted", "rejected", "pending", "dates", "error"):
         table.add_column(col)
     for r in runs:
-        _row(
+        add_row(
             table,
             r["run_id"],
             str(r.get("status", "?")),
@@ -155,7 +156,7 @@ def report_tables(console: Console, report: dict) -> None:
             table.add_column(col)
         for reason, examples in f["examples"].items():
             for i, e in enumerate(examples):
-                _row(
+                add_row(
                     table,
                     reason if i == 0 else "",
                     str(f["reasons"][reason]) if i == 0 else "",
@@ -175,5 +176,5 @@ def pairs_table(console: Console, title: str, rows: list[tuple[str, object]]) ->
     table.add_column("what")
     table.add_column("count", justify="right")
     for name, value in rows:
-        _row(table, name, value)
+        add_row(table, name, value)
     console.print(table)

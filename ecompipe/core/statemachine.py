@@ -1,6 +1,7 @@
-"""The state machine definition (statemachine/pipeline.asl.json) and its substitutions.
+"""The state machine definitions (statemachine/*.asl.json) and their substitutions: the batch
+pipeline (pipeline.asl.json) and the JSON sales files (sales.asl.json).
 
-The file holds no ARNs: `${Name}` placeholders are filled by DefinitionSubstitutions on AWS (SAM)
+The files hold no ARNs: `${Name}` placeholders are filled by DefinitionSubstitutions on AWS (SAM)
 and by `render` locally, from the same list of names.
 """
 
@@ -22,16 +23,19 @@ SUBSTITUTIONS = (
     "TopicArn",
     "TriggerFunctionArn",
 )
+SALES_SUBSTITUTIONS = ("EventsQueueUrl", "SalesDeadLetterQueueUrl")
+PIPELINE, SALES = "pipeline", "sales"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
-_REPO_FILE = Path(__file__).resolve().parents[2] / "statemachine" / "pipeline.asl.json"
+_REPO_DIR = Path(__file__).resolve().parents[2] / "statemachine"
 
 
-def definition_text() -> str:
-    """The ASL file: from the checkout, or as installed with the package (share/ecompipe/)."""
-    for path in (_REPO_FILE, Path(sys.prefix) / "share" / "ecompipe" / "pipeline.asl.json"):
+def definition_text(name: str = PIPELINE) -> str:
+    """An ASL file (pipeline or sales): from the checkout, or as installed (share/ecompipe/)."""
+    file = f"{name}.asl.json"
+    for path in (_REPO_DIR / file, Path(sys.prefix) / "share" / "ecompipe" / file):
         if path.is_file():
             return path.read_text()
-    raise EcompipeError("statemachine/pipeline.asl.json is neither in the checkout nor installed")
+    raise EcompipeError(f"statemachine/{file} is neither in the checkout nor installed")
 
 
 def placeholders(text: str) -> set[str]:

@@ -12,6 +12,7 @@ def apply() -> None:
     """Every fix below (idempotent)."""
     patch_moto_ecs_integration()
     patch_moto_sqs_attributes()
+    patch_moto_sdk_object_bodies()
 
 
 def patch_moto_ecs_integration() -> None:
@@ -105,3 +106,27 @@ def patch_moto_sqs_attributes() -> None:
 
     Queue.attributes = property(lambda self: LazyAttributes(self))  # type: ignore[assignment]
     Queue._ecompipe_patched = True  # type: ignore[attr-defined]
+
+
+def patch_moto_sdk_object_bodies() -> None:
+    """moto's aws-sdk:s3:getObject integration hands the state machine botocore's stream where
+    Step Functions gives the object's text (Body as a string): the next state, reading $.Body,
+    fails. The stream is read into text, as on AWS."""
+    from botocore.response import StreamingBody
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as sdk,
+    )
+
+    cls = sdk.StateTaskServiceAwsSdk
+    if getattr(cls, "_ecompipe_patched", False):
+        return
+    original = cls._eval_service_task
+
+    def _eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        response = env.stack[-1]
+        if isinstance(response, dict) and isinstance(response.get("Body"), StreamingBody):
+            response["Body"] = response["Body"].read().decode("utf-8", "replace")
+
+    cls._eval_service_task = _eval_service_task
+    cls._ecompipe_patched = True

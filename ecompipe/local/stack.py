@@ -64,7 +64,7 @@ def _post(endpoint_url: str, path: str, body: dict) -> None:
         resp.read()
 
 
-def _fresh_state_machine(sfn: Any, definition: str) -> str:
+def _fresh_state_machine(sfn: Any, definition: str, prefix: str = NAME) -> str:
     """A state machine no execution has used yet, for this run alone.
 
     moto deep-copies a state machine with its past executions (which hold locks) on every
@@ -82,7 +82,7 @@ def _fresh_state_machine(sfn: Any, definition: str) -> str:
         unused_for = now - machine["creationDate"]
         if executions or unused_for > timedelta(hours=1):
             sfn.delete_state_machine(stateMachineArn=machine["stateMachineArn"])
-    name = f"{NAME}-{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     return sfn.create_state_machine(name=name, definition=definition, roleArn=FAKE_ACCOUNT_ROLE)["stateMachineArn"]
 
 
@@ -159,3 +159,12 @@ def deploy(settings: Settings) -> LocalStack:
     return LocalStack(
         cluster_arn, definitions["validator"], definitions["transformer"], [subnet], group, topic_arn, arn
     )
+
+
+def deploy_sales(settings: Settings, queue_url: str, sales_dlq_url: str) -> str:
+    """A sales-file state machine (statemachine/sales.asl.json) of its own on the emulator; its ARN."""
+    definition = statemachine.render(
+        statemachine.definition_text(statemachine.SALES),
+        {"EventsQueueUrl": queue_url, "SalesDeadLetterQueueUrl": sales_dlq_url},
+    )
+    return _fresh_state_machine(aws.client("stepfunctions", settings), definition, prefix=f"{NAME}-sales")

@@ -80,11 +80,18 @@ def test_no_account_ids_and_no_wildcard_grants() -> None:
             assert set(actions) <= RESOURCE_STAR_ALLOWED, actions
 
 
-def test_state_machine_substitutions_match_the_definition() -> None:
-    props = sam.load_template()["Resources"]["PipelineStateMachine"]["Properties"]
-    assert props["DefinitionUri"] == "../statemachine/pipeline.asl.json"
-    assert set(props["DefinitionSubstitutions"]) == set(statemachine.SUBSTITUTIONS)
-    assert statemachine.placeholders(statemachine.definition_text()) == set(statemachine.SUBSTITUTIONS)
+@pytest.mark.parametrize(
+    ("resource", "name", "names"),
+    [
+        ("PipelineStateMachine", statemachine.PIPELINE, statemachine.SUBSTITUTIONS),
+        ("SalesStateMachine", statemachine.SALES, statemachine.SALES_SUBSTITUTIONS),
+    ],
+)
+def test_state_machine_substitutions_match_the_definition(resource: str, name: str, names: tuple) -> None:
+    props = sam.load_template()["Resources"][resource]["Properties"]
+    assert props["DefinitionUri"] == f"../statemachine/{name}.asl.json"
+    assert set(props["DefinitionSubstitutions"]) == set(names)
+    assert statemachine.placeholders(statemachine.definition_text(name)) == set(names)
 
 
 def test_transformed_template_deploys_into_moto(aws_env) -> None:
@@ -127,7 +134,7 @@ def test_transformed_template_deploys_into_moto(aws_env) -> None:
         mappings = boto3.client("lambda").list_event_source_mappings(FunctionName=outputs["EventsFunctionName"])
         assert [m["BatchSize"] for m in mappings["EventSourceMappings"]] == [10]
         machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
-        assert [m["stateMachineArn"] for m in machines] == [outputs["StateMachineArn"]]
+        assert {m["stateMachineArn"] for m in machines} == {outputs["StateMachineArn"], outputs["SalesStateMachineArn"]}
         assert boto3.client("ecs").list_task_definitions()["taskDefinitionArns"]
 
 

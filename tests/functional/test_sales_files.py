@@ -1,0 +1,119 @@
+"""JSON sales files through the real statemachine/sales.asl.json on moto's engine: each record to
+the events queue, the real consumer deciding complete (Sales table) or incomplete (the sales DLQ),
+malformed files rejected with their reason."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from moto import mock_aws
+
+from ecompipe.aws import clients as aws
+from ecompipe.core.settings import Settings
+from ecompipe.local import patches
+from ecompipe.local.stack import deploy_sales
+from events import kinds, queues
+from events import stats as event_stats
+from tests.support.events import World, make_world
+
+pytestmark = pytest.mark.functional
+
+CONTACT = {"name": "Foo Bar", "email": "foobar@test.com"}
+MIXED = {
+    "orders": [
+        {"contact-info": CONTACT, "order-info": {"OrderId": "1", "item-id": "101", "item-desc": "One", "qty": "1"}},
+        {"order-info": {"orderId": "2", "item-id": "102", "item-desc": "Item Two", "qty": "2"}},
+        {"contact-info": CONTACT},
+        {"contact-info": {"name": "X", "email": "x@y.z"}, "order-info": {"OrderId": "4", "item-id": "1",
+                                                                          "item-desc": "D", "qty": "two"}},
+        {"contact-info": CONTACT, "order-info": {"OrderId": "5", "item-id": "105", "item-desc": "Five", "qty": 5}},
+    ]
+}  # fmt: skip
+
+
+@pytest.fixture
+def sales(aws_env: None):
+    patches.apply()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        w = make_world(Settings(bucket="ecompipe-sales-test"))
+        arn = deploy_sales(w.settings, w.urls["queue_url"], w.urls["sales_dlq_url"])
+        yield w, arn
+
+
+def _run(w: World, arn: str, key: str, body: bytes) -> dict:
+    """Upload a file, run the sales state machine on it to the end, then consume the queue."""
+    w.bucket.put_bytes(key, body)
+    client = aws.client("stepfunctions", w.settings)
+    source = json.dumps({"bucket": w.settings.bucket, "key": key})
+    execution = client.start_execution(stateMachineArn=arn, name=f"sales-{uuid.uuid4().hex}", input=source)
+    deadline = time.monotonic() + 60
+    while (described := client.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the sales execution did not finish"
+        time.sleep(0.05)
+    w.consume()
+    return described
+
+
+def test_a_mixed_file_puts_complete_records_in_the_table_and_incomplete_ones_in_the_dlq(sales) -> None:
+    w, arn = sales
+    done = _run(w, arn, "incoming/sales_1.json", json.dumps(MIXED).encode())
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"bucket": w.settings.bucket, "key": "incoming/sales_1.json", "records": 5}
+    assert event_stats.stats(w.settings, w.dynamodb, w.bucket, w.sqs)["tables"]["sales"] == 2
+    assert w.item(kinds.SALES, order_id="5", item_id="105")["order_info"]["quantity"] == 5
+    parked = [json.loads(m["body"]) for m in queues.peek(w.sqs, w.urls["sales_dlq_url"])]
+    named = {json.loads(p["body"])["source_index"]: sorted(r["field"] for r in p["reasons"]) for p in parked}
+    assert named == {1: ["contact_info"], 2: ["order_info"], 3: ["order_info.quantity"]}
+    # the same file again: each record stored once, nothing new in the DLQ
+    again = _run(w, arn, "incoming/sales_1.json", json.dumps(MIXED).encode())
+    assert again["status"] == "SUCCEEDED"
+    assert event_stats.stats(w.settings, w.dynamodb, w.bucket, w.sqs)["tables"]["sales"] == 2
+    assert len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"sales": []}', "no_orders_list"),
+        (b"[1, 2]", "no_orders_list"),
+        (b'{"orders": []}', "no_records"),
+        (b'{"orders": "many"}', "no_records"),
+        (b'{"orders": {"0": 1}}', "no_records"),
+    ],
+)
+def test_a_malformed_file_is_rejected_with_its_reason(sales, body: bytes, reason: str) -> None:
+    w, arn = sales
+    done = _run(w, arn, "incoming/bad.json", body)
+    assert done["status"] == "FAILED" and done["error"] == "SalesFileRejected"
+    kept = w.bucket.get_json("rejected/sales/incoming/bad.json.reason.json")
+    assert kept["message"] == done["cause"]
+    if reason == "not JSON":  # moto reports a failed StringToJson as a task error, AWS as IntrinsicFailure
+        assert kept["reason"] in ("not_json", "unreadable") and "JSON" in kept["message"]
+    else:
+        assert kept["reason"] == reason
+    assert event_stats.stats(w.settings, w.dynamodb, w.bucket, w.sqs)["tables"]["sales"] == 0
+
+
+def test_sales_dlq_lists_what_waits_with_the_part_named_and_leaves_it(sales) -> None:
+    from click.testing import CliRunner
+
+    from ecompipe.cli import main
+
+    w, arn = sales
+    _run(w, arn, "incoming/sales_2.json", json.dumps(MIXED).encode())
+    listed = CliRunner().invoke(main, ["sales", "dlq", "--output", "json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert [(r["file"], r["index"], [x["field"] for x in r["reasons"]]) for r in rows] == [
+        ("incoming/sales_2.json", 1, ["contact_info"]),
+        ("incoming/sales_2.json", 2, ["order_info"]),
+        ("incoming/sales_2.json", 3, ["order_info.quantity"]),
+    ]
+    assert rows[0]["record"] == MIXED["orders"][1]
+    table = CliRunner().invoke(main, ["sales", "dlq"])
+    assert "3 incomplete sales records" in table.output and "contact_info: is required" in table.output
+    assert len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 3  # still there
