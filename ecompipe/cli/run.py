@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +25,9 @@ from ecompipe.core import kpis as kpi_model
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local.emulator import Emulator
+
+if TYPE_CHECKING:  # the sales workflow loads the events consumer: only when there are JSON files
+    from ecompipe.local.sales import SalesRun
 
 
 @click.command()
@@ -46,11 +50,13 @@ from ecompipe.local.emulator import Emulator
     help="How the local task runner runs ECS tasks (--via statemachine); docker needs a Docker engine.",
 )
 def run(directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str) -> None:
-    """Run the pipeline on DIRECTORY's CSV files (default: sample_data/seed) and print the KPIs.
+    """Run the pipeline on DIRECTORY's CSV files (default: sample_data/seed) and print the KPIs;
+    JSON sales files beside them each go through the sales workflow (docs/events.md).
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
     from ecompipe.batch.pipeline import csv_files
+    from ecompipe.local.sales import json_files
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
@@ -60,11 +66,15 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
     settings = settings_for(endpoint_url)
     started = time.monotonic()
     with failures(settings):
-        files = csv_files(directory)
-        if not files:
-            raise click.UsageError(f"no .csv files under {directory}")
+        files, sales_files = csv_files(directory), json_files(directory)
+        if not files and not sales_files:
+            raise click.UsageError(f"no .csv or .json files under {directory}")
         with ExitStack() as stack:
             res = resources_on(stack, settings)
+            if sales_files:
+                _print_sales(run_sales_files(res.settings, sales_files))
+            if not files:
+                return
             result = upload_and_run(res, files, via, task_mode)
             dates = set(result.affected_dates)
             orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
@@ -78,6 +88,26 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
         render.file_table(stderr, result.report)
         render.kpi_tables(stdout, orders, categories)
         click.echo(summary)
+
+
+def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
+    from ecompipe.local.sales import run_sales_files as run_files
+
+    stderr.print(f"{len(files)} JSON sales file(s): one workflow each", style="dim")
+    return run_files(settings, files)
+
+
+def _print_sales(run: SalesRun) -> None:
+    """One line per sales file on stderr (stdout keeps the KPIs' JSON)."""
+    for f in run.files:
+        if f.rejected is not None:
+            stderr.print(f"{f.name}: rejected: {f.rejected}", style="red")
+        else:
+            stored = f.records - f.incomplete
+            stderr.print(
+                f"{f.name}: {f.records} records, {stored} complete (Sales table), "
+                f"{f.incomplete} incomplete (ecompipe sales dlq)"
+            )
 
 
 def resources_on(stack: ExitStack, settings: Settings) -> Resources:

@@ -49,6 +49,9 @@ class Emulator:
             ) from None
         prepare_environment(self.port)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log on the user's terminal
+        # moto's engine logs every failed state (a rejected sales file, a caught error) with a stack
+        # of internals; the command reports the execution's outcome itself
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         server = ThreadedMotoServer(ip_address=self.bind, port=self.port, verbose=False)
         try:
             server.start()

@@ -72,3 +72,15 @@ def test_events_commands_without_a_queue_say_how_to_make_one(emulator_url: str) 
     assert proc.returncode == 1 and "ecompipe init" in proc.stderr
     bad = ecompipe("events", "produce", "--batch-size", "11", "--endpoint-url", emulator_url, check=False)
     assert bad.returncode == 2
+
+
+def test_run_takes_json_sales_files_and_says_what_happened_to_each(tmp_path: Path) -> None:
+    record = {"contact-info": {"name": "Foo Bar", "email": "foobar@test.com"},
+              "order-info": {"OrderId": "1", "item-id": "101", "item-desc": "Item One", "qty": "1"}}  # fmt: skip
+    incomplete = {"order-info": {"orderId": "2", "item-id": "102", "item-desc": "Item Two", "qty": "2"}}
+    (tmp_path / "sales_1.json").write_text(json.dumps({"orders": [record, incomplete]}))
+    (tmp_path / "broken.json").write_text("{not json")
+    proc = ecompipe("run", str(tmp_path))
+    assert "sales_1.json: 2 records, 1 complete (Sales table), 1 incomplete (ecompipe sales dlq)" in proc.stderr
+    assert "broken.json: rejected: the file could not be read as JSON" in proc.stderr
+    assert "Exception=" not in proc.stderr  # the emulator's own logs stay out of the user's terminal

@@ -117,3 +117,16 @@ def test_sales_dlq_lists_what_waits_with_the_part_named_and_leaves_it(sales) -> 
     table = CliRunner().invoke(main, ["sales", "dlq"])
     assert "3 incomplete sales records" in table.output and "contact_info: is required" in table.output
     assert len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 3  # still there
+
+
+def test_the_local_run_of_several_files_reports_each(sales, tmp_path) -> None:
+    from ecompipe.local.sales import run_sales_files
+
+    w, _arn = sales
+    (tmp_path / "sales_a.json").write_text(json.dumps(MIXED))
+    (tmp_path / "sales_b.json").write_text('{"orders": []}')
+    run = run_sales_files(w.settings, sorted(tmp_path.iterdir()))
+    a, b = run.files
+    assert (a.name, a.status, a.records, a.incomplete, a.rejected) == ("sales_a.json", "SUCCEEDED", 5, 3, None)
+    assert b.status == "FAILED" and "holds no records" in (b.rejected or "")
+    assert run.consumed["outcomes"] == {"applied": 2, "invalid": 3}

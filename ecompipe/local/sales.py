@@ -1,0 +1,83 @@
+"""JSON sales files on the emulator (`ecompipe run DIR` with *.json beside the CSVs): each file
+uploaded to incoming/ and run through its own execution of the real statemachine/sales.asl.json,
+then the events queue consumed by the real handler, as the Lambda's event source mapping would."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecompipe.aws import clients as aws
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
+from ecompipe.core.errors import EcompipeError
+from ecompipe.core.settings import Settings
+from ecompipe.local.stack import deploy_sales
+from events import handler, poller, queues, resources
+from events.outbox import parked_view
+
+WAIT_SECONDS = 600
+
+
+@dataclass
+class SalesFile:
+    """What happened to one file: its records sent, or the reason it was rejected."""
+
+    name: str
+    key: str
+    status: str  # SUCCEEDED | FAILED | ...
+    records: int = 0
+    rejected: str | None = None  # the reason, when the file was rejected whole
+    incomplete: int = 0  # its records parked in the sales DLQ
+
+
+@dataclass
+class SalesRun:
+    files: list[SalesFile] = field(default_factory=list)
+    consumed: dict[str, Any] = field(default_factory=dict)
+
+
+def json_files(directory: Path) -> list[Path]:
+    """The JSON files under directory (recursively), sorted."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".json")
+
+
+def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
+    """Upload, execute one workflow per file, wait for all, consume the queue; what happened."""
+    sqs, sfn = aws.client("sqs", settings), aws.client("stepfunctions", settings)
+    urls = resources.ensure(settings, aws.client("dynamodb", settings), sqs, aws.client("sns", settings))
+    arn = deploy_sales(settings, urls["queue_url"], urls["sales_dlq_url"])
+    bucket = Bucket(aws.client("s3", settings), settings.bucket)
+    started = []
+    for path in files:
+        key = layout.incoming_key(path.name)
+        bucket.put_bytes(key, path.read_bytes(), "application/json")
+        source = json.dumps({"bucket": settings.bucket, "key": key})
+        execution = sfn.start_execution(stateMachineArn=arn, name=f"sales-{uuid.uuid4().hex}", input=source)
+        started.append((path.name, key, execution["executionArn"]))
+    run = SalesRun([_outcome(sfn, name, key, arn_) for name, key, arn_ in started])
+    consumer = handler.consumer(settings)
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the handler's EMF lines
+        poller.poll(sqs, urls["queue_url"], handler.make_handler(lambda: consumer), settings.region)
+    run.consumed = consumer.tally.to_json()
+    parked = [parked_view(m["body"]) for m in queues.peek(sqs, urls["sales_dlq_url"], 100_000)]
+    for f in run.files:
+        f.incomplete = sum(1 for p in parked if p["file"] == f.key)
+    return run
+
+
+def _outcome(sfn: Any, name: str, key: str, execution_arn: str) -> SalesFile:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        if time.monotonic() > deadline:
+            raise EcompipeError(f"the sales workflow of {name} did not finish within {WAIT_SECONDS} s")
+        time.sleep(0.05)
+    if described["status"] == "SUCCEEDED":
+        return SalesFile(name, key, "SUCCEEDED", records=int(json.loads(described["output"])["records"]))
+    return SalesFile(name, key, described["status"], rejected=described.get("cause") or described.get("error"))
