@@ -4,6 +4,7 @@ the container's task entry point."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import ExitStack
@@ -185,6 +186,12 @@ def task_command(command: str) -> None:
 
     settings = settings_for(None)
     set_level(settings.log_level)
+    if command == "sales-split":
+        from events import split
+
+        with failures(settings):
+            click.echo(json.dumps(split.run_task(settings, os.environ)))
+        return
     with failures(settings):
         task = TaskInput.from_env()
         res = Resources.from_settings(settings)

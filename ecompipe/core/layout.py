@@ -175,3 +175,23 @@ def alert_key(kind: str, alert_id: str) -> str:
 def claim_key(entity: str, digest: str) -> str:
     """An entity's full payload, when its item would pass DynamoDB's size limit."""
     return f"{CLAIMS}{_token(entity)}/{_token(digest)}.json"
+
+
+SALES = "sales/"
+
+
+def sales_token(key: str) -> str:
+    """A sales file's name in the workflow's own prefix (its key's digest: any key, one token)."""
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()  # what States.Hash($.key, 'SHA-256') gives
+
+
+def sales_records_key(key: str) -> str:
+    """A large sales file's records as one JSON array (what a Distributed Map's ItemReader reads)."""
+    return f"{SALES}{sales_token(key)}/records.json"
+
+
+def sales_outcome_key(key: str) -> str:
+    """What the split of a large sales file found: {"records": n, ...} or {"reason", "message"}."""
+    return f"{SALES}{sales_token(key)}/outcome.json"

@@ -54,6 +54,9 @@ class Settings:
     inventory_table: str = "Inventory"
     sales_table: str = "Sales"  # the records of JSON sales files
     sales_dlq: str = "ecompipe-sales-dlq"  # incomplete sales records, with the part missing or bad
+    # a sales file up to this size is read into the workflow's state (INLINE Map; AWS caps a state at
+    # 256 KiB); a larger one is split by a task and read by a DISTRIBUTED Map
+    sales_inline_max_bytes: int = 200_000
     idempotency_table: str = "EventIdempotency"
     events_queue: str = "ecompipe-events"  # a queue name, or its URL
     events_dlq: str = "ecompipe-events-dlq"

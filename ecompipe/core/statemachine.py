@@ -23,7 +23,15 @@ SUBSTITUTIONS = (
     "TopicArn",
     "TriggerFunctionArn",
 )
-SALES_SUBSTITUTIONS = ("EventsQueueUrl", "SalesDeadLetterQueueUrl")
+SALES_SUBSTITUTIONS = (
+    "EventsQueueUrl",
+    "SalesDeadLetterQueueUrl",
+    "InlineMaxBytes",
+    "ClusterArn",
+    "SalesTaskDefinitionArn",
+    "SubnetIds",
+    "SecurityGroupId",
+)
 PIPELINE, SALES = "pipeline", "sales"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 _REPO_DIR = Path(__file__).resolve().parents[2] / "statemachine"

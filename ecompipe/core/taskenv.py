@@ -19,7 +19,9 @@ BUCKET = "ECOMPIPE_BUCKET"
 
 OVERRIDE_NAMES = (RUN_ID, BATCH_ID, BUCKET)
 CONTAINER_NAME = "ecompipe"
-TASK_COMMANDS = ("validate", "transform", "archive")
+SALES_KEY = "ECOMPIPE_SALES_KEY"  # the sales file a sales-split task splits
+TASK_COMMANDS = ("validate", "transform", "archive", "sales-split")
+BATCH_COMMANDS = ("validate", "transform", "archive")
 
 
 @dataclass(frozen=True)

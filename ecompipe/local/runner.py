@@ -97,6 +97,15 @@ class LocalTaskRunner:
         from ecompipe.batch.pipeline import Resources
 
         settings = replace(self.settings, bucket=env.get(taskenv.BUCKET, self.settings.bucket))
+        if command == "sales-split":
+            from events import split
+
+            try:
+                split.run_task(settings, env)
+            except Exception:
+                log.exception("task %s failed", command)
+                return 1
+            return 0
         try:
             tasks.run(command, Resources.from_settings(settings), taskenv.TaskInput.from_env(env))
         except Exception:

@@ -18,7 +18,8 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
 from ecompipe.core.settings import Settings
-from ecompipe.local.stack import deploy_sales
+from ecompipe.local.runner import LocalTaskRunner
+from ecompipe.local.stack import deploy, deploy_sales
 from events import handler, poller, queues, resources
 from events.outbox import parked_view
 
@@ -35,6 +36,7 @@ class SalesFile:
     records: int = 0
     rejected: str | None = None  # the reason, when the file was rejected whole
     incomplete: int = 0  # its records parked in the sales DLQ
+    mode: str = ""  # INLINE or DISTRIBUTED: how its records were mapped
 
 
 @dataclass
@@ -52,16 +54,18 @@ def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
     """Upload, execute one workflow per file, wait for all, consume the queue; what happened."""
     sqs, sfn = aws.client("sqs", settings), aws.client("stepfunctions", settings)
     urls = resources.ensure(settings, aws.client("dynamodb", settings), sqs, aws.client("sns", settings))
-    arn = deploy_sales(settings, urls["queue_url"], urls["sales_dlq_url"])
+    stack = deploy(settings, pipeline=False)
+    arn = deploy_sales(settings, stack, urls["queue_url"], urls["sales_dlq_url"])
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
     started = []
-    for path in files:
-        key = layout.incoming_key(path.name)
-        bucket.put_bytes(key, path.read_bytes(), "application/json")
-        source = json.dumps({"bucket": settings.bucket, "key": key})
-        execution = sfn.start_execution(stateMachineArn=arn, name=f"sales-{uuid.uuid4().hex}", input=source)
-        started.append((path.name, key, execution["executionArn"]))
-    run = SalesRun([_outcome(sfn, name, key, arn_) for name, key, arn_ in started])
+    with LocalTaskRunner(settings, stack.cluster_arn):  # a large file's split runs as an ECS task
+        for path in files:
+            key = layout.incoming_key(path.name)
+            bucket.put_bytes(key, path.read_bytes(), "application/json")
+            source = json.dumps({"bucket": settings.bucket, "key": key})
+            execution = sfn.start_execution(stateMachineArn=arn, name=f"sales-{uuid.uuid4().hex}", input=source)
+            started.append((path.name, key, execution["executionArn"]))
+        run = SalesRun([_outcome(sfn, name, key, arn_) for name, key, arn_ in started])
     consumer = handler.consumer(settings)
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the handler's EMF lines
         poller.poll(sqs, urls["queue_url"], handler.make_handler(lambda: consumer), settings.region)
@@ -79,5 +83,6 @@ def _outcome(sfn: Any, name: str, key: str, execution_arn: str) -> SalesFile:
             raise EcompipeError(f"the sales workflow of {name} did not finish within {WAIT_SECONDS} s")
         time.sleep(0.05)
     if described["status"] == "SUCCEEDED":
-        return SalesFile(name, key, "SUCCEEDED", records=int(json.loads(described["output"])["records"]))
+        output = json.loads(described["output"])
+        return SalesFile(name, key, "SUCCEEDED", records=int(output["records"]), mode=output["mode"])
     return SalesFile(name, key, described["status"], rejected=described.get("cause") or described.get("error"))

@@ -36,6 +36,7 @@ class LocalStack:
     security_group: str
     topic_arn: str
     state_machine_arn: str
+    sales_task_definition: str = ""
 
 
 def configure_emulator(endpoint_url: str) -> None:
@@ -113,9 +114,10 @@ def _network(ec2: Any, wait_seconds: float = 30) -> tuple[str, str]:
         time.sleep(0.1)
 
 
-def deploy(settings: Settings) -> LocalStack:
+def deploy(settings: Settings, pipeline: bool = True) -> LocalStack:
     """Create (or find) the local stack; idempotent, and safe beside running executions, so
-    several runs can share one emulator at once."""
+    several runs can share one emulator at once. Without `pipeline`, only what the sales workflow
+    needs (network, cluster, task definitions): no batch state machine is made."""
     ec2 = aws.client("ec2", settings)
     ecs = aws.client("ecs", settings)
     sns = aws.client("sns", settings)
@@ -124,7 +126,7 @@ def deploy(settings: Settings) -> LocalStack:
     subnet, group = _network(ec2)
     cluster_arn = ecs.create_cluster(clusterName=NAME)["cluster"]["clusterArn"]
     definitions = {}
-    for role in ("validator", "transformer"):
+    for role in ("validator", "transformer", "sales"):
         definitions[role] = ecs.register_task_definition(
             family=f"{NAME}-{role}",
             networkMode="awsvpc",
@@ -155,16 +157,32 @@ def deploy(settings: Settings) -> LocalStack:
             "TriggerFunctionArn": LOCAL_TRIGGER_ARN,
         },
     )
-    arn = _fresh_state_machine(sfn, definition)
+    arn = _fresh_state_machine(sfn, definition) if pipeline else ""
     return LocalStack(
-        cluster_arn, definitions["validator"], definitions["transformer"], [subnet], group, topic_arn, arn
+        cluster_arn,
+        definitions["validator"],
+        definitions["transformer"],
+        [subnet],
+        group,
+        topic_arn,
+        arn,
+        definitions["sales"],
     )
 
 
-def deploy_sales(settings: Settings, queue_url: str, sales_dlq_url: str) -> str:
-    """A sales-file state machine (statemachine/sales.asl.json) of its own on the emulator; its ARN."""
+def deploy_sales(settings: Settings, stack: LocalStack, queue_url: str, sales_dlq_url: str) -> str:
+    """A sales-file state machine (statemachine/sales.asl.json) of its own on the emulator, over the
+    local stack's cluster and network (its split task runs there); its ARN."""
     definition = statemachine.render(
         statemachine.definition_text(statemachine.SALES),
-        {"EventsQueueUrl": queue_url, "SalesDeadLetterQueueUrl": sales_dlq_url},
+        {
+            "EventsQueueUrl": queue_url,
+            "SalesDeadLetterQueueUrl": sales_dlq_url,
+            "InlineMaxBytes": str(settings.sales_inline_max_bytes),
+            "ClusterArn": stack.cluster_arn,
+            "SalesTaskDefinitionArn": stack.sales_task_definition,
+            "SubnetIds": ",".join(stack.subnet_ids),
+            "SecurityGroupId": stack.security_group,
+        },
     )
     return _fresh_state_machine(aws.client("stepfunctions", settings), definition, prefix=f"{NAME}-sales")

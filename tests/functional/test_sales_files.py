@@ -14,7 +14,8 @@ from moto import mock_aws
 from ecompipe.aws import clients as aws
 from ecompipe.core.settings import Settings
 from ecompipe.local import patches
-from ecompipe.local.stack import deploy_sales
+from ecompipe.local.runner import LocalTaskRunner
+from ecompipe.local.stack import deploy, deploy_sales
 from events import kinds, queues
 from events import stats as event_stats
 from tests.support.events import World, make_world
@@ -34,13 +35,30 @@ MIXED = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def sales(aws_env: None):
+def _world(inline_max_bytes: int):
+    from moto.moto_api import state_manager
+
     patches.apply()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        w = make_world(Settings(bucket="ecompipe-sales-test"))
-        arn = deploy_sales(w.settings, w.urls["queue_url"], w.urls["sales_dlq_url"])
-        yield w, arn
+        # ECS tasks stay RUNNING until the local task runner stops them, as on the emulator
+        state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+        w = make_world(Settings(bucket="ecompipe-sales-test", sales_inline_max_bytes=inline_max_bytes))
+        stack = deploy(w.settings, pipeline=False)
+        arn = deploy_sales(w.settings, stack, w.urls["queue_url"], w.urls["sales_dlq_url"])
+        with LocalTaskRunner(w.settings, stack.cluster_arn):
+            yield w, arn
+
+
+@pytest.fixture
+def sales(aws_env: None):
+    """Files mapped INLINE (the default size limit)."""
+    yield from _world(Settings().sales_inline_max_bytes)
+
+
+@pytest.fixture
+def large_sales(aws_env: None):
+    """Every file counts as large: split by the ECS task, mapped DISTRIBUTED with an S3 ItemReader."""
+    yield from _world(0)
 
 
 def _run(w: World, arn: str, key: str, body: bytes) -> dict:
@@ -61,7 +79,8 @@ def test_a_mixed_file_puts_complete_records_in_the_table_and_incomplete_ones_in_
     w, arn = sales
     done = _run(w, arn, "incoming/sales_1.json", json.dumps(MIXED).encode())
     assert done["status"] == "SUCCEEDED", done
-    assert json.loads(done["output"]) == {"bucket": w.settings.bucket, "key": "incoming/sales_1.json", "records": 5}
+    output = {"bucket": w.settings.bucket, "key": "incoming/sales_1.json", "records": 5, "mode": "INLINE"}
+    assert json.loads(done["output"]) == output
     assert event_stats.stats(w.settings, w.dynamodb, w.bucket, w.sqs)["tables"]["sales"] == 2
     assert w.item(kinds.SALES, order_id="5", item_id="105")["order_info"]["quantity"] == 5
     parked = [json.loads(m["body"]) for m in queues.peek(w.sqs, w.urls["sales_dlq_url"])]
@@ -74,19 +93,26 @@ def test_a_mixed_file_puts_complete_records_in_the_table_and_incomplete_ones_in_
     assert len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 3
 
 
+MALFORMED = [
+    (b"{not json", "not JSON"),
+    (b'{"sales": []}', "no_orders_list"),
+    (b"[1, 2]", "no_orders_list"),
+    (b'{"orders": []}', "no_records"),
+    (b'{"orders": "many"}', "no_records"),
+    (b'{"orders": {"0": 1}}', "no_records"),
+]
+
+
 @pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        (b"{not json", "not JSON"),
-        (b'{"sales": []}', "no_orders_list"),
-        (b"[1, 2]", "no_orders_list"),
-        (b'{"orders": []}', "no_records"),
-        (b'{"orders": "many"}', "no_records"),
-        (b'{"orders": {"0": 1}}', "no_records"),
-    ],
+    ("path", "body", "reason"),
+    [("sales", body, reason) for body, reason in MALFORMED]
+    # the split task applies the same file rules (events/split.py, unit-tested on every case)
+    + [("large_sales", MALFORMED[0][0], "not_json"), ("large_sales", MALFORMED[4][0], "no_records")],
 )
-def test_a_malformed_file_is_rejected_with_its_reason(sales, body: bytes, reason: str) -> None:
-    w, arn = sales
+def test_a_malformed_file_is_rejected_with_its_reason(
+    request: pytest.FixtureRequest, path: str, body: bytes, reason: str
+) -> None:
+    w, arn = request.getfixturevalue(path)
     done = _run(w, arn, "incoming/bad.json", body)
     assert done["status"] == "FAILED" and done["error"] == "SalesFileRejected"
     kept = w.bucket.get_json("rejected/sales/incoming/bad.json.reason.json")
@@ -130,3 +156,16 @@ def test_the_local_run_of_several_files_reports_each(sales, tmp_path) -> None:
     assert (a.name, a.status, a.records, a.incomplete, a.rejected) == ("sales_a.json", "SUCCEEDED", 5, 3, None)
     assert b.status == "FAILED" and "holds no records" in (b.rejected or "")
     assert run.consumed["outcomes"] == {"applied": 2, "invalid": 3}
+
+
+def test_a_large_file_is_split_and_mapped_distributed_with_the_same_outcome(large_sales) -> None:
+    w, arn = large_sales
+    done = _run(w, arn, "incoming/sales_big.json", json.dumps(MIXED).encode())
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["mode"] == "DISTRIBUTED" and json.loads(done["output"])["records"] == 5
+    assert event_stats.stats(w.settings, w.dynamodb, w.bucket, w.sqs)["tables"]["sales"] == 2
+    parked = [json.loads(m["body"]) for m in queues.peek(w.sqs, w.urls["sales_dlq_url"])]
+    named = {json.loads(p["body"])["source_index"]: sorted(r["field"] for r in p["reasons"]) for p in parked}
+    assert named == {1: ["contact_info"], 2: ["order_info"], 3: ["order_info.quantity"]}
+    map_runs = aws.client("stepfunctions", w.settings).list_map_runs(executionArn=done["executionArn"])
+    assert len(map_runs["mapRuns"]) == 1

@@ -1,0 +1,53 @@
+"""A sales file too large for one state's payload, made readable by a Distributed Map: its records
+as one JSON array (an ItemReader reads arrays only), and what was found, in S3. The same file-level
+rules as the workflow's own checks: JSON, an "orders" list, at least one record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ecompipe.aws import clients as aws
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout, taskenv
+from ecompipe.core.errors import SettingsError
+from ecompipe.core.settings import Settings
+
+NOT_JSON, NO_ORDERS, NO_RECORDS = "not_json", "no_orders_list", "no_records"
+
+
+def orders_of(data: bytes) -> tuple[list[Any] | None, dict[str, str] | None]:
+    """(the records, None) or (None, {"reason", "message"}) for a sales file's bytes."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        return None, {"reason": NOT_JSON, "message": f"the file is not JSON ({str(exc)[:120]})"}
+    if not isinstance(doc, dict) or "orders" not in doc:
+        return None, {"reason": NO_ORDERS, "message": 'the file is not an object with an "orders" list'}
+    orders = doc["orders"]
+    if not isinstance(orders, list) or not orders:
+        return None, {"reason": NO_RECORDS, "message": '"orders" holds no records (it is empty, or not a list)'}
+    return orders, None
+
+
+def split(bucket: Bucket, key: str) -> dict[str, Any]:
+    """Write the records array and the outcome for the file at `key`; returns the outcome."""
+    orders, problem = orders_of(bucket.get_bytes(key))
+    if problem is not None:
+        outcome: dict[str, Any] = problem
+    else:
+        records_key = layout.sales_records_key(key)
+        bucket.put_bytes(records_key, json.dumps(orders).encode(), "application/json")
+        outcome = {"records": len(orders or []), "records_key": records_key}
+    bucket.put_json(layout.sales_outcome_key(key), outcome)
+    return outcome
+
+
+def run_task(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
+    """The container command `ecompipe task sales-split`: the file named by ECOMPIPE_SALES_KEY."""
+    key = env.get(taskenv.SALES_KEY, "")
+    if not key.startswith(layout.INCOMING):
+        raise SettingsError(f"{taskenv.SALES_KEY} must name a file under {layout.INCOMING}, not {key!r}")
+    bucket = env.get(taskenv.BUCKET) or settings.bucket
+    return split(Bucket(aws.client("s3", settings), bucket), key)
