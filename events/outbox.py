@@ -52,24 +52,31 @@ class Outbox:
         return True
 
 
-def parked_view(text: str) -> dict[str, Any]:
-    """A sales DLQ message as a person reads it: source file and index, the reasons, the record.
-    Two writers: the consumer (an invalid record as kept, the workflow's envelope in `body`) and the
-    sales workflow (a record the events queue refused)."""
+def parked_views(text: str) -> list[dict[str, Any]]:
+    """A sales DLQ message as a person reads it: per record, its source file and index, the reasons
+    and the record. Three writers: the consumer (an invalid record as kept, the workflow's envelope
+    in `body`), and the sales workflow (a record, or a batch of entries, the events queue refused)."""
     doc = json.loads(text)
+    if "entries" in doc:  # the workflow's, a batch: each entry's body is the envelope
+        return [_view(_json_or_text(e.get("MessageBody", "")), doc) for e in doc["entries"]]
     if "body" in doc:  # the consumer's
-        try:
-            envelope = json.loads(doc["body"])
-        except ValueError:
-            envelope = doc["body"]
-        source = envelope if isinstance(envelope, dict) else {}
-        record = source.get("sales_record", envelope) if "sales_record" in source else envelope
-    else:  # the workflow's
-        source, record = doc, doc.get("record")
+        return [_view(_json_or_text(doc["body"]), doc)]
+    return [_view({"sales_record": doc.get("record"), **doc}, doc)]  # the workflow's, one record
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _view(envelope: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    source = envelope if isinstance(envelope, dict) else {}
     return {
         "file": source.get("source_file"),
         "index": source.get("source_index"),
         "reasons": doc.get("reasons", []),
-        "record": record,
+        "record": source.get("sales_record", envelope),
         "message_id": doc.get("message_id"),
     }

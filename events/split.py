@@ -1,5 +1,6 @@
 """A sales file too large for one state's payload, made readable by a Distributed Map: its records
-as one JSON array (an ItemReader reads arrays only), and what was found, in S3. The same file-level
+in batches of SendMessageBatch entries, as one JSON array (an ItemReader reads arrays only; moto has
+no ItemBatcher), and what was found, in S3. The same file-level
 rules as the workflow's own checks: JSON, an "orders" list, at least one record."""
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from ecompipe.core.errors import SettingsError
 from ecompipe.core.settings import Settings
 
 NOT_JSON, NO_ORDERS, NO_RECORDS = "not_json", "no_orders_list", "no_records"
+# one child execution sends one SendMessageBatch: at most 10 messages and 1 MiB (SQS's limits)
+BATCH_RECORDS = 10
+BATCH_BYTES = 1024 * 1024 - 16 * 1024
 
 
 def orders_of(data: bytes) -> tuple[list[Any] | None, dict[str, str] | None]:
@@ -31,15 +35,35 @@ def orders_of(data: bytes) -> tuple[list[Any] | None, dict[str, str] | None]:
     return orders, None
 
 
+def batches(orders: list[Any], key: str) -> list[dict[str, Any]]:
+    """The records as SendMessageBatch entries, in batches a child execution sends at once: each
+    entry's body is the envelope the consumer reads ({"sales_record", "source_file",
+    "source_index"}), the same as the INLINE path sends one by one."""
+    out: list[dict[str, Any]] = []
+    entries: list[dict[str, str]] = []
+    size = 0
+    for index, record in enumerate(orders):
+        body = json.dumps({"sales_record": record, "source_file": key, "source_index": index})
+        if entries and (len(entries) == BATCH_RECORDS or size + len(body.encode()) > BATCH_BYTES):
+            out.append({"entries": entries})
+            entries, size = [], 0
+        entries.append({"Id": str(index), "MessageBody": body})
+        size += len(body.encode())
+    if entries:
+        out.append({"entries": entries})
+    return out
+
+
 def split(bucket: Bucket, key: str) -> dict[str, Any]:
-    """Write the records array and the outcome for the file at `key`; returns the outcome."""
+    """Write the record batches and the outcome for the file at `key`; returns the outcome."""
     orders, problem = orders_of(bucket.get_bytes(key))
     if problem is not None:
         outcome: dict[str, Any] = problem
     else:
         records_key = layout.sales_records_key(key)
-        bucket.put_bytes(records_key, json.dumps(orders).encode(), "application/json")
-        outcome = {"records": len(orders or []), "records_key": records_key}
+        groups = batches(orders or [], key)
+        bucket.put_bytes(records_key, json.dumps(groups).encode(), "application/json")
+        outcome = {"records": len(orders or []), "batches": len(groups), "records_key": records_key}
     bucket.put_json(layout.sales_outcome_key(key), outcome)
     return outcome
 

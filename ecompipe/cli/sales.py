@@ -11,7 +11,7 @@ from ecompipe.aws import clients as aws
 from ecompipe.cli import render
 from ecompipe.cli.common import endpoint_option, failures, queue_or_fail, settings_for, stdout
 from events import queues
-from events.outbox import parked_view
+from events.outbox import parked_views
 
 
 @click.group()
@@ -30,7 +30,7 @@ def dlq(limit: int, output: str, endpoint_url: str | None) -> None:
     with failures(settings):
         sqs = aws.client("sqs", settings)
         url = queue_or_fail(sqs, settings.sales_dlq)
-        parked = [parked_view(m["body"]) for m in queues.peek(sqs, url, limit)]
+        parked = [v for m in queues.peek(sqs, url, limit) for v in parked_views(m["body"])]
     parked.sort(key=lambda p: (str(p["file"]), p["index"] if isinstance(p["index"], int) else -1))
     if output == "json":
         click.echo(json.dumps(parked))

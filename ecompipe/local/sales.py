@@ -21,7 +21,7 @@ from ecompipe.core.settings import Settings
 from ecompipe.local.runner import LocalTaskRunner
 from ecompipe.local.stack import deploy, deploy_sales
 from events import handler, poller, queues, resources
-from events.outbox import parked_view
+from events.outbox import parked_views
 
 WAIT_SECONDS = 600
 
@@ -70,7 +70,7 @@ def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the handler's EMF lines
         poller.poll(sqs, urls["queue_url"], handler.make_handler(lambda: consumer), settings.region)
     run.consumed = consumer.tally.to_json()
-    parked = [parked_view(m["body"]) for m in queues.peek(sqs, urls["sales_dlq_url"], 100_000)]
+    parked = [v for m in queues.peek(sqs, urls["sales_dlq_url"], 100_000) for v in parked_views(m["body"])]
     for f in run.files:
         f.incomplete = sum(1 for p in parked if p["file"] == f.key)
     return run

@@ -30,3 +30,38 @@ def test_a_malformed_file_says_why(data: bytes, reason: str) -> None:
 def test_records_of_any_shape_are_passed_on_for_the_consumer_to_judge() -> None:
     orders, problem = orders_of(b'{"orders": [{"order-info": {}}, 5, "x", null], "other": 1}')
     assert problem is None and orders == [{"order-info": {}}, 5, "x", None]
+
+
+def test_large_files_are_batched_as_the_inline_path_would_send_them() -> None:
+    import json
+
+    from events.split import batches
+
+    orders = [{"order-info": {"OrderId": str(i)}} for i in range(23)] + ["x" * 400_000, "y" * 400_000, "z" * 400_000]
+    groups = batches(orders, "incoming/big.json")
+    assert [len(g["entries"]) for g in groups] == [10, 10, 5, 1]  # 10 a batch, and under 1 MiB
+    assert all(sum(len(e["MessageBody"]) for e in g["entries"]) < 1024 * 1024 for g in groups)
+    first = json.loads(groups[0]["entries"][0]["MessageBody"])
+    assert first == {"sales_record": orders[0], "source_file": "incoming/big.json", "source_index": 0}
+    assert [e["Id"] for g in groups for e in g["entries"]] == [str(i) for i in range(26)]
+
+
+def test_every_kind_of_parked_message_reads_as_records_with_their_source() -> None:
+    import json
+
+    from events.outbox import parked_views
+
+    envelope = {"sales_record": {"order-info": {}}, "source_file": "incoming/a.json", "source_index": 4}
+    kept = {"message_id": "m1", "reasons": [{"field": "contact_info", "reason": "is required"}],
+            "body": json.dumps(envelope)}  # fmt: skip
+    entries = [{"Id": "4", "MessageBody": json.dumps(envelope)}, {"Id": "5", "MessageBody": "oops"}]
+    batch = {"reasons": [{"field": "batch", "reason": "could not be sent"}], "entries": entries}
+    single = {"reasons": [], "record": {"a": 1}, "source_file": "incoming/b.json", "source_index": 0}
+    assert [(v["file"], v["index"], v["record"]) for v in parked_views(json.dumps(kept))] == [
+        ("incoming/a.json", 4, {"order-info": {}})
+    ]
+    assert [(v["file"], v["record"]) for v in parked_views(json.dumps(batch))] == [
+        ("incoming/a.json", {"order-info": {}}),
+        (None, "oops"),
+    ]
+    assert [(v["file"], v["record"]) for v in parked_views(json.dumps(single))] == [("incoming/b.json", {"a": 1})]
