@@ -36,6 +36,7 @@ def main() -> None:
     from ecompipe.local import patches
     from ecompipe.local.runner import LocalTaskRunner
     from ecompipe.local.stack import deploy, deploy_sales
+    from ecompipe.local.starter import wait_for
     from tests.support.events import make_world
 
     patches.apply()
@@ -56,8 +57,7 @@ def main() -> None:
         with LocalTaskRunner(w.settings, stack.cluster_arn):
             started = time.perf_counter()
             execution = sfn.start_execution(stateMachineArn=arn, name=f"bench-{uuid.uuid4().hex}", input=source)
-            while (done := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-                time.sleep(0.2)
+            done = wait_for(sfn, execution["executionArn"], 3600)
             workflow = time.perf_counter() - started
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):

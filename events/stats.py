@@ -21,8 +21,8 @@ def count_items(dynamodb: Any, table: str) -> int:
     return total
 
 
-def stats(settings: Settings, dynamodb: Any, bucket: Bucket, sqs: Any) -> dict[str, Any]:
-    dlq_url = queues.queue_url(sqs, settings.events_dlq)
+def stats(settings: Settings, dynamodb: Any, bucket: Bucket, sqs: Any, dlq_url: str | None = None) -> dict[str, Any]:
+    dlq_url = dlq_url or queues.queue_url(sqs, settings.events_dlq)
     return {
         "tables": {e.name: count_items(dynamodb, e.table(settings)) for e in ENTITIES},
         "invalid": bucket.count(layout.REJECTED_EVENTS),

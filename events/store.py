@@ -45,41 +45,41 @@ class EntityStore:
 
     def upsert(self, entity: Entity, item: dict[str, Any]) -> str:
         """Write the newest state of an entity: applied, superseded (a newer one is stored) or duplicate."""
-        item = self._fitting(entity, item)
-        try:
-            self.db.put_item(
-                TableName=entity.table(self.settings),
-                Item=dynamo.dump(item),
-                ConditionExpression=NEWER,
-                ExpressionAttributeNames={"#k": entity.keys[0], "#seq": items.SEQ, "#dg": items.DIGEST},
-                ExpressionAttributeValues={
-                    ":seq": dynamo.value(item[items.SEQ]),
-                    ":dg": dynamo.value(item[items.DIGEST]),
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if error_code(exc) != _CONDITION_FAILED:
-                raise
-            stored = exc.response.get("Item", {}).get(items.DIGEST, {}).get("S")
-            return DUPLICATE if stored == item[items.DIGEST] else SUPERSEDED
-        return APPLIED
+        refused = self._put_if(
+            entity,
+            item,
+            NEWER,
+            {"#seq": items.SEQ, "#dg": items.DIGEST},
+            {":seq": item[items.SEQ], ":dg": item[items.DIGEST]},
+        )
+        if refused is None:
+            return APPLIED
+        return DUPLICATE if refused.get(items.DIGEST, {}).get("S") == item[items.DIGEST] else SUPERSEDED
 
     def append(self, entity: Entity, item: dict[str, Any]) -> str:
         """Add an item that is never updated (activity): applied, or duplicate when it is there."""
-        item = self._fitting(entity, item)
+        return APPLIED if self._put_if(entity, item, "attribute_not_exists(#k)", {}, {}) is None else DUPLICATE
+
+    def _put_if(
+        self, entity: Entity, item: dict[str, Any], condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Put the item (or its claim-check stub) if `condition` holds; None when written, else the
+        stored item that refused it (as DynamoDB returns it)."""
+        kwargs: dict[str, Any] = {"ExpressionAttributeValues": dynamo.dump(values)} if values else {}
         try:
             self.db.put_item(
                 TableName=entity.table(self.settings),
-                Item=dynamo.dump(item),
-                ConditionExpression="attribute_not_exists(#k)",
-                ExpressionAttributeNames={"#k": entity.keys[0]},
+                Item=dynamo.dump(self._fitting(entity, item)),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#k": entity.keys[0], **names},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **kwargs,
             )
         except ClientError as exc:
             if error_code(exc) != _CONDITION_FAILED:
                 raise
-            return DUPLICATE
-        return APPLIED
+            return exc.response.get("Item", {})
+        return None
 
     def move_stock(
         self, product_id: str, moves: list[tuple[str, int]], threshold: int | None, digest: str, at: str

@@ -166,8 +166,8 @@ def consume(until_empty: bool, max_batches: int | None, output: str, endpoint_ur
 def _stats(settings: Settings) -> dict:
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
     sqs = aws.client("sqs", settings)
-    queue_or_fail(sqs, settings.events_dlq)
-    return event_stats.stats(settings, aws.client("dynamodb", settings), bucket, sqs)
+    dlq_url = queue_or_fail(sqs, settings.events_dlq)
+    return event_stats.stats(settings, aws.client("dynamodb", settings), bucket, sqs, dlq_url)
 
 
 def _print_stats(result: dict, output: str) -> None:

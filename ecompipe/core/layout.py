@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 
@@ -182,8 +183,6 @@ SALES = "sales/"
 
 def sales_token(key: str) -> str:
     """A sales file's name in the workflow's own prefix (its key's digest: any key, one token)."""
-    import hashlib
-
     return hashlib.sha256(key.encode()).hexdigest()  # what States.Hash($.key, 'SHA-256') gives
 
 

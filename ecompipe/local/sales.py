@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Any
 from ecompipe.aws import clients as aws
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
-from ecompipe.core.errors import EcompipeError
 from ecompipe.core.settings import Settings
 from ecompipe.local.runner import LocalTaskRunner
 from ecompipe.local.stack import deploy, deploy_sales
+from ecompipe.local.starter import wait_for
 from events import handler, poller, queues, resources
 from events.outbox import parked_views
 
@@ -77,11 +76,7 @@ def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
 
 
 def _outcome(sfn: Any, name: str, key: str, execution_arn: str) -> SalesFile:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
-        if time.monotonic() > deadline:
-            raise EcompipeError(f"the sales workflow of {name} did not finish within {WAIT_SECONDS} s")
-        time.sleep(0.05)
+    described = wait_for(sfn, execution_arn, WAIT_SECONDS)
     if described["status"] == "SUCCEEDED":
         output = json.loads(described["output"])
         return SalesFile(name, key, "SUCCEEDED", records=int(output["records"]), mode=output["mode"])

@@ -5,7 +5,6 @@ malformed files rejected with their reason."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
@@ -16,6 +15,7 @@ from ecompipe.core.settings import Settings
 from ecompipe.local import patches
 from ecompipe.local.runner import LocalTaskRunner
 from ecompipe.local.stack import deploy, deploy_sales
+from ecompipe.local.starter import wait_for
 from events import kinds, queues
 from events import stats as event_stats
 from tests.support.events import World, make_world
@@ -67,10 +67,7 @@ def _run(w: World, arn: str, key: str, body: bytes) -> dict:
     client = aws.client("stepfunctions", w.settings)
     source = json.dumps({"bucket": w.settings.bucket, "key": key})
     execution = client.start_execution(stateMachineArn=arn, name=f"sales-{uuid.uuid4().hex}", input=source)
-    deadline = time.monotonic() + 60
-    while (described := client.describe_execution(executionArn=execution["executionArn"]))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "the sales execution did not finish"
-        time.sleep(0.05)
+    described = wait_for(client, execution["executionArn"], 60)
     w.consume()
     return described
 
