@@ -23,13 +23,22 @@ MIX = (
 START = datetime(2025, 3, 1, tzinfo=UTC)
 
 
+KINDS = tuple(name for name, _ in MIX)
+
+
 def payloads(
-    count: int, seed: int = 0, invalid_rate: float = 0.0, large_rate: float = 0.0, target_kb: int = 0
+    count: int,
+    seed: int = 0,
+    invalid_rate: float = 0.0,
+    large_rate: float = 0.0,
+    target_kb: int = 0,
+    kinds: tuple[str, ...] = KINDS,
 ) -> Iterator[str]:
-    """`count` message bodies; each one distinct (its own time or event id), so sent = kept."""
+    """`count` message bodies of these kinds (in MIX's proportions); each one distinct (its own time
+    or event id), so sent = kept."""
     rng = random.Random(seed)
     pool = max(10, count // 10)
-    names, weights = zip(*MIX, strict=True)
+    names, weights = zip(*[(n, w) for n, w in MIX if n in kinds], strict=True)
     for i in range(count):
         moment = (START + timedelta(seconds=i)).isoformat().replace("+00:00", "Z")
         if rng.random() < invalid_rate:

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from ecompipe.core import money
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
-from events import alerts, items, kinds, routing
+from events import alerts, items, kinds, landing, routing
 from events.models import Inventory, Purchase
 from events.outbox import Outbox
 from events.store import DUPLICATE, EFFECT_TTL_SECONDS, SUPERSEDED, EntityStore
@@ -123,6 +123,8 @@ class Consumer:
             seq = items.order_of(record, sent_ms)
             outcome = self.store.upsert(accepted.entity, items.item_of(accepted, seq, at))
             if isinstance(record, Purchase) and outcome != SUPERSEDED:
+                # stored (or stored before a crash): the KPIs hear of it, and the alert goes once
+                landing.mark(self.outbox.bucket, record.purchase_id, accepted.digest)
                 published += self._large_order(record)
         return {"outcome": outcome, "alerts": published}
 

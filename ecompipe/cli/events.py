@@ -74,6 +74,8 @@ def _print_sent(result: dict) -> None:
 @click.option("--invalid-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Share invalid.")
 @click.option("--large-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Share large orders.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The same seed sends the same messages.")
+@click.option("--kinds", "kinds", type=click.Choice(producer.KINDS), multiple=True,
+              help="Only these entities (repeat the option; default: all, in the usual mix).")  # fmt: skip
 @endpoint_option
 def produce(
     count: int,
@@ -83,11 +85,12 @@ def produce(
     invalid_rate: float,
     large_rate: float,
     seed: int,
+    kinds: tuple[str, ...],
     endpoint_url: str | None,
 ) -> None:
     """Send test traffic: a seeded mix of every entity's payloads. Prints {"sent", "failed", "errors"}."""
     settings = settings_for(endpoint_url)
-    bodies = producer.payloads(count, seed, invalid_rate, large_rate, target_kb)
+    bodies = producer.payloads(count, seed, invalid_rate, large_rate, target_kb, kinds or producer.KINDS)
     with failures(settings):
         result = _send(settings, bodies, batch_size, rate, count)
     _print_sent(result)
@@ -237,6 +240,24 @@ def demo(count: int, invalid_rate: float, large_rate: float, seed: int, output: 
     stderr.print(line if balanced else f"does not add up: {line}")
     if not balanced:
         raise Failure("messages were lost between the queue and the tables")
+
+
+@events.command()
+@endpoint_option
+def land(endpoint_url: str | None) -> None:
+    """Write the purchases the consumer stored since the last landing into incoming/ as one pair of
+    seed-dialect files (orders_events_*.csv, order_items_events_*.csv), for the next batch; on AWS a
+    scheduled Lambda does this. Prints {"purchases", "files", "missing"}; then `ecompipe start --wait`
+    (or the trigger) runs them."""
+    from events import landing
+
+    settings = settings_for(endpoint_url)
+    with failures(settings):
+        bucket = Bucket(aws.client("s3", settings), settings.bucket)
+        landed = landing.land(settings, aws.client("dynamodb", settings), bucket)
+    click.echo(json.dumps(landed.to_json()))
+    if not landed.purchases:
+        stderr.print("no purchases waiting to be landed")
 
 
 def init_events(settings: Settings) -> dict[str, str]:

@@ -178,6 +178,30 @@ def claim_key(entity: str, digest: str) -> str:
     return f"{CLAIMS}{_token(entity)}/{_token(digest)}.json"
 
 
+# Purchases accepted on the events path, waiting to be landed in incoming/ as seed-dialect CSV
+# (events/landing.py): one empty marker per applied purchase payload, named <digest>.<purchase id>.
+LANDING = "events/landing/purchases/"
+_PURCHASE_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")  # events.fields.entity_id's alphabet
+
+
+def landing_marker_key(digest: str, purchase_id: str) -> str:
+    """The marker saying a purchase changed (its payload's digest first: no '.' in it)."""
+    if not _PURCHASE_ID.fullmatch(purchase_id):
+        raise LayoutError(f"{purchase_id!r} is not an event id")
+    return f"{LANDING}{_token(digest)}.{purchase_id}"
+
+
+def landing_marker_id(key: str) -> str:
+    """The purchase id a marker names."""
+    return file_name(key).split(".", 1)[1]
+
+
+def landed_file_names(stamp: str) -> tuple[str, str]:
+    """The orders and order-items files one landing writes (seed dialect, kinds by name)."""
+    token = _token(stamp)
+    return f"orders_events_{token}.csv", f"order_items_events_{token}.csv"
+
+
 SALES = "sales/"
 
 

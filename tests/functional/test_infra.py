@@ -155,3 +155,21 @@ def test_the_events_consumer_is_mapped_as_the_issue_asks() -> None:
         r["Properties"].get("MetricName") for r in cfn["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
     }
     assert {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Errors"} <= alarms
+
+
+def test_the_landing_runs_on_a_schedule_with_exactly_the_grants_it_needs() -> None:
+    """The landing Lambda (events.landing.handler): scheduled, the purchases table named to it, and
+    its grants the markers' prefix (layout.LANDING), incoming/ and the purchases table; the consumer
+    may write the markers."""
+    from ecompipe.core import layout
+
+    resources = sam.load_template()["Resources"]
+    function = resources["EventsLandingFunction"]["Properties"]
+    assert function["Handler"] == "events.landing.handler"
+    assert "ECOMPIPE_PURCHASES_TABLE" in function["Environment"]["Variables"]
+    assert [e["Type"] for e in function["Events"].values()] == ["Schedule"]
+    grants = json.dumps(function["Policies"])
+    assert f"/{layout.LANDING}*" in grants and f"/{layout.INCOMING}*" in grants
+    assert "dynamodb:BatchGetItem" in grants and "PutItem" not in grants
+    consumer = json.dumps(resources["EventsConsumerFunction"]["Properties"]["Policies"])
+    assert f"/{layout.LANDING}*" in consumer

@@ -1,0 +1,121 @@
+"""Event purchases reach the KPIs through the batch pipeline once (issue 16, part 2): the consumer
+stores them, the landing writes them into incoming/, a batch counts them. The expected KPIs come
+from the same orders written as CSV by this test (not by the landing) and run as a batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from moto import mock_aws
+
+from ecompipe.batch.pipeline import Resources
+from ecompipe.core import layout
+from ecompipe.core.settings import Settings
+from ecompipe.local import patches
+from events import landing, producer
+from tests.conftest import MOTO_CONFIG
+from tests.support.events import World, make_world
+from tests.support.helpers import kpi_state, one_shot_kpis, put_files, run_batch
+
+pytestmark = pytest.mark.functional
+
+PRODUCTS = "product_id,category,name,price\n" + "".join(
+    f"{n},{['Jeans', 'Outerwear', 'Accessories'][n % 3]},Product {n},10.00\n" for n in range(1, 11)
+)
+# what the pipeline calls the producer's statuses (docs/events.md)
+STATUS = {"paid": "processing", "pending": "pending", "shipped": "shipped", "returned": "returned"}
+
+
+def _purchases(count: int = 60) -> list[dict]:
+    return [json.loads(b) for b in producer.payloads(count, seed=3, kinds=("purchases",))]
+
+
+def _money(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _as_csv(purchases: list[dict]) -> dict[str, bytes]:
+    """The same orders as a seed-dialect CSV batch, written here from the payloads."""
+    orders = ["order_id,user_id,order_date,total_amount,status"]
+    items = ["order_id,product_id,quantity,unit_price"]
+    for p in purchases:
+        orders.append(
+            f"{p['purchase_id']},{p['customer_id']},{p['purchased_at']},{_money(p['total_amount'])},{STATUS[p['status']]}"
+        )
+        items += [f"{p['purchase_id']},{i['product_id']},{i['quantity']},{_money(i['price'])}" for i in p["items"]]
+    return {
+        "products.csv": PRODUCTS.encode(),
+        "orders_csv.csv": ("\n".join(orders) + "\n").encode(),
+        "order_items_csv.csv": ("\n".join(items) + "\n").encode(),
+    }
+
+
+@contextmanager
+def _world() -> Iterator[tuple[World, Resources]]:
+    patches.apply()
+    with mock_aws(config=MOTO_CONFIG):
+        world = make_world(Settings(bucket="ecompipe-landing-test"))
+        res = Resources.from_settings(world.settings)
+        res.init()
+        yield world, res
+
+
+def _through_events(world: World, res: Resources, purchases: list[dict], extra: list[str] = ()) -> dict:
+    """Send, consume, land and run one batch (the landed files and any `extra` incoming keys)."""
+    world.send(*purchases)
+    world.consume()
+    landed = landing.land(world.settings, world.dynamodb, world.bucket)
+    assert not landed.missing
+    return run_batch(res, [*landed.files, *extra]).report
+
+
+def test_event_purchases_give_the_kpis_of_the_same_orders_sent_as_csv(aws_env: None) -> None:
+    purchases = _purchases()
+    csv_batch = _as_csv(purchases)
+    expected = one_shot_kpis(csv_batch)
+    with _world() as (world, res):
+        products = put_files(res, {"products.csv": csv_batch["products.csv"]})
+        report = _through_events(world, res, purchases + purchases, products)  # each sent twice
+        assert kpi_state(res) == expected
+        orders = [f for f in report["files"] if f["kind"] == "orders"]
+        assert [(f["dialect"], f["accepted"], f["rejected"]) for f in orders] == [("seed", len(purchases), 0)]
+        assert world.bucket.list(layout.LANDING) == []  # the markers are gone with the landing
+        assert landing.land(world.settings, world.dynamodb, world.bucket).purchases == 0
+
+        # the same orders as CSV afterwards: newest batch wins by key, nothing counted twice
+        run_batch(res, put_files(res, {k: v for k, v in csv_batch.items() if k != "products.csv"}))
+        assert kpi_state(res) == expected
+
+
+def test_the_same_orders_both_ways_in_one_batch_are_counted_once(aws_env: None) -> None:
+    purchases = _purchases(40)
+    csv_batch = _as_csv(purchases)
+    expected = one_shot_kpis(csv_batch)
+    with _world() as (world, res):
+        report = _through_events(world, res, purchases, put_files(res, csv_batch))
+        assert kpi_state(res) == expected
+        orders = {layout.file_name(f["file"]): f for f in report["files"] if f["kind"] == "orders"}
+        # one copy of each order is kept, the other is reported as a duplicate key
+        assert sum(f["accepted"] for f in orders.values()) == len(purchases)
+        assert sum(f["reasons"].get("duplicate_key", 0) for f in orders.values()) == len(purchases)
+
+
+def test_a_later_status_event_changes_the_kpis_of_its_date(aws_env: None) -> None:
+    purchases = _purchases(30)
+    returned = {**purchases[0], "status": "returned", "version": 2}
+    later = [returned, *purchases[1:]]
+    expected_before, expected_after = one_shot_kpis(_as_csv(purchases)), one_shot_kpis(_as_csv(later))
+    assert expected_before != expected_after
+    with _world() as (world, res):
+        products = put_files(res, {"products.csv": _as_csv(purchases)["products.csv"]})
+        _through_events(world, res, [{**purchases[0], "version": 1}, *purchases[1:]], products)
+        assert kpi_state(res) == expected_before
+        _through_events(world, res, [returned])
+        assert kpi_state(res) == expected_after
+        # an older status arriving late changes nothing
+        world.send({**purchases[0], "version": 1, "status": "shipped", "note": "late"})
+        world.consume()
+        assert landing.land(world.settings, world.dynamodb, world.bucket).purchases == 0
