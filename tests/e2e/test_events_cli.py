@@ -84,3 +84,32 @@ def test_run_takes_json_sales_files_and_says_what_happened_to_each(tmp_path: Pat
     assert "sales_1.json: 2 records, 1 complete (Sales table), 1 incomplete (ecompipe sales dlq)" in proc.stderr
     assert "broken.json: rejected: the file could not be read as JSON" in proc.stderr
     assert "Exception=" not in proc.stderr  # the emulator's own logs stay out of the user's terminal
+
+
+def test_produced_purchases_landed_and_swept_give_the_kpis_of_the_same_orders_as_csv(emulator_url: str) -> None:
+    """produce purchases -> consume -> land -> start --wait (the sweep) -> the KPIs of the same
+    orders as one CSV batch; then the same orders as CSV too: the KPIs stay the same."""
+    from ecompipe.core.kpis import kpis_json
+    from tests.support.events import produced_purchases, purchases_as_csv
+    from tests.support.helpers import one_shot_kpis
+
+    csv_batch = purchases_as_csv(produced_purchases(50, seed=5))
+    expected = json.loads(kpis_json(*one_shot_kpis(csv_batch)))
+    at = ("--endpoint-url", emulator_url)
+    ecompipe("init", *at)
+    assert _json("events", "produce", "--kinds", "purchases", "--count", "50", "--seed", "5", *at)["sent"] == 50
+    ecompipe("events", "consume", *at)
+    landed = _json("events", "land", *at)
+    assert landed["purchases"] == 50 and len(landed["files"]) == 2
+    s3 = boto3.client(
+        "s3", endpoint_url=emulator_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    s3.put_object(Bucket="ecompipe-local", Key="incoming/products.csv", Body=csv_batch["products.csv"])
+    ecompipe("start", "--wait", *at)
+    assert _json("kpis", "--output", "json", *at) == expected
+
+    for name in ("orders_csv.csv", "order_items_csv.csv"):
+        s3.put_object(Bucket="ecompipe-local", Key=f"incoming/{name}", Body=csv_batch[name])
+    ecompipe("start", "--wait", *at)
+    assert _json("kpis", "--output", "json", *at) == expected
+    assert _json("events", "land", *at)["purchases"] == 0

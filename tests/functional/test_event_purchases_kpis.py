@@ -4,7 +4,6 @@ from the same orders written as CSV by this test (not by the landing) and run as
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,42 +14,12 @@ from ecompipe.batch.pipeline import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local import patches
-from events import landing, producer
+from events import landing
 from tests.conftest import MOTO_CONFIG
-from tests.support.events import World, make_world
+from tests.support.events import World, make_world, produced_purchases, purchases_as_csv
 from tests.support.helpers import kpi_state, one_shot_kpis, put_files, run_batch
 
 pytestmark = pytest.mark.functional
-
-PRODUCTS = "product_id,category,name,price\n" + "".join(
-    f"{n},{['Jeans', 'Outerwear', 'Accessories'][n % 3]},Product {n},10.00\n" for n in range(1, 11)
-)
-# what the pipeline calls the producer's statuses (docs/events.md)
-STATUS = {"paid": "processing", "pending": "pending", "shipped": "shipped", "returned": "returned"}
-
-
-def _purchases(count: int = 60) -> list[dict]:
-    return [json.loads(b) for b in producer.payloads(count, seed=3, kinds=("purchases",))]
-
-
-def _money(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def _as_csv(purchases: list[dict]) -> dict[str, bytes]:
-    """The same orders as a seed-dialect CSV batch, written here from the payloads."""
-    orders = ["order_id,user_id,order_date,total_amount,status"]
-    items = ["order_id,product_id,quantity,unit_price"]
-    for p in purchases:
-        orders.append(
-            f"{p['purchase_id']},{p['customer_id']},{p['purchased_at']},{_money(p['total_amount'])},{STATUS[p['status']]}"
-        )
-        items += [f"{p['purchase_id']},{i['product_id']},{i['quantity']},{_money(i['price'])}" for i in p["items"]]
-    return {
-        "products.csv": PRODUCTS.encode(),
-        "orders_csv.csv": ("\n".join(orders) + "\n").encode(),
-        "order_items_csv.csv": ("\n".join(items) + "\n").encode(),
-    }
 
 
 @contextmanager
@@ -72,9 +41,9 @@ def _through_events(world: World, res: Resources, purchases: list[dict], extra: 
     return run_batch(res, [*landed.files, *extra]).report
 
 
-def test_event_purchases_give_the_kpis_of_the_same_orders_sent_as_csv(aws_env: None) -> None:
-    purchases = _purchases()
-    csv_batch = _as_csv(purchases)
+def test_event_purchases_give_the_kpis_of_the_same_orders_sentpurchases_as_csv(aws_env: None) -> None:
+    purchases = produced_purchases(60)
+    csv_batch = purchases_as_csv(purchases)
     expected = one_shot_kpis(csv_batch)
     with _world() as (world, res):
         products = put_files(res, {"products.csv": csv_batch["products.csv"]})
@@ -91,8 +60,8 @@ def test_event_purchases_give_the_kpis_of_the_same_orders_sent_as_csv(aws_env: N
 
 
 def test_the_same_orders_both_ways_in_one_batch_are_counted_once(aws_env: None) -> None:
-    purchases = _purchases(40)
-    csv_batch = _as_csv(purchases)
+    purchases = produced_purchases(40)
+    csv_batch = purchases_as_csv(purchases)
     expected = one_shot_kpis(csv_batch)
     with _world() as (world, res):
         report = _through_events(world, res, purchases, put_files(res, csv_batch))
@@ -104,13 +73,13 @@ def test_the_same_orders_both_ways_in_one_batch_are_counted_once(aws_env: None) 
 
 
 def test_a_later_status_event_changes_the_kpis_of_its_date(aws_env: None) -> None:
-    purchases = _purchases(30)
+    purchases = produced_purchases(30)
     returned = {**purchases[0], "status": "returned", "version": 2}
     later = [returned, *purchases[1:]]
-    expected_before, expected_after = one_shot_kpis(_as_csv(purchases)), one_shot_kpis(_as_csv(later))
+    expected_before, expected_after = one_shot_kpis(purchases_as_csv(purchases)), one_shot_kpis(purchases_as_csv(later))
     assert expected_before != expected_after
     with _world() as (world, res):
-        products = put_files(res, {"products.csv": _as_csv(purchases)["products.csv"]})
+        products = put_files(res, {"products.csv": purchases_as_csv(purchases)["products.csv"]})
         _through_events(world, res, [{**purchases[0], "version": 1}, *purchases[1:]], products)
         assert kpi_state(res) == expected_before
         _through_events(world, res, [returned])

@@ -102,3 +102,38 @@ def make_world(settings: Settings) -> World:
 
 def mentions(params: dict, text: str) -> bool:
     return text in json.dumps(params, default=str)
+
+
+# Event purchases and the same orders as a CSV batch (issue 16's comparisons), written here from
+# the payloads, not by events/landing.py.
+PRODUCTS_CSV = "product_id,category,name,price\n" + "".join(
+    f"{n},{['Jeans', 'Outerwear', 'Accessories'][n % 3]},Product {n},10.00\n" for n in range(1, 11)
+)
+# what the pipeline calls the producer's statuses (docs/events.md)
+PIPELINE_STATUS = {"paid": "processing", "pending": "pending", "shipped": "shipped", "returned": "returned"}
+
+
+def produced_purchases(count: int, seed: int = 3) -> list[dict]:
+    """What `ecompipe events produce --kinds purchases --seed SEED` sends (products 1..10 below 100)."""
+    from events import producer
+
+    return [json.loads(b) for b in producer.payloads(count, seed=seed, kinds=("purchases",))]
+
+
+def purchases_as_csv(purchases: list[dict]) -> dict[str, bytes]:
+    """The same orders as a seed-dialect CSV batch, with a catalogue of their products."""
+
+    def money(value: float) -> str:
+        return f"{value:.2f}"
+
+    orders = ["order_id,user_id,order_date,total_amount,status"]
+    items = ["order_id,product_id,quantity,unit_price"]
+    for p in purchases:
+        status = PIPELINE_STATUS[p["status"]]
+        orders.append(f"{p['purchase_id']},{p['customer_id']},{p['purchased_at']},{money(p['total_amount'])},{status}")
+        items += [f"{p['purchase_id']},{i['product_id']},{i['quantity']},{money(i['price'])}" for i in p["items"]]
+    return {
+        "products.csv": PRODUCTS_CSV.encode(),
+        "orders_csv.csv": ("\n".join(orders) + "\n").encode(),
+        "order_items_csv.csv": ("\n".join(items) + "\n").encode(),
+    }
