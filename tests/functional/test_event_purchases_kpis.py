@@ -4,6 +4,7 @@ from the same orders written as CSV by this test (not by the landing) and run as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -88,3 +89,25 @@ def test_a_later_status_event_changes_the_kpis_of_its_date(aws_env: None) -> Non
         world.send({**purchases[0], "version": 1, "status": "shipped", "note": "late"})
         world.consume()
         assert landing.land(world.settings, world.dynamodb, world.bucket).purchases == 0
+
+
+def test_a_purchase_kept_in_s3_for_its_size_is_landed_whole(aws_env: None) -> None:
+    """Above ECOMPIPE_CLAIM_CHECK_KB the table holds a stub and S3 the payload: the landing reads
+    the payload."""
+    from events import producer
+
+    purchases = [json.loads(b) for b in producer.payloads(3, seed=3, target_kb=400, kinds=("purchases",))]
+    csv_batch = purchases_as_csv(purchases)
+    expected = one_shot_kpis(csv_batch)
+    with _world() as (world, res):
+        _through_events(world, res, purchases, put_files(res, {"products.csv": csv_batch["products.csv"]}))
+        assert world.bucket.list(layout.CLAIMS)  # the payloads were claim-checked
+        assert kpi_state(res) == expected
+
+
+def test_a_marker_whose_purchase_is_gone_is_reported_and_cleared(aws_env: None) -> None:
+    with _world() as (world, _res):
+        landing.mark(world.bucket, "gone-1", "a" * 64)
+        landed = landing.land(world.settings, world.dynamodb, world.bucket)
+        assert landed.to_json() == {"purchases": 0, "files": [], "missing": ["gone-1"]}
+        assert world.bucket.list(layout.LANDING) == []
