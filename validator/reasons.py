@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecompipe.core import money
+from ecompipe.core import held, money
 
 # file level: the whole file is rejected
 EMPTY_FILE = "empty_file"
@@ -30,8 +30,7 @@ TOO_PRECISE = money.TOO_PRECISE
 OUT_OF_RANGE = money.OUT_OF_RANGE
 
 # references: the row is held in pending/ and re-checked by later batches
-UNKNOWN_ORDER = "unknown_order"
-UNKNOWN_PRODUCT = "unknown_product"
+UNKNOWN_ORDER, UNKNOWN_PRODUCT = held.UNKNOWN_ORDER, held.UNKNOWN_PRODUCT
 PENDING_EXPIRED = "pending_expired"
 
 DESCRIPTIONS = {

@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from ecompipe.cli import events, ops, reprocess, run, sales, start, tools
+from ecompipe.cli import events, ops, questions, reprocess, run, sales, start, tools
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,8 @@ from ecompipe.cli import events, ops, reprocess, run, sales, start, tools
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """ecompipe: e-commerce CSV batches -> validated, curated data -> exact KPIs in DynamoDB; and
-    real-time events (SQS) -> validated entities, alerts (ecompipe events)."""
+    real-time events (SQS) -> validated entities, alerts (ecompipe events); questions over the data
+    (ecompipe sql, ecompipe ask)."""
     from ecompipe.core.observability import set_level
 
     ctx.ensure_object(dict)["verbose"] = verbose
@@ -52,6 +53,8 @@ for command in (
     tools.task_command,
     events.events,
     sales.sales,
+    questions.sql,
+    questions.ask,
 ):
     main.add_command(command)
 

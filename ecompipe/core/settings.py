@@ -66,6 +66,13 @@ class Settings:
     low_stock_threshold: int = 10  # where an inventory event names no stock_threshold
     activity_ttl_days: int = 90  # user activity expires (DynamoDB TTL) this long after it arrives
     claim_check_kb: int = 300  # an entity item above this keeps its payload in S3 (DynamoDB's cap: 400)
+    # questions over the data (docs/queries.md): the answer's row limit and time limit, where the
+    # embedded engine keeps its copy of curated/ (empty: a folder under the user's cache), and Athena
+    query_max_rows: int = 10_000
+    query_timeout_seconds: int = 30
+    query_cache_dir: str = ""
+    athena_workgroup: str = "ecompipe"
+    athena_database: str = "ecompipe"
 
     def __repr__(self) -> str:  # never print the API key
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -100,6 +107,8 @@ class Settings:
             "max_receive_count": 1,
             "activity_ttl_days": 1,
             "claim_check_kb": 1,
+            "query_max_rows": 1,
+            "query_timeout_seconds": 1,
         }
         for f in fields(self):
             value = getattr(self, f.name)

@@ -1,0 +1,149 @@
+"""The embedded engine: DuckDB in memory over a local copy of curated/ (views that read its
+Parquet files) and the KPI and rejection rows (tables loaded before anything else runs). Then its
+walls go up: no file or network access but the curated copy, the configuration locked; a query
+gets a row limit (one more row is read, to say it was cut) and a time limit (it is interrupted).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from questions.catalog import CATEGORY_KPIS, ORDER_KPIS, REJECTIONS, TABLES, Table
+from questions.guard import Checked
+
+
+class TooSlow(RuntimeError):
+    """The query ran past its time limit and was stopped."""
+
+
+class QueryFailed(RuntimeError):
+    """The engine refused or failed the query (its message, e.g. an unknown column)."""
+
+
+@dataclass
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool  # more rows than the limit: the first `limit` are here
+    sql: str
+    seconds: float
+
+
+def _cents(column: str) -> str:
+    """Integer cents as an exact DECIMAL(38,2) (a multiplication: DuckDB's decimal division is a DOUBLE)."""
+    return f"CAST({column} AS DECIMAL(38,0)) * 0.01"
+
+
+def _path(path: Path) -> str:
+    """A path as a SQL string literal (our own cache path; quotes doubled all the same)."""
+    return "'" + path.resolve().as_posix().replace("'", "''") + "'"
+
+
+def _parquet(directory: Path, kind: str) -> str:
+    return f"read_parquet({_path(directory / kind / '*' / '*.parquet')}, union_by_name=true)"
+
+
+# each curated view: the documented columns from the stored ones
+_VIEWS = {
+    "orders": """SELECT order_id, user_id, CAST(order_ts AS TIMESTAMP) AS order_ts,
+        CAST(order_date AS DATE) AS order_date, status, {total} AS total_amount,
+        CAST(num_of_item AS BIGINT) AS num_of_item, batch_id FROM {source}""",
+    "order_items": """SELECT item_key, order_id, product_id, CAST(quantity AS BIGINT) AS quantity,
+        {price} AS unit_price, CAST(quantity AS BIGINT) * {price} AS line_amount,
+        CAST(order_date AS DATE) AS order_date, batch_id FROM {source}""",
+    "products": """SELECT product_id, category, name, {price} AS price FROM {source}""",
+}
+
+
+def connect(
+    curated: Path, order_kpis: Iterable[dict], category_kpis: Iterable[dict], rejections: Iterable[dict]
+) -> Any:
+    """A connection holding the six tables, locked down."""
+    con = duckdb.connect(":memory:", config={"threads": "2"})
+    for kind in ("orders", "order_items"):
+        has_files = any((curated / kind).glob("*/*.parquet"))
+        source = _parquet(curated, kind)
+        sql = _VIEWS[kind].format(total=_cents("total_amount_cents"), price=_cents("unit_price_cents"), source=source)
+        con.execute(f"CREATE VIEW {kind} AS {sql}" if has_files else _empty(TABLES[kind]))
+    products = curated / "products" / "products.parquet"
+    if products.exists():
+        sql = _VIEWS["products"].format(price=_cents("price_cents"), source=f"read_parquet({_path(products)})")
+        con.execute(f"CREATE VIEW products AS {sql}")
+    else:
+        con.execute(_empty(TABLES["products"]))
+    for table, rows in ((ORDER_KPIS, order_kpis), (CATEGORY_KPIS, category_kpis), (REJECTIONS, rejections)):
+        _load(con, table, rows)
+    con.execute(f"SET allowed_directories=[{_path(curated)[:-1]}/']")
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+    return con
+
+
+def _empty(table: Table) -> str:
+    columns = ", ".join(f"{c.name} {c.type}" for c in table.columns)
+    return f"CREATE TABLE {table.name} ({columns})"
+
+
+def _load(con: Any, table: Table, rows: Iterable[dict]) -> None:
+    con.execute(_empty(table))
+    names = table.column_names
+    values = [tuple(_plain(row.get(n)) for n in names) for row in rows]
+    if values:
+        marks = ", ".join("?" for _ in names)
+        con.executemany(f"INSERT INTO {table.name} VALUES ({marks})", values)
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if value is not None and not isinstance(value, int | float | str) else value
+
+
+class DuckEngine:
+    """The embedded engine over one connection made by `connect`."""
+
+    name = "duckdb"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def run(self, checked: Checked, max_rows: int, timeout_seconds: float) -> Result:
+        return run(self.con, checked, max_rows, timeout_seconds)
+
+    def values(self, column: str, table: str) -> tuple[str, ...]:
+        """The distinct values of a catalogue column (category names, statuses), for reading questions."""
+        assert table in TABLES and column in TABLES[table].column_names
+        rows = self.con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        return tuple(sorted(str(r[0]) for r in rows))
+
+    def coverage(self) -> tuple[Any, Any] | None:
+        first, last = self.con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+        return None if first is None else (first, last)
+
+
+def run(con: Any, checked: Checked, max_rows: int, timeout_seconds: float) -> Result:
+    """Run a checked query: at most `max_rows` rows, stopped after `timeout_seconds`."""
+    limited = exp.select("*").from_(checked.statement.subquery("answer")).limit(max_rows + 1)
+    sql = checked.sql()
+    timer = threading.Timer(timeout_seconds, con.interrupt)
+    started = time.perf_counter()
+    timer.start()
+    try:
+        cursor = con.execute(limited.sql(dialect="duckdb", comments=False))
+        rows = cursor.fetchmany(max_rows + 1)
+        columns = [d[0] for d in cursor.description]
+    except duckdb.InterruptException:
+        raise TooSlow(f"the query ran past its time limit ({timeout_seconds:g} s) and was stopped") from None
+    except duckdb.Error as exc:
+        if time.perf_counter() - started >= timeout_seconds:
+            raise TooSlow(f"the query ran past its time limit ({timeout_seconds:g} s) and was stopped") from None
+        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+    finally:
+        timer.cancel()
+    return Result(columns, rows[:max_rows], len(rows) > max_rows, sql, time.perf_counter() - started)

@@ -1,0 +1,350 @@
+"""Reading a question (pure): a grammar (lark, Earley) over the documented vocabulary
+(docs/queries.md) turns the words into a Question object, or says it does not understand. Phrases
+may come in any order; words outside the vocabulary are not skipped but refused, so nothing is
+guessed. Category and status names are matched against the data's own lists (case-insensitive)
+and the Question holds the data's spelling, never the question's text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import LarkError
+
+from questions import dates
+from questions import query as q
+from questions.query import Period, Question, Rank
+
+MEASURES = {
+    q.REVENUE: ("revenue", "sales", "turnover", "total revenue", "total sales"),
+    q.ORDERS: ("orders", "order count", "number of orders"),
+    q.ITEMS_SOLD: ("items sold", "units sold", "items", "units", "quantity sold"),
+    q.RETURN_RATE: ("return rate", "returns rate", "rate of returns", "returns"),
+    q.AOV: ("average order value", "avg order value", "aov", "average basket", "average order"),
+    q.CUSTOMERS: ("customers", "unique customers", "buyers", "distinct customers"),
+    q.REJECTED: ("rejected rows", "rejections", "rejected", "reject", "errors", "rejected lines"),
+}
+DIMENSIONS = {
+    q.DAY: ("day", "days", "date", "dates", "daily"),
+    q.WEEK: ("week", "weeks", "weekly"),
+    q.MONTH: ("month", "months", "monthly"),
+    q.CATEGORY: ("category", "categories"),
+    q.STATUS: ("status", "statuses", "order status"),
+    q.REASON: ("reason", "reasons"),
+}
+KINDS = {"orders": ("orders", "order"), "order_items": ("items", "order items", "lines"), "products": ("products",)}
+FILLER = (
+    "what", "what's", "whats", "is", "was", "were", "are", "the", "show", "me", "give", "list", "how", "many", "much",
+    "did", "do", "does", "we", "our", "have", "had", "has", "of", "a", "an", "please", "tell", "get", "see", "all",
+    "overall", "total", "number", "count", "there", "been", "which", "with", "get", "made", "make", "sell", "sold",
+    "in", "for", "at", "on",
+)  # fmt: skip
+HIGHEST = ("highest", "most", "best", "biggest", "largest", "max", "maximum", "top")
+LOWEST = ("lowest", "least", "worst", "smallest", "fewest", "min", "minimum", "bottom")
+RELATIVE = {
+    "today": ("day", 0), "yesterday": ("day", -1), "this week": ("week", 0), "last week": ("week", -1),
+    "previous week": ("week", -1), "this month": ("month", 0), "last month": ("month", -1),
+    "previous month": ("month", -1), "this year": ("year", 0), "last year": ("year", -1),
+}  # fmt: skip
+VERSUS = ("vs", "vs.", "versus", "compared to", "compared with", "against")
+
+SUGGESTIONS = (
+    "revenue by category last week",
+    "which day in March had the highest return rate",
+    "top 5 categories by average order value in 2025-03",
+)
+
+
+class NotUnderstood(ValueError):
+    """The question is outside the vocabulary; the message quotes it and suggests three that work."""
+
+    def __init__(self, question: str, why: str) -> None:
+        shown = question.strip()[:200]
+        super().__init__(f"I don't understand {shown!r}: {why}. Try: " + "; ".join(f"'{s}'" for s in SUGGESTIONS))
+        self.why = why
+
+
+def _words(phrases: tuple[str, ...] | list[str], tail: str = "") -> str:
+    """A terminal matching any phrase (then `tail`, a regex), whole words only, spaces between
+    words flexible."""
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    alternatives = "|".join(r"\s+".join(re.escape(w).replace("/", r"\/") for w in p.split()) for p in ordered)
+    return f"/(?<![\\w'])(?:{alternatives}){tail}(?![\\w'])/"
+
+
+def _grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
+    cats = _words([c.lower() for c in categories]) if categories else "/(?!x)x/"
+    stats = _words([s.lower() for s in statuses]) if statuses else "/(?!x)x/"
+    terminals = {
+        **{f"M_{m.upper()}": _words(p) for m, p in MEASURES.items()},
+        **{f"D_{d.upper()}": _words(p) for d, p in DIMENSIONS.items()},
+        "KIND_PRODUCTS": _words(KINDS["products"]),
+        "FILLER": _words(FILLER),
+        "HIGHEST": _words(HIGHEST),
+        "LOWEST": _words(LOWEST),
+        "RELATIVE": _words(list(RELATIVE)),
+        "VERSUS": _words(VERSUS),
+        # a month and its year are one word group, so "March 2025" is never March + the year 2025
+        "MONTHNAME": _words(list(dates.MONTHS), tail=r"(?:\s+(?:19|20)\d\d)?"),
+        "CATEGORY": cats,
+        "STATUSNAME": stats,
+        "WHY": _words(("why", "and why", "with reasons", "and reasons")),
+        "BY": _words(("by", "per", "for each", "each", "broken down by", "split by", "grouped by")),
+        "BETWEEN": _words(("between",)),
+        "FROM": _words(("from", "since")),
+        "TO": _words(("to", "until", "through", "and")),
+        "ON": _words(("on",)),
+        "LASTN": _words(("last", "past", "in the last", "over the last", "in the past", "over the past")),
+        "DAYS": _words(("days", "day")),
+        "AND": _words(("and", "or", ",")),
+        "INT": r"/(?<![\w-])\d{1,4}(?![\w-])/",
+        "YEAR": r"/(?<![\w-])(?:19|20)\d\d(?![\w-])/",
+        "YEARMONTH": r"/(?<![\w-])(?:19|20)\d\d-(?:0[1-9]|1[0-2])(?![\w-])/",
+        "ISODATE": r"/(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])/",
+    }
+    rules = r"""
+start: part+
+?part: measure | by | rank | extreme | period | versus | category | status | why | kind | FILLER
+measure: M_REVENUE | M_ORDERS | M_ITEMS_SOLD | M_RETURN_RATE | M_AVERAGE_ORDER_VALUE | M_CUSTOMERS | M_REJECTED_ROWS
+dimension: D_DAY | D_WEEK | D_MONTH | D_CATEGORY | D_STATUS | D_REASON
+by: BY dimension
+  | BY measure -> by_measure
+rank: HIGHEST INT? dimension? -> top
+    | LOWEST INT? dimension? -> bottom
+extreme: dimension
+period: RELATIVE -> relative
+      | MONTHNAME -> named_month
+      | YEARMONTH -> year_month
+      | YEAR -> year
+      | ON? ISODATE -> on_day
+      | BETWEEN ISODATE TO ISODATE -> between
+      | FROM ISODATE TO ISODATE -> between
+      | LASTN INT DAYS -> last_days
+versus: period VERSUS period
+category: CATEGORY (AND CATEGORY)*
+status: STATUSNAME (AND STATUSNAME)*
+why: WHY
+kind: KIND_PRODUCTS
+%import common.WS
+%ignore WS
+"""
+    return rules + "\n".join(f"{name}: {pattern}" for name, pattern in terminals.items()) + "\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _parser(categories: tuple[str, ...], statuses: tuple[str, ...]) -> Lark:
+    return Lark(_grammar(categories, statuses), parser="earley", lexer="dynamic", ambiguity="resolve")
+
+
+def _meaning(table: dict[str, tuple[str, ...]], text: str) -> str:
+    said = " ".join(text.lower().split())
+    return next(k for k, phrases in table.items() if said in phrases)
+
+
+@dataclass
+class _Parts:
+    measures: list[str]
+    dims: list[str]
+    periods: list[Period]
+    versus: list[tuple[Period, Period]]
+    categories: list[str]
+    statuses: list[str]
+    rank: Rank | None = None
+    why: bool = False
+    products: bool = False
+    rank_measure: str | None = None
+    plural: bool = False  # "top categories" (5) or "top category" (1)
+
+
+class _Collect(Transformer):
+    def __init__(self, today: date, categories: tuple[str, ...], statuses: tuple[str, ...]) -> None:
+        super().__init__()
+        self.today = today
+        self.by_lower = {c.lower(): c for c in categories}
+        self.status_lower = {s.lower(): s for s in statuses}
+        self.parts = _Parts([], [], [], [], [], [])
+
+    def measure(self, items: list[Token]) -> str:
+        name = items[0].type.removeprefix("M_").lower()
+        self.parts.measures.append(name)
+        return name
+
+    def dimension(self, items: list[Token]) -> str:
+        said = " ".join(str(items[0]).lower().split())
+        self.parts.plural = self.parts.plural or said in _PLURALS
+        return items[0].type.removeprefix("D_").lower()
+
+    def by(self, items: list) -> None:
+        self.parts.dims.append(items[1])
+
+    def by_measure(self, items: list) -> None:
+        self.parts.rank_measure = items[1]
+
+    def extreme(self, items: list) -> None:
+        self.parts.dims.append(items[0])
+
+    def top(self, items: list) -> None:
+        self._rank(True, items)
+
+    def bottom(self, items: list) -> None:
+        self._rank(False, items)
+
+    def _rank(self, highest: bool, items: list) -> None:
+        n = next((int(t) for t in items if isinstance(t, Token) and t.type == "INT"), None)
+        dims = [t for t in items if isinstance(t, str) and not isinstance(t, Token)]
+        self.parts.dims += dims
+        if n is not None and not 1 <= n <= 1000:
+            raise ValueError(f"{n} is not a number of results between 1 and 1000")
+        self.parts.rank = Rank(highest, n if n is not None else (5 if self.parts.plural else 1))
+
+    def relative(self, items: list[Token]) -> Period:
+        said = " ".join(str(items[0]).lower().split())
+        unit, offset = RELATIVE[said]
+        if unit == "day":
+            return self._add(dates.day(self.today, offset, said))
+        if unit == "week":
+            return self._add(dates.week(self.today, offset, said))
+        if unit == "month":
+            return self._add(dates.relative_month(self.today, offset, said))
+        return self._add(dates.relative_year(self.today, offset, said))
+
+    def named_month(self, items: list[Token]) -> Period:
+        words = str(items[0]).lower().split()
+        year = int(words[1]) if len(words) > 1 else None
+        return self._add(dates.named_month(self.today, dates.MONTHS[words[0]], year))
+
+    def year_month(self, items: list[Token]) -> Period:
+        year, month = map(int, str(items[0]).split("-"))
+        return self._add(dates.month_of(year, month))
+
+    def year(self, items: list[Token]) -> Period:
+        return self._add(dates.year_of(int(items[0])))
+
+    def on_day(self, items: list[Token]) -> Period:
+        return self._add(dates.on(_iso(items[-1])))
+
+    def between(self, items: list[Token]) -> Period:
+        return self._add(dates.between(_iso(items[1]), _iso(items[3])))
+
+    def last_days(self, items: list[Token]) -> Period:
+        n = int(items[1])
+        if not 1 <= n <= 3660:
+            raise ValueError(f"{n} days is not a span between 1 and 3660 days")
+        return self._add(dates.last_days(self.today, n))
+
+    def _add(self, period: Period) -> Period:
+        self.parts.periods.append(period)
+        return period
+
+    def versus(self, items: list) -> None:
+        first, second = items[0], items[-1]
+        self.parts.periods.remove(first)
+        self.parts.periods.remove(second)
+        self.parts.versus.append((first, second))
+
+    def category(self, items: list[Token]) -> None:
+        self.parts.categories += [
+            self.by_lower[" ".join(str(t).lower().split())] for t in items if t.type == "CATEGORY"
+        ]
+
+    def status(self, items: list[Token]) -> None:
+        self.parts.statuses += [
+            self.status_lower[" ".join(str(t).lower().split())] for t in items if t.type == "STATUSNAME"
+        ]
+
+    def why(self, _items: list) -> None:
+        self.parts.why = True
+
+    def kind(self, _items: list) -> None:
+        self.parts.products = True
+
+
+_PLURALS = frozenset({"days", "dates", "weeks", "months", "categories", "statuses", "reasons"})
+
+
+def _iso(token: Token) -> date:
+    try:
+        return date.fromisoformat(str(token))
+    except ValueError:
+        raise ValueError(f"{token} is not a calendar date") from None
+
+
+def read(question: str, today: date, categories: tuple[str, ...] = (), statuses: tuple[str, ...] = ()) -> Question:
+    """The Question a text asks, against the data's categories and statuses; NotUnderstood else."""
+    text = " ".join(question.replace("’", "'").split()).strip().rstrip("?.!").strip()
+    if not text:
+        raise NotUnderstood(question, "the question is empty")
+    if len(text) > 300:
+        raise NotUnderstood(question, "the question is longer than 300 characters")
+    try:
+        tree = _parser(tuple(sorted(categories)), tuple(sorted(statuses))).parse(text.lower())
+    except LarkError as exc:
+        raise NotUnderstood(question, _where(text, exc)) from None
+    collect = _Collect(today, categories, statuses)
+    try:
+        collect.transform(tree)
+    except Exception as exc:  # lark wraps what a rule raised
+        cause = getattr(exc, "orig_exc", exc)
+        raise NotUnderstood(question, str(cause)) from None
+    return _combine(question, collect.parts)
+
+
+def _where(text: str, exc: LarkError) -> str:
+    column = getattr(exc, "column", None)
+    if isinstance(column, int) and column > 0:
+        rest = text[column - 1 :].split()
+        if rest:
+            return f"'{rest[0]}' is not a word I know here"
+    return "it does not read as a question about the data"
+
+
+def _combine(question: str, p: _Parts) -> Question:
+    measures = list(dict.fromkeys(p.measures))
+    kind = None
+    if q.REJECTED in measures:
+        kind_words = [m for m in measures if m in (q.ORDERS, q.ITEMS_SOLD)]
+        if len(kind_words) > 1:
+            raise NotUnderstood(question, "name one kind of file: orders, items or products")
+        kind = {q.ORDERS: "orders", q.ITEMS_SOLD: "order_items"}.get(kind_words[0]) if kind_words else None
+        if p.products:
+            kind = "products" if kind is None else "?"
+        if kind == "?":
+            raise NotUnderstood(question, "name one kind of file: orders, items or products")
+        measures = [q.REJECTED]
+    elif p.products:
+        raise NotUnderstood(question, "'products' is only a kind of rejected file here; ask about revenue, orders, ...")
+    if p.rank_measure is not None:
+        if measures and measures != [p.rank_measure]:
+            raise NotUnderstood(question, "one measure at a time")
+        measures = [p.rank_measure]
+    if not measures:
+        raise NotUnderstood(
+            question,
+            "it names no measure: " + ", ".join(q.MEASURE_WORDS.values()),
+        )
+    if len(measures) > 1:
+        raise NotUnderstood(question, "one measure at a time: " + " and ".join(q.MEASURE_WORDS[m] for m in measures))
+    measure = measures[0]
+    dims = list(dict.fromkeys(p.dims + ([q.REASON] if p.why else [])))
+    if len(dims) > 1:
+        raise NotUnderstood(question, "one breakdown at a time: " + " and ".join(dims))
+    by = dims[0] if dims else None
+    allowed = q.REJECTION_DIMENSIONS if measure == q.REJECTED else q.ORDER_DIMENSIONS
+    if by is not None and by not in allowed:
+        raise NotUnderstood(question, f"{q.MEASURE_WORDS[measure]} cannot be broken down by {by}")
+    if measure == q.REJECTED and (p.categories or p.statuses):
+        raise NotUnderstood(question, "rejected rows have no category or status")
+    if p.rank is not None and by is None:
+        raise NotUnderstood(question, "rank what? say days, weeks, months, categories, statuses or reasons")
+    if len(p.versus) > 1 or (p.versus and p.periods) or len(p.periods) > 1:
+        raise NotUnderstood(question, "one period (or one 'A vs B') at a time")
+    period, versus = p.versus[0] if p.versus else (p.periods[0] if p.periods else None, None)
+    if versus is not None and p.rank is not None:
+        raise NotUnderstood(question, "a comparison of periods cannot be ranked as well")
+    return Question(
+        measure, by, period, versus, tuple(dict.fromkeys(p.categories)), tuple(dict.fromkeys(p.statuses)), kind, p.rank
+    )
