@@ -114,6 +114,8 @@ def to_sql(q: Question) -> str:
         where.append("(" + " OR ".join(spans) + ")")
     if q.categories:
         where.append(f"category IN ({', '.join(map(_literal, q.categories))})")
+    elif q.by == CATEGORY:  # an order without lines has no category to be counted under
+        where.append("category IS NOT NULL")
     if q.statuses:
         where.append(f"status IN ({', '.join(map(_literal, q.statuses))})")
     if q.kind is not None:
