@@ -68,3 +68,13 @@ def events_world(aws_env: None):
     patches.apply()
     with mock_aws(config=MOTO_CONFIG):
         yield make_world(Settings(bucket="ecompipe-events-test", max_receive_count=3))
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict:
+    """Curated copies, KPI rows and reports of the lab data and of generated data (tests/support/questions.py)."""
+    from tests.support.questions import make_stores
+    from tests.support.shared import once_per_session
+
+    root = tmp_path_factory.getbasetemp().parent if worker_id != "master" else tmp_path_factory.mktemp("q")
+    return once_per_session(tmp_path_factory, worker_id, "question_stores", lambda: make_stores(root))

@@ -6,7 +6,6 @@ status and bad rows. Nothing of the project computes the expected rows."""
 from __future__ import annotations
 
 import calendar
-import json
 import string
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,55 +15,10 @@ import duckdb
 import pytest
 
 from questions import answers, duck
-from tests.conftest import LAB
-from tests.support.shared import once_per_session
 
 pytestmark = pytest.mark.functional
 
 LIMITS = answers.Limits(max_rows=1000, timeout_seconds=30)
-
-
-def _make_stores(root: Path) -> dict:
-    """The lab data and a generated batch through the pipeline (in-process moto); for each, the
-    synced curated copy, the KPI rows, the validation reports and the data's last date."""
-    from moto import mock_aws
-
-    from ecompipe.batch.pipeline import Resources
-    from ecompipe.core.settings import Settings
-    from ecompipe.local.generate import Spec, generate
-    from questions import sources
-    from tests.conftest import MOTO_CONFIG
-    from tests.support.helpers import read_dir, run_files
-
-    datasets = {
-        "lab": read_dir(LAB),
-        "generated": generate(Spec(order_items=4000, days=40, files=3, bad_rate=0.02, seed=11, start="2025-02-10")),
-    }
-    out = {}
-    for name, files in datasets.items():
-        with mock_aws(config=MOTO_CONFIG):
-            res = Resources.from_settings(Settings(bucket=f"ecompipe-questions-{name}"))
-            res.init()
-            run_files(res, files)
-            curated = sources.sync_curated(res.bucket, root / f"questions-{name}")
-            order_kpis, category_kpis = sources.kpi_rows(res.kpis)
-            reports = [
-                res.bucket.get_bytes(o.key).decode() for o in res.bucket.list("reports/") if "validation" in o.key
-            ]
-            out[name] = {
-                "curated": str(curated),
-                "order_kpis": json.loads(json.dumps(order_kpis, default=str)),
-                "category_kpis": json.loads(json.dumps(category_kpis, default=str)),
-                "rejections": sources.rejections(res.bucket),
-                "reports": reports,
-            }
-    return out
-
-
-@pytest.fixture(scope="session")
-def stores(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict:
-    root = tmp_path_factory.getbasetemp().parent if worker_id != "master" else tmp_path_factory.mktemp("q")
-    return once_per_session(tmp_path_factory, worker_id, "question_stores", lambda: _make_stores(root))
 
 
 class Hand:
