@@ -179,3 +179,20 @@ def interpretation(q: Question) -> str:
     else:
         text += ", all dates"
     return text
+
+
+SUMMARY_MEASURES = (ORDERS, REVENUE, ITEMS_SOLD, RETURN_RATE, AOV, CUSTOMERS)
+
+
+def summary_sql(period: Period, categories: tuple[str, ...] = (), by: str | None = None) -> str:
+    """Every order measure over a period (optionally of some categories), in one row or one per
+    category or status: what GET /api/summary answers."""
+    assert by in (None, CATEGORY, STATUS)
+    columns = ([f"{by} AS {by}"] if by else []) + [f"{_MEASURE_SQL[m]} AS {m}" for m in SUMMARY_MEASURES]
+    where = [_between("order_date", period)]
+    if categories:
+        where.append(f"category IN ({', '.join(map(_literal, categories))})")
+    elif by == CATEGORY:
+        where.append("category IS NOT NULL")
+    sql = f"SELECT {', '.join(columns)} FROM {_ORDER_LINES} WHERE {' AND '.join(where)}"
+    return sql + (f" GROUP BY {by} ORDER BY {by} ASC" if by else "")

@@ -13,14 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
-from ecompipe.api.models import Error
+from ecompipe.api.models import DATE, Error
 from ecompipe.core.dates import parse_day
 from ecompipe.core.settings import Settings
 
 MAX_RANGE_DAYS = 366  # the widest from..to a KPI query may span
 DEFAULT_DAYS = 90  # with no range given: the latest 90 days that have KPIs
-# a calendar date Python can hold (year 0001..9999)
-_DATE = {"format": "date", "pattern": "^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_DATE = DATE
 From = Annotated[str | None, Query(alias="from", description="YYYY-MM-DD, inclusive", json_schema_extra=_DATE)]
 To = Annotated[str | None, Query(alias="to", description="YYYY-MM-DD, inclusive", json_schema_extra=_DATE)]
 Day = Annotated[str | None, Query(alias="date", description="one day, YYYY-MM-DD", json_schema_extra=_DATE)]
@@ -47,6 +46,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "a parameter is missing or wrong; detail says which and why",
         401: "ECOMPIPE_API_KEY is set and the X-API-Key header does not match it",
         404: "no such run, or it has no validation report",
+        408: "the query ran past ECOMPIPE_QUERY_TIMEOUT_SECONDS and was stopped",
         409: "a file of that name is already waiting in incoming/",
         413: "a file is larger than ECOMPIPE_MAX_FILE_MB",
         503: "DynamoDB or S3 did not answer",

@@ -8,6 +8,9 @@ from pydantic import BaseModel, Field, create_model
 
 from ecompipe.core import kpis
 
+# a calendar date Python can hold (year 0001..9999)
+DATE = {"format": "date", "pattern": "^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+
 
 def _kpi_model(name: str, fields: list[str]) -> type[BaseModel]:
     """A response shape built from the KPI model (ecompipe.core.kpis), so the fields are written once."""
@@ -65,3 +68,55 @@ class Health(BaseModel):
 
 class Error(BaseModel):
     detail: str = Field(examples=["from must be a date as YYYY-MM-DD, not '2025-13-01'"])
+
+
+class SqlRequest(BaseModel):
+    sql: str = Field(max_length=20_000, examples=["SELECT category, SUM(line_amount) FROM order_items GROUP BY 1"])
+    max_rows: int | None = Field(None, ge=1, le=1_000_000, description="at most ECOMPIPE_QUERY_MAX_ROWS")
+
+
+class AskRequest(BaseModel):
+    question: str = Field(max_length=300, examples=["revenue by category last week"])
+    today: str | None = Field(
+        None, description="the date relative phrases count from (default: today, UTC)", json_schema_extra=DATE
+    )
+    max_rows: int | None = Field(None, ge=1, le=1_000_000, description="at most ECOMPIPE_QUERY_MAX_ROWS")
+
+
+class Answer(BaseModel):
+    interpretation: str | None = Field(None, description="how a question was understood, in words")
+    sql: str = Field(description="the SQL that ran (checked: one SELECT over the known tables)")
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="exact decimals as strings, dates in ISO form")
+    row_count: int
+    truncated: bool = Field(description="the answer had more rows than the limit")
+    engine: str
+    seconds: float
+    notes: list[str]
+
+
+class Summary(BaseModel):
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    category: str | None = None
+    by: str | None = None
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class Problem(BaseModel):
+    kind: str = Field(description="row, file or run")
+    batch_id: str | None = None
+    day: str | None = None
+    file: str | None = None
+    line: int | None = None
+    reason: str | None = None
+    detail: str | None = None
+    run_id: str | None = None
+
+
+class Problems(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[Problem]
