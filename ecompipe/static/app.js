@@ -16,11 +16,13 @@ const cents = (s) => { const [w, f = "0"] = String(s).split("."); const sign = w
 const money = (c) => `${c < 0 ? "-" : ""}${Math.floor(Math.abs(c) / 100).toLocaleString("en-US")}.${String(Math.abs(c) % 100).padStart(2, "0")}`;
 const pct = (r) => `${(r * 100).toFixed(2)}%`;
 
-async function api(path) {
+async function api(path, payload) {
   const headers = {};
   const key = localStorage.getItem("ecompipe-api-key");
   if (key) headers["X-API-Key"] = key;
-  const resp = await fetch(path, { headers });
+  const init = { headers };
+  if (payload !== undefined) { init.method = "POST"; headers["Content-Type"] = "application/json"; init.body = JSON.stringify(payload); }
+  const resp = await fetch(path, init);
   if (resp.status === 401) { $("key-box").hidden = false; throw new Error("this server needs an API key: enter it above"); }
   const body = await resp.json();
   if (!resp.ok) throw new Error(body.detail || `${resp.status} ${resp.statusText}`);
@@ -161,6 +163,49 @@ async function showReport(runId) {
   $("report-panel").scrollIntoView();
 }
 
+// an answer: every value goes in as text (textContent), never as markup
+function answerTable(doc) {
+  $("interpretation").textContent = doc.interpretation ? `Understood as: ${doc.interpretation}` : "";
+  const head = el("tr"); doc.columns.forEach((c) => head.append(el("th", {}, c)));
+  $("answer-table").querySelector("thead").replaceChildren(head);
+  const body = $("answer-table").querySelector("tbody");
+  if (!doc.rows.length) { const tr = el("tr"); tr.append(el("td", { colspan: Math.max(1, doc.columns.length), class: "empty" }, "no rows")); body.replaceChildren(tr); }
+  else body.replaceChildren(...doc.rows.map((row) => { const tr = el("tr"); row.forEach((v) => tr.append(el("td", {}, v === null ? "" : String(v)))); return tr; }));
+  $("answer-notes").textContent = [`${doc.row_count} rows in ${doc.seconds.toFixed(2)} s`, ...doc.notes].join(" · ");
+  $("answer-sql").textContent = doc.sql;
+  $("answer").hidden = false;
+}
+
+async function ask(question) {
+  $("ask-error").hidden = true;
+  const body = { question };
+  if ($("today").value) body.today = $("today").value;
+  try { answerTable(await api("/api/queries", body)); }
+  catch (err) { $("answer").hidden = true; $("ask-error").textContent = String(err.message || err); $("ask-error").hidden = false; }
+}
+
+async function examples() {
+  const list = await api("/api/queries/examples");
+  $("examples").replaceChildren(...list.map((q) => {
+    const b = el("button", { type: "button", class: "example" }, q);
+    b.addEventListener("click", () => { $("question").value = q; ask(q); });
+    return b;
+  }));
+}
+
+const REJECTIONS_SQL = "SELECT batch_id, day, file, reason, SUM(row_count) AS row_count FROM rejections GROUP BY 1, 2, 3, 4 ORDER BY day DESC, batch_id DESC, row_count DESC, file, reason LIMIT 50";
+
+async function errorsTable() {
+  const doc = await api("/api/sql", { sql: REJECTIONS_SQL });
+  const body = $("errors").querySelector("tbody");
+  if (!doc.rows.length) { const tr = el("tr"); tr.append(el("td", { colspan: 5, class: "empty" }, "no rejected rows")); body.replaceChildren(tr); return; }
+  body.replaceChildren(...doc.rows.map(([batch, day, file, reason, count]) => {
+    const tr = el("tr", { "data-reason": reason });
+    tr.append(el("td", {}, batch), el("td", {}, day), el("td", {}, file), el("td", {}, reason), el("td", { class: "num", "data-field": "rows" }, String(count)));
+    return tr;
+  }));
+}
+
 async function load() {
   showError(null);
   try {
@@ -169,11 +214,13 @@ async function load() {
     if (orders.length && !$("from").value) { $("from").value = orders[0].order_date; $("to").value = orders[orders.length - 1].order_date; }
     $("category-range").textContent = $("from").value === $("to").value ? $("from").value : `${$("from").value} – ${$("to").value}`;
     cards(orders); revenueChart(orders); returnsChart(orders); categoryChart(categories); runsTable(runs);
+    await Promise.all([errorsTable(), examples()]);
     document.body.dataset.loaded = "true";
   } catch (err) { showError(err); }
 }
 
 $("range").addEventListener("submit", (e) => { e.preventDefault(); load(); });
+$("ask").addEventListener("submit", (e) => { e.preventDefault(); if ($("question").value.trim()) ask($("question").value); });
 $("api-key").addEventListener("change", (e) => { localStorage.setItem("ecompipe-api-key", e.target.value); load(); });
 $("report-close").addEventListener("click", () => { $("report-panel").hidden = true; history.replaceState(null, "", "#"); });
 window.addEventListener("hashchange", () => { const m = location.hash.match(/^#report\/(.+)$/); if (m) showReport(decodeURIComponent(m[1])).catch(showError); });

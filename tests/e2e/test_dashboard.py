@@ -135,3 +135,43 @@ def test_the_dashboard_shows_the_demo_data(demo_url: str, browser, tmp_path: Pat
     assert errors == []
     if os.environ.get("DASHBOARD_SCREENSHOT"):  # docs/img/dashboard.png is refreshed this way
         shutil.copy(tmp_path / "dashboard.png", os.environ["DASHBOARD_SCREENSHOT"])
+
+
+def _post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def test_the_question_box_and_the_errors_panel(demo_url: str, browser) -> None:
+    """A question typed in the box shows the API's answer: its table, its SQL, its interpretation;
+    the errors panel shows the rejected rows of the batch by reason; a question the grammar cannot
+    read shows its sentence as text (markup in it stays text)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(demo_url + "/")
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+
+    panel = _post(demo_url + "/api/sql", {"sql": page.evaluate("REJECTIONS_SQL")})
+    shown = [[c.inner_text() for c in r.locator("td").all()] for r in page.locator("#errors tbody tr").all()]
+    assert shown == [[str(v) for v in row] for row in panel["rows"]] and panel["rows"]
+
+    day = _get(demo_url + "/api/kpis/orders")[0]["order_date"]
+    question = f"revenue by category on {day}"
+    page.fill("#question", question)
+    page.click("#ask button[type=submit]")
+    page.wait_for_selector("#answer:not([hidden])")
+    want = _post(demo_url + "/api/queries", {"question": question})
+    rows = [[c.inner_text() for c in r.locator("td").all()] for r in page.locator("#answer-table tbody tr").all()]
+    assert rows == [[str(v) for v in row] for row in want["rows"]] and want["rows"]
+    assert page.locator("#interpretation").inner_text() == f"Understood as: {want['interpretation']}"
+    assert page.locator("#answer-sql").text_content() == want["sql"]
+
+    hostile = "<img src=x onerror=alert(1)> revenue"
+    page.fill("#question", hostile)
+    page.click("#ask button[type=submit]")
+    page.wait_for_selector("#ask-error:not([hidden])")
+    assert page.locator("#ask-error").inner_text().startswith(f"I don't understand '{hostile}'")
+    assert page.locator("#ask-panel img").count() == 0
+    assert errors == []
