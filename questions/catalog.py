@@ -112,3 +112,30 @@ REJECTIONS = Table(
     curated=False,
 )
 TABLES: dict[str, Table] = {t.name: t for t in (ORDERS, ORDER_ITEMS, PRODUCTS, ORDER_KPIS, CATEGORY_KPIS, REJECTIONS)}
+
+
+def _cents(column: str) -> str:
+    """Integer cents as an exact DECIMAL(38,2): a multiplication (a decimal division would be a
+    DOUBLE in DuckDB)."""
+    return f"CAST({column} AS DECIMAL(38,0)) * 0.01"
+
+
+# How each curated table is read: the documented columns from the stored ones (Parquet as the
+# transformer writes it). Both engines read through these, DuckDB over the local copy, Athena over
+# the Glue tables (written in its dialect by sqlglot).
+_VIEWS = {
+    "orders": f"""SELECT order_id, user_id, CAST(order_ts AS TIMESTAMP) AS order_ts,
+        CAST(order_date AS DATE) AS order_date, status, {_cents("total_amount_cents")} AS total_amount,
+        CAST(num_of_item AS BIGINT) AS num_of_item, batch_id FROM {{source}}""",
+    "order_items": f"""SELECT item_key, order_id, product_id, CAST(quantity AS BIGINT) AS quantity,
+        {_cents("unit_price_cents")} AS unit_price,
+        CAST(quantity AS BIGINT) * {_cents("unit_price_cents")} AS line_amount,
+        CAST(order_date AS DATE) AS order_date, batch_id FROM {{source}}""",
+    "products": f"""SELECT product_id, category, name, {_cents("price_cents")} AS price FROM {{source}}""",
+}
+CURATED_TABLES = tuple(_VIEWS)
+
+
+def view_sql(table: str, source: str) -> str:
+    """The SELECT that reads a curated table from `source` (a table name or a table function)."""
+    return _VIEWS[table].format(source=source)

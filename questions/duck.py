@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
+from questions import catalog
 from questions.catalog import CATEGORY_KPIS, ORDER_KPIS, REJECTIONS, TABLES, Table
 from questions.guard import Checked
 
@@ -37,11 +38,6 @@ class Result:
     seconds: float
 
 
-def _cents(column: str) -> str:
-    """Integer cents as an exact DECIMAL(38,2) (a multiplication: DuckDB's decimal division is a DOUBLE)."""
-    return f"CAST({column} AS DECIMAL(38,0)) * 0.01"
-
-
 def _path(path: Path) -> str:
     """A path as a SQL string literal (our own cache path; quotes doubled all the same)."""
     return "'" + path.resolve().as_posix().replace("'", "''") + "'"
@@ -51,18 +47,6 @@ def _parquet(directory: Path, kind: str) -> str:
     return f"read_parquet({_path(directory / kind / '*' / '*.parquet')}, union_by_name=true)"
 
 
-# each curated view: the documented columns from the stored ones
-_VIEWS = {
-    "orders": """SELECT order_id, user_id, CAST(order_ts AS TIMESTAMP) AS order_ts,
-        CAST(order_date AS DATE) AS order_date, status, {total} AS total_amount,
-        CAST(num_of_item AS BIGINT) AS num_of_item, batch_id FROM {source}""",
-    "order_items": """SELECT item_key, order_id, product_id, CAST(quantity AS BIGINT) AS quantity,
-        {price} AS unit_price, CAST(quantity AS BIGINT) * {price} AS line_amount,
-        CAST(order_date AS DATE) AS order_date, batch_id FROM {source}""",
-    "products": """SELECT product_id, category, name, {price} AS price FROM {source}""",
-}
-
-
 def connect(
     curated: Path, order_kpis: Iterable[dict], category_kpis: Iterable[dict], rejections: Iterable[dict]
 ) -> Any:
@@ -70,13 +54,11 @@ def connect(
     con = duckdb.connect(":memory:", config={"threads": "2"})
     for kind in ("orders", "order_items"):
         has_files = any((curated / kind).glob("*/*.parquet"))
-        source = _parquet(curated, kind)
-        sql = _VIEWS[kind].format(total=_cents("total_amount_cents"), price=_cents("unit_price_cents"), source=source)
-        con.execute(f"CREATE VIEW {kind} AS {sql}" if has_files else _empty(TABLES[kind]))
+        view = catalog.view_sql(kind, _parquet(curated, kind))
+        con.execute(f"CREATE VIEW {kind} AS {view}" if has_files else _empty(TABLES[kind]))
     products = curated / "products" / "products.parquet"
     if products.exists():
-        sql = _VIEWS["products"].format(price=_cents("price_cents"), source=f"read_parquet({_path(products)})")
-        con.execute(f"CREATE VIEW products AS {sql}")
+        con.execute(f"CREATE VIEW products AS {catalog.view_sql('products', f'read_parquet({_path(products)})')}")
     else:
         con.execute(_empty(TABLES["products"]))
     for table, rows in ((ORDER_KPIS, order_kpis), (CATEGORY_KPIS, category_kpis), (REJECTIONS, rejections)):
