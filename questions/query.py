@@ -36,8 +36,9 @@ _MEASURE_SQL = {
     ORDERS: "COUNT(DISTINCT order_id)",
     ITEMS_SOLD: f"COALESCE(SUM(quantity) FILTER (WHERE {_SOLD}), 0)",
     CUSTOMERS: "COUNT(DISTINCT user_id)",
-    # half-up to the cent and to 4 places, on exact integers: (2a + b) // 2b
-    AOV: f"CASE WHEN {_SOLD_ORDERS} = 0 THEN 0.00 ELSE CAST((2 * CAST({_REVENUE} * 100 AS HUGEINT) + {_SOLD_ORDERS})"
+    # half-up to the cent and to 4 places, on exact integers: (2a + b) // 2b (BIGINT cents: a sum past
+    # 9.2 * 10^16 currency units is an overflow error, never a wrong number)
+    AOV: f"CASE WHEN {_SOLD_ORDERS} = 0 THEN 0.00 ELSE CAST((2 * CAST({_REVENUE} * 100 AS BIGINT) + {_SOLD_ORDERS})"
     f" // (2 * {_SOLD_ORDERS}) AS DECIMAL(38,0)) * 0.01 END",
     RETURN_RATE: "CASE WHEN COUNT(DISTINCT order_id) = 0 THEN NULL ELSE CAST((20000 * COUNT(DISTINCT order_id) "
     "FILTER (WHERE status = 'returned') + COUNT(DISTINCT order_id)) // (2 * COUNT(DISTINCT order_id)) "

@@ -137,6 +137,24 @@ def test_transformed_template_deploys_into_moto(aws_env) -> None:
         assert {m["stateMachineArn"] for m in machines} == {outputs["StateMachineArn"], outputs["SalesStateMachineArn"]}
         assert boto3.client("ecs").list_task_definitions()["taskDefinitionArns"]
 
+        # Glue and Athena: moto's CloudFormation skips them; created from the same properties
+        physical = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cf.describe_stack_resources(StackName="ecompipe")["StackResources"]
+            if "LogicalResourceId" in r and "PhysicalResourceId" in r  # the skipped ones are listed without
+        }
+        glue, athena = boto3.client("glue"), boto3.client("athena")
+        made = sam.create_skipped(cfn, "ecompipe", physical, {"glue": glue, "athena": athena})
+        tables = {t["Name"]: t for t in glue.get_tables(DatabaseName=made["QuestionsDatabase"])["TableList"]}
+        assert set(tables) == {f"curated_{name}" for name in ("orders", "order_items", "products")}
+        bucket = outputs["BucketName"]
+        assert tables["curated_orders"]["StorageDescriptor"]["Location"] == f"s3://{bucket}/curated/orders/"
+        assert tables["curated_orders"]["PartitionKeys"] == [{"Name": "order_date", "Type": "string"}]
+        template = tables["curated_order_items"]["Parameters"]["storage.location.template"]
+        assert template == f"s3://{bucket}/curated/order_items/order_date=${{order_date}}/"
+        group = athena.get_work_group(WorkGroup=made["AthenaWorkgroup"])["WorkGroup"]["Configuration"]
+        assert group["EnforceWorkGroupConfiguration"] and group["BytesScannedCutoffPerQuery"] == 10 * 1024**3
+
 
 def test_the_events_consumer_is_mapped_as_the_issue_asks() -> None:
     """The transformed template's event source mapping: partial batch responses, batching window,
