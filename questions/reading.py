@@ -1,62 +1,22 @@
-"""Reading a question (pure): a grammar (lark, Earley) over the documented vocabulary
-(docs/queries.md) turns the words into a Question object, or says it does not understand. Phrases
-may come in any order; words outside the vocabulary are not skipped but refused, so nothing is
-guessed. Category and status names are matched against the data's own lists (case-insensitive)
-and the Question holds the data's spelling, never the question's text.
+"""Reading a question (pure): the grammar (questions/vocabulary.py; lark, Earley) turns the words
+into a Question object, or says it does not understand. Phrases may come in any order; words outside
+the vocabulary are not skipped but refused, so nothing is guessed. Category and status names are
+matched against the data's own lists (case-insensitive) and the Question holds the data's spelling,
+never the question's text.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 from datetime import date
 
-from lark import Lark, Token, Transformer
+from lark import Token, Transformer
 from lark.exceptions import LarkError
 
 from questions import dates
 from questions import query as q
 from questions.query import Period, Question, Rank
-
-MEASURES = {
-    q.REVENUE: ("revenue", "sales", "turnover", "total revenue", "total sales"),
-    q.ORDERS: ("orders", "order count", "number of orders"),
-    q.ITEMS_SOLD: ("items sold", "units sold", "items", "units", "quantity sold"),
-    q.RETURN_RATE: ("return rate", "returns rate", "rate of returns", "returns"),
-    q.AOV: ("average order value", "avg order value", "aov", "average basket", "average order"),
-    q.CUSTOMERS: ("customers", "unique customers", "buyers", "distinct customers"),
-    q.REJECTED: ("rejected rows", "rejections", "rejected", "reject", "errors", "rejected lines"),
-}
-DIMENSIONS = {
-    q.DAY: ("day", "days", "date", "dates", "daily"),
-    q.WEEK: ("week", "weeks", "weekly"),
-    q.MONTH: ("month", "months", "monthly"),
-    q.CATEGORY: ("category", "categories"),
-    q.STATUS: ("status", "statuses", "order status"),
-    q.REASON: ("reason", "reasons"),
-}
-KINDS = {"orders": ("orders", "order"), "order_items": ("items", "order items", "lines"), "products": ("products",)}
-FILLER = (
-    "what", "what's", "whats", "is", "was", "were", "are", "the", "show", "me", "give", "list", "how", "many", "much",
-    "did", "do", "does", "we", "our", "have", "had", "has", "of", "a", "an", "please", "tell", "get", "see", "all",
-    "overall", "total", "number", "count", "there", "been", "which", "with", "get", "made", "make", "sell", "sold",
-    "in", "for", "at", "on",
-)  # fmt: skip
-HIGHEST = ("highest", "most", "best", "biggest", "largest", "max", "maximum", "top")
-LOWEST = ("lowest", "least", "worst", "smallest", "fewest", "min", "minimum", "bottom")
-RELATIVE = {
-    "today": ("day", 0), "yesterday": ("day", -1), "this week": ("week", 0), "last week": ("week", -1),
-    "previous week": ("week", -1), "this month": ("month", 0), "last month": ("month", -1),
-    "previous month": ("month", -1), "this year": ("year", 0), "last year": ("year", -1),
-}  # fmt: skip
-VERSUS = ("vs", "vs.", "versus", "compared to", "compared with", "against")
-
-SUGGESTIONS = (
-    "revenue by category last week",
-    "which day in March had the highest return rate",
-    "top 5 categories by average order value in 2025-03",
-)
+from questions.vocabulary import RELATIVE, SUGGESTIONS, parser
 
 
 class NotUnderstood(ValueError):
@@ -66,83 +26,6 @@ class NotUnderstood(ValueError):
         shown = question.strip()[:200]
         super().__init__(f"I don't understand {shown!r}: {why}. Try: " + "; ".join(f"'{s}'" for s in SUGGESTIONS))
         self.why = why
-
-
-def _words(phrases: tuple[str, ...] | list[str], tail: str = "") -> str:
-    """A terminal matching any phrase (then `tail`, a regex), whole words only, spaces between
-    words flexible."""
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    alternatives = "|".join(r"\s+".join(re.escape(w).replace("/", r"\/") for w in p.split()) for p in ordered)
-    return f"/(?<![\\w'])(?:{alternatives}){tail}(?![\\w'])/"
-
-
-def _grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
-    cats = _words([c.lower() for c in categories]) if categories else "/(?!x)x/"
-    stats = _words([s.lower() for s in statuses]) if statuses else "/(?!x)x/"
-    terminals = {
-        **{f"M_{m.upper()}": _words(p) for m, p in MEASURES.items()},
-        **{f"D_{d.upper()}": _words(p) for d, p in DIMENSIONS.items()},
-        "KIND_PRODUCTS": _words(KINDS["products"]),
-        "FILLER": _words(FILLER),
-        "HIGHEST": _words(HIGHEST),
-        "LOWEST": _words(LOWEST),
-        "RELATIVE": _words(list(RELATIVE)),
-        "VERSUS": _words(VERSUS),
-        # a month and its year are one word group, so "March 2025" is never March + the year 2025
-        "MONTHNAME": _words(list(dates.MONTHS), tail=r"(?:\s+(?:19|20)\d\d)?"),
-        "CATEGORY": cats,
-        "STATUSNAME": stats,
-        "WHY": _words(("why", "and why", "with reasons", "and reasons")),
-        "BY": _words(("by", "per", "for each", "each", "broken down by", "split by", "grouped by")),
-        "BETWEEN": _words(("between",)),
-        "FROM": _words(("from", "since")),
-        "TO": _words(("to", "until", "through", "and")),
-        "ON": _words(("on",)),
-        "LASTN": _words(("last", "past", "in the last", "over the last", "in the past", "over the past")),
-        "DAYS": _words(("days", "day")),
-        "AND": _words(("and", "or", ",")),
-        "INT": r"/(?<![\w-])\d{1,4}(?![\w-])/",
-        "YEAR": r"/(?<![\w-])(?:19|20)\d\d(?![\w-])/",
-        "YEARMONTH": r"/(?<![\w-])(?:19|20)\d\d-(?:0[1-9]|1[0-2])(?![\w-])/",
-        "ISODATE": r"/(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])/",
-    }
-    rules = r"""
-start: part+
-?part: measure | by | rank | extreme | period | versus | category | status | why | kind | FILLER
-measure: M_REVENUE | M_ORDERS | M_ITEMS_SOLD | M_RETURN_RATE | M_AVERAGE_ORDER_VALUE | M_CUSTOMERS | M_REJECTED_ROWS
-dimension: D_DAY | D_WEEK | D_MONTH | D_CATEGORY | D_STATUS | D_REASON
-by: BY dimension
-  | BY measure -> by_measure
-rank: HIGHEST INT? dimension? -> top
-    | LOWEST INT? dimension? -> bottom
-extreme: dimension
-period: RELATIVE -> relative
-      | MONTHNAME -> named_month
-      | YEARMONTH -> year_month
-      | YEAR -> year
-      | ON? ISODATE -> on_day
-      | BETWEEN ISODATE TO ISODATE -> between
-      | FROM ISODATE TO ISODATE -> between
-      | LASTN INT DAYS -> last_days
-versus: period VERSUS period
-category: CATEGORY (AND CATEGORY)*
-status: STATUSNAME (AND STATUSNAME)*
-why: WHY
-kind: KIND_PRODUCTS
-%import common.WS
-%ignore WS
-"""
-    return rules + "\n".join(f"{name}: {pattern}" for name, pattern in terminals.items()) + "\n"
-
-
-@functools.lru_cache(maxsize=8)
-def _parser(categories: tuple[str, ...], statuses: tuple[str, ...]) -> Lark:
-    return Lark(_grammar(categories, statuses), parser="earley", lexer="dynamic", ambiguity="resolve")
-
-
-def _meaning(table: dict[str, tuple[str, ...]], text: str) -> str:
-    said = " ".join(text.lower().split())
-    return next(k for k, phrases in table.items() if said in phrases)
 
 
 @dataclass
@@ -281,7 +164,7 @@ def read(question: str, today: date, categories: tuple[str, ...] = (), statuses:
     if len(text) > 300:
         raise NotUnderstood(question, "the question is longer than 300 characters")
     try:
-        tree = _parser(tuple(sorted(categories)), tuple(sorted(statuses))).parse(text.lower())
+        tree = parser(tuple(sorted(categories)), tuple(sorted(statuses))).parse(text.lower())
     except LarkError as exc:
         raise NotUnderstood(question, _where(text, exc)) from None
     collect = _Collect(today, categories, statuses)

@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
 
-PACKAGES = ("ecompipe", "validator", "transformer", "trigger")
+PACKAGES = ("ecompipe", "validator", "transformer", "trigger", "events", "questions")
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 
