@@ -125,15 +125,16 @@ def _today(value: str | None) -> date:
 
 
 def _print(doc: dict, output: str) -> None:
+    """The answer on stdout (values exactly as they are: no markup, no bytes stripped), how it was
+    understood and what ran on stderr."""
     if output == "json":
-        click.echo(json.dumps(doc, ensure_ascii=False))
-        return
-    if output == "csv":
+        click.echo(json.dumps(doc, ensure_ascii=False), color=True)
+    elif output == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([spreadsheet_cell(c) for c in doc["columns"]])
         writer.writerows([[spreadsheet_cell(v) for v in row] for row in doc["rows"]])
-        click.echo(out.getvalue(), nl=False)
+        click.echo(out.getvalue(), nl=False, color=True)
     else:
         table = Table(title=render.literal(doc["interpretation"] or "SQL"), title_justify="left")
         for column in doc["columns"]:

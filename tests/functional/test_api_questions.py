@@ -43,19 +43,19 @@ def test_sql_answers_with_exact_money(client: TestClient) -> None:
     assert doc["interpretation"] is None and doc["sql"].startswith("SELECT") and doc["engine"] == "duckdb"
 
 
-@pytest.mark.parametrize(
-    ("sql", "says"),
-    [
-        ("DROP TABLE orders", "only SELECT"),
-        ("SELECT * FROM read_csv('/etc/passwd')", "read_csv() is not allowed"),
-        ("SELECT 1; DELETE FROM orders", "one statement at a time"),
-        ("SELECT * FROM secrets", "unknown table"),
-        ("SELECT nope FROM orders", "the engine refused the query"),
-    ],
-)
-def test_sql_refusals_are_400_with_the_reason(client: TestClient, sql: str, says: str) -> None:
-    got = client.post("/api/sql", json={"sql": sql})
-    assert got.status_code == 400 and says in got.json()["detail"]
+REFUSED = [
+    ("DROP TABLE orders", "only SELECT"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "read_csv() is not allowed"),
+    ("SELECT 1; DELETE FROM orders", "one statement at a time"),
+    ("SELECT * FROM secrets", "unknown table"),
+    ("SELECT nope FROM orders", "the engine refused the query"),
+]
+
+
+def test_sql_refusals_are_400_with_the_reason(client: TestClient) -> None:
+    for sql, says in REFUSED:
+        got = client.post("/api/sql", json={"sql": sql})
+        assert got.status_code == 400 and says in got.json()["detail"], sql
 
 
 def test_sql_row_limit(client: TestClient) -> None:
