@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,15 +15,26 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core import held, layout
 
 _INDEX = ".etags.json"
+_LOCK = ".sync.lock"
 _PARALLEL = 8
 
 
 def sync_curated(bucket: Bucket, directory: Path) -> Path:
-    """Make `directory` hold exactly what curated/ holds (same relative paths); returns it."""
+    """Make `directory` hold exactly what curated/ holds (same relative paths); returns it. One
+    sync at a time per directory (a file lock: API requests and commands may share it)."""
     directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / _LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _sync(bucket, directory)
+    return directory
+
+
+def _sync(bucket: Bucket, directory: Path) -> None:
     index_path = directory / _INDEX
     known: dict[str, str] = json.loads(index_path.read_text()) if index_path.exists() else {}
-    remote = {o.key.removeprefix(layout.CURATED): o.etag for o in bucket.list(layout.CURATED)}
+    listed = {o.key.removeprefix(layout.CURATED): o.etag for o in bucket.list(layout.CURATED)}
+    # only keys that stay inside the copy: a key like curated/../../x names no curated file
+    remote = {rel: etag for rel, etag in listed.items() if _inside(rel)}
     stale = [rel for rel, etag in remote.items() if known.get(rel) != etag or not (directory / rel).exists()]
 
     def fetch(rel: str) -> None:
@@ -37,7 +49,11 @@ def sync_curated(bucket: Bucket, directory: Path) -> Path:
     for rel in set(known) - set(remote):
         (directory / rel).unlink(missing_ok=True)
     index_path.write_text(json.dumps(remote, sort_keys=True))
-    return directory
+
+
+def _inside(rel: str) -> bool:
+    parts = rel.split("/")
+    return bool(rel) and not rel.startswith("/") and all(p not in ("", ".", "..") for p in parts)
 
 
 def rejections(bucket: Bucket) -> list[dict[str, Any]]:

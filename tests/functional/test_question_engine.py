@@ -84,3 +84,6 @@ def test_the_copy_follows_curated(tmp_path: Path, events_world) -> None:
     sources.sync_curated(bucket, copy)
     assert (copy / "orders/order_date=2025-01-01/part.parquet").read_bytes() == b"ONE"
     assert not (copy / "orders/order_date=2025-01-02/part.parquet").exists()
+    bucket.put_bytes("curated/../../outside.parquet", b"no")  # a key that would leave the copy
+    sources.sync_curated(bucket, copy)
+    assert not (tmp_path / "outside.parquet").exists() and not (copy.parent / "outside.parquet").exists()
