@@ -4,13 +4,18 @@ numbers below are worked out by hand from its table) and a batch with bad rows."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from moto import mock_aws
 
 from ecompipe.api import create_app
+from ecompipe.batch.pipeline import Resources
+from ecompipe.core.settings import Settings
+from tests.conftest import MOTO_CONFIG
 from tests.functional.test_api import WORKED
 from tests.support.corpus import ORDERS
 from tests.support.helpers import run_files
@@ -20,8 +25,22 @@ pytestmark = pytest.mark.functional
 BAD = {"orders_bad.csv": ORDERS + b"X1,U9,2025-06-01,,weird\nX2,U9,not-a-date,,delivered\nX3,U9,2025-06-02,,shipped\n"}
 
 
-@pytest.fixture
-def client(resources, tmp_path: Path) -> TestClient:
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One store for the module: every route here only reads (the schemathesis test checks that)."""
+    with pytest.MonkeyPatch.context() as env, mock_aws(config=MOTO_CONFIG):
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            env.setenv(key, value)
+        resources = Resources.from_settings(Settings(bucket="ecompipe-api-questions"))
+        resources.init()
+        yield _client(resources, tmp_path_factory.mktemp("questions-api"))
+
+
+def _client(resources: Resources, tmp_path: Path) -> TestClient:
     run_files(resources, WORKED)
     bad = run_files(resources, BAD)
     resources.ledger.taken("batch-failed", "batch-failed", 1, "test")

@@ -43,7 +43,7 @@ def _through_events(world: World, res: Resources, purchases: list[dict], extra: 
 
 
 def test_event_purchases_give_the_kpis_of_the_same_orders_sentpurchases_as_csv(aws_env: None) -> None:
-    purchases = produced_purchases(60)
+    purchases = produced_purchases(30)
     csv_batch = purchases_as_csv(purchases)
     expected = one_shot_kpis(csv_batch)
     with _world() as (world, res):
@@ -61,7 +61,7 @@ def test_event_purchases_give_the_kpis_of_the_same_orders_sentpurchases_as_csv(a
 
 
 def test_the_same_orders_both_ways_in_one_batch_are_counted_once(aws_env: None) -> None:
-    purchases = produced_purchases(40)
+    purchases = produced_purchases(20)
     csv_batch = purchases_as_csv(purchases)
     expected = one_shot_kpis(csv_batch)
     with _world() as (world, res):
@@ -74,7 +74,7 @@ def test_the_same_orders_both_ways_in_one_batch_are_counted_once(aws_env: None) 
 
 
 def test_a_later_status_event_changes_the_kpis_of_its_date(aws_env: None) -> None:
-    purchases = produced_purchases(30)
+    purchases = produced_purchases(15)
     returned = {**purchases[0], "status": "returned", "version": 2}
     later = [returned, *purchases[1:]]
     expected_before, expected_after = one_shot_kpis(purchases_as_csv(purchases)), one_shot_kpis(purchases_as_csv(later))
