@@ -6,7 +6,7 @@ cancelled; averages and rates round half-up on exact integers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlglot import exp
@@ -26,7 +26,6 @@ MEASURE_WORDS = {
 DAY, WEEK, MONTH, CATEGORY, STATUS, REASON = "day", "week", "month", "category", "status", "reason"
 ORDER_DIMENSIONS = (DAY, WEEK, MONTH, CATEGORY, STATUS)
 REJECTION_DIMENSIONS = (DAY, WEEK, MONTH, REASON)
-REJECTION_KINDS = ("orders", "order_items", "products")
 
 _SOLD = "status <> 'cancelled'"
 _REVENUE = f"SUM(line_amount) FILTER (WHERE {_SOLD})"
@@ -82,9 +81,6 @@ class Question:
     statuses: tuple[str, ...] = ()
     kind: str | None = None  # rejected rows of one file kind
     rank: Rank | None = None
-
-    def with_(self, **changes: object) -> Question:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def _literal(value: str) -> str:

@@ -29,7 +29,8 @@ DIMENSIONS = {
     q.STATUS: ("status", "statuses", "order status"),
     q.REASON: ("reason", "reasons"),
 }
-KINDS = {"orders": ("orders", "order"), "order_items": ("items", "order items", "lines"), "products": ("products",)}
+# "orders" and "items" are measure words that also name a kind of file for rejected rows; "products" only that
+PRODUCTS = ("products",)
 FILLER = (
     "what", "what's", "whats", "is", "was", "were", "are", "the", "show", "me", "give", "list", "how", "many", "much",
     "did", "do", "does", "we", "our", "have", "had", "has", "of", "a", "an", "please", "tell", "get", "see", "all",
@@ -66,7 +67,7 @@ def grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
     terminals = {
         **{f"M_{m.upper()}": words(p) for m, p in MEASURES.items()},
         **{f"D_{d.upper()}": words(p) for d, p in DIMENSIONS.items()},
-        "KIND_PRODUCTS": words(KINDS["products"]),
+        "KIND_PRODUCTS": words(PRODUCTS),
         "FILLER": words(FILLER),
         "HIGHEST": words(HIGHEST),
         "LOWEST": words(LOWEST),

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import click
@@ -38,8 +39,6 @@ timeout_option = click.option(
 
 
 def _settings(endpoint_url: str | None, max_rows: int | None, timeout_seconds: int | None) -> Settings:
-    from dataclasses import replace
-
     settings = settings_for(endpoint_url)
     if max_rows is not None:
         settings = replace(settings, query_max_rows=max_rows)
