@@ -93,14 +93,14 @@ def test_produced_purchases_landed_and_swept_give_the_kpis_of_the_same_orders_as
     from tests.support.events import produced_purchases, purchases_as_csv
     from tests.support.helpers import one_shot_kpis
 
-    csv_batch = purchases_as_csv(produced_purchases(50, seed=5))
+    csv_batch = purchases_as_csv(produced_purchases(20, seed=5))
     expected = json.loads(kpis_json(*one_shot_kpis(csv_batch)))
     at = ("--endpoint-url", emulator_url)
     ecompipe("init", *at)
-    assert _json("events", "produce", "--kinds", "purchases", "--count", "50", "--seed", "5", *at)["sent"] == 50
+    assert _json("events", "produce", "--kinds", "purchases", "--count", "20", "--seed", "5", *at)["sent"] == 20
     ecompipe("events", "consume", *at)
     landed = _json("events", "land", *at)
-    assert landed["purchases"] == 50 and len(landed["files"]) == 2
+    assert landed["purchases"] == 20 and len(landed["files"]) == 2
     s3 = boto3.client(
         "s3", endpoint_url=emulator_url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
     )

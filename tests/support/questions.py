@@ -23,7 +23,7 @@ def make_stores(root: Path) -> dict:
 
     datasets = {
         "lab": read_dir(LAB),
-        "generated": generate(Spec(order_items=4000, days=40, files=3, bad_rate=0.02, seed=11, start="2025-02-10")),
+        "generated": generate(Spec(order_items=2000, days=40, files=3, bad_rate=0.02, seed=11, start="2025-02-10")),
     }
     out = {}
     for name, files in datasets.items():
