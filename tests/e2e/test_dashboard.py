@@ -21,7 +21,8 @@ import pytest
 from tests.conftest import ROOT, SAMPLE
 from tests.support.helpers import one_shot_kpis, read_dir
 
-pytestmark = pytest.mark.e2e
+# one worker for the module: its `serve --demo` (a state machine run, ~14 s) is started once
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("dashboard")]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [

@@ -20,7 +20,7 @@ from tests.functional.test_api import WORKED
 from tests.support.corpus import ORDERS
 from tests.support.helpers import run_files
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("questions-api")]  # one store per module
 
 BAD = {"orders_bad.csv": ORDERS + b"X1,U9,2025-06-01,,weird\nX2,U9,not-a-date,,delivered\nX3,U9,2025-06-02,,shipped\n"}
 
