@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 MAX_UNITS = 10**15
 MAX_CENTS = MAX_UNITS * 100
@@ -32,8 +32,14 @@ _MAX_NUMBER_CHARS = 1000
 
 
 def number(text: str) -> Decimal | None:
-    """The exact value of a number written in ASCII digits (construction never rounds), or None."""
-    return Decimal(text) if len(text) <= _MAX_NUMBER_CHARS and _NUMBER.fullmatch(text) else None
+    """The exact value of a number written in ASCII digits (construction never rounds), or None,
+    also for an exponent beyond what Decimal can hold ('1e3001234567890123451')."""
+    if len(text) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
 
 
 _PLAIN = re.compile(r"([0-9]{1,16})(?:\.([0-9]*))?")

@@ -191,7 +191,18 @@ def test_any_cell_costs_at_most_its_row(cell: str, column: int) -> None:
     assert files["incoming/order_items_1.csv"]["rows_read"] == 2
 
 
-@pytest.mark.parametrize("cell", ["9" * 400, "1e999999999", "-" + "9" * 300, "9" * 20 + ".5", "1" * 100_000])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "9" * 400,
+        "1e999999999",
+        "1e3001234567890123451",
+        "1E-99999999999999999999",
+        "-" + "9" * 300,
+        "9" * 20 + ".5",
+        "1" * 100_000,
+    ],
+)
 def test_a_huge_number_in_any_money_or_count_column_is_a_row_rejection(cell: str) -> None:
     result = _validate(
         {
