@@ -7,8 +7,10 @@ rows_read = accepted + rejected + pending holds by construction.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from ecompipe.core import money, money_frames
@@ -37,10 +39,13 @@ def validate_batch(
     now: datetime,
     max_pending_age_days: int = 7,
     examples: int = 20,
+    exact: bool = False,
 ) -> BatchValidation:
-    """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages."""
+    """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages.
+    `exact`: read with the csv module and parse cell by cell: the slow reference path, which the
+    default vectorised one must match on any input (tests/functional/test_reference_path.py)."""
     today = now.date().isoformat()
-    parsed = [_parse_file(f) for f in files]
+    parsed = [_parse_file(f, exact) for f in files]
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
@@ -93,7 +98,7 @@ def validate_batch(
     )
 
 
-def _parse_file(f: InputFile) -> ParsedFile:
+def _parse_file(f: InputFile, exact: bool) -> ParsedFile:
     p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
     if p.kind is None:
         p.malformed = MalformedFile(
@@ -107,12 +112,12 @@ def _parse_file(f: InputFile) -> ParsedFile:
         )
         return p
     try:
-        p.raw = read_csv(f.data)
+        p.raw = read_csv(f.data, exact=exact)
         p.dialect = detect(p.kind, p.raw.header)
     except MalformedFile as exc:
         p.raw, p.malformed = None, exc
         return p
-    canonical = to_canonical(p.dialect, p.raw.cells)
+    canonical = to_canonical(p.dialect, p.raw.cells, exact)
     p.frame = canonical.frame.assign(source_file=f.key, source_line=p.raw.lines)
     p.errors = canonical.errors
     return p
@@ -136,17 +141,24 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
         p = by_key[key]
         rows = combined.loc[group["index"], "_row"].to_numpy()
         columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else list(group["column"])
-        values = [_raw_value(p, row, column) for row, column in zip(rows, columns, strict=True)]
+        values = _raw_values(p, rows, columns)
         found = pd.DataFrame({"row": rows, "column": columns, "value": values, "reason": group["reason"].to_numpy()})
         p.errors = pd.concat([p.errors, found], ignore_index=True)
     return combined[~combined.index.isin(failed["index"])].reset_index(drop=True)
 
 
-def _raw_value(p: ParsedFile, row: int, column: str) -> str:
-    """The cell as written in the file (not its parsed form), for reports and rejected rows."""
+def _raw_values(p: ParsedFile, rows: np.ndarray, columns: list[str]) -> np.ndarray:
+    """The cells as written in the file (not their parsed form), for reports and rejected rows;
+    a column `a+b` (a derived key) shows as `a/b`. One lookup per column, not per cell."""
     assert p.raw is not None
-    parts = [p.raw.cells.at[row, c] for c in column.split("+") if c in p.raw.cells.columns]
-    return "/".join(str(v) for v in parts)
+    named = np.asarray(columns, dtype=object)
+    out = np.full(len(rows), "", dtype=object)
+    for column in dict.fromkeys(columns):
+        chosen = named == column
+        parts = [p.raw.cells[c].take(rows[chosen]).astype("str") for c in column.split("+") if c in p.raw.cells]
+        if parts:
+            out[chosen] = functools.reduce(lambda a, b: a + "/" + b.to_numpy(), parts).to_numpy(dtype=object)
+    return out
 
 
 def _warnings(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> list[dict]:

@@ -134,8 +134,9 @@ class Canonical:
     errors: pd.DataFrame  # row, column, value, reason
 
 
-def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
-    """Map raw string cells to typed canonical columns. Parse failures are listed, not raised."""
+def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False) -> Canonical:
+    """Map raw string cells to typed canonical columns. Parse failures are listed, not raised.
+    `exact`: numbers and dates parsed cell by cell (the reference for the vectorised parsers)."""
     out: dict[str, pd.Series] = {}
     errors: list[pd.DataFrame] = []
     mapping = {**dialect.required, **{s: d for s, d in dialect.optional.items() if s in cells.columns}}
@@ -147,13 +148,13 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame) -> Canonical:
             too_long = out[target].str.len() > MAX_CHARS.get(target, DEFAULT_MAX_CHARS)
             errors.append(_errors(raw, too_long.fillna(False), source, reasons.FIELD_TOO_LONG))
         elif kind == "money":
-            out[f"{target}_cents"], why = parsing.parse_cents(raw)
+            out[f"{target}_cents"], why = parsing.parse_cents(raw, exact)
             errors.append(_errors_with_reasons(raw, why, source))
         elif kind == "int":
-            out[target], why = parsing.parse_int(raw)
+            out[target], why = parsing.parse_int(raw, exact)
             errors.append(_errors_with_reasons(raw, why, source))
         elif kind == "date":
-            out["order_ts"], out["order_date"], failed = parsing.parse_order_date(raw)
+            out["order_ts"], out["order_date"], failed = parsing.parse_order_date(raw, exact)
             errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_DATE))
     for name, value in dialect.constants.items():
         out[name] = pd.Series(value, index=cells.index, dtype="Int64")

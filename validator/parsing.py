@@ -6,6 +6,7 @@ Dates are parsed here, never by pandera (DESIGN §7: its coercion of bad dates i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -21,9 +22,10 @@ from validator import reasons
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
 _TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.[0-9]{1,9})?)?(?:Z| ?[+-][0-9]{2}:?[0-9]{2}| UTC)?"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_CLOCK_PARTS = r"^(?P<h>[01][0-9]|2[0-3]):(?P<m>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?$"
 # Money the fast path takes: at most 16 integer digits, at most two significant decimals.
 _PLAIN_MONEY = r"^\+?(?P<units>[0-9]{1,16})(?:\.(?P<frac>[0-9]{0,2})0*)?$"
-_PLAIN_INT = r"[+-]?[0-9]{1,15}(?:\.0*)?"
+_PLAIN_INT = r"^(?P<sign>[+-]?)(?P<digits>[0-9]{1,15})(?:\.0*)?$"
 
 
 def strip(cells: pd.Series) -> pd.Series:
@@ -32,14 +34,17 @@ def strip(cells: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def parse_cents(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_cents(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Series]:
     """Money as exact integer cents (Int64) under the rule of ecompipe.core.money, and per cell the
     reason it failed (None where it parsed or was empty).
 
     Plain decimals (the common case) are split by one vectorised regex; the rare others (exponents,
     long digit runs, signs, garbage) are decided one by one with Decimal, never through a float.
+    `exact`: every cell one by one (the reference the vectorised path is tested against).
     """
     text = strip(cells)
+    if exact:
+        return _one_by_one(text, money.decimal_cents)
     parts = pc.extract_regex(_arrow(text), _PLAIN_MONEY)
     plain = np.asarray(parts.is_valid(), dtype=bool)
     units = pc.cast(pc.if_else(parts.is_valid(), parts.field("units"), "0"), pa.int64())
@@ -68,15 +73,31 @@ def _decide_one_by_one(
         reason[idx] = why
 
 
-def parse_int(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _one_by_one(text: pd.Series, decide: Callable[[str], tuple[int | None, str | None]]) -> tuple[pd.Series, pd.Series]:
+    values = pd.Series(pd.NA, index=text.index, dtype="Int64")
+    reason = pd.Series(None, index=text.index, dtype=object)
+    _decide_one_by_one(text, np.ones(len(text), dtype=bool), values, reason, decide)
+    return values, reason
+
+
+def parse_int(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Series]:
     """Whole numbers (Int64) within +-10^15, and per cell the reason it failed. '2.0' and '1e3'
-    are whole; '1.5', 'abc', 'inf' fail as unparsable, 10^16 as out of range."""
+    are whole; '1.5', 'abc', 'inf' fail as unparsable, 10^16 as out of range.
+
+    Plain integers (the common case) are cut out by one Arrow regex and cast; the rest are decided
+    one by one with Decimal. `exact`: every cell one by one."""
     text = strip(cells)
-    number = pd.to_numeric(text.where(text.str.fullmatch(_PLAIN_INT).fillna(False).astype(bool)), errors="coerce")
-    plain = number.notna().to_numpy()
-    values = pd.Series(number, index=cells.index).astype("Int64")
+    if exact:
+        return _one_by_one(text, _decimal_int)
+    parts = pc.extract_regex(_arrow(text), _PLAIN_INT)
+    plain = pc.fill_null(parts.is_valid(), False)
+    magnitude = pc.cast(pc.if_else(plain, parts.field("digits"), "0"), pa.int64())
+    negative = pc.equal(pc.if_else(plain, parts.field("sign"), ""), "-")
+    number = pc.if_else(negative, pc.negate(magnitude), magnitude)
+    plain_mask = np.asarray(plain, dtype=bool)
+    values = pd.Series(number.to_numpy(), index=cells.index, dtype="Int64").where(plain_mask)
     reason = pd.Series(None, index=cells.index, dtype=object)
-    _decide_one_by_one(text, ~plain, values, reason, _decimal_int)
+    _decide_one_by_one(text, ~plain_mask, values, reason, _decimal_int)
     return values, reason
 
 
@@ -101,22 +122,59 @@ def _arrow(text: pd.Series) -> pa.Array:
     return column.cast(pa.large_string())
 
 
-def parse_order_date(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(order_ts, order_date 'YYYY-MM-DD', failed). The shape is checked by regex, the calendar by pandas."""
-    text = strip(cells)
-    shape_ok = text.str.fullmatch(_DATE + _TIME_TAIL).fillna(False).astype(bool)
-    day = pd.to_datetime(text.str.slice(0, 10).where(shape_ok), format="%Y-%m-%d", errors="coerce")
-    clock = text.str.slice(11, 19).where(text.str.len() > 10, "")
-    clock = clock.where(clock.str.fullmatch(_CLOCK).fillna(False).astype(bool), "")
-    clock = clock.where(clock.str.len() != 5, clock + ":00").replace("", "00:00:00")
-    clock = clock.where(day.notna(), "00:00:00")
-    # HH:MM:SS -> seconds by slicing and casting (vectorised; to_timedelta parses strings one by one)
-    seconds = sum(clock.str.slice(a, a + 2).astype("int64") * k for a, k in ((0, 3600), (3, 60), (6, 1)))
-    offset = pd.to_timedelta(seconds, unit="s")
-    ts = day + offset
-    failed = text.notna() & (day.isna() | offset.isna())
-    order_date = day.dt.strftime("%Y-%m-%d").astype("str").where(day.notna())
-    return ts.where(~failed), order_date, failed.astype(bool)
+def parse_order_date(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(order_ts, order_date 'YYYY-MM-DD', failed), all in Arrow compute: the shape is checked by
+    regex, the calendar by parsing the day and checking it was not rolled over (Arrow reads
+    2025-02-30 as 2025-03-02). The day is the ten characters as written; the clock counts only
+    when the eight characters after the separator are HH:MM or HH:MM:SS (else midnight).
+    `exact`: cell by cell in Python (the reference)."""
+    if exact:
+        return _order_dates_one_by_one(strip(cells))
+    text = _arrow(strip(cells))
+    shape_ok = pc.fill_null(pc.match_substring_regex(text, "^" + _DATE + _TIME_TAIL + "$"), False)
+    day_text = pc.if_else(shape_ok, pc.utf8_slice_codeunits(text, 0, 10), pa.scalar(None, pa.large_string()))
+    day = pc.strptime(day_text, "%Y-%m-%d", "us", error_is_null=True)
+    written_day = pc.cast(pc.utf8_slice_codeunits(pc.fill_null(day_text, "0000-00-00"), 8, 10), pa.int64())
+    valid = pc.fill_null(pc.equal(pc.day(day), written_day), False)
+    clock = pc.extract_regex(pc.utf8_slice_codeunits(text, 11, 19), _CLOCK_PARTS)
+    has_clock = pc.fill_null(clock.is_valid(), False)
+    seconds = pa.scalar(0, pa.int64())
+    for name, unit in (("h", 3600), ("m", 60), ("s", 1)):
+        part = pc.if_else(has_clock, clock.field(name), "")
+        part = pc.cast(pc.if_else(pc.equal(part, ""), "0", part), pa.int64())
+        seconds = pc.add(seconds, pc.multiply(part, unit))
+    micros = pc.cast(pc.multiply(seconds, 1_000_000), pa.duration("us"))
+    valid_mask = np.asarray(valid, dtype=bool)
+    ts = pd.Series(pc.add(day, micros).to_numpy(zero_copy_only=False), index=cells.index).where(valid_mask)
+    order_date = pd.Series(day_text.to_numpy(zero_copy_only=False), index=cells.index, dtype="str")
+    failed = pd.Series(np.asarray(text.is_valid(), dtype=bool) & ~valid_mask, index=cells.index)
+    return ts, order_date.where(valid_mask), failed
+
+
+def _order_dates_one_by_one(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    shape = re.compile(_DATE + _TIME_TAIL)
+    clock = re.compile(_CLOCK)
+    stamps, days, failed = [], [], []
+    for cell in text.tolist():
+        day = cell[:10] if isinstance(cell, str) and shape.fullmatch(cell) else None
+        if day is not None and not _is_calendar_day(int(day[:4]), int(day[5:7]), int(day[8:10])):
+            day = None
+        time_of_day = cell[11:19] if day is not None else ""
+        time_of_day = time_of_day if clock.fullmatch(time_of_day) else "00:00:00"
+        stamps.append(np.datetime64(f"{day}T{time_of_day}", "us") if day else np.datetime64("NaT", "us"))
+        days.append(day)
+        failed.append(isinstance(cell, str) and day is None)
+    return (
+        pd.Series(np.array(stamps, dtype="datetime64[us]"), index=text.index),
+        pd.Series(days, index=text.index, dtype="str"),
+        pd.Series(failed, index=text.index, dtype=bool),
+    )
+
+
+def _is_calendar_day(year: int, month: int, day: int) -> bool:
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    return 1 <= month <= 12 and 1 <= day <= days[month - 1]
 
 
 def lower_trimmed(cells: pd.Series) -> pd.Series:

@@ -105,15 +105,24 @@ def _check_header(header: list[str]) -> list[str]:
 
 def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, content ends, next starts) of every line; a line ends at LF, CRLF or a lone CR.
-    The last line is what follows the last terminator (empty when the file ends with one)."""
-    lf = buf == ord("\n")
-    cr = buf == ord("\r")
-    cr_before = np.concatenate(([False], cr[:-1]))
-    lf_after = np.concatenate((lf[1:], [False]))
-    last = np.flatnonzero(lf | (cr & ~lf_after))  # the last byte of each terminator
-    content_end = last - (lf[last] & cr_before[last])
+    The last line is what follows the last terminator (empty when the file ends with one).
+    Works on byte positions (a few per line), never on per-byte counts."""
+    lf = np.flatnonzero(buf == ord("\n"))
+    cr = np.flatnonzero(buf == ord("\r"))
+    if len(cr):
+        lone_cr = cr[~np.isin(cr + 1, lf)]
+        last = np.union1d(lf, lone_cr)  # the last byte of each terminator
+        crlf = np.isin(last - 1, cr) & (buf[last] == ord("\n"))
+        content_end = last - crlf
+    else:
+        last = content_end = lf
     starts = np.concatenate(([0], last + 1))
     return starts, np.concatenate((content_end, [len(buf)])), np.concatenate((last + 1, [len(buf)]))
+
+
+def _count_before(positions: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """How many of the sorted `positions` lie before each of `at`."""
+    return np.searchsorted(positions, at, side="left")
 
 
 def _well_formed(data: bytes, starts: np.ndarray, stops: np.ndarray, with_quotes: np.ndarray) -> bool:
@@ -131,9 +140,9 @@ def _read_fast(data: bytes) -> RawTable | None:
     """None when some line is not well-formed on its own (then only the csv module reads it right)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends, stops = _line_bounds(buf)
-    quotes = np.concatenate(([0], np.cumsum(buf == ord('"'))))  # quotes before each position
-    quoted = bool(quotes[-1])
-    per_line = quotes[ends] - quotes[starts]
+    quote_at = np.flatnonzero(buf == ord('"'))
+    quoted = bool(len(quote_at))
+    per_line = _count_before(quote_at, ends) - _count_before(quote_at, starts)
     if quoted and ((per_line % 2).any() or not _well_formed(data, starts, stops, per_line > 0)):
         return None
     lengths = ends - starts
@@ -146,9 +155,10 @@ def _read_fast(data: bytes) -> RawTable | None:
     body = nonblank[1:]
     # with well-formed lines, the parity of the quotes before a comma says whether it sits inside
     # a quoted field
-    separators = (buf == ord(",")) & (quotes[:-1] % 2 == 0)
-    commas = np.concatenate(([0], np.cumsum(separators)))
-    fields = commas[ends[body]] - commas[starts[body]] + 1
+    separators = np.flatnonzero(buf == ord(","))
+    if quoted:
+        separators = separators[_count_before(quote_at, separators) % 2 == 0]
+    fields = _count_before(separators, ends[body]) - _count_before(separators, starts[body]) + 1
     good = fields == len(header)
     ragged = [
         RaggedRow(int(i) + 1, data[starts[i] : ends[i]].decode("utf-8"), int(n))
