@@ -1,6 +1,8 @@
-"""One measurement in its own process, so its peak RSS is its own: prints {"seconds", "peak_rss_mib"}.
+"""One measurement in its own process, so its peak RSS is its own: prints {"seconds",
+"peak_rss_mib", "baseline_rss_mib"} (the baseline: the interpreter with the kind's libraries
+imported, before any data is read).
 
-python bench/measure.py floor|duckdb|ecompipe|run DIR DIALECT
+python bench/measure.py floor|duckdb|ecompipe|validate|run DIR DIALECT
 """
 
 from __future__ import annotations
@@ -50,25 +52,55 @@ def ecompipe_stages(directory: Path, dialect: str) -> None:
     assert dates
 
 
+def validate_cli(directory: Path, dialect: str) -> None:
+    """`ecompipe validate DIR` as a user runs it (no AWS; the validator's pure core)."""
+    _cli("validate", str(directory))
+
+
 def end_to_end(directory: Path, dialect: str) -> None:
     """`ecompipe run DIR` as a user runs it (embedded emulator, the real state machine)."""
+    _cli("run", str(directory), "--output", "json")
+
+
+def _cli(*args: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOMPIPE_")}
-    subprocess.run(
-        [sys.executable, "-m", "ecompipe", "run", str(directory), "--output", "json"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run([sys.executable, "-m", "ecompipe", *args], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-KINDS = {"floor": floor, "duckdb": duckdb_peer, "ecompipe": ecompipe_stages, "run": end_to_end}
+def _imports(kind: str) -> None:
+    """What the kind loads before it touches data, so the baseline holds it."""
+    if kind == "ecompipe":
+        import transformer.kpis  # noqa: F401
+        import validator.batch  # noqa: F401
+    elif kind == "floor":
+        import pyarrow.csv  # noqa: F401
+    elif kind == "duckdb":
+        import bench.peer_duckdb  # noqa: F401
+
+
+KINDS = {
+    "floor": floor,
+    "duckdb": duckdb_peer,
+    "ecompipe": ecompipe_stages,
+    "validate": validate_cli,
+    "run": end_to_end,
+}
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 if __name__ == "__main__":
     kind, directory, dialect = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    _imports(kind)
+    baseline = _rss_mib()
     started = time.perf_counter()
     KINDS[kind](directory, dialect)
     seconds = time.perf_counter() - started
     rss = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     )
-    print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mib": round(rss / 1024, 1)}))
+    print(
+        json.dumps({"seconds": round(seconds, 3), "peak_rss_mib": round(rss / 1024, 1), "baseline_rss_mib": baseline})
+    )

@@ -24,8 +24,8 @@ _TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.[0-9]{1,9})?)?(?:Z| ?[+-][0-9]{2}:?[0-
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _CLOCK_PARTS = r"^(?P<h>[01][0-9]|2[0-3]):(?P<m>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?$"
 # Money the fast path takes: at most 16 integer digits, at most two significant decimals.
-_PLAIN_MONEY = r"^\+?(?P<units>[0-9]{1,16})(?:\.(?P<frac>[0-9]{0,2})0*)?$"
-_PLAIN_INT = r"^(?P<sign>[+-]?)(?P<digits>[0-9]{1,15})(?:\.0*)?$"
+_PLAIN_MONEY = r"^\+?[0-9]{1,16}(?:\.[0-9]{0,2}0*)?$"
+_PLAIN_INT = r"^[+-]?[0-9]{1,15}(?:\.0*)?$"
 
 
 def strip(cells: pd.Series) -> pd.Series:
@@ -45,18 +45,37 @@ def parse_cents(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Se
     text = strip(cells)
     if exact:
         return _one_by_one(text, money.decimal_cents)
-    parts = pc.extract_regex(_arrow(text), _PLAIN_MONEY)
-    plain = np.asarray(parts.is_valid(), dtype=bool)
-    units = pc.cast(pc.if_else(parts.is_valid(), parts.field("units"), "0"), pa.int64())
-    frac = pc.cast(pc.utf8_rpad(pc.if_else(parts.is_valid(), parts.field("frac"), ""), 2, "0"), pa.int64())
-    cents = pd.Series(pc.add(pc.multiply(units, 100), frac).to_numpy(), index=cells.index, dtype="Int64")
+    column = _arrow(text)
+    plain = pc.fill_null(pc.match_substring_regex(column, _PLAIN_MONEY), False)
+    cents = pd.Series(_plain_integers(column, plain, 2), index=cells.index, dtype="Int64")
+    plain = np.asarray(plain, dtype=bool)
     cents = cents.where(plain)
     reason = pd.Series(None, index=cells.index, dtype=object)
     too_big = plain & (cents > money.MAX_CENTS).fillna(False).to_numpy()
-    reason[too_big] = reasons.OUT_OF_RANGE
-    cents[too_big] = pd.NA
+    if too_big.any():  # (assigning through an empty mask would turn the Nones into NaN)
+        reason[too_big] = reasons.OUT_OF_RANGE
+        cents[too_big] = pd.NA
     _decide_one_by_one(text, ~plain, cents, reason, money.decimal_cents)
     return cents, reason
+
+
+def _plain_integers(column: pa.Array, plain: pa.Array, scale: int) -> np.ndarray:
+    """The cells `plain` marks (which the caller's regex bounds to 16 integer digits) as integers
+    in units of 10^-scale, by Arrow's exact decimal cast; 0 elsewhere. A cell the cast will not
+    take (more than 38 digits: a plain value with very many trailing zeros) is cut by a regex."""
+    candidates = pc.if_else(plain, column, "0")
+    try:
+        decimals = pc.cast(candidates, pa.decimal128(20, scale))
+    except pa.ArrowInvalid:
+        parts = pc.extract_regex(candidates, r"^[+]?(?P<sign>-?)(?P<units>[0-9]+)(?:\.(?P<frac>[0-9]*))?$")
+        value = pc.cast(parts.field("units"), pa.int64())
+        if scale:
+            frac = pc.utf8_slice_codeunits(pc.utf8_rpad(parts.field("frac"), scale, "0"), 0, scale)
+            value = pc.add(pc.multiply(value, 10**scale), pc.cast(frac, pa.int64()))
+        return np.asarray(pc.if_else(pc.equal(parts.field("sign"), "-"), pc.negate(value), value))
+    # a decimal128 is a 128-bit two's-complement integer of units; these fit its low 64 bits
+    words = np.frombuffer(decimals.buffers()[1], dtype=np.int64)
+    return words[2 * decimals.offset : 2 * (decimals.offset + len(decimals)) : 2].copy()
 
 
 def _decide_one_by_one(
@@ -89,13 +108,10 @@ def parse_int(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Seri
     text = strip(cells)
     if exact:
         return _one_by_one(text, _decimal_int)
-    parts = pc.extract_regex(_arrow(text), _PLAIN_INT)
-    plain = pc.fill_null(parts.is_valid(), False)
-    magnitude = pc.cast(pc.if_else(plain, parts.field("digits"), "0"), pa.int64())
-    negative = pc.equal(pc.if_else(plain, parts.field("sign"), ""), "-")
-    number = pc.if_else(negative, pc.negate(magnitude), magnitude)
+    column = _arrow(text)
+    plain = pc.fill_null(pc.match_substring_regex(column, _PLAIN_INT), False)
     plain_mask = np.asarray(plain, dtype=bool)
-    values = pd.Series(number.to_numpy(), index=cells.index, dtype="Int64").where(plain_mask)
+    values = pd.Series(_plain_integers(column, plain, 0), index=cells.index, dtype="Int64").where(plain_mask)
     reason = pd.Series(None, index=cells.index, dtype=object)
     _decide_one_by_one(text, ~plain_mask, values, reason, _decimal_int)
     return values, reason

@@ -39,6 +39,7 @@ class Spec:
     bad_rate: float = 0.0
     seed: int = 0
     start: str = "2025-01-01"
+    first_id: int = 1  # order and item ids count from here (batches with distinct keys)
 
 
 def generate(spec: Spec) -> dict[str, bytes]:
@@ -87,7 +88,7 @@ def _orders_and_items(
     seconds = rng.integers(0, spec.days * 86400, n_orders)
     orders = pd.DataFrame(
         {
-            "order_id": np.arange(1, n_orders + 1),
+            "order_id": np.arange(spec.first_id, spec.first_id + n_orders),
             "user_id": rng.integers(1, max(2, int(n_orders * 0.8)), n_orders),
             "order_ts": (start + seconds.astype("timedelta64[s]")).astype("datetime64[s]"),
             "status": rng.choice(STATUSES, n_orders, p=STATUS_WEIGHTS),
@@ -99,7 +100,7 @@ def _orders_and_items(
     discount = rng.choice([100, 100, 100, 90, 75], len(order_of_item))
     items = pd.DataFrame(
         {
-            "item_id": np.arange(1, len(order_of_item) + 1),
+            "item_id": np.arange(spec.first_id, spec.first_id + len(order_of_item)),
             "order_id": order_of_item,
             "product_id": products["product_id"].to_numpy()[product_idx],
             "quantity": rng.choice([1, 1, 1, 2, 3], len(order_of_item)) if spec.dialect == "seed" else 1,
