@@ -8,9 +8,11 @@ product changed category. Those partitions are rebuilt whole; KPIs are computed 
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from ecompipe.aws.curated import CuratedIndex
 from ecompipe.core.keys import isin
+from ecompipe.core.money_frames import arrow_column
 
 ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 
@@ -71,7 +73,9 @@ def rebuild(
     """
     orders = upsert(existing_orders, batch_orders, "order_id")
     items = upsert(existing_items.drop(columns=["order_date"], errors="ignore"), batch_items, "item_key")
-    items = items.drop(columns=["order_date"], errors="ignore").merge(
-        orders[["order_id", "order_date"]], on="order_id", how="left", validate="many_to_one"
-    )
+    items = items.drop(columns=["order_date"], errors="ignore").reset_index(drop=True)
+    # each item takes its order's date (null without one) by an Arrow hash lookup, not a merge
+    at = pc.index_in(arrow_column(items["order_id"]), value_set=arrow_column(orders["order_id"]))
+    dates = pc.take(arrow_column(orders["order_date"]), at)
+    items["order_date"] = pd.Series(dates.to_pandas(), index=items.index).astype(orders["order_date"].dtype)
     return orders, items

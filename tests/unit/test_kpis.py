@@ -113,3 +113,26 @@ def test_an_order_with_items_in_two_categories_counts_in_both() -> None:
         ("Books", 1, Decimal("20.00")),
         ("Toys", 1, Decimal("5.50")),
     ]
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_kpis_of_frames_whatever_their_text_dtype_or_emptiness(dtype: object) -> None:
+    """The KPIs look items up in orders and products through Arrow: text columns of any pandas
+    dtype, and empty or all-null ones, must agree on one Arrow type (an empty object column is
+    Arrow's null type, which no lookup accepts)."""
+    orders = ORDERS.astype(dtype)
+    items = ITEMS.astype({"order_id": dtype, "product_id": dtype})
+    products = PRODUCTS.astype(dtype)
+    expected = order_kpis(ORDERS, ITEMS), category_kpis(ORDERS, ITEMS, PRODUCTS)
+    assert order_records(order_kpis(orders, items)) == order_records(expected[0])
+    assert category_records(category_kpis(orders, items, products)) == category_records(expected[1])
+    no_items = items.iloc[0:0].astype({"order_id": object, "product_id": object})
+    assert order_records(order_kpis(orders, no_items))[0]["total_revenue"] == 0
+    assert category_kpis(orders, no_items, products.iloc[0:0].astype(object)).empty
+
+
+def test_kpis_refuse_orders_whose_ids_repeat() -> None:
+    """Both producers (the validator, the curated upsert) leave order ids unique; a caller that
+    does not gets an error, never KPIs that count an order twice."""
+    with pytest.raises(ValueError, match="unique"):
+        order_kpis(pd.concat([ORDERS, ORDERS.iloc[:1]]), ITEMS)
