@@ -34,4 +34,6 @@ def item_keys(order_id: pd.Series, product_id: pd.Series, item_id: pd.Series | N
 
 
 def _escape(ids: pd.Series) -> pd.Series:
+    if not ids.str.contains("[%/]", regex=True).any():  # the common case: nothing to escape
+        return ids
     return ids.str.replace("%", "%25", regex=False).str.replace("/", "%2F", regex=False)

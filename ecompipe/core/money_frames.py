@@ -21,7 +21,9 @@ def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str
     in Arrow (a hash aggregation in C++; pandas' factorize of Arrow strings was the slow part).
     """
     keys = [by] if not isinstance(by, list) else by
-    parts = {str(k): arrow_column(frame[k]) for k in keys}
+    # text keys are grouped by their dictionary codes (hashing strings inside a group-by is slow)
+    encoded = {str(k): pc.dictionary_encode(arrow_column(frame[k])) for k in keys}
+    parts: dict[str, pa.Array] = {k: e.indices for k, e in encoded.items()}
     for c in columns:
         values = frame[c].to_numpy(dtype="int64")
         parts[f"{c}__hi"] = pa.array(values // _HALF)
@@ -30,8 +32,10 @@ def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str
     for k in keys:
         table = table.filter(pc.is_valid(table[str(k)]))
     halves = [name for name in parts if name not in keys]
-    grouped = table.group_by([str(k) for k in keys]).aggregate([(h, "sum") for h in halves]).to_pandas()
-    grouped = grouped.set_index([str(k) for k in keys]).sort_index()
+    grouped = table.group_by([str(k) for k in keys]).aggregate([(h, "sum") for h in halves])
+    for k, e in encoded.items():
+        grouped = grouped.set_column(grouped.schema.get_field_index(k), k, e.dictionary.take(grouped[k]))
+    grouped = grouped.to_pandas().set_index([str(k) for k in keys]).sort_index()
     out = pd.DataFrame(index=grouped.index)
     for c in columns:
         hi = grouped[f"{c}__hi_sum"].astype("int64")
