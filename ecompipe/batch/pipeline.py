@@ -76,6 +76,11 @@ def csv_files(directory: Path) -> list[Path]:
     return files
 
 
+def json_files(directory: Path) -> list[Path]:
+    """The JSON (sales) files under directory (recursively), sorted."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".json")
+
+
 def upload(bucket: Bucket, files: list[Path]) -> list[str]:
     """Put each file under incoming/ by its name; returns the keys."""
     keys = []

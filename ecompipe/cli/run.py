@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -24,7 +25,7 @@ from ecompipe.cli.common import (
 from ecompipe.core import kpis as kpi_model
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
-from ecompipe.local.emulator import Emulator
+from ecompipe.local.emulator import EmulatorProcess
 
 if TYPE_CHECKING:  # the sales workflow loads the events consumer: only when there are JSON files
     from ecompipe.local.sales import SalesRun
@@ -55,8 +56,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
-    from ecompipe.batch.pipeline import csv_files
-    from ecompipe.local.sales import json_files
+    from ecompipe.batch.pipeline import csv_files, json_files
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
@@ -114,12 +114,19 @@ def resources_on(stack: ExitStack, settings: Settings) -> Resources:
     """The command's bucket and tables, created if missing: at the endpoint given, or on an
     embedded emulator started for the command and stopped with `stack`."""
     if not settings.endpoint_url:
-        url = stack.enter_context(Emulator())
+        # the tasks' libraries (pandas, pyarrow, pandera) load while this process waits on the emulator
+        threading.Thread(target=_import_tasks, name="ecompipe-import-tasks", daemon=True).start()
+        url = stack.enter_context(EmulatorProcess())
         stderr.print(f"embedded emulator at {url}", style="dim")
         settings = settings.with_endpoint(url)
     res = Resources.from_settings(settings)
     res.init()
     return res
+
+
+def _import_tasks() -> None:
+    import transformer.task  # noqa: F401
+    import validator.task  # noqa: F401
 
 
 def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode: str) -> RunResult:

@@ -30,7 +30,7 @@ class LocalTaskRunner:
         settings: Settings,
         cluster: str,
         mode: str = "inprocess",
-        poll_seconds: float = 0.05,
+        poll_seconds: float = 0.1,
         overrides: dict[str, TaskImpl] | None = None,
     ) -> None:
         if mode not in ("inprocess", "subprocess", "docker"):

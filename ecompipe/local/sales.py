@@ -44,11 +44,6 @@ class SalesRun:
     consumed: dict[str, Any] = field(default_factory=dict)
 
 
-def json_files(directory: Path) -> list[Path]:
-    """The JSON files under directory (recursively), sorted."""
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".json")
-
-
 def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
     """Upload, execute one workflow per file, wait for all, consume the queue; what happened."""
     sqs, sfn = aws.client("sqs", settings), aws.client("stepfunctions", settings)
