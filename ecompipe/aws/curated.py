@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecompipe.aws import parquet
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
+from ecompipe.core.errors import ObjectMissing
+from ecompipe.core.money_frames import arrow_column
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
 _PARALLEL_READS = 8
@@ -27,6 +33,18 @@ class CuratedIndex:
         return cls(_empty(["order_id", "order_date"]), _empty(["item_key", "product_id", "order_date"]))
 
 
+KEY_COLUMNS = {ORDERS: ["order_id"], ORDER_ITEMS: ["item_key", "product_id"]}
+
+
+def _in_date_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by order date, each date's rows in the order they were read (as reading the
+    partitions one date after another gives them)."""
+    encoded = pc.dictionary_encode(arrow_column(frame["order_date"]))
+    rank = np.argsort(np.argsort(np.asarray(encoded.dictionary, dtype=object)))
+    order = np.argsort(rank[np.asarray(encoded.indices, dtype=np.int64)], kind="stable")
+    return frame.take(order).reset_index(drop=True)
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
 
@@ -36,21 +54,57 @@ class CuratedStore:
         self.bucket = bucket
 
     def partition_dates(self, kind: str) -> list[str]:
-        keys = (o.key for o in self.bucket.list(layout.curated_prefix(kind)))
-        return sorted(d for d in map(layout.partition_date, keys) if d)
+        return sorted(self._partitions(kind))
+
+    def _partitions(self, kind: str) -> dict[str, str]:
+        """Order date -> ETag of every partition of `kind` (one LIST)."""
+        listed = ((layout.partition_date(o.key), o.etag) for o in self.bucket.list(layout.curated_prefix(kind)))
+        return {date: etag for date, etag in listed if date}
 
     def index(self) -> CuratedIndex:
-        """Key columns of every partition (read in parallel; column projection keeps it light)."""
-        orders = self._read(ORDERS, self.partition_dates(ORDERS), ["order_id"])
-        items = self._read(ORDER_ITEMS, self.partition_dates(ORDER_ITEMS), ["item_key", "product_id"])
+        """Key columns of every partition, with each row's order date (ecompipe.aws.curated.keys)."""
+        orders = self.keys(ORDERS)
+        items = self.keys(ORDER_ITEMS)
         return CuratedIndex(
             orders if orders is not None else CuratedIndex.empty().orders,
             items if items is not None else CuratedIndex.empty().items,
         )
 
     def known_order_ids(self) -> pd.Index:
-        frame = self._read(ORDERS, self.partition_dates(ORDERS), ["order_id"])
+        frame = self.keys(ORDERS)
         return pd.Index([], dtype="str") if frame is None else pd.Index(frame["order_id"].unique())
+
+    def keys(self, kind: str) -> pd.DataFrame | None:
+        """The key columns of every partition of `kind` and their order date, in date order.
+
+        Read through a cache (layout.key_index_key) that records the ETag of each partition it
+        holds: one LIST says which partitions changed since, only those are read, and the cache is
+        rewritten. Its content is checked on every use, so a stale or lost cache costs reads,
+        never a wrong key: a batch reads what it changed, not the whole history (which grew the
+        time of every batch with the number before it)."""
+        listed = self._partitions(kind)
+        cached, etags = self._cached_keys(kind)
+        kept = sorted(d for d, etag in etags.items() if listed.get(d) == etag)
+        changed = sorted(d for d in listed if etags.get(d) != listed[d])
+        parts = [] if cached is None else [cached[cached["order_date"].isin(kept)]]
+        fresh = self._read(kind, changed, KEY_COLUMNS[kind])
+        parts += [] if fresh is None else [fresh]
+        frame = _in_date_order(pd.concat(parts, ignore_index=True)) if parts else None
+        if changed or set(etags) - set(listed):
+            note = {"partitions": json.dumps({d: listed[d] for d in kept + changed}, sort_keys=True)}
+            empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in [*KEY_COLUMNS[kind], "order_date"]})
+            parquet.put_frame(self.bucket, layout.key_index_key(kind), empty if frame is None else frame, note)
+        return None if frame is None or frame.empty else frame
+
+    def _cached_keys(self, kind: str) -> tuple[pd.DataFrame | None, dict[str, str]]:
+        try:
+            frame, note = parquet.get_frame_and_note(self.bucket, layout.key_index_key(kind))
+            etags = json.loads(note["partitions"])
+        except ObjectMissing:
+            return None, {}
+        except (KeyError, ValueError, OSError, pa.ArrowException):  # unreadable: rebuilt from the partitions
+            return None, {}
+        return frame, {str(d): str(e) for d, e in etags.items()}
 
     def read_partitions(self, kind: str, dates: list[str]) -> pd.DataFrame | None:
         """Every row of the given date partitions that exist (None when none does)."""

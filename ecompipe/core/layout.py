@@ -140,6 +140,12 @@ def partition_date(key: str) -> str | None:
 
 
 CURATED_PRODUCTS_KEY = CURATED + "products/products.parquet"
+# a cache of every curated partition's key columns, checked against the partitions' ETags on use
+KEY_INDEX = "indexes/"
+
+
+def key_index_key(kind: str) -> str:
+    return f"{KEY_INDEX}curated-{_kind(kind)}-keys.parquet"
 
 
 def _kind(kind: str) -> str:
