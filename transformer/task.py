@@ -53,6 +53,8 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Callable[[str], N
         curated.write_products(products)
     curated.write_partitions(ORDERS, orders, dates)
     curated.write_partitions(ORDER_ITEMS, items, dates)
+    for kind in (ORDERS, ORDER_ITEMS):
+        curated.refresh_keys(kind)  # the next batch then reads only the partitions changed after this
     fence("the KPI write")
     written = store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
     fence("the pending commit")

@@ -78,23 +78,33 @@ class CuratedStore:
         """The key columns of every partition of `kind` and their order date, in date order.
 
         Read through a cache (layout.key_index_key) that records the ETag of each partition it
-        holds: one LIST says which partitions changed since, only those are read, and the cache is
-        rewritten. Its content is checked on every use, so a stale or lost cache costs reads,
-        never a wrong key: a batch reads what it changed, not the whole history (which grew the
-        time of every batch with the number before it)."""
+        holds: one LIST says which partitions changed since, and only those are read. Its content
+        is checked on every use, so a stale or lost cache costs reads, never a wrong key. Reading
+        never writes (a dry run stays a dry run): the transformer refreshes the cache after each
+        write of partitions (refresh_keys). A batch reads what changed, not the whole history,
+        which grew the time of every batch with the number of batches before it."""
+        return self._keys(kind)[0]
+
+    def refresh_keys(self, kind: str) -> None:
+        """Bring the cache in step with the partitions as they are now (after writing them)."""
+        frame, partitions, changed = self._keys(kind)
+        if changed:
+            note = {"partitions": json.dumps(partitions, sort_keys=True)}
+            empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in [*KEY_COLUMNS[kind], "order_date"]})
+            parquet.put_frame(self.bucket, layout.key_index_key(kind), empty if frame is None else frame, note)
+
+    def _keys(self, kind: str) -> tuple[pd.DataFrame | None, dict[str, str], bool]:
+        """(the keys, the partitions they are from by date -> ETag, whether the cache was stale)."""
         listed = self._partitions(kind)
         cached, etags = self._cached_keys(kind)
-        kept = sorted(d for d, etag in etags.items() if listed.get(d) == etag)
+        kept = [d for d, etag in etags.items() if listed.get(d) == etag]
         changed = sorted(d for d in listed if etags.get(d) != listed[d])
         parts = [] if cached is None else [cached[cached["order_date"].isin(kept)]]
         fresh = self._read(kind, changed, KEY_COLUMNS[kind])
         parts += [] if fresh is None else [fresh]
         frame = _in_date_order(pd.concat(parts, ignore_index=True)) if parts else None
-        if changed or set(etags) - set(listed):
-            note = {"partitions": json.dumps({d: listed[d] for d in kept + changed}, sort_keys=True)}
-            empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in [*KEY_COLUMNS[kind], "order_date"]})
-            parquet.put_frame(self.bucket, layout.key_index_key(kind), empty if frame is None else frame, note)
-        return None if frame is None or frame.empty else frame
+        stale = bool(changed) or len(kept) != len(etags)
+        return (None if frame is None or frame.empty else frame), {d: listed[d] for d in listed}, stale
 
     def _cached_keys(self, kind: str) -> tuple[pd.DataFrame | None, dict[str, str]]:
         try:

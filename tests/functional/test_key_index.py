@@ -1,5 +1,6 @@
 """The curated key index (indexes/curated-*-keys.parquet): a cache of every partition's keys that a
-batch checks against the partitions' ETags, so it reads only what changed. Whatever happens to the
+batch checks against the partitions' ETags, so it reads only what changed; the transformer
+refreshes it after writing partitions, readers never write. Whatever happens to the
 cache — stale, gone, corrupt, partitions rewritten or deleted behind its back — the keys it gives
 are exactly the partitions' keys, in date order."""
 
@@ -60,8 +61,13 @@ def test_the_index_follows_every_batch_and_reads_only_changed_partitions(resourc
         layout.curated_partition_key(ORDERS, "2025-06-02"),
         pd.DataFrame({"order_id": ["O9"], "order_date": ["2025-06-02"]}),
     )
+    index_etag = resources.bucket.head(layout.key_index_key(ORDERS)).etag
     assert store.keys(ORDERS)["order_id"].tolist() == ["O9", "O1"]  # rewritten behind its back: seen
     assert read == ["2025-06-02"]
+    assert resources.bucket.head(layout.key_index_key(ORDERS)).etag == index_etag, "a reader never writes"
+    store.refresh_keys(ORDERS)  # what the transformer does after writing partitions
+    read.clear()
+    assert store.keys(ORDERS)["order_id"].tolist() == ["O9", "O1"] and read == []
 
 
 def test_a_deleted_partition_leaves_the_index(resources) -> None:
@@ -87,4 +93,5 @@ def test_a_lost_or_damaged_index_is_rebuilt_from_the_partitions(resources, damag
         note = None if damage == "no_note" else {"partitions": "{not json"}
         parquet.put_frame(resources.bucket, key, pd.DataFrame({"order_id": ["X"], "order_date": ["2025-06-01"]}), note)
     _assert_exact(store)
-    _assert_exact(store)  # and the rebuilt index is good for the next batch
+    store.refresh_keys(ORDERS)
+    _assert_exact(store)  # and the rewritten index is good for the next batch
