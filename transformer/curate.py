@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ecompipe.aws.curated import CuratedIndex
+from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import isin
-from ecompipe.core.money_frames import arrow_column
 
 ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core import kpis as model
 from ecompipe.core import money_frames
-from ecompipe.core.money_frames import arrow_column
+from ecompipe.core.arrow import arrow_column
 
 CANCELLED = "cancelled"
 RETURNED = "returned"

@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 from ecompipe.aws import parquet
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
+from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import ObjectMissing
-from ecompipe.core.money_frames import arrow_column
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
 _PARALLEL_READS = 8

@@ -9,6 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecompipe.core.arrow import arrow_column
+
 _HALF = 1 << 32
 
 
@@ -45,16 +47,6 @@ def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str
         else:
             out[c] = hi.astype(object) * _HALF + lo.astype(object)
     return out
-
-
-def arrow_column(series: pd.Series) -> pa.Array:
-    """A column as one Arrow array (zero-copy for pandas' Arrow-backed strings); text, and an empty
-    or all-null column, as large_string, so lookups between columns always agree on the type."""
-    column = pa.array(series, from_pandas=True)
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if pa.types.is_null(column.type) or pa.types.is_string(column.type):
-        column = column.cast(pa.large_string())
-    return column
 
 
 def differ_by_more_than(a: pd.Series, b: pd.Series, tolerance: int) -> pd.Series:

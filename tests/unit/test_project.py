@@ -43,3 +43,19 @@ def test_every_setting_is_in_the_readme_configuration_table() -> None:
     for f in fields(Settings):
         name = f.name.upper()
         assert f"ECOMPIPE_{name}" in section or f"/ _{name} " in section or f"/ _{name} |" in section, name
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_the_pipeline_chooses_arrows_allocator_unless_told(setting: str | None, expected: str) -> None:
+    """Importing the validator or transformer (as the tasks, the CLI and the benchmarks do) makes
+    Arrow allocate with malloc (docs/benchmarks.md: faster and leaner than mimalloc here); an
+    explicit ARROW_DEFAULT_MEMORY_POOL still decides. Checked in a fresh interpreter, since Arrow
+    reads the setting once."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if setting:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = setting
+    code = "import transformer.kpis, validator.batch, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
