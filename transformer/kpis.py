@@ -77,14 +77,10 @@ def _per_group(group: np.ndarray, groups: int, values: np.ndarray | None = None)
 
 
 def _sums(group: np.ndarray, groups: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Exact sums (ecompipe.core.money_frames) per group code, one row per code in `groups`."""
+    """Exact sums (ecompipe.core.money_frames) per group code, one row per code in `groups` (0 for
+    a group with no rows; int64 where every sum fits, else Python ints, as exact_group_sums gives)."""
     sums = money_frames.exact_group_sums(pd.DataFrame({"group": group, **columns}), "group", list(columns))
-    sums = sums.reindex(groups)
-    for c in columns:
-        sums[c] = sums[c].astype(object).where(sums[c].notna(), 0)
-        if all(isinstance(v, int) and v < 2**63 for v in sums[c]):
-            sums[c] = sums[c].astype("int64")
-    return sums.reset_index(drop=True)
+    return sums.reindex(groups, fill_value=0).reset_index(drop=True)
 
 
 def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
