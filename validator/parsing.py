@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecompipe.core import money
+from ecompipe.core.arrow import arrow_column
 from validator import reasons
 
 # What may follow YYYY-MM-DD: an optional time, fraction and zone, which are ignored for the day
@@ -45,7 +46,7 @@ def parse_cents(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Se
     text = strip(cells)
     if exact:
         return _one_by_one(text, money.decimal_cents)
-    column = _arrow(text)
+    column = arrow_column(text)
     plain = pc.fill_null(pc.match_substring_regex(column, _PLAIN_MONEY), False)
     cents = pd.Series(_plain_integers(column, plain, 2), index=cells.index, dtype="Int64")
     plain = np.asarray(plain, dtype=bool)
@@ -108,7 +109,7 @@ def parse_int(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Seri
     text = strip(cells)
     if exact:
         return _one_by_one(text, _decimal_int)
-    column = _arrow(text)
+    column = arrow_column(text)
     plain = pc.fill_null(pc.match_substring_regex(column, _PLAIN_INT), False)
     plain_mask = np.asarray(plain, dtype=bool)
     values = pd.Series(_plain_integers(column, plain, 0), index=cells.index, dtype="Int64").where(plain_mask)
@@ -130,14 +131,6 @@ def _decimal_int(text: str) -> tuple[int | None, str | None]:
     return int(value), None
 
 
-def _arrow(text: pd.Series) -> pa.Array:
-    """The column as Arrow strings, zero-copy from pandas' Arrow-backed str (nulls stay null)."""
-    column = pa.array(text, from_pandas=True)
-    if isinstance(column, pa.ChunkedArray):  # an Arrow-backed column may come in chunks
-        column = column.combine_chunks()
-    return column.cast(pa.large_string())
-
-
 def parse_order_date(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(order_ts, order_date 'YYYY-MM-DD', failed), all in Arrow compute: the shape is checked by
     regex, the calendar by parsing the day and checking it was not rolled over (Arrow reads
@@ -146,7 +139,7 @@ def parse_order_date(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, 
     `exact`: cell by cell in Python (the reference)."""
     if exact:
         return _order_dates_one_by_one(strip(cells))
-    text = _arrow(strip(cells))
+    text = arrow_column(strip(cells))
     shape_ok = pc.fill_null(pc.match_substring_regex(text, "^" + _DATE + _TIME_TAIL + "$"), False)
     day_text = pc.if_else(shape_ok, pc.utf8_slice_codeunits(text, 0, 10), pa.scalar(None, pa.large_string()))
     day = pc.strptime(day_text, "%Y-%m-%d", "us", error_is_null=True)
