@@ -45,7 +45,10 @@ def validate_batch(
     `exact`: read with the csv module and parse cell by cell: the slow reference path, which the
     default vectorised one must match on any input (tests/functional/test_reference_path.py)."""
     today = now.date().isoformat()
-    parsed = [_parse_file(f, exact) for f in files]
+    # one file-name category set for the batch: a per-row file column costs a code, not a string,
+    # and the kinds' concatenations keep it categorical
+    file_keys = pd.CategoricalDtype([f.key for f in files])
+    parsed = [_parse_file(f, exact, file_keys) for f in files]
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
@@ -55,7 +58,7 @@ def validate_batch(
     items, new_pending = pending.split_references(accepted[ORDER_ITEMS], order_ids, product_ids)
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
-            mine = new_pending[new_pending["_file"] == p.key]
+            mine = new_pending[new_pending["source_file"] == p.key]
             p.pending = pd.DataFrame({"row": mine["_row"].to_numpy(), "reason": mine["reason"].to_numpy()})
 
     # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
@@ -76,7 +79,9 @@ def validate_batch(
     )
     pending_after = pd.concat([carried.still, fresh[PENDING_COLUMNS]], ignore_index=True)
 
-    accepted_per_file = pd.concat([accepted[ORDERS]["_file"], accepted[PRODUCTS]["_file"], items["_file"]])
+    accepted_per_file = pd.concat(
+        [accepted[ORDERS]["source_file"], accepted[PRODUCTS]["source_file"], items["source_file"]]
+    )
     report = build_report(
         batch_id,
         parsed,
@@ -98,7 +103,7 @@ def validate_batch(
     )
 
 
-def _parse_file(f: InputFile, exact: bool) -> ParsedFile:
+def _parse_file(f: InputFile, exact: bool, file_keys: pd.CategoricalDtype) -> ParsedFile:
     p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
     if p.kind is None:
         p.malformed = MalformedFile(
@@ -118,7 +123,9 @@ def _parse_file(f: InputFile, exact: bool) -> ParsedFile:
         p.raw, p.malformed = None, exc
         return p
     canonical = to_canonical(p.dialect, p.raw.cells, exact)
-    p.frame = canonical.frame.assign(source_file=f.key, source_line=p.raw.lines)
+    code = file_keys.categories.get_loc(f.key)
+    source = pd.Categorical.from_codes(np.full(len(canonical.frame), code), dtype=file_keys)
+    p.frame = canonical.frame.assign(source_file=source, source_line=p.raw.lines)
     p.errors = canonical.errors
     return p
 
@@ -131,13 +138,13 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
         if p.frame is None:
             continue
         ok = ~p.frame.index.isin(p.errors["row"])
-        frames.append(p.frame[ok].assign(_file=p.key, _row=p.frame.index[ok]))
+        frames.append(p.frame[ok].assign(_row=p.frame.index[ok]))
     if not frames:
-        return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_file", "_row"])
+        return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
     combined = pd.concat(frames, ignore_index=True)
     failed = failures(kind, combined, today)
     by_key = {p.key: p for p in files}
-    for key, group in failed.groupby(combined.loc[failed["index"], "_file"].to_numpy()):
+    for key, group in failed.groupby(combined.loc[failed["index"], "source_file"].to_numpy()):
         p = by_key[key]
         rows = combined.loc[group["index"], "_row"].to_numpy()
         columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else list(group["column"])

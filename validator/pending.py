@@ -96,10 +96,14 @@ def _pending_reason(items: pd.DataFrame, order_ids: pd.Index, product_ids: pd.In
 
 
 def public(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop the validator's bookkeeping columns (those starting with '_')."""
+    """Drop the validator's bookkeeping columns (those starting with '_'); the file column, a
+    category inside the validator, leaves it as plain text."""
     keep = [
         c
         for c in frame.columns
         if not str(c).startswith("_") and c not in ("reason", "first_batch_id", "first_seen_at")
     ]
-    return frame[keep].reset_index(drop=True)
+    out = frame[keep].reset_index(drop=True)
+    if isinstance(out.get("source_file", pd.Series(dtype="str")).dtype, pd.CategoricalDtype):
+        out["source_file"] = out["source_file"].astype("str")
+    return out
