@@ -47,7 +47,7 @@ def validate_batch(
     today = now.date().isoformat()
     # one file-name category set for the batch: a per-row file column costs a code, not a string,
     # and the kinds' concatenations keep it categorical
-    file_keys = pd.CategoricalDtype([f.key for f in files])
+    file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
     parsed = [_parse_file(f, exact, file_keys) for f in files]
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
