@@ -70,7 +70,16 @@ def execution_input(settings: Settings, manifest: Manifest, lease: Lease, run_id
         "lock_key": layout.LOCK_KEY,
         "lock_etag": lease.etag,
         "task_timeout_seconds": settings.task_timeout_seconds,
+        "fan_out": fans_out(settings, manifest),
+        "files_key": layout.manifest_files_key(manifest.batch_id),
+        "fan_out_concurrency": settings.fan_out_concurrency,
     }
+
+
+def fans_out(settings: Settings, manifest: Manifest) -> bool:
+    """Whether the batch's files are parsed one task each before the batch-wide validation."""
+    total = sum(f.size for f in manifest.files)
+    return len(manifest.files) > 1 and total >= settings.fan_out_min_mb * 2**20
 
 
 def sweep(

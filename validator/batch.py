@@ -8,6 +8,7 @@ rows_read = accepted + rejected + pending holds by construction.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import datetime
 
 import numpy as np
@@ -40,15 +41,19 @@ def validate_batch(
     max_pending_age_days: int = 7,
     examples: int = 20,
     exact: bool = False,
+    parsed_before: Mapping[str, ParsedFile] | None = None,
 ) -> BatchValidation:
     """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages.
     `exact`: read with the csv module and parse cell by cell: the slow reference path, which the
-    default vectorised one must match on any input (tests/functional/test_reference_path.py)."""
+    default vectorised one must match on any input (tests/functional/test_reference_path.py).
+    `parsed_before`: files already parsed by `parse_file` (by key; a fanned-out run's parts): the
+    batch-wide checks below are the same whoever parsed them."""
     today = now.date().isoformat()
     # one file-name category set for the batch: a per-row file column costs a code, not a string,
     # and the kinds' concatenations keep it categorical
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
-    parsed = [_parse_file(f, exact, file_keys) for f in files]
+    before = parsed_before or {}
+    parsed = [_with_source(before[f.key] if f.key in before else parse_file(f, exact), file_keys) for f in files]
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
@@ -103,7 +108,9 @@ def validate_batch(
     )
 
 
-def _parse_file(f: InputFile, exact: bool, file_keys: pd.CategoricalDtype) -> ParsedFile:
+def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
+    """One file on its own: read, dialect, canonical form and the cells that failed to parse. The
+    part of validation that needs no other file (a fanned-out run does it per file, in parallel)."""
     p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
     if p.kind is None:
         p.malformed = MalformedFile(
@@ -123,10 +130,17 @@ def _parse_file(f: InputFile, exact: bool, file_keys: pd.CategoricalDtype) -> Pa
         p.raw, p.malformed = None, exc
         return p
     canonical = to_canonical(p.dialect, p.raw.cells, exact)
-    code = file_keys.categories.get_loc(f.key)
-    source = pd.Categorical.from_codes(np.full(len(canonical.frame), code), dtype=file_keys)
-    p.frame = canonical.frame.assign(source_file=source, source_line=p.raw.lines)
+    p.frame = canonical.frame
     p.errors = canonical.errors
+    return p
+
+
+def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
+    """The lineage columns of each row: its file (a code into the batch's files) and line."""
+    if p.frame is not None and p.raw is not None:
+        code = file_keys.categories.get_loc(p.key)
+        source = pd.Categorical.from_codes(np.full(len(p.frame), code), dtype=file_keys)
+        p.frame = p.frame.assign(source_file=source, source_line=p.raw.lines)
     return p
 
 

@@ -14,10 +14,11 @@ from ecompipe.aws.manifests import read_manifest
 from ecompipe.aws.objects import Bucket, ObjectChanged, get_pinned
 from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
-from ecompipe.core.errors import ObjectMissing
+from ecompipe.core.errors import ManifestError, ObjectMissing
 from ecompipe.core.settings import Settings
-from validator import reasons
-from validator.batch import InputFile, Known, validate_batch
+from validator import parts, reasons
+from validator.batch import InputFile, Known, parse_file, validate_batch
+from validator.model import ParsedFile
 
 
 @dataclass
@@ -34,10 +35,16 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     manifest = read_manifest(bucket, batch_id)
     files: list[InputFile] = []
     skipped: list[Skipped] = []
+    parsed: dict[str, ParsedFile] = {}
     limit = settings.max_file_mb * 2**20
     for info in manifest.files:
         if limit and info.size > limit:
             files.append(InputFile(info.key, None, info.size))  # rejected unread
+            continue
+        part = parts.read(bucket, batch_id, info)  # parsed by a parse-file task of a fanned-out run
+        if part is not None:
+            parsed[info.key] = part
+            files.append(InputFile(info.key, None, info.size))
             continue
         try:
             files.append(InputFile(info.key, get_pinned(bucket, info.key, info.etag), info.size))
@@ -53,6 +60,7 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         now=now,
         max_pending_age_days=settings.pending_max_age_days,
         examples=settings.report_examples,
+        parsed_before=parsed,
     )
     for kind, frame in result.staged.items():
         parquet.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
@@ -63,7 +71,7 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     for key, problem in result.malformed.items():
         name = layout.file_name(key)
         data = by_key[key].data
-        if data is None:  # never read: copied server-side
+        if data is None:  # never read here (too large, or parsed by a parse-file task): copied server-side
             bucket.copy(key, layout.rejected_file_key(batch_id, name))
         else:
             bucket.put_bytes(layout.rejected_file_key(batch_id, name), data)
@@ -80,6 +88,26 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     }
     _record_report(bucket, batch_id, report)
     return report
+
+
+def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> dict:
+    """A fanned-out batch's parse-file task: parse one file of the manifest, as the manifest took
+    it, and store the part for the batch-wide step. A file it cannot read as recorded (too large,
+    changed, gone) gets no part: the batch-wide step deals with it as it always does."""
+    manifest = read_manifest(bucket, batch_id)
+    info = next((f for f in manifest.files if f.key == key), None)
+    if info is None:
+        raise ManifestError(f"{key} is not a file of batch {batch_id}")
+    limit = settings.max_file_mb * 2**20
+    if limit and info.size > limit:
+        return {"file": key, "part": False, "why": "larger than ECOMPIPE_MAX_FILE_MB: rejected unread"}
+    try:
+        data = get_pinned(bucket, info.key, info.etag)
+    except (ObjectChanged, ObjectMissing) as exc:
+        return {"file": key, "part": False, "why": str(exc)}
+    p = parse_file(InputFile(info.key, data, info.size))
+    parts.write(bucket, batch_id, p, info.etag)
+    return {"file": key, "part": True, "rows_read": p.rows_read, "parse_errors": len(p.errors)}
 
 
 def _record_report(bucket: Bucket, batch_id: str, report: dict) -> None:

@@ -50,7 +50,11 @@ class Manifest:
 
 
 def write_manifest(bucket: Bucket, manifest: Manifest) -> str:
-    bucket.put_json(layout.manifest_key(manifest.batch_id), manifest.to_json())
+    """The manifest, and its files again as a bare array (batches/<id>/files.json) for the state
+    machine's Distributed Map to read when the batch fans out."""
+    document = manifest.to_json()
+    bucket.put_json(layout.manifest_files_key(manifest.batch_id), document["files"])
+    bucket.put_json(layout.manifest_key(manifest.batch_id), document)
     return layout.manifest_key(manifest.batch_id)
 
 

@@ -1,6 +1,6 @@
-"""The container commands (`ecompipe task validate|transform|archive`): run one stage of one batch
-and record its outcome in the ledger, where the state machine reads it. Each stage logs one
-summary line with its counts and returns the values its metrics are made of."""
+"""The container commands (`ecompipe task parse-file|validate|transform|archive`): run one stage
+of one batch and record its outcome in the ledger, where the state machine reads it. Each stage
+logs one summary line with its counts and returns the values its metrics are made of."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from ecompipe.aws.lock import Fence
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import Resources, archive_as_reported
-from ecompipe.core import layout, notifications, statuses
+from ecompipe.core import layout, notifications, statuses, taskenv
+from ecompipe.core.errors import SettingsError
 from ecompipe.core.observability import bind, logger
 from ecompipe.core.taskenv import TaskInput
 
@@ -38,6 +39,16 @@ def validate(res: Resources, task: TaskInput) -> StageResult:
             "RejectedFiles": t["rejected_files"],
         },
     )
+
+
+def parse_file(res: Resources, task: TaskInput) -> StageResult:
+    """One file of a fanned-out batch (ECOMPIPE_FILE_KEY): parsed and stored for validate."""
+    from validator import task as validate_task
+
+    if not task.file_key:
+        raise SettingsError(f"parse-file needs {taskenv.FILE_KEY} in its environment (set by the state machine)")
+    done = validate_task.parse_one(res.settings, res.bucket, task.batch_id, task.file_key)
+    return StageResult(done, {"FilesParsed": int(done["part"])})
 
 
 def transform(res: Resources, task: TaskInput) -> StageResult:
@@ -80,7 +91,9 @@ def fence(res: Resources, task: TaskInput) -> Fence:
     return Fence(res.leases(), task.run_id)
 
 
-COMMANDS = {"validate": validate, "transform": transform, "archive": archive_inputs}
+COMMANDS = {"parse-file": parse_file, "validate": validate, "transform": transform, "archive": archive_inputs}
+# a part that is not there is parsed again by validate: its failure is not the run's
+ADVISORY = {"parse-file"}
 
 
 def run(command: str, res: Resources, task: TaskInput) -> StageResult:
@@ -91,7 +104,8 @@ def run(command: str, res: Resources, task: TaskInput) -> StageResult:
         result = COMMANDS[command](res, task)
     except Exception as exc:
         logger.exception(f"{command} failed")
-        res.ledger.finished(task.run_id, statuses.FAILED, f"{type(exc).__name__}: {exc}", stage=command)
+        if command not in ADVISORY:
+            res.ledger.finished(task.run_id, statuses.FAILED, f"{type(exc).__name__}: {exc}", stage=command)
         raise
     result.metrics["StageDuration"] = round(time.monotonic() - started, 3)
     logger.info(f"{command} summary", extra={"counts": result.summary, "duration_s": result.metrics["StageDuration"]})

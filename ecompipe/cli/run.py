@@ -45,12 +45,23 @@ if TYPE_CHECKING:  # the sales workflow loads the events consumer: only when the
 @click.option(
     "--tasks",
     "task_mode",
-    type=click.Choice(["inprocess", "subprocess", "docker"]),
-    default="inprocess",
+    type=click.Choice(["auto", "inprocess", "subprocess", "docker"]),
+    default="auto",
     show_default=True,
-    help="How the local task runner runs ECS tasks (--via statemachine); docker needs a Docker engine.",
+    help="How the local task runner runs ECS tasks (--via statemachine): auto is inprocess for one worker, "
+    "subprocess (one interpreter per task, so they use several cores) for more; docker needs a Docker engine.",
 )
-def run(directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="How many ECS tasks the local runner runs at once: a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) "
+    "parses its files side by side.",
+)
+def run(
+    directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str, workers: int
+) -> None:
     """Run the pipeline on DIRECTORY's CSV files (default: sample_data/seed) and print the KPIs;
     JSON sales files beside them each go through the sales workflow (docs/events.md).
 
@@ -61,6 +72,8 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")
+    if task_mode == "auto":
+        task_mode = "inprocess" if workers == 1 else "subprocess"
     if task_mode == "docker":
         _require_docker()
     settings = settings_for(endpoint_url)
@@ -75,7 +88,7 @@ def run(directory: Path | None, output: str, endpoint_url: str | None, via: str 
                 _print_sales(run_sales_files(res.settings, sales_files))
             if not files:
                 return
-            result = upload_and_run(res, files, via, task_mode)
+            result = upload_and_run(res, files, via, task_mode, workers)
             dates = set(result.affected_dates)
             orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
             categories = [r for r in res.kpis.category_kpis() if r["order_date"] in dates]
@@ -129,14 +142,14 @@ def _import_tasks() -> None:
     import validator.task  # noqa: F401
 
 
-def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode: str) -> RunResult:
+def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode: str, workers: int = 1) -> RunResult:
     """Upload the files to incoming/ and run them as one batch (ECOMPIPE_RUN_VIA or `via`)."""
     from ecompipe.batch.pipeline import upload
 
     keys = upload(res.bucket, files)
     stderr.print(f"uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/", style="dim")
     if (via or res.settings.run_via) == "statemachine":
-        return run_through_state_machine(res, keys, task_mode)
+        return run_through_state_machine(res, keys, task_mode, workers)
     return run_through_trigger(res, keys)
 
 
@@ -152,7 +165,7 @@ def _require_docker() -> None:
         ) from None
 
 
-def run_through_state_machine(res: Resources, keys: list[str], task_mode: str) -> RunResult:
+def run_through_state_machine(res: Resources, keys: list[str], task_mode: str, workers: int = 1) -> RunResult:
     """upload -> trigger -> the real state machine on the emulator -> tasks by the local runner."""
     from ecompipe.local import stack as local_aws
     from ecompipe.local.starter import run_via_state_machine
@@ -161,7 +174,7 @@ def run_through_state_machine(res: Resources, keys: list[str], task_mode: str) -
     local_aws.configure_emulator(res.settings.endpoint_url)
     stack = local_aws.deploy(res.settings)
     execution, result = run_via_state_machine(
-        res, stack, keys, owner=owner(), runner_mode=task_mode, waiting=say_waiting
+        res, stack, keys, owner=owner(), runner_mode=task_mode, waiting=say_waiting, workers=workers
     )
     run = res.ledger.get(execution["name"]) or {}
     stderr.print(

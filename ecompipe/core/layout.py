@@ -76,6 +76,18 @@ def manifest_key(batch_id: str) -> str:
     return f"{BATCHES}{check_batch_id(batch_id)}/manifest.json"
 
 
+def manifest_files_key(batch_id: str) -> str:
+    """The manifest's files as a bare JSON array: what a Distributed Map's ItemReader reads."""
+    return f"{BATCHES}{check_batch_id(batch_id)}/files.json"
+
+
+def part_key(batch_id: str, name: str, what: str) -> str:
+    """One file of a fanned-out batch, parsed by its own task: `what` is rows or errors."""
+    if what not in ("rows", "errors"):
+        raise LayoutError(f"a part holds rows or errors, not {what!r}")
+    return f"{STAGING}{check_batch_id(batch_id)}/parts/{check_file_name(name)}.{what}.parquet"
+
+
 def staging_key(batch_id: str, kind: str) -> str:
     return f"{STAGING}{check_batch_id(batch_id)}/{_kind(kind)}.parquet"
 

@@ -39,6 +39,11 @@ class Settings:
     max_batch_mb: int = 128
     # a file larger than this is rejected unread (its copy lands in rejected/); 0 = no limit
     max_file_mb: int = 128
+    # a batch of several files holding at least this many MiB is parsed file by file in parallel
+    # (the state machine's Distributed Map, at most fan_out_concurrency at a time) before the
+    # batch-wide checks; smaller ones take one validate task. 0 = every batch of several files.
+    fan_out_min_mb: int = 64
+    fan_out_concurrency: int = 40
     state_machine_arn: str | None = None
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
     run_via: str = "statemachine"
@@ -109,6 +114,7 @@ class Settings:
             "claim_check_kb": 1,
             "query_max_rows": 1,
             "query_timeout_seconds": 1,
+            "fan_out_concurrency": 1,
         }
         for f in fields(self):
             value = getattr(self, f.name)

@@ -17,17 +17,21 @@ RUN_ID = "ECOMPIPE_RUN_ID"
 BATCH_ID = "ECOMPIPE_BATCH_ID"
 BUCKET = "ECOMPIPE_BUCKET"
 
+FILE_KEY = "ECOMPIPE_FILE_KEY"  # the one file a parse-file task parses (a fanned-out batch)
+
 OVERRIDE_NAMES = (RUN_ID, BATCH_ID, BUCKET)
+PART_OVERRIDE_NAMES = (*OVERRIDE_NAMES, FILE_KEY)
 CONTAINER_NAME = "ecompipe"
 SALES_KEY = "ECOMPIPE_SALES_KEY"  # the sales file a sales-split task splits
-TASK_COMMANDS = ("validate", "transform", "archive", "sales-split")
-BATCH_COMMANDS = ("validate", "transform", "archive")
+TASK_COMMANDS = ("parse-file", "validate", "transform", "archive", "sales-split")
+BATCH_COMMANDS = ("parse-file", "validate", "transform", "archive")
 
 
 @dataclass(frozen=True)
 class TaskInput:
     run_id: str
     batch_id: str
+    file_key: str | None = None  # parse-file only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TaskInput:
@@ -35,4 +39,4 @@ class TaskInput:
         missing = [n for n in (RUN_ID, BATCH_ID) if not env.get(n)]
         if missing:
             raise SettingsError(f"a task needs {', '.join(missing)} in its environment (set by the state machine)")
-        return cls(env[RUN_ID], layout.check_batch_id(env[BATCH_ID]))
+        return cls(env[RUN_ID], layout.check_batch_id(env[BATCH_ID]), env.get(FILE_KEY) or None)

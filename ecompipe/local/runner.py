@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -32,9 +33,12 @@ class LocalTaskRunner:
         mode: str = "inprocess",
         poll_seconds: float = 0.1,
         overrides: dict[str, TaskImpl] | None = None,
+        workers: int = 1,
     ) -> None:
         if mode not in ("inprocess", "subprocess", "docker"):
             raise ValueError(f"mode must be inprocess, subprocess or docker, not {mode!r}")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
         self.settings = settings
         self.cluster = cluster
         self.mode = mode
@@ -45,6 +49,8 @@ class LocalTaskRunner:
         self._seen: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # tasks run side by side up to `workers` (Fargate runs as many as the Map starts)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecompipe-task")
 
     def __enter__(self) -> LocalTaskRunner:
         self._thread = threading.Thread(target=self._loop, name="ecompipe-task-runner", daemon=True)
@@ -55,6 +61,7 @@ class LocalTaskRunner:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
@@ -66,7 +73,13 @@ class LocalTaskRunner:
             for arn in arns:
                 if arn not in self._seen:
                     self._seen.add(arn)
-                    self._run(arn)
+                    self._pool.submit(self._run_logged, arn)
+
+    def _run_logged(self, arn: str) -> None:
+        try:
+            self._run(arn)
+        except Exception:  # the emulator going away at shutdown; the task's own errors are its exit code
+            log.debug("running task %s failed", arn, exc_info=True)
 
     def _run(self, arn: str) -> None:
         task = self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]

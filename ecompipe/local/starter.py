@@ -51,9 +51,11 @@ def run_via_state_machine(
     timeout_seconds: float = 600,
     task_overrides: dict | None = None,
     waiting: Callable[[Lease], None] | None = None,
+    workers: int = 1,
 ) -> tuple[dict, RunResult | None]:
     """upload -> trigger -> the real state machine on the emulator, its ECS tasks run by the local
-    task runner. Returns the execution description and (when it got that far) the run's result."""
+    task runner (`workers` at once). Returns the execution description and (when it got that far)
+    the run's result."""
     from trigger.starters import StepFunctionsStarter
     from trigger.sweep import sweep
 
@@ -61,7 +63,7 @@ def run_via_state_machine(
     leases = res.leases()
     with (
         cleaned_up_on_exit(leases, owner, sfn, stack.state_machine_arn),
-        LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides),
+        LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides, workers=workers),
     ):
         outcome = when_lease_is_free(
             lambda: sweep(

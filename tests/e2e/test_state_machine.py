@@ -145,7 +145,9 @@ def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None
     assert "arn:aws:" not in text.replace("arn:aws:states:::", "")
     assert statemachine.placeholders(text) == set(statemachine.SUBSTITUTIONS)
     doc = json.loads(text)
+    children = {}  # the states of the Map's child executions
     for name, state in doc["States"].items():
+        children.update(state.get("ItemProcessor", {}).get("States", {}))
         if state.get("Resource", "").startswith("arn:aws:states:::ecs:runTask"):
             [override] = state["Parameters"]["Overrides"]["ContainerOverrides"]
             assert override["Name"] == taskenv.CONTAINER_NAME
@@ -153,3 +155,8 @@ def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None
             assert override["Command"][1] in taskenv.TASK_COMMANDS
         if state["Type"] == "Task":
             assert state.get("Catch"), f"{name} has no Catch"
+    [(name, child)] = children.items()  # parse-file: ends its child execution; Validate redoes a failed one
+    [override] = child["Parameters"]["Overrides"]["ContainerOverrides"]
+    assert override["Command"] == ["task", "parse-file"] and child["End"] is True
+    assert tuple(e["Name"] for e in override["Environment"]) == taskenv.PART_OVERRIDE_NAMES, name
+    assert doc["States"]["ParseFiles"]["Catch"][0]["Next"] == doc["States"]["ParseFiles"]["Next"] == "Validate"

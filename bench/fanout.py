@@ -1,0 +1,93 @@
+"""A batch's validation fanned out over N worker processes against one run in one task, on the
+emulator's S3 (the real tasks: `parse-file` per file, then `validate` from the parts), plus the
+transform stage, which both share. Prints one JSON line per worker count and checks that every
+count gives the same staged rows and report.
+
+    python bench/fanout.py --size 10M --workers 1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import dataset  # noqa: E402
+
+
+def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
+    """One worker: the parse-file task for each of its files."""
+    from ecompipe.batch.pipeline import Resources
+    from ecompipe.core.settings import Settings
+    from validator import task as validate_task
+
+    res = Resources.from_settings(Settings(**json.loads(settings_json)))
+    for key in keys:
+        validate_task.parse_one(res.settings, res.bucket, batch_id, key)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="1M")
+    ap.add_argument("--workers", default="1,2")
+    args = ap.parse_args()
+
+    from ecompipe.aws.manifests import Manifest, write_manifest
+    from ecompipe.batch.pipeline import Resources, upload
+    from ecompipe.core import layout
+    from ecompipe.core.settings import Settings
+    from ecompipe.local.emulator import EmulatorProcess
+    from transformer import task as transform_task
+    from validator import task as validate_task
+
+    directory = dataset(args.size, 0.01, "seed")
+    files = sorted(directory.glob("*.csv"))
+    outcomes = []
+    for n in (int(w) for w in args.workers.split(",")):
+        with EmulatorProcess() as url:
+            settings = Settings(endpoint_url=url, bucket="ecompipe-fanout", max_file_mb=0)
+            res = Resources.from_settings(settings)
+            res.init()
+            keys = upload(res.bucket, files)
+            manifest = Manifest.for_files([res.bucket.head(k) for k in keys])  # type: ignore[misc]
+            write_manifest(res.bucket, manifest)
+            started = time.perf_counter()
+            if n > 1:
+                shares = [keys[i::n] for i in range(n)]
+                as_json = json.dumps({"endpoint_url": url, "bucket": settings.bucket, "max_file_mb": 0})
+                with ProcessPoolExecutor(n) as pool:
+                    list(pool.map(_parse, [as_json] * n, [manifest.batch_id] * n, shares))
+            parsed = time.perf_counter()
+            report = validate_task.run(replace(settings), res.bucket, manifest.batch_id)
+            validated = time.perf_counter()
+            summary = transform_task.run(res.bucket, res.kpis, manifest.batch_id)
+            done = time.perf_counter()
+            staged = {k: res.bucket.get_bytes(layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS}
+            report.pop("generated_at")
+            outcome = {
+                "workers": n,
+                "parse_s": round(parsed - started, 2),
+                "validate_s": round(validated - started, 2),
+                "transform_s": round(done - validated, 2),
+                "total_s": round(done - started, 2),
+                "kpi_items": summary["kpi_items_written"],
+            }
+            outcomes.append((outcome, report, staged, sorted(res.kpis.order_kpis(), key=str)))
+            print(json.dumps(outcome), flush=True)
+    first = outcomes[0]
+    for other in outcomes[1:]:
+        assert other[1] == first[1], "reports differ"
+        assert other[2] == first[2], "staged rows differ"
+        assert other[3] == first[3], "order KPIs differ"
+    print(json.dumps({"same_report_and_kpis": True, "size": args.size}))
+
+
+if __name__ == "__main__":
+    main()

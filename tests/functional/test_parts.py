@@ -1,0 +1,121 @@
+"""A fanned-out batch's parts (validator/parts.py): each file parsed by its own parse-file task,
+stored in S3 (in-process moto), read back by the batch-wide validate step. Whoever parsed a file,
+the batch's outcome is the same; a part that is missing, stale or broken is never used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pandas.testing import assert_frame_equal
+
+from ecompipe.aws.objects import ObjectInfo
+from ecompipe.core import layout
+from ecompipe.local.generate import Spec, generate
+from tests.conftest import NOW
+from tests.support.corpus import BASE, CASES
+from tests.support.helpers import put_files, record_manifest
+from validator import parts
+from validator import task as validate_task
+from validator.batch import InputFile, Known, parse_file, validate_batch
+
+pytestmark = pytest.mark.functional
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _corpus() -> dict[str, bytes]:
+    files: dict[str, bytes] = dict(BASE)
+    for case in CASES:
+        for name, data in case.files.items():
+            stem, dot, ext = name.partition(".")
+            renamed = f"products_{case.id}{dot}{ext}" if stem.startswith("products") else f"{stem}_{case.id}{dot}{ext}"
+            files[renamed] = data
+    return files
+
+
+SETS = {
+    "sample": {p.name: p.read_bytes() for p in sorted((ROOT / "sample_data" / "seed").glob("*.csv"))},
+    "generated": generate(Spec(order_items=3_000, dialect="thelook", days=10, files=3, bad_rate=0.15, seed=11)),
+    "corpus": _corpus(),
+}
+
+
+def _assert_same(a, b) -> None:  # two BatchValidation outcomes
+    assert a.report == b.report
+    for kind in a.staged:
+        assert_frame_equal(a.staged[kind], b.staged[kind])
+    assert a.rejected_rows.keys() == b.rejected_rows.keys()
+    for name, rows in a.rejected_rows.items():
+        assert_frame_equal(rows, b.rejected_rows[name])
+    assert {k: (m.reason, m.message) for k, m in a.malformed.items()} == {
+        k: (m.reason, m.message) for k, m in b.malformed.items()
+    }
+    assert_frame_equal(a.pending, b.pending)
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_a_batch_validated_from_stored_parts_equals_one_validated_whole(resources, name: str) -> None:
+    files = [InputFile(f"incoming/{n}", data) for n, data in SETS[name].items()]
+    whole = validate_batch("b", files, Known(), None, now=NOW)
+
+    for f in files:
+        parts.write(resources.bucket, "b", parse_file(f), etag=f"etag-{f.name}")
+    stored = {f.key: parts.read(resources.bucket, "b", ObjectInfo(f.key, 0, f"etag-{f.name}")) for f in files}
+    assert all(p is not None for p in stored.values())
+    unread = [InputFile(f.key, None) for f in files]
+    from_parts = validate_batch("b", unread, Known(), None, now=NOW, parsed_before=stored)
+
+    _assert_same(from_parts, whole)
+    assert whole.report["totals"]["rows_read"] > 0
+
+
+def test_a_part_of_another_file_version_or_half_written_is_not_used(resources) -> None:
+    bucket = resources.bucket
+    f = InputFile("incoming/orders_a.csv", SETS["sample"]["orders_part1.csv"])
+    parts.write(bucket, "b", parse_file(f), etag="v1")
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1")) is not None
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v2")) is None  # the file changed since
+    assert parts.read(bucket, "c", ObjectInfo(f.key, 0, "v1")) is None  # another batch's
+
+    bucket.delete(layout.part_key("b", f.name, "errors"))  # a task that died between its two writes
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1")) is None
+    bucket.put_bytes(layout.part_key("b", f.name, "errors"), b"not parquet")
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1")) is None
+
+
+def test_the_validate_task_uses_the_parts_the_parse_file_tasks_left(resources) -> None:
+    """parse-file for some files (one of them malformed, one too large to read), then validate:
+    the report and the staged rows equal those of the same batch validated without parts."""
+    settings = resources.settings
+    files = {**SETS["sample"], "orders_broken.csv": b"\xff\xfe not utf-8", "orders_huge.csv": b"x" * (2**20 + 1)}
+    keys = put_files(resources, files)
+    manifest = record_manifest(resources.bucket, keys)
+    huge = {"file": "incoming/orders_huge.csv", "part": False}
+    small = settings.__class__(bucket=settings.bucket, max_file_mb=1)
+    done = [validate_task.parse_one(small, resources.bucket, manifest.batch_id, k) for k in keys[::2]]
+    assert all(d["part"] for d in done if d["file"] != huge["file"])
+    assert all(not d["part"] for d in done if d["file"] == huge["file"])
+    with_parts = validate_task.run(small, resources.bucket, manifest.batch_id, NOW)
+
+    for k in keys:  # the same batch again, every file read by validate itself
+        for what in ("rows", "errors"):
+            if resources.bucket.exists(layout.part_key(manifest.batch_id, layout.file_name(k), what)):
+                resources.bucket.delete(layout.part_key(manifest.batch_id, layout.file_name(k), what))
+    without = validate_task.run(small, resources.bucket, manifest.batch_id, NOW)
+    for report in (with_parts, without):
+        report.pop("generated_at")
+        report.pop("attempts", None)
+    assert with_parts == without
+    rejected = {f["file"]: f["error"]["reason"] for f in with_parts["files"] if f["status"] == "rejected"}
+    assert rejected == {"incoming/orders_broken.csv": "undecodable_bytes", "incoming/orders_huge.csv": "file_too_large"}
+    # the malformed file was never read by validate: its copy under rejected/ is the file itself
+    copy = layout.rejected_file_key(manifest.batch_id, "orders_broken.csv")
+    assert resources.bucket.get_bytes(copy) == files["orders_broken.csv"]
+
+
+def test_parse_file_refuses_a_file_that_is_not_in_the_batch(resources) -> None:
+    keys = put_files(resources, {"orders_a.csv": SETS["sample"]["orders_part1.csv"]})
+    manifest = record_manifest(resources.bucket, keys)
+    with pytest.raises(Exception, match="not a file of batch"):
+        validate_task.parse_one(resources.settings, resources.bucket, manifest.batch_id, "incoming/orders_b.csv")
