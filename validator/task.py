@@ -80,6 +80,11 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         bucket.put_bytes(layout.expired_pending_key(batch_id), _csv(result.expired), "text/csv")
     report = result.report
     report["skipped_files"] = [{"file": s.key, "message": s.message} for s in skipped]
+    if parsed:  # a fanned-out run: which files its parse-file tasks parsed, which validate parsed itself
+        report["fan_out"] = {
+            "parsed_by_tasks": sorted(parsed),
+            "parsed_here": sorted(f.key for f in files if f.key not in parsed and f.data is not None),
+        }
     report["rejected_prefix"] = f"{layout.REJECTED}{batch_id}/"
     report["expired_pending"] = {
         "count": len(result.expired),

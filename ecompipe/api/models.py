@@ -45,6 +45,7 @@ class Run(BaseModel):
     rejected: int | None = None
     pending: int | None = None
     rejected_files: int | None = None
+    parts: int | None = Field(None, description="files parsed by their own parse-file task (a fanned-out run)")
     affected_dates: int | None = None
     error: str | None = None
     report_url: str | None = Field(None, description="the run's validation report, when it has one")

@@ -14,7 +14,7 @@ from ecompipe.core.errors import LayoutError
 from ecompipe.core.statuses import RUN_STATUSES
 
 MAX_RUNS = 200
-_COUNTS = {"files", "rows_read", "accepted", "rejected", "pending", "rejected_files", "affected_dates"}
+_COUNTS = {"files", "rows_read", "accepted", "rejected", "pending", "rejected_files", "parts", "affected_dates"}
 
 
 def router(res: Resources, guarded: list[Any]) -> APIRouter:

@@ -83,6 +83,7 @@ class Ledger:
                 "pending": t["pending"],
                 "rejected_files": t["rejected_files"],
                 "report_key": report_key,
+                **({"parts": len(report["fan_out"]["parsed_by_tasks"])} if "fan_out" in report else {}),
             },
         )
 

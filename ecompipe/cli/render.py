@@ -113,6 +113,12 @@ def batches_table(console: Console, batches: list[dict]) -> None:
     console.print(table)
 
 
+def files_cell(run: dict) -> str:
+    """A run's file count; for a fanned-out run, how many its parse-file tasks parsed."""
+    files = str(run.get("files", "-"))
+    return f"{files} ({run['parts']} in parallel)" if run.get("parts") else files
+
+
 def runs_table(console: Console, runs: list[dict]) -> None:
     table = Table(title=f"{len(runs)} runs, newest first")
     for col in ("run", "status", "stage", "started", "files", "accepted", "rejected", "pending", "dates", "error"):
@@ -124,7 +130,8 @@ def runs_table(console: Console, runs: list[dict]) -> None:
             str(r.get("status", "?")),
             str(r.get("failed_stage") or r.get("stage", "")),
             str(r.get("started_at", ""))[:19],
-            *(str(r.get(k, "-")) for k in ("files", "accepted", "rejected", "pending", "affected_dates")),
+            files_cell(r),
+            *(str(r.get(k, "-")) for k in ("accepted", "rejected", "pending", "affected_dates")),
             str(r.get("error", ""))[:60],
         )
     console.print(table)
@@ -140,6 +147,11 @@ def report_tables(console: Console, report: dict) -> None:
             f"{t['accepted']} accepted, {t['rejected']} rejected, {t['pending']} pending",
         )
     )
+    if "fan_out" in report:
+        fan = report["fan_out"]
+        here = f"; parsed by validate itself: {', '.join(fan['parsed_here'])}" if fan["parsed_here"] else ""
+        tasks = len(fan["parsed_by_tasks"])
+        console.print(Text(literal(f"fanned out: {tasks} files parsed by parse-file tasks{here}")))
     for f in report["files"]:
         head = literal(f"{f['file']}  [{f['kind'] or '?'}/{f['dialect'] or '-'}]")
         if f["status"] == "rejected":

@@ -135,7 +135,8 @@ function runsTable(runs) {
     tr.append(el("td", {}, r.run_id));
     const status = el("td"); status.append(el("span", { class: `status ${r.status || ""}` }, r.status || "?")); tr.append(status);
     tr.append(el("td", {}, (r.started_at || "").slice(0, 19).replace("T", " ")));
-    for (const k of ["files", "accepted", "rejected", "pending"]) tr.append(el("td", { class: "num", "data-field": k }, r[k] ?? "–"));
+    tr.append(el("td", { class: "num", "data-field": "files" }, r.parts ? `${r.files ?? "–"} (${r.parts} in parallel)` : (r.files ?? "–")));
+    for (const k of ["accepted", "rejected", "pending"]) tr.append(el("td", { class: "num", "data-field": k }, r[k] ?? "–"));
     const link = el("td");
     if (r.report_url) { const a = el("a", { href: `#report/${encodeURIComponent(r.run_id)}` }, "report"); link.append(a); }
     tr.append(link);
@@ -147,6 +148,10 @@ async function showReport(runId) {
   const report = await api(`/api/runs/${encodeURIComponent(runId)}/report`);
   $("report-title").textContent = `${report.batch_id}: ${report.totals.rows_read} rows read, ${report.totals.accepted} accepted, ${report.totals.rejected} rejected, ${report.totals.pending} pending`;
   const parts = [];
+  if (report.fan_out) {
+    const here = report.fan_out.parsed_here.length ? `; parsed by validate itself: ${report.fan_out.parsed_here.join(", ")}` : "";
+    parts.push(el("div", { class: "file" }, `fanned out: ${report.fan_out.parsed_by_tasks.length} files parsed by parse-file tasks${here}`));
+  }
   for (const f of report.files) {
     parts.push(el("div", { class: "file" }, f.status === "rejected" ? `${f.file}: file rejected (${f.error.reason}) ${f.error.message}` : `${f.file}: ${f.rows_read} read, ${f.accepted} accepted, ${f.rejected} rejected, ${f.pending} pending`));
     const examples = Object.values(f.examples || {}).flat();

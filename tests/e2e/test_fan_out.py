@@ -63,4 +63,6 @@ def test_a_fanned_out_batch_gives_the_kpis_of_one_task_even_when_a_child_fails(f
     assert with_part == set(keys) - {BROKEN}
     run = res.ledger.get(result.batch_id)
     assert (run["status"], run["accepted"]) == ("SUCCEEDED", 421)  # a failed child is not the run's failure
+    assert run["parts"] == len(keys) - 1  # one run, with the parts it was made of
+    assert result.report["fan_out"] == {"parsed_by_tasks": sorted(set(keys) - {BROKEN}), "parsed_here": [BROKEN]}
     assert (res.kpis.order_kpis(), res.kpis.category_kpis()) == one_shot_kpis(files)

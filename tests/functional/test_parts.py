@@ -103,6 +103,10 @@ def test_the_validate_task_uses_the_parts_the_parse_file_tasks_left(resources) -
             if resources.bucket.exists(layout.part_key(manifest.batch_id, layout.file_name(k), what)):
                 resources.bucket.delete(layout.part_key(manifest.batch_id, layout.file_name(k), what))
     without = validate_task.run(small, resources.bucket, manifest.batch_id, NOW)
+    tasks = sorted(k for k in keys[::2] if k != huge["file"])
+    here = sorted(k for k in keys if k not in tasks and k != huge["file"])  # the huge one is never read
+    assert with_parts.pop("fan_out") == {"parsed_by_tasks": tasks, "parsed_here": here}
+    assert "fan_out" not in without
     for report in (with_parts, without):
         report.pop("generated_at")
         report.pop("attempts", None)

@@ -73,3 +73,23 @@ def test_the_dashboard_writes_values_as_text_never_as_markup() -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser", "eval("):
         assert sink not in script, sink
     assert "textContent" in script
+
+
+def test_a_fanned_out_run_shows_the_parts_it_was_made_of() -> None:
+    """`ecompipe runs` and `ecompipe report`: one run, with how many files its parse-file tasks
+    parsed and which (if any) validate parsed itself, the keys printed literally."""
+    from datetime import UTC, datetime
+
+    from validator.batch import InputFile, Known, validate_batch
+
+    out = io.StringIO()
+    console = render.console(stderr=False)
+    console.file = out
+    render.runs_table(console, [{"run_id": "r1", "status": "SUCCEEDED", "files": 11, "parts": 10}])
+    assert "11 (10 in parallel)" in out.getvalue()
+    files = [InputFile("incoming/orders_a.csv", b"order_id,user_id,order_date,status\n1,2,2025-06-01,delivered\n")]
+    report = validate_batch("b", files, Known(), None, now=datetime(2026, 1, 1, tzinfo=UTC)).report
+    here = "incoming/orders_[bold]b.csv"
+    report["fan_out"] = {"parsed_by_tasks": ["incoming/orders_a.csv"], "parsed_here": [here]}
+    render.report_tables(console, report)
+    assert f"1 files parsed by parse-file tasks; parsed by validate itself: {here}" in out.getvalue()
