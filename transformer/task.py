@@ -1,7 +1,8 @@
 """The transformer task: staged batch -> curated upsert -> KPIs of the affected dates -> DynamoDB.
 
 Writes are ordered so that a crash at any point leaves a state a rerun converges from: curated
-partitions first (an idempotent upsert), then KPIs (replace by date), then the pending set.
+partitions first (an idempotent upsert), then the product catalogue (a rerun before it still finds
+the batch's recategorised products), then KPIs (replace by date), then the pending set.
 Under a lease, each of those steps is fenced on the run id first (ecompipe.aws.lock.Fence).
 """
 
@@ -49,12 +50,15 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Callable[[str], N
     category_kpis = kpis.category_kpis(orders, items, products)
 
     fence("the curated write")
-    if not staged["products"].empty:
-        curated.write_products(products)
     curated.write_partitions(ORDERS, orders, dates)
     curated.write_partitions(ORDER_ITEMS, items, dates)
     for kind in (ORDERS, ORDER_ITEMS):
         curated.refresh_keys(kind)  # the next batch then reads only the partitions changed after this
+    # the catalogue after the partitions: a run killed before this write is rerun against the old
+    # catalogue, so it still sees which products the batch recategorised (and their dates)
+    fence("the product catalogue write")
+    if not staged["products"].empty:
+        curated.write_products(products)
     fence("the KPI write")
     written = store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
     fence("the pending commit")

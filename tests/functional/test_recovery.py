@@ -19,7 +19,14 @@ pytestmark = pytest.mark.functional
 
 # O5's order is not in the batch: its item is held in pending/ (the case that used to double)
 FILES = {name: data.encode() for name, data in BASE.items() if name != "orders_3.csv"}
-KILL_POINTS = ["after validation", "the curated write", "the KPI write", "the pending commit", "the archive"]
+KILL_POINTS = [
+    "after validation",
+    "the curated write",
+    "the product catalogue write",
+    "the KPI write",
+    "the pending commit",
+    "the archive",
+]
 
 
 class Killed(BaseException):
@@ -60,3 +67,42 @@ def test_a_run_killed_anywhere_recovers_to_the_uninterrupted_result(resources: R
     ]
     assert report["totals"]["files"] == len(FILES) and report["totals"]["pending"] == 1
     assert not resources.bucket.list(layout.INCOMING)
+
+
+RECATEGORISED = {  # a later batch that only moves P1 to another category
+    "products_2.csv": b"product_id,category,price\nP1,Music,10.00\n",
+}
+CATALOGUE = {
+    "products_1.csv": b"product_id,category,price\nP1,Books,10.00\nP2,Toys,5.00\n",
+    "orders_1.csv": b"order_id,user_id,order_date,status,total_amount\n"
+    b"O1,U1,2025-06-01,delivered,10.00\nO2,U2,2025-06-02,delivered,5.00\n",
+    "order_items_1.csv": b"order_id,product_id,quantity,unit_price\nO1,P1,1,10.00\nO2,P2,1,5.00\n",
+}
+
+
+def test_a_run_killed_between_its_writes_still_recomputes_the_dates_of_recategorised_products(
+    resources: Resources,
+) -> None:
+    """The product catalogue is written last: a run killed before it is recovered by a rerun that
+    still sees which products the batch recategorised, so their dates' category KPIs move too."""
+    from moto import mock_aws
+
+    from ecompipe.core.settings import Settings
+    from tests.conftest import MOTO_CONFIG
+    from tests.support.helpers import run_files
+
+    run_files(resources, CATALOGUE)
+    manifest = record_manifest(resources.bucket, put_files(resources, RECATEGORISED))
+    with pytest.raises(Killed):
+        run_manifest(resources, manifest, NOW, _killer("the product catalogue write"))
+    run_manifest(resources, read_manifest(resources.bucket, manifest.batch_id), NOW)  # the recovery
+    recovered = kpi_state(resources)  # (read before another moto starts: it resets the backends)
+
+    with mock_aws(config=MOTO_CONFIG):
+        uninterrupted = Resources.from_settings(Settings(bucket="ecompipe-uninterrupted"))
+        uninterrupted.init()
+        run_files(uninterrupted, CATALOGUE)
+        run_files(uninterrupted, RECATEGORISED)
+        expected = kpi_state(uninterrupted)
+    assert {(c["category"], c["order_date"]) for c in expected[1]} == {("Music", "2025-06-01"), ("Toys", "2025-06-02")}
+    assert recovered == expected
