@@ -33,7 +33,7 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Callable[[str], N
     products = curate.upsert(products_before, staged["products"].assign(batch_id=batch_id), "product_id")
     changed = curate.changed_categories(products_before, staged["products"])
 
-    dates = curate.affected_dates(batch_orders, batch_items, curated.index(), changed)
+    dates = _recorded(bucket, batch_id, curate.affected_dates(batch_orders, batch_items, curated.index(), changed))
     existing_orders = curated.read_partitions(ORDERS, dates)
     existing_items = curated.read_partitions(ORDER_ITEMS, dates)
     orders, items = curate.rebuild(
@@ -74,6 +74,18 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Callable[[str], N
     }
     bucket.put_json(layout.transform_report_key(batch_id), summary)
     return summary
+
+
+def _recorded(bucket: Bucket, batch_id: str, dates: list[str]) -> list[str]:
+    """These dates and those an earlier attempt of the batch recorded, recorded before any shared
+    write. A run killed after its curated write has already moved rows: an order re-sent under a
+    new date is gone from its old partition, so a rerun would no longer find the old date (whose
+    KPIs would keep counting the order). The record keeps it."""
+    before = bucket.get_json_or_none(layout.affected_dates_key(batch_id)) or []
+    union = sorted(set(dates) | {d for d in before if isinstance(d, str)})
+    if union != before:
+        bucket.put_json(layout.affected_dates_key(batch_id), union)
+    return union
 
 
 def _commit_pending(bucket: Bucket, batch_id: str) -> None:

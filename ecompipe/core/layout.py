@@ -106,6 +106,12 @@ def report_attempt_key(batch_id: str, attempt: int) -> str:
     return f"{REPORTS}{check_batch_id(batch_id)}/validation.attempt-{int(attempt)}.json"
 
 
+def affected_dates_key(batch_id: str) -> str:
+    """The dates a batch's transform found affected, recorded before its first shared write: a
+    rerun after a crash recomputes at least these (the curated store no longer shows all of them)."""
+    return f"{STAGING}{check_batch_id(batch_id)}/affected_dates.json"
+
+
 def transform_report_key(batch_id: str) -> str:
     return f"{REPORTS}{check_batch_id(batch_id)}/transform.json"
 

@@ -106,3 +106,33 @@ def test_a_run_killed_between_its_writes_still_recomputes_the_dates_of_recategor
         expected = kpi_state(uninterrupted)
     assert {(c["category"], c["order_date"]) for c in expected[1]} == {("Music", "2025-06-01"), ("Toys", "2025-06-02")}
     assert recovered == expected
+
+
+MOVED = {  # a later batch that moves O1 to another day
+    "orders_2.csv": b"order_id,user_id,order_date,status,total_amount\nO1,U1,2025-06-03,delivered,10.00\n",
+}
+
+
+@pytest.mark.parametrize("point", ["the product catalogue write", "the KPI write", "the pending commit"])
+def test_a_run_killed_after_moving_an_order_recovers_the_day_it_left(resources: Resources, point: str) -> None:
+    from moto import mock_aws
+
+    from ecompipe.core.settings import Settings
+    from tests.conftest import MOTO_CONFIG
+    from tests.support.helpers import run_files
+
+    run_files(resources, CATALOGUE)
+    manifest = record_manifest(resources.bucket, put_files(resources, MOVED))
+    with pytest.raises(Killed):
+        run_manifest(resources, manifest, NOW, _killer(point))
+    run_manifest(resources, read_manifest(resources.bucket, manifest.batch_id), NOW)  # the recovery
+    recovered = kpi_state(resources)
+
+    with mock_aws(config=MOTO_CONFIG):
+        uninterrupted = Resources.from_settings(Settings(bucket="ecompipe-uninterrupted"))
+        uninterrupted.init()
+        run_files(uninterrupted, CATALOGUE)
+        run_files(uninterrupted, MOVED)
+        expected = kpi_state(uninterrupted)
+    assert [o["order_date"] for o in expected[0]] == ["2025-06-02", "2025-06-03"]
+    assert recovered == expected
