@@ -5,6 +5,8 @@ rows and pending set of an uninterrupted run, and the first validation report is
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
 from ecompipe.aws.manifests import read_manifest
@@ -136,3 +138,56 @@ def test_a_run_killed_after_moving_an_order_recovers_the_day_it_left(resources: 
         expected = kpi_state(uninterrupted)
     assert [o["order_date"] for o in expected[0]] == ["2025-06-02", "2025-06-03"]
     assert recovered == expected
+
+
+HISTORY_FILES = {  # re-sent orders move days, a later catalogue recategorises, items come early
+    **CATALOGUE,
+    **MOVED,
+    **RECATEGORISED,
+    "order_items_2.csv": b"order_id,product_id,quantity,unit_price\nO2,P1,2,10.00\nO3,P2,1,5.00\n",
+    "orders_3.csv": b"order_id,user_id,order_date,status,total_amount\nO3,U3,2025-06-02,returned,5.00\n"
+    b"O2,U2,2025-06-04,delivered,25.00\n",
+}
+FIRST = ["order_items_1.csv", "orders_1.csv", "products_1.csv"]
+FENCES = [None, "the curated write", "the product catalogue write", "the KPI write", "the pending commit"]
+
+
+@st.composite
+def _killed_histories(draw):
+    names = sorted(HISTORY_FILES)
+    batches = draw(
+        st.lists(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True), min_size=2, max_size=4)
+    )
+    kills = draw(st.lists(st.sampled_from(FENCES), min_size=len(batches), max_size=len(batches)))
+    return batches, kills
+
+
+def _history_state(batches: list[list[str]], kills: list[str | None]) -> tuple:
+    from moto import mock_aws
+
+    from ecompipe.core.settings import Settings
+    from tests.conftest import MOTO_CONFIG
+
+    with mock_aws(config=MOTO_CONFIG):
+        res = Resources.from_settings(Settings(bucket="ecompipe-killed"))
+        res.init()
+        for names, kill in zip(batches, kills, strict=True):
+            manifest = record_manifest(res.bucket, put_files(res, {n: HISTORY_FILES[n] for n in names}))
+            if kill is not None:
+                with pytest.raises(Killed):
+                    run_manifest(res, manifest, NOW, _killer(kill))
+            run_manifest(res, read_manifest(res.bucket, manifest.batch_id), NOW)
+        pending = parquet.get_frame_or_none(res.bucket, layout.PENDING_ITEMS_KEY)
+        return kpi_state(res), [] if pending is None else sorted(pending["item_key"])
+
+
+@settings(max_examples=5, deadline=None)
+@given(_killed_histories())
+@example(([FIRST, ["orders_2.csv"]], [None, "the KPI write"]))  # the order counted twice
+@example(([FIRST, ["products_2.csv"]], [None, "the product catalogue write"]))  # the stale category
+def test_any_history_with_runs_killed_anywhere_ends_as_the_same_history_uninterrupted(aws_env: None, history) -> None:
+    """The class of the two defects above, as a property: whatever the batches (orders moving days,
+    products changing category, items before their orders) and wherever each run is killed and
+    recovered, the KPIs and the pending set equal the same batches run without a kill."""
+    batches, kills = history
+    assert _history_state(batches, kills) == _history_state(batches, [None] * len(batches))
