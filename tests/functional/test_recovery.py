@@ -80,66 +80,9 @@ CATALOGUE = {
     b"O1,U1,2025-06-01,delivered,10.00\nO2,U2,2025-06-02,delivered,5.00\n",
     "order_items_1.csv": b"order_id,product_id,quantity,unit_price\nO1,P1,1,10.00\nO2,P2,1,5.00\n",
 }
-
-
-def test_a_run_killed_between_its_writes_still_recomputes_the_dates_of_recategorised_products(
-    resources: Resources,
-) -> None:
-    """The product catalogue is written last: a run killed before it is recovered by a rerun that
-    still sees which products the batch recategorised, so their dates' category KPIs move too."""
-    from moto import mock_aws
-
-    from ecompipe.core.settings import Settings
-    from tests.conftest import MOTO_CONFIG
-    from tests.support.helpers import run_files
-
-    run_files(resources, CATALOGUE)
-    manifest = record_manifest(resources.bucket, put_files(resources, RECATEGORISED))
-    with pytest.raises(Killed):
-        run_manifest(resources, manifest, NOW, _killer("the product catalogue write"))
-    run_manifest(resources, read_manifest(resources.bucket, manifest.batch_id), NOW)  # the recovery
-    recovered = kpi_state(resources)  # (read before another moto starts: it resets the backends)
-
-    with mock_aws(config=MOTO_CONFIG):
-        uninterrupted = Resources.from_settings(Settings(bucket="ecompipe-uninterrupted"))
-        uninterrupted.init()
-        run_files(uninterrupted, CATALOGUE)
-        run_files(uninterrupted, RECATEGORISED)
-        expected = kpi_state(uninterrupted)
-    assert {(c["category"], c["order_date"]) for c in expected[1]} == {("Music", "2025-06-01"), ("Toys", "2025-06-02")}
-    assert recovered == expected
-
-
 MOVED = {  # a later batch that moves O1 to another day
     "orders_2.csv": b"order_id,user_id,order_date,status,total_amount\nO1,U1,2025-06-03,delivered,10.00\n",
 }
-
-
-@pytest.mark.parametrize("point", ["the product catalogue write", "the KPI write", "the pending commit"])
-def test_a_run_killed_after_moving_an_order_recovers_the_day_it_left(resources: Resources, point: str) -> None:
-    from moto import mock_aws
-
-    from ecompipe.core.settings import Settings
-    from tests.conftest import MOTO_CONFIG
-    from tests.support.helpers import run_files
-
-    run_files(resources, CATALOGUE)
-    manifest = record_manifest(resources.bucket, put_files(resources, MOVED))
-    with pytest.raises(Killed):
-        run_manifest(resources, manifest, NOW, _killer(point))
-    run_manifest(resources, read_manifest(resources.bucket, manifest.batch_id), NOW)  # the recovery
-    recovered = kpi_state(resources)
-
-    with mock_aws(config=MOTO_CONFIG):
-        uninterrupted = Resources.from_settings(Settings(bucket="ecompipe-uninterrupted"))
-        uninterrupted.init()
-        run_files(uninterrupted, CATALOGUE)
-        run_files(uninterrupted, MOVED)
-        expected = kpi_state(uninterrupted)
-    assert [o["order_date"] for o in expected[0]] == ["2025-06-02", "2025-06-03"]
-    assert recovered == expected
-
-
 HISTORY_FILES = {  # re-sent orders move days, a later catalogue recategorises, items come early
     **CATALOGUE,
     **MOVED,
@@ -148,21 +91,13 @@ HISTORY_FILES = {  # re-sent orders move days, a later catalogue recategorises, 
     "orders_3.csv": b"order_id,user_id,order_date,status,total_amount\nO3,U3,2025-06-02,returned,5.00\n"
     b"O2,U2,2025-06-04,delivered,25.00\n",
 }
-FIRST = ["order_items_1.csv", "orders_1.csv", "products_1.csv"]
+FIRST = sorted(CATALOGUE)
 FENCES = [None, "the curated write", "the product catalogue write", "the KPI write", "the pending commit"]
 
 
-@st.composite
-def _killed_histories(draw):
-    names = sorted(HISTORY_FILES)
-    batches = draw(
-        st.lists(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True), min_size=2, max_size=4)
-    )
-    kills = draw(st.lists(st.sampled_from(FENCES), min_size=len(batches), max_size=len(batches)))
-    return batches, kills
-
-
 def _history_state(batches: list[list[str]], kills: list[str | None]) -> tuple:
+    """KPIs and pending item keys after these batches of HISTORY_FILES, each run killed at its
+    fence point (None: not killed) and then recovered by running it again, in a fresh moto."""
     from moto import mock_aws
 
     from ecompipe.core.settings import Settings
@@ -179,6 +114,34 @@ def _history_state(batches: list[list[str]], kills: list[str | None]) -> tuple:
             run_manifest(res, read_manifest(res.bucket, manifest.batch_id), NOW)
         pending = parquet.get_frame_or_none(res.bucket, layout.PENDING_ITEMS_KEY)
         return kpi_state(res), [] if pending is None else sorted(pending["item_key"])
+
+
+def test_a_run_killed_between_its_writes_still_recomputes_the_dates_of_recategorised_products(aws_env: None) -> None:
+    """The product catalogue is written last: a run killed before it is recovered by a rerun that
+    still sees which products the batch recategorised, so their dates' category KPIs move too."""
+    expected = _history_state([FIRST, ["products_2.csv"]], [None, None])
+    assert {(c["category"], c["order_date"]) for c in expected[0][1]} == {
+        ("Music", "2025-06-01"),
+        ("Toys", "2025-06-02"),
+    }
+    assert _history_state([FIRST, ["products_2.csv"]], [None, "the product catalogue write"]) == expected
+
+
+@pytest.mark.parametrize("point", ["the product catalogue write", "the KPI write", "the pending commit"])
+def test_a_run_killed_after_moving_an_order_recovers_the_day_it_left(aws_env: None, point: str) -> None:
+    expected = _history_state([FIRST, ["orders_2.csv"]], [None, None])
+    assert [o["order_date"] for o in expected[0][0]] == ["2025-06-02", "2025-06-03"]
+    assert _history_state([FIRST, ["orders_2.csv"]], [None, point]) == expected
+
+
+@st.composite
+def _killed_histories(draw):
+    names = sorted(HISTORY_FILES)
+    batches = draw(
+        st.lists(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True), min_size=2, max_size=4)
+    )
+    kills = draw(st.lists(st.sampled_from(FENCES), min_size=len(batches), max_size=len(batches)))
+    return batches, kills
 
 
 @settings(max_examples=5, deadline=None)
