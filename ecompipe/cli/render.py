@@ -91,8 +91,9 @@ def summary_line(report: dict, report_location: str) -> str:
     t = report["totals"]
     p = report["pending"]
     extra = f", {p['resolved']} pending resolved" if p.get("resolved") else ""
+    fanned = f"{len(report['fan_out']['parsed_by_tasks'])} parsed in parallel, " if "fan_out" in report else ""
     return (
-        f"{t['files']} files ({t['rejected_files']} rejected whole), rows: {t['accepted']} accepted, "
+        f"{t['files']} files ({fanned}{t['rejected_files']} rejected whole), rows: {t['accepted']} accepted, "
         f"{t['rejected']} rejected, {t['pending']} pending{extra}; report: {report_location}"
     )
 

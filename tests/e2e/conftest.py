@@ -21,11 +21,13 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def ecompipe(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
+def ecompipe(
+    *args: str, cwd: Path = ROOT, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(
         [sys.executable, "-m", "ecompipe", *args],
         cwd=cwd,
-        env=cli_env(),
+        env={**cli_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
