@@ -11,7 +11,7 @@ import pandas as pd
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.manifests import read_manifest
-from ecompipe.aws.objects import Bucket, ObjectChanged, get_pinned
+from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, get_pinned
 from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
@@ -36,9 +36,8 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     files: list[InputFile] = []
     skipped: list[Skipped] = []
     parsed: dict[str, ParsedFile] = {}
-    limit = settings.max_file_mb * 2**20
     for info in manifest.files:
-        if limit and info.size > limit:
+        if _too_large(settings, info):
             files.append(InputFile(info.key, None, info.size))  # rejected unread
             continue
         part = parts.read(bucket, batch_id, info)  # parsed by a parse-file task of a fanned-out run
@@ -103,8 +102,7 @@ def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> di
     info = next((f for f in manifest.files if f.key == key), None)
     if info is None:
         raise ManifestError(f"{key} is not a file of batch {batch_id}")
-    limit = settings.max_file_mb * 2**20
-    if limit and info.size > limit:
+    if _too_large(settings, info):
         return {"file": key, "part": False, "why": "larger than ECOMPIPE_MAX_FILE_MB: rejected unread"}
     try:
         data = get_pinned(bucket, info.key, info.etag)
@@ -113,6 +111,11 @@ def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> di
     p = parse_file(InputFile(info.key, data, info.size))
     parts.write(bucket, batch_id, p, info.etag)
     return {"file": key, "part": True, "rows_read": p.rows_read, "parse_errors": len(p.errors)}
+
+
+def _too_large(settings: Settings, info: ObjectInfo) -> bool:
+    """A file over ECOMPIPE_MAX_FILE_MB is rejected unread (0 = no limit)."""
+    return bool(settings.max_file_mb) and info.size > settings.max_file_mb * 2**20
 
 
 def _record_report(bucket: Bucket, batch_id: str, report: dict) -> None:

@@ -24,7 +24,6 @@ PART_OVERRIDE_NAMES = (*OVERRIDE_NAMES, FILE_KEY)
 CONTAINER_NAME = "ecompipe"
 SALES_KEY = "ECOMPIPE_SALES_KEY"  # the sales file a sales-split task splits
 TASK_COMMANDS = ("parse-file", "validate", "transform", "archive", "sales-split")
-BATCH_COMMANDS = ("parse-file", "validate", "transform", "archive")
 
 
 @dataclass(frozen=True)
