@@ -7,6 +7,8 @@ product changed category. Those partitions are rebuilt whole; KPIs are computed 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import pandas as pd
 import pyarrow.compute as pc
 
@@ -46,18 +48,90 @@ def affected_dates(
     changed_products: pd.Index,
 ) -> list[str]:
     """Every order date whose KPIs this batch can change."""
-    order_dates = pd.concat([index.orders, batch_orders[ORDER_INDEX_COLUMNS]]).drop_duplicates("order_id", keep="last")
+    return sorted(d for group in date_components(batch_orders, batch_items, index, changed_products) for d in group)
 
-    def distinct(dates_column: pd.Series) -> set:
-        return set(dates_column.dropna().unique())
 
-    dates = distinct(batch_orders["order_date"])
-    dates |= distinct(index.orders.loc[isin(index.orders["order_id"], batch_orders["order_id"]), "order_date"])
-    dates |= distinct(order_dates.loc[isin(order_dates["order_id"], batch_items["order_id"]), "order_date"])
-    # an item re-sent under another order leaves its old date too
-    dates |= distinct(index.items.loc[isin(index.items["item_key"], batch_items["item_key"]), "order_date"])
-    dates |= distinct(index.items.loc[isin(index.items["product_id"], changed_products), "order_date"])
-    return sorted(d for d in dates if isinstance(d, str))
+def date_components(
+    batch_orders: pd.DataFrame,
+    batch_items: pd.DataFrame,
+    index: CuratedIndex,
+    changed_products: pd.Index,
+    linked: Iterable[Iterable[str]] = (),
+) -> list[list[str]]:
+    """The affected dates in groups closed under the batch's moves: a row the upsert moves (an
+    order re-sent under a new date takes its items along; an item re-sent under another order)
+    leaves one date of a group for another date of the same group. So a group's partitions are
+    rebuilt from themselves and the batch's rows of its dates alone, whatever the other groups do.
+    Dates in one of `linked` (groups recorded by an earlier attempt) stay together too.
+    Groups sorted, each sorted; every date in exactly one."""
+    new_order = batch_orders[ORDER_INDEX_COLUMNS].drop_duplicates("order_id", keep="last")
+    new_item = batch_items[["item_key", "order_id"]].drop_duplicates("item_key", keep="last")
+    new_item = new_item.assign(order_date=item_dates(batch_orders, new_item, index))
+    moved_orders = _moves(index.orders, "order_id", new_order)
+    moved_items = _moves(index.items, "item_key", new_item)
+    dates = _distinct(batch_orders["order_date"]) | _distinct(new_item["order_date"])
+    dates |= _distinct(moved_orders["order_date"]) | _distinct(moved_items["order_date"])
+    dates |= _distinct(index.items.loc[isin(index.items["product_id"], changed_products), "order_date"])
+    links = [list(group) for group in linked]
+    dates |= {d for group in links for d in group if isinstance(d, str)}
+    parent = {d: d for d in dates}
+
+    def root(d: str) -> str:
+        while parent[d] != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    pairs = pd.concat(
+        [f[["order_date", "order_date_new"]] for f in (moved_orders, moved_items)], ignore_index=True
+    ).dropna()
+    edges = list(pairs.drop_duplicates().itertuples(index=False, name=None))
+    edges += [(g[0], d) for g in links for d in g[1:] if isinstance(g[0], str) and isinstance(d, str)]
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = {}
+    for d in sorted(dates):
+        groups.setdefault(root(d), []).append(d)
+    return sorted(groups.values())
+
+
+def item_dates(batch_orders: pd.DataFrame, batch_items: pd.DataFrame, index: CuratedIndex) -> pd.Series:
+    """The order date each batch item takes: its order's in the batch, else in the curated store
+    (null for an item whose order is in neither)."""
+    known = pd.concat([index.orders, batch_orders[ORDER_INDEX_COLUMNS]]).drop_duplicates("order_id", keep="last")
+    return _lookup(batch_items["order_id"], known["order_id"], known["order_date"])
+
+
+def _lookup(keys: pd.Series, table_keys: pd.Series, table_values: pd.Series) -> pd.Series:
+    """table_values at the position of each key in table_keys (unique), null where absent."""
+    at = pc.index_in(arrow_column(keys), value_set=arrow_column(table_keys))
+    found = pc.take(arrow_column(table_values), at).to_pandas()
+    return pd.Series(found, index=keys.index).astype(table_values.dtype)
+
+
+def _moves(located: pd.DataFrame, key: str, new: pd.DataFrame) -> pd.DataFrame:
+    """(order_date, order_date_new) of each located row whose key the batch re-sends."""
+    rows = located.loc[isin(located[key], new[key]), [key, "order_date"]]
+    return pd.DataFrame(
+        {"order_date": rows["order_date"], "order_date_new": _lookup(rows[key], new[key], new["order_date"])}
+    )
+
+
+def _distinct(dates_column: pd.Series) -> set[str]:
+    return {d for d in dates_column.dropna().unique() if isinstance(d, str)}
+
+
+def pack(groups: list[list[str]], weight: Mapping[str, int], bins: int) -> list[list[str]]:
+    """The groups packed into at most `bins` bins of about equal weight (the heaviest group first
+    into the lightest bin); no bin is empty, each bin's dates sorted."""
+    filled: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(bins, len(groups))))]
+    for group in sorted(groups, key=lambda g: (-sum(weight.get(d, 0) for d in g), g)):
+        lightest = min(range(len(filled)), key=lambda i: (filled[i][0], i))
+        total, dates = filled[lightest]
+        filled[lightest] = (total + sum(weight.get(d, 0) for d in group), dates + group)
+    return [sorted(dates) for _, dates in filled if dates]
 
 
 def rebuild(

@@ -112,6 +112,26 @@ def affected_dates_key(batch_id: str) -> str:
     return f"{STAGING}{check_batch_id(batch_id)}/affected_dates.json"
 
 
+def transform_plan_key(batch_id: str, run_id: str) -> str:
+    """The groups of dates a fanned-out run's transform is split into (written by plan-transform).
+    Run ids are execution names, checked like batch ids."""
+    return f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}.json"
+
+
+def transform_groups_key(batch_id: str, run_id: str) -> str:
+    """The plan's group numbers as a bare JSON array: what the TransformDates Map's ItemReader reads."""
+    return f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}.groups.json"
+
+
+def transform_group_key(batch_id: str, run_id: str, plan_id: str, group: int, what: str) -> str:
+    """One group of a plan: the batch's rows of its dates (orders, order_items) and, once its
+    partitions and KPIs are written, its done marker."""
+    if what not in ("orders", "order_items", "done"):
+        raise LayoutError(f"a transform group holds orders, order_items or done, not {what!r}")
+    plan = f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}/{_token(plan_id)}"
+    return f"{plan}/{int(group)}.{what}.{'json' if what == 'done' else 'parquet'}"
+
+
 def transform_report_key(batch_id: str) -> str:
     return f"{REPORTS}{check_batch_id(batch_id)}/transform.json"
 
