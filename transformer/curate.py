@@ -108,7 +108,7 @@ def _lookup(keys: pd.Series, table_keys: pd.Series, table_values: pd.Series) -> 
     """table_values at the position of each key in table_keys (unique), null where absent."""
     at = pc.index_in(arrow_column(keys), value_set=arrow_column(table_keys))
     found = pc.take(arrow_column(table_values), at).to_pandas()
-    return pd.Series(found, index=keys.index).astype(table_values.dtype)
+    return found.set_axis(keys.index).astype(table_values.dtype)
 
 
 def _moves(located: pd.DataFrame, key: str, new: pd.DataFrame) -> pd.DataFrame:

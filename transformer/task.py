@@ -73,11 +73,10 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Fence = no_fence,
         counts = batch.counts(len(changed))
     else:
         groups, counts = plan["groups"], plan["counts"]
-        written = sum(
-            _done(bucket, batch_id, run_id or "", plan["plan_id"], i)
-            or transform_group(bucket, store, batch_id, run_id or "", i, fence)
-            for i in range(len(groups))
-        )
+        written = 0
+        for i in range(len(groups)):
+            done = _done(bucket, batch_id, run_id or "", plan["plan_id"], i)
+            written += transform_group(bucket, store, batch_id, run_id or "", i, fence) if done is None else done
         products, _ = _products(curated, _staged_products(bucket, batch_id))
     for kind in (ORDERS, ORDER_ITEMS):
         curated.refresh_keys(kind)  # the next batch then reads only the partitions changed after this
@@ -101,7 +100,8 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Fence = no_fence,
 
 def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
     """Split the batch's transform into at most `bins` groups of dates for the TransformDates Map:
-    stores each group's rows of the batch, the plan, and the group numbers for the ItemReader."""
+    stores each group's rows of the batch, the plan, and the group numbers for the ItemReader (as
+    text: they become a container's environment)."""
     curated = CuratedStore(bucket)
     batch = Batch.load(bucket, batch_id)
     _, changed = _products(curated, batch.products)
@@ -120,7 +120,7 @@ def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
             parquet.put_frame(bucket, key, frame.reset_index(drop=True))
     plan = {"plan_id": plan_id, "groups": groups, "counts": batch.counts(len(changed))}
     bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan)
-    bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": i} for i in range(len(groups))])
+    bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": str(i)} for i in range(len(groups))])
     return {"groups": len(groups), "affected_dates": sum(len(g) for g in groups)}
 
 

@@ -72,6 +72,7 @@ def execution_input(settings: Settings, manifest: Manifest, lease: Lease, run_id
         "task_timeout_seconds": settings.task_timeout_seconds,
         "fan_out": fans_out(settings, manifest),
         "files_key": layout.manifest_files_key(manifest.batch_id),
+        "transform_groups_key": layout.transform_groups_key(manifest.batch_id, run_id),
         "fan_out_concurrency": settings.fan_out_concurrency,
     }
 

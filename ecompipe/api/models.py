@@ -47,6 +47,9 @@ class Run(BaseModel):
     rejected_files: int | None = None
     parts: int | None = Field(None, description="files parsed by their own parse-file task (a fanned-out run)")
     affected_dates: int | None = None
+    date_groups: int | None = Field(
+        None, description="groups of affected dates transformed by their own transform-group task (a fanned-out run)"
+    )
     error: str | None = None
     report_url: str | None = Field(None, description="the run's validation report, when it has one")
 

@@ -14,7 +14,17 @@ from ecompipe.core.errors import LayoutError
 from ecompipe.core.statuses import RUN_STATUSES
 
 MAX_RUNS = 200
-_COUNTS = {"files", "rows_read", "accepted", "rejected", "pending", "rejected_files", "parts", "affected_dates"}
+_COUNTS = {
+    "files",
+    "rows_read",
+    "accepted",
+    "rejected",
+    "pending",
+    "rejected_files",
+    "parts",
+    "affected_dates",
+    "date_groups",
+}
 
 
 def router(res: Resources, guarded: list[Any]) -> APIRouter:

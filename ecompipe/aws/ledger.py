@@ -95,6 +95,7 @@ class Ledger:
                 "transform_outcome": TRANSFORMED,
                 "affected_dates": len(summary["affected_dates"]),
                 "kpi_items_written": summary["kpi_items_written"],
+                **({"date_groups": summary["groups"]} if "groups" in summary else {}),
             },
         )
 

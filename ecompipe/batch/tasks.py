@@ -1,6 +1,7 @@
-"""The container commands (`ecompipe task parse-file|validate|transform|archive`): run one stage
-of one batch and record its outcome in the ledger, where the state machine reads it. Each stage
-logs one summary line with its counts and returns the values its metrics are made of."""
+"""The container commands (`ecompipe task COMMAND`, taskenv.TASK_COMMANDS): run one stage
+(or one part of a fanned-out stage) of one batch and record its outcome in the ledger, where the
+state machine reads it. Each stage logs one summary line with its counts and returns the values
+its metrics are made of."""
 
 from __future__ import annotations
 
@@ -51,10 +52,32 @@ def parse_file(res: Resources, task: TaskInput) -> StageResult:
     return StageResult(done, {"FilesParsed": int(done["part"])})
 
 
+def plan_transform(res: Resources, task: TaskInput) -> StageResult:
+    """A fanned-out batch's transform split into groups of dates, one transform-group task each:
+    as many as the batch has files, at most ECOMPIPE_FAN_OUT_CONCURRENCY."""
+    from transformer import task as transform_task
+
+    bins = min(res.settings.fan_out_concurrency, len(read_manifest(res.bucket, task.batch_id).files))
+    planned = transform_task.plan_groups(res.bucket, task.batch_id, task.run_id, max(1, bins))
+    return StageResult(planned, {"TransformGroups": planned["groups"]})
+
+
+def transform_group(res: Resources, task: TaskInput) -> StageResult:
+    """One group of dates of a fanned-out batch (ECOMPIPE_GROUP): its partitions and KPIs."""
+    from transformer import task as transform_task
+
+    if task.group is None:
+        raise SettingsError(f"transform-group needs {taskenv.GROUP} in its environment (set by the state machine)")
+    written = transform_task.transform_group(
+        res.bucket, res.kpis, task.batch_id, task.run_id, task.group, fence(res, task).check
+    )
+    return StageResult({"group": task.group, "kpi_items_written": written}, {"KpiItemsWritten": written})
+
+
 def transform(res: Resources, task: TaskInput) -> StageResult:
     from transformer import task as transform_task
 
-    summary = transform_task.run(res.bucket, res.kpis, task.batch_id, fence(res, task).check)
+    summary = transform_task.run(res.bucket, res.kpis, task.batch_id, fence(res, task).check, task.run_id)
     res.ledger.transformed(task.run_id, summary)
     counts = {k: v for k, v in summary.items() if k != "affected_dates"}
     return StageResult(
@@ -91,9 +114,17 @@ def fence(res: Resources, task: TaskInput) -> Fence:
     return Fence(res.leases(), task.run_id)
 
 
-COMMANDS = {"parse-file": parse_file, "validate": validate, "transform": transform, "archive": archive_inputs}
-# a part that is not there is parsed again by validate: its failure is not the run's
-ADVISORY = {"parse-file"}
+COMMANDS = {
+    "parse-file": parse_file,
+    "validate": validate,
+    "plan-transform": plan_transform,
+    "transform-group": transform_group,
+    "transform": transform,
+    "archive": archive_inputs,
+}
+# a part that is not there is parsed again by validate, a group no child finished is done by
+# transform: their failure is not the run's
+ADVISORY = {"parse-file", "plan-transform", "transform-group"}
 
 
 def run(command: str, res: Resources, task: TaskInput) -> StageResult:

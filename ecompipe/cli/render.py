@@ -120,6 +120,12 @@ def files_cell(run: dict) -> str:
     return f"{files} ({run['parts']} in parallel)" if run.get("parts") else files
 
 
+def dates_cell(run: dict) -> str:
+    """A run's affected dates; for a fanned-out run, in how many groups its tasks transformed them."""
+    dates = str(run.get("affected_dates", "-"))
+    return f"{dates} ({run['date_groups']} groups in parallel)" if run.get("date_groups") else dates
+
+
 def runs_table(console: Console, runs: list[dict]) -> None:
     table = Table(title=f"{len(runs)} runs, newest first")
     for col in ("run", "status", "stage", "started", "files", "accepted", "rejected", "pending", "dates", "error"):
@@ -132,7 +138,8 @@ def runs_table(console: Console, runs: list[dict]) -> None:
             str(r.get("failed_stage") or r.get("stage", "")),
             str(r.get("started_at", ""))[:19],
             files_cell(r),
-            *(str(r.get(k, "-")) for k in ("accepted", "rejected", "pending", "affected_dates")),
+            *(str(r.get(k, "-")) for k in ("accepted", "rejected", "pending")),
+            dates_cell(r),
             str(r.get("error", ""))[:60],
         )
     console.print(table)

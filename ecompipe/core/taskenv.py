@@ -18,12 +18,22 @@ BATCH_ID = "ECOMPIPE_BATCH_ID"
 BUCKET = "ECOMPIPE_BUCKET"
 
 FILE_KEY = "ECOMPIPE_FILE_KEY"  # the one file a parse-file task parses (a fanned-out batch)
+GROUP = "ECOMPIPE_GROUP"  # the one group of dates a transform-group task rebuilds (a fanned-out batch)
 
 OVERRIDE_NAMES = (RUN_ID, BATCH_ID, BUCKET)
 PART_OVERRIDE_NAMES = (*OVERRIDE_NAMES, FILE_KEY)
+GROUP_OVERRIDE_NAMES = (*OVERRIDE_NAMES, GROUP)
 CONTAINER_NAME = "ecompipe"
 SALES_KEY = "ECOMPIPE_SALES_KEY"  # the sales file a sales-split task splits
-TASK_COMMANDS = ("parse-file", "validate", "transform", "archive", "sales-split")
+TASK_COMMANDS = (
+    "parse-file",
+    "validate",
+    "plan-transform",
+    "transform-group",
+    "transform",
+    "archive",
+    "sales-split",
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class TaskInput:
     run_id: str
     batch_id: str
     file_key: str | None = None  # parse-file only
+    group: int | None = None  # transform-group only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TaskInput:
@@ -38,4 +49,12 @@ class TaskInput:
         missing = [n for n in (RUN_ID, BATCH_ID) if not env.get(n)]
         if missing:
             raise SettingsError(f"a task needs {', '.join(missing)} in its environment (set by the state machine)")
-        return cls(env[RUN_ID], layout.check_batch_id(env[BATCH_ID]), env.get(FILE_KEY) or None)
+        group = env.get(GROUP) or None
+        if group is not None and not group.isdigit():
+            raise SettingsError(f"{GROUP} must be a group number (0, 1, ...), not {group!r}")
+        return cls(
+            env[RUN_ID],
+            layout.check_batch_id(env[BATCH_ID]),
+            env.get(FILE_KEY) or None,
+            None if group is None else int(group),
+        )

@@ -1,7 +1,8 @@
-"""A batch that fans out, on the emulator: the real state machine's Distributed Map reads the
-manifest's files from S3 and runs one parse-file ECS task per file (two at a time by the local
-runner), then Validate does the batch-wide checks from the stored parts. A failed child costs
-time, never a different result: Validate parses that file itself."""
+"""A batch that fans out, on the emulator: the real state machine's Distributed Maps read their
+items from S3 and run one ECS task each (two at a time by the local runner) — parse-file per file
+of the manifest, before Validate does the batch-wide checks from the stored parts, and
+transform-group per group of dates of the plan, before Transform finishes. A failed child costs
+time, never a different result: Validate parses that file itself, Transform does that group."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.support.helpers import one_shot_kpis, put_files, read_dir
 pytestmark = pytest.mark.e2e
 
 BROKEN = "incoming/orders_part3.csv"  # its parse-file task fails
+BROKEN_GROUP = "1"  # its transform-group task fails
 
 
 @pytest.fixture
@@ -46,19 +48,40 @@ def test_a_fanned_out_batch_gives_the_kpis_of_one_task_even_when_a_child_fails(f
         tasks.run("parse-file", Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
         return 0
 
+    groups: list[str] = []
+
+    def transform_group(_name: str, env: dict[str, str]) -> int:
+        groups.append(env[taskenv.GROUP])
+        if env[taskenv.GROUP] == BROKEN_GROUP:
+            return 1
+        tasks.run("transform-group", Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
+        return 0
+
     keys = put_files(res, files)
+    overrides = {"parse-file": parse_file, "transform-group": transform_group}
     execution, result = run_via_state_machine(
-        res, stack, keys, owner="test", timeout_seconds=120, task_overrides={"parse-file": parse_file}, workers=2
+        res, stack, keys, owner="test", timeout_seconds=120, task_overrides=overrides, workers=2
     )
 
     assert execution["status"] == "SUCCEEDED", execution
     assert result is not None
     assert sorted(parsed) == sorted(keys)  # one child execution per file of the manifest
     sfn = aws.client("stepfunctions", res.settings)
-    [map_run] = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+    map_runs = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
     # (moto's ECS integration does not fail a task on its exit code, as AWS does: the child that
-    # exited 1 counts as succeeded here; what matters is that Validate does not depend on it)
-    assert sfn.describe_map_run(mapRunArn=map_run["mapRunArn"])["itemCounts"]["total"] == len(keys)
+    # exited 1 counts as succeeded here; what matters is that the state after the Map does not
+    # depend on it)
+    totals = sorted(sfn.describe_map_run(mapRunArn=m["mapRunArn"])["itemCounts"]["total"] for m in map_runs)
+    plan = res.bucket.get_json(layout.transform_plan_key(result.batch_id, result.batch_id))
+    assert totals == sorted([len(keys), 4]) and len(plan["groups"]) == 4  # at most fan_out_concurrency groups
+    assert sorted(groups) == ["0", "1", "2", "3"]
+    done = [
+        res.bucket.exists(layout.transform_group_key(result.batch_id, result.batch_id, plan["plan_id"], i, "done"))
+        for i in range(4)
+    ]
+    assert done == [True] * 4  # group 1's child wrote nothing: Transform did that group itself
+    assert sorted(d for g in plan["groups"] for d in g) == result.affected_dates
+    assert result.transform["groups"] == 4
     with_part = {k for k in keys if res.bucket.exists(layout.part_key(result.batch_id, layout.file_name(k), "rows"))}
     assert with_part == set(keys) - {BROKEN}
     run = res.ledger.get(result.batch_id)

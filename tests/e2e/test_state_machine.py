@@ -155,8 +155,15 @@ def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None
             assert override["Command"][1] in taskenv.TASK_COMMANDS
         if state["Type"] == "Task":
             assert state.get("Catch"), f"{name} has no Catch"
-    [(name, child)] = children.items()  # parse-file: ends its child execution; Validate redoes a failed one
-    [override] = child["Parameters"]["Overrides"]["ContainerOverrides"]
-    assert override["Command"] == ["task", "parse-file"] and child["End"] is True
-    assert tuple(e["Name"] for e in override["Environment"]) == taskenv.PART_OVERRIDE_NAMES, name
-    assert doc["States"]["ParseFiles"]["Catch"][0]["Next"] == doc["States"]["ParseFiles"]["Next"] == "Validate"
+    # each Map's child ends its child execution, and a failed one is redone by the state after the Map
+    expected = {
+        "ParseFile": (["task", "parse-file"], taskenv.PART_OVERRIDE_NAMES, "ParseFiles", "Validate"),
+        "TransformGroup": (["task", "transform-group"], taskenv.GROUP_OVERRIDE_NAMES, "TransformDates", "Transform"),
+    }
+    assert set(children) == set(expected)
+    for name, (command, names, map_state, after) in expected.items():
+        [override] = children[name]["Parameters"]["Overrides"]["ContainerOverrides"]
+        assert override["Command"] == command and children[name]["End"] is True
+        assert tuple(e["Name"] for e in override["Environment"]) == names, name
+        assert doc["States"][map_state]["Catch"][0]["Next"] == doc["States"][map_state]["Next"] == after
+    assert doc["States"]["PlanTransform"]["Catch"][0]["Next"] == "Transform"

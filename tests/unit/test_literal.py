@@ -77,7 +77,8 @@ def test_the_dashboard_writes_values_as_text_never_as_markup() -> None:
 
 def test_a_fanned_out_run_shows_the_parts_it_was_made_of() -> None:
     """`ecompipe runs` and `ecompipe report`: one run, with how many files its parse-file tasks
-    parsed and which (if any) validate parsed itself, the keys printed literally."""
+    parsed, in how many groups its transform-group tasks did its dates, and which (if any) files
+    validate parsed itself, the keys printed literally."""
     from datetime import UTC, datetime
 
     from validator.batch import InputFile, Known, validate_batch
@@ -85,8 +86,9 @@ def test_a_fanned_out_run_shows_the_parts_it_was_made_of() -> None:
     out = io.StringIO()
     console = render.console(stderr=False)
     console.file = out
-    render.runs_table(console, [{"run_id": "r1", "status": "SUCCEEDED", "files": 11, "parts": 10}])
-    assert "11 (10 in parallel)" in out.getvalue()
+    run = {"run_id": "r1", "status": "SUCCEEDED", "files": 11, "parts": 10, "affected_dates": 31, "date_groups": 4}
+    render.runs_table(console, [run])
+    assert "11 (10 in parallel)" in out.getvalue() and "31 (4 groups in parallel)" in out.getvalue()
     files = [InputFile("incoming/orders_a.csv", b"order_id,user_id,order_date,status\n1,2,2025-06-01,delivered\n")]
     report = validate_batch("b", files, Known(), None, now=datetime(2026, 1, 1, tzinfo=UTC)).report
     here = "incoming/orders_[bold]b.csv"
