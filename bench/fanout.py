@@ -49,12 +49,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1M")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument(
+        "--bins", type=int, default=0, help="groups of dates of a fanned-out transform (default: as plan-transform)"
+    )
     args = ap.parse_args()
 
     from pandas.testing import assert_frame_equal
 
     from ecompipe.aws import parquet
     from ecompipe.aws.manifests import Manifest, write_manifest
+    from ecompipe.batch import tasks
     from ecompipe.batch.pipeline import Resources, upload
     from ecompipe.core import layout
     from ecompipe.core.settings import Settings
@@ -82,11 +86,12 @@ def main() -> None:
             parsed = time.perf_counter()
             report = validate_task.run(replace(settings), res.bucket, manifest.batch_id)
             validated = time.perf_counter()
-            run_id = None
-            if n > 1:  # as `ecompipe task plan-transform` splits it: one group per file, at most 40
+            run_id, plan_s = None, 0.0
+            if n > 1:  # as `ecompipe task plan-transform` splits it
                 run_id = f"{manifest.batch_id}-fan"
-                bins = min(settings.fan_out_concurrency, len(manifest.files))
+                bins = args.bins or tasks.transform_bins(settings, manifest)
                 planned = transform_task.plan_groups(res.bucket, manifest.batch_id, run_id, bins)
+                plan_s = time.perf_counter() - validated
                 shares = [list(range(planned["groups"]))[i::n] for i in range(n)]
                 with ProcessPoolExecutor(n) as pool:
                     list(pool.map(_groups, [as_json] * n, [manifest.batch_id] * n, [run_id] * n, shares))
@@ -95,10 +100,12 @@ def main() -> None:
             done = time.perf_counter()
             staged = {k: parquet.get_frame(res.bucket, layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS}
             report.pop("generated_at")
+            report.pop("fan_out", None)  # says who parsed each file: differs by design
             outcome = {
                 "workers": n,
                 "parse_s": round(parsed - started, 2),
                 "validate_s": round(validated - started, 2),
+                "plan_s": round(plan_s, 2),
                 "transform_groups_s": round(grouped - validated, 2),
                 "transform_s": round(done - validated, 2),
                 "total_s": round(done - started, 2),
@@ -109,7 +116,8 @@ def main() -> None:
             print(json.dumps(outcome), flush=True)
     first = outcomes[0]
     for other in outcomes[1:]:
-        assert other[1] == first[1], "reports differ"
+        differ = sorted(k for k in {*first[1], *other[1]} if first[1].get(k) != other[1].get(k))
+        assert not differ, f"reports differ in {differ}"
         for kind, frame in first[2].items():  # the values (Parquet bytes differ with the chunking)
             assert_frame_equal(other[2][kind], frame)
         assert other[3] == first[3], "KPIs differ"

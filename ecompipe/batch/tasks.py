@@ -5,16 +5,18 @@ its metrics are made of."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ecompipe.aws.lock import Fence
-from ecompipe.aws.manifests import read_manifest
+from ecompipe.aws.manifests import Manifest, read_manifest
 from ecompipe.batch.pipeline import Resources, archive_as_reported
 from ecompipe.core import layout, notifications, statuses, taskenv
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.observability import bind, logger
+from ecompipe.core.settings import Settings
 from ecompipe.core.taskenv import TaskInput
 
 
@@ -53,13 +55,23 @@ def parse_file(res: Resources, task: TaskInput) -> StageResult:
 
 
 def plan_transform(res: Resources, task: TaskInput) -> StageResult:
-    """A fanned-out batch's transform split into groups of dates, one transform-group task each:
-    as many as the batch has files, at most ECOMPIPE_FAN_OUT_CONCURRENCY."""
+    """A fanned-out batch's transform split into groups of dates, one transform-group task each
+    (transform_bins)."""
     from transformer import task as transform_task
 
-    bins = min(res.settings.fan_out_concurrency, len(read_manifest(res.bucket, task.batch_id).files))
-    planned = transform_task.plan_groups(res.bucket, task.batch_id, task.run_id, max(1, bins))
+    bins = transform_bins(res.settings, read_manifest(res.bucket, task.batch_id))
+    planned = transform_task.plan_groups(res.bucket, task.batch_id, task.run_id, bins)
     return StageResult(planned, {"TransformGroups": planned["groups"]})
+
+
+def transform_bins(settings: Settings, manifest: Manifest) -> int:
+    """How many groups of dates a fanned-out transform is split into: one per
+    ECOMPIPE_FAN_OUT_MIN_MB of input (each group's task has a fixed cost: reading the plan, the
+    catalogue, listing partitions), at most one per file and ECOMPIPE_FAN_OUT_CONCURRENCY; with
+    ECOMPIPE_FAN_OUT_MIN_MB 0, one per file."""
+    size = sum(f.size for f in manifest.files)
+    by_size = math.ceil(size / (settings.fan_out_min_mb * 2**20)) if settings.fan_out_min_mb else len(manifest.files)
+    return max(1, min(settings.fan_out_concurrency, len(manifest.files), by_size))
 
 
 def transform_group(res: Resources, task: TaskInput) -> StageResult:

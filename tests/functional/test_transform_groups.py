@@ -133,3 +133,22 @@ def test_dates_linked_by_a_move_share_a_group_and_packing_keeps_groups_whole() -
     packed = curate.pack([*groups, ["2025-06-09"]], weight, 2)
     assert packed == [["2025-06-01", "2025-06-03"], ["2025-06-02", "2025-06-07", "2025-06-09"]]
     assert curate.pack(groups, weight, 9) == groups and curate.pack([], weight, 3) == []
+
+
+def test_a_fanned_out_transform_takes_one_group_per_fan_out_size_at_most_one_per_file() -> None:
+    from ecompipe.aws.manifests import Manifest
+    from ecompipe.aws.objects import ObjectInfo
+    from ecompipe.batch.tasks import transform_bins
+    from ecompipe.core.settings import Settings
+
+    def manifest(*mib: int) -> Manifest:
+        return Manifest.for_files(
+            [ObjectInfo(f"incoming/orders_{i}.csv", m * 2**20, f"e{i}") for i, m in enumerate(mib)]
+        )
+
+    settings = Settings(fan_out_min_mb=64, fan_out_concurrency=40)
+    assert transform_bins(settings, manifest(40, 40, 40, 40, 40, 40, 40, 40, 40, 40)) == 7  # 400 MiB
+    assert transform_bins(settings, manifest(1000, 1000)) == 2  # never more than one per file
+    assert transform_bins(Settings(fan_out_min_mb=64, fan_out_concurrency=3), manifest(*[64] * 10)) == 3
+    assert transform_bins(Settings(fan_out_min_mb=0, fan_out_concurrency=40), manifest(1, 1, 1)) == 3
+    assert transform_bins(settings, manifest(1, 1)) == 1
