@@ -83,6 +83,24 @@ endpoint_option = click.option(
 )
 
 
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="How many ECS tasks the local runner runs at once: a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) "
+    "parses its files and transforms its groups of dates side by side.",
+)
+
+
+def local_task_mode(mode: str, workers: int) -> str:
+    """How the local runner runs ECS tasks: `auto` is in process for one worker, one interpreter
+    per task (so they use several cores) for more."""
+    if mode != "auto":
+        return mode
+    return "inprocess" if workers == 1 else "subprocess"
+
+
 def batch_id_param(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """Batch ids become key parts: refuse anything that would leave the bucket layout."""
     try:

@@ -16,11 +16,13 @@ from ecompipe.cli.common import (
     DEFAULT_DATA,
     Failure,
     failures,
+    local_task_mode,
     owner,
     say_waiting,
     settings_for,
     stderr,
     stdout,
+    workers_option,
 )
 from ecompipe.core import kpis as kpi_model
 from ecompipe.core import layout
@@ -51,14 +53,7 @@ if TYPE_CHECKING:  # the sales workflow loads the events consumer: only when the
     help="How the local task runner runs ECS tasks (--via statemachine): auto is inprocess for one worker, "
     "subprocess (one interpreter per task, so they use several cores) for more; docker needs a Docker engine.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="How many ECS tasks the local runner runs at once: a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) "
-    "parses its files side by side.",
-)
+@workers_option
 def run(
     directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str, workers: int
 ) -> None:
@@ -72,8 +67,7 @@ def run(
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")
-    if task_mode == "auto":
-        task_mode = "inprocess" if workers == 1 else "subprocess"
+    task_mode = local_task_mode(task_mode, workers)
     if task_mode == "docker":
         _require_docker()
     settings = settings_for(endpoint_url)

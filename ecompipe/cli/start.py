@@ -13,9 +13,11 @@ from ecompipe.cli.common import (
     Failure,
     endpoint_option,
     failures,
+    local_task_mode,
     owner,
     settings_for,
     stderr,
+    workers_option,
 )
 
 
@@ -26,12 +28,13 @@ from ecompipe.cli.common import (
 @click.option("--wait", is_flag=True, help="Follow the execution to its end; exit 1 unless it succeeded.")
 @click.option("--timeout", "timeout_seconds", type=click.IntRange(1), default=3600, show_default=True)
 @endpoint_option
-def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: str | None) -> None:
+@workers_option
+def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: str | None, workers: int) -> None:
     """Start the state machine by hand and print the execution ARN.
 
     Without --batch-id, every file pending in incoming/ becomes one batch (whatever the thresholds).
     On AWS the state machine is ECOMPIPE_STATE_MACHINE_ARN; on an emulator (--endpoint-url) the
-    local stack is deployed if needed, and --wait also runs the ECS tasks there.
+    local stack is deployed if needed, and --wait also runs the ECS tasks there (--workers at once).
     """
     from ecompipe.aws.manifests import Manifest, read_manifest
     from ecompipe.local import stack as local_aws
@@ -41,6 +44,8 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
     from trigger.sweep import pending_files, start_manifest
 
     settings = settings_for(endpoint_url)
+    if workers > 1 and not (settings.endpoint_url and wait):
+        raise click.UsageError("--workers is for the local task runner: with --wait on an emulator (--endpoint-url)")
     with failures(settings), ExitStack() as stack:
         res = Resources.from_settings(settings)
         sfn = aws_client("stepfunctions", settings)
@@ -76,7 +81,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         if not wait:
             return
         if cluster:
-            stack.enter_context(LocalTaskRunner(settings, cluster))
+            stack.enter_context(LocalTaskRunner(settings, cluster, local_task_mode("auto", workers), workers=workers))
         with cleaned_up_on_exit(res.leases(), owner(), sfn, execution_arn=outcome.execution):
             described = wait_for(sfn, outcome.execution, timeout_seconds)
     stderr.print(f"execution {described['status']}")

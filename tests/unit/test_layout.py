@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from ecompipe.cli import main
 from ecompipe.core import layout
-from ecompipe.core.errors import LayoutError
+from ecompipe.core.errors import LayoutError, SettingsError
 from ecompipe.core.taskenv import TaskInput
 
 pytestmark = pytest.mark.unit
@@ -91,3 +91,18 @@ def test_the_cli_refuses_a_batch_id_outside_the_layout(args: list[str], monkeypa
     assert result.exit_code == 2  # a usage error, raised before any AWS call
     assert "is not a batch id" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["start", "--workers", "2"], ["start", "--workers", "2", "--wait"]])
+def test_start_workers_are_for_the_local_runner_only(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    monkeypatch.delenv("ECOMPIPE_ENDPOINT_URL", raising=False)  # on AWS, Fargate runs the tasks
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "--workers is for the local task runner" in result.output
+
+
+def test_a_transform_group_task_reads_its_group_number() -> None:
+    env = {"ECOMPIPE_RUN_ID": "r1", "ECOMPIPE_BATCH_ID": "batch-1", "ECOMPIPE_GROUP": "3"}
+    assert TaskInput.from_env(env).group == 3
+    assert TaskInput.from_env({**env, "ECOMPIPE_GROUP": ""}).group is None
+    with pytest.raises(SettingsError, match="must be a group number"):
+        TaskInput.from_env({**env, "ECOMPIPE_GROUP": "../1"})
