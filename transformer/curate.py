@@ -57,16 +57,19 @@ def date_components(
     index: CuratedIndex,
     changed_products: pd.Index,
     linked: Iterable[Iterable[str]] = (),
+    dates_of_items: pd.Series | None = None,
 ) -> list[list[str]]:
     """The affected dates in groups closed under the batch's moves: a row the upsert moves (an
     order re-sent under a new date takes its items along; an item re-sent under another order)
     leaves one date of a group for another date of the same group. So a group's partitions are
     rebuilt from themselves and the batch's rows of its dates alone, whatever the other groups do.
     Dates in one of `linked` (groups recorded by an earlier attempt) stay together too.
+    `dates_of_items`: item_dates of the batch's items, when the caller has them already.
     Groups sorted, each sorted; every date in exactly one."""
+    if dates_of_items is None:
+        dates_of_items = item_dates(batch_orders, batch_items, index)
     new_order = batch_orders[ORDER_INDEX_COLUMNS].drop_duplicates("order_id", keep="last")
-    new_item = batch_items[["item_key", "order_id"]].drop_duplicates("item_key", keep="last")
-    new_item = new_item.assign(order_date=item_dates(batch_orders, new_item, index))
+    new_item = batch_items[["item_key"]].assign(order_date=dates_of_items).drop_duplicates("item_key", keep="last")
     moved_orders = _moves(index.orders, "order_id", new_order)
     moved_items = _moves(index.items, "item_key", new_item)
     dates = _distinct(batch_orders["order_date"]) | _distinct(new_item["order_date"])

@@ -18,7 +18,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
@@ -26,6 +28,7 @@ from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
+from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
 from transformer import curate, kpis
 
@@ -108,20 +111,32 @@ def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
     groups, item_dates = _plan(bucket, batch_id, curated, batch, changed, bins)
     plan_id = uuid.uuid4().hex
     # the newest row of each key (the upsert keeps it) goes to the group of its date
-    newest_orders = ~batch.orders["order_id"].duplicated(keep="last").to_numpy()
-    newest_items = ~batch.items["item_key"].duplicated(keep="last").to_numpy()
-    for i, dates in enumerate(groups):
-        rows = {
-            ORDERS: batch.orders[newest_orders & batch.orders["order_date"].isin(dates).to_numpy()],
-            ORDER_ITEMS: batch.items[newest_items & item_dates.isin(dates).to_numpy()],
-        }
-        for kind, frame in rows.items():
+    group_of = {d: i for i, dates in enumerate(groups) for d in dates}
+    rows = {
+        ORDERS: _newest(batch.orders, "order_id", _numbers(batch.orders["order_date"], group_of)),
+        ORDER_ITEMS: _newest(batch.items, "item_key", _numbers(item_dates, group_of)),
+    }
+    for kind, (frame, group) in rows.items():
+        for i in range(len(groups)):  # every group, with rows or not (its dates may need no batch row)
             key = layout.transform_group_key(batch_id, run_id, plan_id, i, kind)
-            parquet.put_frame(bucket, key, frame.reset_index(drop=True))
+            parquet.put_frame(bucket, key, frame[group == i].reset_index(drop=True))
     plan = {"plan_id": plan_id, "groups": groups, "counts": batch.counts(len(changed))}
     bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan)
     bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": str(i)} for i in range(len(groups))])
     return {"groups": len(groups), "affected_dates": sum(len(g) for g in groups)}
+
+
+def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
+    """Each row's group number, by its date (one lookup per distinct date)."""
+    encoded = pc.dictionary_encode(arrow_column(dates))
+    lookup = np.array([group_of[d] for d in encoded.dictionary.to_pylist()] or [0], dtype=np.int64)
+    return lookup[np.asarray(encoded.indices, dtype=np.int64)]
+
+
+def _newest(frame: pd.DataFrame, key: str, group: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """(the newest row of each key, its group number)."""
+    newest = ~frame[key].duplicated(keep="last").to_numpy()
+    return frame[newest], group[newest]
 
 
 def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: Fence) -> int:
@@ -172,7 +187,7 @@ def _plan(
         orphans = batch.items.loc[dates.isna().to_numpy(), "item_key"].head(5).tolist()
         raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
     before = _recorded(bucket, batch_id)
-    groups = curate.date_components(batch.orders, batch.items, index, changed, before)
+    groups = curate.date_components(batch.orders, batch.items, index, changed, before, dates)
     if groups != before:
         bucket.put_json(layout.affected_dates_key(batch_id), {"groups": groups})
     weight = pd.concat([index.items["order_date"], dates]).value_counts().to_dict()
