@@ -38,11 +38,11 @@ def _groups(settings_json: str, batch_id: str, run_id: str, groups: list[int]) -
     """One worker: the transform-group task for each of its groups."""
     from ecompipe.batch.pipeline import Resources
     from ecompipe.core.settings import Settings
-    from transformer import task as transform_task
+    from transformer import fanout
 
     res = Resources.from_settings(Settings(**json.loads(settings_json)))
     for group in groups:
-        transform_task.transform_group(res.bucket, res.kpis, batch_id, run_id, group, lambda _step: None)
+        fanout.transform_group(res.bucket, res.kpis, batch_id, run_id, group, lambda _step: None)
 
 
 def main() -> None:
@@ -63,6 +63,7 @@ def main() -> None:
     from ecompipe.core import layout
     from ecompipe.core.settings import Settings
     from ecompipe.local.emulator import EmulatorProcess
+    from transformer import fanout
     from transformer import task as transform_task
     from validator import task as validate_task
 
@@ -90,7 +91,7 @@ def main() -> None:
             if n > 1:  # as `ecompipe task plan-transform` splits it
                 run_id = f"{manifest.batch_id}-fan"
                 bins = args.bins or tasks.transform_bins(settings, manifest)
-                planned = transform_task.plan_groups(res.bucket, manifest.batch_id, run_id, bins)
+                planned = fanout.plan_groups(res.bucket, manifest.batch_id, run_id, bins)
                 plan_s = time.perf_counter() - validated
                 shares = [list(range(planned["groups"]))[i::n] for i in range(n)]
                 with ProcessPoolExecutor(n) as pool:

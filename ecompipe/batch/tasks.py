@@ -57,10 +57,10 @@ def parse_file(res: Resources, task: TaskInput) -> StageResult:
 def plan_transform(res: Resources, task: TaskInput) -> StageResult:
     """A fanned-out batch's transform split into groups of dates, one transform-group task each
     (transform_bins)."""
-    from transformer import task as transform_task
+    from transformer import fanout
 
     bins = transform_bins(res.settings, read_manifest(res.bucket, task.batch_id))
-    planned = transform_task.plan_groups(res.bucket, task.batch_id, task.run_id, bins)
+    planned = fanout.plan_groups(res.bucket, task.batch_id, task.run_id, bins)
     return StageResult(planned, {"TransformGroups": planned["groups"]})
 
 
@@ -76,11 +76,11 @@ def transform_bins(settings: Settings, manifest: Manifest) -> int:
 
 def transform_group(res: Resources, task: TaskInput) -> StageResult:
     """One group of dates of a fanned-out batch (ECOMPIPE_GROUP): its partitions and KPIs."""
-    from transformer import task as transform_task
+    from transformer import fanout
 
     if task.group is None:
         raise SettingsError(f"transform-group needs {taskenv.GROUP} in its environment (set by the state machine)")
-    written = transform_task.transform_group(
+    written = fanout.transform_group(
         res.bucket, res.kpis, task.batch_id, task.run_id, task.group, fence(res, task).check
     )
     return StageResult({"group": task.group, "kpi_items_written": written}, {"KpiItemsWritten": written})

@@ -22,7 +22,7 @@ from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_recovery import FENCES, HISTORY_FILES, Killed, _killer
 from tests.support.helpers import kpi_state, put_files, record_manifest
-from transformer import curate
+from transformer import curate, fanout
 from transformer import task as transform_task
 from validator import task as validate_task
 
@@ -47,11 +47,11 @@ def _attempt(res: Resources, batch_id: str, run_id: str, bins: int, rng: random.
     report = validate_task.run(res.settings, res.bucket, batch_id, NOW)
     if not report["outcome"]["has_work"]:
         return
-    planned = transform_task.plan_groups(res.bucket, batch_id, run_id, bins)
+    planned = fanout.plan_groups(res.bucket, batch_id, run_id, bins)
     order = list(range(planned["groups"]))
     rng.shuffle(order)
     for group in order[: rng.randint(0, len(order))]:  # the rest never finish: transform does them
-        transform_task.transform_group(res.bucket, res.kpis, batch_id, run_id, group, fence)
+        fanout.transform_group(res.bucket, res.kpis, batch_id, run_id, group, fence)
     transform_task.run(res.bucket, res.kpis, batch_id, fence, run_id)
 
 

@@ -1,0 +1,83 @@
+"""A fanned-out transform (the state machine's PlanTransform and TransformDates Map): the plan,
+which splits the batch into groups of dates and stores each group's rows of the batch, and one
+group rebuilt by its own task, which leaves a done marker for the transform that finishes."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from ecompipe.aws import parquet
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
+from ecompipe.core.arrow import arrow_column
+from ecompipe.core.errors import EcompipeError
+from transformer import groups as grouping
+from transformer.groups import Batch, Fence
+
+
+def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
+    """Split the batch's transform into at most `bins` groups of dates for the TransformDates Map:
+    stores each group's rows of the batch, the plan, and the group numbers for the ItemReader (as
+    text: they become a container's environment)."""
+    curated = CuratedStore(bucket)
+    batch = Batch.load(bucket, batch_id)
+    _, changed = grouping.products_after(curated, batch.products)
+    groups, item_dates = grouping.plan(bucket, batch_id, curated, batch, changed, bins)
+    plan_id = uuid.uuid4().hex
+    # the newest row of each key (the upsert keeps it) goes to the group of its date
+    group_of = {d: i for i, dates in enumerate(groups) for d in dates}
+    rows = {
+        ORDERS: _newest(batch.orders, "order_id", _numbers(batch.orders["order_date"], group_of)),
+        ORDER_ITEMS: _newest(batch.items, "item_key", _numbers(item_dates, group_of)),
+    }
+    for kind, (frame, group) in rows.items():
+        for i in range(len(groups)):  # every group, with rows or not (its dates may need no batch row)
+            key = layout.transform_group_key(batch_id, run_id, plan_id, i, kind)
+            parquet.put_frame(bucket, key, frame[group == i].reset_index(drop=True))
+    plan = {"plan_id": plan_id, "groups": groups, "counts": batch.counts(len(changed))}
+    bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan)
+    bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": str(i)} for i in range(len(groups))])
+    return {"groups": len(groups), "affected_dates": sum(len(g) for g in groups)}
+
+
+def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
+    """Each row's group number, by its date (one lookup per distinct date)."""
+    encoded = pc.dictionary_encode(arrow_column(dates))
+    lookup = np.array([group_of[d] for d in encoded.dictionary.to_pylist()] or [0], dtype=np.int64)
+    return lookup[np.asarray(encoded.indices, dtype=np.int64)]
+
+
+def _newest(frame: pd.DataFrame, key: str, group: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """(the newest row of each key, its group number)."""
+    newest = ~frame[key].duplicated(keep="last").to_numpy()
+    return frame[newest], group[newest]
+
+
+def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: Fence) -> int:
+    """One group of the run's plan: its partitions and KPIs rebuilt, then its done marker. Returns
+    the KPI items written."""
+    plan = bucket.get_json_or_none(layout.transform_plan_key(batch_id, run_id))
+    if plan is None or not 0 <= group < len(plan["groups"]):
+        raise EcompipeError(f"run {run_id} of batch {batch_id} has no transform group {group} (no plan-transform?)")
+
+    def key(what: str) -> str:
+        return layout.transform_group_key(batch_id, run_id, plan["plan_id"], group, what)
+
+    curated = CuratedStore(bucket)
+    products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    orders, items = parquet.get_frame(bucket, key(ORDERS)), parquet.get_frame(bucket, key(ORDER_ITEMS))
+    written = grouping.rebuild(curated, store, plan["groups"][group], orders, items, products, fence)
+    bucket.put_json(key("done"), {"kpi_items_written": written})
+    return written
+
+
+def done(bucket: Bucket, batch_id: str, run_id: str, plan_id: str, group: int) -> int | None:
+    """The KPI items a child wrote for the group, or None when no child finished it."""
+    done = bucket.get_json_or_none(layout.transform_group_key(batch_id, run_id, plan_id, group, "done"))
+    return None if done is None else int(done["kpi_items_written"])

@@ -1,0 +1,119 @@
+"""The groups of a batch's transform: which affected dates rebuild together (closed under the
+batch's moves, recorded before any shared write), and rebuilding one group's partitions and KPIs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ecompipe.aws import parquet
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.aws.objects import Bucket
+from ecompipe.core import layout
+from transformer import curate, kpis
+
+Fence = Callable[[str], None]
+
+
+@dataclass
+class Batch:
+    """The staged batch: its orders, items and products."""
+
+    orders: pd.DataFrame
+    items: pd.DataFrame
+    products: pd.DataFrame
+
+    @classmethod
+    def load(cls, bucket: Bucket, batch_id: str) -> Batch:
+        staged = {kind: parquet.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
+        return cls(
+            staged[ORDERS].assign(batch_id=batch_id),
+            staged[ORDER_ITEMS].assign(batch_id=batch_id),
+            staged["products"].assign(batch_id=batch_id),
+        )
+
+    def counts(self, changed: int) -> dict[str, int]:
+        return {
+            "orders_upserted": len(self.orders),
+            "items_upserted": len(self.items),
+            "products_upserted": len(self.products),
+            "products_recategorised": changed,
+        }
+
+
+def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:
+    return parquet.get_frame(bucket, layout.staging_key(batch_id, "products")).assign(batch_id=batch_id)
+
+
+def products_after(curated: CuratedStore, staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """(the catalogue after the batch, the products it recategorises)."""
+    before = curated.products()
+    return curate.upsert(before, staged, "product_id"), curate.changed_categories(before, staged)
+
+
+def plan(
+    bucket: Bucket, batch_id: str, curated: CuratedStore, batch: Batch, changed: pd.Index, bins: int
+) -> tuple[list[list[str]], pd.Series]:
+    """(the affected dates in closed groups packed into at most `bins` bins, each batch item's
+    date). The groups are recorded before any shared write and every later attempt of the batch
+    keeps them together: a killed attempt may already have moved rows, so the curated store alone
+    no longer shows every date or move (an order re-sent under a new date is gone from its old
+    partition, whose KPIs would otherwise keep counting it)."""
+    index = curated.index()
+    dates = curate.item_dates(batch.orders, batch.items, index)
+    if dates.isna().any():
+        orphans = batch.items.loc[dates.isna().to_numpy(), "item_key"].head(5).tolist()
+        raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
+    before = _recorded(bucket, batch_id)
+    groups = curate.date_components(batch.orders, batch.items, index, changed, before, dates)
+    if groups != before:
+        bucket.put_json(layout.affected_dates_key(batch_id), {"groups": groups})
+    weight = pd.concat([index.items["order_date"], dates]).value_counts().to_dict()
+    return curate.pack(groups, weight, bins), dates
+
+
+def _recorded(bucket: Bucket, batch_id: str) -> list[list[str]]:
+    """The groups an earlier attempt of the batch recorded (a bare list of dates, as recorded
+    before the groups were, is one group)."""
+    doc = bucket.get_json_or_none(layout.affected_dates_key(batch_id))
+    if isinstance(doc, list):
+        return [[d for d in doc if isinstance(d, str)]]
+    groups = doc.get("groups", []) if isinstance(doc, dict) else []
+    return [[d for d in g if isinstance(d, str)] for g in groups if isinstance(g, list)]
+
+
+def rebuild(
+    curated: CuratedStore,
+    store: KpiStore,
+    dates: list[str],
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    products: pd.DataFrame,
+    fence: Fence,
+) -> int:
+    """The partitions of `dates` (a closed group, or several) rebuilt with the batch's rows of those
+    dates and written, then their KPIs. Returns the KPI items written."""
+    existing_orders = curated.read_partitions(ORDERS, dates)
+    existing_items = curated.read_partitions(ORDER_ITEMS, dates)
+    new_orders, new_items = curate.rebuild(
+        existing_orders if existing_orders is not None else orders.iloc[0:0],
+        existing_items if existing_items is not None else items.iloc[0:0],
+        orders,
+        items,
+    )
+    if new_items["order_date"].isna().any():
+        orphans = new_items.loc[new_items["order_date"].isna(), "item_key"].head(5).tolist()
+        raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
+    outside = (set(new_orders["order_date"].unique()) | set(new_items["order_date"].unique())) - set(dates)
+    if outside:
+        raise RuntimeError(f"rows of dates outside the group rebuilt ({sorted(outside)[:5]}): the group is not closed")
+    order_kpis = kpis.order_kpis(new_orders, new_items)
+    category_kpis = kpis.category_kpis(new_orders, new_items, products)
+    fence("the curated write")
+    curated.write_partitions(ORDERS, new_orders, dates)
+    curated.write_partitions(ORDER_ITEMS, new_items, dates)
+    fence("the KPI write")
+    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
