@@ -97,7 +97,7 @@ def _fanned_histories(draw):
     return batches, plan
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(_fanned_histories())
 @example(([sorted(HISTORY_FILES)[:3], ["orders_2.csv", "orders_3.csv"]], [(1, 0, None), (4, 1, None)]))
 @example(
