@@ -17,6 +17,7 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
+from transformer import curate
 from transformer import groups as grouping
 from transformer.groups import Batch, Fence
 
@@ -27,7 +28,7 @@ def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
     text: they become a container's environment)."""
     curated = CuratedStore(bucket)
     batch = Batch.load(bucket, batch_id)
-    _, changed = grouping.products_after(curated, batch.products)
+    changed = curate.changed_categories(curated.products(), batch.products)
     groups, item_dates = grouping.plan(bucket, batch_id, curated, batch, changed, bins)
     plan_id = uuid.uuid4().hex
     # the newest row of each key (the upsert keeps it) goes to the group of its date

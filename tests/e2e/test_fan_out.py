@@ -39,33 +39,33 @@ def fanned() -> Iterator[tuple[Resources, local_aws.LocalStack]]:
 def test_a_fanned_out_batch_gives_the_kpis_of_one_task_even_when_a_child_fails(fanned) -> None:
     res, stack = fanned
     files = read_dir(SAMPLE)
-    parsed: list[str] = []
+    seen: dict[str, list[str]] = {taskenv.FILE_KEY: [], taskenv.GROUP: []}
 
-    def parse_file(_name: str, env: dict[str, str]) -> int:
-        parsed.append(env[taskenv.FILE_KEY])
-        if env[taskenv.FILE_KEY] == BROKEN:
-            return 1
-        tasks.run("parse-file", Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
-        return 0
+    def failing_for(command: str, item: str, broken: str):
+        """The real task for every item of the Map (the value of env `item`) but `broken`, whose
+        task fails without doing anything."""
 
-    groups: list[str] = []
+        def task(_name: str, env: dict[str, str]) -> int:
+            seen[item].append(env[item])
+            if env[item] == broken:
+                return 1
+            tasks.run(command, Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
+            return 0
 
-    def transform_group(_name: str, env: dict[str, str]) -> int:
-        groups.append(env[taskenv.GROUP])
-        if env[taskenv.GROUP] == BROKEN_GROUP:
-            return 1
-        tasks.run("transform-group", Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
-        return 0
+        return task
 
     keys = put_files(res, files)
-    overrides = {"parse-file": parse_file, "transform-group": transform_group}
+    overrides = {
+        "parse-file": failing_for("parse-file", taskenv.FILE_KEY, BROKEN),
+        "transform-group": failing_for("transform-group", taskenv.GROUP, BROKEN_GROUP),
+    }
     execution, result = run_via_state_machine(
         res, stack, keys, owner="test", timeout_seconds=120, task_overrides=overrides, workers=2
     )
 
     assert execution["status"] == "SUCCEEDED", execution
     assert result is not None
-    assert sorted(parsed) == sorted(keys)  # one child execution per file of the manifest
+    assert sorted(seen[taskenv.FILE_KEY]) == sorted(keys)  # one child execution per file of the manifest
     sfn = aws.client("stepfunctions", res.settings)
     map_runs = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
     # (moto's ECS integration does not fail a task on its exit code, as AWS does: the child that
@@ -74,7 +74,7 @@ def test_a_fanned_out_batch_gives_the_kpis_of_one_task_even_when_a_child_fails(f
     totals = sorted(sfn.describe_map_run(mapRunArn=m["mapRunArn"])["itemCounts"]["total"] for m in map_runs)
     plan = res.bucket.get_json(layout.transform_plan_key(result.batch_id, result.batch_id))
     assert totals == sorted([len(keys), 4]) and len(plan["groups"]) == 4  # at most fan_out_concurrency groups
-    assert sorted(groups) == ["0", "1", "2", "3"]
+    assert sorted(seen[taskenv.GROUP]) == ["0", "1", "2", "3"]
     done = [
         res.bucket.exists(layout.transform_group_key(result.batch_id, result.batch_id, plan["plan_id"], i, "done"))
         for i in range(4)
