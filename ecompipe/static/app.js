@@ -129,7 +129,7 @@ function cards(orders) {
 
 function runsTable(runs) {
   const body = $("runs").querySelector("tbody");
-  if (!runs.length) { body.replaceChildren(el("tr", {}, "")); body.firstChild.append(el("td", { colspan: 8, class: "empty" }, "no runs yet")); return; }
+  if (!runs.length) { body.replaceChildren(el("tr", {}, "")); body.firstChild.append(el("td", { colspan: 9, class: "empty" }, "no runs yet")); return; }
   body.replaceChildren(...runs.map((r) => {
     const tr = el("tr", { "data-run-id": r.run_id });
     tr.append(el("td", {}, r.run_id));
@@ -137,6 +137,7 @@ function runsTable(runs) {
     tr.append(el("td", {}, (r.started_at || "").slice(0, 19).replace("T", " ")));
     tr.append(el("td", { class: "num", "data-field": "files" }, r.parts ? `${r.files ?? "–"} (${r.parts} in parallel)` : (r.files ?? "–")));
     for (const k of ["accepted", "rejected", "pending"]) tr.append(el("td", { class: "num", "data-field": k }, r[k] ?? "–"));
+    tr.append(el("td", { class: "num", "data-field": "dates" }, r.date_groups ? `${r.affected_dates ?? "–"} (${r.date_groups} groups in parallel)` : (r.affected_dates ?? "–")));
     const link = el("td");
     if (r.report_url) { const a = el("a", { href: `#report/${encodeURIComponent(r.run_id)}` }, "report"); link.append(a); }
     tr.append(link);

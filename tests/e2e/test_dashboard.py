@@ -125,6 +125,7 @@ def test_the_dashboard_shows_the_demo_data(demo_url: str, browser, tmp_path: Pat
     report = _get(demo_url + run["report_url"])
     totals = report["totals"]
     assert cells == {k: str(totals[k]) for k in ("accepted", "rejected", "pending")}
+    assert row.locator("td[data-field=dates]").inner_text() == str(run["affected_dates"])  # one task: no groups
     assert totals["rejected"] > 0 and totals["pending"] > 0  # sample_data holds bad rows on purpose
 
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
