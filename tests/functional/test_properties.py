@@ -17,7 +17,7 @@ from tests.support.strategies import Batch, batches, expected_kpis
 pytestmark = pytest.mark.functional
 
 
-@settings(max_examples=25)
+@settings(max_examples=20)
 @given(batches())
 def test_pipeline_kpis_equal_an_independent_computation(aws_env: None, batch: Batch) -> None:
     orders, categories = one_shot_kpis(batch.files)
