@@ -152,7 +152,5 @@ def rebuild(
     items = upsert(existing_items.drop(columns=["order_date"], errors="ignore"), batch_items, "item_key")
     items = items.drop(columns=["order_date"], errors="ignore").reset_index(drop=True)
     # each item takes its order's date (null without one) by an Arrow hash lookup, not a merge
-    at = pc.index_in(arrow_column(items["order_id"]), value_set=arrow_column(orders["order_id"]))
-    dates = pc.take(arrow_column(orders["order_date"]), at)
-    items["order_date"] = pd.Series(dates.to_pandas(), index=items.index).astype(orders["order_date"].dtype)
+    items["order_date"] = _lookup(items["order_id"], orders["order_id"], orders["order_date"])
     return orders, items

@@ -19,7 +19,7 @@ from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
 from transformer import curate
 from transformer import groups as grouping
-from transformer.groups import Batch, Fence
+from transformer.groups import Batch, FenceCheck
 
 
 def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
@@ -60,18 +60,34 @@ def _newest(frame: pd.DataFrame, key: str, group: np.ndarray) -> tuple[pd.DataFr
     return frame[newest], group[newest]
 
 
-def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: Fence) -> int:
+def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: FenceCheck) -> int:
     """One group of the run's plan: its partitions and KPIs rebuilt, then its done marker. Returns
     the KPI items written."""
     plan = bucket.get_json_or_none(layout.transform_plan_key(batch_id, run_id))
     if plan is None or not 0 <= group < len(plan["groups"]):
         raise EcompipeError(f"run {run_id} of batch {batch_id} has no transform group {group} (no plan-transform?)")
+    curated = CuratedStore(bucket)
+    products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    return rebuild_group(bucket, store, curated, batch_id, run_id, plan, group, products, fence)
+
+
+def rebuild_group(
+    bucket: Bucket,
+    store: KpiStore,
+    curated: CuratedStore,
+    batch_id: str,
+    run_id: str,
+    plan: dict,
+    group: int,
+    products: pd.DataFrame,
+    fence: FenceCheck,
+) -> int:
+    """Group `group` of the run's plan rebuilt with the catalogue after the batch (`products`),
+    then its done marker. Returns the KPI items written."""
 
     def key(what: str) -> str:
         return layout.transform_group_key(batch_id, run_id, plan["plan_id"], group, what)
 
-    curated = CuratedStore(bucket)
-    products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
     orders, items = parquet.get_frame(bucket, key(ORDERS)), parquet.get_frame(bucket, key(ORDER_ITEMS))
     written = grouping.rebuild(curated, store, plan["groups"][group], orders, items, products, fence)
     bucket.put_json(key("done"), {"kpi_items_written": written})
@@ -80,5 +96,5 @@ def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str,
 
 def done(bucket: Bucket, batch_id: str, run_id: str, plan_id: str, group: int) -> int | None:
     """The KPI items a child wrote for the group, or None when no child finished it."""
-    done = bucket.get_json_or_none(layout.transform_group_key(batch_id, run_id, plan_id, group, "done"))
-    return None if done is None else int(done["kpi_items_written"])
+    marker = bucket.get_json_or_none(layout.transform_group_key(batch_id, run_id, plan_id, group, "done"))
+    return None if marker is None else int(marker["kpi_items_written"])

@@ -15,7 +15,7 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from transformer import curate, kpis
 
-Fence = Callable[[str], None]
+FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
 
 @dataclass
@@ -92,7 +92,7 @@ def rebuild(
     orders: pd.DataFrame,
     items: pd.DataFrame,
     products: pd.DataFrame,
-    fence: Fence,
+    fence: FenceCheck,
 ) -> int:
     """The partitions of `dates` (a closed group, or several) rebuilt with the batch's rows of those
     dates and written, then their KPIs. Returns the KPI items written."""

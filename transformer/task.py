@@ -23,10 +23,12 @@ from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from transformer import fanout, groups
-from transformer.groups import Batch, Fence
+from transformer.groups import Batch, FenceCheck
 
 
-def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Fence = no_fence, run_id: str | None = None) -> dict:
+def run(
+    bucket: Bucket, store: KpiStore, batch_id: str, fence: FenceCheck = no_fence, run_id: str | None = None
+) -> dict:
     """Transform one validated batch; returns (and records) a summary. `fence(step)` raises when
     this run may no longer write (its lease is gone); it is called before every shared write.
     When plan-transform planned groups for `run_id`, the groups its children finished are taken as
@@ -41,11 +43,13 @@ def run(bucket: Bucket, store: KpiStore, batch_id: str, fence: Fence = no_fence,
         counts = batch.counts(len(changed))
     else:
         dates, counts = planned["groups"], planned["counts"]
+        products, _ = groups.products_after(curated, groups.staged_products(bucket, batch_id))
         written = 0
         for i in range(len(dates)):
             done = fanout.done(bucket, batch_id, run_id or "", planned["plan_id"], i)
-            written += fanout.transform_group(bucket, store, batch_id, run_id or "", i, fence) if done is None else done
-        products, _ = groups.products_after(curated, groups.staged_products(bucket, batch_id))
+            if done is None:
+                done = fanout.rebuild_group(bucket, store, curated, batch_id, run_id or "", planned, i, products, fence)
+            written += done
     for kind in (ORDERS, ORDER_ITEMS):
         curated.refresh_keys(kind)  # the next batch then reads only the partitions changed after this
     # the catalogue after the partitions: a run killed before this write is rerun against the old
