@@ -9,7 +9,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecompipe.core.errors import ObjectMissing, is_missing
+from ecompipe.core.errors import EcompipeError, ObjectMissing, is_missing
+
+_DELETE_BATCH = 1000  # keys per DeleteObjects request (the S3 limit)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,21 @@ class Bucket:
 
     def delete(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.name, Key=key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under prefix (1,000 a request); returns how many. Raises naming the
+        first key S3 refused, after the rest of its request went through."""
+        keys = [o.key for o in self.list(prefix)]
+        for start in range(0, len(keys), _DELETE_BATCH):
+            chunk = [{"Key": k} for k in keys[start : start + _DELETE_BATCH]]
+            errors = self.s3.delete_objects(Bucket=self.name, Delete={"Objects": chunk, "Quiet": True}).get("Errors")
+            if errors:
+                first = errors[0]
+                raise EcompipeError(
+                    f"could not delete {len(errors)} object(s) under s3://{self.name}/{prefix}, "
+                    f"first {first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
+                )
+        return len(keys)
 
     def get_json(self, key: str) -> Any:
         return json.loads(self.get_bytes(key))

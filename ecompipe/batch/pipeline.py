@@ -108,10 +108,15 @@ def run_manifest(
 
 def archive_as_reported(bucket: Bucket, manifest: Manifest, report: dict) -> list[str]:
     """Archive the batch's inputs as its validation report says: files rejected whole go to
-    rejected/, files that changed after the batch was taken stay in incoming/."""
+    rejected/, files that changed after the batch was taken stay in incoming/. Then the batch's
+    staging/ goes: the run is done with it (its rows are curated, its pending set committed, its
+    parts and plans were accelerators), and a batch the size of its input would otherwise stay
+    there twice over for good. Before the archive a failed run keeps it to resume from."""
     malformed = {f["file"] for f in report.get("files", []) if f["status"] == "rejected"}
     keep = {s["file"] for s in report.get("skipped_files", [])}
-    return archive(bucket, manifest, malformed, keep)
+    archived = archive(bucket, manifest, malformed, keep)
+    bucket.delete_prefix(layout.staging_prefix(manifest.batch_id))
+    return archived
 
 
 def archive(bucket: Bucket, manifest: Manifest, malformed: set[str], keep: set[str]) -> list[str]:

@@ -88,6 +88,11 @@ def part_key(batch_id: str, name: str, what: str) -> str:
     return f"{STAGING}{check_batch_id(batch_id)}/parts/{check_file_name(name)}.{what}.parquet"
 
 
+def staging_prefix(batch_id: str) -> str:
+    """Everything a batch keeps while it runs (staged rows, parts, plans); removed once it is archived."""
+    return f"{STAGING}{check_batch_id(batch_id)}/"
+
+
 def staging_key(batch_id: str, kind: str) -> str:
     return f"{STAGING}{check_batch_id(batch_id)}/{_kind(kind)}.parquet"
 

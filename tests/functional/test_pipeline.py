@@ -199,3 +199,40 @@ def test_a_file_over_the_size_limit_is_rejected_unread_and_the_rest_goes_on(reso
     [day] = resources.kpis.order_kpis()
     assert (day["order_date"], day["total_revenue"]) == ("2025-06-02", Decimal("10"))
     assert resources.bucket.list("incoming/") == []
+
+
+def test_an_archived_batch_leaves_nothing_in_staging_and_a_failed_one_keeps_it_to_rerun(resources) -> None:
+    from ecompipe.batch.pipeline import run_manifest
+    from tests.functional.test_recovery import Killed, _killer
+    from tests.support.helpers import put_files, record_manifest
+
+    files = {
+        "orders_a.csv": ORDERS + b"9,5,2025-06-01,30.00,delivered\n",
+        "order_items_a.csv": ITEMS + b"9,1,3,10.00\n",
+        "products.csv": PRODUCTS,
+    }
+    manifest = record_manifest(resources.bucket, put_files(resources, files))
+    staging = layout.staging_prefix(manifest.batch_id)
+    with pytest.raises(Killed):
+        run_manifest(resources, manifest, fence=_killer("the pending commit"))
+    kept = {o.key for o in resources.bucket.list(staging)}
+    assert layout.staging_key(manifest.batch_id, "orders") in kept  # what the rerun resumes from
+    assert layout.affected_dates_key(manifest.batch_id) in kept
+    result = run_manifest(resources, manifest)
+    assert resources.bucket.list(staging) == []
+    assert len(result.archived) == 3 and kpi_state(resources) == one_shot_kpis(files)
+
+
+def test_deleting_a_prefix_goes_in_requests_of_the_s3_limit_and_leaves_its_neighbours(resources, monkeypatch) -> None:
+    from ecompipe.aws import objects
+
+    monkeypatch.setattr(objects, "_DELETE_BATCH", 2)  # S3's 1,000, scaled down
+    bucket = resources.bucket
+    for i in range(5):
+        bucket.put_bytes(f"staging/b1/x/{i}", b"")
+    bucket.put_bytes("staging/b10/kept", b"")
+    requests = []
+    bucket.s3.meta.events.register("before-call.s3.DeleteObjects", lambda **kw: requests.append(kw))
+    assert bucket.delete_prefix("staging/b1/") == 5
+    assert len(requests) == 3 and [o.key for o in bucket.list("staging/")] == ["staging/b10/kept"]
+    assert bucket.delete_prefix("staging/b1/") == 0
