@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -45,6 +47,20 @@ def _groups(settings_json: str, batch_id: str, run_id: str, groups: list[int]) -
         fanout.transform_group(res.bucket, res.kpis, batch_id, run_id, group, lambda _step: None)
 
 
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the worker pools)."""
+    return sum(
+        u.ru_utime + u.ru_stime
+        for u in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1M")
@@ -71,7 +87,8 @@ def main() -> None:
     files = sorted(directory.glob("*.csv"))
     outcomes = []
     for n in (int(w) for w in args.workers.split(",")):
-        with EmulatorProcess() as url:
+        emulator = EmulatorProcess()
+        with emulator as url:
             settings = Settings(endpoint_url=url, bucket="ecompipe-fanout", max_file_mb=0)
             res = Resources.from_settings(settings)
             res.init()
@@ -79,6 +96,7 @@ def main() -> None:
             manifest = Manifest.for_files([res.bucket.head(k) for k in keys])  # type: ignore[misc]
             write_manifest(res.bucket, manifest)
             started = time.perf_counter()
+            cpu_before, emulator_before = own_cpu(), cpu_of(emulator.pid or 0)
             as_json = json.dumps({"endpoint_url": url, "bucket": settings.bucket, "max_file_mb": 0})
             if n > 1:
                 shares = [keys[i::n] for i in range(n)]
@@ -99,6 +117,7 @@ def main() -> None:
             grouped = time.perf_counter()
             summary = transform_task.run(res.bucket, res.kpis, manifest.batch_id, run_id=run_id)
             done = time.perf_counter()
+            workers_cpu, emulator_cpu = own_cpu() - cpu_before, cpu_of(emulator.pid or 0) - emulator_before
             staged = {k: parquet.get_frame(res.bucket, layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS}
             report.pop("generated_at")
             report.pop("fan_out", None)  # says who parsed each file: differs by design
@@ -111,6 +130,11 @@ def main() -> None:
                 "transform_s": round(done - validated, 2),
                 "total_s": round(done - started, 2),
                 "kpi_items": summary["kpi_items_written"],
+                # CPU time spent by the tasks and by the emulator serving them: on 2 cores, 2 workers
+                # cannot finish before (workers + emulator) / 2
+                "workers_cpu_s": round(workers_cpu, 2),
+                "emulator_cpu_s": round(emulator_cpu, 2),
+                "bound_2_cores_s": round((workers_cpu + emulator_cpu) / 2, 2),
             }
             kpis = (sorted(res.kpis.order_kpis(), key=str), sorted(res.kpis.category_kpis(), key=str))
             outcomes.append((outcome, report, staged, kpis))

@@ -56,6 +56,11 @@ class Emulator:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The emulator's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> str:
         try:
             from moto.server import ThreadedMotoServer
@@ -113,6 +118,11 @@ class EmulatorProcess:
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The emulator's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
 
     def start(self) -> str:
         prepare_environment(self.port)
