@@ -29,7 +29,6 @@ from events.kinds import PURCHASES
 
 CHUNK = 10_000  # purchases per pair of files
 _GET_BATCH = 100  # BatchGetItem's limit
-_DELETE_BATCH = 1000  # DeleteObjects' limit
 
 
 def mark(bucket: Bucket, purchase_id: str, digest: str) -> None:
@@ -62,7 +61,7 @@ def land(settings: Settings, dynamodb: Any, bucket: Bucket, now: datetime | None
         if stored:
             landed.files += _write_pair(bucket, [stored[i] for i in chunk if i in stored], now)
             landed.purchases += len(stored)
-        _delete(bucket, [key for i in chunk for key in by_id[i]])
+        bucket.delete_keys([key for i in chunk for key in by_id[i]])
     if landed.purchases or landed.missing:
         logger.info("landed event purchases", extra=landed.to_json())
     return landed
@@ -99,12 +98,6 @@ def _write_pair(bucket: Bucket, purchases: list[dict], now: datetime | None) -> 
         bucket.put_bytes(key, purchase_rows.csv_bytes(header, rows), "text/csv")
         written.append(key)
     return written
-
-
-def _delete(bucket: Bucket, keys: list[str]) -> None:
-    for start in range(0, len(keys), _DELETE_BATCH):
-        objects = [{"Key": k} for k in keys[start : start + _DELETE_BATCH]]
-        bucket.s3.delete_objects(Bucket=bucket.name, Delete={"Objects": objects, "Quiet": True})
 
 
 def handler(_event: dict[str, Any], _context: Any = None) -> dict[str, Any]:

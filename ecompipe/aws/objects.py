@@ -107,19 +107,23 @@ class Bucket:
         self.s3.delete_object(Bucket=self.name, Key=key)
 
     def delete_prefix(self, prefix: str) -> int:
-        """Delete every object under prefix (1,000 a request); returns how many. Raises naming the
-        first key S3 refused, after the rest of its request went through."""
+        """Delete every object under prefix; returns how many."""
         keys = [o.key for o in self.list(prefix)]
+        self.delete_keys(keys)
+        return len(keys)
+
+    def delete_keys(self, keys: list[str]) -> None:
+        """Delete these objects, 1,000 a request. Raises naming the first key S3 refused (after the
+        rest of its request went through): a delete that did not happen is never taken as done."""
         for start in range(0, len(keys), _DELETE_BATCH):
             chunk = [{"Key": k} for k in keys[start : start + _DELETE_BATCH]]
             errors = self.s3.delete_objects(Bucket=self.name, Delete={"Objects": chunk, "Quiet": True}).get("Errors")
             if errors:
                 first = errors[0]
                 raise EcompipeError(
-                    f"could not delete {len(errors)} object(s) under s3://{self.name}/{prefix}, "
+                    f"could not delete {len(errors)} object(s) of s3://{self.name}, "
                     f"first {first.get('Key')}: {first.get('Code')} {first.get('Message', '')}".rstrip()
                 )
-        return len(keys)
 
     def get_json(self, key: str) -> Any:
         return json.loads(self.get_bytes(key))
