@@ -1,0 +1,161 @@
+"""The template's IAM against what the code does: every S3 call the trigger and each ECS task
+make on moto, from a first run on an empty bucket through a fanned-out one, is one their role
+allows on AWS — including the 404 of a read that finds nothing (tests/support/iam.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from ecompipe.batch import tasks
+from ecompipe.batch.pipeline import Resources
+from ecompipe.core.taskenv import TaskInput
+from tests.support import iam, sam
+from tests.support.helpers import put_files
+from trigger.sweep import sweep
+
+pytestmark = pytest.mark.functional
+
+ORDERS = b"order_id,user_id,order_date,total_amount,status\n1,5,2025-06-01,20.00,delivered\n"
+ITEMS = b"order_id,product_id,quantity,unit_price\n1,1,2,10.00\n2,1,1,10.00\n"  # order 2 not yet known
+PRODUCTS = b"product_id,category,name,price\n1,Books,A,10.00\n"
+LATER = b"order_id,user_id,order_date,total_amount,status\n2,6,2025-06-02,10.00,shipped\n3,7,2025-06-01,0,shipped\n"
+
+
+class Started:
+    """The state machine's start, as the trigger calls it (its input is what the tasks run on)."""
+
+    def __init__(self) -> None:
+        self.inputs: list[dict[str, Any]] = []
+
+    def start(self, run_id: str, execution_input: dict[str, Any]) -> str:
+        self.inputs.append(execution_input)
+        return f"execution:{run_id}"
+
+
+def _run(res: Resources, recorded: dict[str, list[iam.Call]], fan_out: bool) -> None:
+    """One batch as the state machine runs it: the trigger's sweep, then each task, with every S3
+    call recorded under the component that made it."""
+    starter = Started()
+    with iam.Recorder(res.bucket.s3) as rec:
+        result = sweep(res.settings, res.bucket, res.leases(), starter, owner="trigger:test", explicit=True)
+    recorded["trigger"] += rec.calls
+    assert result.started, result.reason
+    run = starter.inputs[0]
+    task = TaskInput(run["run_id"], run["batch_id"])
+    steps = [("parse-file", replace(task, file_key=k)) for k in result.files] if fan_out else []
+    steps.append(("validate", task))
+    if fan_out:
+        steps.append(("plan-transform", task))
+    for command, step in steps:
+        with iam.Recorder(res.bucket.s3) as rec:
+            tasks.run(command, res, step)
+        recorded[command] += rec.calls
+    if fan_out:
+        groups = res.bucket.get_json(run["transform_groups_key"])
+        for group in groups:
+            with iam.Recorder(res.bucket.s3) as rec:
+                tasks.run("transform-group", res, replace(task, group=int(group["group"])))
+            recorded["transform-group"] += rec.calls
+    for command in ("transform", "archive"):
+        with iam.Recorder(res.bucket.s3) as rec:
+            tasks.run(command, res, task)
+        recorded[command] += rec.calls
+    res.leases().release(res.leases().current())  # the state machine's Release
+
+
+def test_every_s3_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resources) -> None:
+    res = replace(resources, settings=replace(resources.settings, fan_out_min_mb=0, fan_out_concurrency=2))
+    recorded: dict[str, list[iam.Call]] = {c: [] for c in ("trigger", *tasks.COMMANDS)}
+    put_files(res, {"orders_a.csv": ORDERS, "order_items_a.csv": ITEMS, "products.csv": PRODUCTS})
+    _run(res, recorded, fan_out=False)  # a first batch: no catalogue, pending set, key index or backlog yet
+    put_files(res, {"orders_b.csv": LATER, "orders_c.csv": ORDERS})
+    _run(res, recorded, fan_out=True)  # the held item resolves; parse-file and transform-group run
+    assert all(recorded.values()), {k: len(v) for k, v in recorded.items()}
+    assert any(c.status == 404 for c in recorded["transform"])  # the reads of what is not there yet
+
+    template = sam.load_template()
+    refused = {}
+    for component, calls in recorded.items():
+        statements = (
+            iam.function_statements(template, "TriggerFunction")
+            if component == "trigger"
+            else iam.task_role_statements(template, component)
+        )
+        found = iam.refusals(calls, iam.s3_statements(statements, res.settings.bucket), res.settings.bucket)
+        if found:
+            refused[component] = found
+    assert refused == {}, "\n".join(f"{c}: {r}" for c, rs in refused.items() for r in rs)
+
+
+def test_the_evaluator_refuses_what_a_role_lacks() -> None:
+    """The check above can fail: a missing grant, a prefix outside the condition, a 404 without
+    s3:ListBucket."""
+    bucket = "data"
+    statements = iam.s3_statements(
+        [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${DataBucket.Arn}/incoming/*"}},
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": {"Fn::GetAtt": ["DataBucket", "Arn"]},
+                "Condition": {"StringLike": {"s3:prefix": ["incoming/*"]}},
+            },
+        ],
+        bucket,
+    )
+    calls = [
+        iam.Call("GetObject", "incoming/a.csv", None, 200),
+        iam.Call("ListObjectsV2", None, "incoming/", 200),
+        iam.Call("GetObject", "incoming/gone.csv", None, 404),
+        iam.Call("PutObject", "incoming/b.csv", None, 200),
+        iam.Call("ListObjectsV2", None, "curated/", 200),
+    ]
+    assert iam.refusals(calls, statements, bucket) == [
+        "GetObject incoming/gone.csv (missing): 403 on AWS, not 404 (no s3:ListBucket)",
+        "PutObject incoming/b.csv: s3:PutObject not allowed",
+        "ListObjectsV2 prefix='curated/': s3:ListBucket not allowed",
+    ]
+
+
+def test_every_s3_call_of_the_events_consumer_the_landing_and_the_sales_split_is_allowed(events_world) -> None:
+    from events import landing, split
+    from tests.support.events import produced_purchases
+
+    w = events_world
+    bucket = w.consumer.store.bucket
+    purchases = produced_purchases(3)
+    large = {"purchase_id": "big", "customer_id": 7, "items": [{"product_id": 1, "quantity": 4, "price": "250"}]}
+    restock = {"product_id": "p", "restocked_quantity": 30, "warehouse_id": "a", "stock_threshold": 20}
+    move = {"event_id": "t1", "product_id": "p", "quantity": 15, "from_warehouse_id": "a", "to_warehouse_id": "b"}
+    sales = {"contact-info": {"name": "A", "email": "a@b.co"}, "order-info": {"OrderId": "1", "qty": "1"}}
+    w.send(*purchases, large, restock, {"customer_id": 1, "name": "Ann", "email": "x", "notes": "x" * 500_000})
+    w.send({"customer_id": "not a customer"}, {"order-info": {"OrderId": "2"}}, sales)
+    with iam.Recorder(bucket.s3) as consumer:
+        w.consume()
+        w.send(move)  # the low-stock alert, once the restock is in
+        w.consume()
+        w.send(move | {"event_id": "t2"})  # its alert again: the outbox finds the first
+        w.consume()
+    with iam.Recorder(w.bucket.s3) as landed:
+        assert landing.land(w.settings, w.dynamodb, w.bucket).purchases == len(purchases) + 1
+    w.bucket.put_bytes("incoming/sales.json", json.dumps([sales, {"order-info": {"OrderId": "3"}}]).encode())
+    with iam.Recorder(w.bucket.s3) as split_task:
+        split.split(w.bucket, "incoming/sales.json")
+
+    template = sam.load_template()
+    roles = {
+        "consumer": (consumer.calls, iam.function_statements(template, "EventsConsumerFunction")),
+        "landing": (landed.calls, iam.function_statements(template, "EventsLandingFunction")),
+        "sales-split": (split_task.calls, iam.task_role_statements(template, "sales-split", "SalesStateMachine")),
+    }
+    refused = {}
+    for component, (calls, statements) in roles.items():
+        assert calls, component
+        found = iam.refusals(calls, iam.s3_statements(statements, w.settings.bucket), w.settings.bucket)
+        if found:
+            refused[component] = found
+    assert refused == {}, "\n".join(f"{c}: {r}" for c, rs in refused.items() for r in rs)

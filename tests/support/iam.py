@@ -1,0 +1,167 @@
+"""The template's IAM policies, evaluated for the S3 calls the code really makes.
+
+moto does not apply IAM, so a grant the code needs and the template lacks only shows on AWS. The
+tests record every S3 call a component makes on moto (operation, key or prefix, HTTP status) and ask
+the policy of the role that component runs under whether AWS would allow it. S3 answers a read of a
+missing key with 404 only to a caller allowed s3:ListBucket on the bucket, and with 403 otherwise
+(GetObject / HeadObject API reference); a grant limited by an s3:prefix condition is not counted,
+since that read carries no prefix.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from tests.support import sam
+
+ROOT = Path(__file__).resolve().parents[2]
+OBJECT_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject"}
+OBJECT_ACTIONS |= {"DeleteObject": "s3:DeleteObject"}
+READS = {"GetObject", "HeadObject"}
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    key: str | None  # None for a bucket-level call
+    prefix: str | None
+    status: int
+
+
+class Recorder:
+    """The S3 calls made through one boto3 client while it is attached."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls: list[Call] = []
+
+    def __enter__(self) -> Recorder:
+        events = self.client.meta.events
+        events.register("before-parameter-build.s3", self._before)
+        events.register("after-call.s3", self._after)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        events = self.client.meta.events
+        events.unregister("before-parameter-build.s3", self._before)
+        events.unregister("after-call.s3", self._after)
+
+    def _before(self, params: dict, context: dict, **_kw: Any) -> None:
+        context["iam_params"] = dict(params)  # the call's own parameters, before serialisation
+
+    def _after(self, http_response: Any, model: Any, context: dict, **_kw: Any) -> None:
+        params = context.get("iam_params", {})
+        status = int(http_response.status_code)
+        if model.name == "DeleteObjects":
+            for obj in params.get("Delete", {}).get("Objects", []):
+                self.calls.append(Call("DeleteObject", obj["Key"], None, status))
+        elif model.name == "CopyObject":
+            self.calls.append(Call("GetObject", _copy_source_key(params["CopySource"]), None, status))
+            self.calls.append(Call("PutObject", params["Key"], None, status))
+        else:
+            self.calls.append(Call(model.name, params.get("Key"), params.get("Prefix"), status))
+
+
+def _copy_source_key(source: dict | str) -> str:
+    """The key of a CopySource: as given, or as botocore rewrites it (bucket/key, quoted)."""
+    if isinstance(source, dict):
+        return str(source["Key"])
+    return unquote(source.split("?")[0].split("/", 1)[1])
+
+
+def s3_statements(statements: list[dict], bucket: str) -> list[dict]:
+    """The statements that grant or deny S3 actions, with the data bucket's ARN resolved."""
+    resolve = sam.Resolver({}, "stack", {"DataBucket": bucket})
+    out = []
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if any(a.startswith("s3:") for a in actions):
+            resources = resolve(st["Resource"])
+            out.append({**st, "Action": actions, "Resource": resources if isinstance(resources, list) else [resources]})
+    return out
+
+
+def allows(statements: list[dict], action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether the statements allow `action` on `resource` in this request context (an explicit
+    Deny wins; a condition on a key the request does not carry does not hold)."""
+
+    def applies(st: dict) -> bool:
+        return (
+            any(fnmatch.fnmatchcase(action, a) for a in st["Action"])
+            and any(fnmatch.fnmatchcase(resource, r) for r in st["Resource"])
+            and _holds(st.get("Condition", {}), context)
+        )
+
+    matching = [st for st in statements if applies(st)]
+    return any(st["Effect"] == "Allow" for st in matching) and not any(st["Effect"] == "Deny" for st in matching)
+
+
+def _holds(condition: dict, context: dict[str, str]) -> bool:
+    for operator, tests in condition.items():
+        if operator not in ("StringLike", "StringEquals"):
+            raise AssertionError(f"a condition this evaluator does not model: {operator}")
+        for key, wanted in tests.items():
+            if key not in context:
+                return False
+            values = wanted if isinstance(wanted, list) else [wanted]
+            match = fnmatch.fnmatchcase if operator == "StringLike" else str.__eq__
+            if not any(match(context[key], v) for v in values):
+                return False
+    return True
+
+
+def refusals(calls: list[Call], statements: list[dict], bucket: str) -> list[str]:
+    """What AWS would refuse (or answer 403 instead of 404) of these calls under these statements."""
+    arn = f"arn:aws:s3:::{bucket}"
+    out = []
+    for call in dict.fromkeys(calls):
+        if call.operation in ("ListObjectsV2", "ListObjects"):
+            context = {"s3:prefix": call.prefix} if call.prefix is not None else {}
+            if not allows(statements, "s3:ListBucket", arn, context):
+                out.append(f"{call.operation} prefix={call.prefix!r}: s3:ListBucket not allowed")
+        elif call.operation in OBJECT_ACTIONS:
+            action = OBJECT_ACTIONS[call.operation]
+            if not allows(statements, action, f"{arn}/{call.key}", {}):
+                out.append(f"{call.operation} {call.key}: {action} not allowed")
+            elif call.operation in READS and call.status == 404 and not allows(statements, "s3:ListBucket", arn, {}):
+                out.append(f"{call.operation} {call.key} (missing): 403 on AWS, not 404 (no s3:ListBucket)")
+        elif call.operation not in ("CreateBucket", "HeadBucket", "PutBucketVersioning"):
+            raise AssertionError(f"an S3 operation this evaluator does not model: {call.operation}")
+    return out
+
+
+def task_role_statements(template: dict, command: str, machine_name: str = "PipelineStateMachine") -> list[dict]:
+    """The statements of the role a state machine's ECS task `command` runs under: the ASL state
+    that runs it -> its task definition (DefinitionSubstitutions) -> TaskRoleArn -> policies."""
+    resources = template["Resources"]
+    machine = resources[machine_name]["Properties"]
+    definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
+    placeholder = _task_definition_of(definition["States"], command)
+    task_definition = machine["DefinitionSubstitutions"][placeholder]["Ref"]
+    role = resources[task_definition]["Properties"]["TaskRoleArn"]["Fn::GetAtt"]
+    role_name = role[0] if isinstance(role, list) else role.split(".")[0]
+    return [st for p in resources[role_name]["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
+
+
+def _task_definition_of(states: dict, command: str) -> str:
+    for state in states.values():
+        if state["Type"] == "Map":
+            try:
+                return _task_definition_of(state["ItemProcessor"]["States"], command)
+            except KeyError:
+                continue
+        params = state.get("Parameters", {})
+        overrides = params.get("Overrides", {}).get("ContainerOverrides", [])
+        if any(o.get("Command") == ["task", command] for o in overrides):
+            return str(params["TaskDefinition"]).strip("${}")
+    raise KeyError(command)
+
+
+def function_statements(template: dict, function: str) -> list[dict]:
+    """The inline policy statements of a SAM function."""
+    return [st for p in template["Resources"][function]["Properties"]["Policies"] for st in p["Statement"]]
