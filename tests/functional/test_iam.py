@@ -36,59 +36,87 @@ class Started:
         return f"execution:{run_id}"
 
 
-def _run(res: Resources, recorded: dict[str, list[iam.Call]], fan_out: bool) -> None:
-    """One batch as the state machine runs it: the trigger's sweep, then each task, with every S3
-    call recorded under the component that made it."""
+Recorded = dict[str, tuple[list[iam.Call], list[iam.Call]]]  # component -> (S3 calls, DynamoDB calls)
+
+
+class Recording:
+    """The S3 and DynamoDB calls of one component, added to what it made before."""
+
+    def __init__(self, recorded: Recorded, component: str, s3: Any, dynamodb: Any) -> None:
+        self.recorded, self.component = recorded, component
+        self.recorders = (iam.Recorder(s3), iam.Recorder(dynamodb))
+
+    def __enter__(self) -> None:
+        for r in self.recorders:
+            r.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        for r in self.recorders:
+            r.__exit__(*exc)
+        s3, db = self.recorded.setdefault(self.component, ([], []))
+        s3 += self.recorders[0].calls
+        db += self.recorders[1].calls
+
+
+def _run(res: Resources, recorded: Recorded, fan_out: bool) -> None:
+    """One batch as the state machine runs it: the trigger's sweep, then each task, with every call
+    recorded under the component that made it."""
+
+    def component(name: str) -> Recording:
+        return Recording(recorded, name, res.bucket.s3, res.kpis.db)
+
     starter = Started()
-    with iam.Recorder(res.bucket.s3) as rec:
+    with component("trigger"):
         result = sweep(res.settings, res.bucket, res.leases(), starter, owner="trigger:test", explicit=True)
-    recorded["trigger"] += rec.calls
     assert result.started, result.reason
     run = starter.inputs[0]
     task = TaskInput(run["run_id"], run["batch_id"])
     steps = [("parse-file", replace(task, file_key=k)) for k in result.files] if fan_out else []
-    steps.append(("validate", task))
-    if fan_out:
-        steps.append(("plan-transform", task))
+    steps += [("validate", task)] + ([("plan-transform", task)] if fan_out else [])
     for command, step in steps:
-        with iam.Recorder(res.bucket.s3) as rec:
+        with component(command):
             tasks.run(command, res, step)
-        recorded[command] += rec.calls
-    if fan_out:
-        groups = res.bucket.get_json(run["transform_groups_key"])
-        for group in groups:
-            with iam.Recorder(res.bucket.s3) as rec:
-                tasks.run("transform-group", res, replace(task, group=int(group["group"])))
-            recorded["transform-group"] += rec.calls
+    groups = res.bucket.get_json(run["transform_groups_key"]) if fan_out else []
+    for group in groups:
+        with component("transform-group"):
+            tasks.run("transform-group", res, replace(task, group=int(group["group"])))
     for command in ("transform", "archive"):
-        with iam.Recorder(res.bucket.s3) as rec:
+        with component(command):
             tasks.run(command, res, task)
-        recorded[command] += rec.calls
     res.leases().release(res.leases().current())  # the state machine's Release
 
 
-def test_every_s3_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resources) -> None:
+def _refused(recorded: Recorded, template: dict, settings: Any, role_of: dict[str, tuple[list, str]]) -> list[str]:
+    """Every call AWS would refuse, as 'component: call: why'. role_of: component -> (its policy
+    statements, the resource whose environment names its tables)."""
+    out = []
+    for component, (s3_calls, db_calls) in recorded.items():
+        statements, holder = role_of[component]
+        found = iam.refusals(s3_calls, iam.s3_statements(statements, settings.bucket), settings.bucket)
+        found += iam.table_refusals(
+            db_calls, iam.dynamodb_statements(statements, template), iam.environment_of(template, holder), settings
+        )
+        out += [f"{component}: {f}" for f in found]
+    return out
+
+
+def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resources) -> None:
     res = replace(resources, settings=replace(resources.settings, fan_out_min_mb=0, fan_out_concurrency=2))
-    recorded: dict[str, list[iam.Call]] = {c: [] for c in ("trigger", *tasks.COMMANDS)}
+    recorded: Recorded = {}
     put_files(res, {"orders_a.csv": ORDERS, "order_items_a.csv": ITEMS, "products.csv": PRODUCTS})
     _run(res, recorded, fan_out=False)  # a first batch: no catalogue, pending set, key index or backlog yet
     put_files(res, {"orders_b.csv": LATER, "orders_c.csv": ORDERS})
     _run(res, recorded, fan_out=True)  # the held item resolves; parse-file and transform-group run
-    assert all(recorded.values()), {k: len(v) for k, v in recorded.items()}
-    assert any(c.status == 404 for c in recorded["transform"])  # the reads of what is not there yet
+    assert set(recorded) == {"trigger", *tasks.COMMANDS} and all(s3 for s3, _ in recorded.values())
+    assert any(c.status == 404 for c in recorded["transform"][0])  # the reads of what is not there yet
+    assert recorded["transform"][1] and recorded["archive"][1]  # KPI writes; the run's ledger entry
 
     template = sam.load_template()
-    refused = {}
-    for component, calls in recorded.items():
-        statements = (
-            iam.function_statements(template, "TriggerFunction")
-            if component == "trigger"
-            else iam.task_role_statements(template, component)
-        )
-        found = iam.refusals(calls, iam.s3_statements(statements, res.settings.bucket), res.settings.bucket)
-        if found:
-            refused[component] = found
-    assert refused == {}, "\n".join(f"{c}: {r}" for c, rs in refused.items() for r in rs)
+    role_of = {"trigger": (iam.function_statements(template, "TriggerFunction"), "TriggerFunction")}
+    for command in tasks.COMMANDS:
+        role_of[command] = (iam.task_role_statements(template, command), iam.task_definition_of(template, command))
+    refused = _refused(recorded, template, res.settings, role_of)
+    assert refused == [], "\n".join(refused)
 
 
 def test_the_evaluator_refuses_what_a_role_lacks() -> None:
@@ -121,12 +149,11 @@ def test_the_evaluator_refuses_what_a_role_lacks() -> None:
     ]
 
 
-def test_every_s3_call_of_the_events_consumer_the_landing_and_the_sales_split_is_allowed(events_world) -> None:
+def test_every_call_of_the_events_consumer_the_landing_and_the_sales_split_is_allowed(events_world) -> None:
     from events import landing, split
     from tests.support.events import produced_purchases
 
     w = events_world
-    bucket = w.consumer.store.bucket
     purchases = produced_purchases(3)
     large = {"purchase_id": "big", "customer_id": 7, "items": [{"product_id": 1, "quantity": 4, "price": "250"}]}
     restock = {"product_id": "p", "restocked_quantity": 30, "warehouse_id": "a", "stock_threshold": 20}
@@ -134,28 +161,28 @@ def test_every_s3_call_of_the_events_consumer_the_landing_and_the_sales_split_is
     sales = {"contact-info": {"name": "A", "email": "a@b.co"}, "order-info": {"OrderId": "1", "qty": "1"}}
     w.send(*purchases, large, restock, {"customer_id": 1, "name": "Ann", "email": "x", "notes": "x" * 500_000})
     w.send({"customer_id": "not a customer"}, {"order-info": {"OrderId": "2"}}, sales)
-    with iam.Recorder(bucket.s3) as consumer:
+    recorded: Recorded = {}
+    with Recording(recorded, "consumer", w.consumer.store.bucket.s3, w.consumer.store.db):
         w.consume()
         w.send(move)  # the low-stock alert, once the restock is in
         w.consume()
         w.send(move | {"event_id": "t2"})  # its alert again: the outbox finds the first
         w.consume()
-    with iam.Recorder(w.bucket.s3) as landed:
+    with Recording(recorded, "landing", w.bucket.s3, w.dynamodb):
         assert landing.land(w.settings, w.dynamodb, w.bucket).purchases == len(purchases) + 1
     w.bucket.put_bytes("incoming/sales.json", json.dumps([sales, {"order-info": {"OrderId": "3"}}]).encode())
-    with iam.Recorder(w.bucket.s3) as split_task:
+    with Recording(recorded, "sales-split", w.bucket.s3, w.dynamodb):
         split.split(w.bucket, "incoming/sales.json")
+    assert all(s3 for s3, _ in recorded.values()) and recorded["consumer"][1] and recorded["landing"][1]
 
     template = sam.load_template()
-    roles = {
-        "consumer": (consumer.calls, iam.function_statements(template, "EventsConsumerFunction")),
-        "landing": (landed.calls, iam.function_statements(template, "EventsLandingFunction")),
-        "sales-split": (split_task.calls, iam.task_role_statements(template, "sales-split", "SalesStateMachine")),
+    role_of = {
+        "consumer": (iam.function_statements(template, "EventsConsumerFunction"), "EventsConsumerFunction"),
+        "landing": (iam.function_statements(template, "EventsLandingFunction"), "EventsLandingFunction"),
+        "sales-split": (
+            iam.task_role_statements(template, "sales-split", "SalesStateMachine"),
+            iam.task_definition_of(template, "sales-split", "SalesStateMachine"),
+        ),
     }
-    refused = {}
-    for component, (calls, statements) in roles.items():
-        assert calls, component
-        found = iam.refusals(calls, iam.s3_statements(statements, w.settings.bucket), w.settings.bucket)
-        if found:
-            refused[component] = found
-    assert refused == {}, "\n".join(f"{c}: {r}" for c, rs in refused.items() for r in rs)
+    refused = _refused(recorded, template, w.settings, role_of)
+    assert refused == [], "\n".join(refused)

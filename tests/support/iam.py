@@ -28,28 +28,29 @@ READS = {"GetObject", "HeadObject"}
 @dataclass(frozen=True)
 class Call:
     operation: str
-    key: str | None  # None for a bucket-level call
-    prefix: str | None
+    key: str | None  # S3: None for a bucket-level call; DynamoDB: the table
+    prefix: str | None  # S3: a listing's prefix; DynamoDB: the index queried
     status: int
 
 
 class Recorder:
-    """The S3 calls made through one boto3 client while it is attached."""
+    """The calls made through one boto3 client (S3 or DynamoDB) while it is attached."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        self.service = client.meta.service_model.service_id.hyphenize()
         self.calls: list[Call] = []
 
     def __enter__(self) -> Recorder:
         events = self.client.meta.events
-        events.register("before-parameter-build.s3", self._before)
-        events.register("after-call.s3", self._after)
+        events.register(f"before-parameter-build.{self.service}", self._before)
+        events.register(f"after-call.{self.service}", self._after)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         events = self.client.meta.events
-        events.unregister("before-parameter-build.s3", self._before)
-        events.unregister("after-call.s3", self._after)
+        events.unregister(f"before-parameter-build.{self.service}", self._before)
+        events.unregister(f"after-call.{self.service}", self._after)
 
     def _before(self, params: dict, context: dict, **_kw: Any) -> None:
         context["iam_params"] = dict(params)  # the call's own parameters, before serialisation
@@ -57,7 +58,10 @@ class Recorder:
     def _after(self, http_response: Any, model: Any, context: dict, **_kw: Any) -> None:
         params = context.get("iam_params", {})
         status = int(http_response.status_code)
-        if model.name == "DeleteObjects":
+        if self.service == "dynamodb":
+            tables = params.get("RequestItems", {}).keys() if "RequestItems" in params else [params.get("TableName")]
+            self.calls += [Call(model.name, str(t), params.get("IndexName"), status) for t in tables]
+        elif model.name == "DeleteObjects":
             for obj in params.get("Delete", {}).get("Objects", []):
                 self.calls.append(Call("DeleteObject", obj["Key"], None, status))
         elif model.name == "CopyObject":
@@ -139,10 +143,7 @@ def task_role_statements(template: dict, command: str, machine_name: str = "Pipe
     """The statements of the role a state machine's ECS task `command` runs under: the ASL state
     that runs it -> its task definition (DefinitionSubstitutions) -> TaskRoleArn -> policies."""
     resources = template["Resources"]
-    machine = resources[machine_name]["Properties"]
-    definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
-    placeholder = _task_definition_of(definition["States"], command)
-    task_definition = machine["DefinitionSubstitutions"][placeholder]["Ref"]
+    task_definition = task_definition_of(template, command, machine_name)
     role = resources[task_definition]["Properties"]["TaskRoleArn"]["Fn::GetAtt"]
     role_name = role[0] if isinstance(role, list) else role.split(".")[0]
     return [st for p in resources[role_name]["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
@@ -165,3 +166,70 @@ def _task_definition_of(states: dict, command: str) -> str:
 def function_statements(template: dict, function: str) -> list[dict]:
     """The inline policy statements of a SAM function."""
     return [st for p in template["Resources"][function]["Properties"]["Policies"] for st in p["Statement"]]
+
+
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/{}"
+
+
+class _TableArns(sam.Resolver):
+    """Resolves a table's Arn to TABLE_ARN of its logical id (anything else: a name no table has)."""
+
+    def __init__(self, template: dict) -> None:
+        resources = template["Resources"]
+        super().__init__({}, "stack", {name: name for name in resources})
+        self.tables = {name for name, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
+
+    def _attr(self, name: str, attr: str) -> str:
+        return TABLE_ARN.format(name) if name in self.tables and attr == "Arn" else f"arn:other:{name}.{attr}"
+
+
+def dynamodb_statements(statements: list[dict], template: dict) -> list[dict]:
+    """The statements that grant DynamoDB actions, each table named by its logical id."""
+    resolve = _TableArns(template)
+    out = []
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if any(a.startswith("dynamodb:") for a in actions):
+            found = resolve(st["Resource"])
+            out.append({**st, "Action": actions, "Resource": found if isinstance(found, list) else [found]})
+    return out
+
+
+def table_refusals(calls: list[Call], statements: list[dict], environment: dict[str, str], settings: Any) -> list[str]:
+    """What AWS would refuse of these DynamoDB calls. The code finds each table through its
+    settings, set from the environment (ECOMPIPE_<FIELD> -> a table of the template): a table the
+    component's environment does not name would not exist on AWS under the code's default name."""
+    logical = {
+        getattr(settings, var.removeprefix("ECOMPIPE_").lower()): ref
+        for var, ref in environment.items()
+        if var.startswith("ECOMPIPE_") and var.endswith("_TABLE")
+    }
+    out = []
+    for call in dict.fromkeys(calls):
+        if call.operation in ("CreateTable", "DescribeTable", "UpdateTimeToLive", "DescribeTimeToLive"):
+            continue  # the tests create the tables; the stack does on AWS
+        table = logical.get(call.key or "")
+        if table is None:
+            out.append(f"{call.operation} {call.key}: the component's environment names no such table")
+            continue
+        arn = TABLE_ARN.format(table) + (f"/index/{call.prefix}" if call.prefix else "")
+        if not allows(statements, f"dynamodb:{call.operation}", arn, {}):
+            out.append(f"{call.operation} {table}{'/' + call.prefix if call.prefix else ''}: not allowed")
+    return out
+
+
+def environment_of(template: dict, resource: str) -> dict[str, str]:
+    """A function's or task definition's environment, each value a Ref's logical id or text."""
+    props = template["Resources"][resource]["Properties"]
+    if "ContainerDefinitions" in props:
+        pairs = {e["Name"]: e["Value"] for e in props["ContainerDefinitions"][0].get("Environment", [])}
+    else:
+        pairs = dict(props.get("Environment", {}).get("Variables", {}))
+    return {k: v["Ref"] if isinstance(v, dict) and "Ref" in v else str(v) for k, v in pairs.items()}
+
+
+def task_definition_of(template: dict, command: str, machine_name: str = "PipelineStateMachine") -> str:
+    """The logical id of the task definition the state machine runs `command` with."""
+    machine = template["Resources"][machine_name]["Properties"]
+    definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
+    return str(machine["DefinitionSubstitutions"][_task_definition_of(definition["States"], command)]["Ref"])
