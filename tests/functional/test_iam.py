@@ -119,7 +119,7 @@ def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resource
     assert refused == [], "\n".join(refused)
 
 
-def test_the_evaluator_refuses_what_a_role_lacks() -> None:
+def test_the_evaluator_refuses_the_s3_calls_a_role_lacks() -> None:
     """The check above can fail: a missing grant, a prefix outside the condition, a 404 without
     s3:ListBucket."""
     bucket = "data"
@@ -162,7 +162,12 @@ def test_every_call_of_the_events_consumer_the_landing_and_the_sales_split_is_al
     w.send(*purchases, large, restock, {"customer_id": 1, "name": "Ann", "email": "x", "notes": "x" * 500_000})
     w.send({"customer_id": "not a customer"}, {"order-info": {"OrderId": "2"}}, sales)
     recorded: Recorded = {}
-    with Recording(recorded, "consumer", w.consumer.store.bucket.s3, w.consumer.store.db):
+    outbox = w.consumer.outbox
+    with (
+        Recording(recorded, "consumer", w.consumer.store.bucket.s3, w.consumer.store.db),
+        iam.Recorder(outbox.sns) as published,
+        iam.Recorder(outbox.sqs) as sent,
+    ):
         w.consume()
         w.send(move)  # the low-stock alert, once the restock is in
         w.consume()
@@ -185,4 +190,41 @@ def test_every_call_of_the_events_consumer_the_landing_and_the_sales_split_is_al
         ),
     }
     refused = _refused(recorded, template, w.settings, role_of)
+    messages = [c for c in published.calls + sent.calls if c.operation in ("Publish", "SendMessage")]
+    assert {c.operation for c in messages} == {"Publish", "SendMessage"}  # alerts; the incomplete sales record
+    consumer_env = iam.environment_of(template, "EventsConsumerFunction")
+    found = iam.messaging_refusals(messages, role_of["consumer"][0], template, consumer_env, w.settings)
+    refused += [f"consumer: {f}" for f in found]
     assert refused == [], "\n".join(refused)
+
+
+def test_the_evaluator_refuses_tables_topics_and_queues_a_role_or_environment_lacks() -> None:
+    from ecompipe.core.settings import Settings
+
+    template = {
+        "Resources": {
+            "Runs": {"Type": "AWS::DynamoDB::Table"},
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Dlq": {"Type": "AWS::SQS::Queue"},
+        }
+    }
+    statements = [
+        {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": {"Fn::GetAtt": ["Runs", "Arn"]}},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Dlq", "Arn"]}},
+    ]
+    settings = Settings(runs_table="runs-local", alerts_topic="alerts-local", sales_dlq="dlq-local")
+    environment = {"ECOMPIPE_RUNS_TABLE": "Runs", "ECOMPIPE_ALERTS_TOPIC": "Topic"}
+    tables = [iam.Call("UpdateItem", "runs-local", None, 200), iam.Call("GetItem", "runs-local", None, 200)]
+    tables.append(iam.Call("GetItem", "KpisElsewhere", None, 200))
+    assert iam.table_refusals(tables, iam.dynamodb_statements(statements, template), environment, settings) == [
+        "GetItem Runs: not allowed",
+        "GetItem KpisElsewhere: the component's environment names no such table",
+    ]
+    messages = [
+        iam.Call("Publish", "arn:aws:sns:us-east-1:123456789012:alerts-local", None, 200),
+        iam.Call("SendMessage", "https://sqs.us-east-1.amazonaws.com/123456789012/dlq-local", None, 200),
+    ]
+    assert iam.messaging_refusals(messages, statements, template, environment, settings) == [
+        "Publish Topic: not allowed",
+        "SendMessage dlq-local: the component's environment names no such topic or queue",
+    ]

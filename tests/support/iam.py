@@ -58,7 +58,9 @@ class Recorder:
     def _after(self, http_response: Any, model: Any, context: dict, **_kw: Any) -> None:
         params = context.get("iam_params", {})
         status = int(http_response.status_code)
-        if self.service == "dynamodb":
+        if self.service in ("sns", "sqs"):
+            self.calls.append(Call(model.name, params.get("TopicArn") or params.get("QueueUrl"), None, status))
+        elif self.service == "dynamodb":
             tables = params.get("RequestItems", {}).keys() if "RequestItems" in params else [params.get("TableName")]
             self.calls += [Call(model.name, str(t), params.get("IndexName"), status) for t in tables]
         elif model.name == "DeleteObjects":
@@ -171,39 +173,40 @@ def function_statements(template: dict, function: str) -> list[dict]:
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/{}"
 
 
-class _TableArns(sam.Resolver):
-    """Resolves a table's Arn to TABLE_ARN of its logical id (anything else: a name no table has)."""
+class _Logical(sam.Resolver):
+    """Resolves a resource's Ref to ref:<logical id>, a table's Arn to TABLE_ARN of its logical id
+    and any other Arn to arn:<logical id>: the names the checks below compare."""
 
     def __init__(self, template: dict) -> None:
         resources = template["Resources"]
-        super().__init__({}, "stack", {name: name for name in resources})
+        super().__init__({}, "stack", {name: f"ref:{name}" for name in resources})
         self.tables = {name for name, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"}
 
     def _attr(self, name: str, attr: str) -> str:
-        return TABLE_ARN.format(name) if name in self.tables and attr == "Arn" else f"arn:other:{name}.{attr}"
+        return TABLE_ARN.format(name) if name in self.tables and attr == "Arn" else f"arn:{name}"
+
+
+def _statements_for(service: str, statements: list[dict], template: dict) -> list[dict]:
+    resolve = _Logical(template)
+    out = []
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if any(a.startswith(f"{service}:") for a in actions):
+            found = resolve(st["Resource"])
+            out.append({**st, "Action": actions, "Resource": found if isinstance(found, list) else [found]})
+    return out
 
 
 def dynamodb_statements(statements: list[dict], template: dict) -> list[dict]:
     """The statements that grant DynamoDB actions, each table named by its logical id."""
-    resolve = _TableArns(template)
-    out = []
-    for st in statements:
-        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        if any(a.startswith("dynamodb:") for a in actions):
-            found = resolve(st["Resource"])
-            out.append({**st, "Action": actions, "Resource": found if isinstance(found, list) else [found]})
-    return out
+    return _statements_for("dynamodb", statements, template)
 
 
 def table_refusals(calls: list[Call], statements: list[dict], environment: dict[str, str], settings: Any) -> list[str]:
     """What AWS would refuse of these DynamoDB calls. The code finds each table through its
     settings, set from the environment (ECOMPIPE_<FIELD> -> a table of the template): a table the
     component's environment does not name would not exist on AWS under the code's default name."""
-    logical = {
-        getattr(settings, var.removeprefix("ECOMPIPE_").lower()): ref
-        for var, ref in environment.items()
-        if var.startswith("ECOMPIPE_") and var.endswith("_TABLE")
-    }
+    logical = _named_by(environment, settings)
     out = []
     for call in dict.fromkeys(calls):
         if call.operation in ("CreateTable", "DescribeTable", "UpdateTimeToLive", "DescribeTimeToLive"):
@@ -215,6 +218,37 @@ def table_refusals(calls: list[Call], statements: list[dict], environment: dict[
         arn = TABLE_ARN.format(table) + (f"/index/{call.prefix}" if call.prefix else "")
         if not allows(statements, f"dynamodb:{call.operation}", arn, {}):
             out.append(f"{call.operation} {table}{'/' + call.prefix if call.prefix else ''}: not allowed")
+    return out
+
+
+def messaging_refusals(
+    calls: list[Call], statements: list[dict], template: dict, environment: dict[str, str], settings: Any
+) -> list[str]:
+    """What AWS would refuse of these SNS publishes and SQS sends: the topic or queue must be one the
+    component's environment names (as a Ref: the ARN or URL, so nothing is looked up by name), and
+    its role must allow the action on it (a topic's Ref is its ARN, a queue's Arn its ARN)."""
+    named = _named_by(environment, settings)
+    out = []
+    for call in dict.fromkeys(calls):
+        target = str(call.key).rsplit(":" if call.operation == "Publish" else "/", 1)[-1]
+        logical = named.get(target)
+        if logical is None:
+            out.append(f"{call.operation} {target}: the component's environment names no such topic or queue")
+            continue
+        service, resource = ("sns", f"ref:{logical}") if call.operation == "Publish" else ("sqs", f"arn:{logical}")
+        if not allows(_statements_for(service, statements, template), f"{service}:{call.operation}", resource, {}):
+            out.append(f"{call.operation} {logical}: not allowed")
+    return out
+
+
+def _named_by(environment: dict[str, str], settings: Any) -> dict[str, str]:
+    """The names the code uses (its settings, as the tests set them) -> the logical id the
+    component's environment gives each on AWS (ECOMPIPE_<FIELD>: !Ref <logical id>)."""
+    out = {}
+    for var, ref in environment.items():
+        field = var.removeprefix("ECOMPIPE_").lower()
+        if var.startswith("ECOMPIPE_") and isinstance(getattr(settings, field, None), str):
+            out[getattr(settings, field)] = ref
     return out
 
 
