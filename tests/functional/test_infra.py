@@ -191,3 +191,49 @@ def test_the_landing_runs_on_a_schedule_with_exactly_the_grants_it_needs() -> No
     assert "dynamodb:BatchGetItem" in grants and "PutItem" not in grants
     consumer = json.dumps(resources["EventsConsumerFunction"]["Properties"]["Policies"])
     assert f"/{layout.LANDING}*" in consumer
+
+
+def test_every_alarm_notifies_a_topic_cloudwatch_may_publish_to_and_every_publisher_may_use_its_key() -> None:
+    """CloudWatch alarms publish to an encrypted topic only if the key's policy lets
+    cloudwatch.amazonaws.com use it (an AWS managed key's policy cannot be changed); a role that
+    publishes to an encrypted topic needs the key too. Neither shows on moto."""
+    resources = sam.load_template()["Resources"]
+
+    def key_of(topic: str) -> str | None:
+        key = resources[topic]["Properties"].get("KmsMasterKeyId")
+        assert key is None or isinstance(key, dict), f"{topic} is encrypted with {key}, a key this stack cannot grant"
+        return None if key is None else key["Ref"]
+
+    notified = {
+        a["Ref"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+        for a in r["Properties"].get("AlarmActions", []) + r["Properties"].get("OKActions", [])
+    }  # fmt: skip
+    assert notified
+    for topic in notified:
+        key = key_of(topic)
+        if key is None:
+            continue
+        grants = [
+            st for st in resources[key]["Properties"]["KeyPolicy"]["Statement"]
+            if st["Effect"] == "Allow" and st.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+        ]  # fmt: skip
+        actions = {a for st in grants for a in st["Action"]}
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions, (topic, key)
+
+    publishers = 0
+    for name, resource in resources.items():
+        policies = [p for p in resource.get("Properties", {}).get("Policies", []) if isinstance(p, dict)]
+        statements = [st for p in policies for st in p.get("PolicyDocument", p).get("Statement", [])]
+        for st in statements:
+            topic = st["Resource"].get("Ref") if isinstance(st["Resource"], dict) else None
+            if "sns:Publish" not in _listed(st["Action"]) or topic is None or key_of(topic) is None:
+                continue
+            publishers += 1
+            key_arn = {"Fn::GetAtt": [key_of(topic), "Arn"]}
+            may_use = {a for s in statements if key_arn in _listed(s["Resource"]) for a in _listed(s["Action"])}
+            assert {"kms:Decrypt", "kms:GenerateDataKey"} <= may_use, (name, topic)
+    assert publishers >= 2  # the state machine's notifications, the consumer's alerts
+
+
+def _listed(value: object) -> list:
+    return value if isinstance(value, list) else [value]
