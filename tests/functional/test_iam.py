@@ -228,3 +228,28 @@ def test_the_evaluator_refuses_tables_topics_and_queues_a_role_or_environment_la
         "Publish Topic: not allowed",
         "SendMessage dlq-local: the component's environment names no such topic or queue",
     ]
+
+
+def test_every_call_the_state_machine_makes_itself_is_allowed_by_its_role(resources) -> None:
+    """The ItemReaders, the lease release, the ledger, the notifications (and their topic's key)
+    and the trigger invocation, for the input the trigger really gives an execution."""
+    from datetime import UTC, datetime
+
+    from ecompipe.aws.lock import Lease
+    from ecompipe.aws.manifests import Manifest
+    from ecompipe.aws.objects import ObjectInfo
+    from trigger.sweep import execution_input
+
+    manifest = Manifest.for_files(
+        [ObjectInfo("incoming/orders_a.csv", 10, "e1"), ObjectInfo("incoming/b.csv", 9, "e2")]
+    )
+    now = datetime.now(UTC)
+    lease = Lease(manifest.batch_id, "trigger:test", now, now, "etag")
+    given = execution_input(resources.settings, manifest, lease, manifest.batch_id)
+    template = sam.load_template()
+    assert iam.state_machine_refusals(template, "PipelineStateMachine", given) == []
+    for policy in template["Resources"]["StateMachineRole"]["Properties"]["Policies"]:  # the check can fail
+        statements = policy["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if "s3:GetObject" not in str(st["Action"])]
+    refused = iam.state_machine_refusals(template, "PipelineStateMachine", given)
+    assert [r.split(":")[0] for r in refused] == ["ParseFiles", "TransformDates"]  # their ItemReaders

@@ -267,3 +267,77 @@ def task_definition_of(template: dict, command: str, machine_name: str = "Pipeli
     machine = template["Resources"][machine_name]["Properties"]
     definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
     return str(machine["DefinitionSubstitutions"][_task_definition_of(definition["States"], command)]["Ref"])
+
+
+ASL_ACTIONS = {
+    "arn:aws:states:::s3:getObject": "s3:GetObject",
+    "arn:aws:states:::aws-sdk:s3:deleteObject": "s3:DeleteObject",
+    "arn:aws:states:::dynamodb:updateItem": "dynamodb:UpdateItem",
+    "arn:aws:states:::dynamodb:getItem": "dynamodb:GetItem",
+    "arn:aws:states:::sns:publish": "sns:Publish",
+    "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
+}
+
+
+def state_machine_refusals(template: dict, machine_name: str, execution_input: dict[str, Any]) -> list[str]:
+    """What AWS would refuse of the S3, DynamoDB, SNS (and its key) and Lambda calls the state
+    machine's own states make (Task states and Distributed Map ItemReaders, Map children included)
+    for this execution input, under the state machine's role. moto's engine makes these calls with
+    clients of its own, so they are read from the definition: constants, ${substitutions} (from
+    DefinitionSubstitutions) and `$.field` paths into the input."""
+    resources = template["Resources"]
+    machine = resources[machine_name]["Properties"]
+    definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
+    resolve = _Logical(template)
+    substitutions = machine["DefinitionSubstitutions"]
+    role = machine["Role"]["Fn::GetAtt"]
+    role_name = role[0] if isinstance(role, list) else role.split(".")[0]
+    policies = resources[role_name]["Properties"]["Policies"]
+    statements = [st for p in policies for st in p["PolicyDocument"]["Statement"]]
+
+    def value(params: dict, name: str) -> str:
+        if f"{name}.$" in params:
+            path = params[f"{name}.$"]
+            assert path.startswith("$.") and path.count(".") == 1, f"a path this check does not follow: {path}"
+            return str(execution_input[path[2:]])
+        text = str(params[name])
+        return str(resolve(substitutions[text[2:-1]])) if text.startswith("${") else text
+
+    def needs(resource: str, params: dict) -> list[tuple[str, str]]:
+        action = ASL_ACTIONS[resource]
+        if action.startswith("s3:"):
+            return [(action, f"arn:aws:s3:::{value(params, 'Bucket')}/{value(params, 'Key')}")]
+        if action.startswith("dynamodb:"):
+            return [(action, TABLE_ARN.format(value(params, "TableName").removeprefix("ref:")))]
+        if action == "sns:Publish":
+            topic = value(params, "TopicArn")
+            key = resources[topic.removeprefix("ref:")]["Properties"].get("KmsMasterKeyId")
+            keys = [(a, resolve({"Fn::GetAtt": [key["Ref"], "Arn"]})) for a in ("kms:GenerateDataKey", "kms:Decrypt")]
+            return [(action, topic)] + (keys if isinstance(key, dict) else [])
+        return [(action, value(params, "FunctionName"))]
+
+    def walk(states: dict) -> list[tuple[str, str, str]]:
+        out = []
+        for name, state in states.items():
+            if state["Type"] == "Map":
+                reader = state.get("ItemReader")
+                if reader:
+                    out += [(name, a, r) for a, r in needs(reader["Resource"], reader["Parameters"])]
+                out += walk(state["ItemProcessor"]["States"])
+            elif state["Type"] == "Task" and state["Resource"] in ASL_ACTIONS:
+                out += [(name, a, r) for a, r in needs(state["Resource"], state["Parameters"])]
+        return out
+
+    refused = []
+    calls = walk(definition["States"])
+    assert calls, "no call of the state machine's own was found"
+    for name, action, resource in calls:
+        service = action.split(":")[0]
+        granted = (
+            s3_statements(statements, execution_input["bucket"])
+            if service == "s3"
+            else _statements_for(service, statements, template)
+        )
+        if not allows(granted, action, resource, {}):
+            refused.append(f"{name}: {action} on {resource} not allowed")
+    return refused
