@@ -18,6 +18,7 @@ from events.kinds import ENTITIES
 from events.resources import table_definitions as event_tables
 from tests.conftest import MOTO_CONFIG, ROOT
 from tests.support import sam
+from tests.support.iam import listed
 from tests.support.tools import tool
 
 pytestmark = pytest.mark.functional
@@ -226,14 +227,10 @@ def test_every_alarm_notifies_a_topic_cloudwatch_may_publish_to_and_every_publis
         statements = [st for p in policies for st in p.get("PolicyDocument", p).get("Statement", [])]
         for st in statements:
             topic = st["Resource"].get("Ref") if isinstance(st["Resource"], dict) else None
-            if "sns:Publish" not in _listed(st["Action"]) or topic is None or key_of(topic) is None:
+            if "sns:Publish" not in listed(st["Action"]) or topic is None or key_of(topic) is None:
                 continue
             publishers += 1
             key_arn = {"Fn::GetAtt": [key_of(topic), "Arn"]}
-            may_use = {a for s in statements if key_arn in _listed(s["Resource"]) for a in _listed(s["Action"])}
+            may_use = {a for s in statements if key_arn in listed(s["Resource"]) for a in listed(s["Action"])}
             assert {"kms:Decrypt", "kms:GenerateDataKey"} <= may_use, (name, topic)
     assert publishers >= 2  # the state machine's notifications, the consumer's alerts
-
-
-def _listed(value: object) -> list:
-    return value if isinstance(value, list) else [value]

@@ -82,14 +82,20 @@ def _copy_source_key(source: dict | str) -> str:
 
 def s3_statements(statements: list[dict], bucket: str) -> list[dict]:
     """The statements that grant or deny S3 actions, with the data bucket's ARN resolved."""
-    resolve = sam.Resolver({}, "stack", {"DataBucket": bucket})
+    return _granting("s3", statements, sam.Resolver({}, "stack", {"DataBucket": bucket}))
+
+
+def _granting(service: str, statements: list[dict], resolve: sam.Resolver) -> list[dict]:
+    """The statements about `service`'s actions, their actions and resources as lists, resolved."""
     out = []
     for st in statements:
-        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        if any(a.startswith("s3:") for a in actions):
-            resources = resolve(st["Resource"])
-            out.append({**st, "Action": actions, "Resource": resources if isinstance(resources, list) else [resources]})
+        if any(a.startswith(f"{service}:") for a in listed(st["Action"])):
+            out.append({**st, "Action": listed(st["Action"]), "Resource": listed(resolve(st["Resource"]))})
     return out
+
+
+def listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def allows(statements: list[dict], action: str, resource: str, context: dict[str, str]) -> bool:
@@ -144,11 +150,16 @@ def refusals(calls: list[Call], statements: list[dict], bucket: str) -> list[str
 def task_role_statements(template: dict, command: str, machine_name: str = "PipelineStateMachine") -> list[dict]:
     """The statements of the role a state machine's ECS task `command` runs under: the ASL state
     that runs it -> its task definition (DefinitionSubstitutions) -> TaskRoleArn -> policies."""
-    resources = template["Resources"]
-    task_definition = task_definition_of(template, command, machine_name)
-    role = resources[task_definition]["Properties"]["TaskRoleArn"]["Fn::GetAtt"]
-    role_name = role[0] if isinstance(role, list) else role.split(".")[0]
-    return [st for p in resources[role_name]["Properties"]["Policies"] for st in p["PolicyDocument"]["Statement"]]
+    task_definition = template["Resources"][task_definition_of(template, command, machine_name)]
+    return _role_statements(template, task_definition["Properties"]["TaskRoleArn"])
+
+
+def _role_statements(template: dict, role_arn: dict) -> list[dict]:
+    """The statements of the role a `!GetAtt Role.Arn` names."""
+    role = role_arn["Fn::GetAtt"]
+    name = role[0] if isinstance(role, list) else role.split(".")[0]
+    policies = template["Resources"][name]["Properties"]["Policies"]
+    return [st for p in policies for st in p["PolicyDocument"]["Statement"]]
 
 
 def _task_definition_of(states: dict, command: str) -> str:
@@ -187,14 +198,7 @@ class _Logical(sam.Resolver):
 
 
 def _statements_for(service: str, statements: list[dict], template: dict) -> list[dict]:
-    resolve = _Logical(template)
-    out = []
-    for st in statements:
-        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        if any(a.startswith(f"{service}:") for a in actions):
-            found = resolve(st["Resource"])
-            out.append({**st, "Action": actions, "Resource": found if isinstance(found, list) else [found]})
-    return out
+    return _granting(service, statements, _Logical(template))
 
 
 def dynamodb_statements(statements: list[dict], template: dict) -> list[dict]:
@@ -265,8 +269,13 @@ def environment_of(template: dict, resource: str) -> dict[str, str]:
 def task_definition_of(template: dict, command: str, machine_name: str = "PipelineStateMachine") -> str:
     """The logical id of the task definition the state machine runs `command` with."""
     machine = template["Resources"][machine_name]["Properties"]
-    definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
-    return str(machine["DefinitionSubstitutions"][_task_definition_of(definition["States"], command)]["Ref"])
+    placeholder = _task_definition_of(_definition(machine)["States"], command)
+    return str(machine["DefinitionSubstitutions"][placeholder]["Ref"])
+
+
+def _definition(machine: dict) -> dict:
+    """The ASL a SAM state machine's DefinitionUri names."""
+    return json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
 
 
 ASL_ACTIONS = {
@@ -287,13 +296,10 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
     DefinitionSubstitutions) and `$.field` paths into the input."""
     resources = template["Resources"]
     machine = resources[machine_name]["Properties"]
-    definition = json.loads((ROOT / "infra" / machine["DefinitionUri"]).resolve().read_text())
+    definition = _definition(machine)
     resolve = _Logical(template)
     substitutions = machine["DefinitionSubstitutions"]
-    role = machine["Role"]["Fn::GetAtt"]
-    role_name = role[0] if isinstance(role, list) else role.split(".")[0]
-    policies = resources[role_name]["Properties"]["Policies"]
-    statements = [st for p in policies for st in p["PolicyDocument"]["Statement"]]
+    statements = _role_statements(template, machine["Role"])
 
     def value(params: dict, name: str) -> str:
         if f"{name}.$" in params:
