@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from ecompipe.aws import parquet
+from ecompipe.aws import transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
@@ -40,7 +40,7 @@ def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
     for kind, (frame, group) in rows.items():
         for i in range(len(groups)):  # every group, with rows or not (its dates may need no batch row)
             key = layout.transform_group_key(batch_id, run_id, plan_id, i, kind)
-            parquet.put_frame(bucket, key, frame[group == i].reset_index(drop=True))
+            transient.put_frame(bucket, key, frame[group == i].reset_index(drop=True))
     plan = {"plan_id": plan_id, "groups": groups, "counts": batch.counts(len(changed))}
     bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan)
     bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": str(i)} for i in range(len(groups))])
@@ -88,7 +88,7 @@ def rebuild_group(
     def key(what: str) -> str:
         return layout.transform_group_key(batch_id, run_id, plan["plan_id"], group, what)
 
-    orders, items = parquet.get_frame(bucket, key(ORDERS)), parquet.get_frame(bucket, key(ORDER_ITEMS))
+    orders, items = transient.get_frame(bucket, key(ORDERS)), transient.get_frame(bucket, key(ORDER_ITEMS))
     written = grouping.rebuild(curated, store, plan["groups"][group], orders, items, products, fence)
     bucket.put_json(key("done"), {"kpi_items_written": written})
     return written

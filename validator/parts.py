@@ -1,11 +1,12 @@
 """A fanned-out batch's parts: each file parsed by its own task (validator.batch.parse_file) and
 kept under staging/<batch>/parts/ for the batch-wide step (validator.task.run).
 
-A part is two Parquet objects: the rows (raw cells, canonical columns and line numbers side by side,
-with what else the file held in the object's own metadata) and the cells that failed to parse. Both
-name the key and ETag of the file version they were read from. The batch-wide step uses a part only
-for the very version its manifest took and parses the file itself otherwise, so a part that is
-missing, stale or unreadable costs time, never a different result.
+A part is two Arrow IPC objects (ecompipe.aws.transient): the rows (raw cells, canonical columns
+and line numbers side by side, with what else the file held in the object's own metadata) and the
+cells that failed to parse. Both name the key and ETag of the file version they were read from.
+The batch-wide step uses a part only for the very version its manifest took and parses the file
+itself otherwise, so a part that is missing, stale or unreadable costs time, never a different
+result.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 
 import pandas as pd
 
-from ecompipe.aws import parquet
+from ecompipe.aws import transient
 from ecompipe.aws.objects import Bucket, ObjectInfo
 from ecompipe.core import layout
 from ecompipe.core.errors import ObjectMissing
@@ -31,17 +32,17 @@ def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str) -> None:
     stamp = {"key": p.key, "etag": etag}
     dtypes = {c: str(t) for c, t in p.errors.dtypes.items()}  # text columns come back as written
     note = {_NOTE: json.dumps(stamp), _DTYPES: json.dumps(dtypes)}
-    parquet.put_frame(bucket, layout.part_key(batch_id, p.name, "errors"), p.errors, note)
+    transient.put_frame(bucket, layout.part_key(batch_id, p.name, "errors"), p.errors, note)
     about = json.dumps(_about(p, stamp))
-    parquet.put_frame(bucket, layout.part_key(batch_id, p.name, "rows"), _rows(p), {_NOTE: about})
+    transient.put_frame(bucket, layout.part_key(batch_id, p.name, "rows"), _rows(p), {_NOTE: about})
 
 
 def read(bucket: Bucket, batch_id: str, info: ObjectInfo) -> ParsedFile | None:
     """The part of this file version, or None (none written, another version, or not a part)."""
     name = layout.file_name(info.key)
     try:
-        rows, rows_note = parquet.get_frame_and_note(bucket, layout.part_key(batch_id, name, "rows"))
-        errors, errors_note = parquet.get_frame_and_note(bucket, layout.part_key(batch_id, name, "errors"))
+        rows, rows_note = transient.get_frame_and_note(bucket, layout.part_key(batch_id, name, "rows"))
+        errors, errors_note = transient.get_frame_and_note(bucket, layout.part_key(batch_id, name, "errors"))
         about, stamp = json.loads(rows_note[_NOTE]), json.loads(errors_note[_NOTE])
         errors = errors.astype(json.loads(errors_note[_DTYPES]))
     except (ObjectMissing, KeyError, ValueError, TypeError):

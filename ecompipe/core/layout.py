@@ -85,7 +85,7 @@ def part_key(batch_id: str, name: str, what: str) -> str:
     """One file of a fanned-out batch, parsed by its own task: `what` is rows or errors."""
     if what not in ("rows", "errors"):
         raise LayoutError(f"a part holds rows or errors, not {what!r}")
-    return f"{STAGING}{check_batch_id(batch_id)}/parts/{check_file_name(name)}.{what}.parquet"
+    return f"{STAGING}{check_batch_id(batch_id)}/parts/{check_file_name(name)}.{what}.arrow"
 
 
 def staging_prefix(batch_id: str) -> str:
@@ -134,7 +134,7 @@ def transform_group_key(batch_id: str, run_id: str, plan_id: str, group: int, wh
     if what not in ("orders", "order_items", "done"):
         raise LayoutError(f"a transform group holds orders, order_items or done, not {what!r}")
     plan = f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}/{_token(plan_id)}"
-    return f"{plan}/{int(group)}.{what}.{'json' if what == 'done' else 'parquet'}"
+    return f"{plan}/{int(group)}.{what}.{'json' if what == 'done' else 'arrow'}"
 
 
 def transform_report_key(batch_id: str) -> str:

@@ -1,0 +1,38 @@
+"""Frames that live only while a run does (a fanned-out run's parts and plan slices) as Arrow IPC
+files in S3, zstd-compressed. Measured on a 300k-row part: written in 0.10 s against Parquet's
+0.23 s at about the same size (7 against 6 MiB) and read back in half the time. What others read
+(the curated store, for Athena and DuckDB) stays Parquet (ecompipe.aws.parquet)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from ecompipe.aws.objects import Bucket
+
+SUFFIX = "arrow"
+
+
+def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame, note: dict[str, str] | None = None) -> str:
+    """Write a frame (no pandas index), with `note` in the file's own schema metadata; the ETag."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if note:
+        metadata = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in note.items()}}
+        table = table.replace_schema_metadata(metadata)
+    sink = io.BytesIO()
+    feather.write_feather(table, sink, compression="zstd")
+    return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")
+
+
+def get_frame_and_note(bucket: Bucket, key: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A frame written by put_frame and the note written with it (ObjectMissing when absent)."""
+    table = feather.read_table(io.BytesIO(bucket.get_bytes(key)))
+    note = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
+    return table.to_pandas(), note
+
+
+def get_frame(bucket: Bucket, key: str) -> pd.DataFrame:
+    return get_frame_and_note(bucket, key)[0]
