@@ -72,7 +72,7 @@ def main() -> None:
 
     from pandas.testing import assert_frame_equal
 
-    from ecompipe.aws import parquet
+    from ecompipe.aws import transient
     from ecompipe.aws.manifests import Manifest, write_manifest
     from ecompipe.batch import tasks
     from ecompipe.batch.pipeline import Resources, upload
@@ -118,7 +118,9 @@ def main() -> None:
             summary = transform_task.run(res.bucket, res.kpis, manifest.batch_id, run_id=run_id)
             done = time.perf_counter()
             workers_cpu, emulator_cpu = own_cpu() - cpu_before, cpu_of(emulator.pid or 0) - emulator_before
-            staged = {k: parquet.get_frame(res.bucket, layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS}
+            staged = {
+                k: transient.get_frame(res.bucket, layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS
+            }
             report.pop("generated_at")
             report.pop("fan_out", None)  # says who parsed each file: differs by design
             outcome = {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ecompipe.aws import parquet
+from ecompipe.aws import transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
@@ -28,7 +28,7 @@ class Batch:
 
     @classmethod
     def load(cls, bucket: Bucket, batch_id: str) -> Batch:
-        staged = {kind: parquet.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
+        staged = {kind: transient.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
         return cls(
             staged[ORDERS].assign(batch_id=batch_id),
             staged[ORDER_ITEMS].assign(batch_id=batch_id),
@@ -45,7 +45,7 @@ class Batch:
 
 
 def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:
-    return parquet.get_frame(bucket, layout.staging_key(batch_id, "products")).assign(batch_id=batch_id)
+    return transient.get_frame(bucket, layout.staging_key(batch_id, "products")).assign(batch_id=batch_id)
 
 
 def products_after(curated: CuratedStore, staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:

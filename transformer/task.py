@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ecompipe.aws import parquet
+from ecompipe.aws import parquet, transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
@@ -72,7 +72,7 @@ def run(
 
 def _commit_pending(bucket: Bucket, batch_id: str) -> None:
     """The pending set computed by the validator becomes the current one."""
-    pending = parquet.get_frame_or_none(bucket, layout.staged_pending_key(batch_id))
+    pending = transient.get_frame_or_none(bucket, layout.staged_pending_key(batch_id))
     if pending is None:
         return
     if pending.empty:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ecompipe.aws import parquet
+from ecompipe.aws import parquet, transient
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, get_pinned
@@ -62,8 +62,8 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         parsed_before=parsed,
     )
     for kind, frame in result.staged.items():
-        parquet.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
-    parquet.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
+        transient.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
+    transient.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
     for name, rows in result.rejected_rows.items():
         bucket.put_bytes(layout.rejected_rows_key(batch_id, name), _csv(rows), "text/csv")
     by_key = {f.key: f for f in files}

@@ -1,4 +1,5 @@
-"""Frames that live only while a run does (a fanned-out run's parts and plan slices) as Arrow IPC
+"""Frames that live only while a run does (the staged batch and its pending set, a fanned-out
+run's parts and plan slices; all deleted with the batch's staging/ at the archive) as Arrow IPC
 files in S3, zstd-compressed. Measured on a 300k-row part: written in 0.10 s against Parquet's
 0.23 s at about the same size (7 against 6 MiB) and read back in half the time. What others read
 (the curated store, for Athena and DuckDB) stays Parquet (ecompipe.aws.parquet)."""
@@ -12,6 +13,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from ecompipe.aws.objects import Bucket
+from ecompipe.core.errors import ObjectMissing
 
 SUFFIX = "arrow"
 
@@ -36,3 +38,10 @@ def get_frame_and_note(bucket: Bucket, key: str) -> tuple[pd.DataFrame, dict[str
 
 def get_frame(bucket: Bucket, key: str) -> pd.DataFrame:
     return get_frame_and_note(bucket, key)[0]
+
+
+def get_frame_or_none(bucket: Bucket, key: str) -> pd.DataFrame | None:
+    try:
+        return get_frame(bucket, key)
+    except ObjectMissing:
+        return None

@@ -94,12 +94,12 @@ def staging_prefix(batch_id: str) -> str:
 
 
 def staging_key(batch_id: str, kind: str) -> str:
-    return f"{STAGING}{check_batch_id(batch_id)}/{_kind(kind)}.parquet"
+    return f"{STAGING}{check_batch_id(batch_id)}/{_kind(kind)}.arrow"
 
 
 def staged_pending_key(batch_id: str) -> str:
     """The pending set as it stands after this batch; committed by the transformer."""
-    return f"{STAGING}{check_batch_id(batch_id)}/pending_order_items.parquet"
+    return f"{STAGING}{check_batch_id(batch_id)}/pending_order_items.arrow"
 
 
 def report_key(batch_id: str) -> str:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ecompipe.aws import parquet
+from ecompipe.aws import parquet, transient
 from ecompipe.batch.pipeline import Resources, run_manifest
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
@@ -60,7 +60,7 @@ def _run(res: Resources, files: dict[str, str], crash_first: bool) -> None:
     manifest = record_manifest(res.bucket, put_files(res, {n: d.encode() for n, d in files.items()}))
     if crash_first:  # validated and transformed, killed before the archive: the recovery runs it again
         validate_task.run(res.settings, res.bucket, manifest.batch_id, NOW)
-        if parquet.get_frame_or_none(res.bucket, layout.staging_key(manifest.batch_id, "orders")) is not None:
+        if transient.get_frame_or_none(res.bucket, layout.staging_key(manifest.batch_id, "orders")) is not None:
             transform_task.run(res.bucket, res.kpis, manifest.batch_id)
     run_manifest(res, manifest, NOW)
 
