@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecompipe.aws.objects import Bucket
+from ecompipe.core.arrow import note_of, table_with_note
 from ecompipe.core.errors import ObjectMissing
 
 
@@ -16,19 +16,14 @@ def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame, note: dict[str, str
     """Write a frame as Parquet (zstd, no pandas index), with `note` in the file's own metadata
     (written with the rows in one object, so never out of step with them); returns the ETag."""
     sink = io.BytesIO()
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if note:
-        metadata = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in note.items()}}
-        table = table.replace_schema_metadata(metadata)
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table_with_note(frame, note), sink, compression="zstd")
     return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.parquet")
 
 
 def get_frame_and_note(bucket: Bucket, key: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """A frame written by put_frame and the note written with it."""
     table = pq.read_table(io.BytesIO(bucket.get_bytes(key)))
-    note = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
-    return table.to_pandas(), note
+    return table.to_pandas(), note_of(table)
 
 
 def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.DataFrame:

@@ -9,31 +9,24 @@ from __future__ import annotations
 import io
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.feather as feather
 
 from ecompipe.aws.objects import Bucket
+from ecompipe.core.arrow import note_of, table_with_note
 from ecompipe.core.errors import ObjectMissing
-
-SUFFIX = "arrow"
 
 
 def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame, note: dict[str, str] | None = None) -> str:
     """Write a frame (no pandas index), with `note` in the file's own schema metadata; the ETag."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if note:
-        metadata = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in note.items()}}
-        table = table.replace_schema_metadata(metadata)
     sink = io.BytesIO()
-    feather.write_feather(table, sink, compression="zstd")
+    feather.write_feather(table_with_note(frame, note), sink, compression="zstd")
     return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")
 
 
 def get_frame_and_note(bucket: Bucket, key: str) -> tuple[pd.DataFrame, dict[str, str]]:
     """A frame written by put_frame and the note written with it (ObjectMissing when absent)."""
     table = feather.read_table(io.BytesIO(bucket.get_bytes(key)))
-    note = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
-    return table.to_pandas(), note
+    return table.to_pandas(), note_of(table)
 
 
 def get_frame(bucket: Bucket, key: str) -> pd.DataFrame:

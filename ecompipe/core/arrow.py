@@ -15,3 +15,19 @@ def arrow_column(series: pd.Series) -> pa.Array:
     if pa.types.is_null(column.type) or pa.types.is_string(column.type):
         column = column.cast(pa.large_string())
     return column
+
+
+def table_with_note(frame: pd.DataFrame, note: dict[str, str] | None) -> pa.Table:
+    """A frame as a table (no pandas index), with `note` in its schema metadata: written with the
+    rows in one object, so never out of step with them."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if not note:
+        return table
+    return table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in note.items()}}
+    )
+
+
+def note_of(table: pa.Table) -> dict[str, str]:
+    """The note table_with_note wrote (pandas' own metadata left out)."""
+    return {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if k != b"pandas"}
