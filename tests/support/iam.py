@@ -285,7 +285,9 @@ ASL_ACTIONS = {
     "arn:aws:states:::dynamodb:getItem": "dynamodb:GetItem",
     "arn:aws:states:::sns:publish": "sns:Publish",
     "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
+    "arn:aws:states:::ecs:runTask.sync": "ecs:RunTask",
 }
+ACCOUNT_ARN = "arn:aws:{}:us-east-1:123456789012:{}"  # the region and account the resolver gives
 
 
 def state_machine_refusals(template: dict, machine_name: str, execution_input: dict[str, Any]) -> list[str]:
@@ -320,6 +322,11 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
             key = resources[topic.removeprefix("ref:")]["Properties"].get("KmsMasterKeyId")
             keys = [(a, resolve({"Fn::GetAtt": [key["Ref"], "Arn"]})) for a in ("kms:GenerateDataKey", "kms:Decrypt")]
             return [(action, topic)] + (keys if isinstance(key, dict) else [])
+        if action == "ecs:RunTask":  # and pass the task its roles
+            task = resources[value(params, "TaskDefinition").removeprefix("ref:")]["Properties"]
+            family = ACCOUNT_ARN.format("ecs", f"task-definition/{resolve(task['Family'])}:1")
+            roles = [resolve(task[r]) for r in ("TaskRoleArn", "ExecutionRoleArn")]
+            return [(action, family)] + [("iam:PassRole", role) for role in roles]
         return [(action, value(params, "FunctionName"))]
 
     def walk(states: dict) -> list[tuple[str, str, str]]:
@@ -327,13 +334,15 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
         for name, state in states.items():
             if state["Type"] == "Map":
                 reader = state.get("ItemReader")
-                if reader:
+                if reader:  # a Distributed Map: its items run as child executions of this machine
                     out += [(name, a, r) for a, r in needs(reader["Resource"], reader["Parameters"])]
+                    out.append((name, "states:StartExecution", own_arn))
                 out += walk(state["ItemProcessor"]["States"])
             elif state["Type"] == "Task" and state["Resource"] in ASL_ACTIONS:
                 out += [(name, a, r) for a, r in needs(state["Resource"], state["Parameters"])]
         return out
 
+    own_arn = ACCOUNT_ARN.format("states", f"stateMachine:{resolve(machine['Name'])}")
     refused = []
     calls = walk(definition["States"])
     assert calls, "no call of the state machine's own was found"
