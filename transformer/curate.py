@@ -47,8 +47,15 @@ def affected_dates(
     index: CuratedIndex,
     changed_products: pd.Index,
 ) -> list[str]:
-    """Every order date whose KPIs this batch can change."""
-    return sorted(d for group in date_components(batch_orders, batch_items, index, changed_products) for d in group)
+    """Every order date whose KPIs this batch can change (a key seen twice in the batch counts by
+    its last row, as the upsert keeps it)."""
+    orders, items = newest(batch_orders, "order_id"), newest(batch_items, "item_key")
+    return sorted(d for group in date_components(orders, items, index, changed_products) for d in group)
+
+
+def newest(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Each key once: its last row, the one the upsert keeps."""
+    return frame.drop_duplicates(key, keep="last")
 
 
 def date_components(
@@ -64,12 +71,14 @@ def date_components(
     leaves one date of a group for another date of the same group. So a group's partitions are
     rebuilt from themselves and the batch's rows of its dates alone, whatever the other groups do.
     Dates in one of `linked` (groups recorded by an earlier attempt) stay together too.
-    `dates_of_items`: item_dates of the batch's items, when the caller has them already.
+    The batch's frames hold each key once (`newest`; the staged batch does by validation's
+    duplicate_key rule). `dates_of_items`: item_dates of the batch's items, when the caller has
+    them already.
     Groups sorted, each sorted; every date in exactly one."""
     if dates_of_items is None:
         dates_of_items = item_dates(batch_orders, batch_items, index)
-    new_order = batch_orders[ORDER_INDEX_COLUMNS].drop_duplicates("order_id", keep="last")
-    new_item = batch_items[["item_key"]].assign(order_date=dates_of_items).drop_duplicates("item_key", keep="last")
+    new_order = batch_orders[ORDER_INDEX_COLUMNS]
+    new_item = batch_items[["item_key"]].assign(order_date=dates_of_items)
     moved_orders = _moves(index.orders, "order_id", new_order)
     moved_items = _moves(index.items, "item_key", new_item)
     dates = _distinct(batch_orders["order_date"]) | _distinct(new_item["order_date"])
@@ -102,13 +111,20 @@ def date_components(
 
 def item_dates(batch_orders: pd.DataFrame, batch_items: pd.DataFrame, index: CuratedIndex) -> pd.Series:
     """The order date each batch item takes: its order's in the batch, else in the curated store
-    (null for an item whose order is in neither)."""
-    known = pd.concat([index.orders, batch_orders[ORDER_INDEX_COLUMNS]]).drop_duplicates("order_id", keep="last")
-    return _lookup(batch_items["order_id"], known["order_id"], known["order_date"])
+    (null for an item whose order is in neither). `batch_orders` holds each order once."""
+    dates = _lookup(batch_items["order_id"], batch_orders["order_id"], batch_orders["order_date"])
+    missing = dates.isna().to_numpy()
+    if missing.any() and len(index.orders):
+        found = _lookup(batch_items["order_id"][missing], index.orders["order_id"], index.orders["order_date"])
+        dates = dates.copy()
+        dates[missing] = found.to_numpy()
+    return dates
 
 
 def _lookup(keys: pd.Series, table_keys: pd.Series, table_values: pd.Series) -> pd.Series:
     """table_values at the position of each key in table_keys (unique), null where absent."""
+    if len(keys) == 0:  # (no hash table over table_keys, which may be the whole batch)
+        return pd.Series([], index=keys.index, dtype=table_values.dtype)
     at = pc.index_in(arrow_column(keys), value_set=arrow_column(table_keys))
     found = pc.take(arrow_column(table_values), at).to_pandas()
     return found.set_axis(keys.index).astype(table_values.dtype)

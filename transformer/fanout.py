@@ -8,6 +8,7 @@ import uuid
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecompipe.aws import transient
@@ -31,16 +32,16 @@ def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
     changed = curate.changed_categories(curated.products(), batch.products)
     groups, item_dates = grouping.plan(bucket, batch_id, curated, batch, changed, bins)
     plan_id = uuid.uuid4().hex
-    # the newest row of each key (the upsert keeps it) goes to the group of its date
+    # each row (Batch holds each key once) goes to the group of its date
     group_of = {d: i for i, dates in enumerate(groups) for d in dates}
     rows = {
-        ORDERS: _newest(batch.orders, "order_id", _numbers(batch.orders["order_date"], group_of)),
-        ORDER_ITEMS: _newest(batch.items, "item_key", _numbers(item_dates, group_of)),
+        ORDERS: (batch.orders, _numbers(batch.orders["order_date"], group_of)),
+        ORDER_ITEMS: (batch.items, _numbers(item_dates, group_of)),
     }
     for kind, (frame, group) in rows.items():
-        for i in range(len(groups)):  # every group, with rows or not (its dates may need no batch row)
-            key = layout.transform_group_key(batch_id, run_id, plan_id, i, kind)
-            transient.put_frame(bucket, key, frame[group == i].reset_index(drop=True))
+        # every group, with rows or not (its dates may need no batch row)
+        for i, rows_of_group in enumerate(_split(frame, group, len(groups))):
+            transient.put_frame(bucket, layout.transform_group_key(batch_id, run_id, plan_id, i, kind), rows_of_group)
     plan = {"plan_id": plan_id, "groups": groups, "counts": batch.counts(len(changed))}
     bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan)
     bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": str(i)} for i in range(len(groups))])
@@ -54,10 +55,14 @@ def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
     return lookup[np.asarray(encoded.indices, dtype=np.int64)]
 
 
-def _newest(frame: pd.DataFrame, key: str, group: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    """(the newest row of each key, its group number)."""
-    newest = ~frame[key].duplicated(keep="last").to_numpy()
-    return frame[newest], group[newest]
+def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pd.DataFrame]:
+    """The rows of each group 0..groups-1, in their order in `frame`: one stable sort by group and
+    one take, then slices (a boolean selection per group copies every column once per group)."""
+    order = np.argsort(group, kind="stable")
+    numbers = np.arange(groups)
+    starts, ends = (np.searchsorted(group[order], numbers, side=side) for side in ("left", "right"))
+    table = pa.Table.from_pandas(frame, preserve_index=False).take(pa.array(order))
+    return [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
 
 
 def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: FenceCheck) -> int:

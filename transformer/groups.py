@@ -20,7 +20,8 @@ FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
 @dataclass
 class Batch:
-    """The staged batch: its orders, items and products."""
+    """The staged batch: its orders, items and products, each order and item once (its last row,
+    the one the upsert keeps; validation stages each key once anyway)."""
 
     orders: pd.DataFrame
     items: pd.DataFrame
@@ -30,8 +31,8 @@ class Batch:
     def load(cls, bucket: Bucket, batch_id: str) -> Batch:
         staged = {kind: transient.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
         return cls(
-            staged[ORDERS].assign(batch_id=batch_id),
-            staged[ORDER_ITEMS].assign(batch_id=batch_id),
+            curate.newest(staged[ORDERS], "order_id").assign(batch_id=batch_id),
+            curate.newest(staged[ORDER_ITEMS], "item_key").assign(batch_id=batch_id),
             staged["products"].assign(batch_id=batch_id),
         )
 

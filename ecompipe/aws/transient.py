@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.feather as feather
 
 from ecompipe.aws.objects import Bucket
@@ -16,8 +17,8 @@ from ecompipe.core.arrow import note_of, table_with_note
 from ecompipe.core.errors import ObjectMissing
 
 
-def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame, note: dict[str, str] | None = None) -> str:
-    """Write a frame (no pandas index), with `note` in the file's own schema metadata; the ETag."""
+def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame | pa.Table, note: dict[str, str] | None = None) -> str:
+    """Write a frame (no pandas index) or a table, with `note` in the file's own schema metadata; the ETag."""
     sink = io.BytesIO()
     feather.write_feather(table_with_note(frame, note), sink, compression="zstd")
     return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")

@@ -17,10 +17,10 @@ def arrow_column(series: pd.Series) -> pa.Array:
     return column
 
 
-def table_with_note(frame: pd.DataFrame, note: dict[str, str] | None) -> pa.Table:
-    """A frame as a table (no pandas index), with `note` in its schema metadata: written with the
-    rows in one object, so never out of step with them."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+def table_with_note(frame: pd.DataFrame | pa.Table, note: dict[str, str] | None) -> pa.Table:
+    """A frame (no pandas index) or a table as a table, with `note` in its schema metadata:
+    written with the rows in one object, so never out of step with them."""
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     if not note:
         return table
     return table.replace_schema_metadata(
