@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from ecompipe.core.arrow import category_as_text
 from ecompipe.core.keys import isin
 from validator import reasons
 from validator.model import PENDING_COLUMNS
@@ -105,5 +106,5 @@ def public(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     out = frame[keep].reset_index(drop=True)
     if isinstance(out.get("source_file", pd.Series(dtype="str")).dtype, pd.CategoricalDtype):
-        out["source_file"] = out["source_file"].astype("str")
+        out["source_file"] = category_as_text(out["source_file"])
     return out

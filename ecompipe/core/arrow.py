@@ -3,6 +3,7 @@ chosen in ecompipe/__init__.py)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -15,6 +16,18 @@ def arrow_column(series: pd.Series) -> pa.Array:
     if pa.types.is_null(column.type) or pa.types.is_string(column.type):
         column = column.cast(pa.large_string())
     return column
+
+
+def category_as_text(series: pd.Series) -> pd.Series:
+    """A categorical column as plain text (pandas' "str"), decoded by Arrow: `astype("str")` goes
+    through one Python object per row (10M rows: 2.5 s against 0.5 s)."""
+    codes = series.cat.codes.to_numpy()
+    categories = pa.array(series.cat.categories.to_numpy(dtype=object), type=pa.large_string())
+    decoded = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories).dictionary_decode()
+    text = decoded.to_pandas(
+        types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan) if t == pa.large_string() else None
+    )
+    return text.set_axis(series.index).rename(series.name)
 
 
 def table_with_note(frame: pd.DataFrame | pa.Table, note: dict[str, str] | None) -> pa.Table:
