@@ -78,9 +78,9 @@ def _per_group(group: np.ndarray, groups: int, values: np.ndarray | None = None)
 
 def _sums(group: np.ndarray, groups: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Exact sums (ecompipe.core.money_frames) per group code, one row per code in `groups` (0 for
-    a group with no rows; int64 where every sum fits, else Python ints, as exact_group_sums gives)."""
-    sums = money_frames.exact_group_sums(pd.DataFrame({"group": group, **columns}), "group", list(columns))
-    return sums.reindex(groups, fill_value=0).reset_index(drop=True)
+    a group with no rows; int64 where every sum fits, else Python ints)."""
+    size = int(max(group.max(initial=-1), groups.max(initial=-1))) + 1
+    return money_frames.exact_sums_at(group, size, columns).iloc[groups].reset_index(drop=True)
 
 
 def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:

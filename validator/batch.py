@@ -13,8 +13,10 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ecompipe.core import money, money_frames
+from ecompipe.core.arrow import arrow_column
 from validator import pending, reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,
@@ -187,11 +189,14 @@ def _warnings(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> 
     seen = pd.concat(
         [items[["order_id", "quantity", "unit_price_cents"]], held[["order_id", "quantity", "unit_price_cents"]]]
     )
-    seen = seen.assign(line=seen["quantity"].astype("int64") * seen["unit_price_cents"].astype("int64"), one=1)
-    per_order = money_frames.exact_group_sums(seen, "order_id", ["one", "quantity", "line"]).rename(
-        columns={"one": "items", "quantity": "units", "line": "cents"}
-    )
-    o = orders.join(per_order, on="order_id", how="inner")
+    # each item's order by position among the batch's orders (accepted order ids are unique)
+    at = pc.index_in(arrow_column(seen["order_id"]), value_set=arrow_column(orders["order_id"]))
+    found = np.asarray(at.is_valid(), dtype=bool)
+    quantity = seen["quantity"].to_numpy(dtype="int64")[found]
+    lines = {"items": np.ones(len(quantity), dtype=np.int64), "units": quantity}
+    lines["cents"] = quantity * seen["unit_price_cents"].to_numpy(dtype="int64")[found]
+    per_order = money_frames.exact_sums_at(np.asarray(at.drop_null(), dtype=np.int64), len(orders), lines)
+    o = orders.assign(**{c: per_order[c].to_numpy() for c in lines})[per_order["items"].to_numpy() > 0]
     out: list[dict] = []
     amount = o[money_frames.differ_by_more_than(o["total_amount_cents"], o["cents"], 1)]
     for r in amount.itertuples():

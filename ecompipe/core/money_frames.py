@@ -3,8 +3,9 @@ exact half-up division. Apart from money.py so the Lambdas, which read money, ne
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,15 +39,31 @@ def exact_group_sums(frame: pd.DataFrame, by: Hashable | list, columns: list[str
     for k, e in encoded.items():
         grouped = grouped.set_column(grouped.schema.get_field_index(k), k, e.dictionary.take(grouped[k]))
     grouped = grouped.to_pandas().set_index([str(k) for k in keys]).sort_index()
-    out = pd.DataFrame(index=grouped.index)
-    for c in columns:
-        hi = grouped[f"{c}__hi_sum"].astype("int64")
-        lo = grouped[f"{c}__lo_sum"].astype("int64")
-        if len(hi) == 0 or (hi.max() < _HALF // 2 - 1 and lo.max() < 2**62):
-            out[c] = hi * _HALF + lo  # < 2^63: int64 holds it
-        else:
-            out[c] = hi.astype(object) * _HALF + lo.astype(object)
-    return out
+    return pd.DataFrame(
+        {c: _whole(grouped[f"{c}__hi_sum"], grouped[f"{c}__lo_sum"]) for c in columns}, index=grouped.index
+    )
+
+
+def exact_sums_at(group: np.ndarray, groups: int, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Per group code 0..groups-1 (one row each, 0 for a group with no rows), the exact sum of each
+    non-negative integer column, by the same split as exact_group_sums: int64 where every sum fits,
+    else Python ints. For callers that have the codes already (no hashing, no sort)."""
+    out = {}
+    for c, values in columns.items():
+        values = np.asarray(values, dtype=np.int64)
+        hi, lo = np.zeros(groups, dtype=np.int64), np.zeros(groups, dtype=np.int64)
+        np.add.at(hi, group, values // _HALF)
+        np.add.at(lo, group, values % _HALF)
+        out[c] = _whole(pd.Series(hi), pd.Series(lo))
+    return pd.DataFrame(out, index=pd.RangeIndex(groups))
+
+
+def _whole(hi: pd.Series, lo: pd.Series) -> pd.Series:
+    """hi * 2^32 + lo exactly: int64 when every value fits, else Python ints."""
+    hi, lo = hi.astype("int64"), lo.astype("int64")
+    if len(hi) == 0 or (hi.max() < _HALF // 2 - 1 and lo.max() < 2**62):
+        return hi * _HALF + lo  # < 2^63: int64 holds it
+    return hi.astype(object) * _HALF + lo.astype(object)
 
 
 def differ_by_more_than(a: pd.Series, b: pd.Series, tolerance: int) -> pd.Series:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from ecompipe.core.keys import item_keys
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
-from ecompipe.core.money_frames import exact_group_sums
+from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
 from transformer.kpis import category_kpis, category_records, order_kpis, order_records
 from validator import reasons
@@ -128,6 +129,17 @@ def test_group_sums_never_wrap(values: list[int], groups: list[int]) -> None:
     got = exact_group_sums(frame, "g", ["v"])["v"].to_dict()
     want = {g: sum(v for v, h in zip(values, groups, strict=False) if h == g) for g in set(groups[: len(values)])}
     assert {g: int(v) for g, v in got.items()} == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**63 - 1), min_size=0, max_size=30), st.lists(st.integers(0, 3), min_size=30))
+def test_sums_at_codes_never_wrap_and_agree_with_group_sums(values: list[int], groups: list[int]) -> None:
+    codes = np.array(groups[: len(values)], dtype=np.int64)
+    got = exact_sums_at(codes, 4, {"v": np.array(values, dtype=np.int64)})["v"].tolist()
+    assert [int(v) for v in got] == [sum(v for v, g in zip(values, codes, strict=False) if g == k) for k in range(4)]
+    if values:
+        grouped = exact_group_sums(pd.DataFrame({"g": codes, "v": values}), "g", ["v"])["v"]
+        assert {int(g): int(v) for g, v in grouped.items()} == {k: int(got[k]) for k in set(codes.tolist())}
 
 
 # --- class 3: keys -------------------------------------------------------------------------------
