@@ -258,3 +258,18 @@ def test_every_call_the_state_machine_makes_itself_is_allowed_by_its_role(resour
     assert sorted(maps) == ["ParseFiles", "ParseFiles", "TransformDates", "TransformDates"]
     ecs_states = {"ParseFile", "Validate", "PlanTransform", "TransformGroup", "Transform", "Archive", "ArchiveRejected"}
     assert {r.split(": ")[0] for r in refused if "iam:PassRole" in r} == ecs_states  # their task and execution roles
+
+
+@pytest.mark.parametrize("machine", ["PipelineStateMachine", "SalesStateMachine"])
+def test_each_distributed_map_may_watch_and_stop_its_child_executions(machine: str) -> None:
+    """A Distributed Map's children are executions named <machine>/<label>:<id> (as moto's engine
+    names them too); `execution:<machine>:*` does not match them, so that grant is refused."""
+    template = sam.load_template()
+    assert iam.map_run_refusals(template, machine) == []
+    role = template["Resources"][machine]["Properties"]["Role"]["Fn::GetAtt"][0]
+    for policy in template["Resources"][role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "states:DescribeExecution" in statement["Action"]:
+                statement["Resource"]["Fn::Sub"] = statement["Resource"]["Fn::Sub"].replace("/*", ":*")
+    refused = iam.map_run_refusals(template, machine)
+    assert refused and all("DescribeExecution" in r or "StopExecution" in r for r in refused)

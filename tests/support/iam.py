@@ -290,6 +290,37 @@ ASL_ACTIONS = {
 ACCOUNT_ARN = "arn:aws:{}:us-east-1:123456789012:{}"  # the region and account the resolver gives
 
 
+def _map_run_needs(name: str, state: dict, machine_name: str) -> list[tuple[str, str, str]]:
+    """A Distributed Map runs its items as child executions of its own state machine, named
+    <machine>/<the Map's label>:<id>, which the Map run watches and stops."""
+    if state["ItemProcessor"].get("ProcessorConfig", {}).get("Mode") != "DISTRIBUTED":
+        return []
+    child = ACCOUNT_ARN.format("states", f"execution:{machine_name}/{state.get('Label', name)}:0f1e2d3c")
+    return [(name, "states:StartExecution", ACCOUNT_ARN.format("states", f"stateMachine:{machine_name}"))] + [
+        (name, a, child) for a in ("states:DescribeExecution", "states:StopExecution")
+    ]
+
+
+def map_run_refusals(template: dict, machine_name: str) -> list[str]:
+    """What AWS would refuse of the calls a state machine's Distributed Maps make on their child
+    executions, under the state machine's role."""
+    machine = template["Resources"][machine_name]["Properties"]
+    name = _Logical(template)(machine["Name"])
+    granted = _statements_for("states", _role_statements(template, machine["Role"]), template)
+
+    def walk(states: dict) -> list[tuple[str, str, str]]:
+        maps = [(n, s) for n, s in states.items() if s["Type"] == "Map"]
+        return [c for n, s in maps for c in _map_run_needs(n, s, name) + walk(s["ItemProcessor"]["States"])]
+
+    calls = walk(_definition(machine)["States"])
+    assert calls, f"{machine_name} has no Distributed Map"
+    return [
+        f"{state}: {action} on {arn} not allowed"
+        for state, action, arn in calls
+        if not allows(granted, action, arn, {})
+    ]
+
+
 def state_machine_refusals(template: dict, machine_name: str, execution_input: dict[str, Any]) -> list[str]:
     """What AWS would refuse of the S3, DynamoDB, SNS (and its key) and Lambda calls the state
     machine's own states make (Task states and Distributed Map ItemReaders, Map children included)
@@ -326,7 +357,17 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
             task = resources[value(params, "TaskDefinition").removeprefix("ref:")]["Properties"]
             family = ACCOUNT_ARN.format("ecs", f"task-definition/{resolve(task['Family'])}:1")
             roles = [resolve(task[r]) for r in ("TaskRoleArn", "ExecutionRoleArn")]
-            return [(action, family)] + [("iam:PassRole", role) for role in roles]
+            # .sync: the engine watches the task (DescribeTasks), stops it on a timeout or abort
+            # (StopTask), and learns that it stopped through its managed EventBridge rule
+            cluster = resolve({"Ref": value(params, "Cluster").removeprefix("arn:")})
+            started = ACCOUNT_ARN.format("ecs", f"task/{cluster}/0123456789abcdef0123456789abcdef")
+            rule = ACCOUNT_ARN.format("events", "rule/StepFunctionsGetEventsForECSTaskRule")
+            return (
+                [(action, family)]
+                + [("iam:PassRole", role) for role in roles]
+                + [(a, started) for a in ("ecs:DescribeTasks", "ecs:StopTask")]
+                + [(a, rule) for a in ("events:PutTargets", "events:PutRule", "events:DescribeRule")]
+            )
         return [(action, value(params, "FunctionName"))]
 
     def walk(states: dict) -> list[tuple[str, str, str]]:
@@ -334,15 +375,15 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
         for name, state in states.items():
             if state["Type"] == "Map":
                 reader = state.get("ItemReader")
-                if reader:  # a Distributed Map: its items run as child executions of this machine
+                if reader:
                     out += [(name, a, r) for a, r in needs(reader["Resource"], reader["Parameters"])]
-                    out.append((name, "states:StartExecution", own_arn))
+                out += _map_run_needs(name, state, machine_name)
                 out += walk(state["ItemProcessor"]["States"])
             elif state["Type"] == "Task" and state["Resource"] in ASL_ACTIONS:
                 out += [(name, a, r) for a, r in needs(state["Resource"], state["Parameters"])]
         return out
 
-    own_arn = ACCOUNT_ARN.format("states", f"stateMachine:{resolve(machine['Name'])}")
+    machine_name = resolve(machine["Name"])
     refused = []
     calls = walk(definition["States"])
     assert calls, "no call of the state machine's own was found"
