@@ -55,7 +55,7 @@ def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
     return lookup[np.asarray(encoded.indices, dtype=np.int64)]
 
 
-def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pd.DataFrame]:
+def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pa.Table]:
     """The rows of each group 0..groups-1, in their order in `frame`: one stable sort by group and
     one take, then slices (a boolean selection per group copies every column once per group)."""
     order = np.argsort(group, kind="stable")
