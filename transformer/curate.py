@@ -20,9 +20,8 @@ ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 
 
 def upsert(existing: pd.DataFrame | None, incoming: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Rows of `incoming` replace rows of `existing` with the same key; the rest is kept. A key
-    seen twice in `incoming` is stored once (its last row)."""
-    incoming = incoming.drop_duplicates(key, keep="last")
+    """Rows of `incoming` (each key once: `newest`) replace rows of `existing` with the same key;
+    the rest is kept."""
     if existing is None or existing.empty:
         return incoming.reset_index(drop=True)
     if incoming.empty:
@@ -161,7 +160,8 @@ def rebuild(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The full contents of the affected partitions after the upsert.
 
-    `existing_*` hold every row of the affected partitions; the batch's rows replace theirs by key.
+    `existing_*` hold every row of the affected partitions; the batch's rows (each key once)
+    replace theirs by key.
     Items take the date of their (possibly changed) order.
     """
     orders = upsert(existing_orders, batch_orders, "order_id")

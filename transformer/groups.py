@@ -20,8 +20,8 @@ FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
 @dataclass
 class Batch:
-    """The staged batch: its orders, items and products, each order and item once (its last row,
-    the one the upsert keeps; validation stages each key once anyway)."""
+    """The staged batch: its orders, items and products, each key once (its last row, as the upsert
+    takes it; validation stages each key once anyway)."""
 
     orders: pd.DataFrame
     items: pd.DataFrame
@@ -29,11 +29,10 @@ class Batch:
 
     @classmethod
     def load(cls, bucket: Bucket, batch_id: str) -> Batch:
-        staged = {kind: transient.get_frame(bucket, layout.staging_key(batch_id, kind)) for kind in layout.KINDS}
         return cls(
-            curate.newest(staged[ORDERS], "order_id").assign(batch_id=batch_id),
-            curate.newest(staged[ORDER_ITEMS], "item_key").assign(batch_id=batch_id),
-            staged["products"].assign(batch_id=batch_id),
+            _staged(bucket, batch_id, ORDERS, "order_id"),
+            _staged(bucket, batch_id, ORDER_ITEMS, "item_key"),
+            staged_products(bucket, batch_id),
         )
 
     def counts(self, changed: int) -> dict[str, int]:
@@ -46,7 +45,12 @@ class Batch:
 
 
 def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:
-    return transient.get_frame(bucket, layout.staging_key(batch_id, "products")).assign(batch_id=batch_id)
+    return _staged(bucket, batch_id, "products", "product_id")
+
+
+def _staged(bucket: Bucket, batch_id: str, kind: str, key: str) -> pd.DataFrame:
+    """The batch's staged rows of `kind`, each key once (its last row), stamped with the batch."""
+    return curate.newest(transient.get_frame(bucket, layout.staging_key(batch_id, kind)), key).assign(batch_id=batch_id)
 
 
 def products_after(curated: CuratedStore, staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
