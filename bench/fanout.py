@@ -2,7 +2,8 @@
 through the real tasks: `parse-file` per file, then `validate` from the parts; then
 `plan-transform`, `transform-group` per group of dates and `transform` to finish. With 1 worker,
 `validate` and `transform` do everything. Prints one JSON line per worker count and checks that
-every count gives the same report, staged rows, order and category KPIs.
+every count gives the same report, staged rows, order and category KPIs, and each count's speed-up
+over the first and its ceiling (the first's time over the steps that stay serial).
 
     python bench/fanout.py --size 10M --workers 1,2
 """
@@ -137,6 +138,9 @@ def main() -> None:
                 "workers_cpu_s": round(workers_cpu, 2),
                 "emulator_cpu_s": round(emulator_cpu, 2),
                 "bound_2_cores_s": round((workers_cpu + emulator_cpu) / 2, 2),
+                # the steps one task runs while the other workers wait: validate after the parts,
+                # the plan, the finish (with 1 worker, everything)
+                "serial_s": round((validated - parsed) + plan_s + (done - grouped), 2),
             }
             kpis = (sorted(res.kpis.order_kpis(), key=str), sorted(res.kpis.category_kpis(), key=str))
             outcomes.append((outcome, report, staged, kpis))
@@ -148,7 +152,12 @@ def main() -> None:
         for kind, frame in first[2].items():  # the values (Parquet bytes differ with the chunking)
             assert_frame_equal(other[2][kind], frame)
         assert other[3] == first[3], "KPIs differ"
-    print(json.dumps({"same_report_and_kpis": True, "size": args.size}))
+    one = first[0]["total_s"]
+    ratios = {
+        str(o["workers"]): {"speed_up": round(one / o["total_s"], 3), "ceiling": round(one / o["serial_s"], 3)}
+        for o, *_ in outcomes[1:]
+    }  # ceiling: the speed-up if every parallel step took no time at all
+    print(json.dumps({"same_report_and_kpis": True, "size": args.size, "against_1_worker": ratios}))
 
 
 if __name__ == "__main__":
