@@ -273,3 +273,29 @@ def test_each_distributed_map_may_watch_and_stop_its_child_executions(machine: s
                 statement["Resource"]["Fn::Sub"] = statement["Resource"]["Fn::Sub"].replace("/*", ":*")
     refused = iam.map_run_refusals(template, machine)
     assert refused and all("DescribeExecution" in r or "StopExecution" in r for r in refused)
+
+
+def test_every_call_the_sales_state_machine_makes_itself_is_allowed_by_its_role(resources) -> None:
+    """The sales workflow's own S3 reads and writes (keys built in the definition with
+    States.Format / States.Hash), its SQS sends, its split task and its Distributed Map, for a sales
+    file and the outcome its split writes; the keys the definition builds are the ones the code
+    writes, and a role without the rejection's PutObject is refused."""
+    from ecompipe.core import layout
+
+    key = layout.incoming_key("sales_2025-06-01.json")
+    seen = {
+        "bucket": resources.settings.bucket,
+        "key": key,
+        "outcome": {"doc": {"records_key": layout.sales_records_key(key)}},
+    }
+    template = sam.load_template()
+    assert iam.state_machine_refusals(template, "SalesStateMachine", seen) == []
+    states = json.loads((iam.ROOT / "statemachine" / "sales.asl.json").read_text())["States"]
+    assert iam.evaluate(states["ReadOutcome"]["Parameters"]["Key.$"], seen) == layout.sales_outcome_key(key)
+    for policy in template["Resources"]["SalesStateMachineRole"]["Properties"]["Policies"]:
+        statements = policy["PolicyDocument"]["Statement"]
+        statements[:] = [st for st in statements if st["Action"] != "s3:PutObject"]
+    refused = iam.state_machine_refusals(template, "SalesStateMachine", seen)
+    assert refused == [
+        f"RecordRejection: s3:PutObject on arn:aws:s3:::{seen['bucket']}/rejected/sales/{key}.reason.json not allowed"
+    ]

@@ -11,7 +11,9 @@ since that read carries no prefix.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,7 +288,54 @@ ASL_ACTIONS = {
     "arn:aws:states:::sns:publish": "sns:Publish",
     "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
     "arn:aws:states:::ecs:runTask.sync": "ecs:RunTask",
+    "arn:aws:states:::aws-sdk:s3:getObject": "s3:GetObject",
+    "arn:aws:states:::aws-sdk:s3:headObject": "s3:GetObject",  # HEAD is authorised as GetObject
+    "arn:aws:states:::aws-sdk:s3:putObject": "s3:PutObject",
+    "arn:aws:states:::sqs:sendMessage": "sqs:SendMessage",
+    "arn:aws:states:::aws-sdk:sqs:sendMessageBatch": "sqs:SendMessage",
 }
+
+
+def evaluate(expression: str, data: dict[str, Any]) -> str:
+    """A parameter's `.$` value for the state data `data`: a path (`$.a.b`), or the intrinsic
+    functions the definitions use to build keys (States.Format, States.Hash), nested."""
+    value, rest = _expression(expression, data)
+    assert not rest.strip(), f"left over after {expression!r}: {rest!r}"
+    return value
+
+
+_INTRINSICS = {
+    "Format": lambda template, *args: "".join(p + a for p, a in zip(template.split("{}"), [*args, ""], strict=True)),
+    "Hash": lambda text, algorithm: hashlib.new(algorithm.replace("-", "").lower(), text.encode()).hexdigest(),
+}
+
+
+def _expression(text: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(the value of the expression text starts with, the text after it)."""
+    text = text.lstrip()
+    if text.startswith("'"):
+        end = text.index("'", 1)  # (the definitions' literals hold no escaped quote)
+        return text[1:end], text[end + 1 :]
+    path = re.match(r"\$((?:\.\w+)+)", text)
+    if path:
+        node: Any = data
+        for part in path.group(1).split(".")[1:]:
+            node = node[part]
+        return str(node), text[path.end() :]
+    call = re.match(r"States\.(\w+)\(", text)
+    assert call and call.group(1) in _INTRINSICS, f"an expression this check does not evaluate: {text!r}"
+    args, rest = [], text[call.end() :]
+    while True:
+        arg, rest = _expression(rest, data)
+        args.append(arg)
+        rest = rest.lstrip()
+        if not rest.startswith(","):
+            break
+        rest = rest[1:]
+    assert rest.startswith(")"), f"an unclosed call in {text!r}"
+    return _INTRINSICS[call.group(1)](*args), rest[1:]
+
+
 ACCOUNT_ARN = "arn:aws:{}:us-east-1:123456789012:{}"  # the region and account the resolver gives
 
 
@@ -321,12 +370,13 @@ def map_run_refusals(template: dict, machine_name: str) -> list[str]:
     ]
 
 
-def state_machine_refusals(template: dict, machine_name: str, execution_input: dict[str, Any]) -> list[str]:
-    """What AWS would refuse of the S3, DynamoDB, SNS (and its key) and Lambda calls the state
-    machine's own states make (Task states and Distributed Map ItemReaders, Map children included)
-    for this execution input, under the state machine's role. moto's engine makes these calls with
-    clients of its own, so they are read from the definition: constants, ${substitutions} (from
-    DefinitionSubstitutions) and `$.field` paths into the input."""
+def state_machine_refusals(template: dict, machine_name: str, data: dict[str, Any]) -> list[str]:
+    """What AWS would refuse of the S3, DynamoDB, SNS (and its key), SQS, Lambda and ECS calls the
+    state machine's own states make (Task states and Distributed Map ItemReaders, Map children
+    included) under the state machine's role, for the state data `data` (the execution input, and
+    what earlier states add to it). moto's engine makes these calls with clients of its own, so
+    they are read from the definition: constants, ${substitutions} (from DefinitionSubstitutions),
+    paths into `data` and the intrinsic functions that build keys (`evaluate`)."""
     resources = template["Resources"]
     machine = resources[machine_name]["Properties"]
     definition = _definition(machine)
@@ -336,9 +386,7 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
 
     def value(params: dict, name: str) -> str:
         if f"{name}.$" in params:
-            path = params[f"{name}.$"]
-            assert path.startswith("$.") and path.count(".") == 1, f"a path this check does not follow: {path}"
-            return str(execution_input[path[2:]])
+            return evaluate(params[f"{name}.$"], data)
         text = str(params[name])
         return str(resolve(substitutions[text[2:-1]])) if text.startswith("${") else text
 
@@ -346,6 +394,8 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
         action = ASL_ACTIONS[resource]
         if action.startswith("s3:"):
             return [(action, f"arn:aws:s3:::{value(params, 'Bucket')}/{value(params, 'Key')}")]
+        if action == "sqs:SendMessage":  # a queue's Ref is its URL, its Arn what a grant names
+            return [(action, "arn:" + value(params, "QueueUrl").removeprefix("ref:"))]
         if action.startswith("dynamodb:"):
             return [(action, TABLE_ARN.format(value(params, "TableName").removeprefix("ref:")))]
         if action == "sns:Publish":
@@ -390,7 +440,7 @@ def state_machine_refusals(template: dict, machine_name: str, execution_input: d
     for name, action, resource in calls:
         service = action.split(":")[0]
         granted = (
-            s3_statements(statements, execution_input["bucket"])
+            s3_statements(statements, data["bucket"])
             if service == "s3"
             else _statements_for(service, statements, template)
         )
