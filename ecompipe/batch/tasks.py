@@ -15,7 +15,7 @@ from ecompipe.aws.manifests import Manifest, read_manifest
 from ecompipe.batch.pipeline import Resources, archive_as_reported
 from ecompipe.core import layout, notifications, statuses, taskenv
 from ecompipe.core.errors import SettingsError
-from ecompipe.core.observability import bind, logger
+from ecompipe.core.observability import bind, emf_document, logger
 from ecompipe.core.settings import Settings
 from ecompipe.core.taskenv import TaskInput
 
@@ -24,6 +24,7 @@ from ecompipe.core.taskenv import TaskInput
 class StageResult:
     summary: dict
     metrics: dict[str, float] = field(default_factory=dict)
+    emf: dict = field(default_factory=dict)  # the metrics as the EMF document the command prints
 
 
 def validate(res: Resources, task: TaskInput) -> StageResult:
@@ -145,11 +146,14 @@ def run(command: str, res: Resources, task: TaskInput) -> StageResult:
     started = time.monotonic()
     try:
         result = COMMANDS[command](res, task)
+        result.metrics["StageDuration"] = round(time.monotonic() - started, 3)
+        # built here, in every mode (in process too), so a metric the stage cannot report fails it
+        # wherever it runs, not only in the container that prints the document
+        result.emf = emf_document(command, result.metrics)
     except Exception as exc:
         logger.exception(f"{command} failed")
         if command not in ADVISORY:
             res.ledger.finished(task.run_id, statuses.FAILED, f"{type(exc).__name__}: {exc}", stage=command)
         raise
-    result.metrics["StageDuration"] = round(time.monotonic() - started, 3)
     logger.info(f"{command} summary", extra={"counts": result.summary, "duration_s": result.metrics["StageDuration"]})
     return result

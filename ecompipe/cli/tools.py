@@ -196,4 +196,4 @@ def task_command(command: str) -> None:
         task = TaskInput.from_env()
         res = Resources.from_settings(settings)
         result = tasks.run(command, res, task)
-    emit_metrics(command, result.metrics)  # EMF on stdout: CloudWatch Logs extracts the metrics
+    emit_metrics(result.emf)  # EMF on stdout: CloudWatch Logs extracts the metrics

@@ -42,6 +42,8 @@ METRICS = {
     "KpiItemsWritten": (MetricUnit.Count, "KPI items written to DynamoDB"),
     "AffectedDates": (MetricUnit.Count, "order dates recomputed"),
     "ArchivedFiles": (MetricUnit.Count, "inputs moved out of incoming/"),
+    "FilesParsed": (MetricUnit.Count, "files a parse-file task stored a part of"),
+    "TransformGroups": (MetricUnit.Count, "groups of dates a plan-transform task made"),
     "StageDuration": (MetricUnit.Seconds, "wall time of the stage"),
 }
 
@@ -58,5 +60,6 @@ def emf_document(stage: str, values: dict[str, float]) -> dict[str, Any]:
     return doc
 
 
-def emit_metrics(stage: str, values: dict[str, float], stream: TextIO | None = None) -> None:
-    print(json.dumps(emf_document(stage, values)), file=stream or sys.stdout, flush=True)
+def emit_metrics(document: dict[str, Any], stream: TextIO | None = None) -> None:
+    """An EMF document (emf_document) on stdout, where CloudWatch Logs extracts the metrics."""
+    print(json.dumps(document), file=stream or sys.stdout, flush=True)

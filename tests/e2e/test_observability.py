@@ -11,6 +11,7 @@ import pytest
 
 from ecompipe.aws.manifests import Manifest
 from ecompipe.batch.pipeline import Resources
+from ecompipe.core import taskenv
 from ecompipe.core.settings import Settings
 from tests.conftest import ROOT, SAMPLE
 from tests.support.helpers import put_files, read_dir, record_manifest
@@ -18,9 +19,10 @@ from tests.support.helpers import put_files, read_dir, record_manifest
 pytestmark = pytest.mark.e2e
 
 
-def _task(command: str, url: str, batch_id: str) -> subprocess.CompletedProcess:
+def _task(command: str, url: str, batch_id: str, **more: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOMPIPE_")}
     env.update(
+        more,
         ECOMPIPE_ENDPOINT_URL=url,
         ECOMPIPE_RUN_ID=batch_id,
         ECOMPIPE_BATCH_ID=batch_id,
@@ -46,13 +48,25 @@ def _sample_batch(url: str) -> tuple[Resources, Manifest]:
     return res, record_manifest(res.bucket, put_files(res, read_dir(SAMPLE)))
 
 
-def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
+def test_every_command_of_a_fanned_out_batch_exits_0_with_its_metrics_and_logs(emulator_url: str) -> None:
+    """The container commands as ECS runs them, for a batch that fans out: one parse-file, validate,
+    plan-transform, one transform-group, transform, archive. Each must exit 0 with its EMF document
+    (on AWS a task that exits 1 fails its state, and a failed advisory task is tolerated: nothing
+    else would show it)."""
     res, manifest = _sample_batch(emulator_url)
     lease = res.leases().acquire(manifest.batch_id, "test")  # as the trigger does before a run
 
     metrics: dict[str, dict] = {}
-    for command in ("validate", "transform", "archive"):
-        proc = _task(command, emulator_url, manifest.batch_id)
+    steps = [
+        ("parse-file", {taskenv.FILE_KEY: manifest.files[0].key}),
+        ("validate", {}),
+        ("plan-transform", {}),
+        ("transform-group", {taskenv.GROUP: "0"}),
+        ("transform", {}),
+        ("archive", {}),
+    ]
+    for command, more in steps:
+        proc = _task(command, emulator_url, manifest.batch_id, **more)
         assert proc.returncode == 0, proc.stderr
         [emf] = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
         directive = emf["_aws"]["CloudWatchMetrics"][0]
@@ -73,7 +87,10 @@ def test_tasks_emit_emf_metrics_and_structured_logs(emulator_url: str) -> None:
         [6.0],
         [2.0],
     ]
-    assert metrics["transform"]["KpiItemsWritten"][0] > 0 and metrics["archive"]["ArchivedFiles"] == [11.0]
+    assert metrics["parse-file"]["FilesParsed"] == [1.0] and metrics["plan-transform"]["TransformGroups"] == [1.0]
+    written = metrics["transform-group"]["KpiItemsWritten"]  # the one group's, counted in the run's total
+    assert written[0] > 0 and metrics["transform"]["KpiItemsWritten"] == written
+    assert metrics["archive"]["ArchivedFiles"] == [11.0]
     run = res.ledger.get(manifest.batch_id)
     assert json.loads(run["notification"])["event"] == "success"
     assert res.leases().release(lease)
