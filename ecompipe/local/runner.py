@@ -19,6 +19,7 @@ from typing import Any
 
 from ecompipe.aws import clients as aws
 from ecompipe.core import taskenv
+from ecompipe.core.observability import logger as stage_logger
 from ecompipe.core.settings import Settings
 
 log = logging.getLogger("ecompipe.local.runner")
@@ -101,10 +102,19 @@ class LocalTaskRunner:
         if self.mode == "docker":
             return self._run_container(command, env)
         if self.mode == "subprocess":
-            child_env = {**os.environ, **env, "ECOMPIPE_ENDPOINT_URL": self.settings.endpoint_url or ""}
-            # the task's stdout carries its EMF metrics: keep it off the CLI's result stream
+            # a task logs as this process does (`ecompipe -v` shows the stages' logs, errors always)
+            level = logging.getLevelName(stage_logger.log_level)
+            child_env = {
+                **os.environ,
+                **env,
+                "ECOMPIPE_ENDPOINT_URL": self.settings.endpoint_url or "",
+                "ECOMPIPE_LOG_LEVEL": level,
+            }
+            # the task's stdout carries its EMF metrics, for CloudWatch: never on the CLI's result
+            # stream, and beside the logs only when they are shown
+            shown = sys.stderr if stage_logger.log_level <= logging.INFO else subprocess.DEVNULL
             return subprocess.run(
-                [sys.executable, "-m", "ecompipe", "task", command], env=child_env, stdout=sys.stderr
+                [sys.executable, "-m", "ecompipe", "task", command], env=child_env, stdout=shown
             ).returncode
         from ecompipe.batch import tasks
         from ecompipe.batch.pipeline import Resources

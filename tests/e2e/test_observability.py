@@ -112,3 +112,30 @@ def test_a_failing_task_logs_the_error_and_exits_1(emulator_url: str) -> None:
     assert errors and errors[0]["stage"] == "validate" and "has no manifest" in errors[0]["message"] + str(errors[0])
     run = Resources.from_settings(Settings(endpoint_url=emulator_url)).ledger.get("batch-does-not-exist")
     assert run["status"] == "FAILED" and run["failed_stage"] == "validate"
+
+
+@pytest.mark.parametrize("level", ["WARNING", "INFO"])
+def test_a_local_subprocess_task_logs_as_the_cli_does(emulator_url: str, level: str, capfd) -> None:
+    """`ecompipe run --tasks subprocess` (or --workers N): a task's INFO logs and its EMF document
+    show only with `ecompipe -v`; its errors always."""
+    from ecompipe.core.observability import logger, set_level
+    from ecompipe.local.runner import LocalTaskRunner
+
+    res, manifest = _sample_batch(emulator_url)
+    env = {
+        "ECOMPIPE_RUN_ID": manifest.batch_id,
+        "ECOMPIPE_BATCH_ID": manifest.batch_id,
+        "ECOMPIPE_BUCKET": "ecompipe-local",
+    }
+    before = logger.log_level
+    set_level(level)
+    try:
+        runner = LocalTaskRunner(res.settings, "local", mode="subprocess")
+        assert runner._execute("validate", env) == 0
+        assert runner._execute("validate", {**env, "ECOMPIPE_BATCH_ID": "batch-gone"}) == 1  # no manifest
+    finally:
+        logger.setLevel(before)
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    assert any(line.get("level") == "ERROR" and "has no manifest" in str(line) for line in lines)
+    assert any(line.get("message") == "validate summary" for line in lines) == (level == "INFO")
+    assert any("_aws" in line for line in lines) == (level == "INFO")  # the EMF document
