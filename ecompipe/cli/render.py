@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ecompipe.core import kpis
+from ecompipe.core import kpis, layout
 
 # control characters, and the Unicode ones that break a line or reorder or hide what follows (line
 # and paragraph separators, bidi overrides and isolates, zero-width marks, the BOM)
@@ -85,6 +85,11 @@ def file_table(console: Console, report: dict) -> None:
             reasons,
         )
     console.print(table)
+
+
+def report_uri(bucket: str, batch_id: str) -> str:
+    """Where a batch's validation report is, as people copy it into `aws s3 cp`."""
+    return f"s3://{bucket}/{layout.report_key(batch_id)}"
 
 
 def summary_line(report: dict, report_location: str) -> str:

@@ -19,7 +19,6 @@ from ecompipe.cli.common import (
     settings_for,
 )
 from ecompipe.cli.run import run_keys
-from ecompipe.core import layout
 
 
 @click.command()
@@ -88,7 +87,7 @@ def _batch_again(res: Resources, batch_id: str, dry_run: bool) -> None:
         click.echo(f"{len(keys)} files of {batch_id} are back in s3://{res.settings.bucket}/incoming/ for the trigger")
         return
     result = run_keys(res, keys)
-    click.echo(render.summary_line(result.report, layout.report_key(result.batch_id)))
+    click.echo(render.summary_line(result.report, render.report_uri(res.settings.bucket, result.batch_id)))
     click.echo(f"batch {batch_id} ran again as {result.batch_id}")
 
 

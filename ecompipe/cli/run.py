@@ -25,7 +25,6 @@ from ecompipe.cli.common import (
     workers_option,
 )
 from ecompipe.core import kpis as kpi_model
-from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local.emulator import EmulatorProcess
 
@@ -86,8 +85,10 @@ def run(
             dates = set(result.affected_dates)
             orders = [r for r in res.kpis.order_kpis() if r["order_date"] in dates]
             categories = [r for r in res.kpis.category_kpis() if r["order_date"] in dates]
-    location = f"s3://{res.settings.bucket}/{layout.report_key(result.batch_id)}"
-    summary = render.summary_line(result.report, location) + f" ({time.monotonic() - started:.1f}s)"
+    summary = (
+        render.summary_line(result.report, render.report_uri(res.settings.bucket, result.batch_id))
+        + f" ({time.monotonic() - started:.1f}s)"
+    )
     if output == "json":
         click.echo(kpi_model.kpis_json(orders, categories))
         stderr.print(summary)

@@ -25,7 +25,6 @@ from ecompipe.cli.common import (
     stdout,
 )
 from ecompipe.cli.run import resources_on, upload_and_run
-from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
 from ecompipe.core.taskenv import TASK_COMMANDS
 from ecompipe.local.emulator import Emulator
@@ -168,7 +167,7 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
         if demo:
             res = resources_on(stack, settings)
             result = upload_and_run(res, csv_files(DEFAULT_DATA), None, "inprocess")
-            stderr.print(render.summary_line(result.report, layout.report_key(result.batch_id)))
+            stderr.print(render.summary_line(result.report, render.report_uri(res.settings.bucket, result.batch_id)))
             settings = res.settings
         app = create_app(settings)
         stderr.print(f"dashboard at http://{host}:{port}/ (Ctrl-C stops)")
