@@ -31,11 +31,12 @@ def upsert(existing: pd.DataFrame | None, incoming: pd.DataFrame, key: str) -> p
 
 
 def changed_categories(existing: pd.DataFrame | None, incoming: pd.DataFrame) -> pd.Index:
-    """Product ids already curated whose category this batch changes."""
+    """Product ids already curated whose category this batch changes (`incoming`: each product
+    once, as the upsert takes it)."""
     if existing is None or existing.empty or incoming.empty:
         return pd.Index([], dtype="str")
     old = existing.set_index("product_id")["category"]
-    new = incoming.drop_duplicates("product_id", keep="last").set_index("product_id")["category"]
+    new = incoming.set_index("product_id")["category"]
     common = new.index.intersection(old.index)
     return common[(new[common] != old[common]).to_numpy()]
 
