@@ -1,15 +1,24 @@
-"""One sweep: look at incoming/, decide, take the lease, record the batch, start it.
+"""One sweep: look at incoming/, decide, claim the files, record the batch, start it.
 
-Every exit path leaves the lease as it should be: not taken when nothing starts, released when the
-start fails or the batch already ran, held (until the run releases it) only when a run started.
+Sweeps take turns on the sweep lease (locks/sweep.lock, held for the sweep only, never for a
+run); a batch's files are claimed for its run (ecompipe.aws.claims), so the next sweep starts the
+next batch from the files nobody claimed while earlier runs still go on. Runs commit one at a
+time under the commit lease, which their tasks take (ecompipe.batch.tasks).
+
+Every exit path leaves the claims as they should be: none written when nothing starts, released
+when the start fails or the batch already ran, held (until the run releases it) only when a run
+started.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ecompipe.aws.claims import Claim, Claims
 from ecompipe.aws.lock import Lease, LeaseStore, LockHeld, utcnow
 from ecompipe.aws.manifests import Manifest, write_manifest
 from ecompipe.aws.objects import Bucket, ObjectInfo
@@ -29,7 +38,7 @@ class SweepResult:
     execution: str | None = None
     files: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-    held_by: Lease | None = None  # not started because this live lease is someone else's
+    held_by: Lease | Claim | None = None  # not started: another sweep's lease, or a run's claim on the files
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,10 +51,13 @@ class SweepResult:
         }
 
 
-def pending_files(bucket: Bucket) -> list[ObjectInfo]:
-    """The CSV files in incoming/ (anything else there is logged and left alone)."""
+def pending_files(bucket: Bucket, claimed: frozenset[str] = frozenset()) -> list[ObjectInfo]:
+    """The CSV files in incoming/ that no running batch claimed (anything else there is logged and
+    left alone)."""
     files = []
     for obj in bucket.list(layout.INCOMING):
+        if obj.key in claimed:
+            continue
         if obj.key.lower().endswith(".csv"):
             files.append(obj)
         else:
@@ -60,15 +72,16 @@ def _backlog(bucket: Bucket) -> frozenset[str]:
         return frozenset()
 
 
-def execution_input(settings: Settings, manifest: Manifest, lease: Lease, run_id: str) -> dict[str, Any]:
-    """What the state machine (or the local runner) gets: enough to run and to release the lease."""
+def execution_input(settings: Settings, manifest: Manifest, claim: Claim, run_id: str) -> dict[str, Any]:
+    """What the state machine (or the local runner) gets: enough to run and to release its claim."""
     return {
         "batch_id": manifest.batch_id,
         "run_id": run_id,
         "bucket": settings.bucket,
         "manifest_key": layout.manifest_key(manifest.batch_id),
-        "lock_key": layout.LOCK_KEY,
-        "lock_etag": lease.etag,
+        "claim_key": claim.key,
+        "claim_etag": claim.etag,
+        "lock_key": layout.LOCK_KEY,  # the commit lease, freed by ReleaseLeaseAfterFailure if a task could not
         "task_timeout_seconds": settings.task_timeout_seconds,
         "fan_out": fans_out(settings, manifest),
         "files_key": layout.manifest_files_key(manifest.batch_id),
@@ -81,6 +94,21 @@ def fans_out(settings: Settings, manifest: Manifest) -> bool:
     """Whether the batch's files are parsed one task each before the batch-wide validation."""
     total = sum(f.size for f in manifest.files)
     return len(manifest.files) > 1 and total >= settings.fan_out_min_mb * 2**20
+
+
+SWEEP_PREFIX = "sweep-"  # the sweep lease's holder is named sweep-<time>
+
+
+@contextmanager
+def sweeping(leases: LeaseStore, owner: str) -> Iterator[LeaseStore]:
+    """Hold the sweep lease (locks/sweep.lock) for one sweep: reading the claims, deciding and
+    claiming happen one sweep at a time. Raises LockHeld while another sweep holds it."""
+    sweeps = leases.other(layout.SWEEP_LOCK_KEY)
+    lease = sweeps.acquire(f"{SWEEP_PREFIX}{utcnow():%Y%m%dT%H%M%S%f}", owner)
+    try:
+        yield sweeps
+    finally:
+        sweeps.release(lease)
 
 
 def sweep(
@@ -97,12 +125,40 @@ def sweep(
 ) -> SweepResult:
     """Start one batch of the pending files if they are ready (or `explicit`: whatever the thresholds).
 
-    `keys` limits the batch to those incoming keys (an explicit request); default: all of incoming/.
+    `keys` limits the batch to those incoming keys (an explicit request); default: all of incoming/
+    that no running batch claimed. `leases` is the commit lease's store: the sweep lease and the
+    claims live beside it.
     """
+    try:
+        with sweeping(leases, owner):
+            return _sweep(settings, bucket, leases, starter, owner, keys, explicit, now, ledger)
+    except LockHeld as exc:
+        return SweepResult(False, f"not started: another sweep is under way ({exc})", held_by=exc.holder)
+
+
+def _sweep(
+    settings: Settings,
+    bucket: Bucket,
+    leases: LeaseStore,
+    starter: Starter,
+    owner: str,
+    keys: list[str] | None,
+    explicit: bool,
+    now: datetime | None,
+    ledger: Any,
+) -> SweepResult:
     now = now or utcnow()
+    claims = Claims(leases)
+    every = claims.all()
+    claims.drop_expired(every)
+    live = [c for c in every if not c.is_expired(claims.clock())]
+    claimed = frozenset(k for c in live for k in c.keys)
     if keys is None:
-        files = pending_files(bucket)
+        files = pending_files(bucket, claimed)
     else:
+        refused = _claimed_elsewhere(live, set(keys))
+        if refused is not None:
+            return refused
         files = [info for info in (bucket.head(k) for k in keys) if info is not None]
     decision = decide(files, bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now, _backlog(bucket))
     counts = {
@@ -113,7 +169,8 @@ def sweep(
     }
     names = [f.key for f in files]
     if not files or not (decision.start or explicit):
-        return SweepResult(False, decision.reason, files=names, counts=counts)
+        reason = decision.reason + (f" ({len(claimed)} files are taken by running batches)" if claimed else "")
+        return SweepResult(False, reason, files=names, counts=counts)
     reason = decision.reason if decision.start else f"explicit request ({decision.reason})"
     left: list[str] = []
     if not explicit:
@@ -126,7 +183,7 @@ def sweep(
         files = taken
 
     manifest = Manifest.for_files(files)
-    result = start_manifest(settings, bucket, leases, starter, manifest, owner=owner, ledger=ledger)
+    result = _start(settings, bucket, claims, starter, manifest, owner=owner, run_id=None, ledger=ledger)
     if result.started and not explicit:
         bucket.put_json(layout.BACKLOG_KEY, {"keys": left, "after": manifest.batch_id})
     result.files, result.counts = [f.key for f in manifest.files], counts
@@ -147,21 +204,54 @@ def start_manifest(
     run_id: str | None = None,
     ledger: Any = None,
 ) -> SweepResult:
-    """Take the lease, record the manifest, start the run. The lease is released on every path
+    """Claim the manifest's files, record the manifest, start the run (`ecompipe start`), under
+    the sweep lease like a sweep. Not started while a running batch claims any of the files."""
+    try:
+        with sweeping(leases, owner):
+            claims = Claims(leases)
+            refused = _claimed_elsewhere(claims.live(), {f.key for f in manifest.files})
+            if refused is not None:
+                refused.batch_id = manifest.batch_id
+                return refused
+            return _start(settings, bucket, claims, starter, manifest, owner=owner, run_id=run_id, ledger=ledger)
+    except LockHeld as exc:
+        return SweepResult(False, f"not started: another sweep is under way ({exc})", held_by=exc.holder)
+
+
+def _claimed_elsewhere(live: list[Claim], keys: set[str]) -> SweepResult | None:
+    """Not started: a running batch claimed some of these keys (None when none did)."""
+    holder = next((c for c in live if keys & set(c.keys)), None)
+    if holder is None:
+        return None
+    taken = ", ".join(sorted(keys & set(holder.keys)))
+    return SweepResult(
+        False, f"not started: run {holder.run_id} ({holder.owner}) is processing {taken}", held_by=holder
+    )
+
+
+def _start(
+    settings: Settings,
+    bucket: Bucket,
+    claims: Claims,
+    starter: Starter,
+    manifest: Manifest,
+    *,
+    owner: str,
+    run_id: str | None,
+    ledger: Any,
+) -> SweepResult:
+    """Claim the files, record the manifest, start the run. The claim is released on every path
     that starts nothing. `run_id` (default: the batch id) names the execution."""
     run_id = run_id or manifest.batch_id
-    try:
-        lease = leases.acquire(run_id, owner)
-    except LockHeld as exc:
-        return SweepResult(False, f"not started: {exc}", manifest.batch_id, held_by=exc.holder)
+    claim = claims.take(run_id, manifest.batch_id, owner, [f.key for f in manifest.files])
     try:
         write_manifest(bucket, manifest)
-        ref = starter.start(run_id, execution_input(settings, manifest, lease, run_id))
+        ref = starter.start(run_id, execution_input(settings, manifest, claim, run_id))
     except AlreadyStarted as exc:
-        leases.release(lease)
+        claims.release(claim)
         return SweepResult(False, f"{exc}: nothing new started", manifest.batch_id)
     except BaseException:
-        leases.release(lease)  # a failed start never leaves a stuck lock
+        claims.release(claim)  # a failed start never leaves files claimed
         raise
     if ledger is not None:
         ledger.taken(run_id, manifest.batch_id, len(manifest.files), owner, ref)

@@ -107,6 +107,7 @@ def validate_batch(
         pending=pending_after,
         expired=carried.expired,
         report=report,
+        waits_for=pending.waits_for(pending_after, order_ids, product_ids),
     )
 
 

@@ -70,3 +70,4 @@ class BatchValidation:
     pending: pd.DataFrame
     expired: pd.DataFrame
     report: dict
+    waits_for: dict[str, list[str]] = field(default_factory=dict)  # the unknown ids the held items need

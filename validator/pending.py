@@ -28,6 +28,17 @@ def split_references(
     return items[~held].reset_index(drop=True), items[held].assign(reason=reason[held]).reset_index(drop=True)
 
 
+def waits_for(held: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> dict[str, list[str]]:
+    """The ids the held items wait for: their orders and products that are not known (sorted,
+    each once). When one becomes known, what validation held is out of date (validator.snapshot)."""
+    orders = held["order_id"][~isin(held["order_id"], order_ids)]
+    products = held["product_id"][~isin(held["product_id"], product_ids)]
+    return {
+        "orders": sorted(orders.dropna().astype("str").unique().tolist()),
+        "products": sorted(products.dropna().astype("str").unique().tolist()),
+    }
+
+
 @dataclass
 class Carried:
     resolved: pd.DataFrame

@@ -16,7 +16,7 @@ from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
 from ecompipe.core.settings import Settings
-from validator import parts, reasons
+from validator import parts, reasons, snapshot
 from validator.batch import InputFile, Known, parse_file, validate_batch
 from validator.model import ParsedFile
 
@@ -29,8 +29,12 @@ class Skipped:
     message: str
 
 
-def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None = None) -> dict:
-    """Validate the batch's files; write staging/, rejected/, reports/ and the recorded outcome."""
+def run(
+    settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None = None, again: str | None = None
+) -> dict:
+    """Validate the batch's files; write staging/, rejected/, reports/ and the recorded outcome.
+    `again`: why the batch is validated a second time before it commits (its first validation
+    read a shared state that changed since, why_stale): this report then replaces the first."""
     now = now or datetime.now(UTC)
     manifest = read_manifest(bucket, batch_id)
     files: list[InputFile] = []
@@ -49,6 +53,9 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
             files.append(InputFile(info.key, get_pinned(bucket, info.key, info.etag), info.size))
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
+    # the pending set's ETag before it is read: a newer set read after this only makes the commit
+    # validate again, never the other way round
+    pending_head = bucket.head(layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
     known = Known(curated.known_order_ids(), curated.known_product_ids())
     result = validate_batch(
@@ -64,6 +71,10 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     for kind, frame in result.staged.items():
         transient.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
     transient.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
+    bucket.put_json(
+        layout.validated_against_key(batch_id),
+        snapshot.snapshot(pending_head.etag if pending_head else None, result.waits_for),
+    )
     for name, rows in result.rejected_rows.items():
         bucket.put_bytes(layout.rejected_rows_key(batch_id, name), _csv(rows), "text/csv")
     by_key = {f.key: f for f in files}
@@ -90,8 +101,26 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         "key": layout.expired_pending_key(batch_id) if len(result.expired) else None,
         "reason": reasons.PENDING_EXPIRED,
     }
-    _record_report(bucket, batch_id, report)
+    if again is not None:
+        first = bucket.get_json_or_none(layout.report_key(batch_id)) or {}
+        report["validated_again"] = {"why": again, "first_generated_at": first.get("generated_at")}
+        if first.get("attempts"):
+            report["attempts"] = first["attempts"]
+        bucket.put_json(layout.report_key(batch_id), report)
+    else:
+        _record_report(bucket, batch_id, report)
     return report
+
+
+def why_stale(bucket: Bucket, batch_id: str) -> str | None:
+    """Why the batch's validation no longer holds, now, for its commit (None when it does, or when
+    it recorded nothing to check: validated before this was recorded, or its staging is gone)."""
+    recorded = bucket.get_json_or_none(layout.validated_against_key(batch_id))
+    if recorded is None:
+        return None
+    head = bucket.head(layout.PENDING_ITEMS_KEY)
+    curated = CuratedStore(bucket)
+    return snapshot.why_stale(recorded, head.etag if head else None, curated.known_order_ids, curated.known_product_ids)
 
 
 def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> dict:

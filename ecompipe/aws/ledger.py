@@ -99,6 +99,11 @@ class Ledger:
             },
         )
 
+    def leased(self, run_id: str, etag: str) -> None:
+        """The run took the commit lease: its ETag, for the state machine to release it if the run
+        fails after this (ReleaseLeaseAfterFailure)."""
+        self._update(run_id, {"stage": "committing", "lease_etag": etag})
+
     def archived(self, run_id: str, archived: int) -> None:
         self._update(run_id, {"stage": "archived", "archived_files": archived})
 

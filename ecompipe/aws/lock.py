@@ -1,4 +1,6 @@
-"""The pipeline lease: one object, locks/pipeline.lock, held by at most one run at a time.
+"""Leases: one object each, held by at most one holder at a time. locks/pipeline.lock is the
+commit lease (a batch's shared writes, ecompipe.batch.tasks); locks/sweep.lock lets one sweep at a
+time take files (trigger.sweep).
 
 S3 conditional writes make this safe without any other service:
 - create:    PutObject If-None-Match:*  succeeds only when no lease exists;
@@ -104,7 +106,8 @@ def utcnow() -> datetime:
 
 
 class LeaseStore:
-    """The lease object in one bucket, through an injected boto3 S3 client."""
+    """One lease object (`key`, default the commit lease) in one bucket, through an injected boto3
+    S3 client."""
 
     def __init__(
         self,
@@ -114,6 +117,7 @@ class LeaseStore:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] = time.sleep,
         conflict_retries: int = 5,
+        key: str = layout.LOCK_KEY,
     ) -> None:
         self.s3 = s3
         self.bucket = bucket
@@ -121,11 +125,16 @@ class LeaseStore:
         self.clock = clock
         self.sleep = sleep
         self.conflict_retries = conflict_retries
+        self.key = key
+
+    def other(self, key: str) -> LeaseStore:
+        """The lease at another key, with the same client, TTL and clock."""
+        return LeaseStore(self.s3, self.bucket, self.ttl, self.clock, self.sleep, self.conflict_retries, key)
 
     def current(self) -> Lease | None:
         """The lease as it stands (with its ETag), or None when nobody holds one."""
         try:
-            obj = self.s3.get_object(Bucket=self.bucket, Key=layout.LOCK_KEY)
+            obj = self.s3.get_object(Bucket=self.bucket, Key=self.key)
         except ClientError as exc:
             if is_missing(exc):
                 return None
@@ -151,7 +160,7 @@ class LeaseStore:
                 continue  # released between our write and our read: try again from the top
             if not held.is_expired(now):
                 # A LIVE lease is never taken, whoever holds it.
-                raise LockHeld(held, _held_message(held, now))
+                raise LockHeld(held, held_message(held, now))
             try:
                 # TAKE_OVER_IF_EXPIRED_AND_UNCHANGED: replace exactly the expired lease we read. If
                 # another contender replaced (or its owner released) it since, the ETag differs,
@@ -167,12 +176,37 @@ class LeaseStore:
                 raise LockHeld(winner, "an expired lease was taken over by another run first") from None
         raise LockHeld(self.current(), f"the lease stayed contended after {self.conflict_retries} tries")
 
+    def acquire_waiting(
+        self, run_id: str, owner: str, timeout: timedelta, on_wait: Callable[[Lease | None], None] | None = None
+    ) -> Lease:
+        """Take the lease for run_id, waiting while another holds it (the first wait is reported to
+        `on_wait`); LockHeld after `timeout`. A holder's lease expires after the TTL and is taken
+        over then, so a dead holder delays this by at most the TTL. A lease run_id already holds is
+        kept (a retried step of the same run)."""
+        deadline = self.clock() + timeout
+        told = False
+        delay = 0.05
+        while True:
+            held = self.current()
+            if held is not None and held.run_id == run_id and not held.is_expired(self.clock()):
+                return held
+            try:
+                return self.acquire(run_id, owner)
+            except LockHeld as exc:
+                if self.clock() >= deadline:
+                    raise
+                if not told and on_wait is not None:
+                    on_wait(exc.holder)
+                    told = True
+            self.sleep(delay)
+            delay = min(2.0, delay * 2)
+
     def release(self, lease: Lease) -> bool:
         """Delete the lease only if it is still ours (same ETag). False when it was not."""
         for attempt in range(self.conflict_retries):
             try:
                 # RELEASE_ONLY_OWN: a successor's lease has another ETag and survives this call.
-                self.s3.delete_object(Bucket=self.bucket, Key=layout.LOCK_KEY, IfMatch=f'"{lease.etag}"')
+                self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=f'"{lease.etag}"')
                 return True
             except ClientError as exc:
                 if error_code(exc) in CONFLICT:
@@ -185,7 +219,7 @@ class LeaseStore:
 
     def _put(self, lease: Lease, **condition: str) -> str:
         resp = self.s3.put_object(
-            Bucket=self.bucket, Key=layout.LOCK_KEY, Body=lease.body(), ContentType="application/json", **condition
+            Bucket=self.bucket, Key=self.key, Body=lease.body(), ContentType="application/json", **condition
         )
         return str(resp["ETag"]).strip('"')
 
@@ -224,7 +258,8 @@ class Fence:
         raise FencedOut(f"run {self.run_id} no longer holds the pipeline lease ({who}); stopped before {step}")
 
 
-def _held_message(held: Lease, now: datetime) -> str:
+def held_message(held: Lease, now: datetime) -> str:
+    """Who holds a live lease, since and until when; how to free it when its process is gone."""
     minutes = int(held.age(now).total_seconds() // 60)
     return (
         f"the lease is held by run {held.run_id} ({held.owner}) since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC "

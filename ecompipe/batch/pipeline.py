@@ -18,6 +18,7 @@ from ecompipe.aws.manifests import Manifest
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
+from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
 
 
@@ -96,14 +97,44 @@ def run_manifest(
 ) -> RunResult:
     """The state machine's steps, in process: validate -> transform (when there is work) -> archive.
     `now` fixes the validator's clock, for tests; `fence` guards the shared writes of a leased run."""
-    from transformer import task as transform_task
     from validator import task as validate_task
 
     report = validate_task.run(res.settings, res.bucket, manifest.batch_id, now)
+    return commit(res, manifest, report, now, fence)
+
+
+def commit(
+    res: Resources,
+    manifest: Manifest,
+    report: dict,
+    now: datetime | None = None,
+    fence: Callable[[str], None] = no_fence,
+) -> RunResult:
+    """A validated batch's commit: validated again first when what its validation read changed
+    since, then transformed (when there is work) and archived."""
+    from transformer import task as transform_task
+
+    report = validate_again_if_stale(res, manifest.batch_id, now) or report
     has_work = report["outcome"]["has_work"]
     transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id, fence) if has_work else None
     fence("the archive")
     return RunResult(manifest.batch_id, report, transform, archive_as_reported(res.bucket, manifest, report))
+
+
+def validate_again_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
+    """Before a batch commits: the new validation report when what its validation read of the
+    shared state changed since (another batch committed in between), else None.
+
+    Validation reads the pending set and the known ids; it does not hold the lease, so the step
+    that starts the batch's commit (transform, or plan-transform for a fanned-out batch) checks
+    what validation recorded (validator.snapshot) and validates again before any shared write."""
+    from validator import task as validate_task
+
+    why = validate_task.why_stale(res.bucket, batch_id)
+    if why is None:
+        return None
+    logger.info("batch %s is validated again before it commits: %s", batch_id, why)
+    return validate_task.run(res.settings, res.bucket, batch_id, now, again=why)
 
 
 def archive_as_reported(bucket: Bucket, manifest: Manifest, report: dict) -> list[str]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from ecompipe.aws.lock import Fence
+from ecompipe.aws.lock import Fence, Lease
 from ecompipe.aws.manifests import Manifest, read_manifest
-from ecompipe.batch.pipeline import Resources, archive_as_reported
+from ecompipe.batch.pipeline import Resources, archive_as_reported, validate_again_if_stale
 from ecompipe.core import layout, notifications, statuses, taskenv
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.observability import bind, emf_document, logger
@@ -60,6 +61,8 @@ def plan_transform(res: Resources, task: TaskInput) -> StageResult:
     (transform_bins)."""
     from transformer import fanout
 
+    hold_commit_lease(res, task)
+    _validate_again_if_stale(res, task)
     bins = transform_bins(res.settings, read_manifest(res.bucket, task.batch_id))
     planned = fanout.plan_groups(res.bucket, task.batch_id, task.run_id, bins)
     return StageResult(planned, {"TransformGroups": planned["groups"]})
@@ -90,6 +93,9 @@ def transform_group(res: Resources, task: TaskInput) -> StageResult:
 def transform(res: Resources, task: TaskInput) -> StageResult:
     from transformer import task as transform_task
 
+    hold_commit_lease(res, task)
+    if not res.bucket.exists(layout.transform_plan_key(task.batch_id, task.run_id)):
+        _validate_again_if_stale(res, task)  # else plan-transform did, as the commit's first step
     summary = transform_task.run(res.bucket, res.kpis, task.batch_id, fence(res, task).check, task.run_id)
     res.ledger.transformed(task.run_id, summary)
     counts = {k: v for k, v in summary.items() if k != "affected_dates"}
@@ -105,9 +111,12 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     manifest = read_manifest(res.bucket, task.batch_id)
     report_key = layout.report_key(task.batch_id)
     report = res.bucket.get_json_or_none(report_key) or {"batch_id": task.batch_id}
-    fence(res, task).check("the archive")
+    run = res.ledger.get(task.run_id) or {}
+    if run.get("lease_etag"):  # it committed: the archive is its last step under the lease
+        fence(res, task).check("the archive")
     archived = archive_as_reported(res.bucket, manifest, report)
     res.ledger.archived(task.run_id, len(archived))
+    release_commit_lease(res, task)
     if "totals" in report:
         run = res.ledger.get(task.run_id) or {"run_id": task.run_id}
         transform_summary = res.bucket.get_json_or_none(layout.transform_report_key(task.batch_id))
@@ -122,8 +131,39 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     return StageResult({"archived_files": len(archived), "kept_in_incoming": kept}, {"ArchivedFiles": len(archived)})
 
 
+def _validate_again_if_stale(res: Resources, task: TaskInput) -> None:
+    """The commit's first step: validate the batch again when what it read changed since."""
+    report = validate_again_if_stale(res, task.batch_id)
+    if report is not None:
+        res.ledger.validated(task.run_id, report, layout.report_key(task.batch_id))
+
+
+def hold_commit_lease(res: Resources, task: TaskInput) -> None:
+    """The commit's first step takes the commit lease for the run, waiting while another batch
+    commits, and records its ETag in the ledger; a lease the run holds already (a retried step) is
+    kept. Validation and parsing run without it. The wait is bounded by half the task timeout, so
+    a commit queued too long fails with LockHeld (recorded, its files swept again later) rather
+    than by the state machine's timeout."""
+    leases = res.leases()
+
+    def waiting(holder: Lease | None) -> None:
+        logger.info("waiting for the commit lease held by run %s", holder.run_id if holder else "?")
+
+    patience = timedelta(seconds=res.settings.task_timeout_seconds / 2)
+    lease = leases.acquire_waiting(task.run_id, f"task:{task.run_id}", patience, waiting)
+    res.ledger.leased(task.run_id, lease.etag)
+
+
+def release_commit_lease(res: Resources, task: TaskInput) -> None:
+    """Free the commit lease if this run holds it (its last step, or a failed one)."""
+    leases = res.leases()
+    held = leases.current()
+    if held is not None and held.run_id == task.run_id:
+        leases.release(held)
+
+
 def fence(res: Resources, task: TaskInput) -> Fence:
-    """The state machine's tasks run under the lease the trigger took for task.run_id."""
+    """A run's shared writes happen under the commit lease its commit took for task.run_id."""
     return Fence(res.leases(), task.run_id)
 
 
@@ -154,6 +194,8 @@ def run(command: str, res: Resources, task: TaskInput) -> StageResult:
         logger.exception(f"{command} failed")
         if command not in ADVISORY:
             res.ledger.finished(task.run_id, statuses.FAILED, f"{type(exc).__name__}: {exc}", stage=command)
+            with suppress(Exception):  # the state machine also releases it (ReleaseLeaseAfterFailure)
+                release_commit_lease(res, task)
         raise
     logger.info(f"{command} summary", extra={"counts": result.summary, "duration_s": result.metrics["StageDuration"]})
     return result

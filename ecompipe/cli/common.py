@@ -11,6 +11,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
+from ecompipe.aws.claims import Claim
 from ecompipe.aws.clients import endpoint_answers
 from ecompipe.aws.lock import Lease, cli_owner
 from ecompipe.cli import render
@@ -18,6 +19,7 @@ from ecompipe.core import layout
 from ecompipe.core.dates import parse_day
 from ecompipe.core.errors import EcompipeError, LayoutError
 from ecompipe.core.settings import Settings
+from trigger.sweep import SWEEP_PREFIX
 
 DEFAULT_DATA = Path("sample_data/seed")
 
@@ -109,8 +111,17 @@ def batch_id_param(_ctx: click.Context, _param: click.Parameter, value: str | No
         raise click.BadParameter(str(exc)) from None
 
 
-def say_waiting(holder: Lease) -> None:
-    stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to release the lease", style="yellow")
+def say_waiting(holder: Lease | Claim | None) -> None:
+    """Told once when a run waits: for another sweep, for a run that took the same files, or for
+    the commit lease of a batch committing."""
+    if holder is None:
+        stderr.print("waiting for the lease", style="yellow")
+    elif isinstance(holder, Claim):
+        stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to finish with the same files", style="yellow")
+    elif holder.run_id.startswith(SWEEP_PREFIX):
+        stderr.print(f"waiting for another command ({holder.owner}) to finish taking its files", style="yellow")
+    else:
+        stderr.print(f"waiting for run {holder.run_id} ({holder.owner}) to release the lease", style="yellow")
 
 
 def owner() -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
+from ecompipe.aws.claims import Claim, Claims
 from ecompipe.aws.lock import Lease, owner_alive
 from ecompipe.batch.pipeline import Resources
 from ecompipe.cli import render
@@ -83,7 +84,8 @@ def kpis(
 @click.option("--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @endpoint_option
 def status(last: int, output: str, endpoint_url: str | None) -> None:
-    """The lease holder and its age, pending files against the thresholds, and the last batches."""
+    """The commit lease's holder and its age, the running batches' claims on their files, pending
+    files against the thresholds, and the last batches."""
     from ecompipe.batch.history import recent_batches
     from trigger.decision import decide
     from trigger.sweep import pending_files
@@ -93,11 +95,13 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
         res = Resources.from_settings(settings)
         now = datetime.now(UTC)
         lease = res.leases().current()
-        files = pending_files(res.bucket)
+        claims = Claims(res.leases()).all()
+        files = pending_files(res.bucket, frozenset(k for c in claims if not c.is_expired(now) for k in c.keys))
         decision = decide(files, res.bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
         batches = recent_batches(res.bucket, last)
     doc = {
-        "lease": None if lease is None else _lease_doc(lease, now),
+        "lease": None if lease is None else _lease_doc(lease, now, claims),
+        "claims": [_claim_doc(c, now) for c in claims],
         "pending": {
             "files": len(files),
             "orders": decision.counts.orders,
@@ -119,11 +123,17 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
         click.echo(json.dumps(doc, indent=2))
         return
     _print_lease(doc["lease"])
-    click.echo(f"pending: {len(files)} files; {decision.reason}")
+    _print_claims(doc["claims"])
+    click.echo(f"pending: {len(files)} files not claimed; {decision.reason}")
     render.batches_table(stdout, batches)
 
 
-def _lease_doc(lease: Lease, now: datetime) -> dict:
+def _lease_doc(lease: Lease, now: datetime, claims: list[Claim]) -> dict:
+    """The commit lease; whether its holder still runs is told by its owner, or (a task's lease) by
+    the owner of its run's claim: the command that started the run on this machine."""
+    alive = owner_alive(lease.owner)
+    if alive is None:
+        alive = next((owner_alive(c.owner) for c in claims if c.run_id == lease.run_id), None)
     return {
         "run_id": lease.run_id,
         "owner": lease.owner,
@@ -131,8 +141,34 @@ def _lease_doc(lease: Lease, now: datetime) -> dict:
         "age_minutes": round(lease.age(now).total_seconds() / 60, 1),
         "expires_at": lease.expires_at.isoformat(),
         "expired": lease.is_expired(now),
-        "owner_alive": owner_alive(lease.owner),
+        "owner_alive": alive,
     }
+
+
+def _claim_doc(claim: Claim, now: datetime) -> dict:
+    return {
+        "run_id": claim.run_id,
+        "batch_id": claim.batch_id,
+        "owner": claim.owner,
+        "files": len(claim.keys),
+        "expires_at": claim.expires_at.isoformat(),
+        "expired": claim.is_expired(now),
+        "owner_alive": owner_alive(claim.owner),
+    }
+
+
+def _print_claims(claims: list[dict]) -> None:
+    if not claims:
+        click.echo("running batches: none (no files claimed)")
+    for c in claims:
+        state = "EXPIRED" if c["expired"] else "live"
+        click.echo(
+            render.literal(
+                f"claim: {state}, run {c['run_id']} ({c['owner']}) holds {c['files']} files, expires {c['expires_at']}"
+            )
+        )
+        if c["owner_alive"] is False and not c["expired"]:
+            click.echo("  its process is gone (killed?): `ecompipe unlock` frees its files now")
 
 
 def _print_lease(held: dict | None) -> None:
@@ -154,18 +190,24 @@ def _print_lease(held: dict | None) -> None:
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="Also remove a live lease (only when its run is known to be dead).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also remove a live commit lease and live claims (only when their runs are known to be dead).",
+)
 @endpoint_option
 def unlock(force: bool, endpoint_url: str | None) -> None:
-    """Remove the pipeline lease. An expired lease goes without --force; a live one needs it."""
+    """Remove the commit lease and the claims of runs that are gone. An expired one, or a claim whose
+    process on this machine is gone, goes without --force; a live one needs it."""
     settings = settings_for(endpoint_url)
     with failures(settings):
         leases = Resources.from_settings(settings).leases()
+        now = datetime.now(UTC)
+        freed = _unlock_claims(Claims(leases), now, force)
         lease = leases.current()
         if lease is None:
-            click.echo("no lease is held")
+            click.echo("no commit lease is held" + (f"; freed {freed} claim(s)" if freed else ""))
             return
-        now = datetime.now(UTC)
         if not lease.is_expired(now) and not force:
             raise Failure(
                 f"the lease of run {lease.run_id} ({lease.owner}) is live: "
@@ -175,6 +217,23 @@ def unlock(force: bool, endpoint_url: str | None) -> None:
         if not leases.release(lease):
             raise Failure("the lease changed while unlocking (another run took it); nothing removed")
     click.echo(f"removed the {'expired' if lease.is_expired(now) else 'live'} lease of run {lease.run_id}")
+
+
+def _unlock_claims(claims: Claims, now: datetime, force: bool) -> int:
+    """Release the claims that are expired, whose process is gone, or (force) all; say which."""
+    freed = 0
+    for claim in claims.all():
+        if claim.is_expired(now) or owner_alive(claim.owner) is False or force:
+            if claims.release(claim):
+                freed += 1
+                click.echo(render.literal(f"released the claim of run {claim.run_id} on {len(claim.keys)} files"))
+        else:
+            click.echo(
+                render.literal(
+                    f"kept the live claim of run {claim.run_id} ({claim.owner}): --force if that run is dead"
+                )
+            )
+    return freed
 
 
 @click.command()

@@ -143,6 +143,7 @@ def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode
 
     keys = upload(res.bucket, files)
     stderr.print(f"uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/", style="dim")
+    refuse_if_committing_elsewhere(res)
     if (via or res.settings.run_via) == "statemachine":
         return run_through_state_machine(res, keys, task_mode, workers)
     return run_through_trigger(res, keys)
@@ -199,14 +200,37 @@ def run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
         )
     if outcome.reason.startswith("explicit request"):
         stderr.print(f"{outcome.reason}: processing the uploaded files anyway", style="yellow")
-    if not outcome.started or starter.result is None:
+    if not outcome.started:
         raise Failure(f"the batch did not start: {outcome.reason}")
-    return starter.result
+    with cleaned_up_on_exit(leases, owner()):
+        result = starter.run(say_waiting)
+    if result is None:
+        raise Failure(f"the batch did not run: {outcome.reason}")
+    return result
+
+
+def refuse_if_committing_elsewhere(res: Resources) -> None:
+    """A run waits for the commit lease of another command on this machine (that run ends, then
+    this one commits), but one held by anyone else, or by a process that is gone, is reported at
+    once: waiting would only end when it expires (`ecompipe status`, `unlock --force`)."""
+    from datetime import UTC, datetime
+
+    from ecompipe.aws.claims import Claims
+    from ecompipe.aws.lock import held_message, owner_alive
+
+    lease = res.leases().current()
+    now = datetime.now(UTC)
+    if lease is None or lease.is_expired(now):
+        return
+    owners = [lease.owner] + [c.owner for c in Claims(res.leases()).all() if c.run_id == lease.run_id]
+    if not any(owner_alive(o) for o in owners):
+        raise Failure(f"the batch did not start: {held_message(lease, now)}")
 
 
 def run_keys(res: Resources, keys: list[str]) -> RunResult:
     """Files already in incoming/ on an emulator, through the normal path: the state machine
     (ECOMPIPE_RUN_VIA=statemachine) or the same steps in process."""
+    refuse_if_committing_elsewhere(res)
     if res.settings.run_via == "statemachine":
         return run_through_state_machine(res, keys, "inprocess")
     return run_through_trigger(res, keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from ecompipe.cli.common import (
     stderr,
     workers_option,
 )
+
+if TYPE_CHECKING:
+    from ecompipe.aws.manifests import Manifest
 
 
 @click.command()
@@ -36,12 +40,11 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
     On AWS the state machine is ECOMPIPE_STATE_MACHINE_ARN; on an emulator (--endpoint-url) the
     local stack is deployed if needed, and --wait also runs the ECS tasks there (--workers at once).
     """
-    from ecompipe.aws.manifests import Manifest, read_manifest
     from ecompipe.local import stack as local_aws
     from ecompipe.local.runner import LocalTaskRunner
     from ecompipe.local.starter import cleaned_up_on_exit, wait_for
     from trigger.starters import StepFunctionsStarter
-    from trigger.sweep import pending_files, start_manifest
+    from trigger.sweep import start_manifest
 
     settings = settings_for(endpoint_url)
     if workers > 1 and not (settings.endpoint_url and wait):
@@ -57,23 +60,10 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
             arn, cluster = arn or deployed.state_machine_arn, deployed.cluster_arn
         if not arn:
             raise click.UsageError("set ECOMPIPE_STATE_MACHINE_ARN (the stack's StateMachineArn output)")
-        if batch_id:
-            manifest = read_manifest(res.bucket, batch_id)
-            run_id = f"{batch_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-        else:
-            files = pending_files(res.bucket)
-            if not files:
-                raise Failure(f"nothing to start: s3://{settings.bucket}/incoming/ holds no CSV file")
-            manifest, run_id = Manifest.for_files(files), None
+        manifest, run_id = _what_to_start(res, batch_id)
+        starter = StepFunctionsStarter(sfn, arn)
         outcome = start_manifest(
-            settings,
-            res.bucket,
-            res.leases(),
-            StepFunctionsStarter(sfn, arn),
-            manifest,
-            owner=owner(),
-            run_id=run_id,
-            ledger=res.ledger,
+            settings, res.bucket, res.leases(), starter, manifest, owner=owner(), run_id=run_id, ledger=res.ledger
         )
         if not outcome.started or not outcome.execution:
             raise Failure(outcome.reason)
@@ -81,7 +71,9 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         if not wait:
             return
         if cluster:
-            stack.enter_context(LocalTaskRunner(settings, cluster, local_task_mode("auto", workers), workers=workers))
+            name = outcome.execution.rsplit(":", 1)[-1]  # the run id: only this run's tasks are run here
+            mode = local_task_mode("auto", workers)
+            stack.enter_context(LocalTaskRunner(settings, cluster, mode, workers=workers, runs={name}))
         with cleaned_up_on_exit(res.leases(), owner(), sfn, execution_arn=outcome.execution):
             described = wait_for(sfn, outcome.execution, timeout_seconds)
     stderr.print(f"execution {described['status']}")
@@ -89,3 +81,20 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         raise Failure(
             f"execution {described['status']}: {described.get('error', '')} {described.get('cause', '')}".strip()
         )
+
+
+def _what_to_start(res: Resources, batch_id: str | None) -> tuple[Manifest, str | None]:
+    """A recorded batch again, under a new run id; or every CSV file in incoming/ that no running
+    batch claimed, as one batch."""
+    from ecompipe.aws.claims import Claims
+    from ecompipe.aws.manifests import Manifest, read_manifest
+    from trigger.sweep import pending_files
+
+    if batch_id:
+        return read_manifest(res.bucket, batch_id), f"{batch_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    now = datetime.now(UTC)
+    claimed = frozenset(k for c in Claims(res.leases()).all() if not c.is_expired(now) for k in c.keys)
+    files = pending_files(res.bucket, claimed)
+    if not files:
+        raise Failure(f"nothing to start: s3://{res.settings.bucket}/incoming/ holds no CSV file that no run claimed")
+    return Manifest.for_files(files), None

@@ -16,7 +16,9 @@ PENDING = "pending/"
 REJECTED = "rejected/"
 REPORTS = "reports/"
 PROCESSED = "processed/"
-LOCK_KEY = "locks/pipeline.lock"
+LOCK_KEY = "locks/pipeline.lock"  # the commit lease: one batch at a time writes what batches share
+SWEEP_LOCK_KEY = "locks/sweep.lock"  # one sweep at a time takes files
+RUN_CLAIMS = "locks/claims/"  # the files each running batch took, one object per run
 
 KINDS = ("orders", "order_items", "products")
 
@@ -100,6 +102,17 @@ def staging_key(batch_id: str, kind: str) -> str:
 def staged_pending_key(batch_id: str) -> str:
     """The pending set as it stands after this batch; committed by the transformer."""
     return f"{STAGING}{check_batch_id(batch_id)}/pending_order_items.arrow"
+
+
+def run_claim_key(run_id: str) -> str:
+    """The files run `run_id` took from incoming/ (no other sweep takes them while it runs)."""
+    return f"{RUN_CLAIMS}{check_batch_id(run_id)}.json"
+
+
+def validated_against_key(batch_id: str) -> str:
+    """What a batch's validation read of the shared state (the pending set's ETag, the ids its held
+    items wait for): checked before the batch commits (validator.snapshot)."""
+    return f"{STAGING}{check_batch_id(batch_id)}/validated_against.json"
 
 
 def report_key(batch_id: str) -> str:

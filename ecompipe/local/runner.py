@@ -35,7 +35,11 @@ class LocalTaskRunner:
         poll_seconds: float = 0.1,
         overrides: dict[str, TaskImpl] | None = None,
         workers: int = 1,
+        runs: set[str] | None = None,
     ) -> None:
+        """`runs`: run only the tasks of these runs (ECOMPIPE_RUN_ID), added to by `follow` as the
+        command starts them; None: every task on the cluster. Two commands against one emulator
+        then each run their own batches' tasks, as Fargate runs each task once."""
         if mode not in ("inprocess", "subprocess", "docker"):
             raise ValueError(f"mode must be inprocess, subprocess or docker, not {mode!r}")
         if workers < 1:
@@ -48,6 +52,8 @@ class LocalTaskRunner:
         self.ecs = aws.client("ecs", settings)
         self.ran: list[tuple[str, int]] = []
         self._seen: set[str] = set()
+        self.runs = runs
+        self._run_of: dict[str, str] = {}  # task ARN -> its run id, described once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # tasks run side by side up to `workers` (Fargate runs as many as the Map starts)
@@ -72,9 +78,28 @@ class LocalTaskRunner:
                 log.debug("listing tasks failed", exc_info=True)
                 continue
             for arn in arns:
-                if arn not in self._seen:
+                if arn not in self._seen and self._mine(arn):
                     self._seen.add(arn)
                     self._pool.submit(self._run_logged, arn)
+
+    def follow(self, run_id: str) -> None:
+        """Run the tasks of this run too (one this command started)."""
+        if self.runs is not None:
+            self.runs.add(run_id)
+
+    def _mine(self, arn: str) -> bool:
+        if self.runs is None:
+            return True
+        if arn not in self._run_of:
+            try:
+                task = self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])["tasks"][0]
+            except Exception:
+                log.debug("describing task %s failed", arn, exc_info=True)
+                return False
+            override = (task.get("overrides", {}).get("containerOverrides") or [{}])[0]
+            env = {e["name"]: e["value"] for e in override.get("environment", [])}
+            self._run_of[arn] = env.get(taskenv.RUN_ID, "")
+        return self._run_of[arn] in self.runs
 
     def _run_logged(self, arn: str) -> None:
         try:

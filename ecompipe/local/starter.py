@@ -1,19 +1,20 @@
 """The local starter: the trigger's Starter that runs a batch in process on the emulator (or any
-endpoint) instead of starting Step Functions, and releases the lease at the end like the state
-machine's Release step does."""
+endpoint) instead of starting Step Functions, and releases its claim and the commit lease at the
+end like the state machine's Release steps do."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ecompipe.aws import clients as aws
-from ecompipe.aws.lock import Fence, Lease, LeaseStore, owner_alive
+from ecompipe.aws.claims import Claim, Claims
+from ecompipe.aws.lock import Fence, Lease, LeaseStore, cli_owner, owner_alive
 from ecompipe.aws.manifests import read_manifest
-from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
+from ecompipe.batch.pipeline import Resources, RunResult, commit
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
 from ecompipe.local.runner import LocalTaskRunner
@@ -24,22 +25,45 @@ if TYPE_CHECKING:
 
 
 class LocalStarter:
+    """Starts a run by recording it; `run()` then runs it in process, after the sweep (the sweep
+    lease is held only while files are claimed, never for a run)."""
+
     def __init__(self, res: Resources, leases: LeaseStore, now: datetime | None = None) -> None:
         self.res = res
         self.leases = leases
         self.now = now
+        self.started: tuple[str, dict[str, Any]] | None = None
         self.result: RunResult | None = None
 
     def start(self, run_id: str, execution_input: dict[str, Any]) -> str:
-        """Run the batch to the end (a rerun of the same batch id is allowed: it is idempotent)."""
-        lease = Lease(run_id, "local", datetime.min, datetime.min, execution_input["lock_etag"])
+        """Record the run (a rerun of the same batch id is allowed: it is idempotent)."""
+        self.started = (run_id, execution_input)
+        return f"local:{execution_input['batch_id']}"
+
+    def run(self, on_wait: Callable[[Lease | None], None] | None = None) -> RunResult | None:
+        """Run the started batch as the state machine does: validate without the lease, then
+        commit under the commit lease (waiting while another batch commits), then release the
+        lease and the files' claim."""
+        from validator import task as validate_task
+
+        if self.started is None:
+            return None
+        run_id, execution_input = self.started
+        self.started = None
         batch_id = execution_input["batch_id"]
+        claim = Claim(run_id, batch_id, "", (), datetime.max, execution_input["claim_etag"])
         try:
             manifest = read_manifest(self.res.bucket, batch_id)
-            self.result = run_manifest(self.res, manifest, self.now, Fence(self.leases, run_id).check)
+            report = validate_task.run(self.res.settings, self.res.bucket, batch_id, self.now)
+            ttl = timedelta(minutes=self.res.settings.lock_ttl_minutes)
+            lease = self.leases.acquire_waiting(run_id, cli_owner(), ttl, on_wait)
+            try:
+                self.result = commit(self.res, manifest, report, self.now, Fence(self.leases, run_id).check)
+            finally:
+                self.leases.release(lease)
         finally:
-            self.leases.release(lease)
-        return f"local:{batch_id}"
+            Claims(self.leases).release(claim)
+        return self.result
 
 
 def run_via_state_machine(
@@ -50,7 +74,7 @@ def run_via_state_machine(
     runner_mode: str = "inprocess",
     timeout_seconds: float = 600,
     task_overrides: dict | None = None,
-    waiting: Callable[[Lease], None] | None = None,
+    waiting: Callable[[Lease | Claim | None], None] | None = None,
     workers: int = 1,
 ) -> tuple[dict, RunResult | None]:
     """upload -> trigger -> the real state machine on the emulator, its ECS tasks run by the local
@@ -63,7 +87,9 @@ def run_via_state_machine(
     leases = res.leases()
     with (
         cleaned_up_on_exit(leases, owner, sfn, stack.state_machine_arn),
-        LocalTaskRunner(res.settings, stack.cluster_arn, mode=runner_mode, overrides=task_overrides, workers=workers),
+        LocalTaskRunner(
+            res.settings, stack.cluster_arn, runner_mode, overrides=task_overrides, workers=workers, runs=set()
+        ) as runner,
     ):
         outcome = when_lease_is_free(
             lambda: sweep(
@@ -81,6 +107,7 @@ def run_via_state_machine(
         )
         if not outcome.started or outcome.execution is None:
             raise EcompipeError(f"the batch did not start: {outcome.reason}")
+        runner.follow(outcome.execution.rsplit(":", 1)[-1])  # its run id, the execution's name
         execution = wait_for(sfn, outcome.execution, timeout_seconds)
     return execution, result_of(res, outcome.batch_id or "")
 
@@ -88,12 +115,13 @@ def run_via_state_machine(
 def when_lease_is_free(
     start: Callable[[], SweepResult],
     timeout_seconds: float,
-    waiting: Callable[[Lease], None] | None = None,
+    waiting: Callable[[Lease | Claim | None], None] | None = None,
 ) -> SweepResult:
-    """Start a run, waiting while the lease is held by another command on this machine that still
-    runs (two `ecompipe run` against one emulator take turns instead of the second failing). A
-    lease held by anyone else, or by a process that is gone, is reported at once (the caller says
-    why; `ecompipe status` and `unlock --force` deal with it). Gives up after `timeout_seconds`."""
+    """Start a run, waiting while another command on this machine that still runs holds the sweep
+    lease or claims the same files (two `ecompipe run` of the same files against one emulator take
+    turns instead of the second failing; of different files, they run side by side). One held by
+    anyone else, or by a process that is gone, is reported at once (the caller says why;
+    `ecompipe status` and `unlock --force` deal with it). Gives up after `timeout_seconds`."""
     deadline = time.monotonic() + timeout_seconds
     told = False
     while True:
@@ -112,25 +140,35 @@ def cleaned_up_on_exit(
     leases: LeaseStore, owner: str, sfn: Any = None, state_machine_arn: str | None = None, execution_arn: str = ""
 ) -> Iterator[None]:
     """If the command ends early (an error, Ctrl-C, SIGTERM) at any point of starting or following
-    its run, stop what it started on Step Functions (every running execution of its own state
-    machine, or the one execution given) and free the lease it holds, found by its owner, so
-    nothing is left blocking the next run. A command killed with SIGKILL cannot: its lease expires
-    after ECOMPIPE_LOCK_TTL_MINUTES, and `ecompipe status` names it (docs/operations.md)."""
+    its run, stop what it started on Step Functions (the executions of the runs it claimed files
+    for, on `state_machine_arn`, or the one execution given), and free the claims it wrote (found
+    by their owner) and the commit lease of their runs, so nothing is left blocking the next run
+    and another command's runs on the same emulator go on. A command killed with SIGKILL cannot:
+    its claim and lease expire after ECOMPIPE_LOCK_TTL_MINUTES, and `ecompipe status` names them
+    (docs/operations.md)."""
     try:
         yield
     except BaseException:
         with suppress(Exception):
-            running = [execution_arn] if execution_arn else []
+            claims = Claims(leases)
+            mine = [c for c in claims.all() if c.owner == owner]
+            arns = [execution_arn] if execution_arn else []
             if state_machine_arn:
-                listed = sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")
-                running += [x["executionArn"] for x in listed["executions"]]
-            for arn in running:
-                sfn.stop_execution(executionArn=arn, cause="the command that started it ended")
-        with suppress(Exception):
+                arns += [_execution_arn(state_machine_arn, c.run_id) for c in mine]
+            for arn in dict.fromkeys(arns):
+                with suppress(Exception):  # it may have ended already
+                    sfn.stop_execution(executionArn=arn, cause="the command that started it ended")
             held = leases.current()
-            if held is not None and held.owner == owner:
+            if held is not None and (held.owner == owner or held.run_id in {c.run_id for c in mine}):
                 leases.release(held)
+            for claim in mine:
+                claims.release(claim)
         raise
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    """arn:aws:states:REGION:ACCOUNT:stateMachine:M -> arn:aws:states:REGION:ACCOUNT:execution:M:NAME"""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
 def wait_for(sfn: Any, execution_arn: str, timeout_seconds: float) -> dict:

@@ -151,7 +151,7 @@ def test_status_and_unlock(emulator_url: str) -> None:
 
     ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url)
     doc = json.loads(ecompipe("status", "--endpoint-url", emulator_url, "--output", "json").stdout)
-    assert doc["lease"] is None  # the run released its lease
+    assert doc["lease"] is None and doc["claims"] == []  # the run released its lease and its claim
     assert doc["pending"]["files"] == 0 and not doc["pending"]["would_start"]
     [batch] = doc["last_batches"]
     assert (batch["state"], batch["accepted"], batch["rejected"], batch["pending"]) == ("done", 421, 6, 2)
@@ -169,7 +169,7 @@ def test_status_and_unlock(emulator_url: str) -> None:
     assert refused.returncode == 1 and "--force" in refused.stderr
     forced = ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
     assert "removed the live lease of run someone-else" in forced.stdout
-    assert ecompipe("unlock", "--endpoint-url", emulator_url).stdout.strip() == "no lease is held"
+    assert ecompipe("unlock", "--endpoint-url", emulator_url).stdout.strip() == "no commit lease is held"
 
 
 def test_run_through_the_state_machine_equals_the_in_process_run() -> None:

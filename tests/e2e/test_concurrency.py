@@ -1,5 +1,6 @@
 """Issue 13, class 7 with real processes: two `ecompipe run` at once against one emulator, a run
-ended by SIGTERM, and one killed with SIGKILL, then recovered as docs/operations.md says."""
+ended by SIGTERM, and one killed with SIGKILL, then recovered as docs/operations.md says.
+Issue 19: the two runs validate side by side and commit one at a time."""
 
 from __future__ import annotations
 
@@ -68,13 +69,17 @@ def _split_sample(tmp_path: Path) -> tuple[Path, Path]:
     return first, second
 
 
-def test_two_runs_at_once_both_succeed_and_leave_no_lease(tmp_path: Path, emulator_url: str, sample_kpis: dict) -> None:
+def test_two_runs_at_once_both_succeed_and_leave_nothing_held(
+    tmp_path: Path, emulator_url: str, sample_kpis: dict
+) -> None:
     first, second = _split_sample(tmp_path)
     runs = [_start_run(first, emulator_url), _start_run(second, emulator_url)]
     outputs = [p.communicate(timeout=300) for p in runs]
     for proc, (_, err) in zip(runs, outputs, strict=True):
         assert proc.returncode == 0, err
-    assert _status(emulator_url)["lease"] is None
+        assert "waiting for run" not in err  # neither waited for the other to finish its run
+    status = _status(emulator_url)
+    assert status["lease"] is None and status["claims"] == []
     assert _kpis(emulator_url) == sample_kpis
 
 
@@ -84,7 +89,8 @@ def test_sigterm_stops_the_run_and_frees_its_lease_then_a_rerun_is_exact(emulato
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
-    assert _status(emulator_url)["lease"] is None, err
+    status = _status(emulator_url)
+    assert status["lease"] is None and status["claims"] == [], err
     rerun = json.loads(ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json").stdout)
     assert rerun == sample_kpis
 
@@ -94,11 +100,14 @@ def test_sigkill_leaves_a_lease_that_status_names_and_unlock_frees(emulator_url:
     _wait_for_lease(emulator_url, proc)
     proc.kill()
     proc.wait(timeout=30)
-    held = _status(emulator_url)["lease"]
-    assert held is not None and held["owner"].endswith(f":{proc.pid}") and held["owner_alive"] is False
+    status = _status(emulator_url)
+    held, [claim] = status["lease"], status["claims"]
+    assert claim["owner"].endswith(f":{proc.pid}") and claim["owner_alive"] is False
+    assert held is not None and held["run_id"] == claim["run_id"] and held["owner_alive"] is False
     text = ecompipe("status", "--endpoint-url", emulator_url).stdout
     assert "its process is gone" in text and "unlock --force" in text
     # the recovery of docs/operations.md: free the dead run's lease, run the same files again
     ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
+    assert _status(emulator_url)["claims"] == []
     ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json")
     assert _kpis(emulator_url) == sample_kpis

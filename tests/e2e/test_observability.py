@@ -19,7 +19,7 @@ from tests.support.helpers import put_files, read_dir, record_manifest
 pytestmark = pytest.mark.e2e
 
 
-def _task(command: str, url: str, batch_id: str, **more: str) -> subprocess.CompletedProcess:
+def _task_env(url: str, batch_id: str, **more: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOMPIPE_")}
     env.update(
         more,
@@ -31,10 +31,14 @@ def _task(command: str, url: str, batch_id: str, **more: str) -> subprocess.Comp
         AWS_SECRET_ACCESS_KEY="t",
         AWS_DEFAULT_REGION="us-east-1",
     )
+    return env
+
+
+def _task(command: str, url: str, batch_id: str, **more: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ecompipe", "task", command],
         cwd=ROOT,
-        env=env,
+        env=_task_env(url, batch_id, **more),
         capture_output=True,
         text=True,
         timeout=300,
@@ -54,7 +58,6 @@ def test_every_command_of_a_fanned_out_batch_exits_0_with_its_metrics_and_logs(e
     (on AWS a task that exits 1 fails its state, and a failed advisory task is tolerated: nothing
     else would show it)."""
     res, manifest = _sample_batch(emulator_url)
-    lease = res.leases().acquire(manifest.batch_id, "test")  # as the trigger does before a run
 
     metrics: dict[str, dict] = {}
     steps = [
@@ -93,15 +96,41 @@ def test_every_command_of_a_fanned_out_batch_exits_0_with_its_metrics_and_logs(e
     assert metrics["archive"]["ArchivedFiles"] == [11.0]
     run = res.ledger.get(manifest.batch_id)
     assert json.loads(run["notification"])["event"] == "success"
-    assert res.leases().release(lease)
+    assert run["lease_etag"] and res.leases().current() is None  # plan-transform took it, the archive freed it
 
 
-def test_a_task_without_the_lease_is_fenced_out_before_writing(emulator_url: str) -> None:
+def test_a_commit_waits_for_the_lease_another_batch_holds_and_writes_nothing_before(
+    emulator_url: str, tmp_path
+) -> None:
+    """Validation runs without the commit lease; the transform takes it, waiting (and saying so)
+    while another batch commits, and writes nothing shared before it holds it."""
+    import time
+
     res, manifest = _sample_batch(emulator_url)
     assert _task("validate", emulator_url, manifest.batch_id).returncode == 0  # batch-scoped writes only
-    proc = _task("transform", emulator_url, manifest.batch_id)
-    assert proc.returncode == 1 and "FencedOut" in proc.stderr and "nobody holds it" in proc.stderr
-    assert res.bucket.list("curated/") == [] and res.kpis.order_kpis() == []
+    other = res.leases().acquire("another-batch", "test")
+    log = tmp_path / "stderr.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ecompipe", "task", "transform"],
+            cwd=ROOT,
+            env=_task_env(emulator_url, manifest.batch_id),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "waiting for the commit lease held by run another-batch" not in log.read_text():
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            assert res.bucket.list("curated/") == [] and res.kpis.order_kpis() == []
+            assert res.leases().release(other)
+            assert proc.wait(timeout=120) == 0, log.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert res.bucket.list("curated/") and res.kpis.order_kpis()
+    assert res.leases().current().run_id == manifest.batch_id  # held for the archive, which frees it
 
 
 def test_a_failing_task_logs_the_error_and_exits_1(emulator_url: str) -> None:

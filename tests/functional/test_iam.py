@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from ecompipe.aws.claims import Claims
 from ecompipe.batch import tasks
 from ecompipe.batch.pipeline import Resources
+from ecompipe.core import layout
 from ecompipe.core.taskenv import TaskInput
 from tests.support import iam, sam
 from tests.support.helpers import put_files
@@ -58,9 +60,10 @@ class Recording:
         db += self.recorders[1].calls
 
 
-def _run(res: Resources, recorded: Recorded, fan_out: bool) -> None:
+def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = False) -> str:
     """One batch as the state machine runs it: the trigger's sweep, then each task, with every call
-    recorded under the component that made it."""
+    recorded under the component that made it. `overtaken`: another batch committed between its
+    validation and its commit, so its commit validates it again."""
 
     def component(name: str) -> Recording:
         return Recording(recorded, name, res.bucket.s3, res.kpis.db)
@@ -80,10 +83,15 @@ def _run(res: Resources, recorded: Recorded, fan_out: bool) -> None:
     for group in groups:
         with component("transform-group"):
             tasks.run("transform-group", res, replace(task, group=int(group["group"])))
+    if overtaken:
+        res.bucket.put_json(layout.validated_against_key(task.batch_id), {"pending_etag": "another batch's"})
     for command in ("transform", "archive"):
         with component(command):
             tasks.run(command, res, task)
-    res.leases().release(res.leases().current())  # the state machine's Release
+    assert res.leases().current() is None  # the archive freed the commit lease
+    claims = Claims(res.leases())
+    assert claims.release(next(c for c in claims.all() if c.run_id == run["run_id"]))  # the state machine's Release
+    return run["batch_id"]
 
 
 def _refused(recorded: Recorded, template: dict, settings: Any, role_of: dict[str, tuple[list, str]]) -> list[str]:
@@ -107,6 +115,9 @@ def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resource
     _run(res, recorded, fan_out=False)  # a first batch: no catalogue, pending set, key index or backlog yet
     put_files(res, {"orders_b.csv": LATER, "orders_c.csv": ORDERS})
     _run(res, recorded, fan_out=True)  # the held item resolves; parse-file and transform-group run
+    put_files(res, {"orders_d.csv": LATER.replace(b"2,6", b"4,6"), "products_d.csv": PRODUCTS})
+    batch_id = _run(res, recorded, fan_out=False, overtaken=True)  # transform validates again, reading incoming/
+    assert "validated_again" in res.bucket.get_json(layout.report_key(batch_id))
     assert set(recorded) == {"trigger", *tasks.COMMANDS} and all(s3 for s3, _ in recorded.values())
     assert any(c.status == 404 for c in recorded["transform"][0])  # the reads of what is not there yet
     assert recorded["transform"][1] and recorded["archive"][1]  # KPI writes; the run's ledger entry
@@ -236,7 +247,7 @@ def test_every_call_the_state_machine_makes_itself_is_allowed_by_its_role(resour
     the trigger invocation, for the input the trigger really gives an execution."""
     from datetime import UTC, datetime
 
-    from ecompipe.aws.lock import Lease
+    from ecompipe.aws.claims import Claim
     from ecompipe.aws.manifests import Manifest
     from ecompipe.aws.objects import ObjectInfo
     from trigger.sweep import execution_input
@@ -245,8 +256,9 @@ def test_every_call_the_state_machine_makes_itself_is_allowed_by_its_role(resour
         [ObjectInfo("incoming/orders_a.csv", 10, "e1"), ObjectInfo("incoming/b.csv", 9, "e2")]
     )
     now = datetime.now(UTC)
-    lease = Lease(manifest.batch_id, "trigger:test", now, now, "etag")
-    given = execution_input(resources.settings, manifest, lease, manifest.batch_id)
+    claim = Claim(manifest.batch_id, manifest.batch_id, "trigger:test", ("incoming/orders_a.csv",), now, "etag")
+    given = execution_input(resources.settings, manifest, claim, manifest.batch_id)
+    given["lease"] = {"Item": {"lease_etag": {"S": "lease-etag"}}}  # what ReadLeaseAfterFailure reads
     template = sam.load_template()
     assert iam.state_machine_refusals(template, "PipelineStateMachine", given) == []
     for policy in template["Resources"]["StateMachineRole"]["Properties"]["Policies"]:  # the check can fail

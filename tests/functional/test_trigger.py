@@ -1,4 +1,6 @@
-"""The trigger on moto: exactly one lease and one execution, whatever the concurrency."""
+"""The trigger on moto: exactly one execution per batch of files, whatever the concurrency. Sweeps
+take turns on the sweep lease; each started batch claims its files for its run (ecompipe.aws.claims),
+so a later sweep never takes them while it runs; no sweep holds the commit lease."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ecompipe.aws.claims import Claims
 from ecompipe.aws.lock import Lease, LeaseStore, LockHeld
 from ecompipe.batch.pipeline import run_manifest
 from ecompipe.core import layout
@@ -52,6 +55,16 @@ def _leases(res, **kwargs) -> LeaseStore:
     return LeaseStore(res.bucket.s3, res.settings.bucket, timedelta(minutes=120), **kwargs)
 
 
+def _claims(res) -> list:
+    return Claims(_leases(res)).all()
+
+
+def _nothing_held(res) -> bool:
+    """No claim, no sweep lease, no commit lease."""
+    leases = _leases(res)
+    return not _claims(res) and leases.current() is None and leases.other(layout.SWEEP_LOCK_KEY).current() is None
+
+
 def test_twenty_concurrent_invocations_start_exactly_one_execution(resources, machine) -> None:
     keys = _upload_ready_batch(resources)
     results: list[dict] = []
@@ -68,13 +81,21 @@ def test_twenty_concurrent_invocations_start_exactly_one_execution(resources, ma
         t.join()
     started = [r for r in results if r["started"]]
     assert len(results) == 20 and len(started) == 1
-    assert all("lease is held" in r["reason"] for r in results if not r["started"])
+    # the others found another sweep under way, or every file claimed by the batch that started
+    assert all(
+        "another sweep is under way" in r["reason"]
+        or f"({len(keys)} files are taken by running batches)" in r["reason"]
+        for r in results
+        if not r["started"]
+    )
     [execution] = _executions(machine)
     assert execution["name"] == started[0]["batch_id"]
     run = resources.ledger.get(started[0]["batch_id"])  # the trigger recorded what it took
     assert (run["status"], run["files"], run["execution"]) == ("RUNNING", len(keys), execution["executionArn"])
-    lease = _leases(resources).current()
-    assert lease is not None and lease.run_id == started[0]["batch_id"]
+    [claim] = _claims(resources)
+    assert claim.run_id == started[0]["batch_id"] and sorted(claim.keys) == sorted(keys)
+    leases = _leases(resources)
+    assert leases.current() is None and leases.other(layout.SWEEP_LOCK_KEY).current() is None
     manifest = resources.bucket.get_json(layout.manifest_key(started[0]["batch_id"]))
     assert sorted(f["key"] for f in manifest["files"]) == sorted(keys)
 
@@ -84,20 +105,59 @@ def test_the_same_event_delivered_twice_starts_one_execution(resources, machine)
     first = handler(_event(keys[0]))
     while_running = handler(_event(keys[0]))
     assert first["started"] and not while_running["started"]
-    # the run ended and released its lease, but its files are still in incoming/: same batch id
-    leases = _leases(resources)
-    assert leases.release(leases.current())
+    assert "taken by running batches" in while_running["reason"]
+    # the run ended and released its claim, but its files are still in incoming/: same batch id
+    [claim] = _claims(resources)
+    assert Claims(_leases(resources)).release(claim)
     after = handler(_event(keys[0]))
     assert not after["started"] and "already exists" in after["reason"]
     assert len(_executions(machine)) == 1
-    assert leases.current() is None  # the duplicate did not leave a lease behind
+    assert _nothing_held(resources)  # the duplicate did not leave a claim behind
+
+
+def test_a_second_drop_starts_beside_a_running_batch(resources, machine) -> None:
+    """Batches no longer wait for each other to start: the files a running batch claimed are left
+    alone and the next sweep starts the next batch from the rest."""
+    first = handler(_event(_upload_ready_batch(resources)[0]))
+    more = put_files(
+        resources, {n.replace(".csv", "_b.csv"): d for n, d in generate(Spec(order_items=50, files=5, seed=4)).items()}
+    )
+    second = handler(_event(more[0]))
+    assert first["started"] and second["started"]
+    assert sorted(second["files"]) == sorted(more)
+    assert {c.run_id for c in _claims(resources)} == {first["batch_id"], second["batch_id"]}
+    assert len(_executions(machine)) == 2
+
+
+def test_an_expired_claim_frees_its_files_for_the_next_sweep(resources, machine) -> None:
+    keys = _upload_ready_batch(resources)
+    clock = [datetime.now(UTC)]
+    leases = _leases(resources, clock=lambda: clock[0])
+    starter = StepFunctionsStarter(_sfn(), machine)
+    assert sweep(resources.settings, resources.bucket, leases, starter, owner="dies").started
+    assert not sweep(resources.settings, resources.bucket, leases, starter, owner="t").started
+    clock[0] += timedelta(minutes=121)  # its run died without releasing the claim
+    again = sweep(resources.settings, resources.bucket, leases, starter, owner="t", keys=keys, explicit=True)
+    assert not again.started and "already exists" in again.reason  # the same files: the same batch id
+    assert _claims(resources) == []  # the expired claim was dropped, and the refused start wrote none
+
+
+def test_explicit_keys_claimed_by_a_running_batch_are_not_started_again(resources, machine) -> None:
+    keys = _upload_ready_batch(resources)
+    starter = StepFunctionsStarter(_sfn(), machine)
+    assert sweep(resources.settings, resources.bucket, _leases(resources), starter, owner="first").started
+    second = sweep(
+        resources.settings, resources.bucket, _leases(resources), starter, owner="t", keys=keys[:1], explicit=True
+    )
+    assert not second.started and "is processing incoming/" in second.reason
+    assert second.held_by is not None and second.held_by.owner == "first"
 
 
 def test_below_thresholds_nothing_is_held_or_started(resources, machine) -> None:
     put_files(resources, {"orders_part1.csv": b"order_id,user_id,order_date,status\n", "products.csv": b"a\n"})
     result = handler({"source": "aws.events", "detail-type": "Scheduled Event"})
     assert not result["started"] and "1/5 order files" in result["reason"]
-    assert _leases(resources).current() is None and _executions(machine) == []
+    assert _nothing_held(resources) and _executions(machine) == []
 
 
 def test_force_after_starts_an_old_small_batch(resources, machine) -> None:
@@ -109,12 +169,12 @@ def test_force_after_starts_an_old_small_batch(resources, machine) -> None:
     assert len(_executions(machine)) == 1
 
 
-def test_a_failing_start_leaves_no_lease(resources, machine, monkeypatch) -> None:
+def test_a_failing_start_leaves_nothing_held(resources, machine, monkeypatch) -> None:
     _upload_ready_batch(resources)
     monkeypatch.setenv("ECOMPIPE_STATE_MACHINE_ARN", machine.replace("ecompipe-test", "does-not-exist"))
     with pytest.raises(Exception, match=r"does-not-exist|StateMachineDoesNotExist"):
         handler(_event())
-    assert _leases(resources).current() is None
+    assert _nothing_held(resources)
 
 
 def test_an_expired_lease_is_taken_over_by_exactly_one_of_ten(resources) -> None:
@@ -232,8 +292,10 @@ def test_a_large_drop_is_split_into_bounded_batches_with_the_same_kpis(resources
     leases = _leases(res)
     batches = []
     while res.bucket.list("incoming/"):
-        outcome = sweep(res.settings, res.bucket, leases, LocalStarter(res, leases), owner="t")
+        starter = LocalStarter(res, leases)
+        outcome = sweep(res.settings, res.bucket, leases, starter, owner="t")
         assert outcome.started, outcome.reason
+        starter.run()
         batches.append(outcome.files)
         assert sum(res.bucket.head(k) is None for k in outcome.files) == len(outcome.files)  # archived
     assert len(batches) >= 3
