@@ -110,7 +110,7 @@ def _schedules(draw):
     return batches, list(steps)
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(_schedules())
 # an item held for an order and a product that the other batch, validated meanwhile, commits first
 @example(([["order_items_3.csv"], ["orders_4.csv", "products_3.csv"]], [0, 1, 1, 0]))
