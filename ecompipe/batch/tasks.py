@@ -111,14 +111,13 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     manifest = read_manifest(res.bucket, task.batch_id)
     report_key = layout.report_key(task.batch_id)
     report = res.bucket.get_json_or_none(report_key) or {"batch_id": task.batch_id}
-    run = res.ledger.get(task.run_id) or {}
+    run = res.ledger.get(task.run_id) or {"run_id": task.run_id}
     if run.get("lease_etag"):  # it committed: the archive is its last step under the lease
         fence(res, task).check("the archive")
     archived = archive_as_reported(res.bucket, manifest, report)
     res.ledger.archived(task.run_id, len(archived))
     release_commit_lease(res, task)
     if "totals" in report:
-        run = res.ledger.get(task.run_id) or {"run_id": task.run_id}
         transform_summary = res.bucket.get_json_or_none(layout.transform_report_key(task.batch_id))
         now = datetime.now(UTC)
         message = (

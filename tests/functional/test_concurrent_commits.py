@@ -20,7 +20,7 @@ from ecompipe.batch.pipeline import Resources, commit, run_manifest
 from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_recovery import HISTORY_FILES
-from tests.support.helpers import kpi_state, put_files, record_manifest
+from tests.support.helpers import curated_rows, kpi_state, put_files, record_manifest
 from validator import snapshot
 from validator import task as validate_task
 
@@ -37,21 +37,10 @@ FILES = {
 
 def _state(res: Resources) -> tuple:
     pending = parquet.get_frame_or_none(res.bucket, layout.PENDING_ITEMS_KEY)
-    curated = {
-        kind: sorted(
-            (date, *row)
-            for date in CuratedStore(res.bucket).partition_dates(kind)
-            for row in parquet.get_frame(res.bucket, layout.curated_partition_key(kind, date))
-            .drop(columns=["batch_id"])
-            .astype(str)
-            .itertuples(index=False)
-        )
-        for kind in ("orders", "order_items")
-    }
     products = CuratedStore(res.bucket).products()
     catalogue = [] if products is None else sorted(products.astype(str).itertuples(index=False))
     held = [] if pending is None else sorted(zip(pending["item_key"], pending["reason"], strict=True))
-    return kpi_state(res), held, curated, catalogue
+    return kpi_state(res), held, curated_rows(res), catalogue
 
 
 def _fresh(bucket: str):

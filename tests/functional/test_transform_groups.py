@@ -15,13 +15,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
-from ecompipe.aws.curated import CuratedIndex, CuratedStore
+from ecompipe.aws.curated import CuratedIndex
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import Resources, archive_as_reported, run_manifest
 from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_recovery import FENCES, HISTORY_FILES, Killed, _killer
-from tests.support.helpers import kpi_state, put_files, record_manifest
+from tests.support.helpers import curated_rows, kpi_state, put_files, record_manifest
 from transformer import curate, fanout
 from transformer import task as transform_task
 from validator import task as validate_task
@@ -73,18 +73,7 @@ def _state(batches: list[list[str]], plan: list[tuple[int, int, str | None]] | N
             else:
                 _fanned(res, names, *plan[i])
         pending = parquet.get_frame_or_none(res.bucket, layout.PENDING_ITEMS_KEY)
-        curated = {
-            kind: sorted(
-                (date, *row)
-                for date in CuratedStore(res.bucket).partition_dates(kind)
-                for row in parquet.get_frame(res.bucket, layout.curated_partition_key(kind, date))
-                .drop(columns=["batch_id"])
-                .astype(str)
-                .itertuples(index=False)
-            )
-            for kind in ("orders", "order_items")
-        }
-        return kpi_state(res), [] if pending is None else sorted(pending["item_key"]), curated
+        return kpi_state(res), [] if pending is None else sorted(pending["item_key"]), curated_rows(res)
 
 
 @st.composite

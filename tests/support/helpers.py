@@ -41,6 +41,25 @@ def read_dir(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.rglob("*.csv"))}
 
 
+def curated_rows(res: Resources) -> dict[str, list[tuple]]:
+    """Every curated order and item row (as text, with its partition's date, without the batch
+    that wrote it), sorted, by kind: for comparing two histories' stores."""
+    from ecompipe.aws import parquet
+    from ecompipe.aws.curated import CuratedStore
+
+    return {
+        kind: sorted(
+            (date, *row)
+            for date in CuratedStore(res.bucket).partition_dates(kind)
+            for row in parquet.get_frame(res.bucket, layout.curated_partition_key(kind, date))
+            .drop(columns=["batch_id"])
+            .astype(str)
+            .itertuples(index=False)
+        )
+        for kind in ("orders", "order_items")
+    }
+
+
 def kpi_state(res: Resources) -> tuple[list[dict], list[dict]]:
     """Both KPI tables, for comparisons."""
     return res.kpis.order_kpis(), res.kpis.category_kpis()
