@@ -42,7 +42,7 @@ class Resources:
         )
 
     def leases(self) -> LeaseStore:
-        """The pipeline lease in this bucket."""
+        """The commit lease (locks/pipeline.lock) in this bucket; the sweep lease is `.other(SWEEP_LOCK_KEY)`."""
         return LeaseStore(self.bucket.s3, self.settings.bucket, timedelta(minutes=self.settings.lock_ttl_minutes))
 
     def init(self) -> None:

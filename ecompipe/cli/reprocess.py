@@ -125,7 +125,7 @@ def _pending_again(res: Resources, dry_run: bool) -> None:
 
 @contextmanager
 def _held_lease(res: Resources, run_id: str) -> Iterator[None]:
-    """Do something under the pipeline lease, so no run transforms at the same time."""
+    """Do something under the commit lease (locks/pipeline.lock), so no batch commits at the same time."""
     leases = res.leases()
     lease = leases.acquire(run_id, owner())
     try:
