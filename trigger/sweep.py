@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecompipe.aws.claims import Claim, Claims
+from ecompipe.aws.claims import Claim, Claims, claimed_keys
 from ecompipe.aws.lock import Lease, LeaseStore, LockHeld, utcnow
 from ecompipe.aws.manifests import Manifest, write_manifest
 from ecompipe.aws.objects import Bucket, ObjectInfo
@@ -152,7 +152,7 @@ def _sweep(
     every = claims.all()
     claims.drop_expired(every)
     live = [c for c in every if not c.is_expired(claims.clock())]
-    claimed = frozenset(k for c in live for k in c.keys)
+    claimed = claimed_keys(live, claims.clock())
     if keys is None:
         files = pending_files(bucket, claimed)
     else:

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ecompipe.aws.lock import PRECONDITION_FAILED, LeaseStore
+from ecompipe.aws.lock import PRECONDITION_FAILED, Lease, LeaseStore, owner_alive
 from ecompipe.core import layout
 from ecompipe.core.errors import error_code, is_missing
 
@@ -64,6 +64,21 @@ class Claim:
             )
         except (ValueError, KeyError, TypeError):
             return cls(run_id, "(unreadable)", "(unreadable)", (), last_modified + ttl, etag)
+
+
+def claimed_keys(claims: list[Claim], now: datetime) -> frozenset[str]:
+    """The incoming keys the live ones of these claims hold."""
+    return frozenset(k for c in claims if not c.is_expired(now) for k in c.keys)
+
+
+def holder_alive(lease: Lease, claims: list[Claim]) -> bool | None:
+    """Whether the process holding a lease still runs: told by its owner (a CLI on this host), or
+    for a task's lease by the owner of its run's claim (the command that started the run); None
+    when neither can be told from here."""
+    alive = owner_alive(lease.owner)
+    if alive is None:
+        alive = next((owner_alive(c.owner) for c in claims if c.run_id == lease.run_id), None)
+    return alive
 
 
 class Claims:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import click
 
-from ecompipe.aws.claims import Claim, Claims
+from ecompipe.aws.claims import Claim, Claims, claimed_keys, holder_alive
 from ecompipe.aws.lock import Lease, owner_alive
 from ecompipe.batch.pipeline import Resources
 from ecompipe.cli import render
@@ -96,7 +96,7 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
         now = datetime.now(UTC)
         lease = res.leases().current()
         claims = Claims(res.leases()).all()
-        files = pending_files(res.bucket, frozenset(k for c in claims if not c.is_expired(now) for k in c.keys))
+        files = pending_files(res.bucket, claimed_keys(claims, now))
         decision = decide(files, res.bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
         batches = recent_batches(res.bucket, last)
     doc = {
@@ -129,11 +129,6 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
 
 
 def _lease_doc(lease: Lease, now: datetime, claims: list[Claim]) -> dict:
-    """The commit lease; whether its holder still runs is told by its owner, or (a task's lease) by
-    the owner of its run's claim: the command that started the run on this machine."""
-    alive = owner_alive(lease.owner)
-    if alive is None:
-        alive = next((owner_alive(c.owner) for c in claims if c.run_id == lease.run_id), None)
     return {
         "run_id": lease.run_id,
         "owner": lease.owner,
@@ -141,7 +136,7 @@ def _lease_doc(lease: Lease, now: datetime, claims: list[Claim]) -> dict:
         "age_minutes": round(lease.age(now).total_seconds() / 60, 1),
         "expires_at": lease.expires_at.isoformat(),
         "expired": lease.is_expired(now),
-        "owner_alive": alive,
+        "owner_alive": holder_alive(lease, claims),
     }
 
 

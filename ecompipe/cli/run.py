@@ -215,15 +215,14 @@ def refuse_if_committing_elsewhere(res: Resources) -> None:
     once: waiting would only end when it expires (`ecompipe status`, `unlock --force`)."""
     from datetime import UTC, datetime
 
-    from ecompipe.aws.claims import Claims
-    from ecompipe.aws.lock import held_message, owner_alive
+    from ecompipe.aws.claims import Claims, holder_alive
+    from ecompipe.aws.lock import held_message
 
     lease = res.leases().current()
     now = datetime.now(UTC)
     if lease is None or lease.is_expired(now):
         return
-    owners = [lease.owner] + [c.owner for c in Claims(res.leases()).all() if c.run_id == lease.run_id]
-    if not any(owner_alive(o) for o in owners):
+    if holder_alive(lease, Claims(res.leases()).all()) is not True:
         raise Failure(f"the batch did not start: {held_message(lease, now)}")
 
 

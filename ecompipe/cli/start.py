@@ -42,7 +42,7 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
     """
     from ecompipe.local import stack as local_aws
     from ecompipe.local.runner import LocalTaskRunner
-    from ecompipe.local.starter import cleaned_up_on_exit, wait_for
+    from ecompipe.local.starter import cleaned_up_on_exit, execution_name, wait_for
     from trigger.starters import StepFunctionsStarter
     from trigger.sweep import start_manifest
 
@@ -71,9 +71,9 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         if not wait:
             return
         if cluster:
-            name = outcome.execution.rsplit(":", 1)[-1]  # the run id: only this run's tasks are run here
-            mode = local_task_mode("auto", workers)
-            stack.enter_context(LocalTaskRunner(settings, cluster, mode, workers=workers, runs={name}))
+            mode = local_task_mode("auto", workers)  # only this run's tasks are run here
+            runs = {execution_name(outcome.execution)}
+            stack.enter_context(LocalTaskRunner(settings, cluster, mode, workers=workers, runs=runs))
         with cleaned_up_on_exit(res.leases(), owner(), sfn, execution_arn=outcome.execution):
             described = wait_for(sfn, outcome.execution, timeout_seconds)
     stderr.print(f"execution {described['status']}")
@@ -86,15 +86,13 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
 def _what_to_start(res: Resources, batch_id: str | None) -> tuple[Manifest, str | None]:
     """A recorded batch again, under a new run id; or every CSV file in incoming/ that no running
     batch claimed, as one batch."""
-    from ecompipe.aws.claims import Claims
+    from ecompipe.aws.claims import Claims, claimed_keys
     from ecompipe.aws.manifests import Manifest, read_manifest
     from trigger.sweep import pending_files
 
     if batch_id:
         return read_manifest(res.bucket, batch_id), f"{batch_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    now = datetime.now(UTC)
-    claimed = frozenset(k for c in Claims(res.leases()).all() if not c.is_expired(now) for k in c.keys)
-    files = pending_files(res.bucket, claimed)
+    files = pending_files(res.bucket, claimed_keys(Claims(res.leases()).all(), datetime.now(UTC)))
     if not files:
         raise Failure(f"nothing to start: s3://{res.settings.bucket}/incoming/ holds no CSV file that no run claimed")
     return Manifest.for_files(files), None

@@ -107,7 +107,7 @@ def run_via_state_machine(
         )
         if not outcome.started or outcome.execution is None:
             raise EcompipeError(f"the batch did not start: {outcome.reason}")
-        runner.follow(outcome.execution.rsplit(":", 1)[-1])  # its run id, the execution's name
+        runner.follow(execution_name(outcome.execution))
         execution = wait_for(sfn, outcome.execution, timeout_seconds)
     return execution, result_of(res, outcome.batch_id or "")
 
@@ -169,6 +169,11 @@ def cleaned_up_on_exit(
 def _execution_arn(state_machine_arn: str, name: str) -> str:
     """arn:aws:states:REGION:ACCOUNT:stateMachine:M -> arn:aws:states:REGION:ACCOUNT:execution:M:NAME"""
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def execution_name(execution_arn: str) -> str:
+    """An execution's name (a run's id) from its ARN: the inverse of _execution_arn."""
+    return execution_arn.rsplit(":", 1)[-1]
 
 
 def wait_for(sfn: Any, execution_arn: str, timeout_seconds: float) -> dict:
