@@ -20,8 +20,9 @@ FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
 @dataclass
 class Batch:
-    """The staged batch: its orders, items and products, each key once (its last row, as the upsert
-    takes it; validation stages each key once anyway)."""
+    """The staged batch: its orders, items (its own, then the held items it resolves) and
+    products, each key once (its last row, as the upsert takes it; validation stages each key once
+    anyway)."""
 
     orders: pd.DataFrame
     items: pd.DataFrame
@@ -29,9 +30,13 @@ class Batch:
 
     @classmethod
     def load(cls, bucket: Bucket, batch_id: str) -> Batch:
+        items = transient.get_frame(bucket, layout.staging_key(batch_id, ORDER_ITEMS))
+        resolved = transient.get_frame_or_none(bucket, layout.staged_resolved_key(batch_id))
+        if resolved is not None and len(resolved):  # (an empty frame in a concat makes every column object)
+            items = pd.concat([items, resolved], ignore_index=True)
         return cls(
             _staged(bucket, batch_id, ORDERS, "order_id"),
-            _staged(bucket, batch_id, ORDER_ITEMS, "item_key"),
+            _newest(items, "item_key", batch_id),
             staged_products(bucket, batch_id),
         )
 
@@ -50,7 +55,11 @@ def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:
 
 def _staged(bucket: Bucket, batch_id: str, kind: str, key: str) -> pd.DataFrame:
     """The batch's staged rows of `kind`, each key once (its last row), stamped with the batch."""
-    return curate.newest(transient.get_frame(bucket, layout.staging_key(batch_id, kind)), key).assign(batch_id=batch_id)
+    return _newest(transient.get_frame(bucket, layout.staging_key(batch_id, kind)), key, batch_id)
+
+
+def _newest(rows: pd.DataFrame, key: str, batch_id: str) -> pd.DataFrame:
+    return curate.newest(rows, key).assign(batch_id=batch_id)
 
 
 def products_after(curated: CuratedStore, staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:

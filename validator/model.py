@@ -64,7 +64,9 @@ class ParsedFile:
 
 @dataclass
 class BatchValidation:
-    staged: dict[str, pd.DataFrame]
+    staged: dict[str, pd.DataFrame]  # the batch's own accepted rows, by kind
+    resolved: pd.DataFrame  # items held by earlier batches that this one resolves (committed with it)
+    held: pd.DataFrame  # the batch's own items held for an unknown order or product, with their reason
     rejected_rows: dict[str, pd.DataFrame]
     malformed: dict[str, MalformedFile]
     pending: pd.DataFrame

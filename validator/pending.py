@@ -48,6 +48,60 @@ class Carried:
     counts: dict[str, int]
 
 
+def carry(
+    batch_id: str,
+    held: pd.DataFrame,
+    batch_items: pd.DataFrame,
+    order_ids: pd.Index,
+    product_ids: pd.Index,
+    before: pd.DataFrame | None,
+    now: datetime,
+    max_age_days: int,
+) -> tuple[Carried, pd.DataFrame]:
+    """(what happens to the items held before, the pending set after the batch). `held`: the
+    batch's own held items with their reasons; `batch_items`: every item the batch brings, held or
+    not (an item it brings again supersedes its held copy)."""
+    carried = recheck_pending(before, batch_items, order_ids, product_ids, now, max_age_days)
+    fresh = first_seen(held, carried.superseded, batch_id, now)
+    return carried, pd.concat([carried.still, fresh[PENDING_COLUMNS]], ignore_index=True)
+
+
+@dataclass
+class Rechecked:
+    """The pending part of a batch's validation done again at its commit (recheck)."""
+
+    held: pd.DataFrame  # the batch's own items still held, with their reasons
+    resolved: pd.DataFrame  # items to commit with the batch: its own that are resolved now, then earlier batches'
+    carried: Carried
+    pending: pd.DataFrame  # the pending set after the batch
+
+
+def recheck(
+    batch_id: str,
+    accepted: pd.DataFrame,
+    held: pd.DataFrame,
+    order_ids: pd.Index,
+    product_ids: pd.Index,
+    before: pd.DataFrame | None,
+    now: datetime,
+    max_age_days: int,
+) -> Rechecked:
+    """What the batch's validation would say of its held items and of the pending set if it ran
+    now, from what it staged: its own accepted items and the ones it held. Only these depend on
+    the shared state (the pending set, the known ids) that another batch's commit changes; every
+    other check is of the batch's own rows. `order_ids`/`product_ids`: known now, and the batch's."""
+    resolved_own, still_own = split_references(held, order_ids, product_ids)
+    brought = pd.concat([accepted[["item_key"]], held[["item_key"]]], ignore_index=True)
+    carried, pending_after = carry(batch_id, still_own, brought, order_ids, product_ids, before, now, max_age_days)
+    resolved = [f for f in (public(resolved_own), carried.resolved) if len(f)]
+    return Rechecked(
+        held=still_own,
+        resolved=pd.concat(resolved, ignore_index=True) if resolved else carried.resolved,
+        carried=carried,
+        pending=pending_after,
+    )
+
+
 def first_seen(fresh: pd.DataFrame, superseded: pd.DataFrame, batch_id: str, now: datetime) -> pd.DataFrame:
     """Newly held items, stamped with this batch, except those held before: an item sent again
     keeps its first batch and first sighting, so re-sending it never resets its pending age."""

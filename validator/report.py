@@ -43,9 +43,28 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
     errs = p.errors.drop_duplicates(["row", "reason", "column"])
     pending = p.pending if p.pending is not None else pd.DataFrame({"row": [], "reason": []})
     found = _findings(p, errs, pending)
-    counts = found["reason"].value_counts()
+    entry.update(
+        status="ok",
+        error=None,
+        rows_read=p.rows_read,
+        accepted=accepted,
+        rejected=int(errs["row"].nunique()) + len(p.raw.ragged),
+        pending=len(pending),
+        blank_lines=p.raw.blank_lines,
+        ignored_columns=ignored_columns(p.dialect, p.raw.header),
+        reasons=_counts(found),
+        examples=_examples(found, examples),
+    )
+    return entry
+
+
+def _counts(found: pd.DataFrame) -> dict[str, int]:
+    return {reason: int(n) for reason, n in sorted(found["reason"].value_counts().items())}
+
+
+def _examples(found: pd.DataFrame, examples: int) -> dict[str, list[dict]]:
+    """The first `examples` of each reason by line (a stable sort keeps the order found within a line)."""
     by_reason: dict[str, list[dict]] = {}
-    # the first `examples` of each reason by line (a stable sort keeps the order found within a line)
     for f in found.sort_values(["reason", "line"], kind="stable").groupby("reason").head(examples).itertuples():
         by_reason.setdefault(f.reason, []).append(
             {
@@ -56,19 +75,52 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
                 "message": reasons.DESCRIPTIONS.get(f.reason, f.reason),
             }
         )
-    entry.update(
-        status="ok",
-        error=None,
-        rows_read=p.rows_read,
-        accepted=accepted,
-        rejected=int(errs["row"].nunique()) + len(p.raw.ragged),
-        pending=len(pending),
-        blank_lines=p.raw.blank_lines,
-        ignored_columns=ignored_columns(p.dialect, p.raw.header),
-        reasons={reason: int(n) for reason, n in sorted(counts.items())},
-        examples=by_reason,
+    return by_reason
+
+
+def _held_findings(held: pd.DataFrame) -> pd.DataFrame:
+    """(line, column, value, reason) of held items (line, order_id, product_id, reason): one per
+    reason an item is held for (an unknown order, an unknown product, or both)."""
+    held = held.assign(reason=held["reason"].astype("str").str.split(";")).explode("reason")
+    order = held["reason"].to_numpy() == reasons.UNKNOWN_ORDER
+    return pd.DataFrame(
+        {
+            "line": held["line"].to_numpy(dtype="int64"),
+            "column": np.where(order, "order_id", "product_id").astype(object),
+            "value": np.where(
+                order, held["order_id"].to_numpy(dtype=object), held["product_id"].to_numpy(dtype=object)
+            ),
+            "reason": held["reason"].to_numpy(dtype=object),
+        }
     )
-    return entry
+
+
+def with_held(report: dict, held: pd.DataFrame, pending: dict[str, int], examples: int) -> dict:
+    """The report of a batch whose held items and pending set were rechecked at its commit
+    (validator.pending.recheck), as its validation would have written it then: `held` are the
+    batch's own items still held (with source_file, source_line); one held before and not now was
+    resolved, so it counts as accepted. `pending`: the pending section's counts (carried_in,
+    resolved, superseded, expired) and `total_after`."""
+    files = []
+    for entry in report["files"]:
+        if entry["status"] == "ok" and entry["pending"]:  # (an item held now was held at validation)
+            mine = held[held["source_file"].astype("str") == entry["file"]]
+            found = _held_findings(mine.rename(columns={"source_line": "line"}))
+            kept = {r: n for r, n in entry["reasons"].items() if r not in HELD_REASONS}
+            shown = {r: e for r, e in entry["examples"].items() if r not in HELD_REASONS}
+            entry = {
+                **entry,
+                "accepted": entry["accepted"] + entry["pending"] - len(mine),
+                "pending": len(mine),
+                "reasons": dict(sorted({**kept, **_counts(found)}.items())),
+                "examples": dict(sorted({**shown, **_examples(found, examples)}.items())),
+            }
+        files.append(entry)
+    carried = {k: pending[k] for k in ("carried_in", "resolved", "superseded", "expired")}
+    return {**report, "files": files, **_summary(files, carried, pending["total_after"], pending["expired"])}
+
+
+HELD_REASONS = (reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT)
 
 
 def _findings(p: ParsedFile, errs: pd.DataFrame, pending: pd.DataFrame) -> pd.DataFrame:
@@ -95,22 +147,16 @@ def _findings(p: ParsedFile, errs: pd.DataFrame, pending: pd.DataFrame) -> pd.Da
         ),
     ]
     if len(pending) and p.frame is not None:
-        held = pending.assign(reason=pending["reason"].astype("str").str.split(";")).explode("reason")
-        rows = held["row"].to_numpy(dtype="int64")
-        order = held["reason"].to_numpy() == reasons.UNKNOWN_ORDER
-        values = np.where(
-            order, p.frame["order_id"].to_numpy(dtype=object)[rows], p.frame["product_id"].to_numpy(dtype=object)[rows]
+        rows = pending["row"].to_numpy(dtype="int64")
+        held = pd.DataFrame(
+            {
+                "line": lines[rows],
+                "order_id": p.frame["order_id"].to_numpy(dtype=object)[rows],
+                "product_id": p.frame["product_id"].to_numpy(dtype=object)[rows],
+                "reason": pending["reason"].to_numpy(),
+            }
         )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "line": lines[rows],
-                    "column": np.where(order, "order_id", "product_id").astype(object),
-                    "value": values,
-                    "reason": held["reason"].to_numpy(dtype=object),
-                }
-            )
-        )
+        parts.append(_held_findings(held))
     found = [x for x in parts if len(x)]
     return pd.concat(found, ignore_index=True) if found else parts[0]
 
@@ -129,20 +175,30 @@ def build_report(
 ) -> dict:
     """The whole report. `outcome` is what the orchestration branches on."""
     files = [file_entry(p, accepted_per_file.get(p.key, 0), examples) for p in parsed]
-    totals = {k: sum(f[k] for f in files) for k in ("rows_read", "accepted", "rejected", "pending")}
-    totals.update(files=len(files), rejected_files=sum(f["status"] == "rejected" for f in files))
-    resolved = carried_counts.get("resolved", 0)
-    changed_pending = totals["pending"] + resolved + expired + carried_counts.get("superseded", 0)
+    summary = _summary(files, carried_counts, pending_after, expired)
     return {
         "batch_id": batch_id,
         "generated_at": now.isoformat(),
         "files": files,
-        "pending": {**carried_counts, "added": totals["pending"], "total_after": pending_after},
+        "pending": summary["pending"],
         "warnings": {
             "count": len(warnings),
             "by_type": dict(Counter(w["type"] for w in warnings)),
             "examples": [{**w, "order_id": safe_value(w["order_id"])} for w in warnings[:examples]],
         },
+        "totals": summary["totals"],
+        "outcome": summary["outcome"],
+    }
+
+
+def _summary(files: list[dict], carried_counts: dict[str, int], pending_after: int, expired: int) -> dict:
+    """The report's sums over its files and the pending set: pending, totals, outcome."""
+    totals = {k: sum(f[k] for f in files) for k in ("rows_read", "accepted", "rejected", "pending")}
+    totals.update(files=len(files), rejected_files=sum(f["status"] == "rejected" for f in files))
+    resolved = carried_counts.get("resolved", 0)
+    changed_pending = totals["pending"] + resolved + expired + carried_counts.get("superseded", 0)
+    return {
+        "pending": {**carried_counts, "added": totals["pending"], "total_after": pending_after},
         "totals": totals,
         "outcome": {
             "valid_rows": totals["accepted"] + resolved,

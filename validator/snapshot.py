@@ -10,8 +10,9 @@ So its outcome is still what a validation at commit time would give when
 - the pending set is the same object (same ETag, or absent both times), and
 - none of the ids its held items wait for has become known.
 Ids never become unknown: an order moved to another date keeps its id, and no batch removes a
-product. When either condition fails, the batch is validated again, under the lease, before it
-commits (ecompipe.batch.commit). Each batch then commits what a validation serialised with every
+product. When either condition fails, what depends on them (the batch's held items and the
+pending set) is checked again, under the lease, before the batch commits (validator.task.recheck,
+ecompipe.batch.pipeline.commit). Each batch then commits what a validation serialised with every
 other commit would have said.
 """
 

@@ -16,8 +16,10 @@ from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
 from ecompipe.core.settings import Settings
-from validator import parts, reasons, snapshot
+from validator import parts, pending, reasons, snapshot
+from validator import report as report_of
 from validator.batch import InputFile, Known, parse_file, validate_batch
+from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS
 from validator.model import ParsedFile
 
 
@@ -29,12 +31,8 @@ class Skipped:
     message: str
 
 
-def run(
-    settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None = None, again: str | None = None
-) -> dict:
-    """Validate the batch's files; write staging/, rejected/, reports/ and the recorded outcome.
-    `again`: why the batch is validated a second time before it commits (its first validation
-    read a shared state that changed since, why_stale): this report then replaces the first."""
+def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None = None) -> dict:
+    """Validate the batch's files; write staging/, rejected/, reports/ and the recorded outcome."""
     now = now or datetime.now(UTC)
     manifest = read_manifest(bucket, batch_id)
     files: list[InputFile] = []
@@ -54,7 +52,7 @@ def run(
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
     # the pending set's ETag before it is read: a newer set read after this only makes the commit
-    # validate again, never the other way round
+    # recheck, never the other way round
     pending_head = bucket.head(layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
     known = Known(curated.known_order_ids(), curated.known_product_ids())
@@ -70,6 +68,8 @@ def run(
     )
     for kind, frame in result.staged.items():
         transient.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
+    transient.put_frame(bucket, layout.staged_held_key(batch_id), result.held)
+    transient.put_frame(bucket, layout.staged_resolved_key(batch_id), result.resolved)
     transient.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
     bucket.put_json(
         layout.validated_against_key(batch_id),
@@ -86,8 +86,8 @@ def run(
         else:
             bucket.put_bytes(layout.rejected_file_key(batch_id, name), data)
         bucket.put_bytes(layout.rejected_reason_key(batch_id, name), f"{problem.reason}: {problem.message}\n".encode())
-    if not result.expired.empty:
-        bucket.put_bytes(layout.expired_pending_key(batch_id), _csv(result.expired), "text/csv")
+    if len(result.expired):
+        _put_expired(bucket, batch_id, result.expired)
     report = result.report
     report["skipped_files"] = [{"file": s.key, "message": s.message} for s in skipped]
     if parsed:  # a fanned-out run: which files its parse-file tasks parsed, which validate parsed itself
@@ -96,19 +96,8 @@ def run(
             "parsed_here": sorted(f.key for f in files if f.key not in parsed and f.data is not None),
         }
     report["rejected_prefix"] = f"{layout.REJECTED}{batch_id}/"
-    report["expired_pending"] = {
-        "count": len(result.expired),
-        "key": layout.expired_pending_key(batch_id) if len(result.expired) else None,
-        "reason": reasons.PENDING_EXPIRED,
-    }
-    if again is not None:
-        first = bucket.get_json_or_none(layout.report_key(batch_id)) or {}
-        report["validated_again"] = {"why": again, "first_generated_at": first.get("generated_at")}
-        if first.get("attempts"):
-            report["attempts"] = first["attempts"]
-        bucket.put_json(layout.report_key(batch_id), report)
-    else:
-        _record_report(bucket, batch_id, report)
+    report["expired_pending"] = _expired_entry(batch_id, result.expired)
+    _record_report(bucket, batch_id, report)
     return report
 
 
@@ -121,6 +110,64 @@ def why_stale(bucket: Bucket, batch_id: str) -> str | None:
     head = bucket.head(layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
     return snapshot.why_stale(recorded, head.etag if head else None, curated.known_order_ids, curated.known_product_ids)
+
+
+def recheck(settings: Settings, bucket: Bucket, batch_id: str, why: str, now: datetime | None = None) -> dict:
+    """At the batch's commit, when what its validation read changed since (`why`, from why_stale):
+    its held items and the pending set checked again against the store as it is now
+    (validator.pending.recheck), which is all of validation that another batch's commit can
+    change. Rewrites the staged resolved items, the pending set after the batch, its expired items,
+    what it read, and the report (as a validation now would have written it, with
+    `rechecked_at_commit`); the batch's own accepted rows stay as validated. Reads only what the
+    batch staged, so a retried commit rechecks from the same rows."""
+    now = now or datetime.now(UTC)
+    head = bucket.head(layout.PENDING_ITEMS_KEY)  # before the set, as validation does
+    before = parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY)
+    curated = CuratedStore(bucket)
+    staged = {k: layout.staging_key(batch_id, k) for k in (ORDERS, ORDER_ITEMS, PRODUCTS)}
+    order_ids = curated.known_order_ids().union(
+        pd.Index(transient.get_frame(bucket, staged[ORDERS], ["order_id"])["order_id"].unique())
+    )
+    product_ids = curated.known_product_ids().union(
+        pd.Index(transient.get_frame(bucket, staged[PRODUCTS], ["product_id"])["product_id"].unique())
+    )
+    result = pending.recheck(
+        batch_id,
+        transient.get_frame(bucket, staged[ORDER_ITEMS], ["item_key"]),
+        transient.get_frame(bucket, layout.staged_held_key(batch_id)),
+        order_ids,
+        product_ids,
+        before,
+        now,
+        settings.pending_max_age_days,
+    )
+    transient.put_frame(bucket, layout.staged_resolved_key(batch_id), result.resolved)
+    transient.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
+    if len(result.carried.expired):
+        _put_expired(bucket, batch_id, result.carried.expired)
+    else:  # (any its validation expired are no longer there to expire: deleting a missing key is a no-op)
+        bucket.delete(layout.expired_pending_key(batch_id))
+    waits = pending.waits_for(result.pending, order_ids, product_ids)
+    bucket.put_json(layout.validated_against_key(batch_id), snapshot.snapshot(head.etag if head else None, waits))
+    counts = {**result.carried.counts, "total_after": len(result.pending)}
+    first = bucket.get_json(layout.report_key(batch_id))
+    report = report_of.with_held(first, result.held, counts, settings.report_examples)
+    report["expired_pending"] = _expired_entry(batch_id, result.carried.expired)
+    report["rechecked_at_commit"] = {"why": why, "at": now.isoformat(), "validated_at": first.get("generated_at")}
+    bucket.put_json(layout.report_key(batch_id), report)
+    return report
+
+
+def _put_expired(bucket: Bucket, batch_id: str, expired: pd.DataFrame) -> None:
+    bucket.put_bytes(layout.expired_pending_key(batch_id), _csv(expired), "text/csv")
+
+
+def _expired_entry(batch_id: str, expired: pd.DataFrame) -> dict:
+    return {
+        "count": len(expired),
+        "key": layout.expired_pending_key(batch_id) if len(expired) else None,
+        "reason": reasons.PENDING_EXPIRED,
+    }
 
 
 def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> dict:

@@ -24,14 +24,17 @@ def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame | pa.Table, note: di
     return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")
 
 
-def get_frame_and_note(bucket: Bucket, key: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A frame written by put_frame and the note written with it (ObjectMissing when absent)."""
-    table = feather.read_table(io.BytesIO(bucket.get_bytes(key)))
+def get_frame_and_note(
+    bucket: Bucket, key: str, columns: list[str] | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A frame written by put_frame (only `columns`, when given) and the note written with it
+    (ObjectMissing when absent)."""
+    table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
     return table.to_pandas(), note_of(table)
 
 
-def get_frame(bucket: Bucket, key: str) -> pd.DataFrame:
-    return get_frame_and_note(bucket, key)[0]
+def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return get_frame_and_note(bucket, key, columns)[0]
 
 
 def get_frame_or_none(bucket: Bucket, key: str) -> pd.DataFrame | None:

@@ -110,31 +110,32 @@ def commit(
     now: datetime | None = None,
     fence: Callable[[str], None] = no_fence,
 ) -> RunResult:
-    """A validated batch's commit: validated again first when what its validation read changed
-    since, then transformed (when there is work) and archived."""
+    """A validated batch's commit: its held items and the pending set rechecked first when what its
+    validation read changed since, then transformed (when there is work) and archived."""
     from transformer import task as transform_task
 
-    report = validate_again_if_stale(res, manifest.batch_id, now) or report
+    report = recheck_if_stale(res, manifest.batch_id, now) or report
     has_work = report["outcome"]["has_work"]
     transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id, fence) if has_work else None
     fence("the archive")
     return RunResult(manifest.batch_id, report, transform, archive_as_reported(res.bucket, manifest, report))
 
 
-def validate_again_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
-    """Before a batch commits: the new validation report when what its validation read of the
-    shared state changed since (another batch committed in between), else None.
+def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
+    """Before a batch commits: its new report when what its validation read of the shared state
+    changed since (another batch committed in between), else None.
 
     Validation reads the pending set and the known ids; it does not hold the lease, so the step
     that starts the batch's commit (transform, or plan-transform for a fanned-out batch) checks
-    what validation recorded (validator.snapshot) and validates again before any shared write."""
+    what validation recorded (validator.snapshot) and, before any shared write, rechecks what
+    depends on them: the batch's held items and the pending set (validator.task.recheck)."""
     from validator import task as validate_task
 
     why = validate_task.why_stale(res.bucket, batch_id)
     if why is None:
         return None
-    logger.info("batch %s is validated again before it commits: %s", batch_id, why)
-    return validate_task.run(res.settings, res.bucket, batch_id, now, again=why)
+    logger.info("batch %s: held items and the pending set rechecked before it commits: %s", batch_id, why)
+    return validate_task.recheck(res.settings, res.bucket, batch_id, why, now)
 
 
 def archive_as_reported(bucket: Bucket, manifest: Manifest, report: dict) -> list[str]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from ecompipe.aws.lock import Fence, Lease
 from ecompipe.aws.manifests import Manifest, read_manifest
-from ecompipe.batch.pipeline import Resources, archive_as_reported, validate_again_if_stale
+from ecompipe.batch.pipeline import Resources, archive_as_reported, recheck_if_stale
 from ecompipe.core import layout, notifications, statuses, taskenv
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.observability import bind, emf_document, logger
@@ -62,7 +62,7 @@ def plan_transform(res: Resources, task: TaskInput) -> StageResult:
     from transformer import fanout
 
     hold_commit_lease(res, task)
-    _validate_again_if_stale(res, task)
+    _recheck_if_stale(res, task)
     bins = transform_bins(res.settings, read_manifest(res.bucket, task.batch_id))
     planned = fanout.plan_groups(res.bucket, task.batch_id, task.run_id, bins)
     return StageResult(planned, {"TransformGroups": planned["groups"]})
@@ -95,7 +95,7 @@ def transform(res: Resources, task: TaskInput) -> StageResult:
 
     hold_commit_lease(res, task)
     if not res.bucket.exists(layout.transform_plan_key(task.batch_id, task.run_id)):
-        _validate_again_if_stale(res, task)  # else plan-transform did, as the commit's first step
+        _recheck_if_stale(res, task)  # else plan-transform did, as the commit's first step
     summary = transform_task.run(res.bucket, res.kpis, task.batch_id, fence(res, task).check, task.run_id)
     res.ledger.transformed(task.run_id, summary)
     counts = {k: v for k, v in summary.items() if k != "affected_dates"}
@@ -130,9 +130,10 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     return StageResult({"archived_files": len(archived), "kept_in_incoming": kept}, {"ArchivedFiles": len(archived)})
 
 
-def _validate_again_if_stale(res: Resources, task: TaskInput) -> None:
-    """The commit's first step: validate the batch again when what it read changed since."""
-    report = validate_again_if_stale(res, task.batch_id)
+def _recheck_if_stale(res: Resources, task: TaskInput) -> None:
+    """The commit's first step: recheck the batch's held items and the pending set when what its
+    validation read changed since."""
+    report = recheck_if_stale(res, task.batch_id)
     if report is not None:
         res.ledger.validated(task.run_id, report, layout.report_key(task.batch_id))
 

@@ -104,6 +104,18 @@ def staged_pending_key(batch_id: str) -> str:
     return f"{STAGING}{check_batch_id(batch_id)}/pending_order_items.arrow"
 
 
+def staged_resolved_key(batch_id: str) -> str:
+    """Items held by earlier batches (or by this one, at its commit) that this batch resolves:
+    committed with its own staged items."""
+    return f"{STAGING}{check_batch_id(batch_id)}/resolved_order_items.arrow"
+
+
+def staged_held_key(batch_id: str) -> str:
+    """The batch's own items that its validation held (unknown order or product), with their
+    reasons: rechecked at the commit when an id they wait for became known meanwhile."""
+    return f"{STAGING}{check_batch_id(batch_id)}/held_order_items.arrow"
+
+
 def run_claim_key(run_id: str) -> str:
     """The files run `run_id` took from incoming/ (no other sweep takes them while it runs)."""
     return f"{RUN_CLAIMS}{check_batch_id(run_id)}.json"

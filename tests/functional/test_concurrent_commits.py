@@ -2,10 +2,11 @@
 alone in the order they committed, whatever the interleaving of their validations and commits.
 
 Validation reads the pending set and the known ids without the lease; another batch's commit may
-change them before this batch commits. The commit then validates the batch again
-(validator.snapshot, ecompipe.batch.pipeline.commit). Without that, a batch committed after
-another one drops what the other held in pending/, and keeps holding items whose order or product
-the other brought."""
+change them before this batch commits. The commit then rechecks what depends on them, the batch's
+held items and the pending set (validator.snapshot, validator.task.recheck,
+ecompipe.batch.pipeline.commit), and its report ends as a validation at that point would have
+written it. Without that, a batch committed after another one drops what the other held in
+pending/, and keeps holding items whose order or product the other brought."""
 
 from __future__ import annotations
 
@@ -56,11 +57,20 @@ def _fresh(bucket: str):
     return mock, res
 
 
+def _report(res: Resources, batch_id: str) -> dict:
+    """A batch's final report, without what names the batch or the moment."""
+    report = res.bucket.get_json(layout.report_key(batch_id))
+    for volatile in ("batch_id", "generated_at", "rechecked_at_commit", "rejected_prefix"):
+        report.pop(volatile, None)
+    report["expired_pending"].pop("key")
+    return report
+
+
 def _interleaved(
     batches: list[list[str]], steps: list[int], files: dict[str, bytes] = FILES
 ) -> tuple[tuple, list[int]]:
-    """The state after these batches, each validated at its first step in `steps` and committed at
-    its second; and the order they committed in."""
+    """The state after these batches (with their reports, in commit order), each validated at its
+    first step in `steps` and committed at its second; and the order they committed in."""
     mock, res = _fresh("ecompipe-interleaved")
     try:
         manifests = [record_manifest(res.bucket, put_files(res, {n: files[n] for n in names})) for names in batches]
@@ -72,18 +82,21 @@ def _interleaved(
             else:
                 commit(res, manifests[i], reports[i], NOW)
                 committed.append(i)
-        return _state(res), committed
+        return (*_state(res), [_report(res, manifests[i].batch_id) for i in committed]), committed
     finally:
         mock.stop()
 
 
 def _serial(batches: list[list[str]]) -> tuple:
-    """The state after these batches, each run alone, one after another."""
+    """The state after these batches (with their reports), each run alone, one after another."""
     mock, res = _fresh("ecompipe-serial")
     try:
+        ids = []
         for names in batches:
-            run_manifest(res, record_manifest(res.bucket, put_files(res, {n: FILES[n] for n in names})), NOW)
-        return _state(res)
+            manifest = record_manifest(res.bucket, put_files(res, {n: FILES[n] for n in names}))
+            run_manifest(res, manifest, NOW)
+            ids.append(manifest.batch_id)
+        return (*_state(res), [_report(res, batch_id) for batch_id in ids])
     finally:
         mock.stop()
 
@@ -130,12 +143,12 @@ def test_the_sample_split_into_orders_and_items_gives_the_kpis_of_one_batch_hold
     files = read_dir(SAMPLE)
     items = sorted(n for n in files if n.startswith("order_items"))
     batches = [sorted(set(files) - set(items)), items]
-    (kpis, held, _, _), _ = _interleaved(batches, steps, files)
+    (kpis, held, *_), _ = _interleaved(batches, steps, files)
     assert kpis == one_shot_kpis(files)
     assert len(held) == 2  # the sample's two items whose order never comes, as in one batch
 
 
-def test_without_validating_again_an_interleaving_loses_what_another_batch_held(
+def test_without_the_recheck_an_interleaving_loses_what_another_batch_held(
     aws_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hazard the check guards against is real: with the check switched off, the second
@@ -148,7 +161,7 @@ def test_without_validating_again_an_interleaving_loses_what_another_batch_held(
     assert [key for key, _ in state[1]] == ["O4/P3"]
 
 
-def test_a_batch_validated_again_says_why_in_its_report(aws_env: None) -> None:
+def test_a_batch_rechecked_at_its_commit_says_why_and_counts_as_validated_then(aws_env: None) -> None:
     mock, res = _fresh("ecompipe-again")
     try:
         first = record_manifest(res.bucket, put_files(res, {"order_items_3.csv": FILES["order_items_3.csv"]}))
@@ -158,8 +171,12 @@ def test_a_batch_validated_again_says_why_in_its_report(aws_env: None) -> None:
         run_manifest(res, second, NOW)
         done = commit(res, first, report, NOW)
         again = res.bucket.get_json(layout.report_key(first.batch_id))
-        assert "became known" in again["validated_again"]["why"]
+        assert "became known" in again["rechecked_at_commit"]["why"]
+        assert again["rechecked_at_commit"]["validated_at"] == report["generated_at"]
         assert again["totals"]["accepted"] == 1 and again["totals"]["pending"] == 0
+        (entry,) = again["files"]
+        assert (entry["accepted"], entry["pending"], entry["reasons"], entry["examples"]) == (1, 0, {}, {})
+        assert again["outcome"] == {"valid_rows": 1, "has_work": True}
         assert done.transform is not None and done.transform["affected_dates"] == ["2025-06-05"]
     finally:
         mock.stop()

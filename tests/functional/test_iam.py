@@ -63,7 +63,7 @@ class Recording:
 def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = False) -> str:
     """One batch as the state machine runs it: the trigger's sweep, then each task, with every call
     recorded under the component that made it. `overtaken`: another batch committed between its
-    validation and its commit, so its commit validates it again."""
+    validation and its commit, so its commit rechecks its held items and the pending set."""
 
     def component(name: str) -> Recording:
         return Recording(recorded, name, res.bucket.s3, res.kpis.db)
@@ -116,8 +116,8 @@ def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resource
     put_files(res, {"orders_b.csv": LATER, "orders_c.csv": ORDERS})
     _run(res, recorded, fan_out=True)  # the held item resolves; parse-file and transform-group run
     put_files(res, {"orders_d.csv": LATER.replace(b"2,6", b"4,6"), "products_d.csv": PRODUCTS})
-    batch_id = _run(res, recorded, fan_out=False, overtaken=True)  # transform validates again, reading incoming/
-    assert "validated_again" in res.bucket.get_json(layout.report_key(batch_id))
+    batch_id = _run(res, recorded, fan_out=False, overtaken=True)  # transform rechecks, updating the report
+    assert "rechecked_at_commit" in res.bucket.get_json(layout.report_key(batch_id))
     assert set(recorded) == {"trigger", *tasks.COMMANDS} and all(s3 for s3, _ in recorded.values())
     assert any(c.status == 404 for c in recorded["transform"][0])  # the reads of what is not there yet
     assert recorded["transform"][1] and recorded["archive"][1]  # KPI writes; the run's ledger entry

@@ -45,6 +45,8 @@ def _assert_same(a, b) -> None:  # two BatchValidation outcomes
     assert a.report == b.report
     for kind in a.staged:
         assert_frame_equal(a.staged[kind], b.staged[kind])
+    assert_frame_equal(a.held, b.held)
+    assert_frame_equal(a.resolved, b.resolved)
     assert a.rejected_rows.keys() == b.rejected_rows.keys()
     for name, rows in a.rejected_rows.items():
         assert_frame_equal(rows, b.rejected_rows[name])

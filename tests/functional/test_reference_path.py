@@ -59,6 +59,7 @@ def test_the_vectorised_path_equals_the_reference_path(name: str) -> None:
     assert fast.report["totals"]["rows_read"] > 0
     for kind in fast.staged:
         assert_frame_equal(fast.staged[kind], exact.staged[kind])
+    assert_frame_equal(fast.held, exact.held)
     assert fast.rejected_rows.keys() == exact.rejected_rows.keys()
     for file_name, rows in fast.rejected_rows.items():
         assert_frame_equal(rows, exact.rejected_rows[file_name])

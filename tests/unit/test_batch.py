@@ -150,7 +150,8 @@ def test_unknown_order_or_product_goes_to_pending_and_resolves_later() -> None:
         pending=first.pending,
         now=NOW + timedelta(days=1),
     )
-    assert sorted(second.staged["order_items"]["item_key"]) == ["7/1", "8/99"]
+    assert second.staged["order_items"].empty  # its own: none; the held ones it resolves are committed with it
+    assert sorted(second.resolved["item_key"]) == ["7/1", "8/99"]
     assert second.report["pending"]["resolved"] == 2 and second.pending.empty
     assert second.report["outcome"]["has_work"]
 

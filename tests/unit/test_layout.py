@@ -26,6 +26,8 @@ PREFIXES = (
 BATCH_KEYS = [
     layout.manifest_key,
     layout.staged_pending_key,
+    layout.staged_resolved_key,
+    layout.staged_held_key,
     layout.report_key,
     layout.transform_report_key,
     layout.expired_pending_key,
