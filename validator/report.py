@@ -80,17 +80,25 @@ def _examples(found: pd.DataFrame, examples: int) -> dict[str, list[dict]]:
 
 def _held_findings(held: pd.DataFrame) -> pd.DataFrame:
     """(line, column, value, reason) of held items (line, order_id, product_id, reason): one per
-    reason an item is held for (an unknown order, an unknown product, or both)."""
-    held = held.assign(reason=held["reason"].astype("str").str.split(";")).explode("reason")
-    order = held["reason"].to_numpy() == reasons.UNKNOWN_ORDER
+    reason an item is held for (an unknown order, an unknown product, or both). Split per distinct
+    reason, not per row: splitting each of 10^6 reasons took 5 s."""
+    codes, distinct = pd.factorize(held["reason"].astype("str"))
+    rows, why = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=object)]
+    for code, combined in enumerate(distinct):
+        at = np.flatnonzero(codes == code)
+        for reason in combined.split(";"):
+            rows.append(at)
+            why.append(np.full(len(at), reason, dtype=object))
+    at, reason = np.concatenate(rows), np.concatenate(why)
+    order = reason == reasons.UNKNOWN_ORDER
     return pd.DataFrame(
         {
-            "line": held["line"].to_numpy(dtype="int64"),
+            "line": held["line"].to_numpy(dtype="int64")[at],
             "column": np.where(order, "order_id", "product_id").astype(object),
             "value": np.where(
-                order, held["order_id"].to_numpy(dtype=object), held["product_id"].to_numpy(dtype=object)
+                order, held["order_id"].to_numpy(dtype=object)[at], held["product_id"].to_numpy(dtype=object)[at]
             ),
-            "reason": held["reason"].to_numpy(dtype=object),
+            "reason": reason,
         }
     )
 
