@@ -199,3 +199,49 @@ def test_what_validation_read_is_stale_only_when_the_pending_set_or_an_awaited_i
         raise AssertionError("the known ids are read only when held items wait for some")
 
     assert snapshot.why_stale(snapshot.snapshot(None, {"orders": [], "products": []}), None, unread, unread) is None
+
+
+def test_an_item_expired_by_a_validation_but_resolved_by_an_earlier_commit_is_not_expired(aws_env: None) -> None:
+    """Batch A's validation expires an old held item; batch B, validated beside it, brings the
+    item's order and commits first, resolving it. A's commit rechecks: nothing left to expire, so its
+    expired-items file goes and its report says none, as A validated after B would."""
+    from datetime import timedelta
+
+    old = {
+        "order_items_x.csv": b"order_id,product_id,quantity,unit_price\nO9,P9,1,5.00\n",
+        "products_x.csv": b"product_id,category,price\nP9,Toys,5.00\n",
+    }
+    a = {"orders_a.csv": b"order_id,user_id,order_date,status,total_amount\nO10,U1,2025-06-07,delivered,1.00\n"}
+    b = {"orders_b.csv": b"order_id,user_id,order_date,status,total_amount\nO9,U2,2025-06-08,delivered,5.00\n"}
+    later = NOW + timedelta(days=8)
+
+    def run(res: Resources, files: dict[str, bytes], when) -> str:
+        manifest = record_manifest(res.bucket, put_files(res, files))
+        run_manifest(res, manifest, when)
+        return manifest.batch_id
+
+    mock, res = _fresh("ecompipe-expired")
+    try:
+        run(res, old, NOW)
+        ma, mb = (record_manifest(res.bucket, put_files(res, files)) for files in (a, b))
+        first = validate_task.run(res.settings, res.bucket, ma.batch_id, later)
+        assert first["expired_pending"]["count"] == 1
+        assert res.bucket.exists(layout.expired_pending_key(ma.batch_id))
+        commit(res, mb, validate_task.run(res.settings, res.bucket, mb.batch_id, later), later)
+        commit(res, ma, first, later)
+        interleaved = _report(res, ma.batch_id), res.bucket.exists(layout.expired_pending_key(ma.batch_id))
+        why = res.bucket.get_json(layout.report_key(ma.batch_id))["rechecked_at_commit"]["why"]
+        assert "pending set changed" in why
+    finally:
+        mock.stop()
+    mock, res = _fresh("ecompipe-expired-serial")
+    try:
+        run(res, old, NOW)
+        run(res, b, later)
+        serial_a = run(res, a, later)
+        serial = _report(res, serial_a), res.bucket.exists(layout.expired_pending_key(serial_a))
+    finally:
+        mock.stop()
+    assert interleaved == serial
+    assert serial[0]["expired_pending"]["count"] == 0 and serial[0]["pending"]["carried_in"] == 0
+    assert serial[1] is False
