@@ -150,10 +150,15 @@ def recheck(settings: Settings, bucket: Bucket, batch_id: str, why: str, now: da
     waits = pending.waits_for(result.pending, order_ids, product_ids)
     bucket.put_json(layout.validated_against_key(batch_id), snapshot.snapshot(head.etag if head else None, waits))
     counts = {**result.carried.counts, "total_after": len(result.pending)}
-    first = bucket.get_json(layout.report_key(batch_id))
+    main = bucket.get_json(layout.report_key(batch_id))
+    # the report of the validation that staged these rows: a batch validated again (a resumed run)
+    # keeps its first report and lists the later ones under `attempts`
+    first = bucket.get_json(main["attempts"][-1]["key"]) if main.get("attempts") else main
     report = report_of.with_held(first, result.held, counts, settings.report_examples)
     report["expired_pending"] = _expired_entry(batch_id, result.carried.expired)
     report["rechecked_at_commit"] = {"why": why, "at": now.isoformat(), "validated_at": first.get("generated_at")}
+    if main.get("attempts"):
+        report["attempts"] = main["attempts"]
     bucket.put_json(layout.report_key(batch_id), report)
     return report
 

@@ -245,3 +245,26 @@ def test_an_item_expired_by_a_validation_but_resolved_by_an_earlier_commit_is_no
     assert interleaved == serial
     assert serial[0]["expired_pending"]["count"] == 0 and serial[0]["pending"]["carried_in"] == 0
     assert serial[1] is False
+
+
+def test_a_batch_validated_twice_is_rechecked_from_its_latest_validation(aws_env: None) -> None:
+    """A resumed batch keeps its first report and lists later validations under `attempts`; the
+    rows it stages are the latest one's, so the recheck starts from that report and keeps the list."""
+    from datetime import timedelta
+
+    mock, res = _fresh("ecompipe-attempts")
+    try:
+        items = record_manifest(res.bucket, put_files(res, {"order_items_3.csv": FILES["order_items_3.csv"]}))
+        orders = record_manifest(res.bucket, put_files(res, {n: FILES[n] for n in ("orders_4.csv", "products_3.csv")}))
+        validate_task.run(res.settings, res.bucket, items.batch_id, NOW)
+        latest = validate_task.run(res.settings, res.bucket, items.batch_id, NOW + timedelta(hours=1))
+        attempts = res.bucket.get_json(layout.report_key(items.batch_id))["attempts"]
+        assert len(attempts) == 1
+        run_manifest(res, orders, NOW)
+        commit(res, items, latest, NOW)
+        report = res.bucket.get_json(layout.report_key(items.batch_id))
+        assert report["attempts"] == attempts
+        assert report["rechecked_at_commit"]["validated_at"] == (NOW + timedelta(hours=1)).isoformat()
+        assert (report["totals"]["accepted"], report["totals"]["pending"]) == (1, 0)
+    finally:
+        mock.stop()
