@@ -150,6 +150,12 @@ def runs_table(console: Console, runs: list[dict]) -> None:
     console.print(table)
 
 
+def rechecked_line(rechecked: dict) -> str:
+    """Why a batch's held items and the pending set were checked again at its commit."""
+    validated = str(rechecked.get("validated_at"))[:19]
+    return f"rechecked at its commit ({rechecked['at'][:19]}), validated {validated}: {rechecked['why']}"
+
+
 def report_tables(console: Console, report: dict) -> None:
     """The validation report for people: per file its counts, reasons and examples."""
     t = report["totals"]
@@ -165,6 +171,8 @@ def report_tables(console: Console, report: dict) -> None:
         here = f"; parsed by validate itself: {', '.join(fan['parsed_here'])}" if fan["parsed_here"] else ""
         tasks = len(fan["parsed_by_tasks"])
         console.print(Text(literal(f"fanned out: {tasks} files parsed by parse-file tasks{here}")))
+    if "rechecked_at_commit" in report:
+        console.print(Text(literal(rechecked_line(report["rechecked_at_commit"]))))
     for f in report["files"]:
         head = literal(f"{f['file']}  [{f['kind'] or '?'}/{f['dialect'] or '-'}]")
         if f["status"] == "rejected":

@@ -153,6 +153,10 @@ async function showReport(runId) {
     const here = report.fan_out.parsed_here.length ? `; parsed by validate itself: ${report.fan_out.parsed_here.join(", ")}` : "";
     parts.push(el("div", { class: "file" }, `fanned out: ${report.fan_out.parsed_by_tasks.length} files parsed by parse-file tasks${here}`));
   }
+  if (report.rechecked_at_commit) {
+    const r = report.rechecked_at_commit;
+    parts.push(el("div", { class: "file" }, `rechecked at its commit (${r.at.slice(0, 19)}), validated ${String(r.validated_at).slice(0, 19)}: ${r.why}`));
+  }
   for (const f of report.files) {
     parts.push(el("div", { class: "file" }, f.status === "rejected" ? `${f.file}: file rejected (${f.error.reason}) ${f.error.message}` : `${f.file}: ${f.rows_read} read, ${f.accepted} accepted, ${f.rejected} rejected, ${f.pending} pending`));
     const examples = Object.values(f.examples || {}).flat();

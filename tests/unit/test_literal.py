@@ -93,5 +93,10 @@ def test_a_fanned_out_run_shows_the_parts_it_was_made_of() -> None:
     report = validate_batch("b", files, Known(), None, now=datetime(2026, 1, 1, tzinfo=UTC)).report
     here = "incoming/orders_[bold]b.csv"
     report["fan_out"] = {"parsed_by_tasks": ["incoming/orders_a.csv"], "parsed_here": [here]}
+    report["rechecked_at_commit"] = {"why": "the [red]pending set changed", "at": "2026-01-01T00:05:00+00:00"}
+    report["rechecked_at_commit"]["validated_at"] = "2026-01-01T00:00:00+00:00"
     render.report_tables(console, report)
     assert f"1 files parsed by parse-file tasks; parsed by validate itself: {here}" in out.getvalue()
+    assert "rechecked at its commit (2026-01-01T00:05:00), validated 2026-01-01T00:00:00: the [red]pending" in (
+        out.getvalue()
+    )
