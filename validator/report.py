@@ -14,6 +14,7 @@ from validator.dialects import ignored_columns
 from validator.model import ParsedFile
 
 MAX_VALUE_CHARS = 80
+HELD_REASONS = (reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT)  # why an item is held, not rejected
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -126,9 +127,6 @@ def with_held(report: dict, held: pd.DataFrame, pending: dict[str, int], example
         files.append(entry)
     carried = {k: pending[k] for k in ("carried_in", "resolved", "superseded", "expired")}
     return {**report, "files": files, **_summary(files, carried, pending["total_after"], pending["expired"])}
-
-
-HELD_REASONS = (reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT)
 
 
 def _findings(p: ParsedFile, errs: pd.DataFrame, pending: pd.DataFrame) -> pd.DataFrame:
