@@ -111,9 +111,10 @@ def with_held(report: dict, held: pd.DataFrame, pending: dict[str, int], example
     resolved, so it counts as accepted. `pending`: the pending section's counts (carried_in,
     resolved, superseded, expired) and `total_after`."""
     files = []
+    held_by_file = dict(tuple(held.groupby(held["source_file"].astype("str"), sort=False)))
     for entry in report["files"]:
         if entry["status"] == "ok" and entry["pending"]:  # (an item held now was held at validation)
-            mine = held[held["source_file"].astype("str") == entry["file"]]
+            mine = held_by_file.get(entry["file"], held.iloc[0:0])
             found = _held_findings(mine.rename(columns={"source_line": "line"}))
             kept = {r: n for r, n in entry["reasons"].items() if r not in HELD_REASONS}
             shown = {r: e for r, e in entry["examples"].items() if r not in HELD_REASONS}
