@@ -149,17 +149,24 @@ def recheck(settings: Settings, bucket: Bucket, batch_id: str, why: str, now: da
         bucket.delete(layout.expired_pending_key(batch_id))
     waits = pending.waits_for(result.pending, order_ids, product_ids)
     bucket.put_json(layout.validated_against_key(batch_id), snapshot.snapshot(head.etag if head else None, waits))
-    counts = {**result.carried.counts, "total_after": len(result.pending)}
-    main = bucket.get_json(layout.report_key(batch_id))
-    # the report of the validation that staged these rows: a batch validated again (a resumed run)
-    # keeps its first report and lists the later ones under `attempts`
-    first = bucket.get_json(main["attempts"][-1]["key"]) if main.get("attempts") else main
-    report = report_of.with_held(first, result.held, counts, settings.report_examples)
-    report["expired_pending"] = _expired_entry(batch_id, result.carried.expired)
-    report["rechecked_at_commit"] = {"why": why, "at": now.isoformat(), "validated_at": first.get("generated_at")}
-    if main.get("attempts"):
-        report["attempts"] = main["attempts"]
+    report = _rechecked_report(bucket, batch_id, result, settings.report_examples)
+    report["rechecked_at_commit"] = {"why": why, "at": now.isoformat(), "validated_at": report["generated_at"]}
     bucket.put_json(layout.report_key(batch_id), report)
+    return report
+
+
+def _rechecked_report(bucket: Bucket, batch_id: str, result: pending.Rechecked, examples: int) -> dict:
+    """The report of the validation that staged the batch's rows, as that validation would have
+    written it after the recheck. A batch validated again (a resumed run) keeps its first report
+    and lists the later ones under `attempts`: the latest one staged the rows, and the list stays."""
+    main = bucket.get_json(layout.report_key(batch_id))
+    attempts = main.get("attempts")
+    first = bucket.get_json(attempts[-1]["key"]) if attempts else main
+    counts = {**result.carried.counts, "total_after": len(result.pending)}
+    report = report_of.with_held(first, result.held, counts, examples)
+    report["expired_pending"] = _expired_entry(batch_id, result.carried.expired)
+    if attempts:
+        report["attempts"] = attempts
     return report
 
 
