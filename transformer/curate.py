@@ -158,16 +158,31 @@ def rebuild(
     existing_items: pd.DataFrame,
     batch_orders: pd.DataFrame,
     batch_items: pd.DataFrame,
+    batch_id: str | None = None,
+    dropped: pd.Index | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The full contents of the affected partitions after the upsert.
 
     `existing_*` hold every row of the affected partitions; the batch's rows (each key once)
-    replace theirs by key.
+    replace theirs by key. Items of `dropped` that this batch (`batch_id`) wrote go: held items it
+    resolved, wrote, and then no longer held when it rechecked them at its commit, because another
+    batch's commit took them meanwhile (ecompipe.batch.commit).
     Items take the date of their (possibly changed) order.
     """
+    if batch_id is not None and dropped is not None and len(dropped):
+        existing_items = without_dropped(existing_items, dropped, batch_id)
     orders = upsert(existing_orders, batch_orders, "order_id")
     items = upsert(existing_items.drop(columns=["order_date"], errors="ignore"), batch_items, "item_key")
     items = items.drop(columns=["order_date"], errors="ignore").reset_index(drop=True)
     # each item takes its order's date (null without one) by an Arrow hash lookup, not a merge
     items["order_date"] = _lookup(items["order_id"], orders["order_id"], orders["order_date"])
     return orders, items
+
+
+def without_dropped(existing: pd.DataFrame, dropped: pd.Index, batch_id: str) -> pd.DataFrame:
+    """`existing` items without those of `dropped` stamped with `batch_id`."""
+    if existing.empty or "batch_id" not in existing.columns:
+        return existing
+    mine = isin(existing["batch_id"], pd.Index([batch_id], dtype="str")).to_numpy()
+    gone = mine & isin(existing["item_key"], dropped).to_numpy() if mine.any() else mine
+    return existing[~gone] if gone.any() else existing

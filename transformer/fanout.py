@@ -18,34 +18,41 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
-from transformer import curate
 from transformer import groups as grouping
+from transformer import plans
 from transformer.groups import Batch, FenceCheck
+from transformer.plans import Plan
 
 
 def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
-    """Split the batch's transform into at most `bins` groups of dates for the TransformDates Map:
-    stores each group's rows of the batch, the plan, and the group numbers for the ItemReader (as
-    text: they become a container's environment)."""
-    curated = CuratedStore(bucket)
-    batch = Batch.load(bucket, batch_id)
-    changed = curate.changed_categories(curated.products(), batch.products)
-    groups, item_dates = grouping.plan(bucket, batch_id, curated, batch, changed, bins)
-    plan_id = uuid.uuid4().hex
+    """Split the batch's transform into at most `bins` groups of dates for the TransformDates Map
+    (planned against the store as it is now) and store them: store_groups."""
+    return store_groups(bucket, batch_id, run_id, plans.make(bucket, batch_id, bins))
+
+
+def store_groups(bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> dict:
+    """Store each group's rows of the batch, the plan, and the group numbers for the ItemReader
+    (as text: they become a container's environment)."""
+    batch = plan.batch or Batch.load(bucket, batch_id)
+    item_dates = plan.item_dates
+    if item_dates is None:
+        raise EcompipeError(f"the plan of batch {batch_id} holds no item dates: it was not made in this process")
+    plan.plan_id = uuid.uuid4().hex
     # each row (Batch holds each key once) goes to the group of its date
-    group_of = {d: i for i, dates in enumerate(groups) for d in dates}
+    group_of = {d: i for i, dates in enumerate(plan.groups) for d in dates}
     rows = {
         ORDERS: (batch.orders, _numbers(batch.orders["order_date"], group_of)),
         ORDER_ITEMS: (batch.items, _numbers(item_dates, group_of)),
     }
     for kind, (frame, group) in rows.items():
         # every group, with rows or not (its dates may need no batch row)
-        for i, rows_of_group in enumerate(_split(frame, group, len(groups))):
-            transient.put_frame(bucket, layout.transform_group_key(batch_id, run_id, plan_id, i, kind), rows_of_group)
-    plan = {"plan_id": plan_id, "groups": groups, "counts": batch.counts(len(changed))}
-    bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan)
-    bucket.put_json(layout.transform_groups_key(batch_id, run_id), [{"group": str(i)} for i in range(len(groups))])
-    return {"groups": len(groups), "affected_dates": sum(len(g) for g in groups)}
+        for i, rows_of_group in enumerate(_split(frame, group, len(plan.groups))):
+            key = layout.transform_group_key(batch_id, run_id, plan.plan_id, i, kind)
+            transient.put_frame(bucket, key, rows_of_group)
+    bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan.to_json())
+    groups_doc = [{"group": str(i)} for i in range(len(plan.groups))]
+    bucket.put_json(layout.transform_groups_key(batch_id, run_id), groups_doc)
+    return {"groups": len(plan.groups), "affected_dates": len(plan.dates)}
 
 
 def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
@@ -65,15 +72,35 @@ def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pa.Table
     return [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
 
 
+def stored_plan(bucket: Bucket, batch_id: str, run_id: str) -> Plan | None:
+    """The plan plan-transform stored for the run, if it did."""
+    doc = bucket.get_json_or_none(layout.transform_plan_key(batch_id, run_id))
+    return None if doc is None else Plan.from_json(doc)
+
+
 def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: FenceCheck) -> int:
     """One group of the run's plan: its partitions and KPIs rebuilt, then its done marker. Returns
     the KPI items written."""
-    plan = bucket.get_json_or_none(layout.transform_plan_key(batch_id, run_id))
-    if plan is None or not 0 <= group < len(plan["groups"]):
+    plan = stored_plan(bucket, batch_id, run_id)
+    if plan is None or not 0 <= group < len(plan.groups):
         raise EcompipeError(f"run {run_id} of batch {batch_id} has no transform group {group} (no plan-transform?)")
     curated = CuratedStore(bucket)
     products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
     return rebuild_group(bucket, store, curated, batch_id, run_id, plan, group, products, fence)
+
+
+def rebuild_undone(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, plan: Plan, fence: FenceCheck) -> int:
+    """Every group of the stored plan that no child finished, rebuilt here. Returns the KPI items
+    written by all groups."""
+    curated = CuratedStore(bucket)
+    products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    written = 0
+    for i in range(len(plan.groups)):
+        finished = done(bucket, batch_id, run_id, plan.plan_id, i)
+        if finished is None:
+            finished = rebuild_group(bucket, store, curated, batch_id, run_id, plan, i, products, fence)
+        written += finished
+    return written
 
 
 def rebuild_group(
@@ -82,7 +109,7 @@ def rebuild_group(
     curated: CuratedStore,
     batch_id: str,
     run_id: str,
-    plan: dict,
+    plan: Plan,
     group: int,
     products: pd.DataFrame,
     fence: FenceCheck,
@@ -91,10 +118,10 @@ def rebuild_group(
     then its done marker. Returns the KPI items written."""
 
     def key(what: str) -> str:
-        return layout.transform_group_key(batch_id, run_id, plan["plan_id"], group, what)
+        return layout.transform_group_key(batch_id, run_id, plan.plan_id, group, what)
 
     orders, items = transient.get_frame(bucket, key(ORDERS)), transient.get_frame(bucket, key(ORDER_ITEMS))
-    written = grouping.rebuild(curated, store, plan["groups"][group], orders, items, products, fence)
+    written = grouping.rebuild(curated, store, plan.groups[group], orders, items, products, fence, batch_id)
     bucket.put_json(key("done"), {"kpi_items_written": written})
     return written
 

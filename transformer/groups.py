@@ -107,9 +107,12 @@ def rebuild(
     items: pd.DataFrame,
     products: pd.DataFrame,
     fence: FenceCheck,
+    batch_id: str | None = None,
+    dropped: pd.Index | None = None,
 ) -> int:
     """The partitions of `dates` (a closed group, or several) rebuilt with the batch's rows of those
-    dates and written, then their KPIs. Returns the KPI items written."""
+    dates and written, then their KPIs (items of `dropped` that `batch_id` wrote go:
+    curate.rebuild). Returns the KPI items written."""
     existing_orders = curated.read_partitions(ORDERS, dates)
     existing_items = curated.read_partitions(ORDER_ITEMS, dates)
     new_orders, new_items = curate.rebuild(
@@ -117,6 +120,8 @@ def rebuild(
         existing_items if existing_items is not None else items.iloc[0:0],
         orders,
         items,
+        batch_id,
+        dropped,
     )
     if new_items["order_date"].isna().any():
         orphans = new_items.loc[new_items["order_date"].isna(), "item_key"].head(5).tolist()

@@ -22,49 +22,50 @@ from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
-from transformer import fanout, groups
-from transformer.groups import Batch, FenceCheck
+from transformer import fanout, groups, plans
+from transformer.groups import FenceCheck
 
 
 def run(
     bucket: Bucket, store: KpiStore, batch_id: str, fence: FenceCheck = no_fence, run_id: str | None = None
 ) -> dict:
-    """Transform one validated batch; returns (and records) a summary. `fence(step)` raises when
-    this run may no longer write (its lease is gone); it is called before every shared write.
+    """Transform one validated batch, alone (no other batch commits meanwhile: ecompipe.batch.commit
+    runs the same steps under leases); returns (and records) a summary. `fence(step)` raises when
+    this run may no longer write; it is called before every shared write.
     When plan-transform planned groups for `run_id`, the groups its children finished are taken as
     done and the others are done here; otherwise every affected date is done here, as one group."""
-    curated = CuratedStore(bucket)
-    planned = bucket.get_json_or_none(layout.transform_plan_key(batch_id, run_id)) if run_id else None
-    if planned is None:
-        batch = Batch.load(bucket, batch_id)
-        products, changed = groups.products_after(curated, batch.products)
-        dates, _ = groups.plan(bucket, batch_id, curated, batch, changed, bins=1)
-        written = groups.rebuild(curated, store, dates[0] if dates else [], batch.orders, batch.items, products, fence)
-        counts = batch.counts(len(changed))
+    plan = fanout.stored_plan(bucket, batch_id, run_id) if run_id else None
+    if plan is None:
+        plan = plans.make(bucket, batch_id)
+        written = plans.rebuild(bucket, store, batch_id, plan, plan.dates, fence)
     else:
-        dates, counts = planned["groups"], planned["counts"]
-        products, _ = groups.products_after(curated, groups.staged_products(bucket, batch_id))
-        written = 0
-        for i in range(len(dates)):
-            done = fanout.done(bucket, batch_id, run_id or "", planned["plan_id"], i)
-            if done is None:
-                done = fanout.rebuild_group(bucket, store, curated, batch_id, run_id or "", planned, i, products, fence)
-            written += done
+        written = fanout.rebuild_undone(bucket, store, batch_id, run_id or "", plan, fence)
+    return finish(bucket, batch_id, plan, written, fence, len(plan.groups) if plan.plan_id else None)
+
+
+def finish(
+    bucket: Bucket, batch_id: str, plan: plans.Plan, written: int, fence: FenceCheck, fanned_out: int | None = None
+) -> dict:
+    """What the batch's commit writes once its dates are rebuilt: the key index, the product
+    catalogue (upserted onto the catalogue as it is now), the pending set and the summary
+    (`fanned_out`: how many groups the TransformDates Map had)."""
+    curated = CuratedStore(bucket)
     for kind in (ORDERS, ORDER_ITEMS):
         curated.refresh_keys(kind)  # the next batch then reads only the partitions changed after this
     # the catalogue after the partitions: a run killed before this write is rerun against the old
     # catalogue, so it still sees which products the batch recategorised (and their dates)
     fence("the product catalogue write")
-    if counts["products_upserted"]:
+    if plan.counts["products_upserted"]:
+        products, _ = groups.products_after(curated, groups.staged_products(bucket, batch_id))
         curated.write_products(products)
     fence("the pending commit")
     _commit_pending(bucket, batch_id)
     summary = {
         "batch_id": batch_id,
-        "affected_dates": sorted(d for group in dates for d in group),
-        **counts,
+        "affected_dates": plan.dates,
+        **plan.counts,
         "kpi_items_written": written,
-        **({"groups": len(dates)} if planned is not None else {}),
+        **({"groups": fanned_out} if fanned_out is not None else {}),
     }
     bucket.put_json(layout.transform_report_key(batch_id), summary)
     return summary

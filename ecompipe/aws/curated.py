@@ -61,6 +61,16 @@ class CuratedStore:
         listed = ((layout.partition_date(o.key), o.etag) for o in self.bucket.list(layout.curated_prefix(kind)))
         return {date: etag for date, etag in listed if date}
 
+    def basis(self) -> dict:
+        """What a plan of the store is made from, as versions: each partition's ETag by kind and
+        date, and the catalogue's ETag (None without one). Two LISTs and one HEAD."""
+        products = self.bucket.head(layout.CURATED_PRODUCTS_KEY)
+        return {
+            ORDERS: self._partitions(ORDERS),
+            ORDER_ITEMS: self._partitions(ORDER_ITEMS),
+            "products": None if products is None else products.etag,
+        }
+
     def index(self) -> CuratedIndex:
         """Key columns of every partition, with each row's order date (ecompipe.aws.curated.keys)."""
         orders = self.keys(ORDERS)

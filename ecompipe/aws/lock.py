@@ -118,6 +118,7 @@ class LeaseStore:
         sleep: Callable[[float], None] = time.sleep,
         conflict_retries: int = 5,
         key: str = layout.LOCK_KEY,
+        abandoned: Callable[[Lease], bool] = lambda _lease: False,
     ) -> None:
         self.s3 = s3
         self.bucket = bucket
@@ -126,10 +127,14 @@ class LeaseStore:
         self.sleep = sleep
         self.conflict_retries = conflict_retries
         self.key = key
+        self.abandoned = abandoned  # a live lease whose holder is known to be gone is taken over too
 
-    def other(self, key: str) -> LeaseStore:
+    def other(self, key: str, abandoned: Callable[[Lease], bool] | None = None) -> LeaseStore:
         """The lease at another key, with the same client, TTL and clock."""
-        return LeaseStore(self.s3, self.bucket, self.ttl, self.clock, self.sleep, self.conflict_retries, key)
+        retries = self.conflict_retries
+        return LeaseStore(
+            self.s3, self.bucket, self.ttl, self.clock, self.sleep, retries, key, abandoned or self.abandoned
+        )
 
     def current(self) -> Lease | None:
         """The lease as it stands (with its ETag), or None when nobody holds one."""
@@ -158,11 +163,11 @@ class LeaseStore:
             held = self.current()
             if held is None:
                 continue  # released between our write and our read: try again from the top
-            if not held.is_expired(now):
-                # A LIVE lease is never taken, whoever holds it.
+            if not held.is_expired(now) and not self.abandoned(held):
+                # A LIVE lease is never taken, whoever holds it (unless its holder is known gone).
                 raise LockHeld(held, held_message(held, now))
             try:
-                # TAKE_OVER_IF_EXPIRED_AND_UNCHANGED: replace exactly the expired lease we read. If
+                # TAKE_OVER_IF_EXPIRED_AND_UNCHANGED: replace exactly the expired (or abandoned) lease we read. If
                 # another contender replaced (or its owner released) it since, the ETag differs,
                 # this write fails, and that contender is the one that won.
                 return replace(mine, etag=self._put(mine, IfMatch=f'"{held.etag}"'))

@@ -37,8 +37,8 @@ def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.
     return get_frame_and_note(bucket, key, columns)[0]
 
 
-def get_frame_or_none(bucket: Bucket, key: str) -> pd.DataFrame | None:
+def get_frame_or_none(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.DataFrame | None:
     try:
-        return get_frame(bucket, key)
+        return get_frame(bucket, key, columns)
     except ObjectMissing:
         return None

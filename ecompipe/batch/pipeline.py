@@ -9,17 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecompipe.aws import clients as aws
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.ledger import Ledger
-from ecompipe.aws.lock import LeaseStore, no_fence
+from ecompipe.aws.lock import Fence, Lease, LeaseStore, no_fence
 from ecompipe.aws.manifests import Manifest
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
+
+if TYPE_CHECKING:
+    from ecompipe.batch.commit import Leases
 
 
 @dataclass
@@ -93,14 +97,19 @@ def upload(bucket: Bucket, files: list[Path]) -> list[str]:
 
 
 def run_manifest(
-    res: Resources, manifest: Manifest, now: datetime | None = None, fence: Callable[[str], None] = no_fence
+    res: Resources,
+    manifest: Manifest,
+    now: datetime | None = None,
+    fence: Callable[[str], None] = no_fence,
+    leases: Leases | None = None,
 ) -> RunResult:
     """The state machine's steps, in process: validate -> transform (when there is work) -> archive.
-    `now` fixes the validator's clock, for tests; `fence` guards the shared writes of a leased run."""
+    `now` fixes the validator's clock, for tests; `fence` guards the shared writes of a run that
+    holds the commit lease already, `leases` (instead) makes the commit take its leases itself."""
     from validator import task as validate_task
 
     report = validate_task.run(res.settings, res.bucket, manifest.batch_id, now)
-    return commit(res, manifest, report, now, fence)
+    return commit(res, manifest, report, now, fence, leases)
 
 
 def commit(
@@ -109,14 +118,32 @@ def commit(
     report: dict,
     now: datetime | None = None,
     fence: Callable[[str], None] = no_fence,
+    leases: Leases | None = None,
+    on_wait: Callable[[Lease | None], None] | None = None,
 ) -> RunResult:
     """A validated batch's commit: its held items and the pending set rechecked first when what its
-    validation read changed since, then transformed (when there is work) and archived."""
+    validation read changed since, then transformed (when there is work) and archived. With
+    `leases`, under its date leases and the commit lease (ecompipe.batch.commit), all freed at the
+    end (`on_wait` is told of the first wait for one); without, as if no other batch committed
+    meanwhile."""
+    from ecompipe.batch.commit import Commit
     from transformer import task as transform_task
 
     report = recheck_if_stale(res, manifest.batch_id, now) or report
-    has_work = report["outcome"]["has_work"]
-    transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id, fence) if has_work else None
+    if not report["outcome"]["has_work"]:
+        transform = None
+    elif leases is None:
+        transform = transform_task.run(res.bucket, res.kpis, manifest.batch_id, fence)
+    else:
+        try:
+            told = (lambda _what, holder: on_wait(holder)) if on_wait else (lambda _what, _holder: None)
+            transform = Commit(res, manifest.batch_id, leases, now=now, on_wait=told).run().summary
+            Fence(leases.commit, leases.run_id).check("the archive")
+            report = res.bucket.get_json_or_none(layout.report_key(manifest.batch_id)) or report  # (rechecked)
+            archived = archive_as_reported(res.bucket, manifest, report)
+        finally:
+            leases.release()
+        return RunResult(manifest.batch_id, report, transform, archived)
     fence("the archive")
     return RunResult(manifest.batch_id, report, transform, archive_as_reported(res.bucket, manifest, report))
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.manifests import Manifest, read_manifest, write_manifest
+from ecompipe.batch.commit import Leases
 from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
@@ -116,7 +117,8 @@ def plan_pending(res: Resources) -> dict:
     return {**result.report["pending"], "still_pending": len(result.pending)}
 
 
-def recheck_pending(res: Resources, manifest: Manifest) -> RunResult:
-    """Validate a file-less batch (re-checking pending/) and transform what resolved."""
+def recheck_pending(res: Resources, manifest: Manifest, leases: Leases | None = None) -> RunResult:
+    """Validate a file-less batch (re-checking pending/) and transform what resolved (under
+    `leases`, as a batch's commit: ecompipe.batch.commit)."""
     write_manifest(res.bucket, manifest)
-    return run_manifest(res, manifest)
+    return run_manifest(res, manifest, leases=leases)

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from ecompipe.aws.lock import Fence, Lease
 from ecompipe.aws.manifests import Manifest, read_manifest
-from ecompipe.batch.pipeline import Resources, archive_as_reported, recheck_if_stale
+from ecompipe.batch.commit import REBUILD, Commit, Leases
+from ecompipe.batch.pipeline import Resources, archive_as_reported
 from ecompipe.core import layout, notifications, statuses, taskenv
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.observability import bind, emf_document, logger
@@ -58,13 +59,13 @@ def parse_file(res: Resources, task: TaskInput) -> StageResult:
 
 def plan_transform(res: Resources, task: TaskInput) -> StageResult:
     """A fanned-out batch's transform split into groups of dates, one transform-group task each
-    (transform_bins)."""
+    (transform_bins), once the run holds the leases on those dates (ecompipe.batch.commit)."""
     from transformer import fanout
 
-    hold_commit_lease(res, task)
-    _recheck_if_stale(res, task)
     bins = transform_bins(res.settings, read_manifest(res.bucket, task.batch_id))
-    planned = fanout.plan_groups(res.bucket, task.batch_id, task.run_id, bins)
+    held = committing(res, task, bins=bins).run(until=REBUILD)
+    assert held.plan is not None
+    planned = fanout.store_groups(res.bucket, task.batch_id, task.run_id, held.plan)
     return StageResult(planned, {"TransformGroups": planned["groups"]})
 
 
@@ -79,24 +80,33 @@ def transform_bins(settings: Settings, manifest: Manifest) -> int:
 
 
 def transform_group(res: Resources, task: TaskInput) -> StageResult:
-    """One group of dates of a fanned-out batch (ECOMPIPE_GROUP): its partitions and KPIs."""
+    """One group of dates of a fanned-out batch (ECOMPIPE_GROUP): its partitions and KPIs, fenced
+    on the leases plan-transform took on its dates."""
     from transformer import fanout
 
     if task.group is None:
         raise SettingsError(f"transform-group needs {taskenv.GROUP} in its environment (set by the state machine)")
+    plan = fanout.stored_plan(res.bucket, task.batch_id, task.run_id)
+    dates = plan.groups[task.group] if plan is not None and 0 <= task.group < len(plan.groups) else []
+    leases = commit_leases(res, task)
     written = fanout.transform_group(
-        res.bucket, res.kpis, task.batch_id, task.run_id, task.group, fence(res, task).check
+        res.bucket, res.kpis, task.batch_id, task.run_id, task.group, lambda step: leases.dates.check(dates, step)
     )
     return StageResult({"group": task.group, "kpi_items_written": written}, {"KpiItemsWritten": written})
 
 
 def transform(res: Resources, task: TaskInput) -> StageResult:
-    from transformer import task as transform_task
+    """The batch's commit: its dates rebuilt under their leases (or, after plan-transform, the
+    groups no child finished), then the batch-wide step under the commit lease."""
+    from transformer import fanout
 
-    hold_commit_lease(res, task)
-    if not res.bucket.exists(layout.transform_plan_key(task.batch_id, task.run_id)):
-        _recheck_if_stale(res, task)  # else plan-transform did, as the commit's first step
-    summary = transform_task.run(res.bucket, res.kpis, task.batch_id, fence(res, task).check, task.run_id)
+    plan = fanout.stored_plan(res.bucket, task.batch_id, task.run_id)
+    if plan is not None:
+        commit = Commit.resumed(res, task.batch_id, commit_leases(res, task), plan, **_hooks(res, task))
+    else:
+        commit = committing(res, task)
+    summary = commit.run().summary
+    assert summary is not None
     res.ledger.transformed(task.run_id, summary)
     counts = {k: v for k, v in summary.items() if k != "affected_dates"}
     return StageResult(
@@ -130,40 +140,40 @@ def archive_inputs(res: Resources, task: TaskInput) -> StageResult:
     return StageResult({"archived_files": len(archived), "kept_in_incoming": kept}, {"ArchivedFiles": len(archived)})
 
 
-def _recheck_if_stale(res: Resources, task: TaskInput) -> None:
-    """The commit's first step: recheck the batch's held items and the pending set when what its
-    validation read changed since."""
-    report = recheck_if_stale(res, task.batch_id)
-    if report is not None:
-        res.ledger.validated(task.run_id, report, layout.report_key(task.batch_id))
-
-
-def hold_commit_lease(res: Resources, task: TaskInput) -> None:
-    """The commit's first step takes the commit lease for the run, waiting while another batch
-    commits, and records its ETag in the ledger; a lease the run holds already (a retried step) is
-    kept. Validation and parsing run without it. The wait is bounded by half the task timeout, so
-    a commit queued too long fails with LockHeld (recorded, its files swept again later) rather
-    than by the state machine's timeout."""
-    leases = res.leases()
-
-    def waiting(holder: Lease | None) -> None:
-        logger.info("waiting for the commit lease held by run %s", holder.run_id if holder else "?")
-
+def commit_leases(res: Resources, task: TaskInput) -> Leases:
+    """The run's commit lease and date leases. A step waits for them at most half the task
+    timeout, so a commit queued too long fails with LockHeld (recorded, its files swept again
+    later) rather than by the state machine's timeout."""
     patience = timedelta(seconds=res.settings.task_timeout_seconds / 2)
-    lease = leases.acquire_waiting(task.run_id, f"task:{task.run_id}", patience, waiting)
-    res.ledger.leased(task.run_id, lease.etag)
+    return Leases.of(res, task.run_id, f"task:{task.run_id}", patience)
+
+
+def committing(res: Resources, task: TaskInput, bins: int = 1) -> Commit:
+    """The run's commit from its first step."""
+    return Commit(res, task.batch_id, commit_leases(res, task), bins=bins, **_hooks(res, task))
+
+
+def _hooks(res: Resources, task: TaskInput) -> dict:
+    """What a task's commit tells the ledger and the log: a recheck's new report, the commit
+    lease's ETag (for the state machine's failure path), each wait for a lease."""
+
+    def waiting(what: str, holder: Lease | None) -> None:
+        logger.info("waiting for the %s lease held by run %s", what, holder.run_id if holder else "?")
+
+    return {
+        "on_recheck": lambda report: res.ledger.validated(task.run_id, report, layout.report_key(task.batch_id)),
+        "on_leased": lambda lease: res.ledger.leased(task.run_id, lease.etag),
+        "on_wait": waiting,
+    }
 
 
 def release_commit_lease(res: Resources, task: TaskInput) -> None:
-    """Free the commit lease if this run holds it (its last step, or a failed one)."""
-    leases = res.leases()
-    held = leases.current()
-    if held is not None and held.run_id == task.run_id:
-        leases.release(held)
+    """Free the commit lease and the date leases this run holds (its last step, or a failed one)."""
+    commit_leases(res, task).release()
 
 
 def fence(res: Resources, task: TaskInput) -> Fence:
-    """A run's shared writes happen under the commit lease its commit took for task.run_id."""
+    """A run's batch-wide writes and its archive happen under the commit lease its commit took."""
     return Fence(res.leases(), task.run_id)
 
 

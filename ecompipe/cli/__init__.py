@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from ecompipe.cli import events, ops, questions, reprocess, run, sales, start, tools
+from ecompipe.cli import events, leases, ops, questions, reprocess, run, sales, start, tools
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,8 +40,8 @@ for command in (
     run.run,
     ops.init,
     ops.kpis,
-    ops.status,
-    ops.unlock,
+    leases.status,
+    leases.unlock,
     ops.runs,
     ops.report,
     start.start,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import click
 
+from ecompipe.batch.commit import Leases
 from ecompipe.batch.pipeline import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
+    Failure,
     batch_id_param,
     endpoint_option,
     failures,
@@ -102,8 +105,11 @@ def _kpis_again(res: Resources, lo: str, hi: str, dry_run: bool) -> None:
         f"delete {kpi_plan.to_delete}, leave {kpi_plan.unchanged} unchanged"
     )
     if not dry_run:
-        with _held_lease(res, f"reprocess-kpis-{lo}-{hi}"):
-            written = rp.apply_kpis(res, kpi_plan)
+        with _held_leases(res, f"reprocess-kpis-{lo}-{hi}", kpi_plan.dates):
+            again = rp.plan_kpis(res, lo, hi)  # under the leases: no batch rebuilds these dates now
+            if not set(again.dates) <= set(kpi_plan.dates):
+                raise Failure(f"a batch added dates to {lo}..{hi} meanwhile; run the command again")
+            written = rp.apply_kpis(res, again)
         click.echo(f"rewrote {written} KPI items")
 
 
@@ -118,17 +124,20 @@ def _pending_again(res: Resources, dry_run: bool) -> None:
     )
     if not dry_run and counts["carried_in"]:
         manifest = rp.pending_manifest()
-        with _held_lease(res, manifest.batch_id):
-            result = rp.recheck_pending(res, manifest)
+        patience = timedelta(seconds=res.settings.task_timeout_seconds / 2)
+        result = rp.recheck_pending(res, manifest, Leases.of(res, manifest.batch_id, owner(), patience))
         click.echo(f"re-checked as {result.batch_id}: {json.dumps(result.report['pending'])}")
 
 
 @contextmanager
-def _held_lease(res: Resources, run_id: str) -> Iterator[None]:
-    """Do something under the commit lease (locks/pipeline.lock), so no batch commits at the same time."""
-    leases = res.leases()
-    lease = leases.acquire(run_id, owner())
+def _held_leases(res: Resources, run_id: str, dates: list[str]) -> Iterator[None]:
+    """Do something under the leases of `dates` and then the commit lease, taken in that order as a
+    batch's commit takes them (ecompipe.batch.commit), so no batch rebuilds those dates or commits
+    meanwhile; LockHeld at once when another run holds one."""
+    leases = Leases.of(res, run_id, owner(), timedelta(0))
     try:
+        leases.dates.hold(dates, timedelta(0))
+        leases.commit.acquire(run_id, owner())
         yield
     finally:
-        leases.release(lease)
+        leases.release()

@@ -19,6 +19,7 @@ PROCESSED = "processed/"
 LOCK_KEY = "locks/pipeline.lock"  # the commit lease: one batch at a time writes what batches share
 SWEEP_LOCK_KEY = "locks/sweep.lock"  # one sweep at a time takes files
 RUN_CLAIMS = "locks/claims/"  # the files each running batch took, one object per run
+DATE_LOCKS = "locks/dates/"  # one lease per order date: one batch at a time rebuilds a date
 
 KINDS = ("orders", "order_items", "products")
 
@@ -190,9 +191,18 @@ def processed_key(batch_id: str, key: str) -> str:
 
 def curated_partition_key(kind: str, order_date: str) -> str:
     """Orders and items are partitioned by order date (Hive style)."""
+    return f"{CURATED}{_kind(kind)}/order_date={_date(order_date)}/part.parquet"
+
+
+def date_lock_key(order_date: str) -> str:
+    """The lease on one order date's partitions and KPIs."""
+    return f"{DATE_LOCKS}{_date(order_date)}.lock"
+
+
+def _date(order_date: str) -> str:
     if not _DATE.fullmatch(order_date):
         raise LayoutError(f"{order_date!r} is not a YYYY-MM-DD date")
-    return f"{CURATED}{_kind(kind)}/order_date={order_date}/part.parquet"
+    return order_date
 
 
 def curated_prefix(kind: str) -> str:
@@ -201,10 +211,7 @@ def curated_prefix(kind: str) -> str:
 
 def partition_date(key: str) -> str | None:
     """The order date of a curated partition key, or None for anything else."""
-    for part in key.split("/"):
-        if part.startswith("order_date="):
-            return part.removeprefix("order_date=")
-    return None
+    return next((p.removeprefix("order_date=") for p in key.split("/") if p.startswith("order_date=")), None)
 
 
 CURATED_PRODUCTS_KEY = CURATED + "products/products.parquet"
@@ -237,9 +244,7 @@ def _token(value: str) -> str:
 
 def rejected_event_key(day: str, digest: str) -> str:
     """One invalid event: its body and reasons, named by the body's digest (stored once)."""
-    if not _DATE.fullmatch(day):
-        raise LayoutError(f"{day!r} is not a YYYY-MM-DD date")
-    return f"{REJECTED_EVENTS}{day}/{_token(digest)}.json"
+    return f"{REJECTED_EVENTS}{_date(day)}/{_token(digest)}.json"
 
 
 def alert_key(kind: str, alert_id: str) -> str:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from ecompipe.aws import clients as aws
 from ecompipe.aws.claims import Claim, Claims
-from ecompipe.aws.lock import Fence, Lease, LeaseStore, cli_owner, owner_alive
+from ecompipe.aws.date_leases import date_leases
+from ecompipe.aws.lock import Lease, LeaseStore, cli_owner, owner_alive
 from ecompipe.aws.manifests import read_manifest
+from ecompipe.batch.commit import Leases
 from ecompipe.batch.pipeline import Resources, RunResult, commit
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
@@ -41,9 +43,9 @@ class LocalStarter:
         return f"local:{execution_input['batch_id']}"
 
     def run(self, on_wait: Callable[[Lease | None], None] | None = None) -> RunResult | None:
-        """Run the started batch as the state machine does: validate without the lease, then
-        commit under the commit lease (waiting while another batch commits), then release the
-        lease and the files' claim."""
+        """Run the started batch as the state machine does: validate without a lease, then commit
+        under its date leases and the commit lease (waiting while another batch holds them:
+        ecompipe.batch.commit), then release the leases and the files' claim."""
         from validator import task as validate_task
 
         if self.started is None:
@@ -56,11 +58,8 @@ class LocalStarter:
             manifest = read_manifest(self.res.bucket, batch_id)
             report = validate_task.run(self.res.settings, self.res.bucket, batch_id, self.now)
             ttl = timedelta(minutes=self.res.settings.lock_ttl_minutes)
-            lease = self.leases.acquire_waiting(run_id, cli_owner(), ttl, on_wait)
-            try:
-                self.result = commit(self.res, manifest, report, self.now, Fence(self.leases, run_id).check)
-            finally:
-                self.leases.release(lease)
+            leases = Leases.of(self.res, run_id, cli_owner(), ttl)
+            self.result = commit(self.res, manifest, report, self.now, leases=leases, on_wait=on_wait)
         finally:
             Claims(self.leases).release(claim)
         return self.result
@@ -142,7 +141,7 @@ def cleaned_up_on_exit(
     """If the command ends early (an error, Ctrl-C, SIGTERM) at any point of starting or following
     its run, stop what it started on Step Functions (the executions of the runs it claimed files
     for, on `state_machine_arn`, or the one execution given), and free the claims it wrote (found
-    by their owner) and the commit lease of their runs, so nothing is left blocking the next run
+    by their owner) and the commit and date leases of their runs, so nothing is left blocking the next run
     and another command's runs on the same emulator go on. A command killed with SIGKILL cannot:
     its claim and lease expire after ECOMPIPE_LOCK_TTL_MINUTES, and `ecompipe status` names them
     (docs/operations.md)."""
@@ -161,6 +160,9 @@ def cleaned_up_on_exit(
             held = leases.current()
             if held is not None and (held.owner == owner or held.run_id in {c.run_id for c in mine}):
                 leases.release(held)
+            for date, lease in date_leases(leases).items():
+                if lease.owner == owner or lease.run_id in {c.run_id for c in mine}:
+                    leases.other(layout.date_lock_key(date)).release(lease)
             for claim in mine:
                 claims.release(claim)
         raise

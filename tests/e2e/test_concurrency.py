@@ -40,16 +40,15 @@ def _start_run(directory: Path, url: str) -> subprocess.Popen:
 
 
 def _wait_for_lease(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the run holds the leases of its dates (its commit's first step takes them)."""
     s3 = _s3(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            s3.head_object(Bucket="ecompipe-local", Key=layout.LOCK_KEY)
+        if s3.list_objects_v2(Bucket="ecompipe-local", Prefix=layout.DATE_LOCKS).get("KeyCount"):
             return
-        except s3.exceptions.ClientError:
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.02)
-    raise AssertionError("the run never took the lease")
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("the run never took a lease")
 
 
 def _status(url: str) -> dict:
@@ -79,7 +78,7 @@ def test_two_runs_at_once_both_succeed_and_leave_nothing_held(
         assert proc.returncode == 0, err
         assert "waiting for run" not in err  # neither waited for the other to finish its run
     status = _status(emulator_url)
-    assert status["lease"] is None and status["claims"] == []
+    assert status["lease"] is None and status["claims"] == [] and status["date_leases"] == []
     assert _kpis(emulator_url) == sample_kpis
 
 
@@ -90,7 +89,7 @@ def test_sigterm_stops_the_run_and_frees_its_lease_then_a_rerun_is_exact(emulato
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     status = _status(emulator_url)
-    assert status["lease"] is None and status["claims"] == [], err
+    assert status["lease"] is None and status["claims"] == [] and status["date_leases"] == [], err
     rerun = json.loads(ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json").stdout)
     assert rerun == sample_kpis
 
@@ -101,13 +100,15 @@ def test_sigkill_leaves_a_lease_that_status_names_and_unlock_frees(emulator_url:
     proc.kill()
     proc.wait(timeout=30)
     status = _status(emulator_url)
-    held, [claim] = status["lease"], status["claims"]
+    dates, [claim] = status["date_leases"], status["claims"]
     assert claim["owner"].endswith(f":{proc.pid}") and claim["owner_alive"] is False
-    assert held is not None and held["run_id"] == claim["run_id"] and held["owner_alive"] is False
+    assert dates and {d["run_id"] for d in dates} == {claim["run_id"]}
+    assert all(d["owner_alive"] is False for d in dates)
     text = ecompipe("status", "--endpoint-url", emulator_url).stdout
     assert "its process is gone" in text and "unlock --force" in text
-    # the recovery of docs/operations.md: free the dead run's lease, run the same files again
+    # the recovery of docs/operations.md: free the dead run's leases, run the same files again
     ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
-    assert _status(emulator_url)["claims"] == []
+    status = _status(emulator_url)
+    assert status["claims"] == [] and status["date_leases"] == [] and status["lease"] is None
     ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json")
     assert _kpis(emulator_url) == sample_kpis

@@ -11,7 +11,7 @@ import pytest
 
 from ecompipe.aws.manifests import Manifest
 from ecompipe.batch.pipeline import Resources
-from ecompipe.core import taskenv
+from ecompipe.core import layout, taskenv
 from ecompipe.core.settings import Settings
 from tests.conftest import ROOT, SAMPLE
 from tests.support.helpers import put_files, read_dir, record_manifest
@@ -99,17 +99,33 @@ def test_every_command_of_a_fanned_out_batch_exits_0_with_its_metrics_and_logs(e
     assert run["lease_etag"] and res.leases().current() is None  # plan-transform took it, the archive freed it
 
 
-def test_a_commit_waits_for_the_lease_another_batch_holds_and_writes_nothing_before(
+def test_a_commit_waits_for_the_leases_another_batch_holds_and_writes_nothing_before(
     emulator_url: str, tmp_path
 ) -> None:
-    """Validation runs without the commit lease; the transform takes it, waiting (and saying so)
-    while another batch commits, and writes nothing shared before it holds it."""
+    """Validation runs without a lease. The transform takes the leases of its dates, waiting (and
+    saying so) while another batch holds one, and writes nothing before it holds them all; it then
+    rebuilds its dates and waits for the commit lease before the batch-wide writes (the catalogue,
+    the pending set)."""
     import time
+
+    from ecompipe.aws import transient
+    from ecompipe.aws.date_leases import DateLeases
 
     res, manifest = _sample_batch(emulator_url)
     assert _task("validate", emulator_url, manifest.batch_id).returncode == 0  # batch-scoped writes only
+    first_day = str(
+        transient.get_frame(res.bucket, layout.staging_key(manifest.batch_id, "orders"))["order_date"].min()
+    )
+    other_day = DateLeases(res.leases(), "another-batch", "test").of(first_day).acquire("another-batch", "test")
     other = res.leases().acquire("another-batch", "test")
     log = tmp_path / "stderr.log"
+
+    def wait_for(line: str) -> None:
+        deadline = time.monotonic() + 60
+        while line not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+
     with log.open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ecompipe", "task", "transform"],
@@ -119,17 +135,18 @@ def test_a_commit_waits_for_the_lease_another_batch_holds_and_writes_nothing_bef
             stderr=err,
         )
         try:
-            deadline = time.monotonic() + 60
-            while "waiting for the commit lease held by run another-batch" not in log.read_text():
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+            wait_for("waiting for the date lease held by run another-batch")
             assert res.bucket.list("curated/") == [] and res.kpis.order_kpis() == []
+            assert DateLeases(res.leases(), "another-batch", "test").of(first_day).release(other_day)
+            wait_for("waiting for the commit lease held by run another-batch")
+            assert res.bucket.list("curated/orders/") and res.kpis.order_kpis()  # its dates, rebuilt
+            assert not res.bucket.exists(layout.CURATED_PRODUCTS_KEY) and not res.bucket.list("pending/")
             assert res.leases().release(other)
             assert proc.wait(timeout=120) == 0, log.read_text()
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert res.bucket.list("curated/") and res.kpis.order_kpis()
+    assert res.bucket.exists(layout.CURATED_PRODUCTS_KEY) and res.bucket.list("pending/")
     assert res.leases().current().run_id == manifest.batch_id  # held for the archive, which frees it
 
 

@@ -40,7 +40,8 @@ class Stack:
         return [json.loads(m["Body"]) for m in got.get("Messages", [])]
 
     def lease(self) -> bool:
-        return self.res.bucket.exists(layout.LOCK_KEY)
+        """Whether any lease is held: the commit lease or a date lease."""
+        return self.res.bucket.exists(layout.LOCK_KEY) or bool(self.res.bucket.list(layout.DATE_LOCKS))
 
 
 def _stack(task_timeout_seconds: int) -> Iterator[Stack]:

@@ -1,0 +1,88 @@
+"""Leases on order dates (locks/dates/<date>.lock): a batch rebuilds a date's partitions and KPIs
+only while it holds that date (ecompipe.batch.commit). Each is a lease like the commit lease
+(ecompipe.aws.lock), at its own key. boto3 only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from ecompipe.aws.lock import FencedOut, Lease, LeaseStore
+from ecompipe.core import layout
+from ecompipe.core.errors import LayoutError
+
+
+class DateLeases:
+    """One run's leases on order dates (locks/dates/<date>.lock): a batch rebuilds a date's
+    partitions and KPIs only while it holds that date, so batches whose dates do not overlap
+    rebuild at the same time and batches that share a date take turns on it.
+
+    Dates are always taken in ascending order, each waiting while another run holds it, and a run
+    holding dates may then wait for the commit lease but never the other way round: whoever waits
+    waits for a run that can go on, so there is no deadlock. A run that needs more dates than it
+    holds frees them all and takes the union from the start (ecompipe.batch.commit)."""
+
+    def __init__(self, leases: LeaseStore, run_id: str, owner: str, abandoned: Callable[[Lease], bool] | None = None):
+        self.leases = leases
+        self.run_id = run_id
+        self.owner = owner
+        self.abandoned = abandoned
+
+    def of(self, date: str) -> LeaseStore:
+        return self.leases.other(layout.date_lock_key(date), self.abandoned)
+
+    def hold(self, dates: list[str], timeout: timedelta, on_wait: Callable[[Lease | None], None] | None = None) -> None:
+        """Take each date not held yet, in ascending order, waiting for each; LockHeld once
+        `timeout` has passed (the dates taken so far stay held: a retry goes on from there)."""
+        deadline = self.leases.clock() + timeout
+        for date in sorted(set(dates)):
+            left = max(timedelta(0), deadline - self.leases.clock())
+            self.of(date).acquire_waiting(self.run_id, self.owner, left, on_wait)
+
+    def all(self) -> dict[str, Lease]:
+        """Every date lease in the bucket, by date (whoever holds it)."""
+        return date_leases(self.leases)
+
+    def held(self) -> list[str]:
+        """The dates this run holds (live leases only)."""
+        now = self.leases.clock()
+        return sorted(d for d, lease in self.all().items() if lease.run_id == self.run_id and not lease.is_expired(now))
+
+    def release(self) -> list[str]:
+        """Free every date lease of this run (each only if still its own); returns the dates freed."""
+        freed = []
+        for date, lease in self.all().items():
+            if lease.run_id == self.run_id and self.of(date).release(lease):
+                freed.append(date)
+        return sorted(freed)
+
+    def check(self, dates: list[str], step: str) -> None:
+        """FencedOut unless this run holds a live lease on each of `dates`."""
+        now = self.leases.clock()
+        for date in sorted(set(dates)):
+            held = self.of(date).current()
+            if held is None or held.run_id != self.run_id or held.is_expired(now):
+                who = "nobody" if held is None else f"run {held.run_id}" if held.run_id != self.run_id else "it expired"
+                raise FencedOut(f"run {self.run_id} no longer holds the lease on {date} ({who}); stopped before {step}")
+
+
+def date_leases(leases: LeaseStore) -> dict[str, Lease]:
+    """Every date lease in the bucket of `leases`, by date (whoever holds it)."""
+    found: dict[str, Lease] = {}
+    paginator = leases.s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=leases.bucket, Prefix=layout.DATE_LOCKS):
+        for entry in page.get("Contents", []):
+            date = _date_of(entry["Key"])
+            lease = leases.other(entry["Key"]).current() if date else None
+            if date and lease is not None:
+                found[date] = lease
+    return found
+
+
+def _date_of(key: str) -> str | None:
+    """The order date a date lease key names, or None for anything else under locks/dates/."""
+    date = key.removeprefix(layout.DATE_LOCKS).removesuffix(".lock")
+    try:
+        return date if layout.date_lock_key(date) == key else None
+    except LayoutError:
+        return None

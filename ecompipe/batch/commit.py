@@ -1,0 +1,237 @@
+"""A batch's commit under leases: its dates are rebuilt under per-date leases, side by side with
+other batches' dates, and only the short batch-wide step (the key index, the catalogue, the
+pending set) takes turns on the commit lease.
+
+The steps, each of which may be retried (a step that cannot take a lease in time raises LockHeld
+and leaves the commit where it was):
+
+- plan: recheck the batch's held items when what its validation read changed, then plan the
+  transform against the store as it is now (no lease: reading only);
+- hold: take the leases on the plan's dates in ascending order. If the held dates' partitions or
+  the catalogue changed since the plan read them, plan again under the leases; a new plan naming
+  a date not held frees them all and takes the union;
+- rebuild: the held dates' partitions and KPIs (fenced on the date leases); for a fanned-out
+  batch, the TransformDates Map's children do this per group;
+- finish: take the commit lease. When anything the plan read changed since (another batch
+  committed, or wrote dates this one does not hold), recheck and plan again: a date not held
+  frees every lease and goes back to hold (the union); a different plan (items rechecked, the
+  catalogue changed, an item's date) rebuilds the held dates again here. Then the batch-wide
+  writes. The archive frees every lease.
+
+So each batch commits what it would have committed alone at the moment it holds the commit lease,
+and any interleaving ends as the batches run one after another in the order they finished
+(tests/functional/test_concurrent_commits.py interleaves these steps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from ecompipe.aws import transient
+from ecompipe.aws.curated import CuratedStore
+from ecompipe.aws.date_leases import DateLeases
+from ecompipe.aws.lock import Fence, Lease, LeaseStore
+from ecompipe.batch.pipeline import Resources, recheck_if_stale
+from ecompipe.core import layout
+from ecompipe.core.observability import logger
+from transformer import fanout, plans
+from transformer import task as transform_task
+from transformer.plans import Plan
+
+PLAN, HOLD, REBUILD, FINISH, DONE = "plan", "hold", "rebuild", "finish", "done"
+
+
+@dataclass
+class Leases:
+    """The leases one run commits under: the commit lease and its per-date leases."""
+
+    commit: LeaseStore
+    dates: DateLeases
+    patience: timedelta  # how long a step waits for a lease before LockHeld
+
+    @classmethod
+    def of(cls, res: Resources, run_id: str, owner: str, patience: timedelta) -> Leases:
+        commit = res.leases()
+        return cls(commit, DateLeases(commit, run_id, owner, abandoned=ended_runs(res)), patience)
+
+    @property
+    def run_id(self) -> str:
+        return self.dates.run_id
+
+    def release(self) -> None:
+        """Free the commit lease if this run holds it, and every date lease it holds."""
+        held = self.commit.current()
+        if held is not None and held.run_id == self.run_id:
+            self.commit.release(held)
+        self.dates.release()
+
+
+def ended_runs(res: Resources) -> Callable[[Lease], bool]:
+    """Whether a lease's run has ended (the ledger says so): its lease is abandoned and taken over
+    at once, not after the TTL (a task killed hard cannot free its date leases itself)."""
+    from ecompipe.core import statuses
+
+    def ended(lease: Lease) -> bool:
+        run = res.ledger.get(lease.run_id)
+        return run is not None and run.get("status") in statuses.ENDED
+
+    return ended
+
+
+@dataclass
+class Commit:
+    """One batch's commit, step by step (module docstring). `stage` is the next step to run."""
+
+    res: Resources
+    batch_id: str
+    leases: Leases
+    now: datetime | None = None
+    bins: int = 1
+    on_recheck: Callable[[dict], None] = lambda _report: None
+    on_wait: Callable[[str, Lease | None], None] = lambda _what, _holder: None
+    on_leased: Callable[[Lease], None] = lambda _lease: None  # the commit lease taken
+    stage: str = PLAN
+    plan: Plan | None = None
+    need: set[str] = field(default_factory=set)  # the dates to hold: the plan's, and any held before
+    written: int = 0
+    summary: dict | None = None
+    fanned_out: int | None = None  # how many groups the TransformDates Map had, for a fanned-out batch
+    dropped: set[str] = field(default_factory=set)  # held items it resolved and wrote, then lost to a recheck
+
+    @classmethod
+    def resumed(cls, res: Resources, batch_id: str, leases: Leases, plan: Plan, **kwargs) -> Commit:
+        """The commit of a fanned-out batch after plan-transform held its dates and stored `plan`."""
+        kwargs.setdefault("fanned_out", len(plan.groups))
+        return cls(res, batch_id, leases, stage=REBUILD, plan=plan, need=set(plan.dates), **kwargs)
+
+    def run(self, until: str = DONE) -> Commit:
+        while self.stage != until:
+            self.step()
+        return self
+
+    def step(self) -> None:
+        {PLAN: self._plan, HOLD: self._hold, REBUILD: self._rebuild, FINISH: self._finish}[self.stage]()
+
+    def _plan(self) -> None:
+        self._recheck()
+        self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)
+        self.need |= set(self.plan.dates)
+        self.stage = HOLD
+
+    def _hold(self) -> None:
+        assert self.plan is not None
+        while True:
+            self.leases.dates.hold(sorted(self.need), self.leases.patience, lambda h: self.on_wait("date", h))
+            if plans.unchanged(self.plan.basis, self._basis(), dates=self.need):
+                break
+            logger.info("batch %s: the dates it holds changed since its plan: planned again", self.batch_id)
+            self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)  # the held dates stay as they are
+            if set(self.plan.dates) <= self.need:
+                break
+            self._widen()
+        self.stage = REBUILD
+
+    def _rebuild(self) -> None:
+        assert self.plan is not None
+        fence = self._dates_fence()
+        if self.plan.plan_id:
+            self.written = fanout.rebuild_undone(
+                self.res.bucket, self.res.kpis, self.batch_id, self.leases.run_id, self.plan, fence
+            )
+        else:
+            dates = sorted(self.need)
+            self.written = plans.rebuild(
+                self.res.bucket, self.res.kpis, self.batch_id, self.plan, dates, fence, self._dropped()
+            )
+        self.stage = FINISH
+
+    def _finish(self) -> None:
+        assert self.plan is not None
+        commit = self.leases.commit
+        self.on_leased(
+            commit.acquire_waiting(self.leases.run_id, self.leases.dates.owner, self.leases.patience, self._waiting)
+        )
+        resolved = self._resolved()
+        why = self._recheck()
+        if why is not None:
+            self.dropped |= resolved - self._resolved()
+        if why is not None or not plans.unchanged(self.plan.basis, self._basis(), outside=self.need):
+            again = plans.make(self.res.bucket, self.batch_id)
+            if not set(again.dates) <= self.need:
+                logger.info("batch %s: its plan now names dates it does not hold: it takes them all", self.batch_id)
+                held = commit.current()
+                if held is not None and held.run_id == self.leases.run_id:
+                    commit.release(held)
+                self.plan = again
+                self._widen()
+                self.stage = HOLD
+                return
+            if why is not None or not _same_rows(self.plan, again):
+                logger.info("batch %s: rebuilt again under the commit lease (its plan changed)", self.batch_id)
+                self.written = plans.rebuild(
+                    self.res.bucket,
+                    self.res.kpis,
+                    self.batch_id,
+                    again,
+                    sorted(self.need),
+                    self._both_fences(),
+                    self._dropped(),
+                )
+            self.plan = again
+        fence = Fence(commit, self.leases.run_id).check
+        self.summary = transform_task.finish(
+            self.res.bucket, self.batch_id, self.plan, self.written, fence, self.fanned_out
+        )
+        self.stage = DONE
+
+    def _widen(self) -> None:
+        """Free every date lease and hold the union of what was held and what the plan names, from
+        the lowest date up (taking more dates on top of held ones could deadlock)."""
+        assert self.plan is not None
+        self.leases.dates.release()
+        self.need |= set(self.plan.dates)
+
+    def _recheck(self) -> str | None:
+        report = recheck_if_stale(self.res, self.batch_id, self.now)
+        if report is None:
+            return None
+        self.on_recheck(report)
+        return str(report.get("rechecked_at_commit", {}).get("why", "rechecked"))
+
+    def _resolved(self) -> set[str]:
+        """The held items the batch resolves as staged now (what its rows hold besides its own)."""
+        staged = transient.get_frame_or_none(
+            self.res.bucket, layout.staged_resolved_key(self.batch_id), columns=["item_key"]
+        )
+        return set() if staged is None else set(staged["item_key"])
+
+    def _dropped(self) -> pd.Index:
+        return pd.Index(sorted(self.dropped), dtype="str")
+
+    def _basis(self) -> dict:
+        return CuratedStore(self.res.bucket).basis()
+
+    def _dates_fence(self) -> Callable[[str], None]:
+        dates = sorted(self.need)
+        return lambda step: self.leases.dates.check(dates, step)
+
+    def _both_fences(self) -> Callable[[str], None]:
+        dates_fence, commit_fence = self._dates_fence(), Fence(self.leases.commit, self.leases.run_id).check
+
+        def check(step: str) -> None:
+            dates_fence(step)
+            commit_fence(step)
+
+        return check
+
+    def _waiting(self, holder: Lease | None) -> None:
+        self.on_wait("commit", holder)
+
+
+def _same_rows(before: Plan, after: Plan) -> bool:
+    """Whether two plans of the same batch rebuild the same rows the same way: the same items at
+    the same dates, against the same catalogue."""
+    return before.items_at == after.items_at and plans.unchanged(before.basis, after.basis, dates=())

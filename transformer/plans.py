@@ -1,0 +1,102 @@
+"""A batch's transform as planned against the curated store at one moment: its groups of dates,
+what the store looked like when the plan read it (its basis: each partition's and the catalogue's
+version), and each batch item's date. Whether a plan still holds is a comparison of bases;
+ecompipe.batch.commit decides what to do when it does not."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.aws.objects import Bucket
+from transformer import curate, groups
+from transformer.groups import Batch, FenceCheck
+
+CATALOGUE = "products"
+
+
+@dataclass
+class Plan:
+    """groups: the affected dates in bins of closed groups; counts: what the batch upserts; basis:
+    CuratedStore.basis() read before the plan read the store; items_at: a digest of each batch
+    item's date; plan_id: set when the groups were stored for a fanned-out transform."""
+
+    groups: list[list[str]]
+    counts: dict[str, int]
+    basis: dict
+    items_at: str
+    plan_id: str = ""
+    batch: Batch | None = field(default=None, repr=False, compare=False)  # in memory only
+    item_dates: pd.Series | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted(d for group in self.groups for d in group)
+
+    def to_json(self) -> dict:
+        return {
+            "plan_id": self.plan_id,
+            "groups": self.groups,
+            "counts": self.counts,
+            "basis": self.basis,
+            "items_at": self.items_at,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Plan:
+        """A stored plan (one without a basis, stored before plans had one, holds nothing)."""
+        basis = doc.get("basis") or {}
+        return cls(doc["groups"], doc["counts"], basis, str(doc.get("items_at", "")), str(doc.get("plan_id", "")))
+
+
+def make(bucket: Bucket, batch_id: str, bins: int = 1) -> Plan:
+    """The batch's transform planned against the store as it is now, in at most `bins` bins."""
+    curated = CuratedStore(bucket)
+    basis = curated.basis()  # before anything is read: a write after it shows as a change
+    batch = Batch.load(bucket, batch_id)
+    changed = curate.changed_categories(curated.products(), batch.products)
+    planned, item_dates = groups.plan(bucket, batch_id, curated, batch, changed, bins)
+    return Plan(planned, batch.counts(len(changed)), basis, digest(item_dates), batch=batch, item_dates=item_dates)
+
+
+def digest(item_dates: pd.Series) -> str:
+    """A digest of each batch item's date, in the batch's order."""
+    hashed = pd.util.hash_pandas_object(item_dates.astype("str").fillna(""), index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def unchanged(before: dict, after: dict, dates: Iterable[str] | None = None, outside: Iterable[str] = ()) -> bool:
+    """Whether the catalogue and the partitions of `dates` (of every date not in `outside` when
+    `dates` is None) have the same versions in both bases. An empty basis matches nothing."""
+    if not before or not after or before.get(CATALOGUE) != after.get(CATALOGUE):
+        return False
+    skip = set(outside)
+    for kind in (ORDERS, ORDER_ITEMS):
+        old, new = before.get(kind, {}), after.get(kind, {})
+        which = set(old) | set(new) if dates is None else set(dates)
+        if any(old.get(d) != new.get(d) for d in which - skip):
+            return False
+    return True
+
+
+def rebuild(
+    bucket: Bucket,
+    store: KpiStore,
+    batch_id: str,
+    plan: Plan,
+    dates: list[str],
+    fence: FenceCheck,
+    dropped: pd.Index | None = None,
+) -> int:
+    """The partitions and KPIs of `dates` (the plan's, or more) rebuilt in this process with the
+    batch's rows (items of `dropped` it wrote before go: curate.rebuild). Returns the KPI items
+    written."""
+    batch = plan.batch or Batch.load(bucket, batch_id)
+    curated = CuratedStore(bucket)
+    products, _ = groups.products_after(curated, batch.products)
+    return groups.rebuild(curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped)
