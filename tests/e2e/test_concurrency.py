@@ -44,8 +44,11 @@ def _wait_for_lease(url: str, proc: subprocess.Popen, timeout: float = 60) -> No
     s3 = _s3(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if s3.list_objects_v2(Bucket="ecompipe-local", Prefix=layout.DATE_LOCKS).get("KeyCount"):
-            return
+        try:
+            if s3.list_objects_v2(Bucket="ecompipe-local", Prefix=layout.DATE_LOCKS).get("KeyCount"):
+                return
+        except s3.exceptions.NoSuchBucket:
+            pass  # the run has not created it yet
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.02)
     raise AssertionError("the run never took a lease")

@@ -279,6 +279,10 @@ STEP_FILES = {
     **FILES,
     "order_items_t1.csv": (THELOOK_ITEMS + "77,O1,U1,P1,Complete,2025-06-01T10:00:00,,,,3.00\n").encode(),
     "order_items_t2.csv": (THELOOK_ITEMS + "77,O3,U3,P2,Complete,2025-06-02T10:00:00,,,,4.00\n").encode(),
+    # item 88 held for its order O7; then re-sent under O1, while another batch brings O7
+    "order_items_t3.csv": (THELOOK_ITEMS + "88,O7,U7,P2,Complete,2025-06-07T10:00:00,,,,6.00\n").encode(),
+    "order_items_t4.csv": (THELOOK_ITEMS + "88,O1,U1,P1,Complete,2025-06-01T10:00:00,,,,8.00\n").encode(),
+    "orders_7.csv": b"order_id,user_id,order_date,status,total_amount\nO7,U7,2025-06-07,delivered,6.00\n",
 }
 
 
@@ -377,6 +381,14 @@ BASE_FIRST = [0] * 5  # the first batch validated and committed alone (plan, hol
 # an order moved to another day while another batch brings an item of that order: the second
 # waits for the day the order left, plans again and takes the day it moved to
 @example(([FIRST_BATCH, ["orders_2.csv"], ["order_items_t1.csv"]], [*BASE_FIRST, 1, 2, 1, 2, 1, 2, 1, 1, 2, 2, 2, 2]))
+# a held item resolved by one batch, which rebuilds its date with it, while another batch re-sends
+# the item under a known order and finishes first: the first drops the item it wrote
+@example(
+    (
+        [[*FIRST_BATCH, "order_items_t3.csv"], ["orders_7.csv"], ["order_items_t4.csv"]],
+        [*BASE_FIRST, 1, 2, 1, 2, 2, 2, 2, 1, 1, 1],
+    )
+)
 def test_commits_whose_steps_interleave_end_as_if_run_alone_in_the_order_they_finished(aws_env: None, schedule) -> None:
     batches, picks = schedule
     (*state, reports), finished = _stepwise(batches, picks, STEP_FILES)
