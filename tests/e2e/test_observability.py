@@ -96,7 +96,7 @@ def test_every_command_of_a_fanned_out_batch_exits_0_with_its_metrics_and_logs(e
     assert metrics["archive"]["ArchivedFiles"] == [11.0]
     run = res.ledger.get(manifest.batch_id)
     assert json.loads(run["notification"])["event"] == "success"
-    assert run["lease_etag"] and res.leases().current() is None  # plan-transform took it, the archive freed it
+    assert run["lease_etag"] and res.leases().current() is None  # transform took it, the archive freed it
 
 
 def test_a_commit_waits_for_the_leases_another_batch_holds_and_writes_nothing_before(
