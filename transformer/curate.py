@@ -30,6 +30,23 @@ def upsert(existing: pd.DataFrame | None, incoming: pd.DataFrame, key: str) -> p
     return pd.concat([kept, incoming], ignore_index=True)
 
 
+PROVENANCE = ("source_file", "source_line", "batch_id")  # where a row came from, not what it says
+
+
+def same_products(before: pd.DataFrame | None, after: pd.DataFrame) -> bool:
+    """Whether two catalogues hold the same products with the same values, wherever each row came
+    from: a batch re-sending products unchanged leaves the catalogue as it is, so a batch committing
+    beside it does not see the catalogue change (ecompipe.batch.commit)."""
+    if before is None or len(before) != len(after) or set(before.columns) != set(after.columns):
+        return False
+    columns = sorted(c for c in after.columns if c not in PROVENANCE)
+
+    def values(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[columns].astype("str").sort_values("product_id").reset_index(drop=True)
+
+    return values(before).equals(values(after))
+
+
 def changed_categories(existing: pd.DataFrame | None, incoming: pd.DataFrame) -> pd.Index:
     """Product ids already curated whose category this batch changes (`incoming`: each product
     once, as the upsert takes it)."""

@@ -22,7 +22,7 @@ from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
-from transformer import fanout, groups, plans
+from transformer import curate, fanout, groups, plans
 from transformer.groups import FenceCheck
 
 
@@ -56,8 +56,10 @@ def finish(
     # catalogue, so it still sees which products the batch recategorised (and their dates)
     fence("the product catalogue write")
     if plan.counts["products_upserted"]:
-        products, _ = groups.products_after(curated, groups.staged_products(bucket, batch_id))
-        curated.write_products(products)
+        before = curated.products()
+        products = curate.upsert(before, groups.staged_products(bucket, batch_id), "product_id")
+        if not curate.same_products(before, products):  # else the catalogue (and its ETag) stays as it is
+            curated.write_products(products)
     fence("the pending commit")
     _commit_pending(bucket, batch_id)
     summary = {

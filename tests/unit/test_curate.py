@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from ecompipe.aws.curated import CuratedIndex
+from transformer import curate
 from transformer.curate import affected_dates, changed_categories, rebuild, upsert
 
 pytestmark = pytest.mark.unit
@@ -47,3 +48,16 @@ def test_changed_categories() -> None:
     old = pd.DataFrame({"product_id": ["1", "2"], "category": ["Books", "Toys"]})
     new = pd.DataFrame({"product_id": ["1", "2", "3"], "category": ["Books", "Garden", "Toys"]})
     assert changed_categories(old, new).tolist() == ["2"]
+
+
+def test_a_catalogue_re_sent_unchanged_is_the_same_wherever_its_rows_came_from() -> None:
+    def catalogue(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+        frame = pd.DataFrame(rows, columns=["product_id", "category", "batch_id"])
+        return frame.assign(price_cents=500, source_file="incoming/" + frame["batch_id"] + ".csv", source_line=2)
+
+    before = catalogue([("P1", "Books", "b1"), ("P2", "Toys", "b1")])
+    assert curate.same_products(before, catalogue([("P2", "Toys", "b2"), ("P1", "Books", "b2")]))
+    assert not curate.same_products(before, catalogue([("P1", "Music", "b2"), ("P2", "Toys", "b1")]))
+    assert not curate.same_products(before, catalogue([("P1", "Books", "b1"), ("P2", "Toys", "b1"), ("P3", "x", "b2")]))
+    assert not curate.same_products(None, before)
+    assert not curate.same_products(before, before.assign(price_cents=[500, 600]))
