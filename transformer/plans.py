@@ -92,11 +92,25 @@ def rebuild(
     dates: list[str],
     fence: FenceCheck,
     dropped: pd.Index | None = None,
-) -> int:
+) -> tuple[int, str]:
     """The partitions and KPIs of `dates` (the plan's, or more) rebuilt in this process with the
     batch's rows (items of `dropped` it wrote before go: curate.rebuild). Returns the KPI items
-    written."""
+    written and the categories they were computed with (`categories`)."""
     batch = plan.batch or Batch.load(bucket, batch_id)
     curated = CuratedStore(bucket)
     products, _ = groups.products_after(curated, batch.products)
-    return groups.rebuild(curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped)
+    written = groups.rebuild(curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped)
+    return written, categories(products)
+
+
+def categories(products: pd.DataFrame) -> str:
+    """A digest of each product's category: all the category KPIs take from the catalogue."""
+    pairs = products[["product_id", "category"]].astype("str").sort_values("product_id")
+    hashed = pd.util.hash_pandas_object(pairs, index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def categories_now(bucket: Bucket, batch: Batch) -> str:
+    """`categories` of the catalogue a rebuild of the batch would use now."""
+    products, _ = groups.products_after(CuratedStore(bucket), batch.products)
+    return categories(products)

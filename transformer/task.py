@@ -37,7 +37,7 @@ def run(
     plan = fanout.stored_plan(bucket, batch_id, run_id) if run_id else None
     if plan is None:
         plan = plans.make(bucket, batch_id)
-        written = plans.rebuild(bucket, store, batch_id, plan, plan.dates, fence)
+        written, _ = plans.rebuild(bucket, store, batch_id, plan, plan.dates, fence)
     else:
         written = fanout.rebuild_undone(bucket, store, batch_id, run_id or "", plan, fence)
     return finish(bucket, batch_id, plan, written, fence, len(plan.groups) if plan.plan_id else None)

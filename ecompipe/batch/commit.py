@@ -100,6 +100,7 @@ class Commit:
     summary: dict | None = None
     fanned_out: int | None = None  # how many groups the TransformDates Map had, for a fanned-out batch
     dropped: set[str] = field(default_factory=set)  # held items it resolved and wrote, then lost to a recheck
+    categories: str = ""  # plans.categories of the catalogue its last rebuild in this process used
 
     @classmethod
     def resumed(cls, res: Resources, batch_id: str, leases: Leases, plan: Plan, **kwargs) -> Commit:
@@ -143,7 +144,7 @@ class Commit:
             )
         else:
             dates = sorted(self.need)
-            self.written = plans.rebuild(
+            self.written, self.categories = plans.rebuild(
                 self.res.bucket, self.res.kpis, self.batch_id, self.plan, dates, fence, self._dropped()
             )
         self.stage = FINISH
@@ -169,9 +170,9 @@ class Commit:
                 self._widen()
                 self.stage = HOLD
                 return
-            if why is not None or not _same_rows(self.plan, again):
+            if why is not None or not self._same_rows(again):
                 logger.info("batch %s: rebuilt again under the commit lease (its plan changed)", self.batch_id)
-                self.written = plans.rebuild(
+                self.written, self.categories = plans.rebuild(
                     self.res.bucket,
                     self.res.kpis,
                     self.batch_id,
@@ -186,6 +187,16 @@ class Commit:
             self.res.bucket, self.batch_id, self.plan, self.written, fence, self.fanned_out
         )
         self.stage = DONE
+
+    def _same_rows(self, again: Plan) -> bool:
+        """Whether the rebuild stands for the batch's plan now: the same items at the same dates,
+        and the same categories (the catalogue unchanged, or changed in nothing the KPIs take)."""
+        assert self.plan is not None and again.batch is not None
+        if self.plan.items_at != again.items_at:
+            return False
+        if plans.unchanged(self.plan.basis, again.basis, dates=()):
+            return True
+        return bool(self.categories) and self.categories == plans.categories_now(self.res.bucket, again.batch)
 
     def _widen(self) -> None:
         """Free every date lease and hold the union of what was held and what the plan names, from
@@ -229,9 +240,3 @@ class Commit:
 
     def _waiting(self, holder: Lease | None) -> None:
         self.on_wait("commit", holder)
-
-
-def _same_rows(before: Plan, after: Plan) -> bool:
-    """Whether two plans of the same batch rebuild the same rows the same way: the same items at
-    the same dates, against the same catalogue."""
-    return before.items_at == after.items_at and plans.unchanged(before.basis, after.basis, dates=())
