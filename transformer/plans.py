@@ -14,6 +14,7 @@ import pandas as pd
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
+from ecompipe.core.keys import isin
 from transformer import curate, groups
 from transformer.groups import Batch, FenceCheck
 
@@ -82,6 +83,31 @@ def unchanged(before: dict, after: dict, dates: Iterable[str] | None = None, out
         if any(old.get(d) != new.get(d) for d in which - skip):
             return False
     return True
+
+
+def untouched(bucket: Bucket, batch: Batch, before: dict, after: dict, held: Iterable[str]) -> bool:
+    """Whether what changed between two bases leaves a plan of `batch` as it was: the catalogue is
+    the same, and the partitions that changed outside `held` (another batch's dates) hold none of
+    the batch's orders, its items' orders, its items, nor items of the products it recategorises.
+    Reads the key columns of those partitions only (a plan again reads every date's)."""
+    if before.get(CATALOGUE) != after.get(CATALOGUE):
+        return False
+    curated, skip = CuratedStore(bucket), set(held)
+
+    def changed(kind: str) -> list[str]:
+        old, new = before.get(kind, {}), after.get(kind, {})
+        return sorted(d for d in set(old) | set(new) if d not in skip and old.get(d) != new.get(d))
+
+    orders, items = curated.read_keys(ORDERS, changed(ORDERS)), curated.read_keys(ORDER_ITEMS, changed(ORDER_ITEMS))
+    mine = pd.concat([batch.orders["order_id"], batch.items["order_id"]], ignore_index=True)
+    if orders is not None and isin(orders["order_id"], mine).any():
+        return False
+    if items is None:
+        return True
+    recategorised = curate.changed_categories(curated.products(), batch.products)
+    return not (
+        isin(items["item_key"], batch.items["item_key"]).any() or isin(items["product_id"], recategorised).any()
+    )
 
 
 def rebuild(

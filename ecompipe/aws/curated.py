@@ -126,6 +126,11 @@ class CuratedStore:
             return None, {}
         return frame, {str(d): str(e) for d, e in etags.items()}
 
+    def read_keys(self, kind: str, dates: list[str]) -> pd.DataFrame | None:
+        """The key columns of the given date partitions that exist (None when none does)."""
+        existing = set(self.partition_dates(kind))
+        return self._read(kind, [d for d in dates if d in existing], KEY_COLUMNS[kind])
+
     def read_partitions(self, kind: str, dates: list[str]) -> pd.DataFrame | None:
         """Every row of the given date partitions that exist (None when none does)."""
         existing = set(self.partition_dates(kind))

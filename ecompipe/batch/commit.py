@@ -39,6 +39,7 @@ from ecompipe.core import layout
 from ecompipe.core.observability import logger
 from transformer import fanout, plans
 from transformer import task as transform_task
+from transformer.groups import Batch
 from transformer.plans import Plan
 
 PLAN, HOLD, REBUILD, FINISH, DONE = "plan", "hold", "rebuild", "finish", "done"
@@ -159,7 +160,7 @@ class Commit:
         why = self._recheck()
         if why is not None:
             self.dropped |= resolved - self._resolved()
-        if why is not None or not plans.unchanged(self.plan.basis, self._basis(), outside=self.need):
+        if why is not None or not self._stands():
             again = plans.make(self.res.bucket, self.batch_id)
             if not set(again.dates) <= self.need:
                 logger.info("batch %s: its plan now names dates it does not hold: it takes them all", self.batch_id)
@@ -187,6 +188,16 @@ class Commit:
             self.res.bucket, self.batch_id, self.plan, self.written, fence, self.fanned_out
         )
         self.stage = DONE
+
+    def _stands(self) -> bool:
+        """Whether the plan still holds: nothing it read changed outside the held dates, or what
+        changed (another batch's dates) holds nothing of this batch's (plans.untouched)."""
+        assert self.plan is not None
+        now = self._basis()
+        if plans.unchanged(self.plan.basis, now, outside=self.need):
+            return True
+        batch = self.plan.batch or Batch.load(self.res.bucket, self.batch_id)
+        return plans.untouched(self.res.bucket, batch, self.plan.basis, now, self.need)
 
     def _same_rows(self, again: Plan) -> bool:
         """Whether the rebuild stands for the batch's plan now: the same items at the same dates,
