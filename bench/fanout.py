@@ -28,7 +28,7 @@ from bench.run import dataset  # noqa: E402
 
 def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
     """One worker: the parse-file task for each of its files."""
-    from ecompipe.batch.pipeline import Resources
+    from ecompipe.batch.resources import Resources
     from ecompipe.core.settings import Settings
     from validator import task as validate_task
 
@@ -39,7 +39,7 @@ def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
 
 def _groups(settings_json: str, batch_id: str, run_id: str, groups: list[int]) -> None:
     """One worker: the transform-group task for each of its groups."""
-    from ecompipe.batch.pipeline import Resources
+    from ecompipe.batch.resources import Resources
     from ecompipe.core.settings import Settings
     from transformer import fanout
 
@@ -76,7 +76,8 @@ def main() -> None:
     from ecompipe.aws import transient
     from ecompipe.aws.manifests import Manifest, write_manifest
     from ecompipe.batch import tasks
-    from ecompipe.batch.pipeline import Resources, upload
+    from ecompipe.batch.pipeline import upload
+    from ecompipe.batch.resources import Resources
     from ecompipe.core import layout
     from ecompipe.core.settings import Settings
     from ecompipe.local.emulator import EmulatorProcess

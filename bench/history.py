@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 from moto import mock_aws  # noqa: E402
 
 from ecompipe.aws.manifests import Manifest, write_manifest  # noqa: E402
-from ecompipe.batch.pipeline import Resources, run_manifest  # noqa: E402
+from ecompipe.batch.pipeline import run_manifest  # noqa: E402
+from ecompipe.batch.resources import Resources  # noqa: E402
 from ecompipe.core import layout  # noqa: E402
 from ecompipe.core.settings import Settings  # noqa: E402
 from ecompipe.local.generate import Spec, generate  # noqa: E402

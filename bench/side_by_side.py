@@ -61,7 +61,7 @@ def _run(directory: Path, url: str) -> subprocess.Popen:
 
 
 def _mode(drops: list[Path], side_by_side: bool) -> dict:
-    from ecompipe.batch.pipeline import Resources
+    from ecompipe.batch.resources import Resources
     from ecompipe.core.settings import Settings
     from ecompipe.local.emulator import EmulatorProcess
 

@@ -47,7 +47,7 @@ def resources(aws_env: None):
     """Bucket and KPI tables created in an in-process moto, torn down after the test."""
     from moto import mock_aws
 
-    from ecompipe.batch.pipeline import Resources
+    from ecompipe.batch.resources import Resources
     from ecompipe.core.settings import Settings
 
     with mock_aws(config=MOTO_CONFIG):

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from ecompipe import __version__
 from ecompipe.api import common, kpis, pages, questions, runs, summaries, uploads
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core.settings import Settings
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from ecompipe.api.common import Day, From, To, date_range, day, errors, only
 from ecompipe.api.models import CategoryKpi, OrderKpi
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import kpis
 
 

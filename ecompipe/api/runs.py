@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from ecompipe.api.common import errors, only
 from ecompipe.api.models import Run
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import LayoutError
 from ecompipe.core.statuses import RUN_STATUSES

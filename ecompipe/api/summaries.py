@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from ecompipe.api.common import From, To, date_range, day, errors, only
 from ecompipe.api.models import Problems, Summary
 from ecompipe.api.questions import answer
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core.settings import Settings
 from questions import answers, problems, query
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ecompipe.api.common import errors, only
 from ecompipe.api.models import UploadResult
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import LayoutError
 from ecompipe.core.settings import Settings

@@ -34,7 +34,7 @@ from ecompipe.aws import transient
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.date_leases import DateLeases
 from ecompipe.aws.lock import Fence, Lease, LeaseStore
-from ecompipe.batch.pipeline import Resources, recheck_if_stale
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.observability import logger
 from transformer import fanout, plans
@@ -68,6 +68,23 @@ class Leases:
         if held is not None and held.run_id == self.run_id:
             self.commit.release(held)
         self.dates.release()
+
+
+def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
+    """Before a batch commits: its new report when what its validation read of the shared state
+    changed since (another batch committed in between), else None.
+
+    Validation reads the pending set and the known ids; it does not hold the lease, so the step
+    that starts the batch's commit (transform, or plan-transform for a fanned-out batch) checks
+    what validation recorded (validator.snapshot) and, before any shared write, rechecks what
+    depends on them: the batch's held items and the pending set (validator.task.recheck)."""
+    from validator import task as validate_task
+
+    why = validate_task.why_stale(res.bucket, batch_id)
+    if why is None:
+        return None
+    logger.info("batch %s: held items and the pending set rechecked before it commits: %s", batch_id, why)
+    return validate_task.recheck(res.settings, res.bucket, batch_id, why, now)
 
 
 def ended_runs(res: Resources) -> Callable[[Lease], bool]:

@@ -7,53 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ecompipe.aws import clients as aws
-from ecompipe.aws.kpi_store import KpiStore
-from ecompipe.aws.ledger import Ledger
-from ecompipe.aws.lock import Fence, Lease, LeaseStore, no_fence
+from ecompipe.aws.lock import Fence, Lease, no_fence
 from ecompipe.aws.manifests import Manifest
 from ecompipe.aws.objects import Bucket
+from ecompipe.batch.commit import Commit, Leases, recheck_if_stale
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
-from ecompipe.core.observability import logger
-from ecompipe.core.settings import Settings
-
-if TYPE_CHECKING:
-    from ecompipe.batch.commit import Leases
-
-
-@dataclass
-class Resources:
-    """The AWS-facing objects of one run, built once from settings."""
-
-    settings: Settings
-    bucket: Bucket
-    kpis: KpiStore
-    ledger: Ledger
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Resources:
-        dynamodb = aws.client("dynamodb", settings)
-        return cls(
-            settings,
-            Bucket(aws.client("s3", settings), settings.bucket),
-            KpiStore(dynamodb, settings),
-            Ledger(dynamodb, settings),
-        )
-
-    def leases(self) -> LeaseStore:
-        """The commit lease (locks/pipeline.lock) in this bucket; the sweep lease is `.other(SWEEP_LOCK_KEY)`."""
-        return LeaseStore(self.bucket.s3, self.settings.bucket, timedelta(minutes=self.settings.lock_ttl_minutes))
-
-    def init(self) -> None:
-        """Create the bucket and the tables if missing (idempotent)."""
-        self.bucket.ensure(self.settings.region)
-        self.kpis.ensure_tables()
-        self.ledger.ensure_table()
 
 
 @dataclass
@@ -126,7 +89,6 @@ def commit(
     `leases`, under its date leases and the commit lease (ecompipe.batch.commit), all freed at the
     end (`on_wait` is told of the first wait for one); without, as if no other batch committed
     meanwhile."""
-    from ecompipe.batch.commit import Commit
     from transformer import task as transform_task
 
     report = recheck_if_stale(res, manifest.batch_id, now) or report
@@ -146,23 +108,6 @@ def commit(
         return RunResult(manifest.batch_id, report, transform, archived)
     fence("the archive")
     return RunResult(manifest.batch_id, report, transform, archive_as_reported(res.bucket, manifest, report))
-
-
-def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
-    """Before a batch commits: its new report when what its validation read of the shared state
-    changed since (another batch committed in between), else None.
-
-    Validation reads the pending set and the known ids; it does not hold the lease, so the step
-    that starts the batch's commit (transform, or plan-transform for a fanned-out batch) checks
-    what validation recorded (validator.snapshot) and, before any shared write, rechecks what
-    depends on them: the batch's held items and the pending set (validator.task.recheck)."""
-    from validator import task as validate_task
-
-    why = validate_task.why_stale(res.bucket, batch_id)
-    if why is None:
-        return None
-    logger.info("batch %s: held items and the pending set rechecked before it commits: %s", batch_id, why)
-    return validate_task.recheck(res.settings, res.bucket, batch_id, why, now)
 
 
 def archive_as_reported(bucket: Bucket, manifest: Manifest, report: dict) -> list[str]:

@@ -10,7 +10,8 @@ from ecompipe.aws import parquet
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.manifests import Manifest, read_manifest, write_manifest
 from ecompipe.batch.commit import Leases
-from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
+from ecompipe.batch.pipeline import RunResult, run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from ecompipe.aws.lock import Fence, Lease
 from ecompipe.aws.manifests import Manifest, read_manifest
 from ecompipe.batch.commit import REBUILD, Commit, Leases
-from ecompipe.batch.pipeline import Resources, archive_as_reported
+from ecompipe.batch.pipeline import archive_as_reported
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout, notifications, statuses, taskenv
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.observability import bind, emf_document, logger

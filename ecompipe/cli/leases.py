@@ -11,7 +11,7 @@ import click
 from ecompipe.aws.claims import Claim, Claims, claimed_keys, holder_alive
 from ecompipe.aws.date_leases import date_leases
 from ecompipe.aws.lock import Lease, owner_alive
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import Failure, endpoint_option, failures, settings_for, stdout
 from ecompipe.core import layout

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
     batch_id_param,

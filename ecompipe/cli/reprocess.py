@@ -10,7 +10,7 @@ from datetime import timedelta
 import click
 
 from ecompipe.batch.commit import Leases
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
     Failure,

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ecompipe.batch.pipeline import Resources, RunResult
+from ecompipe.batch.pipeline import RunResult
+from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
     DEFAULT_DATA,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ecompipe.aws.clients import client as aws_client
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.cli.common import (
     Failure,
     endpoint_option,

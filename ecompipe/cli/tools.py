@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
     DEFAULT_DATA,

@@ -142,7 +142,7 @@ class LocalTaskRunner:
                 [sys.executable, "-m", "ecompipe", "task", command], env=child_env, stdout=shown
             ).returncode
         from ecompipe.batch import tasks
-        from ecompipe.batch.pipeline import Resources
+        from ecompipe.batch.resources import Resources
 
         settings = replace(self.settings, bucket=env.get(taskenv.BUCKET, self.settings.bucket))
         if command == "sales-split":

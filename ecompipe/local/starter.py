@@ -16,7 +16,8 @@ from ecompipe.aws.date_leases import date_leases
 from ecompipe.aws.lock import Lease, LeaseStore, cli_owner, owner_alive
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.commit import Leases
-from ecompipe.batch.pipeline import Resources, RunResult, commit
+from ecompipe.batch.pipeline import RunResult, commit
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError
 from ecompipe.local.runner import LocalTaskRunner

@@ -12,7 +12,7 @@ import pytest
 
 from ecompipe.aws import clients as aws
 from ecompipe.batch import tasks
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout, taskenv
 from ecompipe.core.settings import Settings
 from ecompipe.local import stack as local_aws

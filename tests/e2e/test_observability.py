@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ecompipe.aws.manifests import Manifest
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout, taskenv
 from ecompipe.core.settings import Settings
 from tests.conftest import ROOT, SAMPLE

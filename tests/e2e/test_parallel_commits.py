@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ecompipe.aws.date_leases import date_leases
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from tests.conftest import ROOT

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from ecompipe.aws import clients as aws
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local import stack as local_aws

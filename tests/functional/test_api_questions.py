@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from moto import mock_aws
 
 from ecompipe.api import create_app
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core.settings import Settings
 from tests.conftest import MOTO_CONFIG
 from tests.functional.test_api import WORKED

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedStore
-from ecompipe.batch.pipeline import Resources, commit, run_manifest
+from ecompipe.batch.pipeline import commit, run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_recovery import HISTORY_FILES

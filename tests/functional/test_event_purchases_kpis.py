@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from moto import mock_aws
 
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local import patches

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import Fence, FencedOut, LeaseStore
-from ecompipe.batch.pipeline import Resources, run_manifest
+from ecompipe.batch.pipeline import run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from tests.support.corpus import ITEMS, ORDERS, PRODUCTS

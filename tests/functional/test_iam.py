@@ -12,7 +12,7 @@ import pytest
 
 from ecompipe.aws.claims import Claims
 from ecompipe.batch import tasks
-from ecompipe.batch.pipeline import Resources
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.taskenv import TaskInput
 from tests.support import iam, sam

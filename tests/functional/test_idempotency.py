@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from ecompipe.aws import parquet, transient
-from ecompipe.batch.pipeline import Resources, run_manifest
+from ecompipe.batch.pipeline import run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from tests.conftest import MOTO_CONFIG, NOW

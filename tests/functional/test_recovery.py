@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
 from ecompipe.aws.manifests import read_manifest
-from ecompipe.batch.pipeline import Resources, run_manifest
+from ecompipe.batch.pipeline import run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_idempotency import BASE

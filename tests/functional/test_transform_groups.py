@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedIndex
 from ecompipe.aws.manifests import read_manifest
-from ecompipe.batch.pipeline import Resources, archive_as_reported, run_manifest
+from ecompipe.batch.pipeline import archive_as_reported, run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_recovery import FENCES, HISTORY_FILES, Killed, _killer

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ecompipe.aws.manifests import Manifest, write_manifest
 from ecompipe.aws.objects import Bucket
-from ecompipe.batch.pipeline import Resources, RunResult, run_manifest
+from ecompipe.batch.pipeline import RunResult, run_manifest
+from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from tests.conftest import NOW
 

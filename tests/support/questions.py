@@ -14,7 +14,7 @@ def make_stores(root: Path) -> dict:
     synced curated copy, the KPI rows, the validation reports and the data's last date."""
     from moto import mock_aws
 
-    from ecompipe.batch.pipeline import Resources
+    from ecompipe.batch.resources import Resources
     from ecompipe.core.settings import Settings
     from ecompipe.local.generate import Spec, generate
     from questions import sources
