@@ -27,6 +27,7 @@ class DateLeases:
         self.run_id = run_id
         self.owner = owner
         self.abandoned = abandoned
+        self.mine: dict[str, Lease] = {}  # the leases this process took, with their ETags
 
     def of(self, date: str) -> LeaseStore:
         return self.leases.other(layout.date_lock_key(date), self.abandoned)
@@ -36,8 +37,10 @@ class DateLeases:
         `timeout` has passed (the dates taken so far stay held: a retry goes on from there)."""
         deadline = self.leases.clock() + timeout
         for date in sorted(set(dates)):
+            if date in self.mine and not self.mine[date].is_expired(self.leases.clock()):
+                continue
             left = max(timedelta(0), deadline - self.leases.clock())
-            self.of(date).acquire_waiting(self.run_id, self.owner, left, on_wait)
+            self.mine[date] = self.of(date).acquire_waiting(self.run_id, self.owner, left, on_wait)
 
     def all(self) -> dict[str, Lease]:
         """Every date lease in the bucket, by date (whoever holds it)."""
@@ -49,17 +52,26 @@ class DateLeases:
         return sorted(d for d, lease in self.all().items() if lease.run_id == self.run_id and not lease.is_expired(now))
 
     def release(self) -> list[str]:
-        """Free every date lease of this run (each only if still its own); returns the dates freed."""
+        """Free every date lease of this run (each only if still its own); returns the dates freed.
+        One LIST; a lease this process took is deleted by its ETag, any other is read first."""
         freed = []
-        for date, lease in self.all().items():
-            if lease.run_id == self.run_id and self.of(date).release(lease):
+        for date, etag in _listed(self.leases).items():
+            lease = self.mine.get(date)
+            lease = lease if lease is not None and lease.etag == etag else self.of(date).current()
+            if lease is not None and lease.run_id == self.run_id and self.of(date).release(lease):
                 freed.append(date)
+        self.mine.clear()
         return sorted(freed)
 
     def check(self, dates: list[str], step: str) -> None:
-        """FencedOut unless this run holds a live lease on each of `dates`."""
+        """FencedOut unless this run holds a live lease on each of `dates`: one LIST when this
+        process took them (their ETags unchanged), else one read per date."""
         now = self.leases.clock()
+        listed = _listed(self.leases)
         for date in sorted(set(dates)):
+            mine = self.mine.get(date)
+            if mine is not None and listed.get(date) == mine.etag and not mine.is_expired(now):
+                continue
             held = self.of(date).current()
             if held is None or held.run_id != self.run_id or held.is_expired(now):
                 who = "nobody" if held is None else f"run {held.run_id}" if held.run_id != self.run_id else "it expired"
@@ -77,6 +89,17 @@ def date_leases(leases: LeaseStore) -> dict[str, Lease]:
             if date and lease is not None:
                 found[date] = lease
     return found
+
+
+def _listed(leases: LeaseStore) -> dict[str, str]:
+    """The ETag of every date lease, by date (one LIST)."""
+    listed: dict[str, str] = {}
+    for page in leases.s3.get_paginator("list_objects_v2").paginate(Bucket=leases.bucket, Prefix=layout.DATE_LOCKS):
+        for entry in page.get("Contents", []):
+            date = _date_of(entry["Key"])
+            if date:
+                listed[date] = str(entry["ETag"]).strip('"')
+    return listed
 
 
 def _date_of(key: str) -> str | None:

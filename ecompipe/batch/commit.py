@@ -35,7 +35,7 @@ from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.date_leases import DateLeases
 from ecompipe.aws.lock import Fence, Lease, LeaseStore
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout
+from ecompipe.core import layout, statuses
 from ecompipe.core.observability import logger
 from transformer import fanout, plans
 from transformer import task as transform_task
@@ -74,10 +74,10 @@ def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None)
     """Before a batch commits: its new report when what its validation read of the shared state
     changed since (another batch committed in between), else None.
 
-    Validation reads the pending set and the known ids; it does not hold the lease, so the step
-    that starts the batch's commit (transform, or plan-transform for a fanned-out batch) checks
-    what validation recorded (validator.snapshot) and, before any shared write, rechecks what
-    depends on them: the batch's held items and the pending set (validator.task.recheck)."""
+    Validation reads the pending set and the known ids without a lease, so the commit checks what
+    validation recorded (validator.snapshot) at its first step and again under the commit lease,
+    and rechecks what depends on them: the batch's held items and the pending set
+    (validator.task.recheck)."""
     from validator import task as validate_task
 
     why = validate_task.why_stale(res.bucket, batch_id)
@@ -90,7 +90,6 @@ def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None)
 def ended_runs(res: Resources) -> Callable[[Lease], bool]:
     """Whether a lease's run has ended (the ledger says so): its lease is abandoned and taken over
     at once, not after the TTL (a task killed hard cannot free its date leases itself)."""
-    from ecompipe.core import statuses
 
     def ended(lease: Lease) -> bool:
         run = res.ledger.get(lease.run_id)

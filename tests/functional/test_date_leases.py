@@ -56,6 +56,8 @@ def test_release_frees_only_the_runs_own_dates(resources) -> None:
     clock[0] += timedelta(minutes=121)  # its leases expired; another run takes one of the dates
     second = DateLeases(first.leases, "second", "b")
     second.hold(["2025-06-02"], NOW)
+    with pytest.raises(FencedOut, match="run second"):  # its lease's ETag changed: read, and refused
+        first.check(["2025-06-02"], "the KPI write")
     assert first.release() == ["2025-06-01"]
     assert second.held() == ["2025-06-02"]
 
