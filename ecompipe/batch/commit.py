@@ -81,8 +81,13 @@ def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None)
     from validator import task as validate_task
 
     why = validate_task.why_stale(res.bucket, batch_id)
-    if why is None:
-        return None
+    return None if why is None else recheck(res, batch_id, why, now)
+
+
+def recheck(res: Resources, batch_id: str, why: str, now: datetime | None = None) -> dict:
+    """The batch's held items and the pending set rechecked (validator.task.recheck); its new report."""
+    from validator import task as validate_task
+
     logger.info("batch %s: held items and the pending set rechecked before it commits: %s", batch_id, why)
     return validate_task.recheck(res.settings, res.bucket, batch_id, why, now)
 
@@ -172,10 +177,7 @@ class Commit:
         self.on_leased(
             commit.acquire_waiting(self.leases.run_id, self.leases.dates.owner, self.leases.patience, self._waiting)
         )
-        resolved = self._resolved()
         why = self._recheck()
-        if why is not None:
-            self.dropped |= resolved - self._resolved()
         if why is not None or not self._stands():
             again = plans.make(self.res.bucket, self.batch_id)
             if not set(again.dates) <= self.need:
@@ -233,11 +235,17 @@ class Commit:
         self.need |= set(self.plan.dates)
 
     def _recheck(self) -> str | None:
-        report = recheck_if_stale(self.res, self.batch_id, self.now)
-        if report is None:
+        """Why the batch's held items were rechecked now, or None when what its validation read is
+        as it was. Items it resolved before and no longer does join `dropped`."""
+        from validator import task as validate_task
+
+        why = validate_task.why_stale(self.res.bucket, self.batch_id)
+        if why is None:
             return None
-        self.on_recheck(report)
-        return str(report.get("rechecked_at_commit", {}).get("why", "rechecked"))
+        resolved = self._resolved()
+        self.on_recheck(recheck(self.res, self.batch_id, why, self.now))
+        self.dropped |= resolved - self._resolved()
+        return why
 
     def _resolved(self) -> set[str]:
         """The held items the batch resolves as staged now (what its rows hold besides its own)."""

@@ -88,13 +88,13 @@ def _interleaved(
         mock.stop()
 
 
-def _serial(batches: list[list[str]]) -> tuple:
+def _serial(batches: list[list[str]], files: dict[str, bytes] = FILES) -> tuple:
     """The state after these batches (with their reports), each run alone, one after another."""
     mock, res = _fresh("ecompipe-serial")
     try:
         ids = []
         for names in batches:
-            manifest = record_manifest(res.bucket, put_files(res, {n: FILES[n] for n in names}))
+            manifest = record_manifest(res.bucket, put_files(res, {n: files[n] for n in names}))
             run_manifest(res, manifest, NOW)
             ids.append(manifest.batch_id)
         return (*_state(res), [_report(res, batch_id) for batch_id in ids])
@@ -334,19 +334,6 @@ def _stepwise(batches: list[list[str]], picks: list[int], files: dict[str, bytes
         mock.stop()
 
 
-def _serial_of(batches: list[list[str]], files: dict[str, bytes]) -> tuple:
-    mock, res = _fresh("ecompipe-serial-steps")
-    try:
-        ids = []
-        for names in batches:
-            manifest = record_manifest(res.bucket, put_files(res, {n: files[n] for n in names}))
-            run_manifest(res, manifest, NOW)
-            ids.append(manifest.batch_id)
-        return (*_state(res), [_report(res, batch_id) for batch_id in ids])
-    finally:
-        mock.stop()
-
-
 @st.composite
 def _step_schedules(draw):
     names = draw(st.permutations(sorted(STEP_FILES)))
@@ -393,7 +380,7 @@ BASE_FIRST = [0] * 5  # the first batch validated and committed alone (plan, hol
 def test_commits_whose_steps_interleave_end_as_if_run_alone_in_the_order_they_finished(aws_env: None, schedule) -> None:
     batches, picks = schedule
     (*state, reports), finished = _stepwise(batches, picks, STEP_FILES)
-    (*expected, serial_reports) = _serial_of([batches[i] for i in finished], STEP_FILES)
+    (*expected, serial_reports) = _serial([batches[i] for i in finished], STEP_FILES)
     assert state == expected
     assert [_no_unknown_order(r) for r in reports] == [_no_unknown_order(r) for r in serial_reports]
 
