@@ -255,7 +255,7 @@ class Fence:
         if held is not None and held.run_id == self.run_id and not held.is_expired(now):
             return
         if held is None:
-            who = "nobody holds it: a run's commit takes it in its first step (plan-transform or transform)"
+            who = "nobody holds it: a run's commit takes it for its batch-wide step (transform)"
         elif held.run_id == self.run_id:
             who = f"it expired at {held.expires_at.isoformat()}"
         else:
