@@ -42,14 +42,11 @@ class DateLeases:
             left = max(timedelta(0), deadline - self.leases.clock())
             self.mine[date] = self.of(date).acquire_waiting(self.run_id, self.owner, left, on_wait)
 
-    def all(self) -> dict[str, Lease]:
-        """Every date lease in the bucket, by date (whoever holds it)."""
-        return date_leases(self.leases)
-
     def held(self) -> list[str]:
         """The dates this run holds (live leases only)."""
         now = self.leases.clock()
-        return sorted(d for d, lease in self.all().items() if lease.run_id == self.run_id and not lease.is_expired(now))
+        held = date_leases(self.leases).items()
+        return sorted(d for d, lease in held if lease.run_id == self.run_id and not lease.is_expired(now))
 
     def release(self) -> list[str]:
         """Free every date lease of this run (each only if still its own); returns the dates freed.
