@@ -192,12 +192,12 @@ class LeaseStore:
         told = False
         delay = 0.05
         while True:
-            held = self.current()
-            if held is not None and held.run_id == run_id and not held.is_expired(self.clock()):
-                return held
             try:
-                return self.acquire(run_id, owner)
+                return self.acquire(run_id, owner)  # (one PUT when nobody holds it)
             except LockHeld as exc:
+                held = exc.holder
+                if held is not None and held.run_id == run_id and not held.is_expired(self.clock()):
+                    return held
                 if self.clock() >= deadline:
                     raise
                 if not told and on_wait is not None:
