@@ -76,13 +76,16 @@ def unchanged(before: dict, after: dict, dates: Iterable[str] | None = None, out
     `dates` is None) have the same versions in both bases. An empty basis matches nothing."""
     if not before or not after or before.get(CATALOGUE) != after.get(CATALOGUE):
         return False
-    skip = set(outside)
-    for kind in (ORDERS, ORDER_ITEMS):
-        old, new = before.get(kind, {}), after.get(kind, {})
-        which = set(old) | set(new) if dates is None else set(dates)
-        if any(old.get(d) != new.get(d) for d in which - skip):
-            return False
-    return True
+    return not any(_differing(before, after, kind, dates, outside) for kind in (ORDERS, ORDER_ITEMS))
+
+
+def _differing(
+    before: dict, after: dict, kind: str, dates: Iterable[str] | None = None, outside: Iterable[str] = ()
+) -> list[str]:
+    """The dates (of `dates`, or all; none of `outside`) whose `kind` partition differs between two bases."""
+    old, new = before.get(kind, {}), after.get(kind, {})
+    which = set(old) | set(new) if dates is None else set(dates)
+    return sorted(d for d in which - set(outside) if old.get(d) != new.get(d))
 
 
 def untouched(bucket: Bucket, batch: Batch, before: dict, after: dict, held: Iterable[str]) -> bool:
@@ -92,13 +95,9 @@ def untouched(bucket: Bucket, batch: Batch, before: dict, after: dict, held: Ite
     Reads the key columns of those partitions only (a plan again reads every date's)."""
     if before.get(CATALOGUE) != after.get(CATALOGUE):
         return False
-    curated, skip = CuratedStore(bucket), set(held)
-
-    def changed(kind: str) -> list[str]:
-        old, new = before.get(kind, {}), after.get(kind, {})
-        return sorted(d for d in set(old) | set(new) if d not in skip and old.get(d) != new.get(d))
-
-    orders, items = curated.read_keys(ORDERS, changed(ORDERS)), curated.read_keys(ORDER_ITEMS, changed(ORDER_ITEMS))
+    curated = CuratedStore(bucket)
+    orders = curated.read_keys(ORDERS, _differing(before, after, ORDERS, outside=held))
+    items = curated.read_keys(ORDER_ITEMS, _differing(before, after, ORDER_ITEMS, outside=held))
     mine = pd.concat([batch.orders["order_id"], batch.items["order_id"]], ignore_index=True)
     if orders is not None and isin(orders["order_id"], mine).any():
         return False
