@@ -165,10 +165,7 @@ class Commit:
                 self.res.bucket, self.res.kpis, self.batch_id, self.leases.run_id, self.plan, fence
             )
         else:
-            dates = sorted(self.need)
-            self.written, self.categories = plans.rebuild(
-                self.res.bucket, self.res.kpis, self.batch_id, self.plan, dates, fence, self._dropped()
-            )
+            self._rebuild_here(self.plan, fence)
         self.stage = FINISH
 
     def _finish(self) -> None:
@@ -191,21 +188,21 @@ class Commit:
                 return
             if why is not None or not self._same_rows(again):
                 logger.info("batch %s: rebuilt again under the commit lease (its plan changed)", self.batch_id)
-                self.written, self.categories = plans.rebuild(
-                    self.res.bucket,
-                    self.res.kpis,
-                    self.batch_id,
-                    again,
-                    sorted(self.need),
-                    self._both_fences(),
-                    self._dropped(),
-                )
+                self._rebuild_here(again, self._both_fences())
             self.plan = again
         fence = Fence(commit, self.leases.run_id).check
         self.summary = transform_task.finish(
             self.res.bucket, self.batch_id, self.plan, self.written, fence, self.fanned_out
         )
         self.stage = DONE
+
+    def _rebuild_here(self, plan: Plan, fence: Callable[[str], None]) -> None:
+        """Every held date rebuilt in this process with `plan`'s rows (items it lost dropped)."""
+        dropped = pd.Index(sorted(self.dropped), dtype="str")
+        dates = sorted(self.need)
+        self.written, self.categories = plans.rebuild(
+            self.res.bucket, self.res.kpis, self.batch_id, plan, dates, fence, dropped
+        )
 
     def _stands(self) -> bool:
         """Whether the plan still holds: nothing it read changed outside the held dates, or what
@@ -253,9 +250,6 @@ class Commit:
             self.res.bucket, layout.staged_resolved_key(self.batch_id), columns=["item_key"]
         )
         return set() if staged is None else set(staged["item_key"])
-
-    def _dropped(self) -> pd.Index:
-        return pd.Index(sorted(self.dropped), dtype="str")
 
     def _basis(self) -> dict:
         return CuratedStore(self.res.bucket).basis()
