@@ -44,11 +44,13 @@ def store_groups(bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> dict
         ORDERS: (batch.orders, _numbers(batch.orders["order_date"], group_of)),
         ORDER_ITEMS: (batch.items, _numbers(item_dates, group_of)),
     }
-    for kind, (frame, group) in rows.items():
+    slices = {
+        layout.transform_group_key(batch_id, run_id, plan.plan_id, i, kind): rows_of_group
+        for kind, (frame, group) in rows.items()
         # every group, with rows or not (its dates may need no batch row)
-        for i, rows_of_group in enumerate(_split(frame, group, len(plan.groups))):
-            key = layout.transform_group_key(batch_id, run_id, plan.plan_id, i, kind)
-            transient.put_frame(bucket, key, rows_of_group)
+        for i, rows_of_group in enumerate(_split(frame, group, len(plan.groups)))
+    }
+    transient.put_frames(bucket, slices)
     bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan.to_json())
     groups_doc = [{"group": str(i)} for i in range(len(plan.groups))]
     bucket.put_json(layout.transform_groups_key(batch_id, run_id), groups_doc)
@@ -64,11 +66,13 @@ def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
 
 def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pa.Table]:
     """The rows of each group 0..groups-1, in their order in `frame`: one stable sort by group and
-    one take, then slices (a boolean selection per group copies every column once per group)."""
+    one take, then slices. The take runs over the table made contiguous first: at 10M items, 0.6 s
+    plus 0.6 s to combine, against 2.2 s over the chunks the concatenated files left (and 3.9 s
+    for a filter per group of 7: dates are spread over the rows, so a mask selects at random)."""
     order = np.argsort(group, kind="stable")
     numbers = np.arange(groups)
     starts, ends = (np.searchsorted(group[order], numbers, side=side) for side in ("left", "right"))
-    table = pa.Table.from_pandas(frame, preserve_index=False).take(pa.array(order))
+    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks().take(pa.array(order))
     return [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
 
 

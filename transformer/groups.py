@@ -13,6 +13,7 @@ from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
+from ecompipe.core.arrow import contiguous
 from transformer import curate, kpis
 
 FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
@@ -33,7 +34,7 @@ class Batch:
         items = transient.get_frame(bucket, layout.staging_key(batch_id, ORDER_ITEMS))
         resolved = transient.get_frame_or_none(bucket, layout.staged_resolved_key(batch_id))
         if resolved is not None and len(resolved):  # (an empty frame in a concat makes every column object)
-            items = pd.concat([items, resolved], ignore_index=True)
+            items = contiguous(pd.concat([items, resolved], ignore_index=True))
         return cls(
             _staged(bucket, batch_id, ORDERS, "order_id"),
             _newest(items, "item_key", batch_id),

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ecompipe.core import money, money_frames
-from ecompipe.core.arrow import arrow_column
+from ecompipe.core.arrow import arrow_column, contiguous
 from validator import pending, reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,
@@ -151,7 +151,7 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
         frames.append(p.frame[ok].assign(_row=p.frame.index[ok]))
     if not frames:
         return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
-    combined = pd.concat(frames, ignore_index=True)
+    combined = contiguous(pd.concat(frames, ignore_index=True))
     failed = failures(kind, combined, today)
     by_key = {p.key: p for p in files}
     for key, group in failed.groupby(combined.loc[failed["index"], "source_file"].to_numpy()):

@@ -12,6 +12,7 @@ result.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
@@ -25,6 +26,7 @@ from validator.reading import MalformedFile, RaggedRow, RawTable
 
 _RAW, _CANONICAL, _LINE = "raw:", "canonical:", "line"
 _NOTE, _DTYPES = "ecompipe_part", "ecompipe_part_dtypes"
+_PARALLEL_READS = 4  # parts read side by side: the download and decompression release the GIL
 
 
 def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str) -> None:
@@ -35,6 +37,13 @@ def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str) -> None:
     transient.put_frame(bucket, layout.part_key(batch_id, p.name, "errors"), p.errors, note)
     about = json.dumps(_about(p, stamp))
     transient.put_frame(bucket, layout.part_key(batch_id, p.name, "rows"), _rows(p), {_NOTE: about})
+
+
+def read_all(bucket: Bucket, batch_id: str, files: list[ObjectInfo]) -> dict[str, ParsedFile]:
+    """The parts of these file versions there are (read), by key."""
+    with ThreadPoolExecutor(_PARALLEL_READS) as pool:
+        found = pool.map(lambda info: read(bucket, batch_id, info), files)
+        return {info.key: p for info, p in zip(files, found, strict=True) if p is not None}
 
 
 def read(bucket: Bucket, batch_id: str, info: ObjectInfo) -> ParsedFile | None:

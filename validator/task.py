@@ -20,7 +20,6 @@ from validator import parts, pending, reasons, snapshot
 from validator import report as report_of
 from validator.batch import InputFile, Known, parse_file, validate_batch
 from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS
-from validator.model import ParsedFile
 
 
 @dataclass
@@ -37,14 +36,13 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     manifest = read_manifest(bucket, batch_id)
     files: list[InputFile] = []
     skipped: list[Skipped] = []
-    parsed: dict[str, ParsedFile] = {}
+    # parsed by the parse-file tasks of a fanned-out run
+    parsed = parts.read_all(bucket, batch_id, [f for f in manifest.files if not _too_large(settings, f)])
     for info in manifest.files:
         if _too_large(settings, info):
             files.append(InputFile(info.key, None, info.size))  # rejected unread
             continue
-        part = parts.read(bucket, batch_id, info)  # parsed by a parse-file task of a fanned-out run
-        if part is not None:
-            parsed[info.key] = part
+        if info.key in parsed:
             files.append(InputFile(info.key, None, info.size))
             continue
         try:
@@ -66,11 +64,11 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         examples=settings.report_examples,
         parsed_before=parsed,
     )
-    for kind, frame in result.staged.items():
-        transient.put_frame(bucket, layout.staging_key(batch_id, kind), frame)
-    transient.put_frame(bucket, layout.staged_held_key(batch_id), result.held)
-    transient.put_frame(bucket, layout.staged_resolved_key(batch_id), result.resolved)
-    transient.put_frame(bucket, layout.staged_pending_key(batch_id), result.pending)
+    staged = {layout.staging_key(batch_id, kind): frame for kind, frame in result.staged.items()}
+    staged[layout.staged_held_key(batch_id)] = result.held
+    staged[layout.staged_resolved_key(batch_id)] = result.resolved
+    staged[layout.staged_pending_key(batch_id)] = result.pending
+    transient.put_frames(bucket, staged)
     bucket.put_json(
         layout.validated_against_key(batch_id),
         snapshot.snapshot(pending_head.etag if pending_head else None, result.waits_for),

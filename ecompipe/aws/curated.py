@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from ecompipe.aws import parquet
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
-from ecompipe.core.arrow import arrow_column
+from ecompipe.core.arrow import arrow_column, contiguous
 from ecompipe.core.errors import ObjectMissing
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
@@ -112,7 +112,7 @@ class CuratedStore:
         parts = [] if cached is None else [cached[cached["order_date"].isin(kept)]]
         fresh = self._read(kind, changed, KEY_COLUMNS[kind])
         parts += [] if fresh is None else [fresh]
-        frame = _in_date_order(pd.concat(parts, ignore_index=True)) if parts else None
+        frame = _in_date_order(contiguous(pd.concat(parts, ignore_index=True))) if parts else None
         stale = bool(changed) or len(kept) != len(etags)
         return (None if frame is None or frame.empty else frame), {d: listed[d] for d in listed}, stale
 
@@ -146,7 +146,7 @@ class CuratedStore:
 
         with ThreadPoolExecutor(_PARALLEL_READS) as pool:
             frames = list(pool.map(one, dates))
-        return pd.concat(frames, ignore_index=True)
+        return contiguous(pd.concat(frames, ignore_index=True))
 
     def write_partitions(self, kind: str, frame: pd.DataFrame, dates: list[str]) -> int:
         """Rewrite the partitions of `dates` from `frame`; a date left with no rows loses its

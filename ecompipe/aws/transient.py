@@ -7,6 +7,8 @@ files in S3, zstd-compressed. Measured on a 300k-row part: written in 0.10 s aga
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -16,12 +18,25 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core.arrow import note_of, table_with_note
 from ecompipe.core.errors import ObjectMissing
 
+# frames written side by side: compression and the upload release the GIL, so a task's second
+# core works too (a fanned-out plan writes two objects per group)
+_PARALLEL_WRITES = 8
+
 
 def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame | pa.Table, note: dict[str, str] | None = None) -> str:
     """Write a frame (no pandas index) or a table, with `note` in the file's own schema metadata; the ETag."""
     sink = io.BytesIO()
-    feather.write_feather(table_with_note(frame, note), sink, compression="zstd")
+    # one record batch: a reader gets each column in one chunk (ecompipe.core.arrow.contiguous)
+    table = table_with_note(frame, note).combine_chunks()
+    feather.write_feather(table, sink, compression="zstd", chunksize=max(table.num_rows, 1))
     return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")
+
+
+def put_frames(bucket: Bucket, frames: Mapping[str, pd.DataFrame | pa.Table]) -> dict[str, str]:
+    """put_frame for each key, several at a time; the ETag of each."""
+    with ThreadPoolExecutor(_PARALLEL_WRITES) as pool:
+        etags = pool.map(lambda key: put_frame(bucket, key, frames[key]), list(frames))
+        return dict(zip(frames, etags, strict=True))
 
 
 def get_frame_and_note(

@@ -18,6 +18,24 @@ def arrow_column(series: pd.Series) -> pa.Array:
     return column
 
 
+def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each Arrow-backed column in one chunk. A concatenation keeps one chunk per
+    part, and every later selection (a boolean mask, a take) resolves rows chunk by chunk: at 10M
+    rows a take over 10 chunks took 2.2 s against 0.6 s over one, plus 0.6 s to combine them."""
+    columns = {}
+    for name, column in frame.items():
+        chunks = getattr(column.array, "_pa_array", None)
+        if isinstance(chunks, pa.ChunkedArray) and chunks.num_chunks > 1:
+            try:
+                combined = pa.chunked_array([chunks.combine_chunks()], type=chunks.type)
+            except pa.ArrowInvalid:  # more text than 32-bit offsets address: left in chunks
+                continue
+            kind = type(column.array)
+            array = kind(combined, dtype=column.dtype) if isinstance(column.dtype, pd.StringDtype) else kind(combined)
+            columns[name] = pd.Series(array, index=frame.index, name=name)
+    return frame.assign(**columns) if columns else frame
+
+
 def category_as_text(series: pd.Series) -> pd.Series:
     """A categorical column as plain text (pandas' "str"), decoded by Arrow: `astype("str")` goes
     through one Python object per row (10M rows: 2.5 s against 0.5 s)."""
