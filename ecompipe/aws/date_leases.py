@@ -28,6 +28,7 @@ class DateLeases:
         self.owner = owner
         self.abandoned = abandoned
         self.mine: dict[str, Lease] = {}  # the leases this process took, with their ETags
+        self.seen: dict[str, Lease] = {}  # the run's leases a check read (another process took them)
 
     def of(self, date: str) -> LeaseStore:
         return self.leases.other(layout.date_lock_key(date), self.abandoned)
@@ -62,17 +63,19 @@ class DateLeases:
 
     def check(self, dates: list[str], step: str) -> None:
         """FencedOut unless this run holds a live lease on each of `dates`: one LIST when this
-        process took them (their ETags unchanged), else one read per date."""
+        process took them or an earlier check read them (their ETags unchanged since), else one
+        read per date (a TransformDates child's first fence: the plan-transform task took them)."""
         now = self.leases.clock()
         listed = _listed(self.leases)
         for date in sorted(set(dates)):
-            mine = self.mine.get(date)
-            if mine is not None and listed.get(date) == mine.etag and not mine.is_expired(now):
+            known = self.mine.get(date) or self.seen.get(date)
+            if known is not None and listed.get(date) == known.etag and not known.is_expired(now):
                 continue
             held = self.of(date).current()
             if held is None or held.run_id != self.run_id or held.is_expired(now):
                 who = "nobody" if held is None else f"run {held.run_id}" if held.run_id != self.run_id else "it expired"
                 raise FencedOut(f"run {self.run_id} no longer holds the lease on {date} ({who}); stopped before {step}")
+            self.seen[date] = held
 
 
 def date_leases(leases: LeaseStore) -> dict[str, Lease]:

@@ -83,3 +83,26 @@ def test_a_date_lease_key_is_a_date_and_nothing_else() -> None:
 def _store_args(resources, clock: list[datetime]) -> dict:
     leases = resources.leases()
     return {"s3": leases.s3, "bucket": leases.bucket, "ttl": leases.ttl, "clock": lambda: clock[0]}
+
+
+def test_a_process_that_did_not_take_the_dates_reads_each_once_then_lists(resources) -> None:
+    """A TransformDates child fences on leases plan-transform took: its first check reads each
+    date's lease, a later one lists them and reads only a lease whose ETag changed."""
+    dates = ["2025-06-01", "2025-06-02", "2025-06-03"]
+    planner = _dates(resources, "run")
+    planner.hold(dates, NOW)
+    child = _dates(resources, "run")  # the same run, another process: it took nothing
+    calls: list[str] = []
+    child.leases.s3.meta.events.register("before-call.s3", lambda event_name, **_: calls.append(event_name))
+    child.check(dates, "the curated write")
+    assert calls.count("before-call.s3.GetObject") == 3
+    calls.clear()
+    child.check(dates, "the KPI write")
+    assert calls == ["before-call.s3.ListObjectsV2"]
+    planner.release()
+    planner.hold(dates[1:2], NOW)  # taken again by the run: a new ETag, read again
+    calls.clear()
+    child.check(dates[1:2], "the KPI write")
+    assert calls == ["before-call.s3.ListObjectsV2", "before-call.s3.GetObject"]
+    with pytest.raises(FencedOut, match="2025-06-01 \\(nobody\\)"):  # freed: refused after its read
+        child.check(dates, "the KPI write")
