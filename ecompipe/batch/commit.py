@@ -123,6 +123,7 @@ class Commit:
     fanned_out: int | None = None  # how many groups the TransformDates Map had, for a fanned-out batch
     dropped: set[str] = field(default_factory=set)  # held items it resolved and wrote, then lost to a recheck
     categories: str = ""  # plans.categories of the catalogue its last rebuild in this process used
+    checked: bool = False  # the caller checked what validation read just before (pipeline.commit)
 
     @classmethod
     def resumed(cls, res: Resources, batch_id: str, leases: Leases, plan: Plan, **kwargs) -> Commit:
@@ -139,7 +140,8 @@ class Commit:
         {PLAN: self._plan, HOLD: self._hold, REBUILD: self._rebuild, FINISH: self._finish}[self.stage]()
 
     def _plan(self) -> None:
-        self._recheck()
+        if not self.checked:  # (else the finish checks it again under the commit lease, as always)
+            self._recheck()
         self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)
         self.need |= set(self.plan.dates)
         self.stage = HOLD

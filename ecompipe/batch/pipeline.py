@@ -99,7 +99,8 @@ def commit(
     else:
         try:
             told = (lambda _what, holder: on_wait(holder)) if on_wait else (lambda _what, _holder: None)
-            transform = Commit(res, manifest.batch_id, leases, now=now, on_wait=told).run().summary
+            steps = Commit(res, manifest.batch_id, leases, now=now, on_wait=told, checked=True)
+            transform = steps.run().summary
             Fence(leases.commit, leases.run_id).check("the archive")
             report = res.bucket.get_json_or_none(layout.report_key(manifest.batch_id)) or report  # (rechecked)
             archived = archive_as_reported(res.bucket, manifest, report)

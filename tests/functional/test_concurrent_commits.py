@@ -183,6 +183,33 @@ def test_a_batch_rechecked_at_its_commit_says_why_and_counts_as_validated_then(a
         mock.stop()
 
 
+def test_a_leased_commit_checks_what_validation_read_before_it_and_under_the_commit_lease_only(
+    aws_env: None,
+) -> None:
+    """pipeline.commit checks it first (it needs the report's has_work), so the commit's plan step
+    does not check again; the finish does, under the commit lease."""
+    from datetime import timedelta
+
+    from ecompipe.batch.commit import Leases
+
+    mock, res = _fresh("ecompipe-checked-once")
+    try:
+        manifest = record_manifest(
+            res.bucket, put_files(res, {n: FILES[n] for n in ("orders_4.csv", "products_3.csv")})
+        )
+        report = validate_task.run(res.settings, res.bucket, manifest.batch_id, NOW)
+        recorded = layout.validated_against_key(manifest.batch_id)
+        reads: list[str] = []
+        res.bucket.s3.meta.events.register(
+            "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"])
+        )
+        done = commit(res, manifest, report, NOW, leases=Leases.of(res, "run-1", "test:1", timedelta(0)))
+        assert done.transform is not None
+        assert reads.count(recorded) == 2
+    finally:
+        mock.stop()
+
+
 def test_what_validation_read_is_stale_only_when_the_pending_set_or_an_awaited_id_changed() -> None:
     recorded = snapshot.snapshot("e1", {"orders": ["O4"], "products": ["P3"]})
     none = pd.Index([], dtype="str")
