@@ -7,16 +7,25 @@ at a million keys, found by profiling); pyarrow.compute.is_in does the same vect
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
+
+from ecompipe.core.arrow import arrow_column
 
 
 def isin(values: pd.Series, allowed: pd.Index | pd.Series) -> pd.Series:
-    """values.isin(allowed) for string keys; nulls are never members."""
+    """values.isin(allowed) for string keys; nulls are never members.
+
+    is_in hashes its whole value set, so when there are fewer values than allowed keys (a batch's
+    few held items against every known order id) the set is first cut to the allowed keys that
+    are among the values: probing a small table is cheaper than building a large one (1,000
+    values against 3.3M ids: 1.6 s -> 0.04 s). A value set may hold a key twice."""
     if len(values) == 0:
         return pd.Series(False, index=values.index, dtype=bool)
-    value_set = pa.array(pd.Series(allowed, dtype="str").dropna().unique(), type=pa.large_string())
-    found = pc.is_in(pa.array(values.astype("str"), type=pa.large_string()), value_set=value_set)
+    column = arrow_column(pd.Series(values, dtype="str"))
+    value_set = arrow_column(pd.Series(allowed, dtype="str")).drop_null()
+    if len(column) < len(value_set):
+        value_set = value_set.filter(pc.is_in(value_set, value_set=column.drop_null()))
+    found = pc.is_in(column, value_set=value_set)
     return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 

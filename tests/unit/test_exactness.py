@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core.keys import item_keys
+from ecompipe.core.keys import isin, item_keys
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
@@ -159,6 +159,20 @@ def test_item_keys_are_injective_for_any_text_ids(pairs: list[tuple[str, str]], 
     pair_keys = item_keys(orders, products, None).tolist()
     id_keys = item_keys(orders.iloc[:0], products.iloc[:0], pd.Series(item_ids, dtype="str")).tolist()
     assert len(set(pair_keys + id_keys)) == len(pairs) + len(item_ids)
+
+
+_maybe_ids = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "", "a/b", "é"]), _ids), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_maybe_ids, _maybe_ids)
+def test_key_membership_is_set_membership_whichever_side_is_larger(values: list, allowed: list) -> None:
+    """Property: isin agrees with Python's `in` over the non-null keys, with repeated keys and
+    nulls on either side, whether it probes the allowed keys (fewer values) or the values."""
+    found = isin(pd.Series(values, index=range(5, 5 + len(values)), dtype="str"), pd.Index(allowed, dtype="str"))
+    members = {a for a in allowed if a is not None}
+    assert found.tolist() == [v is not None and v in members for v in values]
+    assert found.index.tolist() == list(range(5, 5 + len(values)))
 
 
 def test_ids_holding_the_separator_are_two_items_through_validation() -> None:
