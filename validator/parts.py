@@ -12,12 +12,11 @@ result.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
 from ecompipe.aws import transient
-from ecompipe.aws.objects import Bucket, ObjectInfo
+from ecompipe.aws.objects import Bucket, ObjectInfo, side_by_side
 from ecompipe.core import layout
 from ecompipe.core.errors import ObjectMissing
 from validator.dialects import DIALECTS
@@ -26,7 +25,6 @@ from validator.reading import MalformedFile, RaggedRow, RawTable
 
 _RAW, _CANONICAL, _LINE = "raw:", "canonical:", "line"
 _NOTE, _DTYPES = "ecompipe_part", "ecompipe_part_dtypes"
-_PARALLEL_READS = 4  # parts read side by side: the download and decompression release the GIL
 
 
 def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str) -> None:
@@ -41,9 +39,8 @@ def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str) -> None:
 
 def read_all(bucket: Bucket, batch_id: str, files: list[ObjectInfo]) -> dict[str, ParsedFile]:
     """The parts of these file versions there are (read), by key."""
-    with ThreadPoolExecutor(_PARALLEL_READS) as pool:
-        found = pool.map(lambda info: read(bucket, batch_id, info), files)
-        return {info.key: p for info, p in zip(files, found, strict=True) if p is not None}
+    found = side_by_side(lambda info: read(bucket, batch_id, info), files)
+    return {info.key: p for info, p in zip(files, found, strict=True) if p is not None}
 
 
 def read(bucket: Bucket, batch_id: str, info: ObjectInfo) -> ParsedFile | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,13 +11,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecompipe.aws import parquet
-from ecompipe.aws.objects import Bucket
+from ecompipe.aws.objects import Bucket, side_by_side
 from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column, contiguous
 from ecompipe.core.errors import ObjectMissing
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
-_PARALLEL_READS = 8
 
 
 @dataclass
@@ -144,9 +142,7 @@ class CuratedStore:
             frame = parquet.get_frame(self.bucket, layout.curated_partition_key(kind, date), columns)
             return frame.assign(order_date=date) if columns is not None else frame
 
-        with ThreadPoolExecutor(_PARALLEL_READS) as pool:
-            frames = list(pool.map(one, dates))
-        return contiguous(pd.concat(frames, ignore_index=True))
+        return contiguous(pd.concat(side_by_side(one, dates), ignore_index=True))
 
     def write_partitions(self, kind: str, frame: pd.DataFrame, dates: list[str]) -> int:
         """Rewrite the partitions of `dates` from `frame`; a date left with no rows loses its

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from ecompipe.aws.objects import Bucket
+from ecompipe.aws.objects import Bucket, side_by_side
 from ecompipe.core.arrow import note_of, table_with_note
 from ecompipe.core.errors import ObjectMissing
-
-# frames written side by side: compression and the upload release the GIL, so a task's second
-# core works too (a fanned-out plan writes two objects per group)
-_PARALLEL_WRITES = 8
 
 
 def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame | pa.Table, note: dict[str, str] | None = None) -> str:
@@ -34,9 +29,8 @@ def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame | pa.Table, note: di
 
 def put_frames(bucket: Bucket, frames: Mapping[str, pd.DataFrame | pa.Table]) -> dict[str, str]:
     """put_frame for each key, several at a time; the ETag of each."""
-    with ThreadPoolExecutor(_PARALLEL_WRITES) as pool:
-        etags = pool.map(lambda key: put_frame(bucket, key, frames[key]), list(frames))
-        return dict(zip(frames, etags, strict=True))
+    etags = side_by_side(lambda key: put_frame(bucket, key, frames[key]), list(frames))
+    return dict(zip(frames, etags, strict=True))
 
 
 def get_frame_and_note(

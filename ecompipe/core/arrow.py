@@ -24,14 +24,16 @@ def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
     rows a take over 10 chunks took 2.2 s against 0.6 s over one, plus 0.6 s to combine them."""
     columns = {}
     for name, column in frame.items():
-        chunks = getattr(column.array, "_pa_array", None)
+        dtype = column.dtype
+        backed = isinstance(dtype, pd.ArrowDtype) or (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow")
+        chunks = column.array.__arrow_array__() if backed else None  # (its own chunks: no copy)
         if isinstance(chunks, pa.ChunkedArray) and chunks.num_chunks > 1:
             try:
                 combined = pa.chunked_array([chunks.combine_chunks()], type=chunks.type)
             except pa.ArrowInvalid:  # more text than 32-bit offsets address: left in chunks
                 continue
             kind = type(column.array)
-            array = kind(combined, dtype=column.dtype) if isinstance(column.dtype, pd.StringDtype) else kind(combined)
+            array = kind(combined, dtype=dtype) if isinstance(dtype, pd.StringDtype) else kind(combined)
             columns[name] = pd.Series(array, index=frame.index, name=name)
     return frame.assign(**columns) if columns else frame
 
