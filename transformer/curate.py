@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from ecompipe.aws.curated import CuratedIndex
 from ecompipe.core.arrow import arrow_column
-from ecompipe.core.keys import isin
+from ecompipe.core.keys import all_distinct, isin
 
 ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 
@@ -71,8 +71,8 @@ def affected_dates(
 
 
 def newest(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Each key once: its last row, the one the upsert keeps."""
-    return frame.drop_duplicates(key, keep="last")
+    """Each key once: its last row, the one the upsert keeps (the frame itself when no key repeats)."""
+    return frame if all_distinct(frame[key]) else frame.drop_duplicates(key, keep="last")
 
 
 def date_components(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core.keys import isin, item_keys
+from ecompipe.core.keys import all_distinct, isin, item_keys
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
@@ -173,6 +173,13 @@ def test_key_membership_is_set_membership_whichever_side_is_larger(values: list,
     members = {a for a in allowed if a is not None}
     assert found.tolist() == [v is not None and v in members for v in values]
     assert found.index.tolist() == list(range(5, 5 + len(values)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_maybe_ids)
+def test_keys_are_all_distinct_exactly_when_none_repeats_and_none_is_missing(values: list) -> None:
+    series = pd.Series(values, dtype="str")
+    assert all_distinct(series) == (not series.duplicated().any() and not series.isna().any())
 
 
 def test_ids_holding_the_separator_are_two_items_through_validation() -> None:
