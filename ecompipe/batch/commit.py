@@ -64,10 +64,14 @@ class Leases:
 
     def release(self) -> None:
         """Free the commit lease if this run holds it, and every date lease it holds."""
+        self.release_commit()
+        self.dates.release()
+
+    def release_commit(self) -> None:
+        """Free the commit lease if this run holds it."""
         held = self.commit.current()
         if held is not None and held.run_id == self.run_id:
             self.commit.release(held)
-        self.dates.release()
 
 
 def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
@@ -181,9 +185,7 @@ class Commit:
             again = plans.make(self.res.bucket, self.batch_id)
             if not set(again.dates) <= self.need:
                 logger.info("batch %s: its plan now names dates it does not hold: it takes them all", self.batch_id)
-                held = commit.current()
-                if held is not None and held.run_id == self.leases.run_id:
-                    commit.release(held)
+                self.leases.release_commit()
                 self.plan = again
                 self._widen()
                 self.stage = HOLD
