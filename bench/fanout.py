@@ -73,6 +73,11 @@ def main() -> None:
 
     from pandas.testing import assert_frame_equal
 
+    from ecompipe.core.memory import keep_freed_memory
+
+    # as `ecompipe task` does; the workers are forked from here and keep the setting
+    keep_freed_memory()
+
     from ecompipe.aws import transient
     from ecompipe.aws.manifests import Manifest, write_manifest
     from ecompipe.batch import tasks

@@ -110,6 +110,10 @@ def _rss_mib() -> float:
 if __name__ == "__main__":
     kind, directory, dialect = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     _imports(kind)
+    if kind in ("ecompipe", "validate_core"):  # the stages' work, in a process of its own as a task's
+        from ecompipe.core.memory import keep_freed_memory
+
+        keep_freed_memory()
     baseline = _rss_mib()
     started = time.perf_counter()
     KINDS[kind](directory, dialect)

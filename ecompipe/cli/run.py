@@ -63,7 +63,9 @@ def run(
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
     from ecompipe.batch.pipeline import csv_files, json_files
+    from ecompipe.core.memory import keep_freed_memory
 
+    keep_freed_memory()  # one batch, then the process ends: the tasks it runs in process keep what they free
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")

@@ -180,9 +180,11 @@ def task_command(command: str) -> None:
     """A container command: one stage of one batch (ECOMPIPE_RUN_ID, ECOMPIPE_BATCH_ID from the
     state machine's overrides). Records its outcome in the run ledger; exits 1 on failure."""
     from ecompipe.batch import tasks
+    from ecompipe.core.memory import keep_freed_memory
     from ecompipe.core.observability import emit_metrics, set_level
     from ecompipe.core.taskenv import TaskInput
 
+    keep_freed_memory()  # a task is one process for one stage of one batch
     settings = settings_for(None)
     set_level(settings.log_level)
     if command == "sales-split":

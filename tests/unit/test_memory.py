@@ -1,0 +1,66 @@
+"""A task's process keeps the memory it frees (ecompipe.core.memory): a large block allocated again
+after it was freed is not fresh memory the kernel has to fault in again. Each case runs in a fresh
+interpreter, since malloc's settings are the process's."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ecompipe.core.memory import MALLOC_ENVIRONMENT, _glibc_mallopt
+
+glibc_only = pytest.mark.skipif(_glibc_mallopt() is None, reason="mallopt is glibc's")
+
+# a column of 32M int64 values (256 MiB) filled, freed, and filled again three times; the page
+# faults of the first round and of the later ones
+ROUNDS = """
+import json, resource, sys
+import numpy as np
+from ecompipe.core.memory import keep_freed_memory
+kept = keep_freed_memory() if sys.argv[1] == "keep" else None
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+counts = []
+for _ in range(4):
+    before = faults()
+    column = np.ones(32 << 20, dtype=np.int64)
+    counts.append(faults() - before)
+    del column
+print(json.dumps({"kept": kept, "first": counts[0], "later": max(counts[1:])}))
+"""
+
+
+def _rounds(mode: str, **env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in MALLOC_ENVIRONMENT}
+    out = subprocess.run(
+        [sys.executable, "-c", ROUNDS, mode], env={**clean, **env}, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+@glibc_only
+def test_a_freed_block_is_reused_without_faulting_it_in_again() -> None:
+    kept = _rounds("keep")
+    assert kept["kept"] is True
+    assert kept["first"] >= 100  # 256 MiB touched: at least one fault per 2 MiB huge page
+    assert kept["later"] <= kept["first"] // 20
+
+
+@glibc_only
+def test_without_it_every_large_block_is_fresh_memory() -> None:
+    """What the setting changes: malloc's default maps each large block anew."""
+    default = _rounds("default")
+    assert default["later"] >= default["first"] // 2
+
+
+@glibc_only
+@pytest.mark.parametrize("name", ["MALLOC_ARENA_MAX", "GLIBC_TUNABLES"])
+def test_a_deployment_that_sets_malloc_itself_decides(name: str) -> None:
+    value = "4" if name == "MALLOC_ARENA_MAX" else ""
+    told = _rounds("keep", **{name: value})
+    assert told["kept"] is False
+    assert told["later"] >= told["first"] // 2
