@@ -8,8 +8,8 @@ in the kernel (docs/benchmarks.md, "Memory the tasks free, kept"). A task is one
 and exiting, so it keeps what it frees: no mappings of their own for large blocks, no trimming of
 the heap below 2 GiB free, one arena (the tasks' threads move data, the GIL serialises the rest).
 
-An environment that sets malloc itself (MALLOC_*_ or GLIBC_TUNABLES, read by glibc at start) is left
-as it is; so is a C library other than glibc.
+An environment that sets malloc itself (set_by_environment) is left as it is; so is a C library
+other than glibc.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 # mallopt(3) parameters and the values a task runs with
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX, M_ARENA_MAX = -1, -2, -4, -8
@@ -27,27 +27,26 @@ TASK_MALLOC = {
     M_TOP_PAD: 256 << 20,  # the heap grows 256 MiB at a time (address space: untouched, it costs nothing)
     M_ARENA_MAX: 1,  # threads share the main heap, so what one frees another reuses
 }
-# what glibc reads from the environment at start: a setting of the deployment's own decides
-MALLOC_ENVIRONMENT = (
-    "MALLOC_ARENA_MAX",
-    "MALLOC_MMAP_MAX_",
-    "MALLOC_MMAP_THRESHOLD_",
-    "MALLOC_TOP_PAD_",
-    "MALLOC_TRIM_THRESHOLD_",
-    "GLIBC_TUNABLES",
-)
+
+
+def set_by_environment(environ: Mapping[str, str]) -> bool:
+    """Whether the environment sets malloc itself (any MALLOC_* variable or GLIBC_TUNABLES, read by
+    glibc at start): a setting of the deployment's own decides."""
+    return any(name.startswith("MALLOC_") or name == "GLIBC_TUNABLES" for name in environ)
 
 
 def keep_freed_memory() -> bool:
     """Make this process's malloc keep what it frees (TASK_MALLOC). Returns whether it did: not
     when the environment sets malloc itself, nor without glibc's mallopt. Calling it again is
     harmless."""
-    if any(name in os.environ for name in MALLOC_ENVIRONMENT):
+    if set_by_environment(os.environ):
         return False
     mallopt = _glibc_mallopt()
     if mallopt is None:
         return False
-    return all(mallopt(parameter, value) == 1 for parameter, value in TASK_MALLOC.items())
+    # each one is set whatever the others did
+    applied = [mallopt(parameter, value) == 1 for parameter, value in TASK_MALLOC.items()]
+    return all(applied)
 
 
 def _glibc_mallopt() -> Callable[[int, int], int] | None:
