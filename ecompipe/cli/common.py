@@ -3,10 +3,11 @@ error handling (one line, exit 1), and the shared options."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
@@ -18,6 +19,7 @@ from ecompipe.cli import render
 from ecompipe.core import layout
 from ecompipe.core.dates import parse_day
 from ecompipe.core.errors import EcompipeError, LayoutError
+from ecompipe.core.memory import keep_freed_memory
 from ecompipe.core.settings import Settings
 from trigger.sweep import SWEEP_PREFIX
 
@@ -93,6 +95,22 @@ workers_option = click.option(
     help="How many ECS tasks the local runner runs at once: a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) "
     "parses its files and transforms its groups of dates side by side.",
 )
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def batch_process(command: Callable[P, R]) -> Callable[P, R]:
+    """A command that does one batch's work in its own process, then ends: its malloc keeps what
+    it frees (ecompipe.core.memory). Put it under the command's options."""
+
+    @functools.wraps(command)
+    def kept(*args: P.args, **kwargs: P.kwargs) -> R:
+        keep_freed_memory()
+        return command(*args, **kwargs)
+
+    return kept
 
 
 def local_task_mode(mode: str, workers: int) -> str:

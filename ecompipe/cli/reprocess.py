@@ -15,6 +15,7 @@ from ecompipe.cli import render
 from ecompipe.cli.common import (
     Failure,
     batch_id_param,
+    batch_process,
     endpoint_option,
     failures,
     owner,
@@ -37,6 +38,7 @@ from ecompipe.cli.run import run_keys
 @click.option("--pending", is_flag=True, help="Re-check the items held in pending/ now.")
 @click.option("--dry-run", is_flag=True, help="Print what would happen; change nothing.")
 @endpoint_option
+@batch_process
 def reprocess(
     batch_id: str | None,
     date_from: str | None,

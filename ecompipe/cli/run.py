@@ -16,6 +16,7 @@ from ecompipe.cli import render
 from ecompipe.cli.common import (
     DEFAULT_DATA,
     Failure,
+    batch_process,
     failures,
     local_task_mode,
     owner,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # the sales workflow loads the events consumer: only when the
     "subprocess (one interpreter per task, so they use several cores) for more; docker needs a Docker engine.",
 )
 @workers_option
+@batch_process
 def run(
     directory: Path | None, output: str, endpoint_url: str | None, via: str | None, task_mode: str, workers: int
 ) -> None:
@@ -63,9 +65,7 @@ def run(
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     """
     from ecompipe.batch.pipeline import csv_files, json_files
-    from ecompipe.core.memory import keep_freed_memory
 
-    keep_freed_memory()  # one batch, then the process ends: the tasks it runs in process keep what they free
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")

@@ -12,6 +12,7 @@ from ecompipe.aws.clients import client as aws_client
 from ecompipe.batch.resources import Resources
 from ecompipe.cli.common import (
     Failure,
+    batch_process,
     endpoint_option,
     failures,
     local_task_mode,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 @click.option("--timeout", "timeout_seconds", type=click.IntRange(1), default=3600, show_default=True)
 @endpoint_option
 @workers_option
+@batch_process
 def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: str | None, workers: int) -> None:
     """Start the state machine by hand and print the execution ARN.
 

@@ -17,6 +17,7 @@ from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
     DEFAULT_DATA,
+    batch_process,
     endpoint_option,
     failures,
     parse_date,
@@ -57,6 +58,7 @@ def emulator(port: int, bind: str) -> None:
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON report.")
+@batch_process
 def validate(directory: Path, report_path: Path | None) -> None:
     """Validate DIRECTORY's CSV files locally (no AWS at all); exit 1 only when no row is valid.
 
@@ -176,15 +178,14 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
 
 @click.command("task")
 @click.argument("command", type=click.Choice(TASK_COMMANDS))
+@batch_process
 def task_command(command: str) -> None:
     """A container command: one stage of one batch (ECOMPIPE_RUN_ID, ECOMPIPE_BATCH_ID from the
     state machine's overrides). Records its outcome in the run ledger; exits 1 on failure."""
     from ecompipe.batch import tasks
-    from ecompipe.core.memory import keep_freed_memory
     from ecompipe.core.observability import emit_metrics, set_level
     from ecompipe.core.taskenv import TaskInput
 
-    keep_freed_memory()  # a task is one process for one stage of one batch
     settings = settings_for(None)
     set_level(settings.log_level)
     if command == "sales-split":

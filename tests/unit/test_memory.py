@@ -8,11 +8,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from ecompipe.core.memory import _glibc_mallopt, set_by_environment
 
+ROOT = Path(__file__).resolve().parents[2]
 glibc_only = pytest.mark.skipif(_glibc_mallopt() is None, reason="mallopt is glibc's")
 
 # a column of 32M int64 values (256 MiB) filled, freed, and filled again three times; the page
@@ -64,3 +66,43 @@ def test_a_deployment_that_sets_malloc_itself_decides(name: str) -> None:
     told = _rounds("keep", **{name: value})
     assert told["kept"] is False
     assert told["later"] >= told["first"] // 2
+
+
+# after `ecompipe validate sample_data/seed` in this interpreter, the rounds of ROUNDS
+AFTER_A_COMMAND = """
+import json, resource, sys
+import numpy as np
+from click.testing import CliRunner
+from ecompipe.cli import main
+result = CliRunner().invoke(main, ["validate", "sample_data/seed"])
+assert result.exit_code == 0, result.output
+counts = []
+for _ in range(4):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    column = np.ones(32 << 20, dtype=np.int64)
+    counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    del column
+print(json.dumps({"first": counts[0], "later": max(counts[1:])}))
+"""
+
+
+@glibc_only
+def test_a_command_that_does_a_batchs_work_keeps_what_it_frees() -> None:
+    clean = {k: v for k, v in os.environ.items() if not set_by_environment({k: v})}
+    out = subprocess.run(
+        [sys.executable, "-c", AFTER_A_COMMAND], env=clean, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    rounds = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rounds["later"] <= max(rounds["first"] // 20, 5)
+
+
+@pytest.mark.parametrize("name", ["run", "start", "reprocess", "validate", "task"])
+def test_every_command_that_does_a_batchs_work_is_a_batch_process(name: str) -> None:
+    """The commands that run a batch's stages in their own process (the others, such as `serve`,
+    live on and give memory back)."""
+    from ecompipe.cli import main
+    from ecompipe.cli.common import batch_process
+
+    kept = batch_process(lambda: None).__code__
+    assert getattr(main.commands[name].callback, "__code__", None) is kept
+    assert getattr(main.commands["serve"].callback, "__code__", None) is not kept
