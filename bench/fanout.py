@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import sys
@@ -29,9 +30,11 @@ from bench.run import dataset  # noqa: E402
 def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
     """One worker: the parse-file task for each of its files."""
     from ecompipe.batch.resources import Resources
+    from ecompipe.core.memory import keep_freed_memory
     from ecompipe.core.settings import Settings
     from validator import task as validate_task
 
+    keep_freed_memory()  # as `ecompipe task` does
     res = Resources.from_settings(Settings(**json.loads(settings_json)))
     for key in keys:
         validate_task.parse_one(res.settings, res.bucket, batch_id, key)
@@ -40,9 +43,11 @@ def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
 def _groups(settings_json: str, batch_id: str, run_id: str, groups: list[int]) -> None:
     """One worker: the transform-group task for each of its groups."""
     from ecompipe.batch.resources import Resources
+    from ecompipe.core.memory import keep_freed_memory
     from ecompipe.core.settings import Settings
     from transformer import fanout
 
+    keep_freed_memory()
     res = Resources.from_settings(Settings(**json.loads(settings_json)))
     for group in groups:
         fanout.transform_group(res.bucket, res.kpis, batch_id, run_id, group, lambda _step: None)
@@ -75,8 +80,10 @@ def main() -> None:
 
     from ecompipe.core.memory import keep_freed_memory
 
-    # as `ecompipe task` does; the workers are forked from here and keep the setting
-    keep_freed_memory()
+    keep_freed_memory()  # as `ecompipe task` does (the serial steps run in this process)
+    # workers start as fresh interpreters, as tasks in containers of their own do: forked from this
+    # process they would share its pages, and its writes would copy them while they run
+    workers = multiprocessing.get_context("spawn")
 
     from ecompipe.aws import transient
     from ecompipe.aws.manifests import Manifest, write_manifest
@@ -107,7 +114,7 @@ def main() -> None:
             as_json = json.dumps({"endpoint_url": url, "bucket": settings.bucket, "max_file_mb": 0})
             if n > 1:
                 shares = [keys[i::n] for i in range(n)]
-                with ProcessPoolExecutor(n) as pool:
+                with ProcessPoolExecutor(n, mp_context=workers) as pool:
                     list(pool.map(_parse, [as_json] * n, [manifest.batch_id] * n, shares))
             parsed = time.perf_counter()
             report = validate_task.run(replace(settings), res.bucket, manifest.batch_id)
@@ -119,7 +126,7 @@ def main() -> None:
                 planned = fanout.plan_groups(res.bucket, manifest.batch_id, run_id, bins)
                 plan_s = time.perf_counter() - validated
                 shares = [list(range(planned["groups"]))[i::n] for i in range(n)]
-                with ProcessPoolExecutor(n) as pool:
+                with ProcessPoolExecutor(n, mp_context=workers) as pool:
                     list(pool.map(_groups, [as_json] * n, [manifest.batch_id] * n, [run_id] * n, shares))
             grouped = time.perf_counter()
             summary = transform_task.run(res.bucket, res.kpis, manifest.batch_id, run_id=run_id)
