@@ -15,7 +15,6 @@ other than glibc.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Callable, Mapping
 
@@ -50,12 +49,10 @@ def keep_freed_memory() -> bool:
 
 
 def _glibc_mallopt() -> Callable[[int, int], int] | None:
-    """glibc's mallopt, or None."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """glibc's mallopt, or None: looked up among the symbols the process has loaded already (its C
+    library among them), with no search of the system's libraries."""
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)
         if not hasattr(libc, "gnu_get_libc_version"):  # musl has a mallopt that does nothing
             return None
         mallopt = libc.mallopt
