@@ -19,42 +19,73 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.run import dataset  # noqa: E402
 
+if TYPE_CHECKING:
+    from ecompipe.batch.resources import Resources
 
-def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
-    """One worker: the parse-file task for each of its files."""
+T = TypeVar("T")
+
+
+def _resources(settings_json: str) -> Resources:
+    """A task's start, in its own fresh process: the memory setting `ecompipe task` applies, and
+    its clients."""
     from ecompipe.batch.resources import Resources
     from ecompipe.core.memory import keep_freed_memory
     from ecompipe.core.settings import Settings
+
+    keep_freed_memory()
+    return Resources.from_settings(Settings(**json.loads(settings_json)))
+
+
+def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
+    """One worker: the parse-file task for each of its files."""
     from validator import task as validate_task
 
-    keep_freed_memory()  # as `ecompipe task` does
-    res = Resources.from_settings(Settings(**json.loads(settings_json)))
+    res = _resources(settings_json)
     for key in keys:
         validate_task.parse_one(res.settings, res.bucket, batch_id, key)
 
 
-def _groups(settings_json: str, batch_id: str, run_id: str, groups: list[int]) -> None:
-    """One worker: the transform-group task for each of its groups."""
-    from ecompipe.batch.resources import Resources
-    from ecompipe.core.memory import keep_freed_memory
-    from ecompipe.core.settings import Settings
+def _validate(settings_json: str, batch_id: str) -> dict:
+    """The validate task (from the parts there are): its report."""
+    from validator import task as validate_task
+
+    res = _resources(settings_json)
+    return validate_task.run(res.settings, res.bucket, batch_id)
+
+
+def _plan(settings_json: str, batch_id: str, run_id: str, bins: int) -> dict:
+    """The plan-transform task."""
     from transformer import fanout
 
-    keep_freed_memory()
-    res = Resources.from_settings(Settings(**json.loads(settings_json)))
+    return fanout.plan_groups(_resources(settings_json).bucket, batch_id, run_id, bins)
+
+
+def _groups(settings_json: str, batch_id: str, run_id: str, groups: list[int]) -> None:
+    """One worker: the transform-group task for each of its groups."""
+    from transformer import fanout
+
+    res = _resources(settings_json)
     for group in groups:
         fanout.transform_group(res.bucket, res.kpis, batch_id, run_id, group, lambda _step: None)
+
+
+def _transform(settings_json: str, batch_id: str, run_id: str | None) -> dict:
+    """The transform task (the groups no child finished, then the batch-wide steps): its summary."""
+    from transformer import task as transform_task
+
+    res = _resources(settings_json)
+    return transform_task.run(res.bucket, res.kpis, batch_id, run_id=run_id)
 
 
 def cpu_of(pid: int) -> float:
@@ -115,12 +146,15 @@ def main() -> None:
 
     from pandas.testing import assert_frame_equal
 
-    from ecompipe.core.memory import keep_freed_memory
-
-    keep_freed_memory()  # as `ecompipe task` does (the serial steps run in this process)
-    # workers start as fresh interpreters, as tasks in containers of their own do: forked from this
-    # process they would share its pages, and its writes would copy them while they run
+    # every task starts as a fresh interpreter, as tasks in containers of their own do: the serial
+    # steps too, so no run reuses the memory an earlier run of this process faulted in and kept
+    # (the first of `--workers 1,2,1,2` was 10-14 s slower than the others when they ran here), and
+    # workers forked from this process would share its pages, which its writes would copy
     workers = multiprocessing.get_context("spawn")
+
+    def in_task(fn: Callable[..., T], *args: object) -> T:
+        with ProcessPoolExecutor(1, mp_context=workers) as task:
+            return task.submit(fn, *args).result()
 
     from ecompipe.aws import transient
     from ecompipe.aws.manifests import Manifest, write_manifest
@@ -130,9 +164,6 @@ def main() -> None:
     from ecompipe.core import layout
     from ecompipe.core.settings import Settings
     from ecompipe.local.emulator import EmulatorProcess
-    from transformer import fanout
-    from transformer import task as transform_task
-    from validator import task as validate_task
 
     directory = dataset(args.size, 0.01, "seed")
     files = sorted(directory.glob("*.csv"))
@@ -153,18 +184,18 @@ def main() -> None:
                 with steps.step("parse-file"), ProcessPoolExecutor(n, mp_context=workers) as pool:
                     list(pool.map(_parse, [as_json] * n, [manifest.batch_id] * n, shares))
             with steps.step("validate"):
-                report = validate_task.run(replace(settings), res.bucket, manifest.batch_id)
+                report = in_task(_validate, as_json, manifest.batch_id)
             run_id = None
             if n > 1:  # as `ecompipe task plan-transform` splits it
                 run_id = f"{manifest.batch_id}-fan"
+                bins = args.bins or tasks.transform_bins(settings, manifest)
                 with steps.step("plan"):
-                    bins = args.bins or tasks.transform_bins(settings, manifest)
-                    planned = fanout.plan_groups(res.bucket, manifest.batch_id, run_id, bins)
+                    planned = in_task(_plan, as_json, manifest.batch_id, run_id, bins)
                 shares = [list(range(planned["groups"]))[i::n] for i in range(n)]
                 with steps.step("groups"), ProcessPoolExecutor(n, mp_context=workers) as pool:
                     list(pool.map(_groups, [as_json] * n, [manifest.batch_id] * n, [run_id] * n, shares))
             with steps.step("transform"):
-                summary = transform_task.run(res.bucket, res.kpis, manifest.batch_id, run_id=run_id)
+                summary = in_task(_transform, as_json, manifest.batch_id, run_id)
             staged = {
                 k: transient.get_frame(res.bucket, layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS
             }
