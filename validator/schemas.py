@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 import pandera.pandas as pa
 
-from ecompipe.core.keys import all_distinct
+from ecompipe.core.keys import first_of_each
 from validator import reasons
 from validator.dialects import KNOWN_STATUSES, ORDER_ITEMS, ORDERS, PRODUCTS
 
@@ -35,11 +35,7 @@ def _key() -> pa.Column:
     kept, every later one fails as duplicate_key (nulls are missing values, never duplicates).
     A column check rather than the schema's `unique=`, whose failure report reshapes the whole
     frame (a stack/unstack that took longer than finding the duplicates)."""
-    return pa.Column(checks=[_check(_first_of_its_key, reasons.DUPLICATE_KEY)], **_required_text())
-
-
-def _first_of_its_key(s: pd.Series) -> pd.Series:
-    return pd.Series(True, index=s.index) if all_distinct(s) else ~s.duplicated(keep="first")
+    return pa.Column(checks=[_check(first_of_each, reasons.DUPLICATE_KEY)], **_required_text())
 
 
 def schema(kind: str, today: str) -> pa.DataFrameSchema:

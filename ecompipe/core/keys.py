@@ -6,6 +6,7 @@ at a million keys, found by profiling); pyarrow.compute.is_in does the same vect
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
@@ -34,6 +35,21 @@ def all_distinct(values: pd.Series) -> bool:
     of a batch's keys decided without pandas' duplicated (10M keys: 1.3 s against 3.6 s)."""
     column = arrow_column(values)
     return column.null_count == 0 and len(pc.unique(column)) == len(column)
+
+
+def first_of_each(values: pd.Series) -> pd.Series:
+    """Whether each value is the first row of its key (a missing value always is): pandas'
+    `~duplicated(keep="first")` over the keys present. One hash pass over the strings (Arrow's
+    dictionary encoding), then, only when some key repeats, pandas' integer `duplicated` over the
+    codes. On 10M item keys with 1 % bad rows (repeats and missing keys, so `all_distinct` cannot
+    decide), in a fresh process: 2.9 s -> 2.4 s, and 0.27 -> 0.01 GiB of new memory."""
+    column = arrow_column(values)
+    encoded = pc.dictionary_encode(column)
+    if len(encoded.dictionary) == len(column) - column.null_count:  # no key repeats
+        return pd.Series(True, index=values.index, dtype=bool)
+    codes = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
+    repeated = pd.Series(codes).duplicated(keep="first").to_numpy() & (codes >= 0)
+    return pd.Series(~repeated, index=values.index, dtype=bool)
 
 
 def item_keys(order_id: pd.Series, product_id: pd.Series, item_id: pd.Series | None) -> pd.Series:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core.keys import all_distinct, isin, item_keys
+from ecompipe.core.keys import all_distinct, first_of_each, isin, item_keys
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
@@ -180,6 +180,16 @@ def test_key_membership_is_set_membership_whichever_side_is_larger(values: list,
 def test_keys_are_all_distinct_exactly_when_none_repeats_and_none_is_missing(values: list) -> None:
     series = pd.Series(values, dtype="str")
     assert all_distinct(series) == (not series.duplicated().any() and not series.isna().any())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_maybe_ids)
+def test_the_first_row_of_each_key_is_found_as_pandas_finds_it(values: list) -> None:
+    """Property: first_of_each is pandas' ~duplicated(keep="first") over the keys present (a
+    missing key always passes: it is a missing value, never a duplicate), whatever repeats."""
+    series = pd.Series(values, index=range(3, 3 + len(values)), dtype="str")
+    expected = ~series.duplicated(keep="first") | series.isna()
+    pd.testing.assert_series_equal(first_of_each(series), expected, check_names=False)
 
 
 def test_ids_holding_the_separator_are_two_items_through_validation() -> None:
