@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from ecompipe.aws import transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
-from ecompipe.aws.objects import Bucket
+from ecompipe.aws.objects import Bucket, side_by_side
 from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
@@ -22,6 +22,8 @@ from transformer import groups as grouping
 from transformer import plans
 from transformer.groups import Batch, FenceCheck
 from transformer.plans import Plan
+
+_SLICES_AT_ONCE = 2  # group slices taken and written at a time (each holds its rows until written)
 
 
 def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
@@ -37,20 +39,22 @@ def store_groups(bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> dict
     item_dates = plan.item_dates
     if item_dates is None:
         raise EcompipeError(f"the plan of batch {batch_id} holds no item dates: it was not made in this process")
-    plan.plan_id = uuid.uuid4().hex
+    plan.plan_id = plan_id = uuid.uuid4().hex
     # each row (Batch holds each key once) goes to the group of its date
     group_of = {d: i for i, dates in enumerate(plan.groups) for d in dates}
     rows = {
-        ORDERS: (batch.orders, _numbers(batch.orders["order_date"], group_of)),
-        ORDER_ITEMS: (batch.items, _numbers(item_dates, group_of)),
+        ORDERS: _Groups(batch.orders, _numbers(batch.orders["order_date"], group_of), len(plan.groups)),
+        ORDER_ITEMS: _Groups(batch.items, _numbers(item_dates, group_of), len(plan.groups)),
     }
-    slices = {
-        layout.transform_group_key(batch_id, run_id, plan.plan_id, i, kind): rows_of_group
-        for kind, (frame, group) in rows.items()
-        # every group, with rows or not (its dates may need no batch row)
-        for i, rows_of_group in enumerate(_split(frame, group, len(plan.groups)))
-    }
-    transient.put_frames(bucket, slices)
+    # every group, with rows or not (its dates may need no batch row)
+    slices = [(kind, i) for i in range(len(plan.groups)) for kind in rows]
+
+    def put(slice_: tuple[str, int]) -> str:
+        kind, i = slice_
+        key = layout.transform_group_key(batch_id, run_id, plan_id, i, kind)
+        return transient.put_frame(bucket, key, rows[kind].rows_of(i))
+
+    side_by_side(put, slices, at_once=_SLICES_AT_ONCE)
     bucket.put_json(layout.transform_plan_key(batch_id, run_id), plan.to_json())
     groups_doc = [{"group": str(i)} for i in range(len(plan.groups))]
     bucket.put_json(layout.transform_groups_key(batch_id, run_id), groups_doc)
@@ -64,16 +68,23 @@ def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
     return lookup[np.asarray(encoded.indices, dtype=np.int64)]
 
 
-def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pa.Table]:
-    """The rows of each group 0..groups-1, in their order in `frame`: one stable sort by group and
-    one take, then slices. The take runs over the table made contiguous first: at 10M items, 0.6 s
-    plus 0.6 s to combine, against 2.2 s over the chunks the concatenated files left (and 3.9 s
-    for a filter per group of 7: dates are spread over the rows, so a mask selects at random)."""
-    order = np.argsort(group, kind="stable")
-    numbers = np.arange(groups)
-    starts, ends = (np.searchsorted(group[order], numbers, side=side) for side in ("left", "right"))
-    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks().take(pa.array(order))
-    return [table.slice(start, end - start) for start, end in zip(starts, ends, strict=True)]
+class _Groups:
+    """The rows of each group 0..groups-1 of a frame, in their order in it: one stable sort by
+    group, then each group's rows taken when asked for. Taken one group at a time, the batch is
+    never copied whole: a task's fresh memory costs ~2-4 s per GiB on a Firecracker VM (a Fargate
+    task is one; docs/benchmarks.md), and a whole copy of 10M items is ~1 GiB. The take runs over
+    the table made contiguous first (at 10M items, 0.6 s to combine, and a take over the chunks the
+    concatenated files left took 2.2 s against 0.6 s), and each group's take reads only its own
+    rows (a filter per group of 7 took 3.9 s: dates are spread over the rows)."""
+
+    def __init__(self, frame: pd.DataFrame, group: np.ndarray, groups: int) -> None:
+        self.order = np.argsort(group, kind="stable")
+        numbers = np.arange(groups)
+        self.starts, self.ends = (np.searchsorted(group[self.order], numbers, side=side) for side in ("left", "right"))
+        self.table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+
+    def rows_of(self, group: int) -> pa.Table:
+        return self.table.take(pa.array(self.order[self.starts[group] : self.ends[group]]))
 
 
 def stored_plan(bucket: Bucket, batch_id: str, run_id: str) -> Plan | None:

@@ -18,11 +18,11 @@ _SIDE_BY_SIDE = 8  # objects transferred at a time by side_by_side
 T, R = TypeVar("T"), TypeVar("R")
 
 
-def side_by_side(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """work(item) for each item, several at a time, results in the items' order. For work on
+def side_by_side(work: Callable[[T], R], items: Iterable[T], at_once: int = _SIDE_BY_SIDE) -> list[R]:
+    """work(item) for each item, `at_once` at a time, results in the items' order. For work on
     objects: the transfer, (de)compression and Arrow's decoding release the GIL, so a task's
     other cores work too (a batch's parts, its staged frames, a plan's slices, partitions)."""
-    with ThreadPoolExecutor(_SIDE_BY_SIDE) as pool:
+    with ThreadPoolExecutor(at_once) as pool:
         return list(pool.map(work, items))
 
 
