@@ -27,7 +27,7 @@ from validator.dialects import (
     kind_of,
     to_canonical,
 )
-from validator.model import BatchValidation, InputFile, Known, ParsedFile
+from validator.model import PENDING_OF_FILE, BatchValidation, InputFile, Known, ParsedFile
 from validator.reading import MalformedFile, read_csv
 from validator.report import build_report
 from validator.schemas import failures
@@ -66,7 +66,9 @@ def validate_batch(
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
             mine = new_pending[new_pending["source_file"] == p.key]
-            p.pending = pd.DataFrame({"row": mine["_row"].to_numpy(), "reason": mine["reason"].to_numpy()})
+            p.pending = pd.DataFrame(
+                {k: mine[c].to_numpy() for k, c in PENDING_OF_FILE.items()}, columns=list(PENDING_OF_FILE)
+            )
 
     # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
     # recovery re-run) replaces its old copy, whether it resolves now or is held again
@@ -149,6 +151,9 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
             continue
         ok = ~p.frame.index.isin(p.errors["row"])
         frames.append(p.frame[ok].assign(_row=p.frame.index[ok]))
+        # the batch's rows are in `frames` now: the file's own copy goes (at 10M items ~1 GiB, and
+        # a task's peak is what its fresh memory costs)
+        p.frame = p.frame.iloc[0:0]
     if not frames:
         return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
     combined = contiguous(pd.concat(frames, ignore_index=True))

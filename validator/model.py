@@ -11,6 +11,9 @@ from ecompipe.core import layout
 from validator.dialects import CANONICAL_COLUMNS, ORDER_ITEMS, Dialect, empty_errors
 from validator.reading import MalformedFile, RawTable
 
+# a file's held rows (ParsedFile.pending), from the batch's held items: column -> held item column
+PENDING_OF_FILE = {"row": "_row", "reason": "reason", "order_id": "order_id", "product_id": "product_id"}
+
 PENDING_COLUMNS = [
     *CANONICAL_COLUMNS[ORDER_ITEMS],
     "source_file",
@@ -52,9 +55,11 @@ class ParsedFile:
     kind: str | None = None
     dialect: Dialect | None = None
     raw: RawTable | None = None
-    frame: pd.DataFrame | None = None  # canonical rows, same positions as raw.cells
+    # canonical rows, same positions as raw.cells; left empty (its columns kept) once the
+    # batch-wide checks have taken them
+    frame: pd.DataFrame | None = None
     errors: pd.DataFrame = field(default_factory=empty_errors)  # row, column, value, reason
-    pending: pd.DataFrame | None = None  # rows held for references: row, reason
+    pending: pd.DataFrame | None = None  # rows held for references: PENDING_OF_FILE
     malformed: MalformedFile | None = None
 
     @property

@@ -11,7 +11,7 @@ import pandas as pd
 
 from validator import reasons
 from validator.dialects import ignored_columns
-from validator.model import ParsedFile
+from validator.model import PENDING_OF_FILE, ParsedFile
 
 MAX_VALUE_CHARS = 80
 HELD_REASONS = (reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT)  # why an item is held, not rejected
@@ -42,7 +42,7 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
         return entry
     assert p.raw is not None and p.dialect is not None
     errs = p.errors.drop_duplicates(["row", "reason", "column"])
-    pending = p.pending if p.pending is not None else pd.DataFrame({"row": [], "reason": []})
+    pending = p.pending if p.pending is not None else pd.DataFrame(columns=list(PENDING_OF_FILE))
     found = _findings(p, errs, pending)
     entry.update(
         status="ok",
@@ -153,13 +153,12 @@ def _findings(p: ParsedFile, errs: pd.DataFrame, pending: pd.DataFrame) -> pd.Da
             }
         ),
     ]
-    if len(pending) and p.frame is not None:
-        rows = pending["row"].to_numpy(dtype="int64")
+    if len(pending):
         held = pd.DataFrame(
             {
-                "line": lines[rows],
-                "order_id": p.frame["order_id"].to_numpy(dtype=object)[rows],
-                "product_id": p.frame["product_id"].to_numpy(dtype=object)[rows],
+                "line": lines[pending["row"].to_numpy(dtype="int64")],
+                "order_id": pending["order_id"].to_numpy(dtype=object),
+                "product_id": pending["product_id"].to_numpy(dtype=object),
                 "reason": pending["reason"].to_numpy(),
             }
         )

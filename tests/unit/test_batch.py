@@ -138,6 +138,8 @@ def test_unknown_order_or_product_goes_to_pending_and_resolves_later() -> None:
     f = _file(first.report, "order_items_a.csv")
     assert (f["accepted"], f["pending"]) == (0, 2)
     assert f["reasons"] == {reasons.UNKNOWN_ORDER: 1, reasons.UNKNOWN_PRODUCT: 1}
+    shown = {r: [(e["line"], e["column"], e["value"]) for e in found] for r, found in f["examples"].items()}
+    assert shown == {reasons.UNKNOWN_ORDER: [(2, "order_id", "7")], reasons.UNKNOWN_PRODUCT: [(3, "product_id", "99")]}
     assert len(first.pending) == 2
 
     known = Known(pd.Index(["8"]), pd.Index(["1", "2"]))
