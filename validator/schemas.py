@@ -7,6 +7,7 @@ Types are already parsed (validator.parsing); pandera never coerces, least of al
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pandas as pd
@@ -18,8 +19,15 @@ from validator.dialects import KNOWN_STATUSES, ORDER_ITEMS, ORDERS, PRODUCTS
 
 
 def _check(test: Callable[[pd.Series], pd.Series], reason: str) -> pa.Check:
-    """A vectorised check whose name is the reason code (built-in checks do not keep their name)."""
-    return pa.Check(test, name=reason, ignore_na=True)
+    """A vectorised check whose name is the reason code (built-in checks do not keep their name).
+    A missing value passes it (a required column reports it as missing_value). The check says so
+    itself rather than through pandera's `ignore_na`, which first copies the column without its
+    missing values whenever it has one: a whole-batch copy per check (10M item keys: ~0.6 GiB)."""
+    return pa.Check(functools.partial(_missing_passes, test), name=reason, ignore_na=False)
+
+
+def _missing_passes(test: Callable[[pd.Series], pd.Series], s: pd.Series) -> pd.Series:
+    return (test(s) | s.isna()).astype(bool)  # NA | True is True for nullable booleans too
 
 
 def _not_negative() -> pa.Check:
