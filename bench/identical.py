@@ -14,6 +14,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +57,15 @@ def outputs(tree: Path, sets_file: Path, work: Path) -> dict:
     return pickle.loads(out.read_bytes())
 
 
+def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
+    """Staged rows as their readers get them from S3: a category (the file column, staged as a
+    dictionary since 2026-12-03) as its text."""
+    from ecompipe.core.arrow import category_as_text
+
+    categories = [c for c in frame.columns if str(frame[c].dtype) == "category"]
+    return frame.assign(**{c: category_as_text(frame[c]) for c in categories})
+
+
 def differences(old: dict, new: dict) -> list[str]:
     import pandas as pd
 
@@ -61,7 +74,7 @@ def differences(old: dict, new: dict) -> list[str]:
         a, b = old[name], new[name]
         if a["report"] != b["report"]:
             found.append(f"{name}: report")
-        frames = [(f"staged {k}", a["staged"][k], b["staged"][k]) for k in a["staged"]]
+        frames = [(f"staged {k}", _as_stored(a["staged"][k]), _as_stored(b["staged"][k])) for k in a["staged"]]
         frames += [(f"rejected {k}", a["rejected"][k], b["rejected"].get(k)) for k in a["rejected"]]
         frames += [("pending", a["pending"], b["pending"]), ("order KPIs", a["kpis"][0], b["kpis"][0])]
         frames += [("category KPIs", a["kpis"][1], b["kpis"][1])]

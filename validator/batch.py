@@ -77,8 +77,8 @@ def validate_batch(
     carried, pending_after = pending.carry(
         batch_id, held, accepted[ORDER_ITEMS], order_ids, product_ids, pending_before, now, max_pending_age_days
     )
-    staged = {kind: pending.public(accepted[kind]) for kind in (ORDERS, PRODUCTS)}
-    staged[ORDER_ITEMS] = pending.public(items)
+    staged = {kind: pending.staged_rows(accepted[kind]) for kind in (ORDERS, PRODUCTS)}
+    staged[ORDER_ITEMS] = pending.staged_rows(items)
 
     accepted_per_file = pd.concat(
         [accepted[ORDERS]["source_file"], accepted[PRODUCTS]["source_file"], items["source_file"]]

@@ -39,7 +39,18 @@ def get_frame_and_note(
     """A frame written by put_frame (only `columns`, when given) and the note written with it
     (ObjectMissing when absent)."""
     table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
-    return table.to_pandas(), note_of(table)
+    return _text_for_dictionaries(table).to_pandas(), note_of(table)
+
+
+def _text_for_dictionaries(table: pa.Table) -> pa.Table:
+    """A column written as a category (Arrow's dictionary: the validator's file column) comes back
+    as the text it stands for, so a reader sees what it would have seen had it been written as
+    text; writing the codes spares the writer the text (10M rows: ~0.9 GiB)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            text = table.column(i).cast(field.type.value_type)
+            table = table.set_column(i, pa.field(field.name, field.type.value_type), text)
+    return table
 
 
 def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.DataFrame:
