@@ -69,7 +69,7 @@ class ParsedFile:
 
 @dataclass
 class BatchValidation:
-    staged: dict[str, pd.DataFrame]  # the batch's own accepted rows, by kind
+    staged: dict[str, pd.DataFrame]  # the batch's own accepted rows, by kind (the file column a category)
     resolved: pd.DataFrame  # items held by earlier batches that this one resolves (committed with it)
     held: pd.DataFrame  # the batch's own items held for an unknown order or product, with their reason
     rejected_rows: dict[str, pd.DataFrame]
