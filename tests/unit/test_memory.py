@@ -18,12 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 glibc_only = pytest.mark.skipif(_glibc_mallopt() is None, reason="mallopt is glibc's")
 
 # a column of 32M int64 values (256 MiB) filled, freed, and filled again three times; the page
-# faults of the first round and of the later ones
+# faults of the first round and of the later ones. argv[1]: "keep" (keep_freed_memory first),
+# "default" (nothing first), or "validate" (`ecompipe validate sample_data/seed` first, in process)
 ROUNDS = """
 import json, resource, sys
 import numpy as np
 from ecompipe.core.memory import keep_freed_memory
 kept = keep_freed_memory() if sys.argv[1] == "keep" else None
+if sys.argv[1] == "validate":
+    from click.testing import CliRunner
+    from ecompipe.cli import main
+    result = CliRunner().invoke(main, ["validate", "sample_data/seed"])
+    assert result.exit_code == 0, result.output
 def faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 counts = []
@@ -39,9 +45,9 @@ print(json.dumps({"kept": kept, "first": counts[0], "later": max(counts[1:])}))
 def _rounds(mode: str, **env: str) -> dict:
     clean = {k: v for k, v in os.environ.items() if not set_by_environment({k: v})}
     out = subprocess.run(
-        [sys.executable, "-c", ROUNDS, mode], env={**clean, **env}, capture_output=True, text=True, check=True
+        [sys.executable, "-c", ROUNDS, mode], env={**clean, **env}, cwd=ROOT, capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @glibc_only
@@ -68,31 +74,9 @@ def test_a_deployment_that_sets_malloc_itself_decides(name: str) -> None:
     assert told["later"] >= told["first"] // 2
 
 
-# after `ecompipe validate sample_data/seed` in this interpreter, the rounds of ROUNDS
-AFTER_A_COMMAND = """
-import json, resource, sys
-import numpy as np
-from click.testing import CliRunner
-from ecompipe.cli import main
-result = CliRunner().invoke(main, ["validate", "sample_data/seed"])
-assert result.exit_code == 0, result.output
-counts = []
-for _ in range(4):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    column = np.ones(32 << 20, dtype=np.int64)
-    counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-    del column
-print(json.dumps({"first": counts[0], "later": max(counts[1:])}))
-"""
-
-
 @glibc_only
 def test_a_command_that_does_a_batchs_work_keeps_what_it_frees() -> None:
-    clean = {k: v for k, v in os.environ.items() if not set_by_environment({k: v})}
-    out = subprocess.run(
-        [sys.executable, "-c", AFTER_A_COMMAND], env=clean, cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    rounds = json.loads(out.stdout.strip().splitlines()[-1])
+    rounds = _rounds("validate")
     assert rounds["later"] <= max(rounds["first"] // 20, 5)
 
 
