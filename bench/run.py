@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from ecompipe.local.generate import Spec, generate  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
-SIZES = {"100k": 100_000, "1M": 1_000_000, "3M": 3_000_000, "10M": 10_000_000}
+SIZES = {"100k": 100_000, "1M": 1_000_000, "3M": 3_000_000, "5M": 5_000_000, "10M": 10_000_000}
 E2E_MAX = 1_000_000  # `ecompipe run` end to end is measured up to here (the emulator holds it all in memory)
 
 
