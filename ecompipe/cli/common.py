@@ -113,14 +113,6 @@ def batch_process(command: Callable[P, R]) -> Callable[P, R]:
     return kept
 
 
-def local_task_mode(mode: str, workers: int) -> str:
-    """How the local runner runs ECS tasks: `auto` is in process for one worker, one interpreter
-    per task (so they use several cores) for more."""
-    if mode != "auto":
-        return mode
-    return "inprocess" if workers == 1 else "subprocess"
-
-
 def batch_id_param(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """Batch ids become key parts: refuse anything that would leave the bucket layout."""
     try:

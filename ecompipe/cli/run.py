@@ -18,7 +18,6 @@ from ecompipe.cli.common import (
     Failure,
     batch_process,
     failures,
-    local_task_mode,
     owner,
     say_waiting,
     settings_for,
@@ -48,11 +47,12 @@ if TYPE_CHECKING:  # the sales workflow loads the events consumer: only when the
 @click.option(
     "--tasks",
     "task_mode",
-    type=click.Choice(["auto", "inprocess", "subprocess", "docker"]),
-    default="auto",
+    type=click.Choice(["inprocess", "subprocess", "docker"]),
+    default="inprocess",
     show_default=True,
-    help="How the local task runner runs ECS tasks (--via statemachine): auto is inprocess for one worker, "
-    "subprocess (one interpreter per task, so they use several cores) for more; docker needs a Docker engine.",
+    help="How the local task runner runs ECS tasks (--via statemachine): inprocess, as threads of this command "
+    "(--workers at once); subprocess, one interpreter per task, as a container would (isolated, and slower: "
+    "each pays its start and its memory afresh, docs/benchmarks.md); docker needs a Docker engine.",
 )
 @workers_option
 @batch_process
@@ -69,7 +69,6 @@ def run(
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")
-    task_mode = local_task_mode(task_mode, workers)
     if task_mode == "docker":
         _require_docker()
     settings = settings_for(endpoint_url)

@@ -15,7 +15,6 @@ from ecompipe.cli.common import (
     batch_process,
     endpoint_option,
     failures,
-    local_task_mode,
     owner,
     settings_for,
     stderr,
@@ -73,9 +72,8 @@ def start(batch_id: str | None, wait: bool, timeout_seconds: int, endpoint_url: 
         if not wait:
             return
         if cluster:
-            mode = local_task_mode("auto", workers)  # only this run's tasks are run here
-            runs = {execution_name(outcome.execution)}
-            stack.enter_context(LocalTaskRunner(settings, cluster, mode, workers=workers, runs=runs))
+            runs = {execution_name(outcome.execution)}  # only this run's tasks are run here
+            stack.enter_context(LocalTaskRunner(settings, cluster, workers=workers, runs=runs))
         with cleaned_up_on_exit(res.leases(), owner(), sfn, execution_arn=outcome.execution):
             described = wait_for(sfn, outcome.execution, timeout_seconds)
     stderr.print(f"execution {described['status']}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger, Metrics
@@ -23,9 +24,11 @@ logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr
 
 
 def bind(run_id: str, batch_id: str, stage: str) -> None:
-    """Every following log line carries these keys (and none left from an earlier stage)."""
-    logger.clear_state()
-    logger.append_keys(run_id=run_id, batch_id=batch_id, stage=stage)
+    """Every following log line of this thread carries these keys (and none left from an earlier
+    stage). Kept per thread: the local task runner runs tasks as threads side by side, and each
+    one's lines name its own run and stage."""
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(run_id=run_id, batch_id=batch_id, stage=stage)
 
 
 def set_level(level: str) -> None:
@@ -48,16 +51,23 @@ METRICS = {
 }
 
 
+# Powertools' Metrics instances share one metric set per process: tasks running as threads side
+# by side (the local task runner) take turns on it, or one's document would hold the other's
+_one_document_at_a_time = threading.Lock()
+
+
 def emf_document(stage: str, values: dict[str, float]) -> dict[str, Any]:
     """One EMF document for a stage (unknown metric names are an error, not a silent drop)."""
-    metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-    metrics.add_dimension(name="stage", value=stage)
-    for name, value in values.items():
-        unit, _ = METRICS[name]
-        metrics.add_metric(name=name, unit=unit, value=value)
-    doc = metrics.serialize_metric_set()
-    metrics.clear_metrics()
-    return doc
+    with _one_document_at_a_time:
+        metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+        try:
+            metrics.add_dimension(name="stage", value=stage)
+            for name, value in values.items():
+                unit, _ = METRICS[name]
+                metrics.add_metric(name=name, unit=unit, value=value)
+            return metrics.serialize_metric_set()
+        finally:
+            metrics.clear_metrics()
 
 
 def emit_metrics(document: dict[str, Any], stream: TextIO | None = None) -> None:

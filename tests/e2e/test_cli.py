@@ -175,10 +175,9 @@ def test_status_and_unlock(emulator_url: str) -> None:
 def test_run_through_the_state_machine_equals_the_in_process_run() -> None:
     """(Through the state machine the batch fans out: every file parsed by its own parse-file
     task, and its dates transformed in two groups by two transform-group tasks, two tasks at a
-    time. In-process tasks: `--tasks auto` would start an interpreter per task, ~20 s more here
-    for the same steps.)"""
+    time, as threads of the command: the default.)"""
     fanned = {"ECOMPIPE_FAN_OUT_MIN_MB": "0", "ECOMPIPE_FAN_OUT_CONCURRENCY": "2"}
-    via_state_machine = ecompipe("run", "--workers", "2", "--tasks", "inprocess", "--output", "json", env=fanned)
+    via_state_machine = ecompipe("run", "--workers", "2", "--output", "json", env=fanned)
     direct = ecompipe("run", "--via", "direct", "--output", "json")
     assert "execution arn:aws:states:" in via_state_machine.stderr and "SUCCEEDED" in via_state_machine.stderr
     assert "11 files (11 parsed in parallel, 0 rejected whole)" in via_state_machine.stderr
