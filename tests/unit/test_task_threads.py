@@ -37,12 +37,8 @@ def test_each_threads_log_lines_name_its_own_stage() -> None:
         both_bound.wait()
         observability.logger.warning("from %s", stage)
 
-    threads = [threading.Thread(target=task, args=(s, s == "validate")) for s in ("validate", "transform")]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _side_by_side([threading.Thread(target=task, args=(s, s == "validate")) for s in ("validate", "transform")])
     finally:
         observability.logger.removeHandler(handler)
     logged = [json.loads(line) for line in lines]
@@ -62,17 +58,15 @@ def test_metrics_documents_made_side_by_side_hold_only_their_own() -> None:
         for _ in range(rounds):
             made[stage].append(observability.emf_document(stage, {"RowsRead": value, "StageDuration": value}))
 
-    threads = [threading.Thread(target=task, args=(s, v)) for s, v in (("parse-file", 1.0), ("transform-group", 2.0))]
+    tasks = (("parse-file", 1.0), ("transform-group", 2.0))
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # threads switch as often as they can, so documents made at once interleave
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _side_by_side([threading.Thread(target=task, args=t) for t in tasks])
     finally:
         sys.setswitchinterval(interval)
-    for stage, value in (("parse-file", 1.0), ("transform-group", 2.0)):
+    for stage, value in tasks:
+        assert len(made[stage]) == rounds  # a thread that failed made fewer
         for doc in made[stage]:
             assert doc["stage"] == stage and doc["RowsRead"] == [value] and doc["StageDuration"] == [value]
             assert [m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == ["RowsRead", "StageDuration"]
@@ -86,3 +80,10 @@ def test_a_document_that_fails_leaves_nothing_for_the_next() -> None:
     doc = observability.emf_document("transform", {"StageDuration": 3.0})
     assert doc["stage"] == "transform" and "RowsRead" not in doc
     assert [m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == ["StageDuration"]
+
+
+def _side_by_side(threads: list[threading.Thread]) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
