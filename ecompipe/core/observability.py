@@ -24,10 +24,10 @@ logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr
 
 
 def bind(run_id: str, batch_id: str, stage: str) -> None:
-    """Every following log line of this thread carries these keys (and none left from an earlier
-    stage). Kept per thread: the local task runner runs tasks as threads side by side, and each
-    one's lines name its own run and stage."""
-    logger.thread_safe_clear_keys()
+    """Every following log line of this thread carries these keys, and none left from an earlier
+    stage (the trigger's, appended for the whole process, included). Kept per thread: the local
+    task runner runs tasks as threads side by side, and each one's lines name its own run and stage."""
+    logger.clear_state()  # the process's keys, and this thread's
     logger.thread_safe_append_keys(run_id=run_id, batch_id=batch_id, stage=stage)
 
 

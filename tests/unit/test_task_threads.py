@@ -7,6 +7,8 @@ import json
 import logging
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -16,15 +18,6 @@ from ecompipe.core import observability
 def test_each_threads_log_lines_name_its_own_stage() -> None:
     """Both bind, then both log: with keys shared by the process, the first to bind would log the
     second's stage."""
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(self.format(record))
-
-    handler = Keep()
-    handler.setFormatter(observability.logger.registered_formatter)
-    observability.logger.addHandler(handler)
     both_bound = threading.Barrier(2)
     first_bound = threading.Event()
 
@@ -37,15 +30,23 @@ def test_each_threads_log_lines_name_its_own_stage() -> None:
         both_bound.wait()
         observability.logger.warning("from %s", stage)
 
-    try:
+    with _logged() as logged:
         _side_by_side([threading.Thread(target=task, args=(s, s == "validate")) for s in ("validate", "transform")])
-    finally:
-        observability.logger.removeHandler(handler)
-    logged = [json.loads(line) for line in lines]
     assert sorted((d["message"], d["stage"], d["run_id"], d["batch_id"]) for d in logged) == [
         ("from transform", "transform", "run-transform", "batch-transform"),
         ("from validate", "validate", "run-validate", "batch-validate"),
     ]
+
+
+def test_a_stage_logs_none_of_the_keys_an_earlier_stage_left() -> None:
+    """The trigger appends its keys for the whole process (trigger.handler); a task bound after
+    it in the same process logs none of them."""
+    with _logged() as logged:
+        observability.logger.append_keys(stage="trigger", source="s3", request_id="r-1")
+        observability.bind("run-1", "batch-1", "validate")
+        observability.logger.warning("validating")
+    (line,) = logged
+    assert line["stage"] == "validate" and "source" not in line and "request_id" not in line
 
 
 def test_metrics_documents_made_side_by_side_hold_only_their_own() -> None:
@@ -87,3 +88,23 @@ def _side_by_side(threads: list[threading.Thread]) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+@contextmanager
+def _logged() -> Iterator[list[dict]]:
+    """The lines the tasks' logger writes inside the block (after it ends), as its handler formats
+    them: with the formatter it holds at each line, which `bind` replaces."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(observability.logger.registered_formatter.format(record))
+
+    handler = Keep()
+    observability.logger.addHandler(handler)
+    logged: list[dict] = []
+    try:
+        yield logged
+    finally:
+        observability.logger.removeHandler(handler)
+        logged.extend(json.loads(line) for line in lines)
