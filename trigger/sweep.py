@@ -91,9 +91,12 @@ def execution_input(settings: Settings, manifest: Manifest, claim: Claim, run_id
 
 
 def fans_out(settings: Settings, manifest: Manifest) -> bool:
-    """Whether the batch's files are parsed one task each before the batch-wide validation."""
+    """Whether the batch's files are parsed one task each before the batch-wide validation: a
+    batch of several files, at least ECOMPIPE_FAN_OUT_MIN_MB of them, whose tasks may run side by
+    side (ECOMPIPE_FAN_OUT_CONCURRENCY above 1)."""
     total = sum(f.size for f in manifest.files)
-    return len(manifest.files) > 1 and total >= settings.fan_out_min_mb * 2**20
+    side_by_side = settings.fan_out_concurrency > 1
+    return side_by_side and len(manifest.files) > 1 and total >= settings.fan_out_min_mb * 2**20
 
 
 SWEEP_PREFIX = "sweep-"  # the sweep lease's holder is named sweep-<time>

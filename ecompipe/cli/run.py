@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,7 +72,11 @@ def run(
         raise click.UsageError(f"{directory} is not a directory")
     if task_mode == "docker":
         _require_docker()
+    # the local runner runs `workers` tasks at once: with one, a batch does not fan out
+    # (ECOMPIPE_FAN_OUT_CONCURRENCY 1), since its tasks would only run one after another
     settings = settings_for(endpoint_url)
+    if workers == 1:
+        settings = replace(settings, fan_out_concurrency=1)
     started = time.monotonic()
     with failures(settings):
         files, sales_files = csv_files(directory), json_files(directory)

@@ -185,6 +185,15 @@ def test_run_through_the_state_machine_equals_the_in_process_run() -> None:
     assert len(json.loads(direct.stdout)["order_kpis"]) == 10
 
 
+def test_one_worker_runs_a_batch_that_would_fan_out_as_one_task_each() -> None:
+    """With one worker the fan-out's tasks would run one after another, adding only its own
+    writes and reads: the batch takes one validate task and one transform task."""
+    one = ecompipe("run", "--output", "json", env={"ECOMPIPE_FAN_OUT_MIN_MB": "0"})
+    assert "SUCCEEDED" in one.stderr and "11 files (0 rejected whole)" in one.stderr
+    assert "parsed in parallel" not in one.stderr
+    assert len(json.loads(one.stdout)["order_kpis"]) == 10
+
+
 def test_docker_tasks_without_an_engine_exit_2() -> None:
     proc = ecompipe("run", "--tasks", "docker", check=False)
     assert proc.returncode == 2 and "Docker engine" in proc.stderr

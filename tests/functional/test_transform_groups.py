@@ -142,3 +142,20 @@ def test_a_fanned_out_transform_takes_one_group_per_fan_out_size_at_most_one_per
     assert transform_bins(Settings(fan_out_min_mb=64, fan_out_concurrency=3), manifest(*[64] * 10)) == 3
     assert transform_bins(Settings(fan_out_min_mb=0, fan_out_concurrency=40), manifest(1, 1, 1)) == 3
     assert transform_bins(settings, manifest(1, 1)) == 1
+
+
+def test_a_batch_fans_out_only_when_its_tasks_may_run_side_by_side() -> None:
+    """Several files, at least ECOMPIPE_FAN_OUT_MIN_MB of them, and a Map that runs more than one
+    task at a time: with ECOMPIPE_FAN_OUT_CONCURRENCY 1 (`ecompipe run` with one worker) the
+    batch takes one validate task and one transform task."""
+    from ecompipe.aws.manifests import Manifest
+    from ecompipe.aws.objects import ObjectInfo
+    from ecompipe.core.settings import Settings
+    from trigger.sweep import fans_out
+
+    files = Manifest.for_files([ObjectInfo(f"incoming/orders_{i}.csv", 40 * 2**20, f"e{i}") for i in range(3)])
+    one = Manifest.for_files([ObjectInfo("incoming/orders_0.csv", 400 * 2**20, "e0")])
+    assert fans_out(Settings(fan_out_min_mb=64, fan_out_concurrency=2), files)
+    assert not fans_out(Settings(fan_out_min_mb=64, fan_out_concurrency=1), files)
+    assert not fans_out(Settings(fan_out_min_mb=200, fan_out_concurrency=40), files)  # 120 MiB
+    assert not fans_out(Settings(fan_out_min_mb=0, fan_out_concurrency=40), one)
