@@ -64,6 +64,7 @@ def run(
     JSON sales files beside them each go through the sales workflow (docs/events.md).
 
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
+    With one worker no batch fans out; with more, one of at least ECOMPIPE_FAN_OUT_MIN_MB does.
     """
     from ecompipe.batch.pipeline import csv_files, json_files
 
