@@ -93,7 +93,8 @@ def execution_input(settings: Settings, manifest: Manifest, claim: Claim, run_id
 def fans_out(settings: Settings, manifest: Manifest) -> bool:
     """Whether the batch's files are parsed one task each before the batch-wide validation: a
     batch of several files, at least ECOMPIPE_FAN_OUT_MIN_MB of them, whose tasks may run side by
-    side (ECOMPIPE_FAN_OUT_CONCURRENCY above 1)."""
+    side (ECOMPIPE_FAN_OUT_CONCURRENCY above 1: one at a time, the fan-out only adds its own writes
+    and reads of parts and group slices, at 10M 0-17 s over one task, docs/benchmarks.md)."""
     total = sum(f.size for f in manifest.files)
     side_by_side = settings.fan_out_concurrency > 1
     return side_by_side and len(manifest.files) > 1 and total >= settings.fan_out_min_mb * 2**20

@@ -73,8 +73,7 @@ def run(
         raise click.UsageError(f"{directory} is not a directory")
     if task_mode == "docker":
         _require_docker()
-    # the local runner runs `workers` tasks at once: with one, a batch does not fan out
-    # (ECOMPIPE_FAN_OUT_CONCURRENCY 1), since its tasks would only run one after another
+    # one task at a time: concurrency 1, so no batch fans out (trigger.sweep.fans_out says why)
     settings = settings_for(endpoint_url)
     if workers == 1:
         settings = replace(settings, fan_out_concurrency=1)

@@ -43,8 +43,7 @@ class Settings:
     # (the state machine's Distributed Map, at most fan_out_concurrency at a time) before the
     # batch-wide checks; smaller ones take one validate task. 0 = every batch of several files.
     fan_out_min_mb: int = 64
-    # 1 = no batch fans out: its tasks would run one at a time, adding only the fan-out's own writes
-    # and reads of its parts and groups (at 10M items, 0-17 s more than one task: docs/benchmarks.md)
+    # 1 = no batch fans out (trigger.sweep.fans_out)
     fan_out_concurrency: int = 40
     state_machine_arn: str | None = None
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly
