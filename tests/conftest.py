@@ -24,6 +24,13 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": False}}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In-process moto is the emulator `ecompipe run` serves: with ecompipe's fixes to it."""
+    from ecompipe.local import patches
+
+    patches.apply()
+
+
 @pytest.fixture(scope="session")
 def lab_dir() -> Path:
     assert LAB.is_dir(), f"the public data set ships with the project at {LAB}"
@@ -62,10 +69,8 @@ def events_world(aws_env: None):
     from moto import mock_aws
 
     from ecompipe.core.settings import Settings
-    from ecompipe.local import patches
     from tests.support.events import make_world
 
-    patches.apply()
     with mock_aws(config=MOTO_CONFIG):
         yield make_world(Settings(bucket="ecompipe-events-test", max_receive_count=3))
 

@@ -14,6 +14,7 @@ def apply() -> None:
     patch_moto_sqs_attributes()
     patch_moto_sqs_visible_messages()
     patch_moto_sdk_object_bodies()
+    patch_moto_athena_rest_json()
 
 
 def patch_moto_ecs_integration() -> None:
@@ -175,3 +176,28 @@ def patch_moto_sdk_object_bodies() -> None:
 
     cls._eval_service_task = _eval_service_task
     cls._ecompipe_patched = True
+
+
+def patch_moto_athena_rest_json() -> None:
+    """botocore describes Athena with the json protocol (`POST /` naming the operation in
+    `X-Amz-Target`) up to 1.44.8 and with rest-json (`POST /workgroups`,
+    `GET /query-executions/{id}`, ...) from 1.44.18 on, while moto 5.2 routes only `POST /` and
+    finds the operation from the installed botocore's form alone: either form failed with 404 "Not
+    yet implemented" in some pairing. Every Athena path now reaches moto's responses, which read a
+    parameter from the body, the query or the path alike, and the operation is taken from
+    `X-Amz-Target` where the request names it: both forms are served, whichever botocore is
+    installed (tests/functional/test_emulator_athena.py)."""
+    from moto.athena import urls
+    from moto.athena.responses import AthenaResponse
+
+    if getattr(AthenaResponse, "_ecompipe_patched", False):
+        return
+    urls.url_paths.setdefault("{0}/.+$", AthenaResponse.dispatch)
+    from_router = AthenaResponse._get_action
+
+    def _get_action(self: Any) -> str:
+        target = self.headers.get("X-Amz-Target")
+        return target.rpartition(".")[2] if target else from_router(self)
+
+    AthenaResponse._get_action = _get_action  # type: ignore[method-assign]
+    AthenaResponse._ecompipe_patched = True  # type: ignore[attr-defined]

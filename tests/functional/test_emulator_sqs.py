@@ -9,13 +9,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ecompipe.local import patches
 from tests.conftest import MOTO_CONFIG
 
 
 @pytest.fixture
 def sqs(aws_env: None):
-    patches.apply()
     with mock_aws(config=MOTO_CONFIG):
         yield boto3.client("sqs", region_name="us-east-1")
 

@@ -14,7 +14,6 @@ from moto import mock_aws
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.settings import Settings
-from ecompipe.local import patches
 from events import landing
 from tests.conftest import MOTO_CONFIG
 from tests.support.events import World, make_world, produced_purchases, purchases_as_csv
@@ -25,7 +24,6 @@ pytestmark = pytest.mark.functional
 
 @contextmanager
 def _world() -> Iterator[tuple[World, Resources]]:
-    patches.apply()
     with mock_aws(config=MOTO_CONFIG):
         world = make_world(Settings(bucket="ecompipe-landing-test"))
         res = Resources.from_settings(world.settings)

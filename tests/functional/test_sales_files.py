@@ -12,7 +12,6 @@ from moto import mock_aws
 
 from ecompipe.aws import clients as aws
 from ecompipe.core.settings import Settings
-from ecompipe.local import patches
 from ecompipe.local.runner import LocalTaskRunner
 from ecompipe.local.stack import deploy, deploy_sales
 from ecompipe.local.starter import wait_for
@@ -38,7 +37,6 @@ MIXED = {
 def _world(inline_max_bytes: int):
     from moto.moto_api import state_manager
 
-    patches.apply()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         # ECS tasks stay RUNNING until the local task runner stops them, as on the emulator
         state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})

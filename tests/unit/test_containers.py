@@ -5,7 +5,6 @@ import re
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -84,12 +83,15 @@ def _stages() -> dict[str, str]:
 def test_the_task_image_installs_only_what_the_tasks_run() -> None:
     stages = _stages()
     assert list(stages)[-1] == "task"  # the default target is the Fargate image
-    assert "COPY --from=build-task /install" in stages["task"]
-    installs = re.findall(r'pip install [^\n]*"([^"]+)"', stages["build-task"])
-    assert installs == ["."], installs  # the project itself, no extra
-    assert re.findall(r'pip install [^\n]*"([^"]+)"', stages["build-local"]) == [".[local]"]
-    # and what "." pulls in: the installed package's own runtime requirements
-    runtime = [r for r in metadata.requires("ecompipe") or [] if "extra ==" not in r]
-    names = {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in runtime}
-    assert names and not names & {"moto", "docker", "fastapi", "uvicorn", "python-multipart"}, names
-    assert {"boto3", "pandas", "pyarrow", "pandera"} <= names
+    assert "COPY --from=build-task /opt/venv" in stages["task"]
+    assert "COPY --from=build-local /opt/venv" in stages["local"]
+    # each image from its lock, then the project itself without its extras (tests/unit/test_lock.py)
+    assert re.findall(r"-r (requirements/\S+)", stages["build-task"]) == ["requirements/task.txt"]
+    assert re.findall(r"-r (requirements/\S+)", stages["build-local"]) == ["requirements/local.txt"]
+    assert re.findall(r'pip install [^\n]*"([^"]+)"', stages["build-task"]) == ["."]
+    # and what the task lock holds: the package's runtime requirements, none of the local extra's
+    pinned = {
+        line.split("==")[0] for line in (ROOT / "requirements" / "task.txt").read_text().splitlines() if "==" in line
+    }
+    assert pinned and not pinned & {"moto", "docker", "fastapi", "uvicorn", "python-multipart"}, pinned
+    assert {"boto3", "pandas", "pyarrow", "pandera"} <= pinned
