@@ -120,8 +120,3 @@ def test_every_install_reads_a_lock_with_hashes_and_resolves_nothing_else(path: 
     for other in set(installs) - set(from_locks):
         assert "--no-deps" in other and "--no-build-isolation" in other, f"{path}: `pip install {other}` resolves"
 
-
-def test_ci_runs_the_readme_test_command() -> None:
-    readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
-    command = ci.strip().splitlines()[-1]
-    assert command.endswith(".venv/bin/pytest") and command in readme

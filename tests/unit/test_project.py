@@ -20,8 +20,9 @@ def _quickstart_commands() -> list[str]:
 def test_readme_quickstart_has_exactly_two_setup_commands() -> None:
     commands = _quickstart_commands()
     assert len(commands) == 2
-    assert commands[0].endswith("ecompipe run") and "[local]" in commands[0]
-    assert commands[1].endswith("pytest") and "[test]" in commands[1]
+    # each installs its lock (tests/unit/test_lock.py): the local extra's, the test extra's
+    assert commands[0].endswith("ecompipe run") and "-r requirements/local.txt" in commands[0]
+    assert commands[1].endswith("pytest") and "-r requirements/test.txt" in commands[1]
 
 
 def test_ci_runs_the_readme_test_command() -> None:
