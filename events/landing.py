@@ -21,7 +21,7 @@ from typing import Any
 from ecompipe.aws import clients as aws
 from ecompipe.aws import dynamo
 from ecompipe.aws.objects import Bucket
-from ecompipe.core import layout
+from ecompipe.core import event_layout, layout
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
 from events import purchase_rows
@@ -33,7 +33,7 @@ _GET_BATCH = 100  # BatchGetItem's limit
 
 def mark(bucket: Bucket, purchase_id: str, digest: str) -> None:
     """Say that this purchase changed (one empty object; the same payload again is the same key)."""
-    bucket.put_bytes(layout.landing_marker_key(digest, purchase_id), b"")
+    bucket.put_bytes(event_layout.landing_marker_key(digest, purchase_id), b"")
 
 
 @dataclass
@@ -48,11 +48,11 @@ class Landed:
 
 def land(settings: Settings, dynamodb: Any, bucket: Bucket, now: datetime | None = None) -> Landed:
     """Land every marked purchase (in pairs of files of at most CHUNK purchases)."""
-    markers = bucket.list(layout.LANDING)
+    markers = bucket.list(event_layout.LANDING)
     landed = Landed()
     by_id: dict[str, list[str]] = {}
     for info in markers:
-        by_id.setdefault(layout.landing_marker_id(info.key), []).append(info.key)
+        by_id.setdefault(event_layout.landing_marker_id(info.key), []).append(info.key)
     ids = sorted(by_id)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -86,7 +86,7 @@ def _stored(settings: Settings, dynamodb: Any, bucket: Bucket, ids: list[str]) -
 def _write_pair(bucket: Bucket, purchases: list[dict], now: datetime | None) -> list[str]:
     """Items first, orders second: a batch that starts in between finds the items' orders later
     (items of unknown orders wait in pending/), never an order without its lines for good."""
-    orders_name, items_name = layout.landed_file_names(f"{now or datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+    orders_name, items_name = event_layout.landed_file_names(f"{now or datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
     items_rows = [row for p in purchases for row in purchase_rows.item_rows(p)]
     orders_rows = [purchase_rows.order_row(p) for p in purchases]
     written = []

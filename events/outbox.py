@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecompipe.aws.objects import Bucket
-from ecompipe.core import layout
+from ecompipe.core import event_layout
 from events.alerts import Alert
 
 
@@ -25,7 +25,7 @@ class Outbox:
         again is kept once. With `park` (an incomplete sales record) it also goes to the sales DLQ,
         once: parked first, kept after, so a failure in between parks it again rather than never.
         Returns its key."""
-        key = layout.rejected_event_key(now.date().isoformat(), digest)
+        key = event_layout.rejected_event_key(now.date().isoformat(), digest)
         # ASCII escapes: an invalid body may hold text no encoding can write (a lone surrogate)
         text = json.dumps(record, indent=2, ensure_ascii=True)
         if park:
@@ -38,7 +38,7 @@ class Outbox:
     def publish(self, alert: Alert) -> bool:
         """Publish an alert unless its record says it was: published first, recorded after, so a
         failure in between repeats it rather than losing it (at least once, duplicates rare)."""
-        key = layout.alert_key(alert.kind, alert.alert_id)
+        key = event_layout.alert_key(alert.kind, alert.alert_id)
         if self.bucket.exists(key):
             return False
         self.sns.publish(

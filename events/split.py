@@ -11,7 +11,7 @@ from typing import Any
 
 from ecompipe.aws import clients as aws
 from ecompipe.aws.objects import Bucket
-from ecompipe.core import layout, taskenv
+from ecompipe.core import event_layout, layout, taskenv
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.settings import Settings
 
@@ -60,11 +60,11 @@ def split(bucket: Bucket, key: str) -> dict[str, Any]:
     if problem is not None:
         outcome: dict[str, Any] = problem
     else:
-        records_key = layout.sales_records_key(key)
+        records_key = event_layout.sales_records_key(key)
         groups = batches(orders or [], key)
         bucket.put_bytes(records_key, json.dumps(groups).encode(), "application/json")
         outcome = {"records": len(orders or []), "batches": len(groups), "records_key": records_key}
-    bucket.put_json(layout.sales_outcome_key(key), outcome)
+    bucket.put_json(event_layout.sales_outcome_key(key), outcome)
     return outcome
 
 

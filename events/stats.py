@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecompipe.aws.objects import Bucket
-from ecompipe.core import layout
+from ecompipe.core import event_layout
 from ecompipe.core.settings import Settings
 from events import alerts, queues
 from events.kinds import ENTITIES
@@ -25,7 +25,7 @@ def stats(settings: Settings, dynamodb: Any, bucket: Bucket, sqs: Any, dlq_url: 
     dlq_url = dlq_url or queues.queue_url(sqs, settings.events_dlq)
     return {
         "tables": {e.name: count_items(dynamodb, e.table(settings)) for e in ENTITIES},
-        "invalid": bucket.count(layout.REJECTED_EVENTS),
+        "invalid": bucket.count(event_layout.REJECTED_EVENTS),
         "dlq": queues.depth(sqs, dlq_url),
-        "alerts": {kind: bucket.count(f"{layout.ALERTS}{kind}/") for kind in alerts.KINDS},
+        "alerts": {kind: bucket.count(f"{event_layout.ALERTS}{kind}/") for kind in alerts.KINDS},
     }

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from ecompipe.aws import dynamo
 from ecompipe.aws.objects import Bucket
-from ecompipe.core import layout
+from ecompipe.core import event_layout
 from ecompipe.core.errors import error_code
 from ecompipe.core.settings import Settings
 from events import items
@@ -180,6 +180,6 @@ class EntityStore:
         size = items.size_of(item)
         if size <= self.settings.claim_check_kb * 1024 or entity is INVENTORY:
             return item
-        key = layout.claim_key(entity.name, item[items.DIGEST])
+        key = event_layout.claim_key(entity.name, item[items.DIGEST])
         self.bucket.put_bytes(key, items.payload_json(item), "application/json")
         return items.claim_stub(item, entity, f"s3://{self.bucket.name}/{key}", size)

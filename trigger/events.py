@@ -13,7 +13,7 @@ from ecompipe.core import layout
 @dataclass
 class Invocation:
     source: str  # "s3", "eventbridge", "schedule", "manual"
-    keys: list[str] = field(default_factory=list)  # incoming CSV keys named by the event
+    keys: list[str] = field(default_factory=list)  # incoming keys named by the event, for a batch
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (key, why)
 
 
@@ -38,7 +38,7 @@ def parse(event: dict[str, Any] | None) -> Invocation:
 def _consider(inv: Invocation, key: str) -> None:
     if not key.startswith(layout.INCOMING):
         inv.ignored.append((key, "outside incoming/"))
-    elif not key.lower().endswith(".csv"):
-        inv.ignored.append((key, "not a .csv file"))
+    elif layout.is_sales_file(key):
+        inv.ignored.append((key, "a JSON sales file: the sales workflow takes it"))
     else:
         inv.keys.append(key)

@@ -12,7 +12,7 @@ started.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +22,7 @@ from ecompipe.aws.claims import Claim, Claims, claimed_keys
 from ecompipe.aws.lock import Lease, LeaseStore, LockHeld, utcnow
 from ecompipe.aws.manifests import Manifest, write_manifest
 from ecompipe.aws.objects import Bucket, ObjectInfo
+from ecompipe.aws.uploads import finish_archived
 from ecompipe.core import layout
 from ecompipe.core.errors import ObjectMissing
 from ecompipe.core.observability import logger
@@ -51,18 +52,39 @@ class SweepResult:
         }
 
 
-def pending_files(bucket: Bucket, claimed: frozenset[str] = frozenset()) -> list[ObjectInfo]:
-    """The CSV files in incoming/ that no running batch claimed (anything else there is logged and
-    left alone)."""
-    files = []
-    for obj in bucket.list(layout.INCOMING):
-        if obj.key in claimed:
+@dataclass(frozen=True)
+class Incoming:
+    """What incoming/ holds for batches: the uploads a sweep may take now, and the others with why."""
+
+    ready: list[ObjectInfo]
+    waiting: list[tuple[ObjectInfo, str]]
+
+
+def incoming(bucket: Bucket, claimed: frozenset[str] = frozenset()) -> Incoming:
+    """Every upload in incoming/ (each version of a name is one), in upload order. A batch may take
+    the oldest upload of each name that no running batch claimed: a later upload of the same name
+    waits until the earlier one is processed, so a correction applies after what it corrects and
+    nothing is taken twice. JSON sales files are the sales workflow's; anything else goes with a
+    batch, which takes it or rejects it with a reason."""
+    ready: list[ObjectInfo] = []
+    waiting: list[tuple[ObjectInfo, str]] = []
+    first: set[str] = set()
+    for obj in bucket.versions(layout.INCOMING):
+        if layout.is_sales_file(obj.key):
             continue
-        if obj.key.lower().endswith(".csv"):
-            files.append(obj)
+        if obj.key in claimed:
+            waiting.append((obj, "a running batch holds this name"))
+        elif obj.key in first:
+            waiting.append((obj, "an earlier upload of this name goes first"))
         else:
-            logger.info("ignored %s: not a .csv file", obj.key)
-    return files
+            ready.append(obj)
+        first.add(obj.key)
+    return Incoming(ready, waiting)
+
+
+def pending_files(bucket: Bucket, claimed: frozenset[str] = frozenset()) -> list[ObjectInfo]:
+    """The uploads in incoming/ a sweep may take now (`incoming`)."""
+    return incoming(bucket, claimed).ready
 
 
 def _backlog(bucket: Bucket) -> frozenset[str]:
@@ -122,16 +144,16 @@ def sweep(
     starter: Starter,
     *,
     owner: str,
-    keys: list[str] | None = None,
+    keys: Sequence[str | ObjectInfo] | None = None,
     explicit: bool = False,
     now: datetime | None = None,
     ledger: Any = None,
 ) -> SweepResult:
     """Start one batch of the pending files if they are ready (or `explicit`: whatever the thresholds).
 
-    `keys` limits the batch to those incoming keys (an explicit request); default: all of incoming/
-    that no running batch claimed. `leases` is the commit lease's store: the sweep lease and the
-    claims live beside it.
+    `keys` limits the batch to those uploads (an explicit request): an ObjectInfo exactly that
+    version, a key its current one; default: what incoming/ holds ready (`incoming`). `leases` is
+    the commit lease's store: the sweep lease and the claims live beside it.
     """
     try:
         with sweeping(leases, owner):
@@ -146,7 +168,7 @@ def _sweep(
     leases: LeaseStore,
     starter: Starter,
     owner: str,
-    keys: list[str] | None,
+    keys: Sequence[str | ObjectInfo] | None,
     explicit: bool,
     now: datetime | None,
     ledger: Any,
@@ -160,10 +182,10 @@ def _sweep(
     if keys is None:
         files = pending_files(bucket, claimed)
     else:
-        refused = _claimed_elsewhere(live, set(keys))
+        refused = _claimed_elsewhere(live, {_key(k) for k in keys})
         if refused is not None:
             return refused
-        files = [info for info in (bucket.head(k) for k in keys) if info is not None]
+        files = [info for info in (k if isinstance(k, ObjectInfo) else bucket.head(k) for k in keys) if info]
     decision = decide(files, bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now, _backlog(bucket))
     counts = {
         "orders": decision.counts.orders,
@@ -186,6 +208,14 @@ def _sweep(
             )
         files = taken
 
+    files, finished = finish_archived(bucket, files)
+    if finished:
+        logger.info("finished the archive of %d uploads processed before: %s", len(finished), "; ".join(finished))
+        if keys is None:  # later uploads of those names may be ready now: look again
+            return _sweep(settings, bucket, leases, starter, owner, keys, explicit, now, ledger)
+    if not files:
+        reason = f"not started: every upload named was processed before ({'; '.join(finished)})"
+        return SweepResult(False, reason, files=names, counts=counts)
     manifest = Manifest.for_files(files)
     result = _start(settings, bucket, claims, starter, manifest, owner=owner, run_id=None, ledger=ledger)
     if result.started and not explicit:
@@ -220,6 +250,10 @@ def start_manifest(
             return _start(settings, bucket, claims, starter, manifest, owner=owner, run_id=run_id, ledger=ledger)
     except LockHeld as exc:
         return SweepResult(False, f"not started: another sweep is under way ({exc})", held_by=exc.holder)
+
+
+def _key(upload: str | ObjectInfo) -> str:
+    return upload.key if isinstance(upload, ObjectInfo) else upload
 
 
 def _claimed_elsewhere(live: list[Claim], keys: set[str]) -> SweepResult | None:

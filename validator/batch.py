@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core import money, money_frames
 from ecompipe.core.arrow import arrow_column, contiguous
-from validator import pending, reasons
+from validator import compressed, pending, reasons
 from validator.dialects import (
     CANONICAL_COLUMNS,
     ORDER_ITEMS,
@@ -123,7 +123,8 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
         )
         return p
     try:
-        p.raw = read_csv(f.data, exact=exact)
+        data = compressed.expand(f.name, f.data, f.max_bytes) if compressed.is_compressed(f.name) else f.data
+        p.raw = read_csv(data, exact=exact)
         p.dialect = detect(p.kind, p.raw.header)
     except MalformedFile as exc:
         p.raw, p.malformed = None, exc

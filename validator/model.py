@@ -27,11 +27,12 @@ PENDING_COLUMNS = [
 @dataclass(frozen=True)
 class InputFile:
     """One file of the batch; `data` is None for a file that was not read (too large), whose
-    `size` says why."""
+    `size` says why. A compressed file (.csv.gz) may expand to `max_bytes` (0: no limit)."""
 
     key: str
     data: bytes | None
     size: int = 0
+    max_bytes: int = 0
 
     @property
     def name(self) -> str:

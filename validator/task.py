@@ -46,7 +46,7 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
             files.append(InputFile(info.key, None, info.size))
             continue
         try:
-            files.append(InputFile(info.key, get_pinned(bucket, info.key, info.etag), info.size))
+            files.append(InputFile(info.key, get_pinned(bucket, info), info.size, _max_bytes(settings)))
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
     # the pending set's ETag before it is read: a newer set read after this only makes the commit
@@ -191,17 +191,22 @@ def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> di
     if _too_large(settings, info):
         return {"file": key, "part": False, "why": "larger than ECOMPIPE_MAX_FILE_MB: rejected unread"}
     try:
-        data = get_pinned(bucket, info.key, info.etag)
+        data = get_pinned(bucket, info)
     except (ObjectChanged, ObjectMissing) as exc:
         return {"file": key, "part": False, "why": str(exc)}
-    p = parse_file(InputFile(info.key, data, info.size))
+    p = parse_file(InputFile(info.key, data, info.size, _max_bytes(settings)))
     parts.write(bucket, batch_id, p, info.etag)
     return {"file": key, "part": True, "rows_read": p.rows_read, "parse_errors": len(p.errors)}
 
 
 def _too_large(settings: Settings, info: ObjectInfo) -> bool:
     """A file over ECOMPIPE_MAX_FILE_MB is rejected unread (0 = no limit)."""
-    return bool(settings.max_file_mb) and info.size > settings.max_file_mb * 2**20
+    return bool(settings.max_file_mb) and info.size > _max_bytes(settings)
+
+
+def _max_bytes(settings: Settings) -> int:
+    """ECOMPIPE_MAX_FILE_MB in bytes (0: no limit); a compressed file's limit counts what it expands to."""
+    return settings.max_file_mb * 2**20
 
 
 def _record_report(bucket: Bucket, batch_id: str, report: dict) -> None:

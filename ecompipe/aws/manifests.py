@@ -1,8 +1,9 @@
-"""Batch identity and the manifest: the exact files a batch took (key, size, ETag)."""
+"""Batch identity and the manifest: the exact uploads a batch took (key, version, size, ETag)."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,11 +13,12 @@ from ecompipe.core.errors import ManifestError, ObjectMissing
 
 
 def batch_id_for(files: list[ObjectInfo]) -> str:
-    """Derived from the sorted (key, ETag) set: the same files always give the same batch id, so a
-    duplicate delivery of the same events cannot start a second batch. Valid as an execution name."""
+    """Derived from the sorted set of uploads, (key, version) or where the bucket keeps no versions
+    (key, ETag): the same uploads always give the same batch id, so a duplicate delivery of the same
+    events cannot start a second batch. Valid as an execution name."""
     digest = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.key):
-        digest.update(f"{f.key}\0{f.etag}\n".encode())
+        digest.update(f"{f.key}\0{f.version_id or f.etag}\n".encode())
     return "batch-" + digest.hexdigest()[:20]
 
 
@@ -31,22 +33,33 @@ class Manifest:
         if not files:
             raise ManifestError("a batch needs at least one file")
         ordered = sorted(files, key=lambda f: f.key)
+        twice = sorted({a.key for a, b in itertools.pairwise(ordered) if a.key == b.key})
+        if twice:
+            # one upload of a name per batch: a later one is applied by a later batch, in upload order
+            raise ManifestError(f"a batch takes one upload of a name, and {', '.join(twice)} came twice")
         return cls(batch_id_for(ordered), ordered)
 
     def to_json(self) -> dict:
         return {
             "batch_id": self.batch_id,
             "created_at": self.created_at,
-            "files": [{"key": f.key, "size": f.size, "etag": f.etag} for f in self.files],
+            "files": [_file_json(f) for f in self.files],
         }
 
     @classmethod
     def from_json(cls, value: dict) -> Manifest:
         try:
-            files = [ObjectInfo(f["key"], int(f["size"]), str(f["etag"])) for f in value["files"]]
+            files = [
+                ObjectInfo(f["key"], int(f["size"]), str(f["etag"]), version_id=f.get("version_id"))
+                for f in value["files"]
+            ]
             return cls(str(value["batch_id"]), files, str(value.get("created_at", "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise ManifestError(f"not a batch manifest: {exc}") from None
+
+
+def _file_json(f: ObjectInfo) -> dict:
+    return {"key": f.key, "size": f.size, "etag": f.etag, **({"version_id": f.version_id} if f.version_id else {})}
 
 
 def write_manifest(bucket: Bucket, manifest: Manifest) -> str:

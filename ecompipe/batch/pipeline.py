@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ecompipe.aws.lock import Fence, Lease, no_fence
 from ecompipe.aws.manifests import Manifest
-from ecompipe.aws.objects import Bucket
+from ecompipe.aws.objects import Bucket, ObjectInfo
+from ecompipe.aws.uploads import record_archived
 from ecompipe.batch.commit import Commit, Leases, recheck_if_stale
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
@@ -32,10 +33,11 @@ class RunResult:
 
 
 def csv_files(directory: Path) -> list[Path]:
-    """The CSV files under directory (recursively), sorted; file names must be unique."""
+    """The CSV files under directory (recursively; .csv or gzip-compressed .csv.gz), sorted; file
+    names must be unique."""
     if not directory.is_dir():
         raise EcompipeError(f"{directory} is not a directory")
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and layout.is_csv(p.name))
     seen: dict[str, Path] = {}
     for p in files:
         if p.name in seen:
@@ -46,17 +48,26 @@ def csv_files(directory: Path) -> list[Path]:
 
 def json_files(directory: Path) -> list[Path]:
     """The JSON (sales) files under directory (recursively), sorted."""
-    return sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() == ".json")
+    return sorted(p for p in directory.rglob("*") if p.is_file() and layout.is_sales_file(p.name))
 
 
-def upload(bucket: Bucket, files: list[Path]) -> list[str]:
-    """Put each file under incoming/ by its name; returns the keys."""
-    keys = []
-    for path in files:
-        key = layout.incoming_key(path.name)
-        bucket.put_bytes(key, path.read_bytes(), "text/csv")
-        keys.append(key)
-    return keys
+def other_files(directory: Path) -> list[Path]:
+    """The files under directory that are neither CSV nor JSON sales files: not taken by a run."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and not layout.is_csv(p.name) and not layout.is_sales_file(p.name)
+    )
+
+
+def upload(bucket: Bucket, files: list[Path]) -> list[ObjectInfo]:
+    """Put each file under incoming/ by its name; returns the uploads, each the version it wrote
+    (an upload of a name already waiting there is one more version, never a replacement)."""
+    return [bucket.put(layout.incoming_key(p.name), p.read_bytes(), _content_type(p.name)) for p in files]
+
+
+def _content_type(name: str) -> str:
+    return "application/gzip" if name.lower().endswith(".gz") else "text/csv"
 
 
 def run_manifest(
@@ -126,20 +137,29 @@ def archive_as_reported(bucket: Bucket, manifest: Manifest, report: dict) -> lis
 
 def archive(bucket: Bucket, manifest: Manifest, malformed: set[str], keep: set[str]) -> list[str]:
     """Move each input out of incoming/: to processed/<batch_id>/, or for a malformed file to the
-    copy under rejected/<batch_id>/files/. The copy lands first; the input is deleted only if it
-    still has the ETag the manifest recorded (a file re-uploaded meanwhile stays for the next batch).
-    Files in `keep` (could not be read as recorded) are left in incoming/."""
+    copy under rejected/<batch_id>/files/. The copy lands first, then the record that the upload was
+    processed (`record_archived`), then the upload goes: exactly the version the batch took (later
+    uploads of the same name stay for the next batch), or where the bucket keeps no versions, the
+    object only if it still has the ETag the manifest recorded. Files in `keep` (could not be read
+    as recorded) are left in incoming/."""
     archived = []
     for info in manifest.files:
-        current = bucket.head(info.key)
-        if info.key in keep or current is None or current.etag != info.etag:
+        if info.key in keep or not _still_waiting(bucket, info):
             continue
         name = layout.file_name(info.key)
         target = layout.rejected_file_key(manifest.batch_id, name) if info.key in malformed else None
         target = target or layout.processed_key(manifest.batch_id, info.key)
         if bucket.head(target) is None:
-            bucket.copy(info.key, target)
+            bucket.copy(info, target)
         if bucket.head(target) is not None:
-            bucket.delete(info.key)
+            record_archived(bucket, info, manifest.batch_id, target)
+            bucket.delete(info)
             archived.append(target)
     return archived
+
+
+def _still_waiting(bucket: Bucket, info: ObjectInfo) -> bool:
+    if info.version_id:
+        return bucket.head(info.key, info.version_id) is not None
+    current = bucket.head(info.key)
+    return current is not None and current.etag == info.etag

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ecompipe.aws.objects import ObjectInfo
 from ecompipe.batch.pipeline import RunResult
 from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
@@ -27,6 +29,7 @@ from ecompipe.cli.common import (
     workers_option,
 )
 from ecompipe.core import kpis as kpi_model
+from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local.emulator import EmulatorProcess
 
@@ -66,7 +69,8 @@ def run(
     Without --endpoint-url (or ECOMPIPE_ENDPOINT_URL) the embedded emulator is started for the run.
     With one worker no batch fans out; with more, one of at least ECOMPIPE_FAN_OUT_MIN_MB does.
     """
-    from ecompipe.batch.pipeline import csv_files, json_files
+    from ecompipe.batch.accounting import unaccounted
+    from ecompipe.batch.pipeline import csv_files, json_files, other_files
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():
@@ -80,8 +84,10 @@ def run(
     started = time.monotonic()
     with failures(settings):
         files, sales_files = csv_files(directory), json_files(directory)
+        for path in other_files(directory):
+            stderr.print(f"not taken: {path} (not a .csv, .csv.gz or .json file)", style="yellow")
         if not files and not sales_files:
-            raise click.UsageError(f"no .csv or .json files under {directory}")
+            raise click.UsageError(f"no .csv, .csv.gz or .json files under {directory}")
         with ExitStack() as stack:
             res = resources_on(stack, settings)
             if sales_files:
@@ -103,6 +109,9 @@ def run(
         render.file_table(stderr, result.report)
         render.kpi_tables(stdout, orders, categories)
         click.echo(summary)
+    lost = unaccounted(result.report, [layout.incoming_key(p.name) for p in files])
+    if lost:
+        raise Failure(f"{len(lost)} of the {len(files)} uploaded files are not accounted for: " + "; ".join(lost))
 
 
 def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
@@ -148,12 +157,14 @@ def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode
     """Upload the files to incoming/ and run them as one batch (ECOMPIPE_RUN_VIA or `via`)."""
     from ecompipe.batch.pipeline import upload
 
-    keys = upload(res.bucket, files)
-    stderr.print(f"uploaded {len(keys)} files to s3://{res.settings.bucket}/incoming/", style="dim")
+    uploads = upload(res.bucket, files)
+    stderr.print(f"uploaded {len(uploads)} files to s3://{res.settings.bucket}/incoming/", style="dim")
     refuse_if_committing_elsewhere(res)
     if (via or res.settings.run_via) == "statemachine":
-        return run_through_state_machine(res, keys, task_mode, workers)
-    return run_through_trigger(res, keys)
+        result = run_through_state_machine(res, uploads, task_mode, workers)
+    else:
+        result = run_through_trigger(res, uploads)
+    return result
 
 
 def _require_docker() -> None:
@@ -168,7 +179,9 @@ def _require_docker() -> None:
         ) from None
 
 
-def run_through_state_machine(res: Resources, keys: list[str], task_mode: str, workers: int = 1) -> RunResult:
+def run_through_state_machine(
+    res: Resources, keys: Sequence[str | ObjectInfo], task_mode: str, workers: int = 1
+) -> RunResult:
     """upload -> trigger -> the real state machine on the emulator -> tasks by the local runner."""
     from ecompipe.local import stack as local_aws
     from ecompipe.local.starter import run_via_state_machine
@@ -191,7 +204,7 @@ def run_through_state_machine(res: Resources, keys: list[str], task_mode: str, w
     return result
 
 
-def run_through_trigger(res: Resources, keys: list[str]) -> RunResult:
+def run_through_trigger(res: Resources, keys: Sequence[str | ObjectInfo]) -> RunResult:
     """upload -> trigger -> start, with the local starter: an explicit request processes exactly the
     uploaded keys as one batch whatever the thresholds (saying so when they are not met)."""
     from ecompipe.local.starter import LocalStarter, cleaned_up_on_exit, when_lease_is_free

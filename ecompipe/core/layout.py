@@ -24,19 +24,30 @@ DATE_LOCKS = "locks/dates/"  # one lease per order date: one batch at a time reb
 KINDS = ("orders", "order_items", "products")
 
 # The file kind comes from the file name; anything else is reported, never guessed.
+# A CSV file may come gzip-compressed (.csv.gz), as exports often do: the same kind, read alike.
 _KIND_PATTERNS = (
-    ("order_items", re.compile(r"order_items_.+\.csv", re.IGNORECASE)),
-    ("orders", re.compile(r"orders_.+\.csv", re.IGNORECASE)),
-    ("products", re.compile(r"products.*\.csv", re.IGNORECASE)),
+    ("order_items", re.compile(r"order_items_.+\.csv(\.gz)?", re.IGNORECASE)),
+    ("orders", re.compile(r"orders_.+\.csv(\.gz)?", re.IGNORECASE)),
+    ("products", re.compile(r"products.*\.csv(\.gz)?", re.IGNORECASE)),
 )
+CSV_SUFFIXES = (".csv", ".csv.gz")
+SALES_SUFFIX = ".json"  # JSON sales files: the sales workflow's (docs/events.md), never a batch's
 
 
 def kind_of(name: str) -> str | None:
-    """orders_*.csv, order_items_*.csv or products*.csv; None for anything else."""
+    """orders_*.csv, order_items_*.csv or products*.csv (each also .csv.gz); None for anything else."""
     for kind, pattern in _KIND_PATTERNS:
         if pattern.fullmatch(name):
             return kind
     return None
+
+
+def is_csv(name: str) -> bool:
+    return name.lower().endswith(CSV_SUFFIXES)
+
+
+def is_sales_file(name: str) -> bool:
+    return name.lower().endswith(SALES_SUFFIX)
 
 
 PENDING_ITEMS_KEY = PENDING + "order_items.parquet"
@@ -73,6 +84,14 @@ def incoming_key(name: str) -> str:
 
 
 BACKLOG_KEY = BATCHES + "backlog.json"  # files a size-capped batch left for the next one
+ARCHIVED_UPLOADS = BATCHES + "uploads/"  # one record per upload a batch archived (key, version)
+
+
+def archived_upload_key(key: str, version_id: str) -> str:
+    """Where the archive records that this upload (a version of an incoming key) was processed,
+    before it deletes it: a sweep never takes a recorded one again (docs/trigger.md)."""
+    digest = hashlib.sha256(f"{key}\0{version_id}".encode()).hexdigest()[:32]
+    return f"{ARCHIVED_UPLOADS}{digest}.json"
 
 
 def manifest_key(batch_id: str) -> str:
@@ -159,7 +178,7 @@ def transform_group_key(batch_id: str, run_id: str, plan_id: str, group: int, wh
     partitions and KPIs are written, its done marker."""
     if what not in ("orders", "order_items", "done"):
         raise LayoutError(f"a transform group holds orders, order_items or done, not {what!r}")
-    plan = f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}/{_token(plan_id)}"
+    plan = f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}/{key_token(plan_id)}"
     return f"{plan}/{int(group)}.{what}.{'json' if what == 'done' else 'arrow'}"
 
 
@@ -191,15 +210,15 @@ def processed_key(batch_id: str, key: str) -> str:
 
 def curated_partition_key(kind: str, order_date: str) -> str:
     """Orders and items are partitioned by order date (Hive style)."""
-    return f"{CURATED}{_kind(kind)}/order_date={_date(order_date)}/part.parquet"
+    return f"{CURATED}{_kind(kind)}/order_date={date_token(order_date)}/part.parquet"
 
 
 def date_lock_key(order_date: str) -> str:
     """The lease on one order date's partitions and KPIs."""
-    return f"{DATE_LOCKS}{_date(order_date)}.lock"
+    return f"{DATE_LOCKS}{date_token(order_date)}.lock"
 
 
-def _date(order_date: str) -> str:
+def date_token(order_date: str) -> str:
     if not _DATE.fullmatch(order_date):
         raise LayoutError(f"{order_date!r} is not a YYYY-MM-DD date")
     return order_date
@@ -229,71 +248,11 @@ def _kind(kind: str) -> str:
     return kind
 
 
-# The events workload (docs/events.md): invalid records, alerts sent, payloads too large for DynamoDB.
-REJECTED_EVENTS = REJECTED + "events/"
-ALERTS = "events/alerts/"
-CLAIMS = "events/claims/"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def _token(value: str) -> str:
+def key_token(value: str) -> str:
+    """One path element made of letters, digits, '_' and '-' (at most 64), or LayoutError."""
     if not _TOKEN.fullmatch(value):
         raise LayoutError(f"{value!r} is not a key token (letters, digits, '_' and '-', at most 64)")
     return value
-
-
-def rejected_event_key(day: str, digest: str) -> str:
-    """One invalid event: its body and reasons, named by the body's digest (stored once)."""
-    return f"{REJECTED_EVENTS}{_date(day)}/{_token(digest)}.json"
-
-
-def alert_key(kind: str, alert_id: str) -> str:
-    """The record of one alert published (its marker: an alert is published once)."""
-    return f"{ALERTS}{_token(kind)}/{_token(alert_id)}.json"
-
-
-def claim_key(entity: str, digest: str) -> str:
-    """An entity's full payload, when its item would pass DynamoDB's size limit."""
-    return f"{CLAIMS}{_token(entity)}/{_token(digest)}.json"
-
-
-# Purchases accepted on the events path, waiting to be landed in incoming/ as seed-dialect CSV
-# (events/landing.py): one empty marker per applied purchase payload, named <digest>.<purchase id>.
-LANDING = "events/landing/purchases/"
-_PURCHASE_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")  # events.fields.entity_id's alphabet
-
-
-def landing_marker_key(digest: str, purchase_id: str) -> str:
-    """The marker saying a purchase changed (its payload's digest first: no '.' in it)."""
-    if not _PURCHASE_ID.fullmatch(purchase_id):
-        raise LayoutError(f"{purchase_id!r} is not an event id")
-    return f"{LANDING}{_token(digest)}.{purchase_id}"
-
-
-def landing_marker_id(key: str) -> str:
-    """The purchase id a marker names."""
-    return file_name(key).split(".", 1)[1]
-
-
-def landed_file_names(stamp: str) -> tuple[str, str]:
-    """The orders and order-items files one landing writes (seed dialect, kinds by name)."""
-    token = _token(stamp)
-    return f"orders_events_{token}.csv", f"order_items_events_{token}.csv"
-
-
-SALES = "sales/"
-
-
-def sales_token(key: str) -> str:
-    """A sales file's name in the workflow's own prefix (its key's digest: any key, one token)."""
-    return hashlib.sha256(key.encode()).hexdigest()  # what States.Hash($.key, 'SHA-256') gives
-
-
-def sales_records_key(key: str) -> str:
-    """A large sales file's records as one JSON array (what a Distributed Map's ItemReader reads)."""
-    return f"{SALES}{sales_token(key)}/records.json"
-
-
-def sales_outcome_key(key: str) -> str:
-    """What the split of a large sales file found: {"records": n, ...} or {"reason", "message"}."""
-    return f"{SALES}{sales_token(key)}/outcome.json"

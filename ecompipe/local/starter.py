@@ -5,7 +5,7 @@ end like the state machine's Release steps do."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from ecompipe.aws.claims import Claim, Claims
 from ecompipe.aws.date_leases import date_leases
 from ecompipe.aws.lock import Lease, LeaseStore, cli_owner, owner_alive
 from ecompipe.aws.manifests import read_manifest
+from ecompipe.aws.objects import ObjectInfo
 from ecompipe.batch.commit import Leases
 from ecompipe.batch.pipeline import RunResult, commit
 from ecompipe.batch.resources import Resources
@@ -69,7 +70,7 @@ class LocalStarter:
 def run_via_state_machine(
     res: Resources,
     stack: LocalStack,
-    keys: list[str],
+    keys: Sequence[str | ObjectInfo],
     owner: str,
     runner_mode: str = "inprocess",
     timeout_seconds: float = 600,

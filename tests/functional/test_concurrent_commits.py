@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedStore
+from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import commit, run_manifest
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
@@ -40,6 +41,9 @@ FILES = {
 def _state(res: Resources) -> tuple:
     pending = parquet.get_frame_or_none(res.bucket, layout.PENDING_ITEMS_KEY)
     products = CuratedStore(res.bucket).products()
+    if products is not None:  # a batch is named by the uploads it took: compared by their file names
+        names = {b: ",".join(f.key for f in read_manifest(res.bucket, b).files) for b in products["batch_id"].unique()}
+        products = products.assign(batch_id=products["batch_id"].map(names))
     catalogue = [] if products is None else sorted(products.astype(str).itertuples(index=False))
     held = [] if pending is None else sorted(zip(pending["item_key"], pending["reason"], strict=True))
     return kpi_state(res), held, curated_rows(res), catalogue

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout
+from ecompipe.core import event_layout, layout
 from ecompipe.core.settings import Settings
 from events import landing
 from tests.conftest import MOTO_CONFIG
@@ -50,7 +50,7 @@ def test_event_purchases_give_the_kpis_of_the_same_orders_sentpurchases_as_csv(a
         assert kpi_state(res) == expected
         orders = [f for f in report["files"] if f["kind"] == "orders"]
         assert [(f["dialect"], f["accepted"], f["rejected"]) for f in orders] == [("seed", len(purchases), 0)]
-        assert world.bucket.list(layout.LANDING) == []  # the markers are gone with the landing
+        assert world.bucket.list(event_layout.LANDING) == []  # the markers are gone with the landing
         assert landing.land(world.settings, world.dynamodb, world.bucket).purchases == 0
 
         # the same orders as CSV afterwards: newest batch wins by key, nothing counted twice
@@ -99,7 +99,7 @@ def test_a_purchase_kept_in_s3_for_its_size_is_landed_whole(aws_env: None) -> No
     expected = one_shot_kpis(csv_batch)
     with _world() as (world, res):
         _through_events(world, res, purchases, put_files(res, {"products.csv": csv_batch["products.csv"]}))
-        assert world.bucket.list(layout.CLAIMS)  # the payloads were claim-checked
+        assert world.bucket.list(event_layout.CLAIMS)  # the payloads were claim-checked
         assert kpi_state(res) == expected
 
 
@@ -108,4 +108,4 @@ def test_a_marker_whose_purchase_is_gone_is_reported_and_cleared(aws_env: None) 
         landing.mark(world.bucket, "gone-1", "a" * 64)
         landed = landing.land(world.settings, world.dynamodb, world.bucket)
         assert landed.to_json() == {"purchases": 0, "files": [], "missing": ["gone-1"]}
-        assert world.bucket.list(layout.LANDING) == []
+        assert world.bucket.list(event_layout.LANDING) == []

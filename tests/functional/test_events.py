@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core import layout
+from ecompipe.core import event_layout
 from events import kinds, queues
 from events import stats as event_stats
 from tests.support.events import World, mentions
@@ -77,7 +77,7 @@ def test_an_invalid_record_is_kept_with_its_reasons_and_never_retried(events_wor
     response = w.deliver(w.receive())
     assert response["batchItemFailures"] == []  # invalid is an outcome, not a failure
     assert w.consume().received == 0  # nothing comes back
-    kept = [w.bucket.get_json(o.key) for o in w.bucket.list(layout.REJECTED_EVENTS)]
+    kept = [w.bucket.get_json(o.key) for o in w.bucket.list(event_layout.REJECTED_EVENTS)]
     assert len(kept) == 2 and _stats(w)["invalid"] == 2
     purchase = next(k for k in kept if k["entity"] == "purchases")
     assert json.loads(purchase["body"]) == bad
@@ -87,7 +87,7 @@ def test_an_invalid_record_is_kept_with_its_reasons_and_never_retried(events_wor
     assert [k for k, _ in alerts] == ["invalid"]  # one alert for the batch, not one per record
     message = alerts[0][1]
     assert message["invalid_records"] == 2 and message["by_entity"] == {"purchases": 1, "unknown": 1}
-    assert {e["key"] for e in message["examples"]} == {o.key for o in w.bucket.list(layout.REJECTED_EVENTS)}
+    assert {e["key"] for e in message["examples"]} == {o.key for o in w.bucket.list(event_layout.REJECTED_EVENTS)}
 
 
 def test_a_poison_message_reaches_the_dlq_after_max_receive_count_and_redrive_applies_it_once(
@@ -188,7 +188,7 @@ def test_an_oversized_payload_keeps_its_body_in_s3(events_world: World) -> None:
     w.send(_customer(1, notes="x" * 500_000))
     w.consume()
     item = w.item(kinds.CUSTOMERS, customer_id="1")
-    assert item["claim_s3"].startswith(f"s3://{w.settings.bucket}/{layout.CLAIMS}customers/")
+    assert item["claim_s3"].startswith(f"s3://{w.settings.bucket}/{event_layout.CLAIMS}customers/")
     assert item["name"] == "Ann" and "extra" not in item  # the big field lives in S3 only
     stored = json.loads(w.bucket.get_bytes(item["claim_s3"].split("/", 3)[3]))
     assert json.loads(stored["extra"])["notes"] == "x" * 500_000

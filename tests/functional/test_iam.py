@@ -13,7 +13,7 @@ import pytest
 from ecompipe.aws.claims import Claims
 from ecompipe.batch import tasks
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout
+from ecompipe.core import event_layout, layout
 from ecompipe.core.taskenv import TaskInput
 from tests.support import iam, sam
 from tests.support.helpers import put_files
@@ -298,12 +298,12 @@ def test_every_call_the_sales_state_machine_makes_itself_is_allowed_by_its_role(
     seen = {
         "bucket": resources.settings.bucket,
         "key": key,
-        "outcome": {"doc": {"records_key": layout.sales_records_key(key)}},
+        "outcome": {"doc": {"records_key": event_layout.sales_records_key(key)}},
     }
     template = sam.load_template()
     assert iam.state_machine_refusals(template, "SalesStateMachine", seen) == []
     states = json.loads((iam.ROOT / "statemachine" / "sales.asl.json").read_text())["States"]
-    assert iam.evaluate(states["ReadOutcome"]["Parameters"]["Key.$"], seen) == layout.sales_outcome_key(key)
+    assert iam.evaluate(states["ReadOutcome"]["Parameters"]["Key.$"], seen) == event_layout.sales_outcome_key(key)
     for policy in template["Resources"]["SalesStateMachineRole"]["Properties"]["Policies"]:
         statements = policy["PolicyDocument"]["Statement"]
         statements[:] = [st for st in statements if st["Action"] != "s3:PutObject"]

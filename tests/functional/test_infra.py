@@ -177,9 +177,9 @@ def test_the_events_consumer_is_mapped_as_the_issue_asks() -> None:
 
 def test_the_landing_runs_on_a_schedule_with_exactly_the_grants_it_needs() -> None:
     """The landing Lambda (events.landing.handler): scheduled, the purchases table named to it, and
-    its grants the markers' prefix (layout.LANDING), incoming/ and the purchases table; the consumer
+    its grants the markers' prefix (event_layout.LANDING), incoming/ and the purchases table; the consumer
     may write the markers."""
-    from ecompipe.core import layout
+    from ecompipe.core import event_layout, layout
 
     resources = sam.load_template()["Resources"]
     function = resources["EventsLandingFunction"]["Properties"]
@@ -187,10 +187,10 @@ def test_the_landing_runs_on_a_schedule_with_exactly_the_grants_it_needs() -> No
     assert "ECOMPIPE_PURCHASES_TABLE" in function["Environment"]["Variables"]
     assert [e["Type"] for e in function["Events"].values()] == ["Schedule"]
     grants = json.dumps(function["Policies"])
-    assert f"/{layout.LANDING}*" in grants and f"/{layout.INCOMING}*" in grants
+    assert f"/{event_layout.LANDING}*" in grants and f"/{layout.INCOMING}*" in grants
     assert "dynamodb:BatchGetItem" in grants and "PutItem" not in grants
     consumer = json.dumps(resources["EventsConsumerFunction"]["Properties"]["Policies"])
-    assert f"/{layout.LANDING}*" in consumer
+    assert f"/{event_layout.LANDING}*" in consumer
 
 
 def test_every_alarm_notifies_a_topic_cloudwatch_may_publish_to_and_every_publisher_may_use_its_key() -> None:

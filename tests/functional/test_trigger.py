@@ -18,7 +18,7 @@ from ecompipe.local.generate import Spec, generate
 from tests.support.helpers import put_files, record_manifest
 from trigger import handler
 from trigger.starters import StepFunctionsStarter
-from trigger.sweep import sweep
+from trigger.sweep import pending_files, sweep
 
 pytestmark = pytest.mark.functional
 PASS_MACHINE = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
@@ -204,15 +204,20 @@ def test_release_deletes_only_our_own_lease(resources) -> None:
     assert leases.release(successor) and leases.current() is None
 
 
-def test_a_file_reuploaded_during_a_run_stays_in_incoming(resources) -> None:
+def test_a_file_reuploaded_during_a_run_stays_in_incoming_for_the_next_batch(resources) -> None:
     keys = _upload_ready_batch(resources)
     manifest = record_manifest(resources.bucket, keys)
     changed = "incoming/orders_part2.csv"
-    resources.bucket.put_bytes(changed, b"order_id,user_id,order_date,status\n1,2,2025-01-01,delivered\n")
+    again = b"order_id,user_id,order_date,status\n1,2,2025-01-01,delivered\n"
+    resources.bucket.put_bytes(changed, again)
     result = run_manifest(resources, manifest)
-    assert [o.key for o in resources.bucket.list("incoming/")] == [changed]
-    assert result.report["skipped_files"][0]["file"] == changed
-    assert len(resources.bucket.list(f"processed/{manifest.batch_id}/")) == len(keys) - 1
+    # the batch read and archived the upload it took; the re-upload is one of its own, left waiting
+    assert result.report["skipped_files"] == []
+    assert len(resources.bucket.list(f"processed/{manifest.batch_id}/")) == len(keys)
+    assert [(o.key, resources.bucket.get_bytes(o.key)) for o in resources.bucket.list("incoming/")] == [
+        (changed, again)
+    ]
+    assert [f.key for f in pending_files(resources.bucket)] == [changed]
 
 
 def _contend(res, n: int) -> tuple[list[Lease], list[LockHeld]]:

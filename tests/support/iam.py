@@ -24,7 +24,15 @@ from tests.support import sam
 ROOT = Path(__file__).resolve().parents[2]
 OBJECT_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject"}
 OBJECT_ACTIONS |= {"DeleteObject": "s3:DeleteObject"}
-READS = {"GetObject", "HeadObject"}
+# a call naming a version (VersionId) needs the version's own action (S3's actions reference)
+OBJECT_ACTIONS |= {"GetObjectVersion": "s3:GetObjectVersion", "DeleteObjectVersion": "s3:DeleteObjectVersion"}
+VERSIONED = {"GetObject": "GetObjectVersion", "HeadObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
+READS = {"GetObject", "HeadObject", "GetObjectVersion"}
+LISTINGS = {
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+    "ListObjectVersions": "s3:ListBucketVersions",
+}
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,13 @@ class Recorder:
             for obj in params.get("Delete", {}).get("Objects", []):
                 self.calls.append(Call("DeleteObject", obj["Key"], None, status))
         elif model.name == "CopyObject":
-            self.calls.append(Call("GetObject", _copy_source_key(params["CopySource"]), None, status))
+            source = params["CopySource"]
+            read = "GetObjectVersion" if isinstance(source, dict) and source.get("VersionId") else "GetObject"
+            self.calls.append(Call(read, _copy_source_key(source), None, status))
             self.calls.append(Call("PutObject", params["Key"], None, status))
         else:
-            self.calls.append(Call(model.name, params.get("Key"), params.get("Prefix"), status))
+            operation = VERSIONED.get(model.name, model.name) if params.get("VersionId") else model.name
+            self.calls.append(Call(operation, params.get("Key"), params.get("Prefix"), status))
 
 
 def _copy_source_key(source: dict | str) -> str:
@@ -134,17 +145,17 @@ def refusals(calls: list[Call], statements: list[dict], bucket: str) -> list[str
     arn = f"arn:aws:s3:::{bucket}"
     out = []
     for call in dict.fromkeys(calls):
-        if call.operation in ("ListObjectsV2", "ListObjects"):
+        if call.operation in LISTINGS:
             context = {"s3:prefix": call.prefix} if call.prefix is not None else {}
-            if not allows(statements, "s3:ListBucket", arn, context):
-                out.append(f"{call.operation} prefix={call.prefix!r}: s3:ListBucket not allowed")
+            if not allows(statements, LISTINGS[call.operation], arn, context):
+                out.append(f"{call.operation} prefix={call.prefix!r}: {LISTINGS[call.operation]} not allowed")
         elif call.operation in OBJECT_ACTIONS:
             action = OBJECT_ACTIONS[call.operation]
             if not allows(statements, action, f"{arn}/{call.key}", {}):
                 out.append(f"{call.operation} {call.key}: {action} not allowed")
             elif call.operation in READS and call.status == 404 and not allows(statements, "s3:ListBucket", arn, {}):
                 out.append(f"{call.operation} {call.key} (missing): 403 on AWS, not 404 (no s3:ListBucket)")
-        elif call.operation not in ("CreateBucket", "HeadBucket", "PutBucketVersioning"):
+        elif call.operation not in ("CreateBucket", "HeadBucket", "PutBucketVersioning", "GetBucketVersioning"):
             raise AssertionError(f"an S3 operation this evaluator does not model: {call.operation}")
     return out
 

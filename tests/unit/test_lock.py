@@ -119,4 +119,3 @@ def test_every_install_reads_a_lock_with_hashes_and_resolves_nothing_else(path: 
     assert [re.search(r"-r (\S+)", i).group(1) for i in from_locks] == locks
     for other in set(installs) - set(from_locks):
         assert "--no-deps" in other and "--no-build-isolation" in other, f"{path}: `pip install {other}` resolves"
-

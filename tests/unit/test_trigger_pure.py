@@ -22,14 +22,16 @@ def test_s3_notification_keys_are_url_decoded_and_filtered() -> None:
             {"s3": {"object": {"key": "incoming/orders_part%201+copy.csv"}}},
             {"s3": {"object": {"key": "processed/b/orders_part1.csv"}}},
             {"s3": {"object": {"key": "incoming/readme.txt"}}},
+            {"s3": {"object": {"key": "incoming/sales_1.json"}}},
         ]
     }
     inv = parse(event)
     assert inv.source == "s3"
-    assert inv.keys == ["incoming/orders_part 1 copy.csv"]
+    # anything else in incoming/ goes with a batch, which takes or rejects it with a reason
+    assert inv.keys == ["incoming/orders_part 1 copy.csv", "incoming/readme.txt"]
     assert inv.ignored == [
         ("processed/b/orders_part1.csv", "outside incoming/"),
-        ("incoming/readme.txt", "not a .csv file"),
+        ("incoming/sales_1.json", "a JSON sales file: the sales workflow takes it"),
     ]
 
 

@@ -1,0 +1,72 @@
+"""Where the events workload keeps what it writes in the data bucket (docs/events.md): invalid
+records, alerts sent, payloads too large for DynamoDB, purchases waiting to be landed, and the
+sales workflow's own prefix. The batch pipeline's keys are in ecompipe.core.layout."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from ecompipe.core.errors import LayoutError
+from ecompipe.core.layout import REJECTED, date_token, file_name, key_token
+
+REJECTED_EVENTS = REJECTED + "events/"
+ALERTS = "events/alerts/"
+CLAIMS = "events/claims/"
+
+
+def rejected_event_key(day: str, digest: str) -> str:
+    """One invalid event: its body and reasons, named by the body's digest (stored once)."""
+    return f"{REJECTED_EVENTS}{date_token(day)}/{key_token(digest)}.json"
+
+
+def alert_key(kind: str, alert_id: str) -> str:
+    """The record of one alert published (its marker: an alert is published once)."""
+    return f"{ALERTS}{key_token(kind)}/{key_token(alert_id)}.json"
+
+
+def claim_key(entity: str, digest: str) -> str:
+    """An entity's full payload, when its item would pass DynamoDB's size limit."""
+    return f"{CLAIMS}{key_token(entity)}/{key_token(digest)}.json"
+
+
+# Purchases accepted on the events path, waiting to be landed in incoming/ as seed-dialect CSV
+# (events/landing.py): one empty marker per applied purchase payload, named <digest>.<purchase id>.
+LANDING = "events/landing/purchases/"
+_PURCHASE_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")  # events.fields.entity_id's alphabet
+
+
+def landing_marker_key(digest: str, purchase_id: str) -> str:
+    """The marker saying a purchase changed (its payload's digest first: no '.' in it)."""
+    if not _PURCHASE_ID.fullmatch(purchase_id):
+        raise LayoutError(f"{purchase_id!r} is not an event id")
+    return f"{LANDING}{key_token(digest)}.{purchase_id}"
+
+
+def landing_marker_id(key: str) -> str:
+    """The purchase id a marker names."""
+    return file_name(key).split(".", 1)[1]
+
+
+def landed_file_names(stamp: str) -> tuple[str, str]:
+    """The orders and order-items files one landing writes (seed dialect, kinds by name)."""
+    token = key_token(stamp)
+    return f"orders_events_{token}.csv", f"order_items_events_{token}.csv"
+
+
+SALES = "sales/"
+
+
+def saleskey_token(key: str) -> str:
+    """A sales file's name in the workflow's own prefix (its key's digest: any key, one token)."""
+    return hashlib.sha256(key.encode()).hexdigest()  # what States.Hash($.key, 'SHA-256') gives
+
+
+def sales_records_key(key: str) -> str:
+    """A large sales file's records as one JSON array (what a Distributed Map's ItemReader reads)."""
+    return f"{SALES}{saleskey_token(key)}/records.json"
+
+
+def sales_outcome_key(key: str) -> str:
+    """What the split of a large sales file found: {"records": n, ...} or {"reason", "message"}."""
+    return f"{SALES}{saleskey_token(key)}/outcome.json"
