@@ -47,7 +47,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "ECOMPIPE_API_KEY is set and the X-API-Key header does not match it",
         404: "no such run, or it has no validation report",
         408: "the query ran past ECOMPIPE_QUERY_TIMEOUT_SECONDS and was stopped",
-        409: "a file of that name is already waiting in incoming/",
         413: "a file is larger than ECOMPIPE_MAX_FILE_MB",
         503: "DynamoDB or S3 did not answer",
     }

@@ -58,6 +58,7 @@ class Uploaded(BaseModel):
     key: str
     bytes: int
     etag: str
+    version_id: str | None = Field(None, description="the upload's version: another upload of the name is another")
 
 
 class UploadResult(BaseModel):

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ecompipe.api.common import errors, only
 from ecompipe.api.models import UploadResult
+from ecompipe.batch.pipeline import content_type
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import LayoutError
@@ -26,24 +27,27 @@ def router(res: Resources, settings: Settings, guarded: list[Any]) -> APIRouter:
         response_model=UploadResult,
         status_code=201,
         dependencies=[*guarded, only()],
-        responses=errors(409, 413),
+        responses=errors(413),
     )
     async def upload(files: Annotated[list[UploadFile], File(description="CSV files")]) -> dict:
         """Put CSV files into incoming/ under their names (orders_*.csv, order_items_*.csv,
-        products*.csv; at most 20 files of ECOMPIPE_MAX_FILE_MB each). An existing incoming/ file
-        is never overwritten (409); nothing is written unless every file passes."""
+        products*.csv, each also .csv.gz; at most 20 files of ECOMPIPE_MAX_FILE_MB each). A name
+        already waiting there gets a version of its own, processed after the earlier one (a
+        correction wins); nothing is written unless every file passes."""
         if len(files) > MAX_UPLOAD_FILES:
             raise HTTPException(400, f"at most {MAX_UPLOAD_FILES} files per upload, not {len(files)}")
         limit = settings.max_file_mb * 2**20 or None
         checked = []
         for f in files:
             name = _upload_name(f.filename)
-            key = layout.incoming_key(name)
-            if res.bucket.exists(key):
-                raise HTTPException(409, f"{key} already exists and has not been processed yet; rename the file")
             data = await _read_capped(f, limit, name, settings.max_file_mb)
-            checked.append((key, data))
-        uploaded = [{"key": k, "bytes": len(d), "etag": res.bucket.put_bytes(k, d, "text/csv")} for k, d in checked]
+            checked.append((layout.incoming_key(name), data))
+        if len({key for key, _ in checked}) < len(checked):
+            raise HTTPException(400, "two files of one upload have the same name")
+        uploaded = [
+            {"key": u.key, "bytes": u.size, "etag": u.etag, "version_id": u.version_id}
+            for u in (res.bucket.put(key, data, content_type(key)) for key, data in checked)
+        ]
         return {
             "uploaded": uploaded,
             "next": "on AWS the upload events reach the trigger; against an emulator run `ecompipe start`",
@@ -81,7 +85,9 @@ def _upload_name(filename: str | None) -> str:
     except LayoutError as exc:
         raise HTTPException(400, str(exc)) from None
     if layout.kind_of(name) is None:
-        raise HTTPException(400, f"{name!r}: the name must be orders_*.csv, order_items_*.csv or products*.csv")
+        raise HTTPException(
+            400, f"{name!r}: the name must be orders_*.csv, order_items_*.csv or products*.csv (or .csv.gz)"
+        )
     return name
 
 

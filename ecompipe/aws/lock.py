@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -81,15 +82,17 @@ class Lease:
 
 
 def cli_owner() -> str:
-    """The owner a CLI process writes into the lease: cli:HOST:PID."""
-    return f"cli:{socket.gethostname()}:{os.getpid()}"
+    """The owner a CLI process writes into a lease or claim: cli:HOST:PID:START, START the process's
+    start time (so a later process given the same pid is never taken for it; omitted where the
+    system does not say it)."""
+    start = _started(os.getpid())
+    return f"cli:{socket.gethostname()}:{os.getpid()}" + (f":{start}" if start else "")
 
 
 def owner_alive(owner: str) -> bool | None:
-    """Whether the CLI process named in a lease owner (cli:HOST:PID) still runs; None when that
-    cannot be told from here (another host, the trigger Lambda, a task)."""
-    kind, _, rest = owner.partition(":")
-    host, _, pid = rest.rpartition(":")
+    """Whether the CLI process named in a lease owner (cli:HOST:PID[:START]) still runs; None when
+    that cannot be told from here (another host, the trigger Lambda, a task)."""
+    kind, host, pid, start = ([*owner.split(":"), "", "", ""])[:4]
     if kind != "cli" or host != socket.gethostname() or not pid.isdigit():
         return None
     try:
@@ -97,8 +100,19 @@ def owner_alive(owner: str) -> bool | None:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    now = _started(int(pid)) if start else None
+    return not (now and now != start)  # the pid runs another process now: the owner is gone
+
+
+def _started(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux's /proc/PID/stat, field 22), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return fields[19] if len(fields) > 19 else None
 
 
 def utcnow() -> datetime:

@@ -63,10 +63,11 @@ def other_files(directory: Path) -> list[Path]:
 def upload(bucket: Bucket, files: list[Path]) -> list[ObjectInfo]:
     """Put each file under incoming/ by its name; returns the uploads, each the version it wrote
     (an upload of a name already waiting there is one more version, never a replacement)."""
-    return [bucket.put(layout.incoming_key(p.name), p.read_bytes(), _content_type(p.name)) for p in files]
+    return [bucket.put(layout.incoming_key(p.name), p.read_bytes(), content_type(p.name)) for p in files]
 
 
-def _content_type(name: str) -> str:
+def content_type(name: str) -> str:
+    """What an uploaded input is, for S3's Content-Type."""
     return "application/gzip" if name.lower().endswith(".gz") else "text/csv"
 
 

@@ -62,6 +62,13 @@ class Failure(click.ClickException):
     exit_code = 1
 
 
+class Refusal(click.ClickException):
+    """A request refused for what it asks (a question not understood, a statement not allowed):
+    the sentence on stderr, exit 2 like a usage error, but no usage banner, which is not the cause."""
+
+    exit_code = 2
+
+
 @contextmanager
 def failures(settings: Settings | None = None) -> Iterator[None]:
     """Turn the errors a run can meet into one clear line and exit 1 (no traceback)."""

@@ -28,7 +28,7 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
     batches' claims on their files, pending files against the thresholds, and the last batches."""
     from ecompipe.batch.history import recent_batches
     from trigger.decision import decide
-    from trigger.sweep import pending_files
+    from trigger.sweep import incoming
 
     settings = settings_for(endpoint_url)
     with failures(settings):
@@ -37,7 +37,8 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
         lease = res.leases().current()
         dates = date_leases(res.leases())
         claims = Claims(res.leases()).all()
-        files = pending_files(res.bucket, claimed_keys(claims, now))
+        waiting = incoming(res.bucket, claimed_keys(claims, now))
+        files = waiting.ready
         decision = decide(files, res.bucket.exists(layout.CURATED_PRODUCTS_KEY), settings, now)
         batches = recent_batches(res.bucket, last)
     doc = {
@@ -46,6 +47,8 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
         "claims": [_claim_doc(c, now) for c in claims],
         "pending": {
             "files": len(files),
+            # later uploads of a name wait for the earlier one (or for the run that holds the name)
+            "waiting": [{"key": u.key, "version_id": u.version_id, "why": why} for u, why in waiting.waiting],
             "orders": decision.counts.orders,
             "order_items": decision.counts.order_items,
             "products": decision.counts.products,
@@ -68,6 +71,8 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
     _print_date_leases(doc["date_leases"])
     _print_claims(doc["claims"])
     click.echo(f"pending: {len(files)} files not claimed; {decision.reason}")
+    if waiting.waiting:
+        click.echo(f"waiting: {len(waiting.waiting)} uploads behind an earlier one of their name or a running batch")
     render.batches_table(stdout, batches)
 
 

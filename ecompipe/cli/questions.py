@@ -15,7 +15,7 @@ import click
 from rich.table import Table
 
 from ecompipe.cli import render
-from ecompipe.cli.common import endpoint_option, failures, settings_for, stderr, stdout
+from ecompipe.cli.common import Refusal, endpoint_option, failures, settings_for, stderr, stdout
 from ecompipe.core.csvsafe import spreadsheet_cell
 from ecompipe.core.settings import Settings
 
@@ -48,7 +48,7 @@ def _settings(endpoint_url: str | None, max_rows: int | None, timeout_seconds: i
 
 
 def _answer(settings: Settings, engine_name: str, work: Callable) -> dict:
-    """Open the engine and run `work(engine, limits)`; refusals become usage errors (exit 2)."""
+    """Open the engine and run `work(engine, limits)`; a refusal exits 2 with its sentence alone."""
     from questions import engines
     from questions.duck import QueryFailed, TooSlow
     from questions.guard import Refused
@@ -59,7 +59,7 @@ def _answer(settings: Settings, engine_name: str, work: Callable) -> dict:
         try:
             return work(engine, engines.limits(settings)).to_json()
         except (Refused, NotUnderstood) as exc:
-            raise click.UsageError(str(exc)) from None
+            raise Refusal(str(exc)) from None
         except (TooSlow, QueryFailed) as exc:
             raise click.ClickException(str(exc)) from None
 

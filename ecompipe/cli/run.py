@@ -159,6 +159,7 @@ def upload_and_run(res: Resources, files: list[Path], via: str | None, task_mode
 
     uploads = upload(res.bucket, files)
     stderr.print(f"uploaded {len(uploads)} files to s3://{res.settings.bucket}/incoming/", style="dim")
+    take_over_from_the_dead(res)
     refuse_if_committing_elsewhere(res)
     if (via or res.settings.run_via) == "statemachine":
         result = run_through_state_machine(res, uploads, task_mode, workers)
@@ -193,8 +194,11 @@ def run_through_state_machine(
         res, stack, keys, owner=owner(), runner_mode=task_mode, waiting=say_waiting, workers=workers
     )
     run = res.ledger.get(execution["name"]) or {}
+    batch = run.get("status")  # the batch's own outcome, said only where it adds something (REJECTED)
     stderr.print(
-        f"execution {execution['executionArn']}: {execution['status']} ({run.get('status', '?')})", style="dim"
+        f"execution {execution['executionArn']}: {execution['status']}"
+        + (f", the batch {batch}" if batch and batch != execution["status"] else ""),
+        style="dim",
     )
     if execution["status"] != "SUCCEEDED" or result is None:
         raise Failure(
@@ -229,6 +233,15 @@ def run_through_trigger(res: Resources, keys: Sequence[str | ObjectInfo]) -> Run
     return result
 
 
+def take_over_from_the_dead(res: Resources) -> None:
+    """What a command on this host that was killed still holds is freed now, and said (the
+    refusal below stays for live owners and for owners this host cannot see)."""
+    from ecompipe.local.starter import take_over_from_the_dead as take_over
+
+    for line in take_over(res):
+        stderr.print(render.literal(f"took over: {line}"), style="yellow")
+
+
 def refuse_if_committing_elsewhere(res: Resources) -> None:
     """A run waits for the commit lease of another command on this machine (that run ends, then
     this one commits), but one held by anyone else, or by a process that is gone, is reported at
@@ -249,6 +262,7 @@ def refuse_if_committing_elsewhere(res: Resources) -> None:
 def run_keys(res: Resources, keys: list[str]) -> RunResult:
     """Files already in incoming/ on an emulator, through the normal path: the state machine
     (ECOMPIPE_RUN_VIA=statemachine) or the same steps in process."""
+    take_over_from_the_dead(res)
     refuse_if_committing_elsewhere(res)
     if res.settings.run_via == "statemachine":
         return run_through_state_machine(res, keys, "inprocess")

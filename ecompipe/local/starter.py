@@ -19,7 +19,7 @@ from ecompipe.aws.objects import ObjectInfo
 from ecompipe.batch.commit import Leases
 from ecompipe.batch.pipeline import RunResult, commit
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout
+from ecompipe.core import layout, statuses
 from ecompipe.core.errors import EcompipeError
 from ecompipe.local.runner import LocalTaskRunner
 from ecompipe.local.stack import LocalStack
@@ -151,23 +151,59 @@ def cleaned_up_on_exit(
         yield
     except BaseException:
         with suppress(Exception):
-            claims = Claims(leases)
-            mine = [c for c in claims.all() if c.owner == owner]
+            mine = [c for c in Claims(leases).all() if c.owner == owner]
             arns = [execution_arn] if execution_arn else []
             if state_machine_arn:
                 arns += [_execution_arn(state_machine_arn, c.run_id) for c in mine]
-            for arn in dict.fromkeys(arns):
-                with suppress(Exception):  # it may have ended already
-                    sfn.stop_execution(executionArn=arn, cause="the command that started it ended")
-            held = leases.current()
-            if held is not None and (held.owner == owner or held.run_id in {c.run_id for c in mine}):
-                leases.release(held)
-            for date, lease in date_leases(leases).items():
-                if lease.owner == owner or lease.run_id in {c.run_id for c in mine}:
-                    leases.other(layout.date_lock_key(date)).release(lease)
-            for claim in mine:
-                claims.release(claim)
+            _stop(sfn, arns, "the command that started it ended")
+            free_owner(leases, owner)
         raise
+
+
+def free_owner(leases: LeaseStore, owner: str) -> list[str]:
+    """Free what `owner` holds: its claims, and the commit lease and date leases it or its runs
+    hold. Returns one line per thing freed."""
+    claims = Claims(leases)
+    mine = [c for c in claims.all() if c.owner == owner]
+    runs = {c.run_id for c in mine}
+    freed = []
+    held = leases.current()
+    if held is not None and (held.owner == owner or held.run_id in runs) and leases.release(held):
+        freed.append(f"the commit lease of run {held.run_id}")
+    for date, lease in date_leases(leases).items():
+        mine_too = lease.owner == owner or lease.run_id in runs
+        if mine_too and leases.other(layout.date_lock_key(date)).release(lease):
+            freed.append(f"the lease of run {lease.run_id} on {date}")
+    freed += [f"the claim of run {c.run_id} on {len(c.keys)} files" for c in mine if claims.release(c)]
+    return freed
+
+
+def take_over_from_the_dead(res: Resources) -> list[str]:
+    """Free at once what commands on this host whose process is gone still hold (a `kill -9`):
+    their claims, their runs' commit and date leases, and stop their runs' executions, which no
+    task runner follows any more. Owners that live, or that cannot be told from here (another
+    host, AWS), keep what they hold. Returns one line per owner taken over from."""
+    leases = res.leases()
+    claims = Claims(leases).all()
+    held = [leases.current(), *date_leases(leases).values()]
+    owners = dict.fromkeys([c.owner for c in claims] + [h.owner for h in held if h is not None])
+    said = []
+    for owner in (o for o in owners if owner_alive(o) is False):
+        runs = [c.run_id for c in claims if c.owner == owner]
+        arns = [str((res.ledger.get(r) or {}).get("execution") or "") for r in runs]
+        _stop(aws.client("stepfunctions", res.settings), [a for a in arns if a.startswith("arn:")], "its command died")
+        for run in runs:
+            res.ledger.finished(run, statuses.FAILED, "its command's process was gone; taken over by the next command")
+        freed = free_owner(leases, owner)
+        if freed:
+            said.append(f"{owner} is gone (its process ended): freed {', '.join(freed)}")
+    return said
+
+
+def _stop(sfn: Any, arns: list[str], cause: str) -> None:
+    for arn in dict.fromkeys(arns):
+        with suppress(Exception):  # it may have ended already
+            sfn.stop_execution(executionArn=arn, cause=cause)
 
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:

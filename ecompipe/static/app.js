@@ -31,6 +31,12 @@ async function api(path, payload) {
 
 function showError(err) { $("error").hidden = !err; $("error").textContent = err ? String(err.message || err) : ""; }
 
+// The range lives in the address too (?from=&to=), so a view can be shared as a link.
+function rangeFromAddress() {
+  const q = new URLSearchParams(location.search);
+  for (const name of ["from", "to"]) { const v = q.get(name); if (v && /^\d{4}-\d{2}-\d{2}$/.test(v)) $(name).value = v; }
+}
+
 function query() {
   const q = new URLSearchParams();
   if ($("from").value) q.set("from", $("from").value);
@@ -229,9 +235,10 @@ async function load() {
   } catch (err) { showError(err); }
 }
 
-$("range").addEventListener("submit", (e) => { e.preventDefault(); load(); });
+$("range").addEventListener("submit", (e) => { e.preventDefault(); history.replaceState(null, "", `${location.pathname}${query()}${location.hash}`); load(); });
 $("ask").addEventListener("submit", (e) => { e.preventDefault(); if ($("question").value.trim()) ask($("question").value); });
 $("api-key").addEventListener("change", (e) => { localStorage.setItem("ecompipe-api-key", e.target.value); load(); });
 $("report-close").addEventListener("click", () => { $("report-panel").hidden = true; history.replaceState(null, "", "#"); });
 window.addEventListener("hashchange", () => { const m = location.hash.match(/^#report\/(.+)$/); if (m) showReport(decodeURIComponent(m[1])).catch(showError); });
+rangeFromAddress();
 load().then(() => { const m = location.hash.match(/^#report\/(.+)$/); if (m) showReport(decodeURIComponent(m[1])).catch(showError); });

@@ -97,21 +97,24 @@ def test_sigterm_stops_the_run_and_frees_its_lease_then_a_rerun_is_exact(emulato
     assert rerun == sample_kpis
 
 
-def test_sigkill_leaves_a_lease_that_status_names_and_unlock_frees(emulator_url: str, sample_kpis: dict) -> None:
+def test_sigkill_leaves_a_lease_that_status_names_and_the_next_run_takes_over(
+    emulator_url: str, sample_kpis: dict
+) -> None:
     proc = _start_run(SAMPLE, emulator_url)
     _wait_for_lease(emulator_url, proc)
     proc.kill()
     proc.wait(timeout=30)
     status = _status(emulator_url)
     dates, [claim] = status["date_leases"], status["claims"]
-    assert claim["owner"].endswith(f":{proc.pid}") and claim["owner_alive"] is False
+    assert claim["owner"].split(":")[2] == str(proc.pid) and claim["owner_alive"] is False
     assert dates and {d["run_id"] for d in dates} == {claim["run_id"]}
     assert all(d["owner_alive"] is False for d in dates)
     text = ecompipe("status", "--endpoint-url", emulator_url).stdout
     assert "its process is gone" in text and "unlock --force" in text
-    # the recovery of docs/operations.md: free the dead run's leases, run the same files again
-    ecompipe("unlock", "--force", "--endpoint-url", emulator_url)
+    # the same files again: the dead run's claim and leases are taken over at once, and said so
+    again = ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json")
+    assert f"took over: {claim['owner']} is gone" in again.stderr
+    assert "the claim of run" in again.stderr and "the lease of run" in again.stderr
     status = _status(emulator_url)
     assert status["claims"] == [] and status["date_leases"] == [] and status["lease"] is None
-    ecompipe("run", str(SAMPLE), "--endpoint-url", emulator_url, "--output", "json")
     assert _kpis(emulator_url) == sample_kpis

@@ -177,3 +177,23 @@ def test_the_question_box_and_the_errors_panel(demo_url: str, browser) -> None:
     assert page.locator("#ask-error").inner_text().startswith(f"I don't understand '{hostile}'")
     assert page.locator("#ask-panel img").count() == 0
     assert errors == []
+
+
+def test_the_range_is_read_from_the_address_and_kept_in_it(demo_url: str, browser) -> None:
+    """?from=&to= in the address sets the range (a view shared as a link shows the same days), and
+    choosing a range writes it back into the address."""
+    days = [r["order_date"] for r in _get(demo_url + "/api/kpis/orders")]
+    first, second = days[0], days[1]
+    page = browser.new_page()
+    page.goto(f"{demo_url}/?from={first}&to={first}")
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+    assert (page.input_value("#from"), page.input_value("#to")) == (first, first)
+    bars = page.locator("#chart-revenue rect.bar[data-date]").all()
+    assert [b.get_attribute("data-date") for b in bars] == [first]
+    page.fill("#to", second)
+    page.locator("#range").evaluate("form => form.requestSubmit()")
+    page.wait_for_function(f"location.search === '?from={first}&to={second}'")
+    page.goto(f"{demo_url}/?from=<script>&to={second}")  # not a date: ignored, never used
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+    assert page.input_value("#to") == second and page.input_value("#from") != "<script>"
+

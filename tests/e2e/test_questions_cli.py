@@ -30,6 +30,7 @@ def test_sql_and_ask_as_a_user_runs_them(emulator_url: str) -> None:
     assert refused.returncode == 2 and "only SELECT is allowed: this is a DROP statement" in refused.stderr
     lost = ecompipe("ask", "what is the weather", *at, check=False)
     assert lost.returncode == 2 and "I don't understand 'what is the weather'" in lost.stderr
+    assert "Usage:" not in refused.stderr + lost.stderr  # the sentence is the answer, not the usage banner
     assert "Try: 'revenue by category last week'" in lost.stderr
 
     # a value that looks like markup, a formula or a terminal escape stays literal in every output

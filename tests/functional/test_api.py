@@ -129,8 +129,13 @@ def test_uploads_land_in_incoming_under_their_name(client: TestClient, worked) -
     assert resp.status_code == 201, resp.text
     assert resp.json()["uploaded"][0]["key"] == "incoming/orders_up.csv"
     assert res.bucket.get_bytes("incoming/orders_up.csv") == data
+    # the same name again, before the first was processed: an upload of its own, never a replacement
     again = client.post("/api/uploads", files=[("files", ("orders_up.csv", data, "text/csv"))])
-    assert again.status_code == 409 and "already exists" in again.json()["detail"]
+    assert again.status_code == 201, again.text
+    versions = [resp.json()["uploaded"][0]["version_id"], again.json()["uploaded"][0]["version_id"]]
+    assert [v.version_id for v in res.bucket.versions("incoming/orders_up.csv")] == versions
+    twice = [("files", ("orders_up.csv", data, "text/csv"))] * 2
+    assert "same name" in client.post("/api/uploads", files=twice).json()["detail"]
 
 
 @pytest.mark.parametrize(

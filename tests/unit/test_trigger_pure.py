@@ -105,3 +105,21 @@ def test_the_lambda_bundle_declares_what_each_lambda_imports(package: str) -> No
     brought = {"typing_extensions", "pydantic_core", "annotated_types", "typing_inspection", "wrapt"}
     extra = loaded - runtime - ours - declared - brought
     assert not extra, f"{package} loads {sorted(extra)}: add them to requirements/lambda.in"
+
+
+def test_a_cli_owner_is_alive_only_while_its_own_process_runs() -> None:
+    """cli:HOST:PID:START: a pid now running another process (another start time) is not the owner."""
+    import os
+    import socket
+
+    from ecompipe.aws.lock import cli_owner, owner_alive
+
+    mine = cli_owner()
+    kind, host, pid, start = mine.split(":")
+    assert (kind, host, pid) == ("cli", socket.gethostname(), str(os.getpid())) and start.isdigit()
+    assert owner_alive(mine) is True
+    assert owner_alive(f"cli:{host}:{pid}:{int(start) + 1}") is False  # the pid was given to a later process
+    assert owner_alive(f"cli:{host}:{pid}") is True  # an owner written before start times were: by pid
+    assert owner_alive(f"cli:{host}:999999999:1") is False
+    assert owner_alive(f"cli:another-host:{pid}:{start}") is None  # cannot be told from here
+    assert owner_alive("trigger:run-1") is None
