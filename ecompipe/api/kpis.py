@@ -16,6 +16,8 @@ from ecompipe.core import kpis
 def router(res: Resources, guarded: list[Any]) -> APIRouter:
     routes = APIRouter(tags=["kpis"], responses=errors())
 
+    # /api/transactions: the path clients of the transaction-sync API know the same answer by
+    @routes.get("/api/transactions", response_model=list[OrderKpi], dependencies=[*guarded, only("from", "to")])
     @routes.get("/api/kpis/orders", response_model=list[OrderKpi], dependencies=[*guarded, only("from", "to")])
     def order_kpis(date_from: From = None, date_to: To = None) -> list[dict]:
         """OrderKPIs per day in [from, to]; at most 366 days. With neither given: the latest 90 days

@@ -22,12 +22,14 @@ MAX_PAGE_SIZE = 500
 def router(res: Resources, settings: Settings, guarded: list[Any]) -> APIRouter:
     routes = APIRouter(tags=["summaries"])
 
-    @routes.get(
-        "/api/summary",
-        response_model=Summary,
-        dependencies=[*guarded, only("from", "to", "category", "by")],
-        responses=errors(408),
-    )
+    summary_route = {
+        "response_model": Summary,
+        "dependencies": [*guarded, only("from", "to", "category", "by")],
+        "responses": errors(408),
+    }
+
+    @routes.get("/api/transactions/summary", **summary_route)  # the transaction-sync API's path
+    @routes.get("/api/summary", **summary_route)
     def summary(
         date_from: From = None,
         date_to: To = None,

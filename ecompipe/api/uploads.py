@@ -22,18 +22,21 @@ _CHUNK = 1 << 20
 def router(res: Resources, settings: Settings, guarded: list[Any]) -> APIRouter:
     routes = APIRouter(tags=["uploads"])
 
-    @routes.post(
-        "/api/uploads",
-        response_model=UploadResult,
-        status_code=201,
-        dependencies=[*guarded, only()],
-        responses=errors(413),
-    )
-    async def upload(files: Annotated[list[UploadFile], File(description="CSV files")]) -> dict:
-        """Put CSV files into incoming/ under their names (orders_*.csv, order_items_*.csv,
-        products*.csv, each also .csv.gz; at most 20 files of ECOMPIPE_MAX_FILE_MB each). A name
-        already waiting there gets a version of its own, processed after the earlier one (a
-        correction wins); nothing is written unless every file passes."""
+    route = {
+        "response_model": UploadResult,
+        "status_code": 201,
+        "dependencies": [*guarded, only()],
+        "responses": errors(413),
+    }
+
+    @routes.post("/api/transactions/upload", **route)  # the transaction-sync API's path
+    @routes.post("/api/uploads", **route)
+    async def upload(files: Annotated[list[UploadFile], File(description="CSV or JSON sales files")]) -> dict:
+        """Put files into incoming/ under their names: CSV (orders_*.csv, order_items_*.csv,
+        products*.csv, each also .csv.gz) for the batch pipeline, JSON sales files (*.json) for the
+        sales workflow; at most 20 files of ECOMPIPE_MAX_FILE_MB each. A name already waiting there
+        gets a version of its own, processed after the earlier one (a correction wins); nothing is
+        written unless every file passes."""
         if len(files) > MAX_UPLOAD_FILES:
             raise HTTPException(400, f"at most {MAX_UPLOAD_FILES} files per upload, not {len(files)}")
         limit = settings.max_file_mb * 2**20 or None
@@ -50,7 +53,8 @@ def router(res: Resources, settings: Settings, guarded: list[Any]) -> APIRouter:
         ]
         return {
             "uploaded": uploaded,
-            "next": "on AWS the upload events reach the trigger; against an emulator run `ecompipe start`",
+            "next": "on AWS the upload events reach the trigger (CSV files) and the sales workflow (JSON files); "
+            "against an emulator run `ecompipe start` for the CSV files",
         }
 
     return routes
@@ -84,9 +88,11 @@ def _upload_name(filename: str | None) -> str:
         layout.check_file_name(name)
     except LayoutError as exc:
         raise HTTPException(400, str(exc)) from None
-    if layout.kind_of(name) is None:
+    if layout.kind_of(name) is None and not layout.is_sales_file(name):
         raise HTTPException(
-            400, f"{name!r}: the name must be orders_*.csv, order_items_*.csv or products*.csv (or .csv.gz)"
+            400,
+            f"{name!r}: the name must be orders_*.csv, order_items_*.csv or products*.csv (or .csv.gz), "
+            "or a JSON sales file (*.json)",
         )
     return name
 

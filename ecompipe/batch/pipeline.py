@@ -68,6 +68,8 @@ def upload(bucket: Bucket, files: list[Path]) -> list[ObjectInfo]:
 
 def content_type(name: str) -> str:
     """What an uploaded input is, for S3's Content-Type."""
+    if layout.is_sales_file(name):
+        return "application/json"
     return "application/gzip" if name.lower().endswith(".gz") else "text/csv"
 
 

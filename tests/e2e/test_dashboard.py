@@ -196,4 +196,3 @@ def test_the_range_is_read_from_the_address_and_kept_in_it(demo_url: str, browse
     page.goto(f"{demo_url}/?from=<script>&to={second}")  # not a date: ignored, never used
     page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
     assert page.input_value("#to") == second and page.input_value("#from") != "<script>"
-

@@ -196,3 +196,19 @@ def test_openapi_and_the_dashboard_are_served(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and 'id="chart-revenue"' in page.text
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_the_transaction_sync_paths_answer_as_the_routes_they_alias(client: TestClient, worked) -> None:
+    """Clients written for the transaction-sync API: its three paths, in the OpenAPI document."""
+    res, _ = worked
+    assert client.get("/api/transactions").json() == client.get("/api/kpis/orders").json() != []
+    same = "?from=2025-06-01&to=2025-06-30"
+    assert client.get(f"/api/transactions/summary{same}").json() == client.get(f"/api/summary{same}").json()
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/transactions", "/api/transactions/summary", "/api/transactions/upload"} <= set(paths)
+    sales = b'[{"order_id": "S1", "customer_email": "a@example.com", "amount": 10}]'
+    resp = client.post("/api/transactions/upload", files=[("files", ("sales_1.json", sales, "application/json"))])
+    assert resp.status_code == 201, resp.text
+    assert res.bucket.get_bytes("incoming/sales_1.json") == sales
+    bad = client.post("/api/transactions/upload", files=[("files", ("notes.txt", b"x", "text/plain"))])
+    assert bad.status_code == 400 and "JSON sales file" in bad.json()["detail"]
