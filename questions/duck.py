@@ -101,18 +101,23 @@ class DuckEngine:
     def values(self, column: str, table: str) -> tuple[str, ...]:
         """The distinct values of a catalogue column (category names, statuses), for reading questions."""
         assert table in TABLES and column in TABLES[table].column_names
-        rows = self.con.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+        with self.con.cursor() as cur:
+            rows = cur.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
         return tuple(sorted(str(r[0]) for r in rows))
 
     def coverage(self) -> tuple[Any, Any] | None:
-        first, last = self.con.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+        with self.con.cursor() as cur:
+            first, last = cur.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
         return None if first is None else (first, last)
 
 
 def run(con: Any, checked: Checked, max_rows: int, timeout_seconds: float) -> Result:
-    """Run a checked query: at most `max_rows` rows, stopped after `timeout_seconds`."""
+    """Run a checked query: at most `max_rows` rows, stopped after `timeout_seconds`. Each query
+    runs on a cursor of its own (DuckDB: a connection to the same database), so requests sharing
+    one engine run side by side and a timeout stops only its own query."""
     limited = exp.select("*").from_(checked.statement.subquery("answer")).limit(max_rows + 1)
     sql = checked.sql()
+    con = con.cursor()
     timer = threading.Timer(timeout_seconds, con.interrupt)
     started = time.perf_counter()
     timer.start()
@@ -128,4 +133,5 @@ def run(con: Any, checked: Checked, max_rows: int, timeout_seconds: float) -> Re
         raise QueryFailed(str(exc).splitlines()[0][:300]) from None
     finally:
         timer.cancel()
+        con.close()
     return Result(columns, rows[:max_rows], len(rows) > max_rows, sql, time.perf_counter() - started)

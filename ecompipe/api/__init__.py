@@ -15,6 +15,7 @@ from ecompipe import __version__
 from ecompipe.api import common, kpis, pages, questions, runs, summaries, uploads
 from ecompipe.batch.resources import Resources
 from ecompipe.core.settings import Settings
+from questions.live import LiveEngine
 
 
 def create_app(settings: Settings, resources: Resources | None = None) -> FastAPI:
@@ -33,8 +34,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.include_router(kpis.router(res, guarded))
     app.include_router(runs.router(res, guarded))
     app.include_router(uploads.router(res, settings, guarded))
-    app.include_router(questions.router(settings, guarded))
-    app.include_router(summaries.router(res, settings, guarded))
+    live = LiveEngine(settings)  # one embedded engine for every request, reopened when the store changed
+    app.include_router(questions.router(live, guarded))
+    app.include_router(summaries.router(res, live, guarded))
     uploads.limit_upload_size(app, settings)
     pages.mount_static(app)
     app.openapi = lambda: common.without_422(app)  # type: ignore[method-assign]

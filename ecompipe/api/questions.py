@@ -1,6 +1,5 @@
-"""Questions over the data (docs/queries.md): read-only SQL and questions in words. Each request opens
-the embedded engine over the store as it is then (the curated copy is synced by ETag: only changed
-partitions move)."""
+"""Questions over the data (docs/queries.md): read-only SQL and questions in words, on the embedded
+engine kept open across requests and reopened when the store changed (questions/live.py)."""
 
 from __future__ import annotations
 
@@ -12,17 +11,18 @@ from fastapi.concurrency import run_in_threadpool
 
 from ecompipe.api.common import day, errors, only
 from ecompipe.api.models import Answer, AskRequest, SqlRequest
-from ecompipe.core.settings import Settings
 from questions import answers, engines
 from questions.duck import QueryFailed, TooSlow
 from questions.guard import Refused
+from questions.live import LiveEngine
 from questions.reading import SUGGESTIONS, NotUnderstood
 
 
-def answer(settings: Settings, work: Any, max_rows: int | None = None) -> dict[str, Any]:
-    """Open the engine and run `work(engine, limits)`: refusals are 400s, a query past its time 408."""
-    engine = engines.open_engine(settings)
-    limits = engines.limits(settings)
+def answer(live: LiveEngine, work: Any, max_rows: int | None = None) -> dict[str, Any]:
+    """Run `work(engine, limits)` on the engine over the store as it is now: refusals are 400s, a
+    query past its time 408."""
+    engine = live.current()
+    limits = engines.limits(live.settings)
     if max_rows is not None:
         limits = answers.Limits(min(max_rows, limits.max_rows), limits.timeout_seconds)
     try:
@@ -35,14 +35,14 @@ def answer(settings: Settings, work: Any, max_rows: int | None = None) -> dict[s
         raise HTTPException(408, str(exc)) from None
 
 
-def router(settings: Settings, guarded: list[Any]) -> APIRouter:
+def router(live: LiveEngine, guarded: list[Any]) -> APIRouter:
     routes = APIRouter(tags=["questions"])
 
     @routes.post("/api/sql", response_model=Answer, dependencies=[*guarded, only()], responses=errors(408))
     async def run_sql(body: SqlRequest) -> dict[str, Any]:
         """One SELECT over orders, order_items, products, order_kpis, category_kpis and rejections;
         anything else is a 400 saying why."""
-        return await run_in_threadpool(answer, settings, lambda e, lim: answers.sql(e, body.sql, lim), body.max_rows)
+        return await run_in_threadpool(answer, live, lambda e, lim: answers.sql(e, body.sql, lim), body.max_rows)
 
     @routes.post("/api/queries", response_model=Answer, dependencies=[*guarded, only()], responses=errors(408))
     async def ask(body: AskRequest) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def router(settings: Settings, guarded: list[Any]) -> APIRouter:
         outside the vocabulary is a 400: "I don't understand '…'" and three that work."""
         today = day("today", body.today) if body.today is not None else datetime.now(UTC).date()
         work = lambda e, lim: answers.ask(e, body.question, today, lim)  # noqa: E731
-        return await run_in_threadpool(answer, settings, work, body.max_rows)
+        return await run_in_threadpool(answer, live, work, body.max_rows)
 
     @routes.get("/api/queries/examples", response_model=list[str], dependencies=[*guarded, only()], responses=errors())
     def examples() -> list[str]:

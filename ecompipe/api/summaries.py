@@ -13,13 +13,13 @@ from ecompipe.api.common import From, To, date_range, day, errors, only
 from ecompipe.api.models import Problems, Summary
 from ecompipe.api.questions import answer
 from ecompipe.batch.resources import Resources
-from ecompipe.core.settings import Settings
 from questions import answers, problems, query
+from questions.live import LiveEngine
 
 MAX_PAGE_SIZE = 500
 
 
-def router(res: Resources, settings: Settings, guarded: list[Any]) -> APIRouter:
+def router(res: Resources, live: LiveEngine, guarded: list[Any]) -> APIRouter:
     routes = APIRouter(tags=["summaries"])
 
     summary_route = {
@@ -46,7 +46,7 @@ def router(res: Resources, settings: Settings, guarded: list[Any]) -> APIRouter:
             return {"from": None, "to": None, "category": category, "by": by, "columns": [], "rows": []}
         period = query.Period(date.fromisoformat(start), date.fromisoformat(end), f"{start} to {end}")
         sql = query.summary_sql(period, (category,) if category else (), by)
-        doc = answer(settings, lambda e, lim: answers.sql(e, sql, lim))
+        doc = answer(live, lambda e, lim: answers.sql(e, sql, lim))
         return {
             "from": start,
             "to": end,

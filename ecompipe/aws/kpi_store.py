@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ecompipe.aws import dynamo, tables
@@ -55,10 +55,13 @@ def table_definitions(settings: Settings) -> list[dict]:
 
 
 class KpiStore:
-    def __init__(self, dynamodb: Any, settings: Settings, sleep: Any = time.sleep) -> None:
+    def __init__(
+        self, dynamodb: Any, settings: Settings, sleep: Any = time.sleep, after_write: Callable[[], Any] = lambda: None
+    ) -> None:
         self.db = dynamodb
         self.settings = settings
         self.sleep = sleep
+        self.after_write = after_write  # told once the tables hold what a write put (ecompipe.batch.resources)
 
     def ensure_tables(self) -> None:
         """Create the KPI tables if missing (idempotent) and wait until they are active."""
@@ -85,6 +88,7 @@ class KpiStore:
         }
         for table, reqs in requests.items():
             self._batch_write(table, reqs)
+        self.after_write()
         return len(orders) + len(categories)
 
     def _category_keys(self, dates: Iterable[str]) -> list[dict]:

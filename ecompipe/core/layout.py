@@ -242,6 +242,10 @@ def key_index_key(kind: str) -> str:
     return f"{KEY_INDEX}curated-{_kind(kind)}-keys.parquet"
 
 
+# rewritten after every write of the KPI tables: its ETag says they changed (questions/live.py)
+KPIS_WRITTEN_KEY = KEY_INDEX + "kpis-written.json"
+
+
 def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise LayoutError(f"{kind!r} is not one of {', '.join(KINDS)}")
