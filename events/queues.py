@@ -4,6 +4,7 @@ in the DLQ back to the queue safely."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 # SQS's own batch limit for receive, send and delete
@@ -72,7 +73,7 @@ def _attributes(message: dict[str, Any]) -> dict[str, Any]:
 
 def peek(sqs: Any, url: str, limit: int = 1000) -> list[dict[str, Any]]:
     """Up to `limit` messages of a queue, read and left in place (visibility 0): {message_id, body,
-    receive_count}. A dead-letter queue is looked at this way before anything is moved."""
+    receive_count, sent_at}. A dead-letter queue is looked at this way before anything is moved."""
     seen: dict[str, dict[str, Any]] = {}
     while len(seen) < limit:
         got = sqs.receive_message(
@@ -82,6 +83,10 @@ def peek(sqs: Any, url: str, limit: int = 1000) -> list[dict[str, Any]]:
         if not new:
             break
         for m in new:
-            count = int(m.get("Attributes", {}).get("ApproximateReceiveCount", 0))
-            seen[m["MessageId"]] = {"message_id": m["MessageId"], "body": m["Body"], "receive_count": count}
+            attributes = m.get("Attributes", {})
+            count = int(attributes.get("ApproximateReceiveCount", 0))
+            sent = attributes.get("SentTimestamp")
+            sent_at = datetime.fromtimestamp(int(sent) / 1000, UTC).isoformat() if sent else None
+            seen[m["MessageId"]] = {"message_id": m["MessageId"], "body": m["Body"], "receive_count": count,
+                                    "sent_at": sent_at}  # fmt: skip
     return list(seen.values())[:limit]

@@ -1,7 +1,7 @@
 """The KPI API and dashboard (`ecompipe serve`): FastAPI over the KPI tables, the run ledger and
 the validation reports, plus uploads into incoming/, and questions over the data (SQL, questions in
 words, totals, the errors log: docs/queries.md). create_app only composes the routers (kpis, runs,
-uploads, questions, summaries, pages); what they share is in common.py, their shapes in models.py.
+uploads, questions, summaries, feeds, pages); what they share is in common.py, their shapes in models.py.
 
 Every input error is a 400 with a sentence saying what is wrong; with ECOMPIPE_API_KEY set, every
 /api route needs it in the X-API-Key header (the page shell and /health hold no data and do not).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ecompipe import __version__
-from ecompipe.api import common, kpis, pages, questions, runs, summaries, uploads
+from ecompipe.api import common, feeds, kpis, pages, questions, runs, summaries, uploads
 from ecompipe.batch.resources import Resources
 from ecompipe.core.settings import Settings
 from questions.live import LiveEngine
@@ -37,6 +37,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     live = LiveEngine(settings)  # one embedded engine for every request, reopened when the store changed
     app.include_router(questions.router(live, guarded))
     app.include_router(summaries.router(res, live, guarded))
+    app.include_router(feeds.router(res, guarded))
     uploads.limit_upload_size(app, settings)
     pages.mount_static(app)
     app.openapi = lambda: common.without_422(app)  # type: ignore[method-assign]

@@ -110,7 +110,8 @@ class Summary(BaseModel):
 
 
 class Problem(BaseModel):
-    kind: str = Field(description="row, file or run")
+    source: str = Field(description="batch, events, sales or events_dlq")
+    kind: str = Field(description="row, file or run (batch); record (events, sales); file (sales); message (DLQ)")
     batch_id: str | None = None
     day: str | None = None
     file: str | None = None
@@ -118,6 +119,21 @@ class Problem(BaseModel):
     reason: str | None = None
     detail: str | None = None
     run_id: str | None = None
+    key: str | None = Field(None, description="where it is kept: an S3 key, or the DLQ message's id")
+
+
+class Alert(BaseModel):
+    source: str = Field(description="events (the consumer's) or batch (a run's notification)")
+    kind: str = Field(description="large_order, invalid, low_stock; a batch run's event")
+    at: str | None = Field(None, description="when it was sent")
+    message: dict[str, Any] = Field(description="what was published")
+
+
+class Alerts(BaseModel):
+    total: int
+    page: int
+    page_size: int
+    items: list[Alert]
 
 
 class Problems(BaseModel):
@@ -125,3 +141,15 @@ class Problems(BaseModel):
     page: int
     page_size: int
     items: list[Problem]
+
+
+class EventDay(BaseModel):
+    day: str
+    updated: int = Field(description="entities whose latest accepted event arrived that day")
+    invalid: int = Field(description="invalid records kept that day")
+    dlq: int = Field(description="messages that reached the events DLQ that day")
+
+
+class EventActivity(BaseModel):
+    tables: dict[str, int] = Field(description="entities per table")
+    days: list[EventDay]

@@ -1,6 +1,5 @@
-"""Totals and troubles (docs/api.md): GET /api/summary, the KPI measures over a range computed
-exactly by the embedded engine, and GET /api/errors, the rejected rows, rejected files and failed
-runs of the reports and the ledger."""
+"""Totals (docs/api.md): GET /api/summary, the KPI measures over a range computed exactly by the
+embedded engine."""
 
 from __future__ import annotations
 
@@ -9,14 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ecompipe.api.common import From, To, date_range, day, errors, only
-from ecompipe.api.models import Problems, Summary
+from ecompipe.api.common import From, To, date_range, errors, only
+from ecompipe.api.models import Summary
 from ecompipe.api.questions import answer
 from ecompipe.batch.resources import Resources
-from questions import answers, problems, query
+from questions import answers, query
 from questions.live import LiveEngine
-
-MAX_PAGE_SIZE = 500
 
 
 def router(res: Resources, live: LiveEngine, guarded: list[Any]) -> APIRouter:
@@ -55,27 +52,5 @@ def router(res: Resources, live: LiveEngine, guarded: list[Any]) -> APIRouter:
             "columns": doc["columns"],
             "rows": doc["rows"],
         }
-
-    @routes.get(
-        "/api/errors",
-        response_model=Problems,
-        dependencies=[*guarded, only("batch", "from", "to", "reason", "file", "page", "page_size")],
-        responses=errors(),
-    )
-    def error_log(
-        batch: Annotated[str | None, Query(max_length=80, description="one batch id")] = None,
-        date_from: From = None,
-        date_to: To = None,
-        reason: Annotated[str | None, Query(max_length=64, description="one reason code")] = None,
-        file: Annotated[str | None, Query(max_length=255, description="one file name")] = None,
-        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-        page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    ) -> dict[str, Any]:
-        """Rejected rows, rejected files and failed runs, newest batch first; filtered by batch, the
-        day (from/to), reason and file name; paginated."""
-        start = day("from", date_from).isoformat() if date_from is not None else None
-        end = day("to", date_to).isoformat() if date_to is not None else None
-        filters = problems.Filters(batch, start, end, reason, file)
-        return problems.page(problems.problems(res.bucket, res.ledger, filters), page, page_size)
 
     return routes

@@ -11,7 +11,7 @@ import threading
 
 import click
 
-from ecompipe.cli import events, leases, ops, questions, reprocess, run, sales, start, tools
+from ecompipe.cli import events, feeds, leases, ops, questions, reprocess, run, sales, start, tools
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +55,8 @@ for command in (
     sales.sales,
     questions.sql,
     questions.ask,
+    feeds.problems,
+    feeds.alerts,
 ):
     main.add_command(command)
 

@@ -222,6 +222,21 @@ async function errorsTable() {
   }));
 }
 
+// Every cell below is text (textContent): a value from the data never becomes markup.
+function rows(id, items, cells, columns, none) {
+  const body = $(id).querySelector("tbody");
+  if (!items.length) { const tr = el("tr"); tr.append(el("td", { colspan: columns, class: "empty" }, none)); body.replaceChildren(tr); return; }
+  body.replaceChildren(...items.map((item) => { const tr = el("tr"); tr.append(...cells(item).map((c) => el("td", {}, c == null ? "" : String(c)))); return tr; }));
+}
+
+async function feeds() {
+  const [problems, alerts, activity] = await Promise.all([api("/api/errors?page_size=20"), api("/api/alerts?page_size=20"), api("/api/events/activity")]);
+  rows("problems", problems.items, (p) => [p.source, p.kind, p.day, p.batch_id, p.file, p.line, p.reason, p.detail], 8, "no problems");
+  rows("alerts", alerts.items, (a) => [(a.at || "").slice(0, 19).replace("T", " "), a.source, a.kind, JSON.stringify(a.message)], 4, "no alerts sent");
+  rows("event-tables", Object.entries(activity.tables), ([table, n]) => [table, n], 2, "no events tables here");
+  rows("event-days", activity.days.slice(-14).reverse(), (d) => [d.day, d.updated, d.invalid, d.dlq], 4, "no events yet");
+}
+
 async function load() {
   showError(null);
   try {
@@ -230,7 +245,7 @@ async function load() {
     if (orders.length && !$("from").value) { $("from").value = orders[0].order_date; $("to").value = orders[orders.length - 1].order_date; }
     $("category-range").textContent = $("from").value === $("to").value ? $("from").value : `${$("from").value} – ${$("to").value}`;
     cards(orders); revenueChart(orders); returnsChart(orders); categoryChart(categories); runsTable(runs);
-    await Promise.all([errorsTable(), examples()]);
+    await Promise.all([errorsTable(), examples(), feeds()]);
     document.body.dataset.loaded = "true";
   } catch (err) { showError(err); }
 }

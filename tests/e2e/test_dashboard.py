@@ -196,3 +196,23 @@ def test_the_range_is_read_from_the_address_and_kept_in_it(demo_url: str, browse
     page.goto(f"{demo_url}/?from=<script>&to={second}")  # not a date: ignored, never used
     page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
     assert page.input_value("#to") == second and page.input_value("#from") != "<script>"
+
+
+def test_the_problems_alerts_and_events_panels_show_the_feeds(demo_url: str, browser) -> None:
+    """One place for every workload: the problems feed, the alerts feed and the real-time side, as
+    the API gives them, every value as text."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.goto(demo_url + "/")
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+    problems = _get(demo_url + "/api/errors?page_size=20")["items"]
+    shown = [[c.inner_text() for c in r.locator("td").all()] for r in page.locator("#problems tbody tr").all()]
+    want = [[p["source"], p["kind"], p["day"], p["batch_id"], p["file"], p["line"], p["reason"], p["detail"]]
+            for p in problems]  # fmt: skip
+    assert shown == [["" if v is None else str(v) for v in row] for row in want] and problems
+    assert {p["source"] for p in problems} == {"batch"}  # the demo runs the batch pipeline only
+    alerts = _get(demo_url + "/api/alerts")["items"]
+    shown_alerts = page.locator("#alerts tbody tr").all()
+    assert len(shown_alerts) == max(1, len(alerts))
+    activity = _get(demo_url + "/api/events/activity")
+    tables = [[c.inner_text() for c in r.locator("td").all()] for r in page.locator("#event-tables tbody tr").all()]
+    assert tables == ([[t, str(n)] for t, n in activity["tables"].items()] or [["no events tables here"]])

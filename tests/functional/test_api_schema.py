@@ -37,6 +37,11 @@ OPERATIONS = [
     ("GET", "/api/queries/examples"),
     ("GET", "/api/summary"),
     ("GET", "/api/errors"),
+    ("GET", "/api/alerts"),
+    ("GET", "/api/events/activity"),
+    ("GET", "/api/transactions"),
+    ("GET", "/api/transactions/summary"),
+    ("POST", "/api/transactions/upload"),
     ("GET", "/health"),
 ]
 
