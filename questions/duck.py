@@ -48,17 +48,24 @@ def _parquet(directory: Path, kind: str) -> str:
 
 
 def connect(
-    curated: Path, order_kpis: Iterable[dict], category_kpis: Iterable[dict], rejections: Iterable[dict]
+    curated: Path,
+    order_kpis: Iterable[dict],
+    category_kpis: Iterable[dict],
+    rejections: Iterable[dict],
+    load: bool = False,
 ) -> Any:
-    """A connection holding the six tables, locked down."""
+    """A connection holding the six tables, locked down. The curated tables are views over the
+    copy's Parquet files (a command asks once), or with `load` tables read into memory once (an
+    engine kept open answers many questions: each then reads no file)."""
     con = duckdb.connect(":memory:", config={"threads": "2"})
+    made = "TABLE" if load else "VIEW"
     for kind in ("orders", "order_items"):
         has_files = any((curated / kind).glob("*/*.parquet"))
         view = catalog.view_sql(kind, _parquet(curated, kind))
-        con.execute(f"CREATE VIEW {kind} AS {view}" if has_files else _empty(TABLES[kind]))
+        con.execute(f"CREATE {made} {kind} AS {view}" if has_files else _empty(TABLES[kind]))
     products = curated / "products" / "products.parquet"
     if products.exists():
-        con.execute(f"CREATE VIEW products AS {catalog.view_sql('products', f'read_parquet({_path(products)})')}")
+        con.execute(f"CREATE {made} products AS {catalog.view_sql('products', f'read_parquet({_path(products)})')}")
     else:
         con.execute(_empty(TABLES["products"]))
     for table, rows in ((ORDER_KPIS, order_kpis), (CATEGORY_KPIS, category_kpis), (REJECTIONS, rejections)):
@@ -93,7 +100,9 @@ class DuckEngine:
     name = "duckdb"
 
     def __init__(self, con: Any) -> None:
-        self.con = con
+        self.con = con  # its tables never change: what is read of them below is kept
+        self._values: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._coverage: list[tuple[Any, Any] | None] = []
 
     def run(self, checked: Checked, max_rows: int, timeout_seconds: float) -> Result:
         return run(self.con, checked, max_rows, timeout_seconds)
@@ -101,14 +110,18 @@ class DuckEngine:
     def values(self, column: str, table: str) -> tuple[str, ...]:
         """The distinct values of a catalogue column (category names, statuses), for reading questions."""
         assert table in TABLES and column in TABLES[table].column_names
-        with self.con.cursor() as cur:
-            rows = cur.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
-        return tuple(sorted(str(r[0]) for r in rows))
+        if (column, table) not in self._values:
+            with self.con.cursor() as cur:
+                rows = cur.execute(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL").fetchall()
+            self._values[column, table] = tuple(sorted(str(r[0]) for r in rows))
+        return self._values[column, table]
 
     def coverage(self) -> tuple[Any, Any] | None:
-        with self.con.cursor() as cur:
-            first, last = cur.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
-        return None if first is None else (first, last)
+        if not self._coverage:
+            with self.con.cursor() as cur:
+                first, last = cur.execute("SELECT min(order_date), max(order_date) FROM orders").fetchone()
+            self._coverage.append(None if first is None else (first, last))
+        return self._coverage[0]
 
 
 def run(con: Any, checked: Checked, max_rows: int, timeout_seconds: float) -> Result:

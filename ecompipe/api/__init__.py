@@ -30,13 +30,13 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     )
     guarded = common.guard(settings)
     common.handle_errors(app)
+    live = LiveEngine(settings)  # one embedded engine for every request, reopened when the store changed
     app.include_router(pages.router())
-    app.include_router(kpis.router(res, guarded))
+    app.include_router(kpis.router(live, guarded))
     app.include_router(runs.router(res, guarded))
     app.include_router(uploads.router(res, settings, guarded))
-    live = LiveEngine(settings)  # one embedded engine for every request, reopened when the store changed
     app.include_router(questions.router(live, guarded))
-    app.include_router(summaries.router(res, live, guarded))
+    app.include_router(summaries.router(live, guarded))
     app.include_router(feeds.router(res, guarded))
     uploads.limit_upload_size(app, settings)
     pages.mount_static(app)

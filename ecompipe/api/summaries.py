@@ -11,12 +11,11 @@ from fastapi import APIRouter, HTTPException, Query
 from ecompipe.api.common import From, To, date_range, errors, only
 from ecompipe.api.models import Summary
 from ecompipe.api.questions import answer
-from ecompipe.batch.resources import Resources
 from questions import answers, query
 from questions.live import LiveEngine
 
 
-def router(res: Resources, live: LiveEngine, guarded: list[Any]) -> APIRouter:
+def router(live: LiveEngine, guarded: list[Any]) -> APIRouter:
     routes = APIRouter(tags=["summaries"])
 
     summary_route = {
@@ -38,12 +37,13 @@ def router(res: Resources, live: LiveEngine, guarded: list[Any]) -> APIRouter:
         Range rules as /api/kpis/orders."""
         if by not in (None, query.CATEGORY, query.STATUS):
             raise HTTPException(400, f"by must be category or status, not {by[:40]!r}")
-        start, end = date_range(date_from, date_to, [r["order_date"] for r in res.kpis.order_kpis()])
+        snapshot = live.current()
+        start, end = date_range(date_from, date_to, [r["order_date"] for r in snapshot.order_kpis])
         if start > end:  # no KPIs yet and no range given
             return {"from": None, "to": None, "category": category, "by": by, "columns": [], "rows": []}
         period = query.Period(date.fromisoformat(start), date.fromisoformat(end), f"{start} to {end}")
         sql = query.summary_sql(period, (category,) if category else (), by)
-        doc = answer(live, lambda e, lim: answers.sql(e, sql, lim))
+        doc = answer(live, ("summary", sql), lambda e, lim: answers.sql(e, sql, lim))
         return {
             "from": start,
             "to": end,

@@ -5,6 +5,7 @@ requests on it run side by side."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,8 +28,8 @@ def _live(resources: Resources, tmp_path: Path) -> LiveEngine:
 
 
 def _count(live: LiveEngine) -> tuple:
-    [row] = answers.sql(live.current(), "SELECT count(*) FROM orders", LIMITS).rows
-    [kpi] = answers.sql(live.current(), "SELECT sum(total_orders) FROM order_kpis", LIMITS).rows
+    [row] = answers.sql(live.current().engine, "SELECT count(*) FROM orders", LIMITS).rows
+    [kpi] = answers.sql(live.current().engine, "SELECT sum(total_orders) FROM order_kpis", LIMITS).rows
     return row[0], kpi[0]
 
 
@@ -70,3 +71,34 @@ def test_requests_side_by_side_on_the_open_engine(resources: Resources, tmp_path
     for t in threads:
         t.join()
     assert got == [(50, 50)] * 8 and live.opened == 1
+
+
+def test_a_reading_begun_before_a_request_never_answers_it() -> None:
+    """Requests share a reading of the store only when it began after they arrived: a request that
+    comes while one is under way waits for the next (whose answer is newer)."""
+    from questions.live import _Shared
+
+    began, release = threading.Event(), threading.Event()
+    readings: list[int] = []
+
+    def read() -> str:
+        readings.append(len(readings) + 1)
+        if len(readings) == 1:
+            began.set()
+            release.wait(10)
+        return str(len(readings))
+
+    shared = _Shared(read)
+    got: dict[str, str] = {}
+    first = threading.Thread(target=lambda: got.__setitem__("first", shared.fresh()))
+    first.start()
+    began.wait(10)  # reading 1 is under way
+    late = [threading.Thread(target=lambda n=n: got.__setitem__(f"late{n}", shared.fresh())) for n in range(3)]
+    for t in late:
+        t.start()
+    time.sleep(0.2)  # (they wait for reading 1 to end, and then share one newer reading)
+    release.set()
+    for t in [first, *late]:
+        t.join(10)
+    assert got["first"] == "1"
+    assert all(int(got[f"late{n}"]) >= 2 for n in range(3))  # each from a reading begun after it came
