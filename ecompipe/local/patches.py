@@ -15,6 +15,7 @@ def apply() -> None:
     patch_moto_sqs_visible_messages()
     patch_moto_sdk_object_bodies()
     patch_moto_athena_rest_json()
+    patch_moto_s3_conditional_writes()
 
 
 def patch_moto_ecs_integration() -> None:
@@ -201,3 +202,32 @@ def patch_moto_athena_rest_json() -> None:
 
     AthenaResponse._get_action = _get_action  # type: ignore[method-assign]
     AthenaResponse._ecompipe_patched = True  # type: ignore[attr-defined]
+
+
+def patch_moto_s3_conditional_writes() -> None:
+    """moto checks a conditional PutObject or DeleteObject (If-Match, If-None-Match) and then
+    writes, in two steps: two requests in threads of its server (or of one process) may both pass
+    the check, so two contenders could take one expired lease (seen here: 2 winners of 10, more
+    often in a versioned bucket). S3 makes the check and the write one step; so does this, by
+    running conditional writes one at a time (plain writes are untouched)."""
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response, "_ecompipe_conditional_patched", False):
+        return
+    one_at_a_time = threading.Lock()
+
+    def conditional(method: Any) -> Any:
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.headers.get("If-Match") or self.headers.get("If-None-Match"):
+                with one_at_a_time:
+                    return method(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
+
+        return run
+
+    S3Response.put_object = conditional(S3Response.put_object)  # type: ignore[method-assign]
+    S3Response.delete_object = conditional(S3Response.delete_object)  # type: ignore[method-assign]
+    S3Response._ecompipe_conditional_patched = True  # type: ignore[attr-defined]
+
