@@ -12,9 +12,8 @@ import click
 from rich.table import Table
 
 from ecompipe.cli import render
-from ecompipe.cli.common import endpoint_option, failures, settings_for, stdout
+from ecompipe.cli.common import endpoint_option, failures, parse_date, settings_for, stdout
 from ecompipe.core.csvsafe import spreadsheet_cell
-from ecompipe.core.dates import parse_day
 
 PROBLEM_COLUMNS = ("source", "kind", "day", "batch_id", "file", "line", "reason", "detail")
 ALERT_COLUMNS = ("at", "source", "kind", "message")
@@ -31,15 +30,6 @@ def _pages(f: Any) -> Any:
     for option in reversed(page_options):
         f = option(f)
     return f
-
-
-def _day(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return parse_day(value, name).isoformat()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 @click.command()
@@ -71,7 +61,9 @@ def problems(
     from ecompipe.batch.resources import Resources
 
     settings = settings_for(endpoint_url)
-    filters = feeds.Filters(source, _day(date_from, "--from"), _day(date_to, "--to"), reason, batch, file_name)
+    filters = feeds.Filters(
+        source, parse_date(date_from, "--from"), parse_date(date_to, "--to"), reason, batch, file_name
+    )
     with failures(settings):
         doc = feeds.page(feeds.problems(Resources.from_settings(settings), filters), page, page_size)
     _print(doc, PROBLEM_COLUMNS, output, "problems")

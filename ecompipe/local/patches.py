@@ -230,4 +230,3 @@ def patch_moto_s3_conditional_writes() -> None:
     S3Response.put_object = conditional(S3Response.put_object)  # type: ignore[method-assign]
     S3Response.delete_object = conditional(S3Response.delete_object)  # type: ignore[method-assign]
     S3Response._ecompipe_conditional_patched = True  # type: ignore[attr-defined]
-

@@ -229,10 +229,16 @@ function rows(id, items, cells, columns, none) {
   body.replaceChildren(...items.map((item) => { const tr = el("tr"); tr.append(...cells(item).map((c) => el("td", {}, c == null ? "" : String(c)))); return tr; }));
 }
 
+// An alert's message as a line: its plain values (lists and nested parts are in GET /api/alerts).
+function said(message) {
+  const line = Object.entries(message).filter(([, v]) => v !== null && typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join(" · ");
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
+
 async function feeds() {
   const [problems, alerts, activity] = await Promise.all([api("/api/errors?page_size=20"), api("/api/alerts?page_size=20"), api("/api/events/activity")]);
   rows("problems", problems.items, (p) => [p.source, p.kind, p.day, p.batch_id, p.file, p.line, p.reason, p.detail], 8, "no problems");
-  rows("alerts", alerts.items, (a) => [(a.at || "").slice(0, 19).replace("T", " "), a.source, a.kind, JSON.stringify(a.message)], 4, "no alerts sent");
+  rows("alerts", alerts.items, (a) => [(a.at || "").slice(0, 19).replace("T", " "), a.source, a.kind, said(a.message)], 4, "no alerts sent");
   rows("event-tables", Object.entries(activity.tables), ([table, n]) => [table, n], 2, "no events tables here");
   rows("event-days", activity.days.slice(-14).reverse(), (d) => [d.day, d.updated, d.invalid, d.dlq], 4, "no events yet");
 }

@@ -37,6 +37,18 @@ def ecompipe(
     return proc
 
 
+def start_run(directory: Path, url: str) -> subprocess.Popen:
+    """`ecompipe run DIRECTORY --output json` against the emulator at `url`, in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ecompipe", "run", str(directory), "--endpoint-url", url, "--output", "json"],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.fixture
 def emulator_url() -> Iterator[str]:
     """`ecompipe emulator` in the background, as a user would run it in another terminal."""

@@ -8,7 +8,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import boto3
 import pytest
 
 from ecompipe.core import layout
-from tests.conftest import ROOT, SAMPLE
-from tests.e2e.conftest import cli_env, ecompipe
+from tests.conftest import SAMPLE
+from tests.e2e.conftest import ecompipe, start_run
 
 pytestmark = pytest.mark.e2e
 
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.e2e
 def _s3(url: str):
     return boto3.client(
         "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-
-
-def _start_run(directory: Path, url: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ecompipe", "run", str(directory), "--endpoint-url", url, "--output", "json"],
-        cwd=ROOT,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
 
 
@@ -75,7 +63,7 @@ def test_two_runs_at_once_both_succeed_and_leave_nothing_held(
     tmp_path: Path, emulator_url: str, sample_kpis: dict
 ) -> None:
     first, second = _split_sample(tmp_path)
-    runs = [_start_run(first, emulator_url), _start_run(second, emulator_url)]
+    runs = [start_run(first, emulator_url), start_run(second, emulator_url)]
     outputs = [p.communicate(timeout=300) for p in runs]
     for proc, (_, err) in zip(runs, outputs, strict=True):
         assert proc.returncode == 0, err
@@ -86,7 +74,7 @@ def test_two_runs_at_once_both_succeed_and_leave_nothing_held(
 
 
 def test_sigterm_stops_the_run_and_frees_its_lease_then_a_rerun_is_exact(emulator_url: str, sample_kpis: dict) -> None:
-    proc = _start_run(SAMPLE, emulator_url)
+    proc = start_run(SAMPLE, emulator_url)
     _wait_for_lease(emulator_url, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
@@ -100,7 +88,7 @@ def test_sigterm_stops_the_run_and_frees_its_lease_then_a_rerun_is_exact(emulato
 def test_sigkill_leaves_a_lease_that_status_names_and_the_next_run_takes_over(
     emulator_url: str, sample_kpis: dict
 ) -> None:
-    proc = _start_run(SAMPLE, emulator_url)
+    proc = start_run(SAMPLE, emulator_url)
     _wait_for_lease(emulator_url, proc)
     proc.kill()
     proc.wait(timeout=30)

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import cli_env, ecompipe
+from tests.e2e.conftest import ecompipe, start_run
 
 pytestmark = pytest.mark.e2e
 PRODUCTS = "product_id,category,name,price\nP1,Books,A,10.00\nP2,Toys,B,5.50\n"
@@ -34,19 +31,11 @@ def _shop(folder: Path, prefix: str, orders: int) -> Path:
     return folder
 
 
-def _run(folder: Path, url: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ecompipe", "run", str(folder), "--endpoint-url", url, "--output", "json"],
-        cwd=ROOT,
-        env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_two_runs_with_the_same_file_names_at_once_both_count(tmp_path: Path, emulator_url: str) -> None:
-    runs = [_run(_shop(tmp_path / "a", "A", 150), emulator_url), _run(_shop(tmp_path / "b", "B", 150), emulator_url)]
+    runs = [
+        start_run(_shop(tmp_path / "a", "A", 150), emulator_url),
+        start_run(_shop(tmp_path / "b", "B", 150), emulator_url),
+    ]
     for proc in runs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
