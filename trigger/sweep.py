@@ -68,17 +68,21 @@ def incoming(bucket: Bucket, claimed: frozenset[str] = frozenset()) -> Incoming:
     batch, which takes it or rejects it with a reason."""
     ready: list[ObjectInfo] = []
     waiting: list[tuple[ObjectInfo, str]] = []
-    first: set[str] = set()
+    first: set[str] = set()  # file names: a batch archives its files by name (processed/<batch>/<name>)
+    held = {layout.file_name(k) for k in claimed}
     for obj in bucket.versions(layout.INCOMING):
+        name = layout.file_name(obj.key)
         if layout.is_sales_file(obj.key):
             continue
-        if obj.key in claimed:
+        if not name:
+            waiting.append((obj, "a folder marker, not an upload: nothing to process"))
+        elif obj.key in claimed or name in held:
             waiting.append((obj, "a running batch holds this name"))
-        elif obj.key in first:
+        elif name in first:
             waiting.append((obj, "an earlier upload of this name goes first"))
         else:
             ready.append(obj)
-        first.add(obj.key)
+        first.add(name)
     return Incoming(ready, waiting)
 
 
@@ -281,7 +285,7 @@ def _start(
     """Claim the files, record the manifest, start the run. The claim is released on every path
     that starts nothing. `run_id` (default: the batch id) names the execution."""
     run_id = run_id or manifest.batch_id
-    claim = claims.take(run_id, manifest.batch_id, owner, [f.key for f in manifest.files])
+    claim = claims.take(run_id, manifest.batch_id, owner, manifest.files)
     try:
         write_manifest(bucket, manifest)
         ref = starter.start(run_id, execution_input(settings, manifest, claim, run_id))

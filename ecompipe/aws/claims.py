@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ecompipe.aws.lock import PRECONDITION_FAILED, Lease, LeaseStore, owner_alive
+from ecompipe.aws.objects import ObjectInfo
 from ecompipe.core import layout
 from ecompipe.core.errors import error_code, is_missing
 
@@ -26,9 +27,10 @@ class Claim:
     run_id: str
     batch_id: str
     owner: str
-    keys: tuple[str, ...]
+    keys: tuple[str, ...]  # the names it holds: no other batch takes any upload of them meanwhile
     expires_at: datetime
     etag: str = ""
+    versions: tuple[str | None, ...] = ()  # the upload of each name it took (None: no versions kept)
 
     @property
     def key(self) -> str:
@@ -44,6 +46,7 @@ class Claim:
                 "batch_id": self.batch_id,
                 "owner": self.owner,
                 "keys": list(self.keys),
+                "versions": list(self.versions),
                 "expires_at": self.expires_at.isoformat(),
             }
         ).encode()
@@ -61,6 +64,7 @@ class Claim:
                 tuple(str(k) for k in doc["keys"]),
                 datetime.fromisoformat(doc["expires_at"]),
                 etag,
+                tuple(None if v is None else str(v) for v in doc.get("versions", [])),
             )
         except (ValueError, KeyError, TypeError):
             return cls(run_id, "(unreadable)", "(unreadable)", (), last_modified + ttl, etag)
@@ -110,9 +114,11 @@ class Claims:
         now = self.clock()
         return [c for c in self.all() if not c.is_expired(now)]
 
-    def take(self, run_id: str, batch_id: str, owner: str, keys: list[str]) -> Claim:
-        """Write run_id's claim on these keys (the caller holds the sweep lease)."""
-        claim = Claim(run_id, batch_id, owner, tuple(keys), self.clock() + self.ttl)
+    def take(self, run_id: str, batch_id: str, owner: str, files: list[ObjectInfo]) -> Claim:
+        """Write run_id's claim on these uploads: their names, and the version of each it took
+        (the caller holds the sweep lease)."""
+        keys, versions = tuple(f.key for f in files), tuple(f.version_id for f in files)
+        claim = Claim(run_id, batch_id, owner, keys, self.clock() + self.ttl, versions=versions)
         resp = self.s3.put_object(
             Bucket=self.bucket, Key=layout.run_claim_key(run_id), Body=claim.body(), ContentType="application/json"
         )

@@ -33,9 +33,11 @@ class Manifest:
         if not files:
             raise ManifestError("a batch needs at least one file")
         ordered = sorted(files, key=lambda f: f.key)
-        twice = sorted({a.key for a, b in itertools.pairwise(ordered) if a.key == b.key})
+        names = sorted(layout.file_name(f.key) for f in ordered)
+        twice = sorted({a for a, b in itertools.pairwise(names) if a == b})
         if twice:
-            # one upload of a name per batch: a later one is applied by a later batch, in upload order
+            # one upload of a name per batch (its archive is processed/<batch>/<name>): a later one
+            # is applied by a later batch, in upload order
             raise ManifestError(f"a batch takes one upload of a name, and {', '.join(twice)} came twice")
         return cls(batch_id_for(ordered), ordered)
 

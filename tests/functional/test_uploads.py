@@ -90,6 +90,34 @@ def test_two_uploads_of_one_name_before_a_sweep_both_count(resources: Resources)
     assert _nothing_waits(resources.bucket)
 
 
+def test_the_claim_names_the_upload_it_took(resources: Resources) -> None:
+    from ecompipe.aws.claims import Claims
+
+    first = _put(resources, "orders_c.csv", _orders(("C1", "shipped")))
+    _put(resources, "orders_c.csv", _orders(("C1", "returned")))
+    eager = replace(resources.settings, min_order_files=0, min_item_files=0, min_product_files=0)
+    leases = resources.leases()
+    assert sweep(eager, resources.bucket, leases, LocalStarter(resources, leases, NOW), owner="test").started
+    [claim] = Claims(leases).all()
+    assert (claim.keys, claim.versions) == ((first.key,), (first.version_id,))
+
+
+def test_folder_markers_and_one_name_in_two_folders(resources: Resources) -> None:
+    """A folder marker is no upload (listed, never taken); one file name in two folders goes one
+    batch after the other (a batch archives its files by name)."""
+    resources.bucket.put_bytes("incoming/shop-a/", b"")
+    _put(resources, "orders_x.csv", _orders(("M1", "shipped")))
+    resources.bucket.put("incoming/shop-a/orders_x.csv", _orders(("N1", "shipped")), "text/csv")
+    waiting = incoming(resources.bucket)
+    assert [u.key for u in waiting.ready] == ["incoming/orders_x.csv"]
+    assert {(u.key, why.split(":")[0]) for u, why in waiting.waiting} == {
+        ("incoming/shop-a/", "a folder marker, not an upload"),
+        ("incoming/shop-a/orders_x.csv", "an earlier upload of this name goes first"),
+    }
+    assert len(_drain(resources)) == 2 and _curated_orders(resources) == {"M1": "shipped", "N1": "shipped"}
+    assert [u.key for u in resources.bucket.versions(layout.INCOMING)] == ["incoming/shop-a/"]
+
+
 def test_a_correction_under_the_same_name_wins(resources: Resources) -> None:
     _put(resources, "orders_day.csv", _orders(("O1", "shipped"), ("O2", "shipped")))
     _put(resources, "orders_day.csv", _orders(("O1", "returned")))
