@@ -24,7 +24,8 @@ MEASURE_WORDS = {
     REJECTED: "rejected rows",
 }
 DAY, WEEK, MONTH, CATEGORY, STATUS, REASON = "day", "week", "month", "category", "status", "reason"
-ORDER_DIMENSIONS = (DAY, WEEK, MONTH, CATEGORY, STATUS)
+PRODUCT, CUSTOMER = "product", "customer"
+ORDER_DIMENSIONS = (DAY, WEEK, MONTH, CATEGORY, STATUS, PRODUCT, CUSTOMER)
 REJECTION_DIMENSIONS = (DAY, WEEK, MONTH, REASON)
 
 _SOLD = "status <> 'cancelled'"
@@ -51,7 +52,13 @@ _DIMENSION_SQL = {
     CATEGORY: "category",
     STATUS: "status",
     REASON: "reason",
+    PRODUCT: "product_id",
+    CUSTOMER: "user_id",
 }
+# what a breakdown's rows carry beside their key: a product's name from the catalogue
+_DIMENSION_EXTRA = {PRODUCT: "MIN(name) AS name"}
+# an order without lines has no category or product to be counted under
+_NEEDS_A_LINE = {CATEGORY: "category IS NOT NULL", PRODUCT: "product_id IS NOT NULL"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ def to_sql(q: Question) -> str:
         group.append("period")
     if q.by is not None:
         columns.append(f"{_DIMENSION_SQL[q.by].format(date=date_column)} AS {q.by}")
+        columns += [_DIMENSION_EXTRA[q.by]] if q.by in _DIMENSION_EXTRA else []
         group.append(q.by)
     columns.append(f"{_MEASURE_SQL[q.measure]} AS {q.measure}")
     where = []
@@ -111,8 +119,8 @@ def to_sql(q: Question) -> str:
         where.append("(" + " OR ".join(spans) + ")")
     if q.categories:
         where.append(f"category IN ({', '.join(map(_literal, q.categories))})")
-    elif q.by == CATEGORY:  # an order without lines has no category to be counted under
-        where.append("category IS NOT NULL")
+    elif q.by in _NEEDS_A_LINE:
+        where.append(_NEEDS_A_LINE[q.by])
     if q.statuses:
         where.append(f"status IN ({', '.join(map(_literal, q.statuses))})")
     if q.kind is not None:
@@ -128,7 +136,8 @@ def to_sql(q: Question) -> str:
 
 # every order with its lines and their categories (an order without lines keeps one row)
 _ORDER_LINES = (
-    "(SELECT o.order_id, o.user_id, o.status, o.order_date, i.quantity, i.line_amount, p.category "
+    "(SELECT o.order_id, o.user_id, o.status, o.order_date, i.quantity, i.line_amount, i.product_id, p.category, "
+    "p.name "
     "FROM orders AS o LEFT JOIN order_items AS i ON i.order_id = o.order_id "
     "LEFT JOIN products AS p ON p.product_id = i.product_id) AS lines"
 )
@@ -151,6 +160,7 @@ def _order(q: Question, group: list[str]) -> str:
 _SUBJECTS = {
     DAY: ("day", "days"), WEEK: ("week", "weeks"), MONTH: ("month", "months"),
     CATEGORY: ("category", "categories"), STATUS: ("status", "statuses"), REASON: ("reason", "reasons"),
+    PRODUCT: ("product", "products"), CUSTOMER: ("customer", "customers"),
 }  # fmt: skip
 
 

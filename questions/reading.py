@@ -38,7 +38,6 @@ class _Parts:
     statuses: list[str]
     rank: Rank | None = None
     why: bool = False
-    products: bool = False
     rank_measure: str | None = None
     plural: bool = False  # "top categories" (5) or "top category" (1)
 
@@ -142,11 +141,8 @@ class _Collect(Transformer):
     def why(self, _items: list) -> None:
         self.parts.why = True
 
-    def kind(self, _items: list) -> None:
-        self.parts.products = True
 
-
-_PLURALS = frozenset({"days", "dates", "weeks", "months", "categories", "statuses", "reasons"})
+_PLURALS = frozenset({"days", "dates", "weeks", "months", "categories", "statuses", "reasons", "products"})
 
 
 def _iso(token: Token) -> date:
@@ -189,17 +185,21 @@ def _combine(question: str, p: _Parts) -> Question:
     measures = list(dict.fromkeys(p.measures))
     kind = None
     if q.REJECTED in measures:
-        kind_words = [m for m in measures if m in (q.ORDERS, q.ITEMS_SOLD)]
+        # "orders", "items" and "products" here name the kind of file the rows were rejected from
+        kind_words = [m for m in measures if m in (q.ORDERS, q.ITEMS_SOLD)] + [d for d in p.dims if d == q.PRODUCT]
         if len(kind_words) > 1:
             raise NotUnderstood(question, "name one kind of file: orders, items or products")
-        kind = {q.ORDERS: "orders", q.ITEMS_SOLD: "order_items"}.get(kind_words[0]) if kind_words else None
-        if p.products:
-            kind = "products" if kind is None else "?"
-        if kind == "?":
-            raise NotUnderstood(question, "name one kind of file: orders, items or products")
+        kind = (
+            {q.ORDERS: "orders", q.ITEMS_SOLD: "order_items", q.PRODUCT: "products"}.get(kind_words[0])
+            if kind_words
+            else None
+        )
+        p.dims = [d for d in p.dims if d != q.PRODUCT]
         measures = [q.REJECTED]
-    elif p.products:
-        raise NotUnderstood(question, "'products' is only a kind of rejected file here; ask about revenue, orders, ...")
+    if p.rank is not None and not p.dims and q.CUSTOMERS in measures and (p.rank_measure or len(measures) > 1):
+        # "top 10 customers by revenue": the customers are what is ranked, not the measure
+        measures.remove(q.CUSTOMERS)
+        p.dims = [q.CUSTOMER]
     if p.rank_measure is not None:
         if measures and measures != [p.rank_measure]:
             raise NotUnderstood(question, "one measure at a time")
@@ -222,7 +222,9 @@ def _combine(question: str, p: _Parts) -> Question:
     if measure == q.REJECTED and (p.categories or p.statuses):
         raise NotUnderstood(question, "rejected rows have no category or status")
     if p.rank is not None and by is None:
-        raise NotUnderstood(question, "rank what? say days, weeks, months, categories, statuses or reasons")
+        raise NotUnderstood(
+            question, "rank what? say days, weeks, months, categories, statuses, products, customers or reasons"
+        )
     if len(p.versus) > 1 or (p.versus and p.periods) or len(p.periods) > 1:
         raise NotUnderstood(question, "one period (or one 'A vs B') at a time")
     period, versus = p.versus[0] if p.versus else (p.periods[0] if p.periods else None, None)

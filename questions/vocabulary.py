@@ -15,7 +15,7 @@ from questions import query as q
 MEASURES = {
     q.REVENUE: ("revenue", "sales", "turnover", "total revenue", "total sales"),
     q.ORDERS: ("orders", "order count", "number of orders"),
-    q.ITEMS_SOLD: ("items sold", "units sold", "items", "units", "quantity sold"),
+    q.ITEMS_SOLD: ("items sold", "units sold", "items", "units", "quantity sold", "selling", "best-selling"),
     q.RETURN_RATE: ("return rate", "returns rate", "rate of returns", "returns"),
     q.AOV: ("average order value", "avg order value", "aov", "average basket", "average order"),
     q.CUSTOMERS: ("customers", "unique customers", "buyers", "distinct customers"),
@@ -28,14 +28,16 @@ DIMENSIONS = {
     q.CATEGORY: ("category", "categories"),
     q.STATUS: ("status", "statuses", "order status"),
     q.REASON: ("reason", "reasons"),
+    q.PRODUCT: ("product", "products"),
+    # "customers" is the measure (how many); "top 10 customers by revenue" ranks them (reading.py)
+    q.CUSTOMER: ("customer",),
 }
-# "orders" and "items" are measure words that also name a kind of file for rejected rows; "products" only that
-PRODUCTS = ("products",)
+# "orders", "items" and "products" also name a kind of file for rejected rows (reading.py)
 FILLER = (
     "what", "what's", "whats", "is", "was", "were", "are", "the", "show", "me", "give", "list", "how", "many", "much",
     "did", "do", "does", "we", "our", "have", "had", "has", "of", "a", "an", "please", "tell", "get", "see", "all",
     "overall", "total", "number", "count", "there", "been", "which", "with", "get", "made", "make", "sell", "sold",
-    "in", "for", "at", "on",
+    "in", "for", "at", "on", "ordered", "bought", "purchased", "placed", "who", "that",
 )  # fmt: skip
 HIGHEST = ("highest", "most", "best", "biggest", "largest", "max", "maximum", "top")
 LOWEST = ("lowest", "least", "worst", "smallest", "fewest", "min", "minimum", "bottom")
@@ -67,7 +69,6 @@ def grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
     terminals = {
         **{f"M_{m.upper()}": words(p) for m, p in MEASURES.items()},
         **{f"D_{d.upper()}": words(p) for d, p in DIMENSIONS.items()},
-        "KIND_PRODUCTS": words(PRODUCTS),
         "FILLER": words(FILLER),
         "HIGHEST": words(HIGHEST),
         "LOWEST": words(LOWEST),
@@ -93,9 +94,9 @@ def grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
     }
     rules = r"""
 start: part+
-?part: measure | by | rank | extreme | period | versus | category | status | why | kind | FILLER
+?part: measure | by | rank | extreme | period | versus | category | status | why | FILLER
 measure: M_REVENUE | M_ORDERS | M_ITEMS_SOLD | M_RETURN_RATE | M_AVERAGE_ORDER_VALUE | M_CUSTOMERS | M_REJECTED_ROWS
-dimension: D_DAY | D_WEEK | D_MONTH | D_CATEGORY | D_STATUS | D_REASON
+dimension: D_DAY | D_WEEK | D_MONTH | D_CATEGORY | D_STATUS | D_REASON | D_PRODUCT | D_CUSTOMER
 by: BY dimension
   | BY measure -> by_measure
 rank: HIGHEST INT? dimension? -> top
@@ -113,7 +114,6 @@ versus: period VERSUS period
 category: CATEGORY (AND CATEGORY)*
 status: STATUSNAME (AND STATUSNAME)*
 why: WHY
-kind: KIND_PRODUCTS
 %import common.WS
 %ignore WS
 """

@@ -40,6 +40,11 @@ class Hand:
             "FROM o LEFT JOIN i ON i.order_id = o.order_id LEFT JOIN p ON p.product_id = i.product_id"
         )
         self.con.execute("CREATE VIEW clines AS SELECT * FROM lines WHERE category IS NOT NULL")
+        self.con.execute(
+            "CREATE VIEW plines AS SELECT o.order_id, o.user_id, o.status, o.order_date, i.quantity, "
+            "i.quantity * i.unit_price_cents AS cents, i.product_id, p.name "
+            "FROM o JOIN i ON i.order_id = o.order_id LEFT JOIN p ON p.product_id = i.product_id"
+        )
         self.con.execute("CREATE TABLE reports (r JSON)")
         for text in store["reports"]:
             self.con.execute("INSERT INTO reports VALUES (?)", [text])
@@ -136,6 +141,15 @@ SHAPES = [
      "SELECT category, $RATE AS x FROM clines WHERE $LM GROUP BY 1 ORDER BY x ASC, 1 LIMIT 3", "tr"),
     ("which week had the fewest orders in 2025",
      "SELECT $WEEK AS w, COUNT(*) AS x FROM o WHERE order_date LIKE '2025-%' GROUP BY 1 ORDER BY x, 1 LIMIT 1", "tn"),
+    ("revenue by product yesterday", "SELECT product_id, min(name), $REV FROM plines WHERE order_date = '{Y}' $BY1",
+     "ttc"),
+    ("top 5 products by revenue in {LMNAME}",
+     "SELECT product_id, min(name), $REV AS x FROM plines WHERE $LM GROUP BY 1 ORDER BY x DESC, 1 LIMIT 5", "ttc"),
+    ("best selling product last month",
+     "SELECT product_id, min(name), $ITEMS AS x FROM plines WHERE $LM GROUP BY 1 ORDER BY x DESC, 1 LIMIT 1", "ttn"),
+    ("how many customers ordered last week", "SELECT COUNT(DISTINCT user_id) FROM o WHERE $LW", "n"),
+    ("top 10 customers by revenue in {LMNAME}",
+     "SELECT user_id, $REV AS x FROM lines WHERE $LM GROUP BY 1 ORDER BY x DESC, 1 LIMIT 10", "tc"),
     ("rejected rows by reason", "SELECT reason, SUM(n) FROM $REJ $BY1", "tn"),
     ("how many orders did we reject on 2026-11-22 and why",
      "SELECT reason, SUM(n) FROM $REJ WHERE kind = 'orders' AND day = DATE '2026-11-22' $BY1", "tn"),
