@@ -88,6 +88,11 @@ class Question:
     statuses: tuple[str, ...] = ()
     kind: str | None = None  # rejected rows of one file kind
     rank: Rank | None = None
+    more: tuple[str, ...] = ()  # further measures, each a column after the first ("revenue and orders")
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return (self.measure, *self.more)
 
 
 def _literal(value: str) -> str:
@@ -112,7 +117,7 @@ def to_sql(q: Question) -> str:
         columns.append(f"{_DIMENSION_SQL[q.by].format(date=date_column)} AS {q.by}")
         columns += [_DIMENSION_EXTRA[q.by]] if q.by in _DIMENSION_EXTRA else []
         group.append(q.by)
-    columns.append(f"{_MEASURE_SQL[q.measure]} AS {q.measure}")
+    columns += [f"{_MEASURE_SQL[m]} AS {m}" for m in q.measures]
     where = []
     if q.period is not None:
         spans = [_between(date_column, q.period)] + ([_between(date_column, q.versus)] if q.versus else [])
@@ -131,7 +136,20 @@ def to_sql(q: Question) -> str:
         sql += " WHERE " + " AND ".join(where)
     if group:
         sql += " GROUP BY " + ", ".join(group)
+    if q.versus is not None:
+        return _with_change(q, sql, group)
     return sql + _order(q, group)
+
+
+def _with_change(q: Question, grouped: str, group: list[str]) -> str:
+    """A comparison of two periods, each measure followed by its change: on the first period's row,
+    its value minus the second period's (of the same breakdown value; empty when that has none)."""
+    assert q.period is not None
+    first = f"period = {_literal(q.period.words)}"
+    within = f"PARTITION BY {q.by} " if q.by else ""
+    changes = [f"{m} - LEAD({m}) OVER ({within}ORDER BY {first} DESC) AS {m}_change" for m in q.measures]
+    columns = ", ".join([*group, *(f"{m}" for m in q.measures), *changes])
+    return f"SELECT {columns} FROM ({grouped}) AS compared" + _order(q, group)
 
 
 # every order with its lines and their categories (an order without lines keeps one row)
@@ -166,7 +184,7 @@ _SUBJECTS = {
 
 def interpretation(q: Question) -> str:
     """The question as it was understood, in words: "revenue per category, last week (2025-03-17 to 2025-03-23)"."""
-    words = MEASURE_WORDS[q.measure]
+    words = " and ".join(MEASURE_WORDS[m] for m in q.measures)
     if q.kind is not None:
         words += f" of {q.kind} files"
     if q.rank is not None:
@@ -182,7 +200,7 @@ def interpretation(q: Question) -> str:
     if q.period is not None:
         text += ", " + q.period.describe()
         if q.versus is not None:
-            text += " vs " + q.versus.describe()
+            text += " vs " + q.versus.describe() + ", with the change"
     else:
         text += ", all dates"
     return text

@@ -209,9 +209,13 @@ def _combine(question: str, p: _Parts) -> Question:
             question,
             "it names no measure: " + ", ".join(q.MEASURE_WORDS.values()),
         )
-    if len(measures) > 1:
-        raise NotUnderstood(question, "one measure at a time: " + " and ".join(q.MEASURE_WORDS[m] for m in measures))
-    measure = measures[0]
+    if len(measures) > 1 and (p.rank is not None or q.REJECTED in measures):
+        raise NotUnderstood(
+            question,
+            "one measure at a time when ranking or counting rejected rows: "
+            + " and ".join(q.MEASURE_WORDS[m] for m in measures),
+        )
+    measure, more = measures[0], tuple(measures[1:])
     dims = list(dict.fromkeys(p.dims + ([q.REASON] if p.why else [])))
     if len(dims) > 1:
         raise NotUnderstood(question, "one breakdown at a time: " + " and ".join(dims))
@@ -231,5 +235,13 @@ def _combine(question: str, p: _Parts) -> Question:
     if versus is not None and p.rank is not None:
         raise NotUnderstood(question, "a comparison of periods cannot be ranked as well")
     return Question(
-        measure, by, period, versus, tuple(dict.fromkeys(p.categories)), tuple(dict.fromkeys(p.statuses)), kind, p.rank
+        measure,
+        by,
+        period,
+        versus,
+        tuple(dict.fromkeys(p.categories)),
+        tuple(dict.fromkeys(p.statuses)),
+        kind,
+        p.rank,
+        more,
     )

@@ -94,7 +94,8 @@ def grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
     }
     rules = r"""
 start: part+
-?part: measure | by | rank | extreme | period | versus | category | status | why | FILLER
+?part: measure | measures | by | rank | extreme | period | versus | category | status | why | FILLER
+measures: measure (AND measure)+
 measure: M_REVENUE | M_ORDERS | M_ITEMS_SOLD | M_RETURN_RATE | M_AVERAGE_ORDER_VALUE | M_CUSTOMERS | M_REJECTED_ROWS
 dimension: D_DAY | D_WEEK | D_MONTH | D_CATEGORY | D_STATUS | D_REASON | D_PRODUCT | D_CUSTOMER
 by: BY dimension

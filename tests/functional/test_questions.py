@@ -108,11 +108,21 @@ SHAPES = [
     ("revenue for {C1} and {C2} by day last week",
      "SELECT order_date, $REV FROM lines WHERE category IN ('{C1}', '{C2}') AND $LW $BY1", "tc"),
     ("revenue this week vs last week",
-     "SELECT 'this week', $REV FROM lines WHERE $TW UNION ALL SELECT 'last week', $REV FROM lines WHERE $LW", "tc"),
+     "WITH t AS (SELECT $REV AS x FROM lines WHERE $TW), l AS (SELECT $REV AS x FROM lines WHERE $LW) "
+     "SELECT 'this week', t.x, t.x - l.x FROM t, l UNION ALL SELECT 'last week', x, NULL FROM l", "tcc"),
     ("revenue by category this month vs last month",
-     "SELECT 'this month' AS period, category, $REV FROM clines WHERE $TM GROUP BY 2 UNION ALL "
-     "SELECT 'last month' AS period, category, $REV FROM clines WHERE $LM GROUP BY 2 "
-     "ORDER BY period = 'this month' DESC, category", "ttc"),
+     "WITH t AS (SELECT category, $REV AS x FROM clines WHERE $TM GROUP BY 1), "
+     "l AS (SELECT category, $REV AS x FROM clines WHERE $LM GROUP BY 1) "
+     "SELECT 'this month' AS period, t.category AS c, t.x, t.x - l.x FROM t LEFT JOIN l USING (category) "
+     "UNION ALL SELECT 'last month', category, x, NULL FROM l ORDER BY period = 'this month' DESC, c", "ttcc"),
+    ("revenue and orders by day last week",
+     "SELECT order_date, $REV, COUNT(DISTINCT order_id) FROM lines WHERE $LW $BY1", "tcn"),
+    ("orders and customers this week vs last week",
+     "WITH t AS (SELECT COUNT(DISTINCT order_id) AS n, COUNT(DISTINCT user_id) AS u FROM o WHERE $TW), "
+     "l AS (SELECT COUNT(DISTINCT order_id) AS n, COUNT(DISTINCT user_id) AS u FROM o WHERE $LW) "
+     "SELECT 'this week', t.n, t.u, t.n - l.n, t.u - l.u FROM t, l "
+     "UNION ALL SELECT 'last week', n, u, NULL, NULL FROM l",
+     "tnnnn"),
     ("orders last month", "SELECT COUNT(DISTINCT order_id) FROM o WHERE $LM", "n"),
     ("orders by status last month", "SELECT status, COUNT(*) FROM o WHERE $LM $BY1", "tn"),
     ("orders by category last week", "SELECT category, COUNT(DISTINCT order_id) FROM clines WHERE $LW $BY1", "tn"),
