@@ -74,7 +74,13 @@ def sql(engine: Engine, text: str, limits: Limits) -> Answer:
 
 def ask(engine: Engine, question: str, today: dt.date, limits: Limits) -> Answer:
     """Answer a question in words (reading.NotUnderstood when it is outside the vocabulary)."""
-    read = reading.read(question, today, engine.values("category", "products"), engine.values("status", "orders"))
+    read = reading.read(
+        question,
+        today,
+        engine.values("category", "products"),
+        engine.values("status", "orders"),
+        lambda: (engine.values("product_id", "products"), engine.values("name", "products")),
+    )
     answer = _run(engine, guard.check(q.to_sql(read)), limits)
     answer.interpretation = q.interpretation(read)
     answer.notes += _coverage_notes(engine, read)

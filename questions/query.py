@@ -89,6 +89,8 @@ class Question:
     kind: str | None = None  # rejected rows of one file kind
     rank: Rank | None = None
     more: tuple[str, ...] = ()  # further measures, each a column after the first ("revenue and orders")
+    products: tuple[str, ...] = ()  # product ids of the catalogue: only their lines count
+    product_names: tuple[str, ...] = ()  # product names of the catalogue, likewise
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -128,6 +130,10 @@ def to_sql(q: Question) -> str:
         where.append(_NEEDS_A_LINE[q.by])
     if q.statuses:
         where.append(f"status IN ({', '.join(map(_literal, q.statuses))})")
+    products = [f"product_id IN ({', '.join(map(_literal, q.products))})"] if q.products else []
+    products += [f"name IN ({', '.join(map(_literal, q.product_names))})"] if q.product_names else []
+    if products:
+        where.append("(" + " OR ".join(products) + ")")
     if q.kind is not None:
         where.append(f"kind = {_literal(q.kind)}")
     source = "rejections" if rejected else _ORDER_LINES
@@ -197,6 +203,9 @@ def interpretation(q: Question) -> str:
         text += ", " + ("category " if len(q.categories) == 1 else "categories ") + ", ".join(q.categories)
     if q.statuses:
         text += ", status " + ", ".join(q.statuses)
+    if q.products or q.product_names:
+        named = [f"id {p}" for p in q.products] + [f'"{n}"' for n in q.product_names]
+        text += ", product " + ", ".join(named)
     if q.period is not None:
         text += ", " + q.period.describe()
         if q.versus is not None:

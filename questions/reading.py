@@ -7,7 +7,8 @@ never the question's text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from lark import Token, Transformer
@@ -39,6 +40,7 @@ class _Parts:
     rank: Rank | None = None
     why: bool = False
     rank_measure: str | None = None
+    product_refs: list[tuple[str, str]] = field(default_factory=list)  # ("id" | "name", as written, lower case)
     plural: bool = False  # "top categories" (5) or "top category" (1)
 
 
@@ -141,6 +143,14 @@ class _Collect(Transformer):
     def why(self, _items: list) -> None:
         self.parts.why = True
 
+    def product(self, items: list[Token]) -> None:
+        for token in (t for t in items if t.type == "PRODUCTREF"):
+            said = str(token).split(None, 1)[1].strip()
+            if said.startswith('"'):
+                self.parts.product_refs.append(("name", " ".join(said.strip('"').split())))
+            else:
+                self.parts.product_refs.append(("id", said[1:] if said.startswith("#") else said.split(None, 1)[1]))
+
 
 _PLURALS = frozenset({"days", "dates", "weeks", "months", "categories", "statuses", "reasons", "products"})
 
@@ -152,8 +162,18 @@ def _iso(token: Token) -> date:
         raise ValueError(f"{token} is not a calendar date") from None
 
 
-def read(question: str, today: date, categories: tuple[str, ...] = (), statuses: tuple[str, ...] = ()) -> Question:
-    """The Question a text asks, against the data's categories and statuses; NotUnderstood else."""
+Catalogue = Callable[[], tuple[tuple[str, ...], tuple[str, ...]]]  # the catalogue's product ids and names
+
+
+def read(
+    question: str,
+    today: date,
+    categories: tuple[str, ...] = (),
+    statuses: tuple[str, ...] = (),
+    catalogue: Catalogue = lambda: ((), ()),
+) -> Question:
+    """The Question a text asks, against the data's categories, statuses and (asked only when the
+    question names a product) the catalogue's product ids and names; NotUnderstood else."""
     text = " ".join(question.replace("’", "'").split()).strip().rstrip("?.!").strip()
     if not text:
         raise NotUnderstood(question, "the question is empty")
@@ -169,7 +189,24 @@ def read(question: str, today: date, categories: tuple[str, ...] = (), statuses:
     except Exception as exc:  # lark wraps what a rule raised
         cause = getattr(exc, "orig_exc", exc)
         raise NotUnderstood(question, str(cause)) from None
-    return _combine(question, collect.parts)
+    return replace(_combine(question, collect.parts), **_products(question, collect.parts, catalogue))
+
+
+def _products(question: str, p: _Parts, catalogue: Catalogue) -> dict[str, tuple[str, ...]]:
+    """The products a question names, in the catalogue's own spelling (never the question's)."""
+    if not p.product_refs:
+        return {}
+    if q.REJECTED in p.measures:
+        raise NotUnderstood(question, "rejected rows have no product")
+    ids, names = catalogue()
+    known = {"id": {i.lower(): i for i in ids}, "name": {" ".join(n.lower().split()): n for n in names}}
+    found: dict[str, list[str]] = {"id": [], "name": []}
+    for kind, said in p.product_refs:
+        if said not in known[kind]:
+            shown = f"product id {said}" if kind == "id" else f'product "{said}"'
+            raise NotUnderstood(question, f"there is no {shown} in the catalogue")
+        found[kind].append(known[kind][said])
+    return {"products": tuple(dict.fromkeys(found["id"])), "product_names": tuple(dict.fromkeys(found["name"]))}
 
 
 def _where(text: str, exc: LarkError) -> str:

@@ -76,6 +76,8 @@ def grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
         "VERSUS": words(VERSUS),
         # a month and its year are one word group, so "March 2025" is never March + the year 2025
         "MONTHNAME": words(list(dates.MONTHS), tail=r"(?:\s+(?:19|20)\d\d)?"),
+        # a product of the catalogue, by its id ("product id 123", "product #123") or its name in quotes
+        "PRODUCTREF": r"/(?<![\w'])product\s+(?:(?:id\s+|#)[a-z0-9][a-z0-9_.:-]{0,63}(?![\w'])" + r'|"[^"]{1,200}")/',
         "CATEGORY": cats,
         "STATUSNAME": stats,
         "WHY": words(("why", "and why", "with reasons", "and reasons")),
@@ -94,7 +96,8 @@ def grammar(categories: tuple[str, ...], statuses: tuple[str, ...]) -> str:
     }
     rules = r"""
 start: part+
-?part: measure | measures | by | rank | extreme | period | versus | category | status | why | FILLER
+?part: measure | measures | by | rank | extreme | period | versus | category | status | product | why | FILLER
+product: PRODUCTREF (AND PRODUCTREF)*
 measures: measure (AND measure)+
 measure: M_REVENUE | M_ORDERS | M_ITEMS_SOLD | M_RETURN_RATE | M_AVERAGE_ORDER_VALUE | M_CUSTOMERS | M_REJECTED_ROWS
 dimension: D_DAY | D_WEEK | D_MONTH | D_CATEGORY | D_STATUS | D_REASON | D_PRODUCT | D_CUSTOMER

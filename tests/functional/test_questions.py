@@ -55,6 +55,14 @@ class Hand:
         first = t.replace(day=1)
         last_month_end = first - timedelta(days=1)
         cats = [r[0] for r in self.con.execute("SELECT DISTINCT category FROM p ORDER BY 1").fetchall()]
+        # the product with the most items last month whose name holds no quote (it is written in quotes)
+        pid, pname = self.con.execute(
+            "SELECT i.product_id, p.name FROM i JOIN p USING (product_id) JOIN o USING (order_id) "
+            "WHERE p.name IS NOT NULL AND p.name NOT LIKE '%''%' AND p.name NOT LIKE '%\"%' "
+            "AND o.order_date BETWEEN ? AND ? "
+            "GROUP BY 1, 2 ORDER BY count(*) DESC, 1 LIMIT 1",
+            [str((t.replace(day=1) - timedelta(days=1)).replace(day=1)), str(t.replace(day=1) - timedelta(days=1))],
+        ).fetchone()
         self.vars = {
             "T": t, "Y": t - timedelta(days=1), "D5": t - timedelta(days=5),
             "W0": monday, "W1": monday + timedelta(days=6),
@@ -62,7 +70,7 @@ class Hand:
             "M0": first, "M1": first.replace(day=calendar.monthrange(t.year, t.month)[1]),
             "LM0": last_month_end.replace(day=1), "LM1": last_month_end,
             "L7": t - timedelta(days=6), "B0": t - timedelta(days=20), "B1": t - timedelta(days=10),
-            "C1": cats[0], "C2": cats[1], "LMNAME": last_month_end.strftime("%B %Y"),
+            "C1": cats[0], "C2": cats[1], "LMNAME": last_month_end.strftime("%B %Y"), "P1": pid, "PN": pname,
         }  # fmt: skip
 
     def rows(self, sql: str) -> list[tuple]:
@@ -115,6 +123,9 @@ SHAPES = [
      "l AS (SELECT category, $REV AS x FROM clines WHERE $LM GROUP BY 1) "
      "SELECT 'this month' AS period, t.category AS c, t.x, t.x - l.x FROM t LEFT JOIN l USING (category) "
      "UNION ALL SELECT 'last month', category, x, NULL FROM l ORDER BY period = 'this month' DESC, c", "ttcc"),
+    ("revenue for product id {P1} last month", "SELECT $REV FROM plines WHERE product_id = '{P1}' AND $LM", "c"),
+    ('orders for product "{PN}" by week in {LMNAME}',
+     "SELECT $WEEK, COUNT(DISTINCT order_id) FROM plines WHERE name = '{PN}' AND $LM $BY1", "tn"),
     ("revenue and orders by day last week",
      "SELECT order_date, $REV, COUNT(DISTINCT order_id) FROM lines WHERE $LW $BY1", "tcn"),
     ("orders and customers this week vs last week",
