@@ -235,6 +235,16 @@ function said(message) {
   return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
+// the range's top products: the question the API reads, asked with the range's own dates
+function topProductsQuestion() { return `top 10 products by revenue between ${$("from").value} and ${$("to").value}`; }
+
+async function topProducts() {
+  if (!$("from").value || !$("to").value) { rows("top-products", [], () => [], 3, "no range"); return; }
+  const answer = await api("/api/queries", { question: topProductsQuestion() });
+  $("products-range").textContent = $("from").value === $("to").value ? $("from").value : `${$("from").value} – ${$("to").value}`;
+  rows("top-products", answer.rows, (r) => r, 3, "no products sold in the range");
+}
+
 async function feeds() {
   const [problems, alerts, activity] = await Promise.all([api("/api/errors?page_size=20"), api("/api/alerts?page_size=20"), api("/api/events/activity")]);
   rows("problems", problems.items, (p) => [p.source, p.kind, p.day, p.batch_id, p.file, p.line, p.reason, p.detail], 8, "no problems");
@@ -251,7 +261,7 @@ async function load() {
     if (orders.length && !$("from").value) { $("from").value = orders[0].order_date; $("to").value = orders[orders.length - 1].order_date; }
     $("category-range").textContent = $("from").value === $("to").value ? $("from").value : `${$("from").value} – ${$("to").value}`;
     cards(orders); revenueChart(orders); returnsChart(orders); categoryChart(categories); runsTable(runs);
-    await Promise.all([errorsTable(), examples(), feeds()]);
+    await Promise.all([errorsTable(), examples(), feeds(), topProducts()]);
     document.body.dataset.loaded = "true";
   } catch (err) { showError(err); }
 }
