@@ -125,14 +125,14 @@ def _text(value: Any) -> str:
 
 
 def activity(dynamodb: Any, tables: dict[str, str], bucket: Bucket, sqs: Any, dlq_url: str | None) -> dict[str, Any]:
-    """The real-time side at a glance: entities per table, and per day the entities whose latest
-    accepted event arrived that day, the invalid records kept and the messages that reached the
-    DLQ (from what is stored: an entity updated twice in a day counts once)."""
+    """The real-time side at a glance: entities per table, and per day the records applied (the
+    consumer's markers), the entities whose latest accepted event arrived that day, the invalid
+    records kept and the messages that reached the DLQ."""
     days: dict[str, dict[str, int]] = {}
 
-    def add(day: str | None, what: str) -> None:
+    def add(day: str | None, what: str, n: int = 1) -> None:
         if day:
-            days.setdefault(day, {"updated": 0, "invalid": 0, "dlq": 0})[what] += 1
+            days.setdefault(day, {"applied": 0, "updated": 0, "invalid": 0, "dlq": 0})[what] += n
 
     counts = {}
     for entity, table in tables.items():
@@ -151,6 +151,10 @@ def activity(dynamodb: Any, tables: dict[str, str], bucket: Bucket, sqs: Any, dl
             del counts[entity]  # the events workload has no such table here
     for info in bucket.list(event_layout.REJECTED_EVENTS):
         add(_day_of(info.key), "invalid")
+    for info in bucket.list(event_layout.ACTIVITY):
+        counted = event_layout.activity_count(info.key)
+        if counted is not None:
+            add(counted[0], "applied", counted[1])
     for message in queues.peek(sqs, dlq_url, PEEK) if dlq_url else []:
         add((message["sent_at"] or "")[:10] or None, "dlq")
     return {"tables": counts, "days": [{"day": d, **n} for d, n in sorted(days.items())]}

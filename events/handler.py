@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
@@ -21,7 +22,7 @@ from ecompipe.core.settings import Settings
 from events import queues
 from events.outbox import Outbox
 from events.records import Consumer
-from events.store import EntityStore
+from events.store import APPLIED, EntityStore
 
 SERVICE = "ecompipe-events"
 tracer = Tracer(service=SERVICE)
@@ -67,6 +68,7 @@ def make_handler(consumer_of: Callable[[], Consumer]) -> Callable[[dict[str, Any
         )
         batch = getattr(context, "aws_request_id", None) or "local"
         work.end(batch)
+        work.outbox.count_applied(work.tally.outcomes[APPLIED] - outcomes[APPLIED], datetime.now(UTC))
         failed = len(response.get("batchItemFailures", []))
         for outcome, name in OUTCOME_METRICS.items():
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=work.tally.outcomes[outcome] - outcomes[outcome])

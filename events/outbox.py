@@ -4,6 +4,7 @@ alerts published on SNS, each recorded in S3 so it is published once."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,12 @@ class Outbox:
             self.sqs.send_message(QueueUrl=self.sales_dlq_url, MessageBody=text)
         self.bucket.put_once(key, text.encode())
         return key
+
+    def count_applied(self, applied: int, now: datetime) -> None:
+        """Say how many records a consumer batch applied (one empty marker, its count in its name)."""
+        if applied > 0:
+            key = event_layout.activity_key(now.date().isoformat(), applied, uuid.uuid4().hex)
+            self.bucket.put_bytes(key, b"")
 
     def publish(self, alert: Alert) -> bool:
         """Publish an alert unless its record says it was: published first, recorded after, so a

@@ -145,6 +145,7 @@ class Problems(BaseModel):
 
 class EventDay(BaseModel):
     day: str
+    applied: int = Field(description="records the consumer applied that day")
     updated: int = Field(description="entities whose latest accepted event arrived that day")
     invalid: int = Field(description="invalid records kept that day")
     dlq: int = Field(description="messages that reached the events DLQ that day")

@@ -70,3 +70,19 @@ def sales_records_key(key: str) -> str:
 def sales_outcome_key(key: str) -> str:
     """What the split of a large sales file found: {"records": n, ...} or {"reason", "message"}."""
     return f"{SALES}{saleskey_token(key)}/outcome.json"
+
+
+# One empty marker per consumer batch that applied records, its count in its name: the events
+# applied per day are counted from a listing (GET /api/events/activity), no object read.
+ACTIVITY = "events/activity/"
+
+
+def activity_key(day: str, applied: int, batch: str) -> str:
+    return f"{ACTIVITY}{date_token(day)}/{int(applied)}.{key_token(batch)}"
+
+
+def activity_count(key: str) -> tuple[str, int] | None:
+    """(day, applied) a marker names; None for a key that is not one."""
+    day, _, name = key.removeprefix(ACTIVITY).partition("/")
+    count = name.split(".", 1)[0]
+    return (day, int(count)) if count.isdigit() else None

@@ -250,7 +250,7 @@ async function feeds() {
   rows("problems", problems.items, (p) => [p.source, p.kind, p.day, p.batch_id, p.file, p.line, p.reason, p.detail], 8, "no problems");
   rows("alerts", alerts.items, (a) => [(a.at || "").slice(0, 19).replace("T", " "), a.source, a.kind, said(a.message)], 4, "no alerts sent");
   rows("event-tables", Object.entries(activity.tables), ([table, n]) => [table, n], 2, "no events tables here");
-  rows("event-days", activity.days.slice(-14).reverse(), (d) => [d.day, d.updated, d.invalid, d.dlq], 4, "no events yet");
+  rows("event-days", activity.days.slice(-14).reverse(), (d) => [d.day, d.applied, d.updated, d.invalid, d.dlq], 5, "no events yet");
 }
 
 async function load() {

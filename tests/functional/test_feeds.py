@@ -101,3 +101,11 @@ def test_the_real_time_side_at_a_glance(world) -> None:
     assert doc["tables"]["customers"] == 0 and doc["tables"]["sales"] == 0 and doc["tables"]["purchases"] == 0
     [today] = doc["days"]
     assert (today["invalid"], today["dlq"]) == (2, 1)  # the bad purchase and the incomplete sale; the poison
+    assert (today["applied"], today["updated"]) == (0, 0)
+    w.send(
+        {"customer_id": 7, "name": "Ann", "email": "c7@example.com"},
+        {"customer_id": 8, "name": "Bo", "email": "c8@example.com"},
+    )
+    w.consume()
+    [today] = TestClient(create_app(w.settings, res)).get("/api/events/activity").json()["days"]
+    assert (today["applied"], today["updated"]) == (2, 2)
