@@ -193,7 +193,7 @@ upload_op = st.sampled_from(["a", "b"]).flatmap(
 operations = st.lists(st.one_of(upload_op, st.just("sweep")), min_size=1, max_size=8)
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(ops=operations)
 def test_no_sequence_of_uploads_overwrites_and_sweeps_loses_a_row(aws_env, ops) -> None:
     with mock_aws(config=MOTO_CONFIG):
