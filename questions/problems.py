@@ -1,6 +1,6 @@
-"""What went wrong, in one list (GET /api/errors and the dashboard's errors panel): rejected rows
-(rejected/<batch>/rows/<file>), rejected files (the validation reports) and failed runs (the
-ledger), each with its batch, day, file, reason and detail; filtered and paginated."""
+"""What went wrong in the batch pipeline: rejected rows (rejected/<batch>/rows/<file>), rejected
+files (the validation reports) and failed runs (the ledger), each with its batch, day, file, reason
+and detail. ecompipe.batch.feeds puts them in one feed with the other workloads' problems."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ class Filters:
     batch: str | None = None
     date_from: str | None = None  # YYYY-MM-DD, the day the batch was validated (a run: started)
     date_to: str | None = None
-    reason: str | None = None
-    file: str | None = None
+    # (reason, file and paging: ecompipe.batch.feeds, alike for every workload's problems)
 
     def keeps(self, item: dict[str, Any]) -> bool:
         day = item.get("day") or ""
@@ -32,8 +31,6 @@ class Filters:
             (self.batch is None or item.get("batch_id") == self.batch)
             and (self.date_from is None or day >= self.date_from)
             and (self.date_to is None or day <= self.date_to)
-            and (self.reason is None or self.reason in str(item.get("reason", "")).split(";"))
-            and (self.file is None or item.get("file") == self.file)
         )
 
 
@@ -92,8 +89,3 @@ def _rejected_rows(bucket: Bucket, batch_id: str, name: str) -> list[dict[str, A
             rows.append({"kind": ROW, "line": int(line) if line.isdigit() else None, "reason": ";".join(reasons),
                          "detail": record.get("detail") or ""})  # fmt: skip
     return rows
-
-
-def page(items: list[dict[str, Any]], number: int, size: int) -> dict[str, Any]:
-    start = (number - 1) * size
-    return {"total": len(items), "page": number, "page_size": size, "items": items[start : start + size]}
