@@ -44,7 +44,7 @@ def _path(path: Path) -> str:
 
 
 def _parquet(directory: Path, kind: str) -> str:
-    return f"read_parquet({_path(directory / kind / '*' / '*.parquet')}, union_by_name=true)"
+    return f"read_parquet({_path(directory / kind / '*' / '*' / '*.parquet')}, union_by_name=true)"
 
 
 def connect(
@@ -60,7 +60,7 @@ def connect(
     con = duckdb.connect(":memory:", config={"threads": "2"})
     made = "TABLE" if load else "VIEW"
     for kind in ("orders", "order_items"):
-        has_files = any((curated / kind).glob("*/*.parquet"))
+        has_files = any((curated / kind).glob("*/*/*.parquet"))
         view = catalog.view_sql(kind, _parquet(curated, kind))
         con.execute(f"CREATE {made} {kind} AS {view}" if has_files else _empty(TABLES[kind]))
     products = curated / "products" / "products.parquet"

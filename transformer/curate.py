@@ -100,7 +100,7 @@ def date_components(
     moved_items = _moves(index.items, "item_key", new_item)
     dates = _distinct(batch_orders["order_date"]) | _distinct(new_item["order_date"])
     dates |= _distinct(moved_orders["order_date"]) | _distinct(moved_items["order_date"])
-    dates |= _distinct(index.items.loc[isin(index.items["product_id"], changed_products), "order_date"])
+    dates |= set(index.product_dates) if len(changed_products) else set()
     links = [list(group) for group in linked]
     dates |= {d for group in links for d in group if isinstance(d, str)}
     parent = {d: d for d in dates}

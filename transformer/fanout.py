@@ -100,7 +100,7 @@ def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str,
     if plan is None or not 0 <= group < len(plan.groups):
         raise EcompipeError(f"run {run_id} of batch {batch_id} has no transform group {group} (no plan-transform?)")
     curated = CuratedStore(bucket)
-    products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
     return rebuild_group(bucket, store, curated, batch_id, run_id, plan, group, products, fence)
 
 
@@ -108,7 +108,7 @@ def rebuild_undone(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, 
     """Every group of the stored plan that no child finished, rebuilt here. Returns the KPI items
     written by all groups."""
     curated = CuratedStore(bucket)
-    products, _ = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
     written = 0
     for i in range(len(plan.groups)):
         finished = done(bucket, batch_id, run_id, plan.plan_id, i)
@@ -126,17 +126,21 @@ def rebuild_group(
     run_id: str,
     plan: Plan,
     group: int,
-    products: pd.DataFrame,
+    products: tuple[pd.DataFrame, pd.Index],
     fence: FenceCheck,
 ) -> int:
-    """Group `group` of the run's plan rebuilt with the catalogue after the batch (`products`),
-    then its done marker. Returns the KPI items written."""
+    """Group `group` of the run's plan rebuilt with the catalogue after the batch and the products
+    it recategorises (`products`: groups.products_after), then its done marker. Returns the KPI
+    items written."""
 
     def key(what: str) -> str:
         return layout.transform_group_key(batch_id, run_id, plan.plan_id, group, what)
 
     orders, items = transient.get_frame(bucket, key(ORDERS)), transient.get_frame(bucket, key(ORDER_ITEMS))
-    written = grouping.rebuild(curated, store, plan.groups[group], orders, items, products, fence, batch_id)
+    catalogue, changed = products
+    written = grouping.rebuild(
+        curated, store, plan.groups[group], orders, items, catalogue, fence, batch_id, recategorised=changed
+    )
     bucket.put_json(key("done"), {"kpi_items_written": written})
     return written
 

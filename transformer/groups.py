@@ -14,7 +14,7 @@ from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
-from transformer import curate, kpis
+from transformer import cells, curate
 
 FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
@@ -77,7 +77,7 @@ def plan(
     keeps them together: a killed attempt may already have moved rows, so the curated store alone
     no longer shows every date or move (an order re-sent under a new date is gone from its old
     partition, whose KPIs would otherwise keep counting it)."""
-    index = curated.index()
+    index = curated.index_for(batch.orders, batch.items, changed)
     dates = curate.item_dates(batch.orders, batch.items, index)
     if dates.isna().any():
         orphans = batch.items.loc[dates.isna().to_numpy(), "item_key"].head(5).tolist()
@@ -110,30 +110,8 @@ def rebuild(
     fence: FenceCheck,
     batch_id: str | None = None,
     dropped: pd.Index | None = None,
+    recategorised: pd.Index | None = None,
 ) -> int:
-    """The partitions of `dates` (a closed group, or several) rebuilt with the batch's rows of those
-    dates and written, then their KPIs (items of `dropped` that `batch_id` wrote go:
-    curate.rebuild). Returns the KPI items written."""
-    existing_orders = curated.read_partitions(ORDERS, dates)
-    existing_items = curated.read_partitions(ORDER_ITEMS, dates)
-    new_orders, new_items = curate.rebuild(
-        existing_orders if existing_orders is not None else orders.iloc[0:0],
-        existing_items if existing_items is not None else items.iloc[0:0],
-        orders,
-        items,
-        batch_id,
-        dropped,
-    )
-    if new_items["order_date"].isna().any():
-        orphans = new_items.loc[new_items["order_date"].isna(), "item_key"].head(5).tolist()
-        raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
-    outside = (set(new_orders["order_date"].unique()) | set(new_items["order_date"].unique())) - set(dates)
-    if outside:
-        raise RuntimeError(f"rows of dates outside the group rebuilt ({sorted(outside)[:5]}): the group is not closed")
-    order_kpis = kpis.order_kpis(new_orders, new_items)
-    category_kpis = kpis.category_kpis(new_orders, new_items, products)
-    fence("the curated write")
-    curated.write_partitions(ORDERS, new_orders, dates)
-    curated.write_partitions(ORDER_ITEMS, new_items, dates)
-    fence("the KPI write")
-    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+    """The cells of `dates` (a closed group, or several) rebuilt with the batch's rows of those
+    dates and written, then their KPIs (transformer.cells); returns the KPI items written."""
+    return cells.rebuild(curated, store, dates, orders, items, products, fence, batch_id, dropped, recategorised)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.curated import CELLS, ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
 from ecompipe.core.keys import isin
@@ -76,14 +76,12 @@ def unchanged(before: dict, after: dict, dates: Iterable[str] | None = None, out
     `dates` is None) have the same versions in both bases. An empty basis matches nothing."""
     if not before or not after or before.get(CATALOGUE) != after.get(CATALOGUE):
         return False
-    return not any(_differing(before, after, kind, dates, outside) for kind in (ORDERS, ORDER_ITEMS))
+    return not _differing(before, after, dates, outside)
 
 
-def _differing(
-    before: dict, after: dict, kind: str, dates: Iterable[str] | None = None, outside: Iterable[str] = ()
-) -> list[str]:
-    """The dates (of `dates`, or all; none of `outside`) whose `kind` partition differs between two bases."""
-    old, new = before.get(kind, {}), after.get(kind, {})
+def _differing(before: dict, after: dict, dates: Iterable[str] | None = None, outside: Iterable[str] = ()) -> list[str]:
+    """The dates (of `dates`, or all; none of `outside`) whose cells differ between two bases."""
+    old, new = before.get(CELLS, {}), after.get(CELLS, {})
     which = set(old) | set(new) if dates is None else set(dates)
     return sorted(d for d in which - set(outside) if old.get(d) != new.get(d))
 
@@ -96,8 +94,9 @@ def untouched(bucket: Bucket, batch: Batch, before: dict, after: dict, held: Ite
     if before.get(CATALOGUE) != after.get(CATALOGUE):
         return False
     curated = CuratedStore(bucket)
-    orders = curated.read_keys(ORDERS, _differing(before, after, ORDERS, outside=held))
-    items = curated.read_keys(ORDER_ITEMS, _differing(before, after, ORDER_ITEMS, outside=held))
+    changed = _differing(before, after, outside=held)
+    orders = curated.read_keys(ORDERS, changed)
+    items = curated.read_keys(ORDER_ITEMS, changed)
     mine = pd.concat([batch.orders["order_id"], batch.items["order_id"]], ignore_index=True)
     if orders is not None and isin(orders["order_id"], mine).any():
         return False
@@ -123,8 +122,10 @@ def rebuild(
     written and the categories they were computed with (`categories`)."""
     batch = plan.batch or Batch.load(bucket, batch_id)
     curated = CuratedStore(bucket)
-    products, _ = groups.products_after(curated, batch.products)
-    written = groups.rebuild(curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped)
+    products, changed = groups.products_after(curated, batch.products)
+    written = groups.rebuild(
+        curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped, changed
+    )
     return written, categories(products)
 
 

@@ -7,7 +7,7 @@ machine's TransformDates Map), after which `run` does whatever no child did and 
 
 Writes are ordered so that a crash at any point leaves a state a rerun converges from: the groups
 are recorded before any shared write; per group, curated partitions (an idempotent upsert), then
-its KPIs (replace by date); then the key index, the product catalogue (a rerun before it still
+its KPIs (replace by date); then the key index's merge, the product catalogue (a rerun before it still
 finds the batch's recategorised products) and the pending set. Under a lease, each of those steps
 is fenced on the run id first (ecompipe.aws.lock.Fence).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ecompipe.aws import parquet, transient
-from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
@@ -50,8 +50,9 @@ def finish(
     catalogue (upserted onto the catalogue as it is now), the pending set and the summary
     (`fanned_out`: how many groups the TransformDates Map had)."""
     curated = CuratedStore(bucket)
-    for kind in (ORDERS, ORDER_ITEMS):
-        curated.refresh_keys(kind)  # the next batch then reads only the partitions changed after this
+    fence("the key index merge")
+    for kind in (ORDERS, ORDER_ITEMS, PRODUCTS):
+        curated.keys.compact(kind)  # its runs stay few: a lookup reads each
     # the catalogue after the partitions: a run killed before this write is rerun against the old
     # catalogue, so it still sees which products the batch recategorised (and their dates)
     fence("the product catalogue write")

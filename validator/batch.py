@@ -61,7 +61,8 @@ def validate_batch(
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
 
-    order_ids = known.order_ids.union(pd.Index(accepted[ORDERS]["order_id"].unique()))
+    batch_orders = pd.Index(accepted[ORDERS]["order_id"].unique())
+    order_ids = known.orders_among(_referenced(accepted[ORDER_ITEMS], pending_before, batch_orders)).union(batch_orders)
     product_ids = known.product_ids.union(pd.Index(accepted[PRODUCTS]["product_id"].unique()))
     items, new_pending = pending.split_references(accepted[ORDER_ITEMS], order_ids, product_ids)
     for p in parsed:
@@ -266,3 +267,10 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
         )
         rows = pd.concat([rows, ragged], ignore_index=True)
     return rows.sort_values("line", kind="stable").reset_index(drop=True)
+
+
+def _referenced(items: pd.DataFrame, pending_before: pd.DataFrame | None, own: pd.Index) -> pd.Index:
+    """The order ids this batch's items and the pending set refer to, but for the batch's own."""
+    frames = [items["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
+    ids = pd.Series(pd.concat(frames, ignore_index=True), dtype="str").dropna().unique()
+    return pd.Index(ids).difference(own)

@@ -3,11 +3,13 @@ it goes through validation, and the outcome. Shared by validator.batch and valid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ecompipe.core import layout
+from ecompipe.core.keys import isin
 from validator.dialects import CANONICAL_COLUMNS, ORDER_ITEMS, Dialect, empty_errors
 from validator.reading import MalformedFile, RawTable
 
@@ -41,10 +43,19 @@ class InputFile:
 
 @dataclass
 class Known:
-    """Keys already in the curated store."""
+    """Keys already in the curated store: the product ids, and the order ids — given, or found
+    when asked (`find_orders`: which of these ids are stored; CuratedStore.known_orders), so a
+    batch looks up the orders it refers to, not every order ever stored."""
 
     order_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
     product_ids: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
+    find_orders: Callable[[pd.Index], pd.Index] | None = None
+
+    def orders_among(self, ids: pd.Index) -> pd.Index:
+        """The ids among `ids` that are stored."""
+        if self.find_orders is not None:
+            return self.find_orders(ids) if len(ids) else pd.Index([], dtype="str")
+        return ids[isin(pd.Series(ids, dtype="str"), self.order_ids).to_numpy()]
 
 
 @dataclass

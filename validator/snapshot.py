@@ -22,9 +22,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from ecompipe.core.keys import isin
-
-KnownIds = Callable[[], pd.Index]
+KnownIds = Callable[[pd.Index], pd.Index]  # which of these ids are stored
 
 
 def snapshot(pending_etag: str | None, waits_for: dict[str, list[str]]) -> dict:
@@ -41,7 +39,7 @@ def why_stale(recorded: dict, pending_etag: str | None, known_orders: KnownIds, 
     for kind, known in (("orders", known_orders), ("products", known_products)):
         ids = pd.Series(waits.get(kind, []), dtype="str")
         if len(ids):
-            found = ids[isin(ids, known())]
+            found = pd.Series(known(pd.Index(ids)), dtype="str")
             if len(found):
                 return (
                     f"{len(found)} {kind[:-1]} id(s) that held items wait for became known since the batch "

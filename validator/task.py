@@ -15,6 +15,7 @@ from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, get_pinned
 from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
+from ecompipe.core.keys import isin
 from ecompipe.core.settings import Settings
 from validator import parts, pending, reasons, snapshot
 from validator import report as report_of
@@ -53,7 +54,7 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     # recheck, never the other way round
     pending_head = bucket.head(layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
-    known = Known(curated.known_order_ids(), curated.known_product_ids())
+    known = Known(product_ids=curated.known_product_ids(), find_orders=curated.known_orders)
     result = validate_batch(
         batch_id,
         files,
@@ -107,7 +108,11 @@ def why_stale(bucket: Bucket, batch_id: str) -> str | None:
         return None
     head = bucket.head(layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
-    return snapshot.why_stale(recorded, head.etag if head else None, curated.known_order_ids, curated.known_product_ids)
+
+    def known_products(ids: pd.Index) -> pd.Index:
+        return ids[isin(pd.Series(ids, dtype="str"), curated.known_product_ids()).to_numpy()]
+
+    return snapshot.why_stale(recorded, head.etag if head else None, curated.known_orders, known_products)
 
 
 def recheck(settings: Settings, bucket: Bucket, batch_id: str, why: str, now: datetime | None = None) -> dict:
@@ -123,16 +128,17 @@ def recheck(settings: Settings, bucket: Bucket, batch_id: str, why: str, now: da
     before = parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
     staged = {k: layout.staging_key(batch_id, k) for k in (ORDERS, ORDER_ITEMS, PRODUCTS)}
-    order_ids = curated.known_order_ids().union(
-        pd.Index(transient.get_frame(bucket, staged[ORDERS], ["order_id"])["order_id"].unique())
-    )
+    own = pd.Index(transient.get_frame(bucket, staged[ORDERS], ["order_id"])["order_id"].unique())
+    held = transient.get_frame(bucket, layout.staged_held_key(batch_id))
+    referenced = [held["order_id"]] + ([before["order_id"]] if before is not None else [])
+    order_ids = curated.known_orders(pd.Index(pd.concat(referenced).dropna().unique()).difference(own)).union(own)
     product_ids = curated.known_product_ids().union(
         pd.Index(transient.get_frame(bucket, staged[PRODUCTS], ["product_id"])["product_id"].unique())
     )
     result = pending.recheck(
         batch_id,
         transient.get_frame(bucket, staged[ORDER_ITEMS], ["item_key"]),
-        transient.get_frame(bucket, layout.staged_held_key(batch_id)),
+        held,
         order_ids,
         product_ids,
         before,

@@ -1,162 +1,138 @@
-"""I/O of the curated store (DESIGN §4): order/item partitions by order date, one products file."""
+"""The curated store (DESIGN §4, docs/scaling.md "The store in cells"): orders and items in cells
+of order date × bucket (ecompipe.aws.cell_store), the key index that says where a key may be
+(ecompipe.aws.key_index), and the product catalogue (one object).
+
+Finding a key reads only what may hold it: the index names candidate cells, the cells' key
+columns say which of them do. So a batch reads what its keys touch, whatever else is stored."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ecompipe.aws import parquet
+from ecompipe.aws.cell_store import ORDER_ITEMS, ORDERS, CellStore, DateCells
+from ecompipe.aws.key_index import KeyIndex
 from ecompipe.aws.objects import Bucket, side_by_side
+from ecompipe.core import cells as cell_math
 from ecompipe.core import layout
-from ecompipe.core.arrow import arrow_column, contiguous
-from ecompipe.core.errors import ObjectMissing
+from ecompipe.core.arrow import contiguous
+from ecompipe.core.keys import isin
 
-ORDERS, ORDER_ITEMS = "orders", "order_items"
+__all__ = ["KEY_COLUMNS", "ORDERS", "ORDER_ITEMS", "PRODUCTS", "CuratedIndex", "CuratedStore"]
 
-
-@dataclass
-class CuratedIndex:
-    """Where every curated order and item lives (the partitions' key columns)."""
-
-    orders: pd.DataFrame  # order_id, order_date
-    items: pd.DataFrame  # item_key, product_id, order_date
-
-    @classmethod
-    def empty(cls) -> CuratedIndex:
-        return cls(_empty(["order_id", "order_date"]), _empty(["item_key", "product_id", "order_date"]))
-
-
-KEY_COLUMNS = {ORDERS: ["order_id"], ORDER_ITEMS: ["item_key", "product_id"]}
-
-
-def _in_date_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted by order date, each date's rows in the order they were read (as reading the
-    partitions one date after another gives them)."""
-    encoded = pc.dictionary_encode(arrow_column(frame["order_date"]))
-    rank = np.argsort(np.argsort(np.asarray(encoded.dictionary, dtype=object)))
-    order = np.argsort(rank[np.asarray(encoded.indices, dtype=np.int64)], kind="stable")
-    return frame.take(order).reset_index(drop=True)
+PRODUCTS = "products"
+KEY_COLUMNS = {ORDERS: ["order_id", "order_date"], ORDER_ITEMS: ["item_key", "order_id", "product_id", "order_date"]}
+CELLS = "cells"  # the basis's entry for the dates' manifests
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
 
 
+@dataclass
+class CuratedIndex:
+    """Where the stored keys a batch names are: its orders and its items' orders (order_id,
+    order_date), its items (item_key, order_id, product_id, order_date), and the dates that may
+    hold items of the products it recategorises."""
+
+    orders: pd.DataFrame = field(default_factory=lambda: _empty(KEY_COLUMNS[ORDERS]))
+    items: pd.DataFrame = field(default_factory=lambda: _empty(KEY_COLUMNS[ORDER_ITEMS]))
+    product_dates: list[str] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls) -> CuratedIndex:
+        return cls()
+
+
 class CuratedStore:
     def __init__(self, bucket: Bucket) -> None:
         self.bucket = bucket
+        self.cells = CellStore(bucket)
+        self.keys = KeyIndex(bucket)
 
-    def partition_dates(self, kind: str) -> list[str]:
-        return sorted(self._partitions(kind))
-
-    def _partitions(self, kind: str) -> dict[str, str]:
-        """Order date -> ETag of every partition of `kind` (one LIST)."""
-        listed = ((layout.partition_date(o.key), o.etag) for o in self.bucket.list(layout.curated_prefix(kind)))
-        return {date: etag for date, etag in listed if date}
+    def dates(self) -> list[str]:
+        """Every order date with rows."""
+        return sorted(self.cells.manifests())
 
     def basis(self) -> dict:
-        """What a plan of the store is made from, as versions: each partition's ETag by kind and
-        date, and the catalogue's ETag (None without one). Two LISTs and one HEAD."""
+        """What a plan of the store is made from, as versions: each date's manifest ETag, and the
+        catalogue's ETag (None without one). One LIST and one HEAD."""
         products = self.bucket.head(layout.CURATED_PRODUCTS_KEY)
-        return {
-            ORDERS: self._partitions(ORDERS),
-            ORDER_ITEMS: self._partitions(ORDER_ITEMS),
-            "products": None if products is None else products.etag,
-        }
+        return {CELLS: self.cells.manifests(), PRODUCTS: None if products is None else products.etag}
 
-    def index(self) -> CuratedIndex:
-        """Key columns of every partition, with each row's order date (ecompipe.aws.curated.keys)."""
-        orders = self.keys(ORDERS)
-        items = self.keys(ORDER_ITEMS)
-        return CuratedIndex(
-            orders if orders is not None else CuratedIndex.empty().orders,
-            items if items is not None else CuratedIndex.empty().items,
-        )
+    def locate(self, kind: str, keys: pd.Series | pd.Index, by: str) -> pd.DataFrame:
+        """The stored rows' key columns (KEY_COLUMNS) of the given keys of `kind` (`by`: the key
+        column they are, order_id or item_key): each found key once per place it is stored."""
+        wanted = pd.Index(pd.Series(keys, dtype="str").dropna().unique())
+        if not len(wanted):
+            return _empty(KEY_COLUMNS[kind])
+        hits = self.keys.lookup(kind, cell_math.key_hashes(wanted))
+        rows = self._key_rows(kind, hits["location"].to_numpy())
+        return rows[isin(rows[by], wanted).to_numpy()].drop_duplicates(ignore_index=True)
 
-    def known_order_ids(self) -> pd.Index:
-        frame = self.keys(ORDERS)
-        return pd.Index([], dtype="str") if frame is None else pd.Index(frame["order_id"].unique())
+    def _key_rows(self, kind: str, locations: np.ndarray) -> pd.DataFrame:
+        """The key columns of the cells holding these index locations (day * 64 + fine bucket)."""
+        by_date: dict[str, set[int]] = {}
+        for loc in np.unique(locations):
+            date = cell_math.day_dates(np.array([loc // cell_math.MAX_BUCKETS]))[0]
+            by_date.setdefault(date, set()).add(int(loc % cell_math.MAX_BUCKETS))
+        manifests = self.cells.read_many(sorted(by_date))
 
-    def keys(self, kind: str) -> pd.DataFrame | None:
-        """The key columns of every partition of `kind` and their order date, in date order.
+        def read(date: str) -> pd.DataFrame | None:
+            cells = manifests[date]
+            buckets = {fine % cells.buckets for fine in by_date[date]}
+            return self.cells.read_parts(kind, cells, buckets, KEY_COLUMNS[kind])
 
-        Read through a cache (layout.key_index_key) that records the ETag of each partition it
-        holds: one LIST says which partitions changed since, and only those are read. Its content
-        is checked on every use, so a stale or lost cache costs reads, never a wrong key. Reading
-        never writes (a dry run stays a dry run): the transformer refreshes the cache after each
-        write of partitions (refresh_keys). A batch reads what changed, not the whole history,
-        which grew the time of every batch with the number of batches before it."""
-        return self._keys(kind)[0]
+        frames = [f for f in side_by_side(read, sorted(manifests)) if f is not None]
+        if not frames:
+            return _empty(KEY_COLUMNS[kind])
+        return contiguous(pd.concat(frames, ignore_index=True))[KEY_COLUMNS[kind]]
 
-    def refresh_keys(self, kind: str) -> None:
-        """Bring the cache in step with the partitions as they are now (after writing them)."""
-        frame, partitions, changed = self._keys(kind)
-        if changed:
-            note = {"partitions": json.dumps(partitions, sort_keys=True)}
-            empty = pd.DataFrame({c: pd.Series([], dtype="str") for c in [*KEY_COLUMNS[kind], "order_date"]})
-            parquet.put_frame(self.bucket, layout.key_index_key(kind), empty if frame is None else frame, note)
+    def product_dates(self, product_ids: pd.Index) -> list[str]:
+        """The dates that may hold items of these products (a superset: the index's candidates)."""
+        if not len(product_ids):
+            return []
+        hits = self.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(product_ids)))
+        days = np.unique(hits["location"].to_numpy() // cell_math.MAX_BUCKETS)
+        return cell_math.day_dates(days)
 
-    def _keys(self, kind: str) -> tuple[pd.DataFrame | None, dict[str, str], bool]:
-        """(the keys, the partitions they are from by date -> ETag, whether the cache was stale)."""
-        listed = self._partitions(kind)
-        cached, etags = self._cached_keys(kind)
-        kept = [d for d, etag in etags.items() if listed.get(d) == etag]
-        changed = sorted(d for d in listed if etags.get(d) != listed[d])
-        parts = [] if cached is None else [cached[cached["order_date"].isin(kept)]]
-        fresh = self._read(kind, changed, KEY_COLUMNS[kind])
-        parts += [] if fresh is None else [fresh]
-        frame = _in_date_order(contiguous(pd.concat(parts, ignore_index=True))) if parts else None
-        stale = bool(changed) or len(kept) != len(etags)
-        return (None if frame is None or frame.empty else frame), {d: listed[d] for d in listed}, stale
+    def index_for(self, orders: pd.DataFrame, items: pd.DataFrame, recategorised: pd.Index) -> CuratedIndex:
+        """Where the batch's stored keys are (CuratedIndex)."""
+        located_items = self.locate(ORDER_ITEMS, items["item_key"], "item_key")
+        order_ids = pd.concat([orders["order_id"], items["order_id"], located_items["order_id"]], ignore_index=True)
+        located_orders = self.locate(ORDERS, order_ids, "order_id")
+        return CuratedIndex(located_orders, located_items, self.product_dates(recategorised))
 
-    def _cached_keys(self, kind: str) -> tuple[pd.DataFrame | None, dict[str, str]]:
-        try:
-            frame, note = parquet.get_frame_and_note(self.bucket, layout.key_index_key(kind))
-            etags = json.loads(note["partitions"])
-        except ObjectMissing:
-            return None, {}
-        except (KeyError, ValueError, OSError, pa.ArrowException):  # unreadable: rebuilt from the partitions
-            return None, {}
-        return frame, {str(d): str(e) for d, e in etags.items()}
+    def known_orders(self, order_ids: pd.Series | pd.Index) -> pd.Index:
+        """The ids among `order_ids` that the store holds."""
+        return pd.Index(self.locate(ORDERS, order_ids, "order_id")["order_id"].unique())
+
+    def read_rows(self, kind: str, dates: list[str], columns: list[str] | None = None) -> pd.DataFrame | None:
+        """Every row (or `columns`) of `kind` on the given dates; None when there is none."""
+        manifests = self.cells.read_many(dates)
+        frames = [self.cells.read_parts(kind, manifests[d], columns=columns) for d in sorted(manifests)]
+        found = [f.drop(columns=["_part", "_bucket"]) for f in frames if f is not None]
+        return contiguous(pd.concat(found, ignore_index=True)) if found else None
 
     def read_keys(self, kind: str, dates: list[str]) -> pd.DataFrame | None:
-        """The key columns of the given date partitions that exist (None when none does)."""
-        existing = set(self.partition_dates(kind))
-        return self._read(kind, [d for d in dates if d in existing], KEY_COLUMNS[kind])
+        """The key columns of `kind` on the given dates; None when there is none."""
+        return self.read_rows(kind, dates, KEY_COLUMNS[kind])
 
-    def read_partitions(self, kind: str, dates: list[str]) -> pd.DataFrame | None:
-        """Every row of the given date partitions that exist (None when none does)."""
-        existing = set(self.partition_dates(kind))
-        return self._read(kind, [d for d in dates if d in existing], None)
+    def date_cells(self, dates: list[str]) -> dict[str, DateCells]:
+        return self.cells.read_many(dates)
 
-    def _read(self, kind: str, dates: list[str], columns: list[str] | None) -> pd.DataFrame | None:
-        if not dates:
-            return None
-
-        def one(date: str) -> pd.DataFrame:
-            frame = parquet.get_frame(self.bucket, layout.curated_partition_key(kind, date), columns)
-            return frame.assign(order_date=date) if columns is not None else frame
-
-        return contiguous(pd.concat(side_by_side(one, dates), ignore_index=True))
-
-    def write_partitions(self, kind: str, frame: pd.DataFrame, dates: list[str]) -> int:
-        """Rewrite the partitions of `dates` from `frame`; a date left with no rows loses its
-        partition, but only after every other partition is written (rows moved there first)."""
-        groups = dict(tuple(frame.groupby("order_date", sort=True)))
-        written = 0
-        for date, rows in groups.items():
-            parquet.put_frame(self.bucket, layout.curated_partition_key(kind, str(date)), rows.reset_index(drop=True))
-            written += len(rows)
-        existing = set(self.partition_dates(kind))
-        for date in dates:
-            if date not in groups and date in existing:
-                self.bucket.delete(layout.curated_partition_key(kind, date))
-        return written
+    def legacy_dates(self) -> list[str]:
+        """Dates still in the layout before cells (one object per kind and date): to migrate."""
+        found = set()
+        for kind in (ORDERS, ORDER_ITEMS):
+            for o in self.bucket.list(layout.curated_prefix(kind)):
+                date = layout.partition_date(o.key)
+                if date and o.key == layout.legacy_partition_key(kind, date):
+                    found.add(date)
+        return sorted(found)
 
     def products(self) -> pd.DataFrame | None:
         return parquet.get_frame_or_none(self.bucket, layout.CURATED_PRODUCTS_KEY)

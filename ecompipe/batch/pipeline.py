@@ -14,6 +14,7 @@ from ecompipe.aws.lock import Fence, Lease, no_fence
 from ecompipe.aws.manifests import Manifest
 from ecompipe.aws.objects import Bucket, ObjectInfo
 from ecompipe.aws.uploads import record_archived
+from ecompipe.batch import migrate
 from ecompipe.batch.commit import Commit, Leases, recheck_if_stale
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
@@ -105,6 +106,7 @@ def commit(
     meanwhile."""
     from transformer import task as transform_task
 
+    migrate.if_needed(res, leases)  # a store in the layout before cells is re-laid first
     report = recheck_if_stale(res, manifest.batch_id, now) or report
     if not report["outcome"]["has_work"]:
         transform = None

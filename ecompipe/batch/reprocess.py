@@ -75,10 +75,10 @@ def plan_kpis(res: Resources, date_from: str, date_to: str) -> KpiPlan:
     curated = CuratedStore(res.bucket)
     current_orders = res.kpis.order_kpis(date_from, date_to)
     current_categories = res.kpis.category_kpis(date_from, date_to)
-    partition_dates = {d for d in curated.partition_dates(ORDERS) if date_from <= d <= date_to}
+    partition_dates = {d for d in curated.dates() if date_from <= d <= date_to}
     dates = sorted(partition_dates | {r["order_date"] for r in current_orders + current_categories})
-    orders = curated.read_partitions(ORDERS, dates)
-    items = curated.read_partitions(ORDER_ITEMS, dates)
+    orders = curated.read_rows(ORDERS, dates)
+    items = curated.read_rows(ORDER_ITEMS, dates)
     if orders is None or items is None:
         order_rows: list[dict] = []
         category_rows: list[dict] = []
@@ -111,7 +111,7 @@ def plan_pending(res: Resources) -> dict:
 
     pending = parquet.get_frame_or_none(res.bucket, layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(res.bucket)
-    known = Known(curated.known_order_ids(), curated.known_product_ids())
+    known = Known(product_ids=curated.known_product_ids(), find_orders=curated.known_orders)
     result = validate_batch(
         "dry-run", [], known, pending, now=datetime.now(UTC), max_pending_age_days=res.settings.pending_max_age_days
     )

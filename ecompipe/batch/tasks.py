@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from ecompipe.aws.lock import Fence, Lease
 from ecompipe.aws.manifests import Manifest, read_manifest
+from ecompipe.batch import migrate
 from ecompipe.batch.commit import REBUILD, Commit, Leases
 from ecompipe.batch.pipeline import archive_as_reported
 from ecompipe.batch.resources import Resources
@@ -150,8 +151,11 @@ def commit_leases(res: Resources, task: TaskInput) -> Leases:
 
 
 def committing(res: Resources, task: TaskInput, bins: int = 1) -> Commit:
-    """The run's commit from its first step."""
-    return Commit(res, task.batch_id, commit_leases(res, task), bins=bins, **_hooks(res, task))
+    """The run's commit from its first step (a store still in the layout before cells is re-laid
+    first: ecompipe.batch.migrate)."""
+    leases = commit_leases(res, task)
+    migrate.if_needed(res, leases)
+    return Commit(res, task.batch_id, leases, bins=bins, **_hooks(res, task))
 
 
 def _hooks(res: Resources, task: TaskInput) -> dict:

@@ -46,6 +46,7 @@ for command in (
     ops.report,
     start.start,
     reprocess.reprocess,
+    reprocess.migrate,
     tools.emulator,
     tools.validate,
     tools.generate,

@@ -143,3 +143,31 @@ def _held_leases(res: Resources, run_id: str, dates: list[str]) -> Iterator[None
         yield
     finally:
         leases.release()
+
+
+@click.command()
+@endpoint_option
+@batch_process
+def migrate(endpoint_url: str | None) -> None:
+    """Re-lay a curated store written before cells (one file per order date) in cells of date x
+    bucket, with each date's KPIs recomputed from them. The first batch against such a store does
+    this itself; run it beforehand to choose when. Idempotent: a store in cells is left as it is."""
+    from ecompipe.batch import migrate as migration
+
+    settings = settings_for(endpoint_url)
+    with failures(settings):
+        res = Resources.from_settings(settings)
+        patience = timedelta(seconds=res.settings.task_timeout_seconds / 2)
+        leases = Leases.of(res, f"migrate-{owner().replace(':', '-')}"[:60], owner(), patience)
+
+        def progress(date: str, n: int, total: int) -> None:
+            click.echo(f"  {n}/{total} {date}", err=True)
+
+        done = migration.migrate(res, leases, progress)
+    if not done["dates"]:
+        click.echo("the curated store is in cells already: nothing to migrate")
+        return
+    click.echo(
+        f"re-laid {done['dates']} dates ({done['orders']} orders, {done['items']} items) in cells; "
+        f"KPI items that changed: {done['kpis_changed']}"
+    )

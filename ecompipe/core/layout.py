@@ -208,9 +208,27 @@ def processed_key(batch_id: str, key: str) -> str:
     return f"{PROCESSED}{check_batch_id(batch_id)}/{check_file_name(file_name(key))}"
 
 
-def curated_partition_key(kind: str, order_date: str) -> str:
-    """Orders and items are partitioned by order date (Hive style)."""
+def legacy_partition_key(kind: str, order_date: str) -> str:
+    """A partition of the store before cells (one object per kind and date): what a migration reads."""
     return f"{CURATED}{_kind(kind)}/order_date={date_token(order_date)}/part.parquet"
+
+
+def cell_part_key(kind: str, order_date: str, bucket: int, part: str) -> str:
+    """One part of a cell (docs/scaling.md): Hive style, so Athena and DuckDB read order_date and
+    bucket from the path."""
+    return f"{CURATED}{_kind(kind)}/order_date={date_token(order_date)}/bucket={int(bucket)}/{key_token(part)}.parquet"
+
+
+CELLS = CURATED + "cells/"  # one manifest per date: its cells, their parts and partial KPIs
+
+
+def cells_manifest_key(order_date: str) -> str:
+    return f"{CELLS}order_date={date_token(order_date)}/cells.json"
+
+
+def customers_key(order_date: str, version: str) -> str:
+    """A date's customers and their order counts (what unique_customers needs, exactly)."""
+    return f"{CELLS}order_date={date_token(order_date)}/customers-{key_token(version)}.arrow"
 
 
 def date_lock_key(order_date: str) -> str:
@@ -238,8 +256,16 @@ CURATED_PRODUCTS_KEY = CURATED + "products/products.parquet"
 KEY_INDEX = "indexes/"
 
 
-def key_index_key(kind: str) -> str:
-    return f"{KEY_INDEX}curated-{_kind(kind)}-keys.parquet"
+LEGACY_KEY_INDEX = KEY_INDEX + "curated-"  # the key cache before cells (deleted by the migration)
+KEY_INDEX_RUNS = KEY_INDEX + "cells/"  # ecompipe.aws.key_index
+
+
+def key_index_run_prefix(kind: str) -> str:
+    return f"{KEY_INDEX_RUNS}{_kind(kind)}/"
+
+
+def key_index_run_key(kind: str, name: str) -> str:
+    return f"{key_index_run_prefix(kind)}{key_token(name)}.arrow"
 
 
 # rewritten after every write of the KPI tables: its ETag says they changed (questions/live.py)

@@ -14,6 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
+from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import Fence, FencedOut, LeaseStore
 from ecompipe.batch.pipeline import run_manifest
@@ -128,8 +129,8 @@ def test_a_crash_between_the_curated_and_the_kpi_write_converges_on_rerun(resour
     with pytest.raises(Crash):
         run_manifest(dying, manifest)
     # the curated store already holds the new order; the KPIs do not yet
-    curated = resources.bucket.get_bytes(layout.curated_partition_key("orders", "2025-06-02"))
-    assert curated and [r["total_orders"] for r in resources.kpis.order_kpis()] == [2, 1]
+    curated = CuratedStore(resources.bucket).read_rows("orders", ["2025-06-02"])
+    assert curated is not None and len(curated) and [r["total_orders"] for r in resources.kpis.order_kpis()] == [2, 1]
 
     transform_task.run(resources.bucket, resources.kpis, manifest.batch_id)  # the task's retry
     assert kpi_state(resources) == one_shot_kpis({**FILES, **LATER})

@@ -1,18 +1,15 @@
-"""The curated key index (indexes/curated-*-keys.parquet): a cache of every partition's keys that a
-batch checks against the partitions' ETags, so it reads only what changed; the transformer
-refreshes it after writing partitions, readers never write. Whatever happens to the
-cache — stale, gone, corrupt, partitions rewritten or deleted behind its back — the keys it gives
-are exactly the partitions' keys, in date order."""
+"""The key index (ecompipe.aws.key_index) and the cells it points into: whatever the history —
+orders moved between days, items re-sent under another order, a date that outgrows its cells —
+every stored key is found exactly where it is, a key never stored costs no read of a cell, and
+the index's runs stay few."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from ecompipe.aws import parquet
-from ecompipe.aws.curated import KEY_COLUMNS, ORDER_ITEMS, ORDERS, CuratedStore
-from ecompipe.core import layout
-from tests.support.helpers import run_files
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.core import cells, layout
+from tests.support.helpers import curated_rows, run_files
 
 pytestmark = pytest.mark.functional
 
@@ -21,77 +18,59 @@ ITEMS_CSV = b"order_id,product_id,quantity,unit_price\n"
 PRODUCTS = {"products.csv": b"product_id,category,name,price\nP1,Books,a,1.00\nP2,Toys,b,2.00\n"}
 
 
-def _batch(*orders: tuple[str, str]) -> dict[str, bytes]:
-    rows = b"".join(f"{o},U,{d},1.00,delivered\n".encode() for o, d in orders)
+def _batch(*orders: tuple[str, str], user: str = "U") -> dict[str, bytes]:
+    rows = b"".join(f"{o},{user},{d},1.00,delivered\n".encode() for o, d in orders)
     items = b"".join(f"{o},P1,1,1.00\n".encode() for o, _ in orders)
     return {**PRODUCTS, "orders_x.csv": ORDERS_CSV + rows, "order_items_x.csv": ITEMS_CSV + items}
 
 
-def _from_partitions(store: CuratedStore, kind: str) -> pd.DataFrame:
-    """The keys read straight from every partition, date after date (what the index must equal)."""
-    frames = [
-        parquet.get_frame(store.bucket, layout.curated_partition_key(kind, d), KEY_COLUMNS[kind]).assign(order_date=d)
-        for d in store.partition_dates(kind)
-    ]
-    return pd.concat(frames, ignore_index=True)
+def _where(store: CuratedStore, kind: str, keys: list[str], by: str) -> dict[str, str]:
+    located = store.locate(kind, keys, by)
+    assert located[by].is_unique, "a key found in two places"
+    return dict(zip(located[by], located["order_date"], strict=True))
 
 
-def _assert_exact(store: CuratedStore) -> None:
-    for kind in (ORDERS, ORDER_ITEMS):
-        got = store.keys(kind)
-        assert got is not None
-        pd.testing.assert_frame_equal(got, _from_partitions(store, kind), check_dtype=False)
-
-
-def test_the_index_follows_every_batch_and_reads_only_changed_partitions(resources, monkeypatch) -> None:
+def test_every_key_is_found_where_it_is_after_moves(resources) -> None:
     store = CuratedStore(resources.bucket)
     run_files(resources, _batch(("O1", "2025-06-01"), ("O2", "2025-06-02")))
-    _assert_exact(store)
-    # an order moved to another day, a new day
-    run_files(resources, _batch(("O1", "2025-06-03"), ("O3", "2025-06-02")))
-    _assert_exact(store)
+    run_files(resources, _batch(("O1", "2025-06-03"), ("O3", "2025-06-02")))  # O1 moves to the 3rd
+    assert _where(store, ORDERS, ["O1", "O2", "O3", "O9"], "order_id") == {
+        "O1": "2025-06-03",
+        "O2": "2025-06-02",
+        "O3": "2025-06-02",
+    }
+    assert _where(store, ORDER_ITEMS, ["O1/P1", "O2/P1"], "item_key") == {"O1/P1": "2025-06-03", "O2/P1": "2025-06-02"}
+    assert store.known_orders(["O1", "O9"]).tolist() == ["O1"]
+    curated_rows(resources)  # and the cells hold what their manifests say
 
-    read: list[str] = []
-    real = store._read
-    monkeypatch.setattr(store, "_read", lambda kind, dates, columns: read.extend(dates) or real(kind, dates, columns))
-    store.keys(ORDERS)
-    assert read == [], "an index in step with the partitions reads no partition"
-    parquet.put_frame(
-        resources.bucket,
-        layout.curated_partition_key(ORDERS, "2025-06-02"),
-        pd.DataFrame({"order_id": ["O9"], "order_date": ["2025-06-02"]}),
+
+def test_a_key_never_stored_reads_no_cell(resources) -> None:
+    store = CuratedStore(resources.bucket)
+    run_files(resources, _batch(*[(f"O{i}", "2025-06-01") for i in range(50)]))
+    reads: list[str] = []
+    resources.bucket.s3.meta.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"])
     )
-    index_etag = resources.bucket.head(layout.key_index_key(ORDERS)).etag
-    assert store.keys(ORDERS)["order_id"].tolist() == ["O9", "O1"]  # rewritten behind its back: seen
-    assert read == ["2025-06-02"]
-    assert resources.bucket.head(layout.key_index_key(ORDERS)).etag == index_etag, "a reader never writes"
-    store.refresh_keys(ORDERS)  # what the transformer does after writing partitions
-    read.clear()
-    assert store.keys(ORDERS)["order_id"].tolist() == ["O9", "O1"] and read == []
+    assert store.locate(ORDERS, [f"N{i}" for i in range(200)], "order_id").empty
+    assert reads and all(k.startswith(layout.KEY_INDEX_RUNS) for k in reads), reads
 
 
-def test_a_deleted_partition_leaves_the_index(resources) -> None:
+def test_a_date_that_outgrows_its_cells_is_laid_out_in_more(resources, monkeypatch) -> None:
+    monkeypatch.setattr(cells, "SPLIT_ITEMS", 8)
     store = CuratedStore(resources.bucket)
-    run_files(resources, _batch(("O1", "2025-06-01"), ("O2", "2025-06-02")))
-    store.keys(ORDERS)
-    resources.bucket.delete(layout.curated_partition_key(ORDERS, "2025-06-01"))
-    assert store.keys(ORDERS)["order_id"].tolist() == ["O2"]
-    resources.bucket.delete(layout.curated_partition_key(ORDERS, "2025-06-02"))
-    assert store.keys(ORDERS) is None
+    for n in range(4):  # 12 orders a batch: the date doubles its buckets as it fills
+        run_files(resources, _batch(*[(f"O{n}-{i}", "2025-06-01") for i in range(12)], user=f"U{n}"))
+    manifest = store.cells.read("2025-06-01")
+    assert manifest is not None and manifest.buckets == 8 and len(manifest.cells) > 1
+    assert _where(store, ORDERS, ["O0-0", "O3-11"], "order_id") == {"O0-0": "2025-06-01", "O3-11": "2025-06-01"}
+    assert resources.kpis.order_kpis()[0]["total_orders"] == 48
+    assert resources.kpis.order_kpis()[0]["unique_customers"] == 4
+    curated_rows(resources)
 
 
-@pytest.mark.parametrize("damage", ["deleted", "garbage", "no_note", "bad_note"])
-def test_a_lost_or_damaged_index_is_rebuilt_from_the_partitions(resources, damage: str) -> None:
-    store = CuratedStore(resources.bucket)
-    run_files(resources, _batch(("O1", "2025-06-01"), ("O2", "2025-06-02")))
-    key = layout.key_index_key(ORDERS)
-    if damage == "deleted":
-        resources.bucket.delete(key)
-    elif damage == "garbage":
-        resources.bucket.put_bytes(key, b"not parquet")
-    else:
-        note = None if damage == "no_note" else {"partitions": "{not json"}
-        parquet.put_frame(resources.bucket, key, pd.DataFrame({"order_id": ["X"], "order_date": ["2025-06-01"]}), note)
-    _assert_exact(store)
-    store.refresh_keys(ORDERS)
-    _assert_exact(store)  # and the rewritten index is good for the next batch
+def test_the_index_runs_stay_few(resources) -> None:
+    for n in range(12):
+        run_files(resources, _batch((f"O{n}", f"2025-06-{n % 5 + 1:02d}")))
+    runs = resources.bucket.list(layout.key_index_run_prefix(ORDERS))
+    assert 1 <= len(runs) <= 5, [r.key for r in runs]  # 12 batches: at most ~log2(12) + 1
+    curated_rows(resources)

@@ -102,7 +102,8 @@ def test_a_date_left_with_no_orders_loses_its_kpi_rows(resources) -> None:
     run_files(resources, {"orders_b.csv": ORDERS + b"1,5,2025-06-02,10.00,delivered\n"})
     assert [r["order_date"] for r in resources.kpis.order_kpis()] == ["2025-06-02"]
     assert [r["order_date"] for r in resources.kpis.category_kpis()] == ["2025-06-02"]
-    assert not resources.bucket.exists(layout.curated_partition_key("orders", "2025-06-01"))
+    assert not resources.bucket.list("curated/orders/order_date=2025-06-01/")
+    assert not resources.bucket.list("curated/cells/order_date=2025-06-01/")
 
 
 def test_bad_input_lands_in_rejected_with_reasons_and_good_rows_go_through(resources) -> None:

@@ -28,11 +28,10 @@ class Hand:
         base = Path(store["curated"])
         self.con = duckdb.connect()
         self.con.execute(
-            f"CREATE VIEW o AS SELECT * FROM read_parquet('{base}/orders/*/*.parquet', hive_partitioning = false)"
+            f"CREATE VIEW o AS SELECT * FROM read_parquet('{base}/orders/*/*/*.parquet', hive_partitioning = false)"
         )
-        self.con.execute(
-            f"CREATE VIEW i AS SELECT * FROM read_parquet('{base}/order_items/*/*.parquet', hive_partitioning = false)"
-        )
+        items = f"{base}/order_items/*/*/*.parquet"
+        self.con.execute(f"CREATE VIEW i AS SELECT * FROM read_parquet('{items}', hive_partitioning = false)")
         self.con.execute(f"CREATE VIEW p AS SELECT * FROM read_parquet('{base}/products/products.parquet')")
         self.con.execute(
             "CREATE VIEW lines AS SELECT o.order_id, o.user_id, o.status, o.order_date, i.quantity, "

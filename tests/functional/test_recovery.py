@@ -9,13 +9,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
+from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import run_manifest
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from tests.conftest import NOW
 from tests.functional.test_idempotency import BASE
-from tests.support.helpers import kpi_state, one_shot_kpis, put_files, record_manifest
+from tests.support.helpers import curated_rows, kpi_state, one_shot_kpis, put_files, record_manifest
 from validator import task as validate_task
 
 pytestmark = pytest.mark.functional
@@ -60,8 +61,9 @@ def test_a_run_killed_anywhere_recovers_to_the_uninterrupted_result(resources: R
     assert kpi_state(resources) == one_shot_kpis(FILES)
     pending = parquet.get_frame(resources.bucket, layout.PENDING_ITEMS_KEY)
     assert pending["item_key"].tolist() == ["O5/P1"]
-    items = parquet.get_frame(resources.bucket, layout.curated_partition_key("order_items", "2025-06-01"))
-    assert items["item_key"].is_unique
+    items = CuratedStore(resources.bucket).read_rows("order_items", ["2025-06-01"])
+    assert items is not None and items["item_key"].is_unique
+    curated_rows(resources)  # the cells hold what their manifests say
     report = resources.bucket.get_json(layout.report_key(manifest.batch_id))
     assert {k: v for k, v in report.items() if k != "attempts"} == first_report
     assert [a["key"] for a in report["attempts"]] == [

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.aws.objects import Bucket
@@ -64,11 +63,11 @@ def _drain(res: Resources) -> list[dict]:
 
 def _curated_orders(res: Resources) -> dict[str, str]:
     """order id -> status, over every curated orders partition."""
-    out: dict[str, str] = {}
-    for date in CuratedStore(res.bucket).partition_dates("orders"):
-        frame = parquet.get_frame(res.bucket, layout.curated_partition_key("orders", date))
-        out |= dict(zip(frame["order_id"].astype(str), frame["status"].astype(str), strict=True))
-    return out
+    store = CuratedStore(res.bucket)
+    frame = store.read_rows("orders", store.dates())
+    if frame is None:
+        return {}
+    return dict(zip(frame["order_id"].astype(str), frame["status"].astype(str), strict=True))
 
 
 def _nothing_waits(bucket: Bucket) -> bool:

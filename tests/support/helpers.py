@@ -43,22 +43,24 @@ def read_dir(directory: Path) -> dict[str, bytes]:
 
 
 def curated_rows(res: Resources) -> dict[str, list[tuple]]:
-    """Every curated order and item row (as text, with its partition's date, without the batch
-    that wrote it), sorted, by kind: for comparing two histories' stores."""
-    from ecompipe.aws import parquet
+    """Every curated order and item row (as text, with its date, without the batch that wrote it),
+    sorted, by kind: for comparing two histories' stores. The store's cells are checked first
+    (tests.support.cells.check_cells): parts, partials, customers, index and nothing stray."""
     from ecompipe.aws.curated import CuratedStore
+    from tests.support.cells import check_cells
 
-    return {
-        kind: sorted(
-            (date, *row)
-            for date in CuratedStore(res.bucket).partition_dates(kind)
-            for row in parquet.get_frame(res.bucket, layout.curated_partition_key(kind, date))
-            .drop(columns=["batch_id"])
-            .astype(str)
-            .itertuples(index=False)
-        )
-        for kind in ("orders", "order_items")
-    }
+    check_cells(res)
+    store = CuratedStore(res.bucket)
+    out: dict[str, list[tuple]] = {}
+    for kind in ("orders", "order_items"):
+        frame = store.read_rows(kind, store.dates())
+        if frame is None:
+            out[kind] = []
+            continue
+        text = frame.drop(columns=["batch_id"]).astype(str).fillna("<NA>")
+        columns = ["order_date", *sorted(c for c in text.columns if c != "order_date")]
+        out[kind] = sorted(text[columns].itertuples(index=False, name=None))
+    return out
 
 
 def kpi_state(res: Resources) -> tuple[list[dict], list[dict]]:
@@ -66,8 +68,9 @@ def kpi_state(res: Resources) -> tuple[list[dict], list[dict]]:
     return res.kpis.order_kpis(), res.kpis.category_kpis()
 
 
-def one_shot_kpis(files: dict[str, bytes]) -> tuple[list[dict], list[dict]]:
-    """The KPI tables of these files run as one batch in a fresh in-process moto."""
+def one_shot_kpis(*batches: dict[str, bytes]) -> tuple[list[dict], list[dict]]:
+    """The KPI tables of these files run as one batch (or these batches one after another) in a
+    fresh in-process moto."""
     from moto import mock_aws
 
     from ecompipe.core.settings import Settings
@@ -76,5 +79,6 @@ def one_shot_kpis(files: dict[str, bytes]) -> tuple[list[dict], list[dict]]:
     with mock_aws(config=MOTO_CONFIG):
         fresh = Resources.from_settings(Settings(bucket="ecompipe-oneshot"))
         fresh.init()
-        run_files(fresh, files)
+        for files in batches:
+            run_files(fresh, files)
         return kpi_state(fresh)

@@ -29,6 +29,7 @@ def test_affected_dates_include_the_old_date_of_a_moved_order_and_dates_of_item_
     index = CuratedIndex(
         pd.DataFrame({"order_id": ["1", "2", "3"], "order_date": ["2025-01-01", "2025-01-02", "2025-01-03"]}),
         pd.DataFrame({"item_key": ["a", "b"], "product_id": ["P1", "P9"], "order_date": ["2025-01-01", "2025-01-05"]}),
+        product_dates=["2025-01-05"],  # where items of P9 are
     )
     batch_orders = _orders(("1", "2025-01-04", "returned"))  # order 1 moved from the 1st to the 4th
     batch_items = _items(("c", "2", "P1"))  # a new item of order 2 (the 2nd)

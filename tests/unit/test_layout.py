@@ -22,6 +22,7 @@ PREFIXES = (
     layout.REPORTS,
     layout.PROCESSED,
     layout.PENDING,
+    layout.KEY_INDEX,
 )
 BATCH_KEYS = [
     layout.manifest_key,
@@ -64,14 +65,20 @@ def test_hostile_file_names_are_refused(build, name: str) -> None:
 @pytest.mark.parametrize("batch_id", ["batch-3f2a9c0d1e2b4a5c6d7e", "pending-20261122T120000", "b-test"])
 def test_real_ids_build_keys_under_the_prefixes(batch_id: str) -> None:
     keys = [build(batch_id) for build in BATCH_KEYS] + [build("orders_ä b.csv") for build in NAME_KEYS]
-    keys += [layout.curated_partition_key("orders", "2025-06-01"), layout.curated_prefix("order_items")]
+    keys += [layout.cell_part_key("orders", "2025-06-01", 3, "abc123"), layout.curated_prefix("order_items")]
+    keys += [layout.cells_manifest_key("2025-06-01"), layout.customers_key("2025-06-01", "v1")]
+    keys += [layout.key_index_run_key("products", "0001-abc"), layout.legacy_partition_key("orders", "2025-06-01")]
     for key in keys:
         assert key.startswith(PREFIXES) and ".." not in key.split("/"), key
 
 
 def test_curated_keys_take_only_kinds_and_dates() -> None:
     with pytest.raises(LayoutError):
-        layout.curated_partition_key("orders", "2025-06-01/../../x")
+        layout.cell_part_key("orders", "2025-06-01/../../x", 0, "p")
+    with pytest.raises(LayoutError):
+        layout.cell_part_key("orders", "2025-06-01", 0, "../x")
+    with pytest.raises(LayoutError):
+        layout.key_index_run_key("orders", "a/../../b")
     with pytest.raises(LayoutError):
         layout.curated_prefix("../reports")
 

@@ -1,0 +1,193 @@
+"""I/O of one date's cells (ecompipe.core.cells): its manifest, its parts and its customers.
+
+A date's manifest (`curated/cells/order_date=D/cells.json`) is the truth about the date: its
+bucket count, each cell's parts (oldest first) with each part's partial KPIs, and the version of
+its customers object. A part is a set of whole orders with all their items, so its partial KPIs
+are its own and a date's KPIs are the sum of its parts' (transformer.partials). Writing a date
+puts its new parts and customers first, then the manifest, then deletes what the manifest no
+longer names: a reader of the manifest never sees half a write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ecompipe.aws import parquet, transient
+from ecompipe.aws.objects import Bucket, side_by_side
+from ecompipe.core import layout
+from ecompipe.core.arrow import contiguous
+from ecompipe.core.errors import ObjectMissing
+
+ORDERS, ORDER_ITEMS = "orders", "order_items"
+LAYOUT_VERSION = 2
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+@dataclass
+class Part:
+    """One part of a cell: how many orders and items it holds and its partial KPIs."""
+
+    id: str
+    orders: int
+    items: int
+    partial: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        return self.orders + self.items
+
+
+@dataclass
+class DateCells:
+    """A date's manifest. `etag`: the manifest's, when read from the store."""
+
+    date: str
+    buckets: int
+    cells: dict[int, list[Part]] = field(default_factory=dict)
+    customers: str | None = None  # the version of its customers object
+    unique_customers: int = 0
+    etag: str | None = None
+
+    def parts(self) -> list[tuple[int, Part]]:
+        return [(b, p) for b in sorted(self.cells) for p in self.cells[b]]
+
+    def items(self) -> int:
+        return sum(p.items for _, p in self.parts())
+
+    def to_json(self) -> dict:
+        return {
+            "layout": LAYOUT_VERSION,
+            "order_date": self.date,
+            "buckets": self.buckets,
+            "customers": self.customers,
+            "unique_customers": self.unique_customers,
+            "cells": {str(b): [vars(p) for p in parts] for b, parts in sorted(self.cells.items()) if parts},
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict, etag: str | None = None) -> DateCells:
+        cells = {int(b): [Part(**p) for p in parts] for b, parts in doc.get("cells", {}).items()}
+        return cls(
+            str(doc["order_date"]),
+            int(doc["buckets"]),
+            cells,
+            doc.get("customers"),
+            int(doc.get("unique_customers", 0)),
+            etag,
+        )
+
+
+class CellStore:
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket = bucket
+
+    def manifests(self) -> dict[str, str]:
+        """Order date -> ETag of every date's manifest (one LIST)."""
+        listed = self.bucket.list(layout.CELLS)
+        return {
+            date: o.etag
+            for o in listed
+            if o.key.endswith("/cells.json") and (date := layout.partition_date(o.key)) is not None
+        }
+
+    def read(self, date: str) -> DateCells | None:
+        info = self.bucket.head(layout.cells_manifest_key(date))
+        if info is None:
+            return None
+        try:
+            return DateCells.from_json(self.bucket.get_json(info.key), info.etag)
+        except ObjectMissing:
+            return None
+
+    def read_many(self, dates: list[str]) -> dict[str, DateCells]:
+        found = side_by_side(self.read, dates)
+        return {d: cells for d, cells in zip(dates, found, strict=True) if cells is not None}
+
+    def read_parts(
+        self,
+        kind: str,
+        cells: DateCells,
+        buckets: set[int] | None = None,
+        columns: list[str] | None = None,
+        only: set[str] | None = None,
+    ) -> pd.DataFrame | None:
+        """The rows of the date's parts (of `buckets`, of the part ids `only`, when given), each
+        with its part id (`_part`) and bucket (`_bucket`), in manifest order; None when none."""
+        wanted = [
+            (b, p) for b, p in cells.parts() if (buckets is None or b in buckets) and (only is None or p.id in only)
+        ]
+        if not wanted:
+            return None
+
+        def one(entry: tuple[int, Part]) -> pd.DataFrame:
+            b, part = entry
+            key = layout.cell_part_key(kind, cells.date, b, part.id)
+            return parquet.get_frame(self.bucket, key, columns).assign(_part=part.id, _bucket=b)
+
+        return contiguous(pd.concat(side_by_side(one, wanted), ignore_index=True))
+
+    def customers(self, cells: DateCells) -> pd.DataFrame:
+        """The date's customers: user_id and how many of the date's orders are theirs (> 0)."""
+        if cells.customers is None:
+            return pd.DataFrame({"user_id": pd.Series([], dtype="str"), "orders": pd.Series([], dtype="int64")})
+        return transient.get_frame(self.bucket, layout.customers_key(cells.date, cells.customers))
+
+    def write(
+        self,
+        before: DateCells | None,
+        after: DateCells,
+        parts: dict[str, tuple[int, pd.DataFrame, pd.DataFrame]],
+        customers: pd.DataFrame | None,
+    ) -> None:
+        """Make `after` the date's manifest: `parts` (part id -> bucket, orders, items) are the
+        parts it names that are new, `customers` its customers when they changed (a new version).
+        What `before` named and `after` does not is deleted after the manifest is written."""
+
+        def put(entry: tuple[str, str, int, pd.DataFrame]) -> None:
+            kind, part_id, b, rows = entry
+            parquet.put_frame(self.bucket, layout.cell_part_key(kind, after.date, b, part_id), rows)
+
+        puts = [(k, pid, b, rows) for pid, (b, o, i) in parts.items() for k, rows in ((ORDERS, o), (ORDER_ITEMS, i))]
+        side_by_side(put, puts)
+        if customers is not None:
+            after.customers = new_id() if len(customers) else None
+            after.unique_customers = len(customers)
+            if after.customers is not None:
+                transient.put_frame(self.bucket, layout.customers_key(after.date, after.customers), customers)
+        if after.parts():
+            after.etag = self.bucket.put_json(layout.cells_manifest_key(after.date), after.to_json())
+        elif before is not None:
+            self.bucket.delete(layout.cells_manifest_key(after.date))
+        self.bucket.delete_keys(_gone(before, after))
+
+    def sweep(self, cells: DateCells | None, date: str) -> int:
+        """Delete what is under the date's cells and parts but not named by its manifest (left by
+        a write killed before its manifest); how many objects."""
+        named = set(_keys(cells)) if cells is not None else set()
+        prefixes = [f"{layout.curated_prefix(k)}order_date={date}/" for k in (ORDERS, ORDER_ITEMS)]
+        prefixes.append(f"{layout.CELLS}order_date={date}/")
+        stray = [o.key for p in prefixes for o in self.bucket.list(p) if o.key not in named]
+        self.bucket.delete_keys(stray)
+        return len(stray)
+
+
+def _keys(cells: DateCells) -> list[str]:
+    keys = [layout.cell_part_key(k, cells.date, b, p.id) for b, p in cells.parts() for k in (ORDERS, ORDER_ITEMS)]
+    if cells.customers is not None:
+        keys.append(layout.customers_key(cells.date, cells.customers))
+    if cells.parts():
+        keys.append(layout.cells_manifest_key(cells.date))
+    return keys
+
+
+def _gone(before: DateCells | None, after: DateCells) -> list[str]:
+    if before is None:
+        return []
+    return sorted(set(_keys(before)) - set(_keys(after)) - {layout.cells_manifest_key(after.date)})

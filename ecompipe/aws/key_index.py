@@ -1,0 +1,127 @@
+"""Where each curated key may live: for orders, items and products, a multimap from the key's
+64-bit hash (ecompipe.core.cells) to the locations (order date and fine bucket) that may hold it.
+
+It is stored as runs, each a sorted Arrow file of (hash, location) pairs under
+`indexes/cells/<kind>/`. A rebuild adds one run per kind with every location it is about to write,
+before it writes them, so a run killed after its first write still finds every key it moved. A
+location is a candidate, never a fact: whoever needs the key reads the cell (CuratedStore.locate),
+so a stale entry (a key that moved on, an item dropped) costs a read, never a wrong row, and a
+hash shared by two keys costs the same. Runs are merged under the commit lease (`compact`) so
+that their count stays logarithmic in the keys stored (ecompipe.core.cells.tail_to_merge).
+
+A lookup reads every run: 12 bytes a stored key (2M items: ~24 MB), no strings, and a probe per
+run by binary search, so the batch's keys cost what they are, whatever else is stored."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from ecompipe.aws.objects import Bucket, ObjectInfo, side_by_side
+from ecompipe.core import layout
+from ecompipe.core.errors import ObjectMissing
+
+_READ_TRIES = 3  # a run merged and deleted between the LIST and its GET: list again
+
+
+class KeyIndex:
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket = bucket
+
+    def add(self, kind: str, hashes: np.ndarray, locations: np.ndarray) -> str | None:
+        """One run with these pairs (deduplicated); its key (None when there are none)."""
+        pairs = _pairs(np.asarray(hashes, dtype=np.uint64), np.asarray(locations, dtype=np.int32))
+        if not len(pairs[0]):
+            return None
+        key = layout.key_index_run_key(kind, f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}")
+        self._put(key, pairs)
+        return key
+
+    def lookup(self, kind: str, hashes: np.ndarray) -> pd.DataFrame:
+        """Every (position in `hashes`, location) the index holds for them (columns `at`,
+        `location`), each pair once."""
+        query = np.asarray(hashes, dtype=np.uint64)
+        for attempt in range(_READ_TRIES):
+            try:
+                runs = side_by_side(self._get, self._runs(kind)) if len(query) else []
+                break
+            except ObjectMissing:
+                if attempt == _READ_TRIES - 1:
+                    raise
+        found = [_probe(query, run_hashes, run_locations) for run_hashes, run_locations in runs]
+        if not found:
+            return pd.DataFrame({"at": np.zeros(0, np.int64), "location": np.zeros(0, np.int32)})
+        frame = pd.DataFrame(
+            {"at": np.concatenate([f[0] for f in found]), "location": np.concatenate([f[1] for f in found])}
+        )
+        return frame.drop_duplicates(ignore_index=True)
+
+    def compact(self, kind: str) -> int:
+        """Merge the newest runs while the one before is at most twice their size; how many runs
+        were merged away. Under the commit lease (one compaction at a time); runs added meanwhile
+        are newer than those it lists and stay as they are."""
+        from ecompipe.core.cells import tail_to_merge
+
+        runs = self._runs_info(kind)
+        taken = tail_to_merge([r.size for r in runs]) if runs else 1
+        if taken < 2:
+            return 0
+        merged = runs[-taken:]
+        pairs = [self._get(r.key) for r in merged]
+        hashes = np.concatenate([p[0] for p in pairs])
+        locations = np.concatenate([p[1] for p in pairs])
+        name = layout.file_name(merged[-1].key).removesuffix(".arrow") + "m"
+        self._put(layout.key_index_run_key(kind, name[:40]), _pairs(hashes, locations))
+        self.bucket.delete_keys([r.key for r in merged])
+        return taken - 1
+
+    def clear(self) -> None:
+        self.bucket.delete_prefix(layout.KEY_INDEX_RUNS)
+
+    def _runs_info(self, kind: str) -> list[ObjectInfo]:
+        return self.bucket.list(layout.key_index_run_prefix(kind))  # sorted by key: oldest first
+
+    def _runs(self, kind: str) -> list[str]:
+        return [r.key for r in self._runs_info(kind)]
+
+    def _put(self, key: str, pairs: tuple[np.ndarray, np.ndarray]) -> None:
+        sink = io.BytesIO()
+        table = pa.table({"hash": pairs[0], "location": pairs[1]})
+        feather.write_feather(table, sink, compression="zstd", chunksize=max(table.num_rows, 1))
+        self.bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")
+
+    def _get(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        table = feather.read_table(io.BytesIO(self.bucket.get_bytes(key)))
+        return (
+            table.column("hash").to_numpy().astype(np.uint64, copy=False),
+            table.column("location").to_numpy().astype(np.int32, copy=False),
+        )
+
+
+def _pairs(hashes: np.ndarray, locations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs sorted by hash, then location, each once."""
+    order = np.lexsort((locations, hashes))
+    h, loc = hashes[order], locations[order]
+    keep = np.ones(len(h), dtype=bool)
+    keep[1:] = (h[1:] != h[:-1]) | (loc[1:] != loc[:-1])
+    return h[keep], loc[keep]
+
+
+def _probe(query: np.ndarray, run_hashes: np.ndarray, run_locations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(query positions, locations) of every run pair whose hash is queried."""
+    left = np.searchsorted(run_hashes, query, side="left")
+    right = np.searchsorted(run_hashes, query, side="right")
+    counts = right - left
+    hit = np.flatnonzero(counts)
+    if not len(hit):
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    at = np.repeat(hit, counts[hit])
+    starts = np.repeat(left[hit], counts[hit])
+    offsets = np.arange(len(at)) - np.repeat(np.cumsum(counts[hit]) - counts[hit], counts[hit])
+    return at.astype(np.int64), run_locations[starts + offsets]

@@ -1,0 +1,70 @@
+"""The curated store's cells (docs/scaling.md, "The store in cells"), pure: where a key lives.
+
+A cell is (order date, bucket). An order and its items live in the cell of the order's date and
+of `bucket(order_id)`; a date has `buckets` cells, a power of two chosen by its size (one cell for
+a small date) and doubled when its cells grow past SPLIT_ITEMS, so a batch of a few orders into a
+large date reads and writes a few small objects, not the date.
+
+Keys are hashed once, to 64 bits (`key_hashes`): the bucket is the hash modulo the date's bucket
+count, and the key index (ecompipe.aws.key_index) stores hashes, not strings. The hash is written
+here and pinned by a test of known values (tests/unit/test_cells.py): a store laid out by one hash
+cannot be read by another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+HASH_KEY = "ecompipe-cells-1"  # siphash key (16 bytes) of pandas' hash_array: part of the layout
+SPLIT_ITEMS = 262_144  # a date's cells double when one would hold more items than this
+MAX_BUCKETS = 64  # Athena's partition projection enumerates bucket=0..MAX_BUCKETS-1
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def key_hashes(keys: pd.Series | pd.Index | Sequence[str]) -> np.ndarray:
+    """Each key's 64-bit hash (uint64): siphash-2-4 of its UTF-8 bytes under HASH_KEY."""
+    values = np.asarray(pd.Series(keys, dtype="str").astype(object).to_numpy(), dtype=object)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return pd.util.hash_array(values, hash_key=HASH_KEY, categorize=True)
+
+
+def buckets_for(items: int) -> int:
+    """The bucket count a date of `items` items is laid out in: the smallest power of two whose
+    cells hold at most SPLIT_ITEMS each (at most MAX_BUCKETS)."""
+    buckets = 1
+    while buckets < MAX_BUCKETS and items > buckets * SPLIT_ITEMS:
+        buckets *= 2
+    return buckets
+
+
+def buckets_of(order_ids: pd.Series | pd.Index, buckets: int) -> np.ndarray:
+    """The bucket (0..buckets-1) of each order id."""
+    return (key_hashes(order_ids) % np.uint64(buckets)).astype(np.int64)
+
+
+def day_numbers(dates: pd.Series | Sequence[str]) -> np.ndarray:
+    """YYYY-MM-DD dates as days since 1970-01-01 (int32), as the key index stores them."""
+    values = np.asarray(pd.Series(dates, dtype="str").to_numpy(dtype=object), dtype="datetime64[D]")
+    return (values - _EPOCH).astype(np.int32)
+
+
+def day_dates(days: np.ndarray) -> list[str]:
+    """day_numbers back to YYYY-MM-DD."""
+    return [str(d) for d in (_EPOCH + np.asarray(days, dtype=np.int64)).astype("datetime64[D]")]
+
+
+def tail_to_merge(sizes: Sequence[int]) -> int:
+    """How many of the newest entries of `sizes` (oldest first, the newest just added) to merge
+    into one: the newest absorbs the one before it while that one is at most twice what has been
+    absorbed. Sizes then fall geometrically from oldest to newest, a merge rewrites what is about
+    as large as what it adds, and every row is rewritten O(log n) times however many small writes
+    come (1 when nothing merges)."""
+    taken, absorbed = 1, sizes[-1] if sizes else 0
+    while taken < len(sizes) and sizes[-taken - 1] <= 2 * max(absorbed, 1):
+        absorbed += sizes[-taken - 1]
+        taken += 1
+    return taken

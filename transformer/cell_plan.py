@@ -1,0 +1,177 @@
+"""One date's part of a cell rebuild (transformer.cells): which parts stay, which are written,
+merged or rescored, and the date's manifest after."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ecompipe.aws.cell_store import DateCells, Part, new_id
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.core import cells as cell_math
+from ecompipe.core.arrow import contiguous
+from transformer import partials
+from transformer.partials import PART
+
+META = ["_part", "_bucket"]  # the columns CellStore.read_parts adds
+
+
+class Fresh:
+    """A part whose partial is computed now: a new one to write, or (`keep`) a stored one
+    rescored in place after a recategorisation (its rows unchanged)."""
+
+    def __init__(self, bucket: int, orders: pd.DataFrame, items: pd.DataFrame, keep: str | None = None) -> None:
+        self.id = keep or new_id()
+        self.bucket = bucket
+        self.written = keep is None
+        self.orders = orders.drop(columns=META, errors="ignore").assign(**{PART: self.id})
+        self.items = items.drop(columns=META, errors="ignore").assign(**{PART: self.id})
+
+    @property
+    def size(self) -> int:
+        return len(self.orders) + len(self.items)
+
+
+def _of_date(rows: pd.DataFrame, date: str) -> pd.DataFrame:
+    return rows[(rows["order_date"] == date).to_numpy()] if len(rows) else rows
+
+
+def _part_rows(rows: pd.DataFrame, part_id: str) -> pd.DataFrame:
+    return rows[(rows["_part"] == part_id).to_numpy()] if len(rows) else rows
+
+
+class DatePlan:
+    """What a rebuild does to one date's cells."""
+
+    def __init__(self, date: str, before: DateCells | None, buckets: int) -> None:
+        self.date, self.before, self.buckets = date, before, buckets
+        self.entries: dict[int, list[Part | Fresh]] = {}
+        self.changed = False
+        self.relay = before is not None and before.buckets != buckets
+        self.mine: tuple[pd.DataFrame, pd.DataFrame] = (pd.DataFrame(), pd.DataFrame())
+        self.kept: tuple[pd.DataFrame, pd.DataFrame] = (pd.DataFrame(), pd.DataFrame())
+        self.read: set[str] = set()  # the parts read (their kept rows are in `kept`)
+
+    @classmethod
+    def make(
+        cls,
+        date: str,
+        before: DateCells | None,
+        new: tuple[pd.DataFrame, pd.DataFrame],
+        kept: tuple[pd.DataFrame, pd.DataFrame],
+        dirty: set[str],
+        read: set[int],
+        rescore: set[int],
+    ) -> DatePlan:
+        """`new`: the affected orders' new rows (all dates); `kept`: the rows of the parts read
+        (those of the buckets `read`) that stay (all dates); `dirty`: the parts that held affected
+        rows; `rescore`: the buckets whose parts' partials change (a recategorised product)."""
+        mine = (_of_date(new[0], date), _of_date(new[1], date))
+        stored = before.items() if before is not None else 0
+        buckets = max(before.buckets if before else 1, cell_math.buckets_for(stored + len(mine[1])))
+        plan = cls(date, before, buckets)
+        plan.mine, plan.kept = mine, (_of_date(kept[0], date), _of_date(kept[1], date))
+        plan.read = {p.id for b, p in (before.parts() if before else []) if b in read}
+        plan.changed = bool(len(mine[0]) or dirty & {p.id for _, p in (before.parts() if before else [])} or rescore)
+        if plan.relay or before is None:
+            return plan
+        for b, parts in before.cells.items():
+            for part in parts:
+                if part.id in dirty:
+                    rest = (_part_rows(plan.kept[0], part.id), _part_rows(plan.kept[1], part.id))
+                    if len(rest[0]):
+                        plan.entries.setdefault(b, []).append(Fresh(b, *rest))
+                elif b in rescore:
+                    rows = (_part_rows(plan.kept[0], part.id), _part_rows(plan.kept[1], part.id))
+                    plan.entries.setdefault(b, []).append(Fresh(b, *rows, keep=part.id))
+                else:
+                    plan.entries.setdefault(b, []).append(part)
+        return plan
+
+    def complete(self, curated: CuratedStore) -> None:
+        """Add the new rows, one part per cell, and merge each cell's newest parts; a re-laid date
+        is read whole and written in one part per cell of its new bucket count."""
+        if self.relay and self.before is not None:
+            rows = [self._unread(curated, kind, i) for i, kind in enumerate((ORDERS, ORDER_ITEMS))]
+            self.entries = {}
+            self._add(*rows)
+            self.changed = True
+            return
+        touched = self._add(*self.mine)
+        for b in touched:
+            self._merge_tail(curated, b)
+
+    def _unread(self, curated: CuratedStore, kind: str, i: int) -> pd.DataFrame:
+        """Every row of the date that stays: the kept rows of the parts read, the parts not read,
+        and the new rows."""
+        assert self.before is not None
+        unread = {p.id for _, p in self.before.parts()} - self.read
+        rest = curated.cells.read_parts(kind, self.before, only=unread) if unread else None
+        frames = [f for f in (self.kept[i], rest, self.mine[i]) if f is not None and len(f)]
+        return contiguous(pd.concat(frames, ignore_index=True)) if frames else self.mine[i]
+
+    def _add(self, orders: pd.DataFrame, items: pd.DataFrame) -> list[int]:
+        """One new part per cell for these rows; the buckets that got one."""
+        if not len(orders):
+            return []
+        order_bucket = pd.Series(cell_math.buckets_of(orders["order_id"], self.buckets), index=orders["order_id"])
+        item_bucket = order_bucket.reindex(items["order_id"].astype("str")).to_numpy()
+        touched = sorted(set(order_bucket.tolist()))
+        for b in touched:
+            part = Fresh(b, orders[(order_bucket == b).to_numpy()], items[item_bucket == b])
+            self.entries.setdefault(b, []).append(part)
+        return touched
+
+    def _merge_tail(self, curated: CuratedStore, b: int) -> None:
+        entries = self.entries[b]
+        taken = cell_math.tail_to_merge([e.size for e in entries])
+        if taken < 2:
+            return
+        tail = entries[-taken:]
+        stored = {e.id for e in tail if isinstance(e, Part)}
+        assert self.before is not None or not stored
+        frames = []
+        for i, kind in enumerate((ORDERS, ORDER_ITEMS)):
+            read = curated.cells.read_parts(kind, self.before, only=stored) if stored and self.before else None
+            fresh = [getattr(e, kind if i == 0 else "items") for e in tail if isinstance(e, Fresh)]
+            frames.append(contiguous(pd.concat([f for f in [read, *fresh] if f is not None], ignore_index=True)))
+        merged = Fresh(b, *(f.drop(columns=[PART], errors="ignore") for f in frames))
+        self.entries[b] = [*entries[:-taken], merged]
+
+    @property
+    def fresh(self) -> list[Fresh]:
+        return [e for entries in self.entries.values() for e in entries if isinstance(e, Fresh)]
+
+    def customers(
+        self, curated: CuratedStore, old_orders: pd.DataFrame, new_orders: pd.DataFrame
+    ) -> pd.DataFrame | None:
+        """The date's customers after, or None when its orders' users did not change."""
+        gone = _of_date(old_orders, self.date)["user_id"] if len(old_orders) else pd.Series([], dtype="str")
+        added = self.mine[0]["user_id"] if len(self.mine[0]) else pd.Series([], dtype="str")
+        if not len(gone) and not len(added):
+            return None
+        before = curated.cells.customers(self.before or DateCells(self.date, 1))
+        return partials.customers_after(before, gone, added)
+
+    def manifest(self, scored: dict[str, dict]) -> DateCells:
+        cells: dict[int, list[Part]] = {}
+        for b, entries in sorted(self.entries.items()):
+            for e in entries:
+                if isinstance(e, Part):
+                    cells.setdefault(b, []).append(e)
+                else:
+                    cells.setdefault(b, []).append(Part(e.id, len(e.orders), len(e.items), scored[e.id]))
+        before = self.before
+        return DateCells(
+            self.date,
+            self.buckets,
+            cells,
+            before.customers if before else None,
+            before.unique_customers if before else 0,
+        )
+
+    def parts(self) -> dict[str, tuple[int, pd.DataFrame, pd.DataFrame]]:
+        return {
+            e.id: (e.bucket, e.orders.drop(columns=[PART]), e.items.drop(columns=[PART]))
+            for e in self.fresh
+            if e.written
+        }

@@ -1,0 +1,174 @@
+"""A group of dates rebuilt in cells (docs/scaling.md, "The store in cells"): only what the batch
+touches is read and written.
+
+The orders the batch touches are its orders, its items' orders and the orders its re-sent items
+leave; they are *affected*. Their stored rows are found through the key index (a new order costs
+no read at all) and read with the cells that hold them; their new state is the upsert of the
+batch onto those rows (transformer.curate.rebuild). Then, per date: a part that held an affected
+order is rewritten without it, the affected orders' new rows go into one new part per cell, the
+newest parts of a cell are merged while the one before is at most twice as large
+(ecompipe.core.cells.tail_to_merge), and a date whose cells outgrow their size doubles its buckets
+(re-laid once). A cell holding a recategorised product has its parts' partials recomputed. Each
+new part's partial KPIs are computed from its rows, the date's customers change by the affected
+orders, and the date's KPIs are the merge of its parts' partials (transformer.partials).
+
+Writes: the key index first (every location about to be written: a rerun finds what a killed
+attempt moved), then per date its parts, customers and manifest, then the KPIs; each shared step
+fenced as before (transformer.task)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from ecompipe.aws.cell_store import DateCells
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
+from ecompipe.aws.kpi_store import KpiStore
+from ecompipe.core import cells as cell_math
+from ecompipe.core.arrow import contiguous
+from ecompipe.core.keys import isin
+from transformer import curate, kpis, partials
+from transformer.cell_plan import META, DatePlan
+
+FenceCheck = Callable[[str], None]
+
+
+def rebuild(
+    curated: CuratedStore,
+    store: KpiStore,
+    dates: list[str],
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    products: pd.DataFrame,
+    fence: FenceCheck,
+    batch_id: str | None = None,
+    dropped: pd.Index | None = None,
+    recategorised: pd.Index | None = None,
+) -> int:
+    """The cells of `dates` (a closed group, or several) rebuilt with the batch's rows of those
+    dates, then their KPIs; returns the KPI items written."""
+    before = curated.date_cells(dates)
+    gone_keys = pd.Series(dropped if dropped is not None else [], dtype="str")
+    located_items = curated.locate(ORDER_ITEMS, pd.concat([items["item_key"], gone_keys]), "item_key")
+    affected = pd.Index(
+        pd.concat([orders["order_id"], items["order_id"], located_items["order_id"]]).astype("str").unique()
+    )
+    # (a copy outside the group: another batch moved it since the plan, which the commit's finish
+    # sees as a changed date and plans again for)
+    located = curated.locate(ORDERS, affected, "order_id")
+    located = located[isin(located["order_date"], pd.Index(dates)).to_numpy()]
+    read, rescore = _cells_to_read(curated, before, located, recategorised)
+    old_orders, old_items = _read(curated, before, read, (orders, items))
+    hit_orders = isin(old_orders["order_id"], affected).to_numpy()
+    hit_items = isin(old_items["order_id"], affected).to_numpy()
+    new_orders, new_items = curate.rebuild(
+        _newest(old_orders[hit_orders], "order_id"),
+        _newest(old_items[hit_items], "item_key"),
+        orders,
+        items,
+        batch_id,
+        dropped,
+    )
+    if new_items["order_date"].isna().any():
+        orphans = new_items.loc[new_items["order_date"].isna(), "item_key"].head(5).tolist()
+        raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
+    _inside(dates, pd.concat([new_orders["order_date"], new_items["order_date"]]), "rows")
+    dirty = set(old_orders.loc[hit_orders, "_part"]) | set(old_items.loc[hit_items, "_part"])
+    new, kept = (new_orders, new_items), (old_orders[~hit_orders], old_items[~hit_items])
+    plans = {
+        d: DatePlan.make(d, before.get(d), new, kept, dirty, read.get(d, set()), rescore.get(d, set())) for d in dates
+    }
+    for plan in plans.values():
+        plan.complete(curated)
+    fresh = [p for plan in plans.values() for p in plan.fresh]
+    scored = (
+        partials.of_parts(_concat([p.orders for p in fresh]), _concat([p.items for p in fresh]), products)
+        if fresh
+        else {}
+    )
+    customers = {d: plan.customers(curated, old_orders[hit_orders], new_orders) for d, plan in plans.items()}
+    after = {d: plan.manifest(scored) if plan.changed else before.get(d) for d, plan in plans.items()}
+    fence("the curated write")
+    _index(curated, new_orders, new_items)
+    for d, plan in plans.items():
+        if plan.changed:
+            curated.cells.write(before.get(d), after[d], plan.parts(), customers[d])
+    fence("the KPI write")
+    order_kpis, category_kpis = partials.kpi_frames(
+        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in after.items() if c is not None]
+    )
+    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+
+
+def _inside(dates: list[str], found: pd.Series, what: str) -> None:
+    outside = set(found.dropna().astype("str")) - set(dates)
+    if outside:
+        raise RuntimeError(
+            f"{what} on dates outside the group rebuilt ({sorted(outside)[:5]}): the group is not closed"
+        )
+
+
+def _newest(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Each key once (a run killed between two dates' writes may leave a moved order in both)."""
+    return curate.newest(rows.drop(columns=META), key).reset_index(drop=True)
+
+
+def _cells_to_read(
+    curated: CuratedStore, before: dict[str, DateCells], located: pd.DataFrame, recategorised: pd.Index | None
+) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """Per date, the buckets of the cells to read: those holding affected orders, and those that
+    may hold items of recategorised products (to rescore: their parts' partials change)."""
+    read: dict[str, set[int]] = {}
+    rescore: dict[str, set[int]] = {}
+    for date, ids in located.groupby("order_date")["order_id"]:
+        if date in before:
+            read.setdefault(str(date), set()).update(cell_math.buckets_of(ids, before[str(date)].buckets).tolist())
+    if recategorised is not None and len(recategorised):
+        hits = curated.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(recategorised)))
+        for loc in np.unique(hits["location"].to_numpy()):
+            date = cell_math.day_dates(np.array([loc // cell_math.MAX_BUCKETS]))[0]
+            if date in before:
+                rescore.setdefault(date, set()).add(int(loc % cell_math.MAX_BUCKETS) % before[date].buckets)
+    for date, buckets in rescore.items():
+        read.setdefault(date, set()).update(buckets)
+    return read, rescore
+
+
+def _read(
+    curated: CuratedStore,
+    before: dict[str, DateCells],
+    read: dict[str, set[int]],
+    templates: tuple[pd.DataFrame, pd.DataFrame],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every row of the cells `read` (orders, items), each with its part and bucket (META); with
+    none, empty frames of the batch's columns."""
+    out = []
+    for kind, template in zip((ORDERS, ORDER_ITEMS), templates, strict=True):
+        frames = [curated.cells.read_parts(kind, before[d], buckets) for d, buckets in sorted(read.items())]
+        found = [f for f in frames if f is not None]
+        empty = template.iloc[0:0].assign(_part=pd.Series([], dtype="str"), _bucket=pd.Series([], dtype="int64"))
+        out.append(_concat(found) if found else empty)
+    return out[0], out[1]
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return contiguous(pd.concat(frames, ignore_index=True))
+
+
+def _index(curated: CuratedStore, orders: pd.DataFrame, items: pd.DataFrame) -> None:
+    """Every location the new rows take, in the key index, before they are written."""
+    for kind, keys, rows in (
+        (ORDERS, orders["order_id"], orders),
+        (ORDER_ITEMS, items["item_key"], items),
+        (PRODUCTS, items["product_id"], items),
+    ):
+        if len(rows):
+            curated.keys.add(kind, cell_math.key_hashes(keys), _locations(rows))
+
+
+def _locations(rows: pd.DataFrame) -> np.ndarray:
+    """day * MAX_BUCKETS + fine bucket of each row (its order's)."""
+    fine = cell_math.buckets_of(rows["order_id"], cell_math.MAX_BUCKETS)
+    return cell_math.day_numbers(rows["order_date"]).astype(np.int64) * cell_math.MAX_BUCKETS + fine
