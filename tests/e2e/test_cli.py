@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,6 +70,9 @@ def test_two_batches_against_one_emulator_equal_one_run(
     one_shot = json.loads(lab_run["stdout"])
     assert len(successive["order_kpis"]) == 31
     assert successive == one_shot
+    ledger = json.loads(ecompipe("runs", "--endpoint-url", emulator_url, "--output", "json").stdout)
+    assert [r["status"] for r in ledger] == ["SUCCEEDED", "SUCCEEDED"]
+    assert all(datetime.fromisoformat(r["finished_at"]) > datetime.fromisoformat(r["started_at"]) for r in ledger)
 
 
 def test_run_with_no_arguments_uses_sample_data_and_prints_tables() -> None:
