@@ -19,9 +19,11 @@ class Fresh:
     """A part whose partial is computed now: a new one to write, or (`keep`) a stored one
     rescored in place after a recategorisation (its rows unchanged)."""
 
-    def __init__(self, bucket: int, orders: pd.DataFrame, items: pd.DataFrame, keep: str | None = None) -> None:
+    def __init__(
+        self, bucket: int, modulus: int, orders: pd.DataFrame, items: pd.DataFrame, keep: str | None = None
+    ) -> None:
         self.id = keep or new_id()
-        self.bucket = bucket
+        self.bucket, self.modulus = bucket, modulus
         self.written = keep is None
         self.orders = orders.drop(columns=META, errors="ignore").assign(**{PART: self.id})
         self.items = items.drop(columns=META, errors="ignore").assign(**{PART: self.id})
@@ -46,10 +48,8 @@ class DatePlan:
         self.date, self.before, self.buckets = date, before, buckets
         self.entries: dict[int, list[Part | Fresh]] = {}
         self.changed = False
-        self.relay = before is not None and before.buckets != buckets
         self.mine: tuple[pd.DataFrame, pd.DataFrame] = (pd.DataFrame(), pd.DataFrame())
         self.kept: tuple[pd.DataFrame, pd.DataFrame] = (pd.DataFrame(), pd.DataFrame())
-        self.read: set[str] = set()  # the parts read (their kept rows are in `kept`)
 
     @classmethod
     def make(
@@ -59,55 +59,37 @@ class DatePlan:
         new: tuple[pd.DataFrame, pd.DataFrame],
         kept: tuple[pd.DataFrame, pd.DataFrame],
         dirty: set[str],
-        read: set[int],
         rescore: set[int],
     ) -> DatePlan:
-        """`new`: the affected orders' new rows (all dates); `kept`: the rows of the parts read
-        (those of the buckets `read`) that stay (all dates); `dirty`: the parts that held affected
-        rows; `rescore`: the buckets whose parts' partials change (a recategorised product)."""
+        """`new`: the affected orders' new rows (all dates); `kept`: the rows of the parts read that
+        stay (all dates); `dirty`: the parts that held affected rows; `rescore`: the cells whose
+        parts' partials change (a recategorised product)."""
         mine = (_of_date(new[0], date), _of_date(new[1], date))
         stored = before.items() if before is not None else 0
         buckets = max(before.buckets if before else 1, cell_math.buckets_for(stored + len(mine[1])))
         plan = cls(date, before, buckets)
         plan.mine, plan.kept = mine, (_of_date(kept[0], date), _of_date(kept[1], date))
-        plan.read = {p.id for b, p in (before.parts() if before else []) if b in read}
         plan.changed = bool(len(mine[0]) or dirty & {p.id for _, p in (before.parts() if before else [])} or rescore)
-        if plan.relay or before is None:
+        if before is None:
             return plan
         for b, parts in before.cells.items():
             for part in parts:
                 if part.id in dirty:
                     rest = (_part_rows(plan.kept[0], part.id), _part_rows(plan.kept[1], part.id))
                     if len(rest[0]):
-                        plan.entries.setdefault(b, []).append(Fresh(b, *rest))
-                elif b in rescore:
+                        plan.entries.setdefault(b, []).append(Fresh(b, part.modulus, *rest))
+                elif any(part.holds(b, c) for c in rescore):
                     rows = (_part_rows(plan.kept[0], part.id), _part_rows(plan.kept[1], part.id))
-                    plan.entries.setdefault(b, []).append(Fresh(b, *rows, keep=part.id))
+                    plan.entries.setdefault(b, []).append(Fresh(b, part.modulus, *rows, keep=part.id))
                 else:
                     plan.entries.setdefault(b, []).append(part)
         return plan
 
     def complete(self, curated: CuratedStore) -> None:
-        """Add the new rows, one part per cell, and merge each cell's newest parts; a re-laid date
-        is read whole and written in one part per cell of its new bucket count."""
-        if self.relay and self.before is not None:
-            rows = [self._unread(curated, kind, i) for i, kind in enumerate((ORDERS, ORDER_ITEMS))]
-            self.entries = {}
-            self._add(*rows)
-            self.changed = True
-            return
-        touched = self._add(*self.mine)
-        for b in touched:
+        """Add the new rows, one part per cell of the date's bucket count, and merge each cell's
+        newest parts of that count (ecompipe.core.cells.tail_to_merge)."""
+        for b in self._add(*self.mine):
             self._merge_tail(curated, b)
-
-    def _unread(self, curated: CuratedStore, kind: str, i: int) -> pd.DataFrame:
-        """Every row of the date that stays: the kept rows of the parts read, the parts not read,
-        and the new rows."""
-        assert self.before is not None
-        unread = {p.id for _, p in self.before.parts()} - self.read
-        rest = curated.cells.read_parts(kind, self.before, only=unread) if unread else None
-        frames = [f for f in (self.kept[i], rest, self.mine[i]) if f is not None and len(f)]
-        return contiguous(pd.concat(frames, ignore_index=True)) if frames else self.mine[i]
 
     def _add(self, orders: pd.DataFrame, items: pd.DataFrame) -> list[int]:
         """One new part per cell for these rows; the buckets that got one."""
@@ -117,13 +99,16 @@ class DatePlan:
         item_bucket = order_bucket.reindex(items["order_id"].astype("str")).to_numpy()
         touched = sorted(set(order_bucket.tolist()))
         for b in touched:
-            part = Fresh(b, orders[(order_bucket == b).to_numpy()], items[item_bucket == b])
+            part = Fresh(b, self.buckets, orders[(order_bucket == b).to_numpy()], items[item_bucket == b])
             self.entries.setdefault(b, []).append(part)
         return touched
 
     def _merge_tail(self, curated: CuratedStore, b: int) -> None:
         entries = self.entries[b]
-        taken = cell_math.tail_to_merge([e.size for e in entries])
+        same = 0  # the newest parts written under the date's bucket count (older counts stay apart)
+        while same < len(entries) and entries[-same - 1].modulus == self.buckets:
+            same += 1
+        taken = cell_math.tail_to_merge([e.size for e in entries[len(entries) - same :]])
         if taken < 2:
             return
         tail = entries[-taken:]
@@ -134,7 +119,7 @@ class DatePlan:
             read = curated.cells.read_parts(kind, self.before, only=stored) if stored and self.before else None
             fresh = [getattr(e, kind if i == 0 else "items") for e in tail if isinstance(e, Fresh)]
             frames.append(contiguous(pd.concat([f for f in [read, *fresh] if f is not None], ignore_index=True)))
-        merged = Fresh(b, *(f.drop(columns=[PART], errors="ignore") for f in frames))
+        merged = Fresh(b, self.buckets, *(f.drop(columns=[PART], errors="ignore") for f in frames))
         self.entries[b] = [*entries[:-taken], merged]
 
     @property
@@ -159,7 +144,7 @@ class DatePlan:
                 if isinstance(e, Part):
                     cells.setdefault(b, []).append(e)
                 else:
-                    cells.setdefault(b, []).append(Part(e.id, len(e.orders), len(e.items), scored[e.id]))
+                    cells.setdefault(b, []).append(Part(e.id, len(e.orders), len(e.items), scored[e.id], e.modulus))
         before = self.before
         return DateCells(
             self.date,

@@ -7,8 +7,9 @@ no read at all) and read with the cells that hold them; their new state is the u
 batch onto those rows (transformer.curate.rebuild). Then, per date: a part that held an affected
 order is rewritten without it, the affected orders' new rows go into one new part per cell, the
 newest parts of a cell are merged while the one before is at most twice as large
-(ecompipe.core.cells.tail_to_merge), and a date whose cells outgrow their size doubles its buckets
-(re-laid once). A cell holding a recategorised product has its parts' partials recomputed. Each
+(ecompipe.core.cells.tail_to_merge), and a date whose cells outgrow their size doubles its bucket
+count for the parts written from then on (the older parts stay: each says the count it was written
+under, so nothing is re-laid). A cell holding a recategorised product has its parts' partials recomputed. Each
 new part's partial KPIs are computed from its rows, the date's customers change by the affected
 orders, and the date's KPIs are the merge of its parts' partials (transformer.partials).
 
@@ -77,9 +78,7 @@ def rebuild(
     _inside(dates, pd.concat([new_orders["order_date"], new_items["order_date"]]), "rows")
     dirty = set(old_orders.loc[hit_orders, "_part"]) | set(old_items.loc[hit_items, "_part"])
     new, kept = (new_orders, new_items), (old_orders[~hit_orders], old_items[~hit_items])
-    plans = {
-        d: DatePlan.make(d, before.get(d), new, kept, dirty, read.get(d, set()), rescore.get(d, set())) for d in dates
-    }
+    plans = {d: DatePlan.make(d, before.get(d), new, kept, dirty, rescore.get(d, set())) for d in dates}
     for plan in plans.values():
         plan.complete(curated)
     fresh = [p for plan in plans.values() for p in plan.fresh]

@@ -11,9 +11,13 @@ Python integers; the divisions are the same half-up ones as transformer.kpis.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ecompipe.core import money_frames
+from ecompipe.core.arrow import arrow_column
 from transformer import kpis
 
 ORDER_SUMS = ["total_orders", "returned_orders", "sold_orders", "total_revenue_cents", "total_items_sold"]
@@ -80,25 +84,34 @@ def _category_frame(rows: list[dict]) -> pd.DataFrame:
 
 def customers_after(before: pd.DataFrame, gone: pd.Series, added: pd.Series) -> pd.DataFrame:
     """A date's customers (user_id, orders) after orders of users `gone` left it and orders of
-    users `added` came (one entry per order); customers with no order left are dropped."""
-    delta = pd.concat(
-        [
-            pd.DataFrame({"user_id": added.astype("str"), "n": 1}),
-            pd.DataFrame({"user_id": gone.astype("str"), "n": -1}),
-        ],
-        ignore_index=True,
-    )
-    if delta.empty:
+    users `added` came (one entry per order); customers with no order left are dropped. The
+    batch's users are hashed, not the date's: one probe of the date's customers (Arrow)."""
+    users = pd.concat([added.astype("str"), gone.astype("str")], ignore_index=True)
+    if users.empty:
         return before
-    change = delta.groupby("user_id", sort=False)["n"].sum()
-    change = change[change != 0]
-    counts = before.set_index("user_id")["orders"]
-    known = change.index.isin(counts.index)
-    counts = counts.copy()
-    counts.loc[change.index[known]] += change[known].to_numpy()
-    new = change[~known]
-    if (new < 0).any() or (counts < 0).any():
+    signs = np.concatenate([np.ones(len(added), np.int64), -np.ones(len(gone), np.int64)])
+    codes, distinct = pd.factorize(users)
+    change = np.bincount(codes, weights=signs, minlength=len(distinct)).astype(np.int64)
+    keep = change != 0
+    distinct, change = np.asarray(distinct, dtype=object)[keep], change[keep]
+    at = pc.index_in(arrow_column(before["user_id"].astype("str")), value_set=pa.array(distinct, pa.string()))
+    found = np.asarray(at.is_valid(), dtype=bool)
+    counts = before["orders"].to_numpy(dtype=np.int64).copy()
+    counts[found] += change[np.asarray(at.filter(at.is_valid()), dtype=np.int64)]
+    is_new = np.ones(len(distinct), dtype=bool)
+    is_new[np.asarray(at.filter(at.is_valid()), dtype=np.int64)] = False
+    if (change[is_new] < 0).any() or (counts < 0).any():
         raise ValueError("a date's customers would count an order that is not there")
-    merged = pd.concat([counts, new]) if len(new) else counts
-    merged = merged[merged > 0]
-    return pd.DataFrame({"user_id": merged.index.astype("str"), "orders": merged.to_numpy(dtype="int64")})
+    stay = counts > 0
+    return pd.DataFrame(
+        {
+            "user_id": pd.concat(
+                [
+                    before["user_id"].astype("str")[stay].reset_index(drop=True),
+                    pd.Series(distinct[is_new], dtype="str"),
+                ],
+                ignore_index=True,
+            ),
+            "orders": np.concatenate([counts[stay], change[is_new]]),
+        }
+    )

@@ -32,12 +32,21 @@ def new_id() -> str:
 
 @dataclass
 class Part:
-    """One part of a cell: how many orders and items it holds and its partial KPIs."""
+    """One part of a cell: how many orders and items it holds, its partial KPIs, and the bucket
+    count it was written under (`modulus`): it holds orders whose hash modulo that is its bucket.
+    A date whose bucket count doubles keeps its parts; a later cell c reads the parts (m, b) with
+    c mod m = b (`holds`)."""
 
     id: str
     orders: int
     items: int
     partial: dict[str, Any]
+    modulus: int = 1
+
+    def holds(self, bucket: int, cell: int) -> bool:
+        """Whether this part (in `bucket`) may hold orders of cell `cell` (of a bucket count that
+        is a multiple of the part's modulus)."""
+        return cell % self.modulus == bucket
 
     @property
     def size(self) -> int:
@@ -118,10 +127,13 @@ class CellStore:
         columns: list[str] | None = None,
         only: set[str] | None = None,
     ) -> pd.DataFrame | None:
-        """The rows of the date's parts (of `buckets`, of the part ids `only`, when given), each
+        """The rows of the date's parts (those that may hold orders of the cells `buckets`, of the
+        part ids `only`, when given), each
         with its part id (`_part`) and bucket (`_bucket`), in manifest order; None when none."""
         wanted = [
-            (b, p) for b, p in cells.parts() if (buckets is None or b in buckets) and (only is None or p.id in only)
+            (b, p)
+            for b, p in cells.parts()
+            if (buckets is None or any(p.holds(b, c) for c in buckets)) and (only is None or p.id in only)
         ]
         if not wanted:
             return None

@@ -46,9 +46,10 @@ def check_cells(res: Resources) -> None:
         assert (counted[0].get(part_id, 0), counted[1].get(part_id, 0)) == (part.orders, part.items), part_id
     assert (orders["order_date"] == orders["_part"].map(lambda p: parts[p][0])).all()
     assert (items["order_date"] == items["_part"].map(lambda p: parts[p][0])).all()
-    buckets = orders["order_date"].map(lambda d: manifests[d].buckets).to_numpy()
-    orders_bucket = pd.Series(cell_math.key_hashes(orders["order_id"]) % buckets.astype("uint64")).astype("int64")
-    assert (orders_bucket.to_numpy() == orders["_bucket"].to_numpy()).all(), "an order outside its bucket"
+    moduli = orders["_part"].map(lambda p: parts[p][2].modulus).to_numpy().astype("uint64")
+    assert all(parts[p][2].modulus <= manifests[parts[p][0]].buckets for p in parts)
+    orders_bucket = (cell_math.key_hashes(orders["order_id"]) % moduli).astype("int64")
+    assert (orders_bucket == orders["_bucket"].to_numpy()).all(), "an order outside its bucket"
     part_of_order = dict(zip(orders["order_id"], orders["_part"], strict=True))
     assert (items["order_id"].map(part_of_order) == items["_part"]).all(), "an item away from its order"
     scored = partials.of_parts(orders.drop(columns="_bucket"), items.drop(columns="_bucket"), products)
