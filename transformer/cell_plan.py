@@ -88,25 +88,28 @@ class DatePlan:
     def complete(self, curated: CuratedStore) -> None:
         """Add the new rows, one part per cell of the date's bucket count, and merge each cell's
         newest parts of that count (ecompipe.core.cells.tail_to_merge)."""
-        for b in self._add(*self.mine):
-            self._merge_tail(curated, b)
+        modulus = cell_math.modulus_for(len(self.mine[0]) + len(self.mine[1]), self.buckets)
+        for b in self._add(*self.mine, modulus):
+            self._merge_tail(curated, b, modulus)
 
-    def _add(self, orders: pd.DataFrame, items: pd.DataFrame) -> list[int]:
-        """One new part per cell for these rows; the buckets that got one."""
+    def _add(self, orders: pd.DataFrame, items: pd.DataFrame, modulus: int) -> list[int]:
+        """One new part per bucket (of `modulus` buckets) for these rows; the buckets that got one."""
         if not len(orders):
             return []
-        order_bucket = pd.Series(cell_math.buckets_of(orders["order_id"], self.buckets), index=orders["order_id"])
+        order_bucket = pd.Series(cell_math.buckets_of(orders["order_id"], modulus), index=orders["order_id"])
         item_bucket = order_bucket.reindex(items["order_id"].astype("str")).to_numpy()
         touched = sorted(set(order_bucket.tolist()))
         for b in touched:
-            part = Fresh(b, self.buckets, orders[(order_bucket == b).to_numpy()], items[item_bucket == b])
+            part = Fresh(b, modulus, orders[(order_bucket == b).to_numpy()], items[item_bucket == b])
             self.entries.setdefault(b, []).append(part)
         return touched
 
-    def _merge_tail(self, curated: CuratedStore, b: int) -> None:
+    def _merge_tail(self, curated: CuratedStore, b: int, modulus: int) -> None:
+        """Merge the newest parts of bucket `b` of `modulus` buckets (tail_to_merge); a merged part
+        large enough is written over finer buckets instead (modulus_for)."""
         entries = self.entries[b]
-        same = 0  # the newest parts written under the date's bucket count (older counts stay apart)
-        while same < len(entries) and entries[-same - 1].modulus == self.buckets:
+        same = 0  # the newest parts written under this count (parts of other counts stay apart)
+        while same < len(entries) and entries[-same - 1].modulus == modulus:
             same += 1
         taken = cell_math.tail_to_merge([e.size for e in entries[len(entries) - same :]])
         if taken < 2:
@@ -118,9 +121,11 @@ class DatePlan:
         for i, kind in enumerate((ORDERS, ORDER_ITEMS)):
             read = curated.cells.read_parts(kind, self.before, only=stored) if stored and self.before else None
             fresh = [getattr(e, kind if i == 0 else "items") for e in tail if isinstance(e, Fresh)]
-            frames.append(contiguous(pd.concat([f for f in [read, *fresh] if f is not None], ignore_index=True)))
-        merged = Fresh(b, self.buckets, *(f.drop(columns=[PART], errors="ignore") for f in frames))
-        self.entries[b] = [*entries[:-taken], merged]
+            merged = pd.concat([f for f in [read, *fresh] if f is not None], ignore_index=True)
+            frames.append(contiguous(merged.drop(columns=[PART, *META], errors="ignore")))
+        self.entries[b] = entries[:-taken]
+        finer = cell_math.modulus_for(len(frames[0]) + len(frames[1]), self.buckets)
+        self._add(frames[0], frames[1], max(finer, modulus))
 
     @property
     def fresh(self) -> list[Fresh]:

@@ -6,12 +6,12 @@ leave; they are *affected*. Their stored rows are found through the key index (a
 no read at all) and read with the cells that hold them; their new state is the upsert of the
 batch onto those rows (transformer.curate.rebuild). Then, per date: a part that held an affected
 order is rewritten without it, the affected orders' new rows go into one new part per cell, the
-newest parts of a cell are merged while the one before is at most twice as large
-(ecompipe.core.cells.tail_to_merge), and a date whose cells outgrow their size doubles its bucket
-count for the parts written from then on (the older parts stay: each says the count it was written
-under, so nothing is re-laid). A cell holding a recategorised product has its parts' partials recomputed. Each
-new part's partial KPIs are computed from its rows, the date's customers change by the affected
-orders, and the date's KPIs are the merge of its parts' partials (transformer.partials).
+newest parts of a cell are merged four or more at a time (ecompipe.core.cells.tail_to_merge), and
+a date whose cells outgrow their size doubles its bucket count for the parts written from then on
+(the older parts stay: each says the count it was written under, so nothing is re-laid). A cell
+holding a recategorised product has its parts' partials recomputed. Each new part's partial KPIs
+are computed from its rows, the date's customers change by the affected orders, and the date's
+KPIs are the merge of its parts' partials (transformer.partials).
 
 Writes: the key index first (every location about to be written: a rerun finds what a killed
 attempt moved), then per date its parts, customers and manifest, then the KPIs; each shared step

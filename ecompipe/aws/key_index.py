@@ -15,6 +15,7 @@ run by binary search, so the batch's keys cost what they are, whatever else is s
 from __future__ import annotations
 
 import io
+import threading
 import time
 import uuid
 
@@ -28,6 +29,9 @@ from ecompipe.core import layout
 from ecompipe.core.errors import ObjectMissing
 
 _READ_TRIES = 3  # a run merged and deleted between the LIST and its GET: list again
+_CACHE_BYTES = 512 * 2**20  # runs kept in memory by a process (a run never changes: keyed by its ETag)
+_cache: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
+_cache_lock = threading.Lock()
 
 
 class KeyIndex:
@@ -49,7 +53,7 @@ class KeyIndex:
         query = np.asarray(hashes, dtype=np.uint64)
         for attempt in range(_READ_TRIES):
             try:
-                runs = side_by_side(self._get, self._runs(kind)) if len(query) else []
+                runs = side_by_side(self._cached, self._runs_info(kind)) if len(query) else []
                 break
             except ObjectMissing:
                 if attempt == _READ_TRIES - 1:
@@ -76,8 +80,9 @@ class KeyIndex:
         pairs = [self._get(r.key) for r in merged]
         hashes = np.concatenate([p[0] for p in pairs])
         locations = np.concatenate([p[1] for p in pairs])
-        name = layout.file_name(merged[-1].key).removesuffix(".arrow") + "m"
-        self._put(layout.key_index_run_key(kind, name[:40]), _pairs(hashes, locations))
+        # (after every run it merges, before any added later: the newest one's time, a name of its own)
+        name = layout.file_name(merged[-1].key).split("-")[0] + f"-{uuid.uuid4().hex[:8]}m"
+        self._put(layout.key_index_run_key(kind, name), _pairs(hashes, locations))
         self.bucket.delete_keys([r.key for r in merged])
         return taken - 1
 
@@ -87,8 +92,18 @@ class KeyIndex:
     def _runs_info(self, kind: str) -> list[ObjectInfo]:
         return self.bucket.list(layout.key_index_run_prefix(kind))  # sorted by key: oldest first
 
-    def _runs(self, kind: str) -> list[str]:
-        return [r.key for r in self._runs_info(kind)]
+    def _cached(self, run: ObjectInfo) -> tuple[np.ndarray, np.ndarray]:
+        """A run's pairs, read once per process (the same key and ETag hold the same pairs)."""
+        at = (self.bucket.name, run.key, run.etag)
+        with _cache_lock:
+            found = _cache.get(at)
+        if found is None:
+            found = self._get(run.key)
+            with _cache_lock:
+                _cache[at] = found
+                while sum(h.nbytes + loc.nbytes for h, loc in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
+                    del _cache[next(iter(_cache))]  # the oldest first
+        return found
 
     def _put(self, key: str, pairs: tuple[np.ndarray, np.ndarray]) -> None:
         sink = io.BytesIO()

@@ -21,6 +21,8 @@ import pandas as pd
 HASH_KEY = "ecompipe-cells-1"  # siphash key (16 bytes) of pandas' hash_array: part of the layout
 SPLIT_ITEMS = 262_144  # a date's cells double when one would hold more items than this
 MAX_BUCKETS = 64  # Athena's partition projection enumerates bucket=0..MAX_BUCKETS-1
+FAN_IN = 4  # parts (or index runs) of about one size merged at a time
+MIN_PART_ROWS = 65_536  # a part is split over finer buckets only while each would hold this many rows
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -39,6 +41,18 @@ def buckets_for(items: int) -> int:
     while buckets < MAX_BUCKETS and items > buckets * SPLIT_ITEMS:
         buckets *= 2
     return buckets
+
+
+def modulus_for(rows: int, buckets: int) -> int:
+    """The bucket count a part of `rows` rows (orders and items) is written under: the largest power
+    of two up to the date's `buckets` that leaves each part MIN_PART_ROWS rows or more (1 for a
+    small write). A batch then writes parts by what it brings: a few thousand new orders are one
+    part spanning the date's cells, not one small part in each; merged parts move to finer counts
+    as they grow."""
+    modulus = 1
+    while modulus * 2 <= buckets and rows >= modulus * 2 * MIN_PART_ROWS:
+        modulus *= 2
+    return modulus
 
 
 def buckets_of(order_ids: pd.Series | pd.Index, buckets: int) -> np.ndarray:
@@ -60,11 +74,12 @@ def day_dates(days: np.ndarray) -> list[str]:
 def tail_to_merge(sizes: Sequence[int]) -> int:
     """How many of the newest entries of `sizes` (oldest first, the newest just added) to merge
     into one: the newest absorbs the one before it while that one is at most twice what has been
-    absorbed. Sizes then fall geometrically from oldest to newest, a merge rewrites what is about
-    as large as what it adds, and every row is rewritten O(log n) times however many small writes
-    come (1 when nothing merges)."""
+    absorbed, and the merge happens once FAN_IN or more would go (1 when nothing merges). Sizes
+    then fall geometrically from oldest to newest, a merge rewrites about FAN_IN times what it
+    adds, a row is rewritten O(log n) times however many small writes come, and a small write
+    usually writes its own part and reads nothing back."""
     taken, absorbed = 1, sizes[-1] if sizes else 0
     while taken < len(sizes) and sizes[-taken - 1] <= 2 * max(absorbed, 1):
         absorbed += sizes[-taken - 1]
         taken += 1
-    return taken
+    return taken if taken >= FAN_IN else 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ecompipe.core import statemachine
+from ecompipe.core import cells, layout, statemachine
 from ecompipe.core.settings import Settings
 from events.kinds import ENTITIES
 from events.resources import table_definitions as event_tables
@@ -149,9 +149,18 @@ def test_transformed_template_deploys_into_moto(aws_env) -> None:
         assert set(tables) == {f"curated_{name}" for name in ("orders", "order_items", "products")}
         bucket = outputs["BucketName"]
         assert tables["curated_orders"]["StorageDescriptor"]["Location"] == f"s3://{bucket}/curated/orders/"
-        assert tables["curated_orders"]["PartitionKeys"] == [{"Name": "order_date", "Type": "string"}]
-        template = tables["curated_order_items"]["Parameters"]["storage.location.template"]
-        assert template == f"s3://{bucket}/curated/order_items/order_date=${{order_date}}/"
+        assert tables["curated_orders"]["PartitionKeys"] == [
+            {"Name": "order_date", "Type": "string"},
+            {"Name": "bucket", "Type": "int"},
+        ]
+        parameters = tables["curated_order_items"]["Parameters"]
+        template = parameters["storage.location.template"]
+        assert template == f"s3://{bucket}/curated/order_items/order_date=${{order_date}}/bucket=${{bucket}}/"
+        # the cells' layout: every part's key is under the projected location of its date and bucket
+        part = layout.cell_part_key("order_items", "2025-06-01", cells.MAX_BUCKETS - 1, "p1")
+        projected = template.replace("${order_date}", "2025-06-01").replace("${bucket}", str(cells.MAX_BUCKETS - 1))
+        assert f"s3://{bucket}/{part}".startswith(projected)
+        assert parameters["projection.bucket.range"] == f"0,{cells.MAX_BUCKETS - 1}"
         group = athena.get_work_group(WorkGroup=made["AthenaWorkgroup"])["WorkGroup"]["Configuration"]
         assert group["EnforceWorkGroupConfiguration"] and group["BytesScannedCutoffPerQuery"] == 10 * 1024**3
 

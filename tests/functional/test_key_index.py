@@ -57,11 +57,13 @@ def test_a_key_never_stored_reads_no_cell(resources) -> None:
 
 def test_a_date_that_outgrows_its_cells_is_laid_out_in_more(resources, monkeypatch) -> None:
     monkeypatch.setattr(cells, "SPLIT_ITEMS", 8)
+    monkeypatch.setattr(cells, "MIN_PART_ROWS", 4)
     store = CuratedStore(resources.bucket)
     for n in range(4):  # 12 orders a batch: the date doubles its buckets as it fills
         run_files(resources, _batch(*[(f"O{n}-{i}", "2025-06-01") for i in range(12)], user=f"U{n}"))
     manifest = store.cells.read("2025-06-01")
     assert manifest is not None and manifest.buckets == 8 and len(manifest.cells) > 1
+    assert len({p.modulus for _, p in manifest.parts()}) > 1  # parts of several bucket counts
     assert _where(store, ORDERS, ["O0-0", "O3-11"], "order_id") == {"O0-0": "2025-06-01", "O3-11": "2025-06-01"}
     assert resources.kpis.order_kpis()[0]["total_orders"] == 48
     assert resources.kpis.order_kpis()[0]["unique_customers"] == 4

@@ -19,7 +19,7 @@ from ecompipe.aws.curated import CuratedIndex
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import archive_as_reported, run_manifest
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout
+from ecompipe.core import cells, layout
 from tests.conftest import NOW
 from tests.functional.test_recovery import FENCES, HISTORY_FILES, Killed, _killer
 from tests.support.helpers import curated_rows, kpi_state, put_files, record_manifest
@@ -56,15 +56,25 @@ def _attempt(res: Resources, batch_id: str, run_id: str, bins: int, rng: random.
     transform_task.run(res.bucket, res.kpis, batch_id, fence, run_id)
 
 
-def _state(batches: list[list[str]], plan: list[tuple[int, int, str | None]] | None) -> tuple:
+def _state(
+    batches: list[list[str]], plan: list[tuple[int, int, str | None]] | None, split: int = cells.SPLIT_ITEMS
+) -> tuple:
     """KPIs, pending item keys and curated rows after these batches, each run by one task (plan
-    None) or fanned out as plan says (bins, seed, kill point), in a fresh moto."""
+    None) or fanned out as plan says (bins, seed, kill point), in a fresh moto. `split`: how many
+    items a cell holds before its date doubles its buckets, and the rows that make a part worth
+    splitting over them (ecompipe.core.cells.SPLIT_ITEMS, MIN_PART_ROWS)."""
+    from unittest import mock
+
     from moto import mock_aws
 
     from ecompipe.core.settings import Settings
     from tests.conftest import MOTO_CONFIG
 
-    with mock_aws(config=MOTO_CONFIG):
+    with (
+        mock_aws(config=MOTO_CONFIG),
+        mock.patch.object(cells, "SPLIT_ITEMS", split),
+        mock.patch.object(cells, "MIN_PART_ROWS", min(split, cells.MIN_PART_ROWS)),
+    ):
         res = Resources.from_settings(Settings(bucket="ecompipe-groups"))
         res.init()
         for i, names in enumerate(batches):
@@ -97,8 +107,10 @@ def _fanned_histories(draw):
     )
 )
 def test_a_transform_in_groups_ends_as_the_one_task_transform(aws_env: None, history) -> None:
+    """(The fanned-out history in cells of 2 items, so dates split into many buckets and parts of
+    several bucket counts while orders move between them; the one-task history in one cell a date.)"""
     batches, plan = history
-    assert _state(batches, plan) == _state(batches, None)
+    assert _state(batches, plan, split=2) == _state(batches, None)
 
 
 def test_dates_linked_by_a_move_share_a_group_and_packing_keeps_groups_whole() -> None:

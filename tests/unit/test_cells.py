@@ -106,3 +106,10 @@ def test_customers_follow_orders_in_and_out() -> None:
     assert dict(zip(after["user_id"], after["orders"], strict=True)) == {"U1": 1, "U3": 1}
     with pytest.raises(ValueError, match="not there"):
         partials.customers_after(after, pd.Series(["U9"]), pd.Series([], dtype="str"))
+
+
+def test_a_part_spans_buckets_until_it_is_large_enough_to_split() -> None:
+    rows = cells.MIN_PART_ROWS
+    assert cells.modulus_for(100, 64) == 1  # a small write: one part over the whole date
+    assert cells.modulus_for(2 * rows, 64) == 2 and cells.modulus_for(2 * rows - 1, 64) == 1
+    assert cells.modulus_for(10**9, 8) == 8  # never finer than the date's buckets
