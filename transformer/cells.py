@@ -52,15 +52,16 @@ def rebuild(
     dates, then their KPIs; returns the KPI items written."""
     before = curated.date_cells(dates)
     gone_keys = pd.Series(dropped if dropped is not None else [], dtype="str")
-    located_items = curated.locate(ORDER_ITEMS, pd.concat([items["item_key"], gone_keys]), "item_key")
+    listed = curated.keys.listing()  # (one LIST for every lookup below)
+    located_items = curated.locate(ORDER_ITEMS, pd.concat([items["item_key"], gone_keys]), "item_key", listed)
     affected = pd.Index(
         pd.concat([orders["order_id"], items["order_id"], located_items["order_id"]]).astype("str").unique()
     )
     # (a copy outside the group: another batch moved it since the plan, which the commit's finish
     # sees as a changed date and plans again for)
-    located = curated.locate(ORDERS, affected, "order_id")
+    located = curated.locate(ORDERS, affected, "order_id", listed)
     located = located[isin(located["order_date"], pd.Index(dates)).to_numpy()]
-    read, rescore = _cells_to_read(curated, before, located, recategorised)
+    read, rescore = _cells_to_read(curated, before, located, recategorised, listed)
     old_orders, old_items = _read(curated, before, read, (orders, items))
     hit_orders = isin(old_orders["order_id"], affected).to_numpy()
     hit_items = isin(old_items["order_id"], affected).to_numpy()
@@ -115,7 +116,11 @@ def _newest(rows: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _cells_to_read(
-    curated: CuratedStore, before: dict[str, DateCells], located: pd.DataFrame, recategorised: pd.Index | None
+    curated: CuratedStore,
+    before: dict[str, DateCells],
+    located: pd.DataFrame,
+    recategorised: pd.Index | None,
+    listed: dict,
 ) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
     """Per date, the buckets of the cells to read: those holding affected orders, and those that
     may hold items of recategorised products (to rescore: their parts' partials change)."""
@@ -125,7 +130,7 @@ def _cells_to_read(
         if date in before:
             read.setdefault(str(date), set()).update(cell_math.buckets_of(ids, before[str(date)].buckets).tolist())
     if recategorised is not None and len(recategorised):
-        hits = curated.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(recategorised)))
+        hits = curated.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(recategorised)), listed)
         for loc in np.unique(hits["location"].to_numpy()):
             date = cell_math.day_dates(np.array([loc // cell_math.MAX_BUCKETS]))[0]
             if date in before:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ecompipe.aws import parquet, transient
-from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
+from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
@@ -51,8 +51,7 @@ def finish(
     (`fanned_out`: how many groups the TransformDates Map had)."""
     curated = CuratedStore(bucket)
     fence("the key index merge")
-    for kind in (ORDERS, ORDER_ITEMS, PRODUCTS):
-        curated.keys.compact(kind)  # its runs stay few: a lookup reads each
+    curated.keys.compact()  # its runs stay few: a lookup reads each
     # the catalogue after the partitions: a run killed before this write is rerun against the old
     # catalogue, so it still sees which products the batch recategorised (and their dates)
     fence("the product catalogue write")

@@ -179,16 +179,6 @@ class CellStore:
             self.bucket.delete(layout.cells_manifest_key(after.date))
         self.bucket.delete_keys(_gone(before, after))
 
-    def sweep(self, cells: DateCells | None, date: str) -> int:
-        """Delete what is under the date's cells and parts but not named by its manifest (left by
-        a write killed before its manifest); how many objects."""
-        named = set(_keys(cells)) if cells is not None else set()
-        prefixes = [f"{layout.curated_prefix(k)}order_date={date}/" for k in (ORDERS, ORDER_ITEMS)]
-        prefixes.append(f"{layout.CELLS}order_date={date}/")
-        stray = [o.key for p in prefixes for o in self.bucket.list(p) if o.key not in named]
-        self.bucket.delete_keys(stray)
-        return len(stray)
-
 
 def _keys(cells: DateCells) -> list[str]:
     keys = [layout.cell_part_key(k, cells.date, b, p.id) for b, p in cells.parts() for k in (ORDERS, ORDER_ITEMS)]

@@ -15,7 +15,7 @@ import pandas as pd
 from ecompipe.aws import parquet
 from ecompipe.aws.cell_store import ORDER_ITEMS, ORDERS, CellStore, DateCells
 from ecompipe.aws.key_index import KeyIndex
-from ecompipe.aws.objects import Bucket, side_by_side
+from ecompipe.aws.objects import Bucket, ObjectInfo, side_by_side
 from ecompipe.core import cells as cell_math
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
@@ -63,13 +63,16 @@ class CuratedStore:
         products = self.bucket.head(layout.CURATED_PRODUCTS_KEY)
         return {CELLS: self.cells.manifests(), PRODUCTS: None if products is None else products.etag}
 
-    def locate(self, kind: str, keys: pd.Series | pd.Index, by: str) -> pd.DataFrame:
+    def locate(
+        self, kind: str, keys: pd.Series | pd.Index, by: str, listed: dict[str, list[ObjectInfo]] | None = None
+    ) -> pd.DataFrame:
         """The stored rows' key columns (KEY_COLUMNS) of the given keys of `kind` (`by`: the key
-        column they are, order_id or item_key): each found key once per place it is stored."""
+        column they are, order_id or item_key): each found key once per place it is stored.
+        `listed`: the index's runs (KeyIndex.listing), when the caller listed them already."""
         wanted = pd.Index(pd.Series(keys, dtype="str").dropna().unique())
         if not len(wanted):
             return _empty(KEY_COLUMNS[kind])
-        hits = self.keys.lookup(kind, cell_math.key_hashes(wanted))
+        hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
         rows = self._key_rows(kind, hits["location"].to_numpy())
         return rows[isin(rows[by], wanted).to_numpy()].drop_duplicates(ignore_index=True)
 
@@ -91,20 +94,21 @@ class CuratedStore:
             return _empty(KEY_COLUMNS[kind])
         return contiguous(pd.concat(frames, ignore_index=True))[KEY_COLUMNS[kind]]
 
-    def product_dates(self, product_ids: pd.Index) -> list[str]:
+    def product_dates(self, product_ids: pd.Index, listed: dict[str, list[ObjectInfo]] | None = None) -> list[str]:
         """The dates that may hold items of these products (a superset: the index's candidates)."""
         if not len(product_ids):
             return []
-        hits = self.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(product_ids)))
+        hits = self.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(product_ids)), listed)
         days = np.unique(hits["location"].to_numpy() // cell_math.MAX_BUCKETS)
         return cell_math.day_dates(days)
 
     def index_for(self, orders: pd.DataFrame, items: pd.DataFrame, recategorised: pd.Index) -> CuratedIndex:
         """Where the batch's stored keys are (CuratedIndex)."""
-        located_items = self.locate(ORDER_ITEMS, items["item_key"], "item_key")
+        listed = self.keys.listing()
+        located_items = self.locate(ORDER_ITEMS, items["item_key"], "item_key", listed)
         order_ids = pd.concat([orders["order_id"], items["order_id"], located_items["order_id"]], ignore_index=True)
-        located_orders = self.locate(ORDERS, order_ids, "order_id")
-        return CuratedIndex(located_orders, located_items, self.product_dates(recategorised))
+        located_orders = self.locate(ORDERS, order_ids, "order_id", listed)
+        return CuratedIndex(located_orders, located_items, self.product_dates(recategorised, listed))
 
     def known_orders(self, order_ids: pd.Series | pd.Index) -> pd.Index:
         """The ids among `order_ids` that the store holds."""

@@ -47,13 +47,21 @@ class KeyIndex:
         self._put(key, pairs)
         return key
 
-    def lookup(self, kind: str, hashes: np.ndarray) -> pd.DataFrame:
+    def listing(self) -> dict[str, list[ObjectInfo]]:
+        """Every run by kind, oldest first (one LIST for all kinds)."""
+        runs: dict[str, list[ObjectInfo]] = {}
+        for info in self.bucket.list(layout.KEY_INDEX_RUNS):
+            runs.setdefault(info.key.removeprefix(layout.KEY_INDEX_RUNS).split("/")[0], []).append(info)
+        return runs
+
+    def lookup(self, kind: str, hashes: np.ndarray, listed: dict[str, list[ObjectInfo]] | None = None) -> pd.DataFrame:
         """Every (position in `hashes`, location) the index holds for them (columns `at`,
-        `location`), each pair once."""
+        `location`), each pair once. `listed`: the runs as `listing` gave them a moment ago."""
         query = np.asarray(hashes, dtype=np.uint64)
         for attempt in range(_READ_TRIES):
             try:
-                runs = side_by_side(self._cached, self._runs_info(kind)) if len(query) else []
+                infos = (listed if listed is not None and attempt == 0 else self.listing()).get(kind, [])
+                runs = side_by_side(self._cached, infos) if len(query) else []
                 break
             except ObjectMissing:
                 if attempt == _READ_TRIES - 1:
@@ -66,31 +74,31 @@ class KeyIndex:
         )
         return frame.drop_duplicates(ignore_index=True)
 
-    def compact(self, kind: str) -> int:
-        """Merge the newest runs while the one before is at most twice their size; how many runs
-        were merged away. Under the commit lease (one compaction at a time); runs added meanwhile
-        are newer than those it lists and stay as they are."""
+    def compact(self) -> int:
+        """Merge each kind's newest runs (tail_to_merge, two at a time: a lookup reads every run,
+        so they are kept fewer than parts); how many runs were merged away. Under the commit
+        lease (one compaction at a time); runs added meanwhile are newer than those it lists and
+        stay as they are."""
         from ecompipe.core.cells import tail_to_merge
 
-        runs = self._runs_info(kind)
-        taken = tail_to_merge([r.size for r in runs]) if runs else 1
-        if taken < 2:
-            return 0
-        merged = runs[-taken:]
-        pairs = [self._get(r.key) for r in merged]
-        hashes = np.concatenate([p[0] for p in pairs])
-        locations = np.concatenate([p[1] for p in pairs])
-        # (after every run it merges, before any added later: the newest one's time, a name of its own)
-        name = layout.file_name(merged[-1].key).split("-")[0] + f"-{uuid.uuid4().hex[:8]}m"
-        self._put(layout.key_index_run_key(kind, name), _pairs(hashes, locations))
-        self.bucket.delete_keys([r.key for r in merged])
-        return taken - 1
+        gone = 0
+        for kind, runs in self.listing().items():
+            taken = tail_to_merge([r.size for r in runs], fan_in=2)
+            if taken < 2:
+                continue
+            merged = runs[-taken:]
+            pairs = [self._cached(r) for r in merged]
+            hashes = np.concatenate([p[0] for p in pairs])
+            locations = np.concatenate([p[1] for p in pairs])
+            # (after every run it merges, before any added later: the newest one's time, a name of its own)
+            name = layout.file_name(merged[-1].key).split("-")[0] + f"-{uuid.uuid4().hex[:8]}m"
+            self._put(layout.key_index_run_key(kind, name), _pairs(hashes, locations))
+            self.bucket.delete_keys([r.key for r in merged])
+            gone += taken - 1
+        return gone
 
     def clear(self) -> None:
         self.bucket.delete_prefix(layout.KEY_INDEX_RUNS)
-
-    def _runs_info(self, kind: str) -> list[ObjectInfo]:
-        return self.bucket.list(layout.key_index_run_prefix(kind))  # sorted by key: oldest first
 
     def _cached(self, run: ObjectInfo) -> tuple[np.ndarray, np.ndarray]:
         """A run's pairs, read once per process (the same key and ETag hold the same pairs)."""

@@ -17,8 +17,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-HASH_KEY = "ecompipe-cells-1"  # siphash key (16 bytes) of pandas' hash_array: part of the layout
+from ecompipe.core.arrow import arrow_column
+
+HASH_SEED = np.uint64(0x65636F6D70697065)  # "ecompipe": the hash is part of the layout (key_hashes)
+_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime
 SPLIT_ITEMS = 262_144  # a date's cells double when one would hold more items than this
 MAX_BUCKETS = 64  # Athena's partition projection enumerates bucket=0..MAX_BUCKETS-1
 FAN_IN = 4  # parts (or index runs) of about one size merged at a time
@@ -27,11 +31,38 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 
 
 def key_hashes(keys: pd.Series | pd.Index | Sequence[str]) -> np.ndarray:
-    """Each key's 64-bit hash (uint64): siphash-2-4 of its UTF-8 bytes under HASH_KEY."""
-    values = np.asarray(pd.Series(keys, dtype="str").astype(object).to_numpy(), dtype=object)
-    if len(values) == 0:
+    """Each key's 64-bit hash (uint64): a polynomial over its UTF-8 bytes (mod 2^64, from
+    HASH_SEED) finished by splitmix64's mixer, computed over Arrow's buffers in a few numpy passes
+    (no Python per key: 50,000 keys in ~2 ms)."""
+    series = keys if isinstance(keys, pd.Series) else pd.Series(list(keys) if not isinstance(keys, pd.Index) else keys)
+    column = arrow_column(series.astype("str")).fill_null("").cast(pa.large_string())
+    if len(column) == 0:
         return np.zeros(0, dtype=np.uint64)
-    return pd.util.hash_array(values, hash_key=HASH_KEY, categorize=True)
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[column.offset : column.offset + len(column) + 1]
+    data = (
+        np.frombuffer(column.buffers()[2], dtype=np.uint8) if column.buffers()[2] is not None else np.zeros(0, np.uint8)
+    )
+    lengths = np.diff(offsets)
+    total = int(offsets[-1] - offsets[0])
+    h = np.full(len(column), HASH_SEED, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        if total:
+            powers = np.ones(int(lengths.max()) + 1, dtype=np.uint64)
+            for i in range(1, len(powers)):
+                powers[i] = powers[i - 1] * _PRIME
+            # byte i of a key of length n weighs PRIME^(n - 1 - i); the seed weighs PRIME^n
+            exponent = np.repeat(offsets[1:] - 1, lengths) - np.arange(offsets[0], offsets[-1])
+            weighted = data[offsets[0] : offsets[-1]].astype(np.uint64) * powers[exponent]
+            starts = (offsets[:-1] - offsets[0])[lengths > 0]
+            h = h * powers[lengths]
+            h[lengths > 0] += np.add.reduceat(weighted, starts)
+        h ^= lengths.astype(np.uint64)
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
 
 
 def buckets_for(items: int) -> int:
@@ -71,10 +102,10 @@ def day_dates(days: np.ndarray) -> list[str]:
     return [str(d) for d in (_EPOCH + np.asarray(days, dtype=np.int64)).astype("datetime64[D]")]
 
 
-def tail_to_merge(sizes: Sequence[int]) -> int:
+def tail_to_merge(sizes: Sequence[int], fan_in: int = FAN_IN) -> int:
     """How many of the newest entries of `sizes` (oldest first, the newest just added) to merge
     into one: the newest absorbs the one before it while that one is at most twice what has been
-    absorbed, and the merge happens once FAN_IN or more would go (1 when nothing merges). Sizes
+    absorbed, and the merge happens once `fan_in` or more would go (1 when nothing merges). Sizes
     then fall geometrically from oldest to newest, a merge rewrites about FAN_IN times what it
     adds, a row is rewritten O(log n) times however many small writes come, and a small write
     usually writes its own part and reads nothing back."""
@@ -82,4 +113,4 @@ def tail_to_merge(sizes: Sequence[int]) -> int:
     while taken < len(sizes) and sizes[-taken - 1] <= 2 * max(absorbed, 1):
         absorbed += sizes[-taken - 1]
         taken += 1
-    return taken if taken >= FAN_IN else 1
+    return taken if taken >= fan_in else 1

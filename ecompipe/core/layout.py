@@ -226,9 +226,12 @@ def cells_manifest_key(order_date: str) -> str:
     return f"{CELLS}order_date={date_token(order_date)}/cells.json"
 
 
+CUSTOMERS = CURATED + "customers/"  # apart from cells/: the LIST of manifests a plan makes stays small
+
+
 def customers_key(order_date: str, version: str) -> str:
     """A date's customers and their order counts (what unique_customers needs, exactly)."""
-    return f"{CELLS}order_date={date_token(order_date)}/customers-{key_token(version)}.arrow"
+    return f"{CUSTOMERS}order_date={date_token(order_date)}/{key_token(version)}.arrow"
 
 
 def date_lock_key(order_date: str) -> str:

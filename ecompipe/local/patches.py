@@ -16,6 +16,7 @@ def apply() -> None:
     patch_moto_sdk_object_bodies()
     patch_moto_athena_rest_json()
     patch_moto_s3_conditional_writes()
+    patch_moto_s3_prefix_listing()
 
 
 def patch_moto_ecs_integration() -> None:
@@ -230,3 +231,44 @@ def patch_moto_s3_conditional_writes() -> None:
     S3Response.put_object = conditional(S3Response.put_object)  # type: ignore[method-assign]
     S3Response.delete_object = conditional(S3Response.delete_object)  # type: ignore[method-assign]
     S3Response._ecompipe_conditional_patched = True  # type: ignore[attr-defined]
+
+
+def patch_moto_s3_prefix_listing() -> None:
+    """moto answers a LIST with a prefix by walking every key the bucket ever held (in a versioned
+    bucket deleted keys stay, each looked up in Python), so a LIST's cost grows with the bucket's
+    history: ~35 ms each after 100 batches, a batch makes several. S3 answers from its index by
+    prefix. This hands moto only the names under the prefix (one pass over the names in C); what
+    it does with them is moto's own code."""
+    from moto.s3.models import FakeTableStorageBucket, S3Backend
+
+    if getattr(S3Backend, "_ecompipe_listing_patched", False):
+        return
+    original = S3Backend.list_objects
+
+    class _Under:
+        """The bucket's keys under one prefix: what moto's listing iterates."""
+
+        def __init__(self, store: Any, prefix: str) -> None:
+            self.store = store
+            self.names = [n for n in list(dict.keys(store)) if n.startswith(prefix)]
+
+        def items(self) -> Iterator[tuple[str, Any]]:
+            for name in self.names:
+                latest = self.store.get(name)
+                if latest is not None:
+                    yield name, latest
+
+    class _Bucket:
+        def __init__(self, bucket: Any, prefix: str) -> None:
+            self._bucket, self.keys = bucket, _Under(bucket.keys, prefix)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._bucket, name)
+
+    def list_objects(self: Any, bucket: Any, prefix: Any, delimiter: Any, marker: Any, max_keys: Any) -> Any:
+        if not prefix or isinstance(bucket, FakeTableStorageBucket):
+            return original(self, bucket, prefix, delimiter, marker, max_keys)
+        return original(self, _Bucket(bucket, prefix), prefix, delimiter, marker, max_keys)
+
+    S3Backend.list_objects = list_objects  # type: ignore[method-assign]
+    S3Backend._ecompipe_listing_patched = True  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ def _as_before_cells(res: Resources) -> None:
     parquet.put_frame(
         res.bucket, layout.LEGACY_KEY_INDEX + "orders-keys.parquet", store.read_keys(ORDERS, store.dates())
     )
-    for prefix in (layout.CELLS, layout.KEY_INDEX_RUNS):
+    for prefix in (layout.CELLS, layout.CUSTOMERS, layout.KEY_INDEX_RUNS):
         res.bucket.delete_prefix(prefix)
     for o in res.bucket.list(layout.CURATED):
         if "/bucket=" in o.key:
