@@ -19,8 +19,6 @@ fenced as before (transformer.task)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
@@ -32,8 +30,7 @@ from ecompipe.core.arrow import contiguous
 from ecompipe.core.keys import isin
 from transformer import curate, kpis, partials
 from transformer.cell_plan import META, DatePlan
-
-FenceCheck = Callable[[str], None]
+from transformer.groups import FenceCheck
 
 
 def rebuild(

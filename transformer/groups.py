@@ -1,5 +1,6 @@
-"""The groups of a batch's transform: which affected dates rebuild together (closed under the
-batch's moves, recorded before any shared write), and rebuilding one group's partitions and KPIs."""
+"""The groups of a batch's transform: the staged batch, and which affected dates rebuild together
+(closed under the batch's moves, recorded before any shared write). Rebuilding a group's cells
+and KPIs is transformer.cells."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import pandas as pd
 
 from ecompipe.aws import transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
-from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
-from transformer import cells, curate
+from transformer import curate
 
 FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
@@ -98,20 +98,3 @@ def _recorded(bucket: Bucket, batch_id: str) -> list[list[str]]:
         return [[d for d in doc if isinstance(d, str)]]
     groups = doc.get("groups", []) if isinstance(doc, dict) else []
     return [[d for d in g if isinstance(d, str)] for g in groups if isinstance(g, list)]
-
-
-def rebuild(
-    curated: CuratedStore,
-    store: KpiStore,
-    dates: list[str],
-    orders: pd.DataFrame,
-    items: pd.DataFrame,
-    products: pd.DataFrame,
-    fence: FenceCheck,
-    batch_id: str | None = None,
-    dropped: pd.Index | None = None,
-    recategorised: pd.Index | None = None,
-) -> int:
-    """The cells of `dates` (a closed group, or several) rebuilt with the batch's rows of those
-    dates and written, then their KPIs (transformer.cells); returns the KPI items written."""
-    return cells.rebuild(curated, store, dates, orders, items, products, fence, batch_id, dropped, recategorised)

@@ -15,7 +15,7 @@ from ecompipe.aws.curated import CELLS, ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
 from ecompipe.core.keys import isin
-from transformer import curate, groups
+from transformer import cells, curate, groups
 from transformer.groups import Batch, FenceCheck
 
 CATALOGUE = "products"
@@ -123,7 +123,7 @@ def rebuild(
     batch = plan.batch or Batch.load(bucket, batch_id)
     curated = CuratedStore(bucket)
     products, changed = groups.products_after(curated, batch.products)
-    written = groups.rebuild(
+    written = cells.rebuild(
         curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped, changed
     )
     return written, categories(products)
