@@ -20,7 +20,6 @@ from ecompipe.aws import parquet, transient
 from ecompipe.aws.objects import Bucket, side_by_side
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
-from ecompipe.core.errors import ObjectMissing
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
 LAYOUT_VERSION = 2
@@ -55,14 +54,13 @@ class Part:
 
 @dataclass
 class DateCells:
-    """A date's manifest. `etag`: the manifest's, when read from the store."""
+    """A date's manifest."""
 
     date: str
     buckets: int
     cells: dict[int, list[Part]] = field(default_factory=dict)
     customers: str | None = None  # the version of its customers object
     unique_customers: int = 0
-    etag: str | None = None
 
     def parts(self) -> list[tuple[int, Part]]:
         return [(b, p) for b in sorted(self.cells) for p in self.cells[b]]
@@ -81,7 +79,7 @@ class DateCells:
         }
 
     @classmethod
-    def from_json(cls, doc: dict, etag: str | None = None) -> DateCells:
+    def from_json(cls, doc: dict) -> DateCells:
         cells = {int(b): [Part(**p) for p in parts] for b, parts in doc.get("cells", {}).items()}
         return cls(
             str(doc["order_date"]),
@@ -89,7 +87,6 @@ class DateCells:
             cells,
             doc.get("customers"),
             int(doc.get("unique_customers", 0)),
-            etag,
         )
 
 
@@ -107,13 +104,8 @@ class CellStore:
         }
 
     def read(self, date: str) -> DateCells | None:
-        info = self.bucket.head(layout.cells_manifest_key(date))
-        if info is None:
-            return None
-        try:
-            return DateCells.from_json(self.bucket.get_json(info.key), info.etag)
-        except ObjectMissing:
-            return None
+        doc = self.bucket.get_json_or_none(layout.cells_manifest_key(date))
+        return None if doc is None else DateCells.from_json(doc)
 
     def read_many(self, dates: list[str]) -> dict[str, DateCells]:
         found = side_by_side(self.read, dates)
@@ -174,7 +166,7 @@ class CellStore:
             if after.customers is not None:
                 transient.put_frame(self.bucket, layout.customers_key(after.date, after.customers), customers)
         if after.parts():
-            after.etag = self.bucket.put_json(layout.cells_manifest_key(after.date), after.to_json())
+            self.bucket.put_json(layout.cells_manifest_key(after.date), after.to_json())
         elif before is not None:
             self.bucket.delete(layout.cells_manifest_key(after.date))
         self.bucket.delete_keys(_gone(before, after))
