@@ -75,8 +75,8 @@ def plan_kpis(res: Resources, date_from: str, date_to: str) -> KpiPlan:
     curated = CuratedStore(res.bucket)
     current_orders = res.kpis.order_kpis(date_from, date_to)
     current_categories = res.kpis.category_kpis(date_from, date_to)
-    partition_dates = {d for d in curated.dates() if date_from <= d <= date_to}
-    dates = sorted(partition_dates | {r["order_date"] for r in current_orders + current_categories})
+    stored_dates = {d for d in curated.dates() if date_from <= d <= date_to}
+    dates = sorted(stored_dates | {r["order_date"] for r in current_orders + current_categories})
     orders = curated.read_rows(ORDERS, dates)
     items = curated.read_rows(ORDER_ITEMS, dates)
     if orders is None or items is None:
