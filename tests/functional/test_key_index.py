@@ -5,9 +5,13 @@ the index's runs stay few."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.key_index import KeyIndex
 from ecompipe.core import cells, layout
 from tests.support.helpers import curated_rows, run_files
 
@@ -76,3 +80,21 @@ def test_the_index_runs_stay_few(resources) -> None:
     runs = resources.bucket.list(layout.key_index_run_prefix(ORDERS))
     assert 1 <= len(runs) <= 5, [r.key for r in runs]  # 12 batches: at most ~log2(12) + 1
     curated_rows(resources)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    runs=st.lists(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5)), max_size=25), max_size=4),
+    query=st.lists(st.integers(0, 35), max_size=20),
+)
+def test_a_lookup_finds_every_pair_of_every_run_for_each_queried_hash(resources, runs, query) -> None:
+    """Hashes repeated within a run and across runs, queried in any order, some twice: each
+    (query position, location) the runs hold comes back once, and nothing else."""
+    index = KeyIndex(resources.bucket)
+    index.clear()
+    for pairs in runs:
+        index.add(ORDERS, np.array([h for h, _ in pairs], np.uint64), np.array([loc for _, loc in pairs], np.int32))
+    found = index.lookup(ORDERS, np.array(query, np.uint64))
+    expected = {(at, loc) for at, h in enumerate(query) for pairs in runs for hh, loc in pairs if hh == h}
+    assert len(found) == len(expected)
+    assert set(zip(found["at"].tolist(), found["location"].tolist(), strict=True)) == expected
