@@ -41,14 +41,14 @@ def rebuild(
     items: pd.DataFrame,
     products: pd.DataFrame,
     fence: FenceCheck,
-    batch_id: str | None = None,
-    dropped: pd.Index | None = None,
+    claims: curate.Claims | None = None,
     recategorised: pd.Index | None = None,
 ) -> int:
     """The cells of `dates` (a closed group, or several) rebuilt with the batch's rows of those
-    dates, then their KPIs; returns the KPI items written."""
+    dates (whose rows they may replace: curate.Claims), then their KPIs; returns the KPI items
+    written."""
     before = curated.date_cells(dates)
-    gone_keys = pd.Series(dropped if dropped is not None else [], dtype="str")
+    gone_keys = pd.Series(claims.dropped if claims is not None else [], dtype="str")
     listed = curated.keys.listing()  # (one LIST for every lookup below)
     located_items = curated.locate(ORDER_ITEMS, pd.concat([items["item_key"], gone_keys]), "item_key", listed)
     affected = pd.Index(
@@ -67,8 +67,7 @@ def rebuild(
         _newest(old_items[hit_items], "item_key"),
         orders,
         items,
-        batch_id,
-        dropped,
+        claims,
     )
     if new_items["order_date"].isna().any():
         orphans = new_items.loc[new_items["order_date"].isna(), "item_key"].head(5).tolist()

@@ -8,6 +8,7 @@ product changed category. Those partitions are rebuilt whole; KPIs are computed 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pyarrow.compute as pc
@@ -170,24 +171,45 @@ def pack(groups: list[list[str]], weight: Mapping[str, int], bins: int) -> list[
     return [sorted(dates) for _, dates in filled if dates]
 
 
+def _no_keys() -> pd.Index:
+    return pd.Index([], dtype="str")
+
+
+@dataclass(frozen=True)
+class Claims:
+    """Whose rows a batch's rebuild may replace. `batch_id`: the stamp on the rows it writes;
+    `resolved`: the held items among its rows (taken from the pending set); `dropped`: held items
+    it resolved and wrote before, and no longer holds since a recheck at its commit.
+
+    A held item is never stored while it is held. So a resolved item already stored under another
+    batch's stamp was taken by that batch's commit (it resolved or re-sent the item) after this
+    batch's recheck: the stored row stays, as it will once this batch's commit rechecks and drops
+    the item. Without that, the rebuild would restamp the row as its own and the drop would then
+    delete a row another batch committed."""
+
+    batch_id: str | None = None
+    resolved: pd.Index = field(default_factory=_no_keys)
+    dropped: pd.Index = field(default_factory=_no_keys)
+
+
 def rebuild(
     existing_orders: pd.DataFrame,
     existing_items: pd.DataFrame,
     batch_orders: pd.DataFrame,
     batch_items: pd.DataFrame,
-    batch_id: str | None = None,
-    dropped: pd.Index | None = None,
+    claims: Claims | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The full contents of the affected partitions after the upsert.
 
     `existing_*` hold every row of the affected partitions; the batch's rows (each key once)
-    replace theirs by key. Items of `dropped` that this batch (`batch_id`) wrote go: held items it
-    resolved, wrote, and then no longer held when it rechecked them at its commit, because another
-    batch's commit took them meanwhile (ecompipe.batch.commit).
-    Items take the date of their (possibly changed) order.
+    replace theirs by key, but for resolved items another batch committed (Claims). Items of
+    `claims.dropped` that this batch wrote go: held items it resolved, wrote, and then no longer
+    held when it rechecked them at its commit, because another batch's commit took them meanwhile
+    (ecompipe.batch.commit). Items take the date of their (possibly changed) order.
     """
-    if batch_id is not None and dropped is not None and len(dropped):
-        existing_items = without_dropped(existing_items, dropped, batch_id)
+    if claims is not None and claims.batch_id is not None:
+        existing_items = without_dropped(existing_items, claims.dropped, claims.batch_id)
+        batch_items = batch_items[~isin(batch_items["item_key"], taken(existing_items, claims)).to_numpy()]
     orders = upsert(existing_orders, batch_orders, "order_id")
     items = upsert(existing_items.drop(columns=["order_date"], errors="ignore"), batch_items, "item_key")
     items = items.drop(columns=["order_date"], errors="ignore").reset_index(drop=True)
@@ -196,9 +218,18 @@ def rebuild(
     return orders, items
 
 
+def taken(existing: pd.DataFrame, claims: Claims) -> pd.Index:
+    """The batch's resolved items that `existing` holds under another batch's stamp."""
+    if not len(claims.resolved) or existing.empty or "batch_id" not in existing.columns:
+        return _no_keys()
+    others = ~isin(existing["batch_id"], pd.Index([claims.batch_id], dtype="str")).to_numpy()
+    keys = existing.loc[others, "item_key"]
+    return pd.Index(keys[isin(keys, claims.resolved).to_numpy()].unique(), dtype="str")
+
+
 def without_dropped(existing: pd.DataFrame, dropped: pd.Index, batch_id: str) -> pd.DataFrame:
     """`existing` items without those of `dropped` stamped with `batch_id`."""
-    if existing.empty or "batch_id" not in existing.columns:
+    if not len(dropped) or existing.empty or "batch_id" not in existing.columns:
         return existing
     mine = isin(existing["batch_id"], pd.Index([batch_id], dtype="str")).to_numpy()
     gone = mine & isin(existing["item_key"], dropped).to_numpy() if mine.any() else mine

@@ -18,7 +18,7 @@ from ecompipe.aws.objects import Bucket, side_by_side
 from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
-from transformer import cells, plans
+from transformer import cells, curate, plans
 from transformer import groups as grouping
 from transformer.groups import Batch, FenceCheck
 from transformer.plans import Plan
@@ -138,9 +138,8 @@ def rebuild_group(
 
     orders, items = transient.get_frame(bucket, key(ORDERS)), transient.get_frame(bucket, key(ORDER_ITEMS))
     catalogue, changed = products
-    written = cells.rebuild(
-        curated, store, plan.groups[group], orders, items, catalogue, fence, batch_id, recategorised=changed
-    )
+    claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
+    written = cells.rebuild(curated, store, plan.groups[group], orders, items, catalogue, fence, claims, changed)
     bucket.put_json(key("done"), {"kpi_items_written": written})
     return written
 

@@ -5,7 +5,7 @@ and KPIs is transformer.cells."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -21,13 +21,14 @@ FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 
 @dataclass
 class Batch:
-    """The staged batch: its orders, items (its own, then the held items it resolves) and
-    products, each key once (its last row, as the upsert takes it; validation stages each key once
-    anyway)."""
+    """The staged batch: its orders, items (its own, then the held items it resolves: `resolved`,
+    their keys) and products, each key once (its last row, as the upsert takes it; validation
+    stages each key once anyway)."""
 
     orders: pd.DataFrame
     items: pd.DataFrame
     products: pd.DataFrame
+    resolved: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
 
     @classmethod
     def load(cls, bucket: Bucket, batch_id: str) -> Batch:
@@ -39,6 +40,7 @@ class Batch:
             _staged(bucket, batch_id, ORDERS, "order_id"),
             _newest(items, "item_key", batch_id),
             staged_products(bucket, batch_id),
+            _keys(resolved),
         )
 
     def counts(self, changed: int) -> dict[str, int]:
@@ -48,6 +50,15 @@ class Batch:
             "products_upserted": len(self.products),
             "products_recategorised": changed,
         }
+
+
+def resolved_keys(bucket: Bucket, batch_id: str) -> pd.Index:
+    """The keys of the held items the batch resolves, as staged now."""
+    return _keys(transient.get_frame_or_none(bucket, layout.staged_resolved_key(batch_id), columns=["item_key"]))
+
+
+def _keys(resolved: pd.DataFrame | None) -> pd.Index:
+    return pd.Index([] if resolved is None else resolved["item_key"].unique(), dtype="str")
 
 
 def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:

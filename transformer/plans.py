@@ -123,9 +123,8 @@ def rebuild(
     batch = plan.batch or Batch.load(bucket, batch_id)
     curated = CuratedStore(bucket)
     products, changed = groups.products_after(curated, batch.products)
-    written = cells.rebuild(
-        curated, store, dates, batch.orders, batch.items, products, fence, batch_id, dropped, changed
-    )
+    claims = curate.Claims(batch_id, batch.resolved, dropped if dropped is not None else curate.Claims().dropped)
+    written = cells.rebuild(curated, store, dates, batch.orders, batch.items, products, fence, claims, changed)
     return written, categories(products)
 
 

@@ -30,14 +30,13 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from ecompipe.aws import transient
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.date_leases import DateLeases
 from ecompipe.aws.lock import Fence, Lease, LeaseStore
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout, statuses
+from ecompipe.core import statuses
 from ecompipe.core.observability import logger
-from transformer import fanout, plans
+from transformer import fanout, groups, plans
 from transformer import task as transform_task
 from transformer.groups import Batch
 from transformer.plans import Plan
@@ -250,10 +249,7 @@ class Commit:
 
     def _resolved(self) -> set[str]:
         """The held items the batch resolves as staged now (what its rows hold besides its own)."""
-        staged = transient.get_frame_or_none(
-            self.res.bucket, layout.staged_resolved_key(self.batch_id), columns=["item_key"]
-        )
-        return set() if staged is None else set(staged["item_key"])
+        return set(groups.resolved_keys(self.res.bucket, self.batch_id))
 
     def _basis(self) -> dict:
         return CuratedStore(self.res.bucket).basis()

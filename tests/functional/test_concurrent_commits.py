@@ -407,6 +407,19 @@ BASE_FIRST = [0] * 5  # the first batch validated and committed alone (plan, hol
         [*BASE_FIRST, 1, 2, 1, 2, 2, 2, 2, 1, 1, 1],
     )
 )
+# two batches resolve the same held items (each saw their orders stored by the other, not yet
+# finished); the one finishing last rebuilt with them after the other committed them, then drops
+# them at its recheck: the rows the other committed stay
+@example(
+    (
+        [
+            ["order_items_1.csv"],
+            ["orders_3.csv"],
+            ["order_items_2.csv", "order_items_3.csv", "order_items_t4.csv", "products_1.csv"],
+        ],
+        [2, 0, 2, 2, 2, 1],
+    )
+)
 def test_commits_whose_steps_interleave_end_as_if_run_alone_in_the_order_they_finished(aws_env: None, schedule) -> None:
     batches, picks = schedule
     (*state, reports), finished = _stepwise(batches, picks, STEP_FILES)

@@ -62,3 +62,25 @@ def test_a_catalogue_re_sent_unchanged_is_the_same_wherever_its_rows_came_from()
     assert not curate.same_products(before, catalogue([("P1", "Books", "b1"), ("P2", "Toys", "b1"), ("P3", "x", "b2")]))
     assert not curate.same_products(None, before)
     assert not curate.same_products(before, before.assign(price_cents=[500, 600]))
+
+
+def test_a_resolved_item_another_batch_committed_stays_its_row_and_a_dropped_one_of_its_own_goes() -> None:
+    """Claims: the batch B resolved held items a, b and c. Another batch A committed a meanwhile
+    (stored under A's stamp): A's row stays. b is stored under B's own stamp (an earlier attempt):
+    B's new row replaces it. d was B's and is dropped: it goes; e is dropped but A's: it stays."""
+    orders = _orders(("1", "2025-01-01", "delivered"))
+    stored = pd.DataFrame(
+        {
+            "item_key": ["a", "b", "d", "e"],
+            "order_id": ["1"] * 4,
+            "product_id": ["P-A", "P-old", "P-B", "P-A"],
+            "batch_id": ["A", "B", "B", "A"],
+        }
+    )
+    batch = pd.DataFrame(
+        {"item_key": ["a", "b", "c"], "order_id": ["1"] * 3, "product_id": ["P-B"] * 3, "batch_id": ["B"] * 3}
+    )
+    claims = curate.Claims("B", resolved=pd.Index(["a", "b", "c"]), dropped=pd.Index(["d", "e"]))
+    _, items = rebuild(orders, stored, orders.iloc[0:0], batch, claims)
+    rows = {k: (p, b) for k, p, b in zip(items["item_key"], items["product_id"], items["batch_id"], strict=True)}
+    assert rows == {"a": ("P-A", "A"), "b": ("P-B", "B"), "c": ("P-B", "B"), "e": ("P-A", "A")}
