@@ -11,7 +11,7 @@ import pandas as pd
 
 from ecompipe.aws import transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
-from ecompipe.aws.objects import Bucket
+from ecompipe.aws.objects import Bucket, ObjectInfo
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
 from transformer import curate
@@ -81,14 +81,20 @@ def products_after(curated: CuratedStore, staged: pd.DataFrame) -> tuple[pd.Data
 
 
 def plan(
-    bucket: Bucket, batch_id: str, curated: CuratedStore, batch: Batch, changed: pd.Index, bins: int
+    bucket: Bucket,
+    batch_id: str,
+    curated: CuratedStore,
+    batch: Batch,
+    changed: pd.Index,
+    bins: int,
+    listed: dict[str, list[ObjectInfo]],
 ) -> tuple[list[list[str]], pd.Series]:
     """(the affected dates in closed groups packed into at most `bins` bins, each batch item's
     date). The groups are recorded before any shared write and every later attempt of the batch
     keeps them together: a killed attempt may already have moved rows, so the curated store alone
     no longer shows every date or move (an order re-sent under a new date is gone from its old
     partition, whose KPIs would otherwise keep counting it)."""
-    index = curated.index_for(batch.orders, batch.items, changed)
+    index = curated.index_for(batch.orders, batch.items, changed, listed)
     dates = curate.item_dates(batch.orders, batch.items, index)
     if dates.isna().any():
         orphans = batch.items.loc[dates.isna().to_numpy(), "item_key"].head(5).tolist()

@@ -1,21 +1,19 @@
 """A batch's transform as planned against the curated store at one moment: its groups of dates,
-what the store looked like when the plan read it (its basis: each partition's and the catalogue's
-version), and each batch item's date. Whether a plan still holds is a comparison of bases;
-ecompipe.batch.commit decides what to do when it does not."""
+what the plan read of the store (its basis: transformer.basis), and each batch item's date.
+Whether a plan still holds is transformer.basis; ecompipe.batch.commit decides what to do when it
+does not."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ecompipe.aws.curated import CELLS, ORDER_ITEMS, ORDERS, CuratedStore
+from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
-from ecompipe.core.keys import isin
-from transformer import cells, curate, groups
+from transformer import basis, cells, curate, groups
 from transformer.groups import Batch, FenceCheck
 
 CATALOGUE = "products"
@@ -24,7 +22,7 @@ CATALOGUE = "products"
 @dataclass
 class Plan:
     """groups: the affected dates in bins of closed groups; counts: what the batch upserts; basis:
-    CuratedStore.basis() read before the plan read the store; items_at: a digest of each batch
+    what the plan read, as versions (transformer.basis); items_at: a digest of each batch
     item's date; plan_id: set when the groups were stored for a fanned-out transform."""
 
     groups: list[list[str]]
@@ -58,54 +56,18 @@ class Plan:
 def make(bucket: Bucket, batch_id: str, bins: int = 1) -> Plan:
     """The batch's transform planned against the store as it is now, in at most `bins` bins."""
     curated = CuratedStore(bucket)
-    basis = curated.basis()  # before anything is read: a write after it shows as a change
+    catalogue, listed = basis.taken(curated)  # before anything is read: a write after them shows
     batch = Batch.load(bucket, batch_id)
     changed = curate.changed_categories(curated.products(), batch.products)
-    planned, item_dates = groups.plan(bucket, batch_id, curated, batch, changed, bins)
-    return Plan(planned, batch.counts(len(changed)), basis, digest(item_dates), batch=batch, item_dates=item_dates)
+    planned, item_dates = groups.plan(bucket, batch_id, curated, batch, changed, bins, listed)
+    read = basis.of(catalogue, listed, curated)
+    return Plan(planned, batch.counts(len(changed)), read, digest(item_dates), batch=batch, item_dates=item_dates)
 
 
 def digest(item_dates: pd.Series) -> str:
     """A digest of each batch item's date, in the batch's order."""
     hashed = pd.util.hash_pandas_object(item_dates.astype("str").fillna(""), index=False)
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
-
-
-def unchanged(before: dict, after: dict, dates: Iterable[str] | None = None, outside: Iterable[str] = ()) -> bool:
-    """Whether the catalogue and the partitions of `dates` (of every date not in `outside` when
-    `dates` is None) have the same versions in both bases. An empty basis matches nothing."""
-    if not before or not after or before.get(CATALOGUE) != after.get(CATALOGUE):
-        return False
-    return not _differing(before, after, dates, outside)
-
-
-def _differing(before: dict, after: dict, dates: Iterable[str] | None = None, outside: Iterable[str] = ()) -> list[str]:
-    """The dates (of `dates`, or all; none of `outside`) whose cells differ between two bases."""
-    old, new = before.get(CELLS, {}), after.get(CELLS, {})
-    which = set(old) | set(new) if dates is None else set(dates)
-    return sorted(d for d in which - set(outside) if old.get(d) != new.get(d))
-
-
-def untouched(bucket: Bucket, batch: Batch, before: dict, after: dict, held: Iterable[str]) -> bool:
-    """Whether what changed between two bases leaves a plan of `batch` as it was: the catalogue is
-    the same, and the partitions that changed outside `held` (another batch's dates) hold none of
-    the batch's orders, its items' orders, its items, nor items of the products it recategorises.
-    Reads the key columns of those partitions only (a plan again reads every date's)."""
-    if before.get(CATALOGUE) != after.get(CATALOGUE):
-        return False
-    curated = CuratedStore(bucket)
-    changed = _differing(before, after, outside=held)
-    orders = curated.read_keys(ORDERS, changed)
-    items = curated.read_keys(ORDER_ITEMS, changed)
-    mine = pd.concat([batch.orders["order_id"], batch.items["order_id"]], ignore_index=True)
-    if orders is not None and isin(orders["order_id"], mine).any():
-        return False
-    if items is None:
-        return True
-    recategorised = curate.changed_categories(curated.products(), batch.products)
-    return not (
-        isin(items["item_key"], batch.items["item_key"]).any() or isin(items["product_id"], recategorised).any()
-    )
 
 
 def rebuild(

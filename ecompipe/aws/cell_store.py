@@ -93,6 +93,7 @@ class DateCells:
 class CellStore:
     def __init__(self, bucket: Bucket) -> None:
         self.bucket = bucket
+        self.seen: dict[str, str | None] = {}  # each date's manifest as read: its ETag (None: there was none)
 
     def manifests(self) -> dict[str, str]:
         """Order date -> ETag of every date's manifest (one LIST)."""
@@ -104,8 +105,15 @@ class CellStore:
         }
 
     def read(self, date: str) -> DateCells | None:
-        doc = self.bucket.get_json_or_none(layout.cells_manifest_key(date))
-        return None if doc is None else DateCells.from_json(doc)
+        """A date's manifest (None without one), its version noted in `seen`."""
+        found = self.bucket.get_json_and_etag(layout.cells_manifest_key(date))
+        self.seen[date] = None if found is None else found[1]
+        return None if found is None else DateCells.from_json(found[0])
+
+    def versions(self, dates: list[str]) -> dict[str, str | None]:
+        """Each date's manifest ETag now (None without one): a HEAD each."""
+        heads = side_by_side(lambda d: self.bucket.head(layout.cells_manifest_key(d)), dates)
+        return {d: None if h is None else h.etag for d, h in zip(dates, heads, strict=True)}
 
     def read_many(self, dates: list[str]) -> dict[str, DateCells]:
         found = side_by_side(self.read, dates)

@@ -25,7 +25,6 @@ __all__ = ["KEY_COLUMNS", "ORDERS", "ORDER_ITEMS", "PRODUCTS", "CuratedIndex", "
 
 PRODUCTS = "products"
 KEY_COLUMNS = {ORDERS: ["order_id", "order_date"], ORDER_ITEMS: ["item_key", "order_id", "product_id", "order_date"]}
-CELLS = "cells"  # the basis's entry for the dates' manifests
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -57,11 +56,10 @@ class CuratedStore:
         """Every order date with rows."""
         return sorted(self.cells.manifests())
 
-    def basis(self) -> dict:
-        """What a plan of the store is made from, as versions: each date's manifest ETag, and the
-        catalogue's ETag (None without one). One LIST and one HEAD."""
+    def catalogue_version(self) -> str | None:
+        """The catalogue's ETag (None without one): one HEAD."""
         products = self.bucket.head(layout.CURATED_PRODUCTS_KEY)
-        return {CELLS: self.cells.manifests(), PRODUCTS: None if products is None else products.etag}
+        return None if products is None else products.etag
 
     def locate(
         self, kind: str, keys: pd.Series | pd.Index, by: str, listed: dict[str, list[ObjectInfo]] | None = None
@@ -102,9 +100,16 @@ class CuratedStore:
         days = np.unique(hits["location"].to_numpy() // cell_math.MAX_BUCKETS)
         return cell_math.day_dates(days)
 
-    def index_for(self, orders: pd.DataFrame, items: pd.DataFrame, recategorised: pd.Index) -> CuratedIndex:
-        """Where the batch's stored keys are (CuratedIndex)."""
-        listed = self.keys.listing()
+    def index_for(
+        self,
+        orders: pd.DataFrame,
+        items: pd.DataFrame,
+        recategorised: pd.Index,
+        listed: dict[str, list[ObjectInfo]] | None = None,
+    ) -> CuratedIndex:
+        """Where the batch's stored keys are (CuratedIndex), by the index's runs `listed` (listed
+        now when not given)."""
+        listed = self.keys.listing() if listed is None else listed
         located_items = self.locate(ORDER_ITEMS, items["item_key"], "item_key", listed)
         order_ids = pd.concat([orders["order_id"], items["order_id"], located_items["order_id"]], ignore_index=True)
         located_orders = self.locate(ORDERS, order_ids, "order_id", listed)

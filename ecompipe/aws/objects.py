@@ -188,6 +188,16 @@ class Bucket:
         except ObjectMissing:
             return None
 
+    def get_json_and_etag(self, key: str) -> tuple[Any, str] | None:
+        """The JSON object at key with its ETag (one GET), or None when it does not exist."""
+        try:
+            resp = self.s3.get_object(Bucket=self.name, Key=key)
+        except ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+        return json.loads(resp["Body"].read()), str(resp.get("ETag", "")).strip('"')
+
     def put_json(self, key: str, value: Any) -> str:
         data = json.dumps(value, indent=2, sort_keys=False, default=str).encode()
         return self.put_bytes(key, data, "application/json")

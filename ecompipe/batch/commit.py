@@ -7,13 +7,14 @@ and leaves the commit where it was):
 
 - plan: recheck the batch's held items when what its validation read changed, then plan the
   transform against the store as it is now (no lease: reading only);
-- hold: take the leases on the plan's dates in ascending order. If the held dates' partitions or
-  the catalogue changed since the plan read them, plan again under the leases; a new plan naming
-  a date not held frees them all and takes the union;
-- rebuild: the held dates' partitions and KPIs (fenced on the date leases); for a fanned-out
+- hold: take the leases on the plan's dates in ascending order. If the held dates' cells the plan
+  read or the catalogue changed since (transformer.basis.held_unchanged), plan again under the
+  leases; a new plan naming a date not held frees them all and takes the union;
+- rebuild: the held dates' cells and KPIs (fenced on the date leases); for a fanned-out
   batch, the TransformDates Map's children do this per group;
-- finish: take the commit lease. When anything the plan read changed since (another batch
-  committed, or wrote dates this one does not hold), recheck and plan again: a date not held
+- finish: take the commit lease. When what the plan depends on changed since outside the held
+  dates (transformer.basis.stands: another batch stored the batch's keys elsewhere, or the
+  catalogue changed) or its held items were rechecked, plan again: a date not held
   frees every lease and goes back to hold (the union); a different plan (items rechecked, the
   catalogue changed, an item's date) rebuilds the held dates again here. Then the batch-wide
   writes. The archive frees every lease.
@@ -36,7 +37,7 @@ from ecompipe.aws.lock import Fence, Lease, LeaseStore
 from ecompipe.batch.resources import Resources
 from ecompipe.core import statuses
 from ecompipe.core.observability import logger
-from transformer import fanout, groups, plans
+from transformer import basis, fanout, groups, plans
 from transformer import task as transform_task
 from transformer.groups import Batch
 from transformer.plans import Plan
@@ -153,7 +154,7 @@ class Commit:
         assert self.plan is not None
         while True:
             self.leases.dates.hold(sorted(self.need), self.leases.patience, lambda h: self.on_wait("date", h))
-            if plans.unchanged(self.plan.basis, self._basis(), dates=self.need):
+            if basis.held_unchanged(CuratedStore(self.res.bucket), self.plan.basis, self.need):
                 break
             logger.info("batch %s: the dates it holds changed since its plan: planned again", self.batch_id)
             self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)  # the held dates stay as they are
@@ -208,14 +209,10 @@ class Commit:
         )
 
     def _stands(self) -> bool:
-        """Whether the plan still holds: nothing it read changed outside the held dates, or what
-        changed (another batch's dates) holds nothing of this batch's (plans.untouched)."""
+        """Whether the plan still holds outside the held dates (transformer.basis.stands)."""
         assert self.plan is not None
-        now = self._basis()
-        if plans.unchanged(self.plan.basis, now, outside=self.need):
-            return True
         batch = self.plan.batch or Batch.load(self.res.bucket, self.batch_id)
-        return plans.untouched(self.res.bucket, batch, self.plan.basis, now, self.need)
+        return basis.stands(CuratedStore(self.res.bucket), batch, self.plan.basis, self.need)
 
     def _same_rows(self, again: Plan) -> bool:
         """Whether the rebuild stands for the batch's plan now: the same items at the same dates,
@@ -223,7 +220,7 @@ class Commit:
         assert self.plan is not None and again.batch is not None
         if self.plan.items_at != again.items_at:
             return False
-        if plans.unchanged(self.plan.basis, again.basis, dates=()):
+        if basis.same_catalogue(self.plan.basis, again.basis):
             return True
         return bool(self.categories) and self.categories == plans.categories_now(self.res.bucket, again.batch)
 
@@ -250,9 +247,6 @@ class Commit:
     def _resolved(self) -> set[str]:
         """The held items the batch resolves as staged now (what its rows hold besides its own)."""
         return set(groups.resolved_keys(self.res.bucket, self.batch_id))
-
-    def _basis(self) -> dict:
-        return CuratedStore(self.res.bucket).basis()
 
     def _dates_fence(self) -> Callable[[str], None]:
         dates = sorted(self.need)

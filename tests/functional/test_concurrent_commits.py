@@ -439,3 +439,50 @@ def _no_unknown_order(value):
     if isinstance(value, list):
         return [_no_unknown_order(v) for v in value]
     return value
+
+
+def test_a_plan_made_between_another_batchs_index_run_and_its_cells_write_sees_that_write(
+    aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 77 under O3 (batch W) and under O1 (batch B). B plans while W has added its index run
+    (77 at O3's day) but not yet written O3's day: B's listing holds W's run, so no run is new
+    at B's finish (W's merge of runs is held back: a merge would list as new), but the day B read
+    changed since, and B must plan again and take 77 from it (transformer.basis.stands). Ends as
+    W then B run alone."""
+    from datetime import timedelta
+
+    from ecompipe.aws.cell_store import CellStore
+    from ecompipe.aws.key_index import KeyIndex
+    from ecompipe.batch.commit import DONE, FINISH, Commit, Leases
+    from ecompipe.batch.pipeline import archive_as_reported
+
+    batches = [FIRST_BATCH, ["order_items_t2.csv", "orders_3.csv"], ["order_items_t1.csv"]]
+    mock, res = _fresh("ecompipe-mid-write")
+    try:
+        first, w, b = [record_manifest(res.bucket, put_files(res, {n: STEP_FILES[n] for n in bs})) for bs in batches]
+        run_manifest(res, first, NOW)
+        commits = {}
+        for i, manifest in ((1, w), (2, b)):
+            validate_task.run(res.settings, res.bucket, manifest.batch_id, NOW)
+            commits[i] = Commit(res, manifest.batch_id, Leases.of(res, f"run-{i}", f"t:{i}", timedelta(0)), now=NOW)
+        write, planned = CellStore.write, []
+
+        def b_plans_first(self, *args, **kwargs):
+            if not planned:
+                planned.append(commits[2].step())  # B's plan, between W's index run and W's cells
+            return write(self, *args, **kwargs)
+
+        monkeypatch.setattr(CellStore, "write", b_plans_first)
+        monkeypatch.setattr(KeyIndex, "compact", lambda self: 0)
+        commits[1].run(until=FINISH)
+        assert planned and commits[2].need == {"2025-06-01"}, "B planned without W's day"
+        monkeypatch.setattr(CellStore, "write", write)
+        for i, manifest in ((1, w), (2, b)):
+            commits[i].run(DONE)
+            archive_as_reported(res.bucket, manifest, res.bucket.get_json(layout.report_key(manifest.batch_id)))
+            commits[i].leases.release()
+        assert "2025-06-02" in commits[2].need, "B's finish did not see W's write"
+        state = _state(res)
+    finally:
+        mock.stop()
+    assert state == _serial(batches, STEP_FILES)[:-1]
