@@ -44,7 +44,7 @@ class KeyIndex:
         if not len(pairs[0]):
             return None
         key = layout.key_index_run_key(kind, f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}")
-        self._put(key, pairs)
+        self._put(key, pairs)  # (kept in the cache: the merge under the commit lease reads it back)
         return key
 
     def listing(self) -> dict[str, list[ObjectInfo]]:
@@ -104,22 +104,24 @@ class KeyIndex:
 
     def _cached(self, run: ObjectInfo) -> tuple[np.ndarray, np.ndarray]:
         """A run's pairs, read once per process (the same key and ETag hold the same pairs)."""
-        at = (self.bucket.name, run.key, run.etag)
         with _cache_lock:
-            found = _cache.get(at)
+            found = _cache.get((self.bucket.name, run.key, run.etag))
         if found is None:
             found = self._get(run.key)
-            with _cache_lock:
-                _cache[at] = found
-                while sum(h.nbytes + loc.nbytes for h, loc in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
-                    del _cache[next(iter(_cache))]  # the oldest first
+            self._remember(run.key, run.etag, found)
         return found
+
+    def _remember(self, key: str, etag: str, pairs: tuple[np.ndarray, np.ndarray]) -> None:
+        with _cache_lock:
+            _cache[(self.bucket.name, key, etag)] = pairs
+            while sum(h.nbytes + loc.nbytes for h, loc in _cache.values()) > _CACHE_BYTES and len(_cache) > 1:
+                del _cache[next(iter(_cache))]  # the oldest first
 
     def _put(self, key: str, pairs: tuple[np.ndarray, np.ndarray]) -> None:
         sink = io.BytesIO()
         table = pa.table({"hash": pairs[0], "location": pairs[1]})
         feather.write_feather(table, sink, compression="zstd", chunksize=max(table.num_rows, 1))
-        self.bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file")
+        self._remember(key, self.bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.arrow.file"), pairs)
 
     def _get(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         table = feather.read_table(io.BytesIO(self.bucket.get_bytes(key)))

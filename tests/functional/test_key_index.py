@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecompipe.aws import key_index
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.key_index import KeyIndex
 from ecompipe.core import cells, layout
@@ -51,6 +52,7 @@ def test_every_key_is_found_where_it_is_after_moves(resources) -> None:
 def test_a_key_never_stored_reads_no_cell(resources) -> None:
     store = CuratedStore(resources.bucket)
     run_files(resources, _batch(*[(f"O{i}", "2025-06-01") for i in range(50)]))
+    key_index._cache.clear()  # (as a fresh process: the runs are read, and nothing else)
     reads: list[str] = []
     resources.bucket.s3.meta.events.register(
         "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"])
