@@ -4,6 +4,7 @@ split of its orders into parts are the KPIs of all its rows (transformer.kpis)."
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -132,3 +133,12 @@ def test_a_part_spans_buckets_until_it_is_large_enough_to_split() -> None:
     assert cells.modulus_for(100, 64) == 1  # a small write: one part over the whole date
     assert cells.modulus_for(2 * rows, 64) == 2 and cells.modulus_for(2 * rows - 1, 64) == 1
     assert cells.modulus_for(10**9, 8) == 8  # never finer than the date's buckets
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**64 - 1) | st.integers(0, 8), st.integers(0, 5)), max_size=60))
+def test_an_index_run_holds_its_pairs_sorted_by_hash_then_location_each_once(pairs) -> None:
+    from ecompipe.aws.key_index import _pairs
+
+    h, loc = _pairs(np.array([p[0] for p in pairs], np.uint64), np.array([p[1] for p in pairs], np.int32))
+    assert list(zip(h.tolist(), loc.tolist(), strict=True)) == sorted(set(pairs))
