@@ -3,10 +3,12 @@
 One validate task and one transform task are measured on this machine, pinned to one CPU like the
 stack's 1-vCPU / 4 GiB Fargate tasks (infra/template.yaml), on a batch near the shard size a task
 holds (3M order items, ~128 MiB of CSV, 1% bad rows). From those seconds and that peak memory the
-model below gives, for a day of D bytes of CSV on the fanned-out design of docs/scaling.md: tasks,
-concurrency, state transitions, S3 requests, DynamoDB writes, wall time and cost per run, and the
-limit that binds first. AWS figures (prices, quotas, task start time) are named constants with their
-source; only the task start time is an assumption, since nothing here reaches AWS.
+model below gives, for a day of D bytes of CSV on the design as built (batches validated side by
+side, each rebuilding only the cells it touches, under the lease of its order dates): tasks,
+concurrency, the rebuilds that take today's date lease in turn, state transitions, S3 requests,
+DynamoDB writes, wall time and cost per run, and the limit that binds first. AWS figures (prices,
+quotas, task start time) are named constants with their source; the task start time and a
+request's latency are assumptions, since nothing here reaches AWS.
 
     python bench/scale.py                                   # measure, then model 1 TB and 10 TB
     python bench/scale.py --measured bench/out/scale.json   # reuse the last measurement
@@ -79,24 +81,37 @@ class Measured:
         return (self.peak_mib - self.baseline_mib) / self.csv_mib
 
 
-def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max_concurrency: int = 1000) -> dict:
-    """The fanned-out run of one day's CSV (docs/scaling.md "A day at internet scale").
+ITEMS_PER_CSV_MIB = 3_000_000 / 122.2  # the measured batch: 3M items in 122 MiB of CSV
+REQUEST_S = 0.02  # one S3 or DynamoDB request's latency inside a region: ASSUMED, not measured here
 
-    Validate: one child execution per shard of S MiB, S what a task holds by the measured memory
-    per CSV MiB (and never more than the size measured, so the measured throughput applies).
-    Transform: the day's rows are bucketed by a hash of user_id inside each order date, so every
-    KPI (sums, counts and distinct customers alike) adds up across buckets; one child per bucket of
-    about S MiB of CSV. The shuffle: each validate task writes one Parquet object whose row groups
-    are the buckets; each transform task reads its row group from every one (N_v x N_t ranged GETs).
+
+def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max_concurrency: int = 1000) -> dict:
+    """The run of one day's CSV on the built design (docs/scaling.md "A day at internet scale").
+
+    The day arrives as batches of S MiB, S what a process holds by the measured memory per CSV
+    MiB (and never more than the size measured, so the measured throughput applies); a task of
+    k vCPUs runs k of them at once. Validation runs side by side, without a lease. Each batch's
+    transform writes only the cells its rows touch (ecompipe.core.cells), so its work follows what
+    it brings; but it holds the lease of each order date it touches while it rebuilds, and a day's
+    data is mostly one order date: the day's rebuilds take that date's lease in turn, one after
+    another (`lease_chain_s`), whatever the number of tasks. Everything else runs in waves at the
+    concurrency that binds.
     """
+    from ecompipe.core import cells
+
     usable = task.memory_mib / task.vcpu * (1 - task.headroom) - m.baseline_mib  # per process
     shard = min(usable / m.memory_per_csv_mib, m.csv_mib)
-    # one process per vCPU: a task of k vCPUs runs k shards at once (the code is single-threaded)
-    per_task_mib = shard * task.vcpu
-    n_v = math.ceil(day_mib / per_task_mib)
-    n_t = n_v
+    batches = math.ceil(day_mib / shard)
+    n_v = n_t = math.ceil(batches / task.vcpu)  # one process per vCPU (the code is single-threaded)
+    items = shard * ITEMS_PER_CSV_MIB
+    date_buckets = cells.buckets_for(int(day_mib * ITEMS_PER_CSV_MIB))
+    parts = 2 * cells.modulus_for(int(items * 1.5), date_buckets)  # orders and items of each cell it writes
+    runs = 3 * (1 + math.ceil(math.log(max(batches, 2), cells.FAN_IN)))  # index runs a fresh task reads
+    # a rebuild's requests, one after another where they depend: the index's runs, the date's
+    # manifest and customers, its parts and runs written (side by side), manifest, customers, KPIs
+    rebuild_s = shard / (m.csv_mib / m.transform_s) + 8 * REQUEST_S
     t_v = aws.task_start_s + shard / (m.csv_mib / m.validate_s)
-    t_t = aws.task_start_s + shard / (m.csv_mib / m.transform_s)
+    t_t = aws.task_start_s + rebuild_s
     concurrency = min(max_concurrency, aws.map_children, aws.vcpu_quota // task.vcpu)
 
     def wall(n: int, seconds: float) -> float:
@@ -104,14 +119,15 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
         launching = max(n - aws.launch_burst, 0) / aws.launch_per_s + seconds  # the last one still runs
         return max(waves, launching)
 
-    # the 14 states of today's success path (statemachine/pipeline.asl.json), a size Choice, the two
-    # Map states and the reduce
-    parent_transitions = 14 + 4
-    transitions = parent_transitions + n_v + n_t  # one Task state per child execution (no retries counted)
-    gets = n_v + n_v * n_t + n_t  # read each shard, the shuffle, the reduce reads each bucket's partials
-    puts = 3 * n_v + n_t + n_t  # per shard: staged, rejected rows, report part; per bucket: curated, partials
-    days_touched = 1 + 1  # a day's orders plus late items of the day before (one date's KPIs per date)
-    ddb_writes = days_touched * (1 + m.categories)
+    lease_chain = batches * rebuild_s
+    # the 14 states of the success path (statemachine/pipeline.asl.json), a size Choice, the Map
+    # states and their children, per batch
+    transitions = batches * (14 + 4 + 2)
+    merges = parts / (cells.FAN_IN - 1)  # each part is merged into a bigger one about 1/3 of a time
+    gets = batches * (3 + runs + 2 + cells.FAN_IN * merges)  # inputs, runs, manifest and customers, merges
+    puts = batches * (4 + parts + merges + 3 + 2)  # staged and report, parts, merges, runs, manifest and customers
+    days_touched = 1 + 1  # a day's orders plus late items of the day before
+    ddb_writes = batches * days_touched * (1 + m.categories)  # each rebuild rewrites its dates' KPI items
     billed = [(n_v, t_v), (n_t, t_t)]
     task_hours = sum(n * max(t, aws.billed_minimum_s) for n, t in billed) / 3600
     cost = {
@@ -126,25 +142,28 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
         "MaxConcurrency set in the state machine": max_concurrency,
     }
     binding = min(bound, key=lambda k: bound[k])
-    shuffle_per_task = n_v  # GETs one transform task makes
+    parallel = wall(n_v, t_v) + t_t
     return {
         "day_mib": day_mib,
         "task": asdict(task),
         "shard_mib": round(shard, 1),
+        "batches": batches,
         "validate_tasks": n_v,
         "transform_tasks": n_t,
         "validate_task_s": round(t_v, 1),
         "transform_task_s": round(t_t, 1),
+        "date_buckets": date_buckets,
+        "parts_per_batch": parts,
         "concurrency": concurrency,
         "binding_concurrency": binding,
         "state_transitions": transitions,
-        "s3_gets": gets,
-        "s3_puts": puts,
-        "shuffle_gets_per_transform_task": shuffle_per_task,
-        "shuffle_seconds_at_prefix_limit": round(n_v * n_t / aws.s3_get_per_prefix_s, 1),
+        "s3_gets": round(gets),
+        "s3_puts": round(puts),
         "dynamodb_writes": ddb_writes,
-        "dynamodb_partition_seconds": round(ddb_writes / aws.ddb_partition_wcu_s, 3),
-        "wall_s": round(wall(n_v, t_v) + wall(n_t, t_t), 1),
+        "dynamodb_partition_seconds": round(batches / aws.ddb_partition_wcu_s, 3),  # today's OrderKPIs item
+        "lease_chain_s": round(lease_chain, 1),
+        "wall_s": round(max(parallel, aws.task_start_s + t_v + lease_chain), 1),
+        "binds": "the date lease (rebuilds in turn)" if lease_chain + t_v > parallel else "concurrency",
         "cost_usd": {k: round(v, 2) for k, v in cost.items()} | {"total": round(sum(cost.values()), 2)},
         "compute_hours": round(task_hours * task.vcpu, 1),
     }
@@ -166,18 +185,21 @@ def render(m: Measured, plans: list[tuple[str, dict]], argv: str) -> str:
     rows = [
         ("task (vCPU / MiB)", lambda p: f"{p['task']['vcpu']} / {p['task']['memory_mib']}"),
         ("shard per process, MiB of CSV", lambda p: p["shard_mib"]),
-        ("validate tasks / transform tasks", lambda p: f"{p['validate_tasks']:,} / {p['transform_tasks']:,}"),
+        (
+            "batches / validate tasks / transform tasks",
+            lambda p: f"{p['batches']:,} / {p['validate_tasks']:,} / {p['transform_tasks']:,}",
+        ),
         ("seconds per validate / transform task", lambda p: f"{p['validate_task_s']} / {p['transform_task_s']}"),
         ("tasks at once (what binds)", lambda p: f"{p['concurrency']:,} ({p['binding_concurrency']})"),
         ("state transitions", lambda p: f"{p['state_transitions']:,}"),
         ("S3 GETs / PUTs", lambda p: f"{p['s3_gets']:,} / {p['s3_puts']:,}"),
-        ("shuffle GETs per transform task", lambda p: f"{p['shuffle_gets_per_transform_task']:,}"),
-        ("shuffle at one prefix's 5,500 GET/s, s", lambda p: f"{p['shuffle_seconds_at_prefix_limit']:,}"),
+        ("today's buckets / parts a batch writes", lambda p: f"{p['date_buckets']} / {p['parts_per_batch']}"),
+        ("rebuilds in turn on today's lease, hours", lambda p: f"{p['lease_chain_s'] / 3600:,.1f}"),
         (
             "DynamoDB writes (one partition's seconds)",
             lambda p: f"{p['dynamodb_writes']} ({p['dynamodb_partition_seconds']})",
         ),
-        ("wall time, minutes", lambda p: f"{p['wall_s'] / 60:.1f}"),
+        ("wall time, hours (what binds)", lambda p: f"{p['wall_s'] / 3600:,.1f} ({p['binds']})"),
         ("vCPU-hours", lambda p: f"{p['compute_hours']:,}"),
         ("cost per run, USD: Fargate", lambda p: f"{p['cost_usd']['fargate']:,.2f}"),
         ("Step Functions", lambda p: f"{p['cost_usd']['step_functions']:,.2f}"),

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench.scale import Aws, Measured, Task, plan
+from bench.scale import REQUEST_S, Aws, Measured, Task, plan
 
 M = Measured(
     csv_mib=100.0,
@@ -30,29 +30,34 @@ def test_a_shard_is_what_a_process_holds_and_never_more_than_was_measured() -> N
 def test_tasks_and_their_seconds_follow_the_measured_throughput() -> None:
     p = plan(1000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     assert (p["validate_tasks"], p["transform_tasks"]) == (10, 10)
-    assert (p["validate_task_s"], p["transform_task_s"]) == (20.0, 10.0)
+    assert (p["validate_task_s"], p["transform_task_s"]) == (20.0, round(10.0 + 8 * REQUEST_S, 1))
     # a task of k vCPUs runs k shards at once
     assert plan(1000.0, M, Task(vcpu=2, memory_mib=16384), NO_START)["validate_tasks"] == 5
 
 
-def test_the_shuffle_grows_with_the_square_of_the_day() -> None:
+def test_a_days_rebuilds_take_its_date_lease_in_turn_whatever_the_tasks() -> None:
     one = plan(10_000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     ten = plan(100_000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
-    assert ten["validate_tasks"] == 10 * one["validate_tasks"]
-    n = ten["validate_tasks"]
-    assert ten["s3_gets"] == n + n * n + n
-    assert ten["shuffle_seconds_at_prefix_limit"] == pytest.approx(n * n / 5500, abs=0.05)
+    assert ten["batches"] == 10 * one["batches"] == 1000
+    assert ten["lease_chain_s"] == pytest.approx(1000 * (10.0 + 8 * REQUEST_S), abs=0.1)
+    assert ten["lease_chain_s"] == pytest.approx(10 * one["lease_chain_s"], abs=0.1)  # linear, no shuffle
+    big = plan(100_000.0, M, Task(vcpu=8, memory_mib=8 * 8192), NO_START)
+    assert big["transform_tasks"] == 125 and big["lease_chain_s"] == ten["lease_chain_s"]
 
 
 def test_concurrency_is_the_tightest_limit_and_sets_the_waves() -> None:
     aws = Aws(task_start_s=0.0, vcpu_quota=4, launch_burst=10_000)
     p = plan(1000.0, M, Task(vcpu=1, memory_mib=8192), aws, max_concurrency=1000)
     assert (p["concurrency"], p["binding_concurrency"]) == (4, "Fargate vCPU quota (tasks)")
-    assert p["wall_s"] == math.ceil(10 / 4) * 20.0 + math.ceil(10 / 4) * 10.0
+    rebuild = 10.0 + 8 * REQUEST_S
+    parallel = math.ceil(10 / 4) * 20.0 + rebuild
+    assert p["wall_s"] == pytest.approx(max(parallel, 20.0 + 10 * rebuild), abs=0.1)
+    assert p["binds"] == "the date lease (rebuilds in turn)"  # 20 + 101.6 s against 70.2 s
 
 
 def test_fargate_bills_a_minute_at_least() -> None:
     p = plan(1000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     per_hour = Aws().vcpu_hour + 8 * Aws().gib_hour
     assert p["cost_usd"]["fargate"] == pytest.approx(20 * 60 / 3600 * per_hour, abs=0.01)
-    assert p["dynamodb_writes"] == 2 * 27  # two dates touched, one order KPI item + 26 categories each
+    # each of the 10 batches: two dates touched, one order KPI item + 26 categories each
+    assert p["dynamodb_writes"] == 10 * 2 * 27
