@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator
 
-from ecompipe.core import money
-from events.names import canonical
+from ecompipe.core import money, vocabulary
 
 MAX_ID = 10**18
 MAX_QUANTITY = 10**9
@@ -134,15 +133,18 @@ def free_form(value: Any) -> str:
     raise ValueError(f"must be an object of names and values, not {_shown(value)}")
 
 
-def one_of(*allowed: str) -> Any:
-    """A word from a vocabulary, in any case or spelling ('Cart Add', 'cartAdd' -> 'cart_add')."""
-    words = frozenset(allowed)
+def one_of(name: str) -> Any:
+    """A word of a closed vocabulary (ecompipe.core.vocabulary), in any case, separator or
+    listed spelling ('Cart Add', 'cartAdd', 'add to cart' -> 'cart_add'; 'canceled' -> 'cancelled')."""
+    allowed = ", ".join(vocabulary.words(name))
 
     def check(value: Any) -> str:
-        word = canonical(value) if isinstance(value, str) and len(value) <= 64 else None
-        if word in words:
-            return word
-        raise ValueError(f"must be one of {', '.join(sorted(words))}; not {_shown(value)}")
+        found = vocabulary.stored(name, value) if isinstance(value, str) else None
+        if found is not None:
+            return found
+        raise ValueError(
+            f"must be a {name}: one of {allowed} (or a spelling docs/events.md lists); not {_shown(value)}"
+        )
 
     return check
 

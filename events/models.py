@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
+from ecompipe.core import vocabulary
 from events.fields import (
     Count,
     Currency,
@@ -27,21 +28,11 @@ from events.fields import (
     one_of,
 )
 
-PURCHASE_STATUSES = (
-    "pending", "paid", "failed", "cancelled", "refunded", "processing", "shipped", "delivered", "returned", "completed"
-)  # fmt: skip
-PAYMENT_STATUSES = ("pending", "authorized", "paid", "failed", "refunded")
-SHIPPING_STATUSES = ("pending", "processing", "shipped", "in_transit", "delivered", "returned", "cancelled")
-RETURN_STATUSES = ("none", "requested", "approved", "received", "refunded", "rejected")
-SUBSCRIPTION_STATUSES = ("active", "trial", "paused", "past_due", "cancelled", "expired")
 EXTRA = "extra"  # where undeclared fields are kept
-ACTIVITY_TYPES = (
-    "login", "logout", "product_view", "cart_add", "cart_remove", "wishlist_add", "search", "checkout", "page_view"
-)  # fmt: skip
 
 
-def _words(*allowed: str) -> type:
-    return Annotated[str, PlainValidator(one_of(*allowed))]  # type: ignore[return-value]
+def _words(name: str) -> type:
+    return Annotated[str, PlainValidator(one_of(name))]  # type: ignore[return-value]
 
 
 @functools.cache
@@ -108,11 +99,11 @@ class Purchase(Versioned):
     items: list[Item] = Field(min_length=1, max_length=1000)
     total_amount: Money | None = None
     currency: Currency | None = None
-    status: _words(*PURCHASE_STATUSES) | None = None  # type: ignore[valid-type]
-    payment_status: _words(*PAYMENT_STATUSES) | None = None  # type: ignore[valid-type]
-    shipping_status: _words(*SHIPPING_STATUSES) | None = None  # type: ignore[valid-type]
-    delivery_status: _words(*SHIPPING_STATUSES) | None = None  # type: ignore[valid-type]
-    return_status: _words(*RETURN_STATUSES) | None = None  # type: ignore[valid-type]
+    status: _words(vocabulary.PURCHASE_STATUS) | None = None  # type: ignore[valid-type]
+    payment_status: _words(vocabulary.PAYMENT_STATUS) | None = None  # type: ignore[valid-type]
+    shipping_status: _words(vocabulary.SHIPPING_STATUS) | None = None  # type: ignore[valid-type]
+    delivery_status: _words(vocabulary.SHIPPING_STATUS) | None = None  # type: ignore[valid-type]
+    return_status: _words(vocabulary.RETURN_STATUS) | None = None  # type: ignore[valid-type]
     purchased_at: Timestamp | None = None
 
     @property
@@ -136,13 +127,13 @@ class Subscription(Versioned):
     subscription_id: Id
     customer_id: Id
     plan: Text
-    status: _words(*SUBSCRIPTION_STATUSES)  # type: ignore[valid-type]
+    status: _words(vocabulary.SUBSCRIPTION_STATUS)  # type: ignore[valid-type]
     next_billing_date: Day | None = None
 
 
 class Activity(Model):
     user_id: Id
-    activity_type: _words(*ACTIVITY_TYPES)  # type: ignore[valid-type]
+    activity_type: _words(vocabulary.ACTIVITY_TYPE)  # type: ignore[valid-type]
     timestamp: Timestamp
     device: Text | None = None
     ip_address: Ip | None = None
@@ -154,7 +145,7 @@ class Inventory(Model):
     """One stock movement: a restock or a return into a warehouse, or a transfer between two."""
 
     product_id: Id
-    action: _words("restock", "return", "transfer") | None = None  # type: ignore[valid-type]
+    action: _words(vocabulary.MOVEMENT) | None = None  # type: ignore[valid-type]
     warehouse_id: Id | None = None
     restocked_quantity: Quantity | None = None
     returned_quantity: Quantity | None = None

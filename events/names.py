@@ -5,11 +5,10 @@ kept as sent. Two names that become the same field are a problem, never a silent
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
-_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+from ecompipe.core.vocabulary import word
+
 # spellings of the same field that are not a matter of case or separators
 SYNONYMS = {"qty": "quantity", "ip": "ip_address", "email_address": "email", "item_price": "price"}
 FREE_FORM = frozenset({"preferences", "attributes", "metadata"})
@@ -19,7 +18,7 @@ MAX_DEPTH = 16
 @functools.lru_cache(maxsize=4096)
 def canonical(name: str) -> str:
     """'OrderId', 'orderId', 'order-id', 'Order ID' -> 'order_id'; 'qty' -> 'quantity'."""
-    snake = _SEPARATORS.sub("_", _BOUNDARY.sub("_", name.strip())).strip("_").lower()
+    snake = word(name)
     return SYNONYMS.get(snake, snake)
 
 

@@ -106,8 +106,13 @@ def _placed_outside(
 ) -> bool:
     """Whether the runs `added` place any of the batch's keys on a date outside `inside`: orders
     and items as the cells confirm, recategorised products as candidates (a new item of such a
-    product outside the held dates is a date whose category KPIs the batch changes)."""
-    orders = curated.locate(ORDERS, _mine(batch), "order_id", added)
-    items = curated.locate(ORDER_ITEMS, batch.items["item_key"], "item_key", added)
-    dates = set(orders["order_date"]) | set(items["order_date"]) | set(curated.product_dates(recategorised, added))
-    return bool(dates - inside)
+    product outside the held dates is a date whose category KPIs the batch changes). The batch's
+    own runs name held dates only: their candidates cost no read."""
+    if set(curated.product_dates(recategorised, added)) - inside:
+        return True
+    for kind, keys, by in ((ORDERS, _mine(batch), "order_id"), (ORDER_ITEMS, batch.items["item_key"], "item_key")):
+        if not set(curated.candidate_dates(kind, keys, added)) - inside:
+            continue
+        if set(curated.locate(kind, keys, by, added)["order_date"]) - inside:
+            return True
+    return False

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ecompipe.core import money
+from ecompipe.core import money, vocabulary
 from ecompipe.core.keys import item_keys
 from ecompipe.core.layout import kind_of
 from validator import parsing, reasons
@@ -16,7 +16,7 @@ from validator.reading import MalformedFile
 ORDERS, ORDER_ITEMS, PRODUCTS = "orders", "order_items", "products"
 __all__ = ["kind_of"]  # re-exported: the kind of a file comes from ecompipe.core.layout
 
-KNOWN_STATUSES = ("pending", "processing", "shipped", "delivered", "completed", "cancelled", "returned")
+KNOWN_STATUSES = vocabulary.words(vocabulary.ORDER_STATUS)
 
 # How each canonical field is parsed.
 _FIELD_TYPES = {
@@ -144,7 +144,9 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False) -> 
         raw = cells[source]
         kind = _FIELD_TYPES[target]
         if kind in ("id", "text", "code"):
-            out[target] = parsing.lower_trimmed(raw) if kind == "code" else parsing.strip(raw)
+            out[target] = (
+                parsing.vocabulary_words(raw, vocabulary.ORDER_STATUS) if kind == "code" else parsing.strip(raw)
+            )
             too_long = out[target].str.len() > MAX_CHARS.get(target, DEFAULT_MAX_CHARS)
             errors.append(_errors(raw, too_long.fillna(False), source, reasons.FIELD_TOO_LONG))
         elif kind == "money":

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecompipe.core import money
+from ecompipe.core import money, vocabulary
 from ecompipe.core.arrow import arrow_column
 from validator import reasons
 
@@ -186,6 +186,15 @@ def _is_calendar_day(year: int, month: int, day: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= days[month - 1]
 
 
-def lower_trimmed(cells: pd.Series) -> pd.Series:
-    """Status and similar codes: compared lower-cased and trimmed (DESIGN §2)."""
-    return strip(cells).str.lower()
+def vocabulary_words(cells: pd.Series, name: str) -> pd.Series:
+    """Codes of a closed vocabulary (an order's status): each cell as the stored word it spells, in
+    any case, separator or listed spelling (ecompipe.core.vocabulary: 'Canceled', 'IN TRANSIT' ->
+    cancelled, shipped); a cell that spells none is kept trimmed and lower-cased, for the schema to
+    name. Worked out once per distinct value."""
+    trimmed = strip(cells)
+    codes, uniques = pd.factorize(trimmed, use_na_sentinel=True)
+    if not len(uniques):
+        return trimmed
+    words = np.array([vocabulary.stored(name, u) or u.lower() for u in uniques], dtype=object)
+    out = pd.Series(np.where(codes >= 0, words[np.maximum(codes, 0)], None), index=cells.index, dtype="str")
+    return out.mask(codes < 0)

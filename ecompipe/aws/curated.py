@@ -94,11 +94,18 @@ class CuratedStore:
 
     def product_dates(self, product_ids: pd.Index, listed: dict[str, list[ObjectInfo]] | None = None) -> list[str]:
         """The dates that may hold items of these products (a superset: the index's candidates)."""
-        if not len(product_ids):
+        return self.candidate_dates(PRODUCTS, product_ids, listed)
+
+    def candidate_dates(
+        self, kind: str, keys: pd.Series | pd.Index, listed: dict[str, list[ObjectInfo]] | None = None
+    ) -> list[str]:
+        """The dates the index names as candidates for these keys of `kind` (nothing read but the
+        index: a superset of where they are)."""
+        wanted = pd.Index(pd.Series(keys, dtype="str").dropna().unique())
+        if not len(wanted):
             return []
-        hits = self.keys.lookup(PRODUCTS, cell_math.key_hashes(pd.Index(product_ids)), listed)
-        days = np.unique(hits["location"].to_numpy() // cell_math.MAX_BUCKETS)
-        return cell_math.day_dates(days)
+        hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
+        return cell_math.day_dates(np.unique(hits["location"].to_numpy() // cell_math.MAX_BUCKETS))
 
     def index_for(
         self,
