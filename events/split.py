@@ -11,20 +11,25 @@ from typing import Any
 
 from ecompipe.aws import clients as aws
 from ecompipe.aws.objects import Bucket
-from ecompipe.core import event_layout, layout, taskenv
+from ecompipe.core import event_layout, layout, taskenv, text
 from ecompipe.core.errors import SettingsError
 from ecompipe.core.settings import Settings
 
-NOT_JSON, NO_ORDERS, NO_RECORDS = "not_json", "no_orders_list", "no_records"
+NOT_JSON, NO_ORDERS, NO_RECORDS, UNDECODABLE = "not_json", "no_orders_list", "no_records", "undecodable"
 # one child execution sends one SendMessageBatch: at most 10 messages and 1 MiB (SQS's limits)
 BATCH_RECORDS = 10
 BATCH_BYTES = 1024 * 1024 - 16 * 1024
 
 
 def orders_of(data: bytes) -> tuple[list[Any] | None, dict[str, str] | None]:
-    """(the records, None) or (None, {"reason", "message"}) for a sales file's bytes."""
+    """(the records, None) or (None, {"reason", "message"}) for a sales file's bytes: UTF-8 with
+    or without its mark, or UTF-16 by its mark (ecompipe.core.text)."""
     try:
-        doc = json.loads(data)
+        decoded = text.decode(data)
+    except text.Undecodable as exc:
+        return None, {"reason": UNDECODABLE, "message": f"the file is not text: {exc}"}
+    try:
+        doc = json.loads(decoded)
     except (ValueError, RecursionError) as exc:
         return None, {"reason": NOT_JSON, "message": f"the file is not JSON ({str(exc)[:120]})"}
     if not isinstance(doc, dict) or "orders" not in doc:

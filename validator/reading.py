@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ecompipe.core import text as text_rule
 from validator import reasons
 
-BOM = b"\xef\xbb\xbf"
 _FIELD = r'(?:[^",\r\n]*|"(?:[^"]|"")*")'
 _WELL_FORMED_LINE = "^" + _FIELD + "(?:," + _FIELD + ")*(?:\r\n|\n|\r)?$"
 _DEFAULT_BLOCK = 1 << 20  # pyarrow's default block size
@@ -63,18 +63,15 @@ class RawTable:
 
 def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
     """Parse one CSV file (`exact`: always with the csv module). Raises MalformedFile for problems
-    that spoil the whole file."""
-    if data.startswith(BOM):
-        data = data[len(BOM) :]
+    that spoil the whole file. UTF-8 with or without its mark, and UTF-16 by its mark, are read
+    alike (ecompipe.core.text)."""
+    try:
+        data = text_rule.as_utf8(data)
+    except text_rule.Undecodable as exc:
+        raise MalformedFile(reasons.UNDECODABLE, str(exc)) from None
     if not data.strip():
         raise MalformedFile(reasons.EMPTY_FILE, "the file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise MalformedFile(
-            reasons.UNDECODABLE, f"invalid UTF-8 byte 0x{data[exc.start]:02x} at byte {exc.start} (line {line})"
-        ) from None
+    text = data.decode("utf-8")
     if "\x00" in text:
         raise MalformedFile(reasons.UNPARSABLE_CSV, "the file contains NUL bytes (binary data?)")
     table = None if exact else _read_fast(data)

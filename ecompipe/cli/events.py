@@ -19,6 +19,7 @@ from ecompipe.aws import clients as aws
 from ecompipe.aws.objects import Bucket
 from ecompipe.cli import render
 from ecompipe.cli.common import Failure, endpoint_option, failures, queue_or_fail, settings_for, stderr, stdout
+from ecompipe.core import text
 from ecompipe.core.settings import Settings
 from ecompipe.local.emulator import Emulator
 from events import poller, producer, queues, resources
@@ -97,22 +98,33 @@ def produce(
 
 
 @events.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--batch-size", type=click.IntRange(1, 10), default=10, show_default=True)
 @endpoint_option
-def send(file: io.TextIOBase, batch_size: int, endpoint_url: str | None) -> None:
+def send(file: io.BufferedReader, batch_size: int, endpoint_url: str | None) -> None:
     """Send FILE's lines, one payload per line, as they are ('-' reads stdin; blank lines are skipped).
-    A line that is not valid is still sent: the consumer keeps it as an invalid record."""
+    UTF-8 with or without its mark, or UTF-16 by its mark; lines end in LF, CRLF or CR. A line that
+    is not valid is still sent: the consumer keeps it as an invalid record."""
     settings = settings_for(endpoint_url)
     too_long: list[int] = []
+    try:
+        lines_read = text.reader(file)
+    except text.Undecodable as exc:
+        raise click.ClickException(f"{file.name}: {exc}") from None
 
     def lines() -> Iterator[str]:
-        for number, line in enumerate(file, start=1):
-            body = line.rstrip("\r\n")
-            if len(body.encode()) > producer.MAX_MESSAGE_BYTES:
-                too_long.append(number)
-            elif body.strip():
-                yield body
+        number = 0
+        try:
+            for number, line in enumerate(lines_read, start=1):
+                body = line.rstrip("\r\n")
+                if len(body.encode()) > producer.MAX_MESSAGE_BYTES:
+                    too_long.append(number)
+                elif body.strip():
+                    yield body
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(
+                f"{file.name}: line {number + 1} is not {exc.encoding.upper()} text; the lines before it were sent"
+            ) from None
 
     with failures(settings):
         result = _send(settings, lines(), batch_size, 0.0, None)

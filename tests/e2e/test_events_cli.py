@@ -42,9 +42,17 @@ def test_produce_consume_stats_send_and_redrive_against_one_emulator(emulator_ur
         '{"product_id": 789, "restocked_quantity": 5, "warehouse_id": "w9", "stock_threshold": 20}\nnot json\n'
     )
     assert _json("events", "send", str(lines), *at) == {"sent": 3, "failed": 0, "errors": []}
+    # files as editors save them: a UTF-8 mark and CRLF line ends (5 customers), UTF-16 with its mark
+    marked = tmp_path / "marked.jsonl"
+    rows = "".join(f'{{"customer_id": "bom-{i}", "name": "B", "email": "b{i}@e.io"}}\r\n' for i in range(5))
+    marked.write_bytes(b"\xef\xbb\xbf" + rows.encode())
+    assert _json("events", "send", str(marked), *at) == {"sent": 5, "failed": 0, "errors": []}
+    wide = tmp_path / "wide.jsonl"
+    wide.write_bytes(('\ufeff{"customer_id": "u16", "name": "Zoë", "email": "z@e.io"}\r\n').encode("utf-16-le"))
+    assert _json("events", "send", str(wide), *at) == {"sent": 1, "failed": 0, "errors": []}
     ecompipe("events", "consume", *at)  # table output
     after = _json("events", "stats", "--output", "json", *at)
-    assert after["tables"]["customers"] == stats["tables"]["customers"] + 1
+    assert after["tables"]["customers"] == stats["tables"]["customers"] + 1 + 5 + 1
     assert after["invalid"] == stats["invalid"] + 1 and after["alerts"]["low_stock"] == stats["alerts"]["low_stock"] + 1
 
     # a message parked in the DLQ goes back and is applied once

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ecompipe.core.text import UTF8_BOM as BOM
 from validator import reasons
-from validator.reading import BOM, MalformedFile, RawTable, read_csv
+from validator.reading import MalformedFile, RawTable, read_csv
 
 pytestmark = pytest.mark.unit
 
@@ -33,8 +34,10 @@ def _files(draw) -> bytes:
             n = draw(st.sampled_from([3, 3, 3, 2, 4]))
             lines.append(",".join(draw(st.one_of(_PLAIN, _QUOTED)) for _ in range(n)))
     text = "".join(line + draw(_TERMINATORS) for line in lines[:-1]) + lines[-1] + draw(st.sampled_from(["", "\n"]))
-    data = text.encode()
-    return (BOM + data) if draw(st.booleans()) else data
+    saved = draw(st.sampled_from(["utf-8", "utf-8 with its mark", "utf-16-le", "utf-16-be"]))
+    if saved.startswith("utf-16"):  # a spreadsheet's "Unicode text": UTF-16 after its mark
+        return ("\ufeff" + text).encode(saved)
+    return (BOM if saved != "utf-8" else b"") + text.encode()
 
 
 def _read(data: bytes, exact: bool) -> RawTable | str:
@@ -91,3 +94,25 @@ def test_nul_bytes_reject_the_file_on_both_paths() -> None:
         with pytest.raises(MalformedFile) as err:
             read_csv(b"a,b\n1,\x002\n", exact=exact)
         assert err.value.reason == reasons.UNPARSABLE_CSV
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_file_with_its_mark_reads_as_its_utf8_twin(codec: str) -> None:
+    text = "order_id,user_id,order_date,status,total_amount\r\nO1,Zoë,2025-06-01,delivered,1.00\r\n"
+    for exact in (False, True):
+        assert _shape(read_csv(("\ufeff" + text).encode(codec), exact=exact)) == _shape(read_csv(text.encode()))
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\xff\xfe\x00\x00" + "a,b\n".encode("utf-32-le"), "UTF-32"),
+        (b"\xff\xfe" + b"a\x00,\x00\x00\xd8\n\x00", "invalid UTF-16"),  # an unpaired surrogate
+        (b"a,b\n\xe9,1\n", "invalid UTF-8 byte 0xe9 at byte 4 (line 2)"),
+        ("\ufeff".encode("utf-16-le"), "the file is empty"),
+    ],
+)
+def test_any_other_encoding_is_refused_with_the_reason(data: bytes, why: str) -> None:
+    for exact in (False, True):
+        with pytest.raises(MalformedFile, match=why.replace("(", r"\(").replace(")", r"\)")):
+            read_csv(data, exact=exact)

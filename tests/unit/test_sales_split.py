@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from events.split import NO_ORDERS, NO_RECORDS, NOT_JSON, orders_of
+from events.split import NO_ORDERS, NO_RECORDS, NOT_JSON, UNDECODABLE, orders_of
 
 pytestmark = pytest.mark.unit
 
@@ -13,7 +13,9 @@ pytestmark = pytest.mark.unit
     ("data", "reason"),
     [
         (b"{not json", NOT_JSON),
-        (b"\xff\xfe", NOT_JSON),
+        (b"\xff\xfe", NOT_JSON),  # UTF-16's mark and nothing after it
+        (b'{"orders": [1]}\xff', UNDECODABLE),
+        ("\ufeffx".encode("utf-32-le"), UNDECODABLE),
         (b'{"sales": []}', NO_ORDERS),
         (b"[1, 2]", NO_ORDERS),
         (b"7", NO_ORDERS),
@@ -25,6 +27,12 @@ pytestmark = pytest.mark.unit
 def test_a_malformed_file_says_why(data: bytes, reason: str) -> None:
     orders, problem = orders_of(data)
     assert orders is None and problem is not None and problem["reason"] == reason and problem["message"]
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16"])
+def test_a_file_saved_with_a_byte_order_mark_is_read(codec: str) -> None:
+    orders, problem = orders_of('{"orders": [{"order-info": {"OrderId": "Zoë"}}]}\r\n'.encode(codec))
+    assert problem is None and orders == [{"order-info": {"OrderId": "Zoë"}}]
 
 
 def test_records_of_any_shape_are_passed_on_for_the_consumer_to_judge() -> None:
