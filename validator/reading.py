@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ecompipe.core import text as text_rule
+from ecompipe.core.vocabulary import word
 from validator import reasons
 
 _FIELD = r'(?:[^",\r\n]*|"(?:[^"]|"")*")'
@@ -79,20 +80,27 @@ def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
 
 
 def _check_header(header: list[str]) -> list[str]:
-    names = [h.strip().lower() for h in header]
-    if not any(names):
+    """The header's column names made canonical by the one naming rule of both sides
+    (ecompipe.core.vocabulary.word: 'Order ID', 'orderId', 'order-id' are order_id)."""
+    raw = [h.strip() for h in header]
+    if not any(raw):
         raise MalformedFile(reasons.EMPTY_FILE, "the header row is empty")
     for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
-        if len(names) == 1 and sep in names[0]:
+        if len(raw) == 1 and sep in raw[0]:
             raise MalformedFile(
                 reasons.WRONG_DELIMITER,
-                f"the header is one column holding {label}s ({names[0][:80]!r}): the file looks {label}-separated; "
-                "ecompipe reads comma-separated files",
+                f"the header is one column holding {label}s ({raw[0][:80].lower()!r}): the file looks "
+                f"{label}-separated; ecompipe reads comma-separated files",
             )
-    seen: set[str] = set()
-    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    names = [word(h) or h.lower() for h in raw]  # (a name of no letters or digits stays as it is)
+    given: dict[str, list[str]] = {}
+    for name, h in zip(names, raw, strict=True):
+        if name:
+            given.setdefault(name, []).append(h)
+    dupes = {n: hs for n, hs in given.items() if len(hs) > 1}
     if dupes:
-        raise MalformedFile(reasons.DUPLICATE_HEADER, f"duplicated column(s) in header: {', '.join(dupes)}")
+        named = "; ".join(f"{n} (as {' and '.join(repr(h) for h in hs)})" for n, hs in sorted(dupes.items()))
+        raise MalformedFile(reasons.DUPLICATE_HEADER, f"duplicated column(s) in header: {named}")
     if "" in names:
         raise MalformedFile(
             reasons.UNPARSABLE_CSV, f"the header has an unnamed column at position {names.index('') + 1}"

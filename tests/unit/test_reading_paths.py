@@ -116,3 +116,12 @@ def test_any_other_encoding_is_refused_with_the_reason(data: bytes, why: str) ->
     for exact in (False, True):
         with pytest.raises(MalformedFile, match=why.replace("(", r"\(").replace(")", r"\)")):
             read_csv(data, exact=exact)
+
+
+def test_a_header_is_named_by_the_one_rule_of_both_sides_and_a_clash_names_both_columns() -> None:
+    spelt = "Order ID,userId,order-date,STATUS,Total Amount\nO1,U1,2025-06-01,delivered,1.00\n"
+    plain = "order_id,user_id,order_date,status,total_amount\nO1,U1,2025-06-01,delivered,1.00\n"
+    for exact in (False, True):
+        assert _shape(read_csv(spelt.encode(), exact=exact)) == _shape(read_csv(plain.encode(), exact=exact))
+        with pytest.raises(MalformedFile, match=r"order_id \(as 'Order ID' and 'order_id'\)"):
+            read_csv(b"Order ID,order_id\n1,2\n", exact=exact)
