@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecompipe.aws.cell_store import DateCells
+from ecompipe.aws.cell_store import DateCells, Part
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.core import cells as cell_math
@@ -94,6 +94,45 @@ def rebuild(
     fence("the KPI write")
     order_kpis, category_kpis = partials.kpi_frames(
         [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in after.items() if c is not None]
+    )
+    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+
+
+def rescore(curated: CuratedStore, store: KpiStore, dates: list[str], products: pd.DataFrame) -> int:
+    """Every part of `dates` scored again from its rows (its counts and partials), the dates'
+    customers counted again from their orders, then their KPIs from those partials: what
+    `ecompipe reprocess --from/--to` writes, so a manifest whose partials went wrong (a KPI rule
+    fixed since, a damaged object) is repaired and the next batch merges right ones. Returns the
+    KPI items written. Under the dates' leases (the caller's)."""
+    after: dict[str, DateCells] = {}
+    for date, before in sorted(curated.date_cells(dates).items()):
+        orders = curated.cells.read_parts(ORDERS, before)
+        items = curated.cells.read_parts(ORDER_ITEMS, before)
+        if orders is None or items is None:
+            continue
+        scored = partials.of_parts(orders.drop(columns=["_bucket"]), items.drop(columns=["_bucket"]), products)
+        order_counts, item_counts = orders[partials.PART].value_counts(), items[partials.PART].value_counts()
+        cells = {
+            b: [
+                Part(
+                    p.id,
+                    int(order_counts.get(p.id, 0)),
+                    int(item_counts.get(p.id, 0)),
+                    scored.get(p.id, p.partial),
+                    p.modulus,
+                )
+                for p in parts
+            ]
+            for b, parts in before.cells.items()
+        }
+        new = DateCells(date, before.buckets, cells, before.customers, before.unique_customers)
+        customers = partials.customers_after(
+            curated.cells.customers(DateCells(date, 1)), pd.Series([], dtype="str"), orders["user_id"]
+        )
+        curated.cells.write(before, new, {}, customers)
+        after[date] = new
+    order_kpis, category_kpis = partials.kpi_frames(
+        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in after.items()]
     )
     return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
 

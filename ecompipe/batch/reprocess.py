@@ -93,7 +93,15 @@ def plan_kpis(res: Resources, date_from: str, date_to: str) -> KpiPlan:
 
 
 def apply_kpis(res: Resources, plan: KpiPlan) -> int:
-    return res.kpis.replace_dates(plan.dates, plan.order_rows, plan.category_rows)
+    """The plan's dates rescored from their rows: every part's partials, the customers, then the
+    KPIs (transformer.cells.rescore: the same items the plan computed directly)."""
+    from transformer import cells
+
+    curated = CuratedStore(res.bucket)
+    products = curated.products()
+    if products is None:
+        return res.kpis.replace_dates(plan.dates, [], [])
+    return cells.rescore(curated, res.kpis, plan.dates, products)
 
 
 def _key(row: dict) -> tuple[str, str]:
