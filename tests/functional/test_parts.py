@@ -90,7 +90,7 @@ def test_the_validate_task_uses_the_parts_the_parse_file_tasks_left(resources) -
     """parse-file for some files (one of them malformed, one too large to read), then validate:
     the report and the staged rows equal those of the same batch validated without parts."""
     settings = resources.settings
-    files = {**SETS["sample"], "orders_broken.csv": b"\xff\xfe not utf-8", "orders_huge.csv": b"x" * (2**20 + 1)}
+    files = {**SETS["sample"], "orders_broken.csv": b"order_id,\xff not utf-8", "orders_huge.csv": b"x" * (2**20 + 1)}
     keys = put_files(resources, files)
     manifest = record_manifest(resources.bucket, keys)
     huge = {"file": "incoming/orders_huge.csv", "part": False}
