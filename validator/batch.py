@@ -130,7 +130,7 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
     except MalformedFile as exc:
         p.raw, p.malformed = None, exc
         return p
-    canonical = to_canonical(p.dialect, p.raw.cells, exact)
+    canonical = to_canonical(p.dialect, p.raw.cells, exact, decimal_comma=p.raw.separator != ",")
     p.frame = canonical.frame
     p.errors = canonical.errors
     return p

@@ -134,9 +134,12 @@ class Canonical:
     errors: pd.DataFrame  # row, column, value, reason
 
 
-def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False) -> Canonical:
+def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False, decimal_comma: bool = False) -> Canonical:
     """Map raw string cells to typed canonical columns. Parse failures are listed, not raised.
-    `exact`: numbers and dates parsed cell by cell (the reference for the vectorised parsers)."""
+    `exact`: numbers and dates parsed cell by cell (the reference for the vectorised parsers).
+    `decimal_comma`: amounts may write their decimal mark as a comma (a file not separated by
+    commas: a spreadsheet's export in much of Europe), `10,50` as `10.50`; a cell with both marks
+    (`1.234,56`: a thousands separator) is not a number, never guessed."""
     out: dict[str, pd.Series] = {}
     errors: list[pd.DataFrame] = []
     mapping = {**dialect.required, **{s: d for s, d in dialect.optional.items() if s in cells.columns}}
@@ -150,7 +153,8 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False) -> 
             too_long = out[target].str.len() > MAX_CHARS.get(target, DEFAULT_MAX_CHARS)
             errors.append(_errors(raw, too_long.fillna(False), source, reasons.FIELD_TOO_LONG))
         elif kind == "money":
-            out[f"{target}_cents"], why = parsing.parse_cents(raw, exact)
+            amounts = raw.str.replace(",", ".", regex=False) if decimal_comma else raw
+            out[f"{target}_cents"], why = parsing.parse_cents(amounts, exact)
             errors.append(_errors_with_reasons(raw, why, source))
         elif kind == "int":
             out[target], why = parsing.parse_int(raw, exact)

@@ -67,6 +67,7 @@ def _about(p: ParsedFile, stamp: dict[str, str]) -> dict:
         about["header"] = p.raw.header
         about["ragged"] = [[r.line, r.text, r.fields] for r in p.raw.ragged]
         about["blank_lines"] = p.raw.blank_lines
+        about["separator"] = p.raw.separator
     return about
 
 
@@ -94,6 +95,7 @@ def _parsed(key: str, name: str, about: dict, rows: pd.DataFrame, errors: pd.Dat
             rows[_LINE].to_numpy(dtype="int64"),
             [RaggedRow(int(line), str(text), int(fields)) for line, text, fields in about["ragged"]],
             int(about["blank_lines"]),
+            str(about.get("separator", ",")),
         )
         canonical = [c for c in rows.columns if c.startswith(_CANONICAL)]
         p.frame = rows[canonical].rename(columns=lambda c: c[len(_CANONICAL) :])

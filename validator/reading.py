@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +27,8 @@ from ecompipe.core import text as text_rule
 from ecompipe.core.vocabulary import word
 from validator import reasons
 
-_FIELD = r'(?:[^",\r\n]*|"(?:[^"]|"")*")'
-_WELL_FORMED_LINE = "^" + _FIELD + "(?:," + _FIELD + ")*(?:\r\n|\n|\r)?$"
+SEPARATORS = (",", ";", "\t", "|")  # sniffed from the header, in this order of preference
+NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _DEFAULT_BLOCK = 1 << 20  # pyarrow's default block size
 
 # The file size limit (ECOMPIPE_MAX_FILE_MB) bounds fields; how long a field may be is the
@@ -60,6 +61,7 @@ class RawTable:
     lines: np.ndarray
     ragged: list[RaggedRow] = field(default_factory=list)
     blank_lines: int = 0
+    separator: str = ","  # sniffed from the header (`sniff`)
 
 
 def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
@@ -75,8 +77,23 @@ def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
     text = data.decode("utf-8")
     if "\x00" in text:
         raise MalformedFile(reasons.UNPARSABLE_CSV, "the file contains NUL bytes (binary data?)")
-    table = None if exact else _read_fast(data)
-    return table if table is not None else _read_with_csv_module(text)
+    sep = sniff(text)
+    table = None if exact else _read_fast(data, sep)
+    return table if table is not None else _read_with_csv_module(text, sep)
+
+
+def sniff(text: str) -> str:
+    """The separator of a file: of comma, semicolon, tab and pipe, the one that splits its header
+    (first non-blank line) into the most fields, comma on a tie (a one-column header is comma)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        line = text[start : len(text) if end < 0 else end].split("\r")[0]
+        if line.strip() or end < 0:
+            break
+        start = end + 1
+    fields = {sep: len(next(csv.reader([line], delimiter=sep), [])) for sep in SEPARATORS}
+    return max(SEPARATORS, key=lambda sep: (fields[sep], -SEPARATORS.index(sep)))
 
 
 def _check_header(header: list[str]) -> list[str]:
@@ -85,13 +102,6 @@ def _check_header(header: list[str]) -> list[str]:
     raw = [h.strip() for h in header]
     if not any(raw):
         raise MalformedFile(reasons.EMPTY_FILE, "the header row is empty")
-    for sep, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
-        if len(raw) == 1 and sep in raw[0]:
-            raise MalformedFile(
-                reasons.WRONG_DELIMITER,
-                f"the header is one column holding {label}s ({raw[0][:80].lower()!r}): the file looks "
-                f"{label}-separated; ecompipe reads comma-separated files",
-            )
     names = [word(h) or h.lower() for h in raw]  # (a name of no letters or digits stays as it is)
     given: dict[str, list[str]] = {}
     for name, h in zip(names, raw, strict=True):
@@ -130,25 +140,33 @@ def _count_before(positions: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.searchsorted(positions, at, side="left")
 
 
-def _well_formed(data: bytes, starts: np.ndarray, stops: np.ndarray, with_quotes: np.ndarray) -> bool:
+def _well_formed_line(sep: str) -> str:
+    """A line of fields separated by `sep`, each unquoted and quote-free or quoted with doubled
+    inner quotes (a regex)."""
+    s = re.escape(sep)
+    field = f'(?:[^"{s}\\r\\n]*|"(?:[^"]|"")*")'
+    return "^" + field + "(?:" + s + field + ")*(?:\r\n|\n|\r)?$"
+
+
+def _well_formed(data: bytes, starts: np.ndarray, stops: np.ndarray, with_quotes: np.ndarray, sep: str) -> bool:
     """Whether every line holding a quote is fields that are either unquoted and quote-free, or
     quoted with doubled inner quotes (checked by one vectorised regex over those lines)."""
     if not with_quotes.any():
         return True
     offsets = np.concatenate((starts, [stops[-1]])).astype(np.int64)
     lines = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(data))
-    ok = pc.match_substring_regex(lines.filter(pa.array(with_quotes)), _WELL_FORMED_LINE)
+    ok = pc.match_substring_regex(lines.filter(pa.array(with_quotes)), _well_formed_line(sep))
     return bool(pc.all(ok).as_py())
 
 
-def _read_fast(data: bytes) -> RawTable | None:
+def _read_fast(data: bytes, sep: str) -> RawTable | None:
     """None when some line is not well-formed on its own (then only the csv module reads it right)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends, stops = _line_bounds(buf)
     quote_at = np.flatnonzero(buf == ord('"'))
     quoted = bool(len(quote_at))
     per_line = _count_before(quote_at, ends) - _count_before(quote_at, starts)
-    if quoted and ((per_line % 2).any() or not _well_formed(data, starts, stops, per_line > 0)):
+    if quoted and ((per_line % 2).any() or not _well_formed(data, starts, stops, per_line > 0, sep)):
         return None
     lengths = ends - starts
     nonblank = np.flatnonzero(lengths > 0)
@@ -156,11 +174,11 @@ def _read_fast(data: bytes) -> RawTable | None:
         raise MalformedFile(reasons.EMPTY_FILE, "the file holds only blank lines")
     first = nonblank[0]
     header_text = data[starts[first] : ends[first]].decode("utf-8")
-    header = _check_header(next(csv.reader([header_text])) if quoted else header_text.split(","))
+    header = _check_header(next(csv.reader([header_text], delimiter=sep)) if quoted else header_text.split(sep))
     body = nonblank[1:]
     # with well-formed lines, the parity of the quotes before a comma says whether it sits inside
     # a quoted field
-    separators = np.flatnonzero(buf == ord(","))
+    separators = np.flatnonzero(buf == ord(sep))
     if quoted:
         separators = separators[_count_before(quote_at, separators) % 2 == 0]
     fields = _count_before(separators, ends[body]) - _count_before(separators, starts[body]) + 1
@@ -173,7 +191,7 @@ def _read_fast(data: bytes) -> RawTable | None:
     blank = int(np.count_nonzero(lengths[first + 1 : len(lengths) - 1] == 0))
     if not good.any():
         cells = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
-        return RawTable(header, cells, np.array([], dtype=np.int64), ragged, blank)
+        return RawTable(header, cells, np.array([], dtype=np.int64), ragged, blank, sep)
     table = pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(data).slice(int(stops[first]))),
         read_options=pacsv.ReadOptions(
@@ -182,6 +200,7 @@ def _read_fast(data: bytes) -> RawTable | None:
             block_size=max(_DEFAULT_BLOCK, 2 * int(lengths.max()) + 2),
         ),
         parse_options=pacsv.ParseOptions(
+            delimiter=sep,
             quote_char='"' if quoted else False,
             newlines_in_values=False,
             invalid_row_handler=lambda _row: "skip",
@@ -194,12 +213,12 @@ def _read_fast(data: bytes) -> RawTable | None:
     lines = body[good] + 1
     if len(cells) != len(lines):  # never guess line numbers: the exact path decides
         return None
-    return RawTable(header, _as_str(cells, header), lines.astype(np.int64), ragged, blank)
+    return RawTable(header, _as_str(cells, header), lines.astype(np.int64), ragged, blank, sep)
 
 
-def _read_with_csv_module(text: str) -> RawTable:
+def _read_with_csv_module(text: str, sep: str) -> RawTable:
     physical = io.StringIO(text, newline="").readlines()  # split at LF, CRLF and lone CR
-    reader = csv.reader(iter(physical), strict=True)
+    reader = csv.reader(iter(physical), strict=True, delimiter=sep)
     rows: list[list[str]] = []
     lines: list[int] = []
     ragged: list[RaggedRow] = []
@@ -224,7 +243,7 @@ def _read_with_csv_module(text: str) -> RawTable:
     if header is None:
         raise MalformedFile(reasons.EMPTY_FILE, "the file holds no header row")
     cells = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame(columns=header, dtype="str")
-    return RawTable(header, _as_str(cells, header), np.asarray(lines, dtype=np.int64), ragged, blank)
+    return RawTable(header, _as_str(cells, header), np.asarray(lines, dtype=np.int64), ragged, blank, sep)
 
 
 def _as_str(cells: pd.DataFrame, header: list[str]) -> pd.DataFrame:

@@ -12,7 +12,6 @@ MISSING_COLUMN = "missing_required_column"
 DUPLICATE_HEADER = "duplicated_header"
 UNRECOGNISED_FILE = "unrecognised_file_name"
 FILE_TOO_LARGE = "file_too_large"
-WRONG_DELIMITER = "wrong_delimiter"
 BAD_COMPRESSION = "bad_compression"
 
 # row level: the row is rejected, the rest of the file goes on
@@ -42,7 +41,6 @@ DESCRIPTIONS = {
     DUPLICATE_HEADER: "the header names a column more than once",
     UNRECOGNISED_FILE: "the file name is none of orders_*.csv, order_items_*.csv, products*.csv (or .csv.gz)",
     BAD_COMPRESSION: "the file is named .gz but is not a whole gzip file",
-    WRONG_DELIMITER: "the file is separated by semicolons, tabs or pipes, not commas",
     FILE_TOO_LARGE: "the file is larger than ECOMPIPE_MAX_FILE_MB and was not read",
     RAGGED_ROW: "the row has a different number of fields than the header",
     MISSING_VALUE: "a required field is empty",

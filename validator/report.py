@@ -12,6 +12,7 @@ import pandas as pd
 from validator import reasons
 from validator.dialects import ignored_columns
 from validator.model import PENDING_OF_FILE, ParsedFile
+from validator.reading import NAMES
 
 MAX_VALUE_CHARS = 80
 HELD_REASONS = (reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT)  # why an item is held, not rejected
@@ -56,6 +57,8 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
         reasons=_counts(found),
         examples=_examples(found, examples),
     )
+    if p.raw.separator != ",":  # (a comma file's entry is as it always was)
+        entry["csv"] = {"separator": NAMES[p.raw.separator], "decimal_mark": "comma or point"}
     return entry
 
 

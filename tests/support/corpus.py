@@ -72,9 +72,20 @@ def _cases() -> list[Case]:
         ),
         Case(
             "semicolons",
-            "a semicolon-separated file",
-            {"orders_semi.csv": ORDERS.replace(b",", b";") + GOOD_ORDER.replace(b",", b";")},
-            {"orders_semi.csv": Expect(file_error=r.WRONG_DELIMITER)},
+            "a semicolon-separated file with decimal commas, as spreadsheets export in much of Europe",
+            {
+                "orders_semi.csv": b"Order ID;User ID;Order Date;Total Amount;Status\r\n"
+                + b"1;5;2025-06-01;10,50;Delivered\r\n2;5;2025-06-01;7.25;Canceled\r\n"
+                + b"3;5;2025-06-01;1.234,56;delivered\r\n4;5;2025-06-01;1,234;delivered\r\n"
+            },
+            # a thousands separator is not a number, and three decimals are too precise: never guessed
+            {"orders_semi.csv": Expect(accepted=2, rejected=2, reasons={r.UNPARSABLE_NUMBER: 1, r.TOO_PRECISE: 1})},
+        ),
+        Case(
+            "tabs",
+            "a tab-separated file (a spreadsheet's text export), UTF-16 with its mark",
+            {"orders_tab.csv": ("\ufeff" + (ORDERS + GOOD_ORDER).decode().replace(",", "\t")).encode("utf-16-le")},
+            {"orders_tab.csv": Expect(accepted=1)},
         ),
         Case(
             "quoted",

@@ -82,7 +82,7 @@ def test_fast_path_equals_the_exact_path_on_random_quoted_files() -> None:
         out = io.StringIO()
         csv.writer(out, lineterminator=rng.choice(["\n", "\r\n"])).writerows(rows)
         data = out.getvalue().encode()
-        fast, exact = _read_fast(data), _read_with_csv_module(data.decode())
+        fast, exact = _read_fast(data, ","), _read_with_csv_module(data.decode(), ",")
         assert fast is not None, data
         assert fast.cells.values.tolist() == exact.cells.values.tolist(), data
         assert fast.lines.tolist() == exact.lines.tolist(), data
@@ -92,4 +92,4 @@ def test_fast_path_equals_the_exact_path_on_random_quoted_files() -> None:
 def test_a_field_spanning_lines_takes_the_exact_path() -> None:
     from validator.reading import _read_fast
 
-    assert _read_fast(b'a,b\n1,"x\ny"\n') is None
+    assert _read_fast(b'a,b\n1,"x\ny"\n', ",") is None

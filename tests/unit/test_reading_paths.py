@@ -15,15 +15,18 @@ pytestmark = pytest.mark.unit
 
 _TERMINATORS = st.sampled_from(["\n", "\r\n", "\r"])
 _PLAIN = st.text(alphabet="ab é1.-[]", max_size=4)
-_QUOTED = st.text(alphabet='ab,"\n\r é', max_size=5).map(lambda s: '"' + s.replace('"', '""') + '"')
-_JUNK = st.sampled_from(['"', 'a"b', '"a"b', "\x00", "", " ", '""', ",", "\ufeff", "\u2028"])
+_QUOTED = st.text(alphabet='ab,;\t|"\n\r é', max_size=5).map(lambda s: '"' + s.replace('"', '""') + '"')
+_JUNK = st.sampled_from(['"', 'a"b', '"a"b', "\x00", "", " ", '""', ",", ";", "\t", "|", "\ufeff", "\u2028"])
 
 
 @st.composite
 def _files(draw) -> bytes:
     """Mostly well-formed CSV (so the fast path is taken often) with every line-ending mix, quoted
-    fields holding separators, quotes and line breaks, blank lines, ragged rows, BOMs, and junk."""
-    lines = [draw(st.sampled_from(["a,b,c", '"a",b,"c"', "a,b", "A , B,C"]))]
+    fields holding separators, quotes and line breaks, blank lines, ragged rows, BOMs, and junk;
+    separated by commas, semicolons, tabs or pipes (sniffed from the header)."""
+    sep = draw(st.sampled_from([",", ",", ";", "\t", "|"]))
+    header = draw(st.sampled_from(["a,b,c", '"a",b,"c"', "a,b", "A , B,C", "a", '"a,b";c']))
+    lines = [header.replace(",", sep) if sep != "," and '"a,b"' not in header else header]
     for _ in range(draw(st.integers(0, 8))):
         kind = draw(st.sampled_from(["row", "row", "row", "blank", "junk"]))
         if kind == "blank":
@@ -32,7 +35,7 @@ def _files(draw) -> bytes:
             lines.append(draw(_JUNK))
         else:
             n = draw(st.sampled_from([3, 3, 3, 2, 4]))
-            lines.append(",".join(draw(st.one_of(_PLAIN, _QUOTED)) for _ in range(n)))
+            lines.append(sep.join(draw(st.one_of(_PLAIN, _QUOTED)) for _ in range(n)))
     text = "".join(line + draw(_TERMINATORS) for line in lines[:-1]) + lines[-1] + draw(st.sampled_from(["", "\n"]))
     saved = draw(st.sampled_from(["utf-8", "utf-8 with its mark", "utf-16-le", "utf-16-be"]))
     if saved.startswith("utf-16"):  # a spreadsheet's "Unicode text": UTF-16 after its mark
@@ -56,6 +59,7 @@ def _shape(table: RawTable | str) -> object:
         table.lines.tolist(),
         [(r.line, r.text, r.fields) for r in table.ragged],
         table.blank_lines,
+        table.separator,
     )
 
 
@@ -72,7 +76,20 @@ def test_the_fast_path_serves_quoted_files() -> None:
     data = b'a,b,c\r\n"x, y",2,"say ""hi"""\r\n'
     from validator.reading import _read_fast
 
-    assert _read_fast(data) is not None
+    assert _read_fast(data, ",") is not None
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_file_separated_otherwise_is_sniffed_and_read_as_its_comma_twin_by_the_fast_path(sep: str) -> None:
+    from validator.reading import _read_fast
+
+    comma = 'order_id,user_id,note\r\nO1,U1,"a, b; c | d\t"\r\nO2,U2,x\r\n'
+    other = comma.replace(",", sep).replace('"a' + sep + " b; c | d\t", '"a, b; c | d\t')
+    assert _read_fast(other.encode(), sep) is not None
+    for exact in (False, True):
+        table = read_csv(other.encode(), exact=exact)
+        assert table.separator == sep
+        assert _shape(table)[:-1] == _shape(read_csv(comma.encode(), exact=exact))[:-1]
 
 
 @pytest.mark.parametrize("exact", [False, True])
