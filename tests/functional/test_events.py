@@ -283,3 +283,35 @@ def test_sales_records_complete_to_the_table_incomplete_to_the_sales_dlq_with_th
     w.send(*[_wrapped(r, i) for i, r in enumerate(records)])
     w.consume()
     assert _stats(w)["tables"]["sales"] == 2 and len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 4
+
+
+def test_the_consumers_metrics_name_each_outcome_and_alert_of_an_invocation(events_world: World, capsys) -> None:
+    """The EMF document one invocation prints (CloudWatch reads it from the Lambda's log): the
+    namespace, the service dimension, and per outcome and alert kind the count of that invocation."""
+    from ecompipe.core.observability import NAMESPACE
+    from events.handler import ALERT_METRICS, OUTCOME_METRICS, SERVICE
+
+    w = events_world
+    big = {"purchase_id": 9, "customer_id": 1, "items": [{"product_id": 1, "quantity": 1, "price": "1500.00"}]}
+    w.send(_customer(1), _customer(1), "not json", big)
+    capsys.readouterr()
+    w.deliver(w.receive())
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (doc,) = documents
+    (directive,) = doc["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == NAMESPACE and directive["Dimensions"] == [["service"]]
+    assert doc["service"] == SERVICE
+    names = {m["Name"] for m in directive["Metrics"]}
+    assert names == {*OUTCOME_METRICS.values(), *ALERT_METRICS.values(), "EventsFailed"}
+    assert all(m["Unit"] == "Count" for m in directive["Metrics"])
+    values = {name: sum(doc[name]) if isinstance(doc[name], list) else doc[name] for name in names}
+    assert values == {
+        "EventsApplied": 2.0,  # the customer once, the purchase
+        "EventsSuperseded": 0.0,
+        "EventsDuplicate": 1.0,  # the same customer again
+        "EventsInvalid": 1.0,
+        "LargeOrderAlerts": 1.0,  # 1,500.00 >= 1,000
+        "InvalidAlerts": 1.0,
+        "LowStockAlerts": 0.0,
+        "EventsFailed": 0.0,
+    }
