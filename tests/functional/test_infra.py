@@ -242,3 +242,15 @@ def test_every_alarm_notifies_a_topic_cloudwatch_may_publish_to_and_every_publis
             may_use = {a for s in statements if key_arn in listed(s["Resource"]) for a in listed(s["Action"])}
             assert {"kms:Decrypt", "kms:GenerateDataKey"} <= may_use, (name, topic)
     assert publishers >= 2  # the state machine's notifications, the consumer's alerts
+
+
+def test_every_state_machine_raises_an_alarm_when_an_execution_fails_or_times_out() -> None:
+    """A failed batch run and a rejected or failed sales file alike reach the notifications topic."""
+    resources = sam.load_template()["Resources"]
+    machines = {name for name, r in resources.items() if r["Type"] == "AWS::Serverless::StateMachine"}
+    watched = {
+        (r["Properties"]["MetricName"], r["Properties"]["Dimensions"][0]["Value"]["Ref"])
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "AWS/States"
+    }
+    assert machines and {(m, n) for n in machines for m in ("ExecutionsFailed", "ExecutionsTimedOut")} == watched
