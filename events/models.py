@@ -91,6 +91,7 @@ class Item(Model):
     product_id: Id
     quantity: Quantity
     price: Money
+    warehouse_id: Id | None = None  # where its stock is taken from (events.sales_stock)
 
 
 class Purchase(Versioned):
@@ -105,6 +106,7 @@ class Purchase(Versioned):
     delivery_status: _words(vocabulary.SHIPPING_STATUS) | None = None  # type: ignore[valid-type]
     return_status: _words(vocabulary.RETURN_STATUS) | None = None  # type: ignore[valid-type]
     purchased_at: Timestamp | None = None
+    warehouse_id: Id | None = None  # where its items' stock is taken from, unless an item names its own
 
     @property
     def total(self) -> Decimal:

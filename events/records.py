@@ -23,10 +23,10 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
-from ecompipe.core import money
+from ecompipe.core import event_layout, money
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
-from events import alerts, items, kinds, landing, routing
+from events import alerts, items, kinds, landing, routing, sales_stock
 from events.models import Inventory, Purchase
 from events.outbox import Outbox
 from events.store import DUPLICATE, EFFECT_TTL_SECONDS, SUPERSEDED, EntityStore
@@ -126,7 +126,24 @@ class Consumer:
                 # stored (or stored before a crash): the KPIs hear of it, and the alert goes once
                 landing.mark(self.outbox.bucket, record.purchase_id, accepted.digest)
                 published += self._large_order(record)
+            if isinstance(record, Purchase):  # (an older version too: its legs may not be applied yet)
+                published += self._sold(record, accepted.digest, at)
         return {"outcome": outcome, "alerts": published}
+
+    def _sold(self, purchase: Purchase, digest: str, at: str) -> list[str]:
+        """The purchase's stock legs (events.sales_stock), each once per purchase: a leg is marked
+        after its moves, and a move retried before the mark is one the stock item counted already."""
+        published: list[str] = []
+        for leg, moves in sales_stock.legs(purchase, self.settings.sales_warehouse):
+            key = event_layout.stock_leg_key(purchase.purchase_id, leg)
+            if self.outbox.bucket.exists(key):
+                continue
+            for product_id, legs in moves.items():
+                leg_digest = f"{leg}:{purchase.purchase_id}"
+                _, states = self.store.move_stock(product_id, legs, None, leg_digest, at, tracked_only=True)
+                published += self._low_stock(product_id, [s for s in states if "stock" in s])
+            self.outbox.bucket.put_once(key, digest.encode(), "text/plain")
+        return published
 
     def _large_order(self, purchase: Purchase) -> list[str]:
         total = purchase.total

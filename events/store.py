@@ -82,13 +82,21 @@ class EntityStore:
         return None
 
     def move_stock(
-        self, product_id: str, moves: list[tuple[str, int]], threshold: int | None, digest: str, at: str
+        self,
+        product_id: str,
+        moves: list[tuple[str, int]],
+        threshold: int | None,
+        digest: str,
+        at: str,
+        tracked_only: bool = False,
     ) -> tuple[str, list[dict[str, Any]]]:
-        """Change the stock of each (warehouse, delta) once per movement digest. Returns applied
-        (some leg changed) or duplicate, and each warehouse's stock item as it stands after."""
+        """Change the stock of each (warehouse, delta) once per movement digest (`tracked_only`:
+        only where a stock item exists: a sale of a product nobody stocks moves nothing). Returns
+        applied (some leg changed) or duplicate, and each warehouse's stock item as it stands after
+        (an empty one where there is none)."""
         outcome, states = DUPLICATE, []
         for warehouse, delta in moves:
-            state = self._move(product_id, warehouse, delta, threshold, digest, at)
+            state = self._move(product_id, warehouse, delta, threshold, digest, at, tracked_only)
             if state is None:
                 state = self.stock(product_id, warehouse)
             else:
@@ -97,9 +105,17 @@ class EntityStore:
         return outcome, states
 
     def _move(
-        self, product_id: str, warehouse: str, delta: int, threshold: int | None, digest: str, at: str
+        self,
+        product_id: str,
+        warehouse: str,
+        delta: int,
+        threshold: int | None,
+        digest: str,
+        at: str,
+        tracked_only: bool = False,
     ) -> dict[str, Any] | None:
         """One leg of a movement, unless this item already counted it (None then)."""
+        condition = f"attribute_exists(#st) AND ({NOT_COUNTED})" if tracked_only else NOT_COUNTED
         threshold_rule = ":th" if threshold is not None else "if_not_exists(#th, :th)"
         try:
             got = self.db.update_item(
@@ -107,7 +123,7 @@ class EntityStore:
                 Key=dynamo.dump({"product_id": product_id, "warehouse_id": warehouse}),
                 UpdateExpression=f"SET #st = if_not_exists(#st, :zero) + :d, #th = {threshold_rule}, "
                 "updated_at = :at, #recent = list_append(if_not_exists(#recent, :none), :mine)",
-                ConditionExpression=NOT_COUNTED,
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#st": "stock", "#th": "threshold", "#recent": RECENT},
                 ExpressionAttributeValues=dynamo.dump(
                     {

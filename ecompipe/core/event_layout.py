@@ -13,6 +13,7 @@ from ecompipe.core.layout import REJECTED, date_token, file_name, key_token
 REJECTED_EVENTS = REJECTED + "events/"
 ALERTS = "events/alerts/"
 CLAIMS = "events/claims/"
+STOCK_LEGS = "events/stock/"  # one empty object per purchase and leg applied (events.sales_stock)
 
 
 def rejected_event_key(day: str, digest: str) -> str:
@@ -23,6 +24,12 @@ def rejected_event_key(day: str, digest: str) -> str:
 def alert_key(kind: str, alert_id: str) -> str:
     """The record of one alert published (its marker: an alert is published once)."""
     return f"{ALERTS}{key_token(kind)}/{key_token(alert_id)}.json"
+
+
+def stock_leg_key(purchase_id: str, leg: str) -> str:
+    if not _PURCHASE_ID.fullmatch(purchase_id):
+        raise ValueError(f"not a purchase id: {purchase_id!r}")
+    return f"{STOCK_LEGS}{leg}/{purchase_id}"
 
 
 def claim_key(entity: str, digest: str) -> str:
