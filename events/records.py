@@ -138,8 +138,8 @@ class Consumer:
             key = event_layout.stock_leg_key(purchase.purchase_id, leg)
             if self.outbox.bucket.exists(key):
                 continue
+            leg_digest = f"{leg}:{purchase.purchase_id}"
             for product_id, legs in moves.items():
-                leg_digest = f"{leg}:{purchase.purchase_id}"
                 _, states = self.store.move_stock(product_id, legs, None, leg_digest, at, tracked_only=True)
                 published += self._low_stock(product_id, [s for s in states if "stock" in s])
             self.outbox.bucket.put_once(key, digest.encode(), "text/plain")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ecompipe.aws.cell_store import DateCells, Part
+from ecompipe.aws.cell_store import DateCells, Part, no_customers
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.core import cells as cell_math
@@ -126,9 +126,7 @@ def rescore(curated: CuratedStore, store: KpiStore, dates: list[str], products: 
             for b, parts in before.cells.items()
         }
         new = DateCells(date, before.buckets, cells, before.customers, before.unique_customers)
-        customers = partials.customers_after(
-            curated.cells.customers(DateCells(date, 1)), pd.Series([], dtype="str"), orders["user_id"]
-        )
+        customers = partials.customers_after(no_customers(), pd.Series([], dtype="str"), orders["user_id"])
         curated.cells.write(before, new, {}, customers)
         after[date] = new
     order_kpis, category_kpis = partials.kpi_frames(

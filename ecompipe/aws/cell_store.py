@@ -90,6 +90,11 @@ class DateCells:
         )
 
 
+def no_customers() -> pd.DataFrame:
+    """A date's customers when it has none (user_id, orders)."""
+    return pd.DataFrame({"user_id": pd.Series([], dtype="str"), "orders": pd.Series([], dtype="int64")})
+
+
 class CellStore:
     def __init__(self, bucket: Bucket) -> None:
         self.bucket = bucket
@@ -148,7 +153,7 @@ class CellStore:
     def customers(self, cells: DateCells) -> pd.DataFrame:
         """The date's customers: user_id and how many of the date's orders are theirs (> 0)."""
         if cells.customers is None:
-            return pd.DataFrame({"user_id": pd.Series([], dtype="str"), "orders": pd.Series([], dtype="int64")})
+            return no_customers()
         return transient.get_frame(self.bucket, layout.customers_key(cells.date, cells.customers))
 
     def write(

@@ -27,6 +27,11 @@ PRODUCTS = "products"
 KEY_COLUMNS = {ORDERS: ["order_id", "order_date"], ORDER_ITEMS: ["item_key", "order_id", "product_id", "order_date"]}
 
 
+def _wanted(keys: pd.Series | pd.Index) -> pd.Index:
+    """The distinct keys asked for, as text (no nulls)."""
+    return pd.Index(pd.Series(keys, dtype="str").dropna().unique())
+
+
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
 
@@ -67,7 +72,7 @@ class CuratedStore:
         """The stored rows' key columns (KEY_COLUMNS) of the given keys of `kind` (`by`: the key
         column they are, order_id or item_key): each found key once per place it is stored.
         `listed`: the index's runs (KeyIndex.listing), when the caller listed them already."""
-        wanted = pd.Index(pd.Series(keys, dtype="str").dropna().unique())
+        wanted = _wanted(keys)
         if not len(wanted):
             return _empty(KEY_COLUMNS[kind])
         hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
@@ -101,7 +106,7 @@ class CuratedStore:
     ) -> list[str]:
         """The dates the index names as candidates for these keys of `kind` (nothing read but the
         index: a superset of where they are)."""
-        wanted = pd.Index(pd.Series(keys, dtype="str").dropna().unique())
+        wanted = _wanted(keys)
         if not len(wanted):
             return []
         hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
