@@ -50,15 +50,17 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def resources(aws_env: None):
-    """Bucket and KPI tables created in an in-process moto, torn down after the test."""
+def resources(aws_env: None, tmp_path: Path):
+    """Bucket and KPI tables created in an in-process moto, torn down after the test. The query
+    engine's copy of curated/ is the test's own: every in-process moto has the same bucket name,
+    which would otherwise make it one folder shared by tests running side by side."""
     from moto import mock_aws
 
     from ecompipe.batch.resources import Resources
     from ecompipe.core.settings import Settings
 
     with mock_aws(config=MOTO_CONFIG):
-        res = Resources.from_settings(Settings(bucket="ecompipe-test"))
+        res = Resources.from_settings(Settings(bucket="ecompipe-test", query_cache_dir=str(tmp_path / "query-cache")))
         res.init()
         yield res
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ LIMITS = answers.Limits(100, 30.0)
 
 
 def _live(resources: Resources, tmp_path: Path) -> LiveEngine:
-    return LiveEngine(replace(resources.settings, query_cache_dir=str(tmp_path / "cache")))
+    return LiveEngine(resources.settings)
 
 
 def _count(live: LiveEngine) -> tuple:
