@@ -13,6 +13,9 @@ from events.models import Activity, Model, Sale, Versioned
 from events.routing import Accepted
 
 SEQ, DIGEST = "_seq", "_digest"
+# beside them on entities that take patches (events.patches): which fields patches won, whether no
+# whole record came yet, and a token each merged write changes (the merge's condition)
+PATCHED, PARTIAL, REV = "_patched", "_partial", "_rev"
 
 
 def order_of(record: Model, sent_at_ms: int) -> int:
@@ -34,10 +37,18 @@ def fields_of(record: Model) -> dict[str, Any]:
 def item_of(accepted: Accepted, seq: int, received_at: str) -> dict[str, Any]:
     """The item for customers, purchases, products, subscriptions and sales (activity and inventory
     are written by their own rules: activity_item, and stock moves). A sale's keys live inside its
-    order info: they are copied to the top, where the table's key is."""
+    order info: they are copied to the top, where the table's key is. A patch's item holds the
+    fields it names, None for those it removes (events.patches merges it)."""
     record = accepted.record
     keys = record.keys() if isinstance(record, Sale) else {}
-    return {**fields_of(record), **keys, SEQ: seq, DIGEST: accepted.digest, "received_at": received_at}
+    fields = patch_fields(record) if accepted.patch else fields_of(record)
+    return {**fields, **keys, SEQ: seq, DIGEST: accepted.digest, "received_at": received_at}
+
+
+def patch_fields(record: Model) -> dict[str, Any]:
+    """The fields a patch names, as item values (None: removed)."""
+    dumped = record.model_dump(exclude_none=True)
+    return {name: dumped.get(name) for name in record.model_fields_set}
 
 
 def activity_item(accepted: Accepted, received_at: str, expires_at: int) -> dict[str, Any]:
@@ -67,4 +78,6 @@ def claim_stub(item: dict[str, Any], entity: kinds.Entity, location: str, size: 
     """What stays in the table when the payload moves to S3: keys, order, identity and the short
     scalar fields; the rest is at `claim_s3`."""
     keep = {k: v for k, v in item.items() if not isinstance(v, dict | list) and len(str(v)) <= 1024}
+    if PATCHED in item:  # (small, and what a whole record's write must see: events.store)
+        keep[PATCHED] = item[PATCHED]
     return {**keep, **{k: item[k] for k in entity.keys}, "claim_s3": location, "claim_bytes": size}

@@ -9,7 +9,8 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationInfo, create_model, model_validator
+from pydantic.fields import FieldInfo
 
 from ecompipe.core import vocabulary
 from events.fields import (
@@ -50,8 +51,8 @@ class Model(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _pack_extra(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+    def _pack_extra(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or (info.context or {}).get("stored"):  # (stored: packed already)
             return data
         undeclared = data.keys() - _declared(cls)
         if not undeclared:
@@ -67,6 +68,21 @@ class Versioned(Model):
 
     version: Version | None = None
     updated_at: Timestamp | None = None
+
+
+ORDERING = frozenset(Versioned.model_fields) - {EXTRA}  # (a patch of these alone changes nothing)
+
+
+@functools.cache
+def patch_of(model: type[Versioned], key: str) -> type[Versioned]:
+    """The model of a patch of `model` (events.patches): `key` required, every other field optional
+    with the same rule; a required field sent as null is refused by its rule (it cannot be removed)."""
+    loosened: dict[str, Any] = {
+        name: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
+        for name, info in model.model_fields.items()
+        if name != key and info.is_required()
+    }
+    return create_model(f"{model.__name__}Patch", __base__=model, **loosened)
 
 
 class Address(Model):

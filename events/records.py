@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from ecompipe.core import event_layout, money
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
-from events import alerts, items, kinds, landing, routing, sales_stock
+from events import alerts, items, kinds, landing, patches, routing, sales_stock
 from events.models import Inventory, Purchase
 from events.outbox import Outbox
 from events.store import DUPLICATE, EFFECT_TTL_SECONDS, SUPERSEDED, EntityStore
@@ -121,14 +121,24 @@ class Consumer:
             published += self._low_stock(record.product_id, states)
         else:
             seq = items.order_of(record, sent_ms)
-            outcome = self.store.upsert(accepted.entity, items.item_of(accepted, seq, at))
-            if isinstance(record, Purchase) and outcome != SUPERSEDED:
-                # stored (or stored before a crash): the KPIs hear of it, and the alert goes once
-                landing.mark(self.outbox.bucket, record.purchase_id, accepted.digest)
-                published += self._large_order(record)
-            if isinstance(record, Purchase):  # (an older version too: its legs may not be applied yet)
-                published += self._sold(record, accepted.digest, at)
+            outcome, merged = self.store.upsert(accepted.entity, items.item_of(accepted, seq, at), accepted.patch)
+            if accepted.entity is kinds.PURCHASES:
+                purchase = record if merged is None else patches.stored_purchase(merged)
+                assert purchase is None or isinstance(purchase, Purchase)
+                published += self._purchase(purchase, outcome, accepted.digest, at)
         return {"outcome": outcome, "alerts": published}
+
+    def _purchase(self, purchase: Purchase | None, outcome: str, digest: str, at: str) -> list[str]:
+        """What a stored purchase sets off (None: partial, waiting for its whole record: nothing yet)."""
+        if purchase is None:
+            return []
+        published: list[str] = []
+        if outcome != SUPERSEDED:
+            # stored (or stored before a crash): the KPIs hear of it, and the alert goes once
+            landing.mark(self.outbox.bucket, purchase.purchase_id, digest)
+            published += self._large_order(purchase)
+        # (an older version too: its legs may not be applied yet)
+        return published + self._sold(purchase, digest, at)
 
     def _sold(self, purchase: Purchase, digest: str, at: str) -> list[str]:
         """The purchase's stock legs (events.sales_stock), each once per purchase: a leg is marked

@@ -44,6 +44,8 @@ TIERS: tuple[tuple[tuple[Entity, tuple[str, ...]], ...], ...] = (
 )  # fmt: skip
 _TIER_KEYS = tuple({k: entity for entity, keys in tier for k in keys} for tier in TIERS)
 # an entity's own other names for its fields
+# the entities whose updates may be patches (events.patches)
+PATCHABLE = frozenset({kinds.CUSTOMERS.name, kinds.PURCHASES.name, kinds.PRODUCTS.name, kinds.SUBSCRIPTIONS.name})
 SYNONYMS = {kinds.PURCHASES.name: {"order_id": "purchase_id", "total": "total_amount", "order_total": "total_amount"}}
 MAX_BODY_BYTES = 1024 * 1024
 # the sales workflow's envelope: {"sales_record": <the file's record>, "source_file", "source_index"}
@@ -82,6 +84,7 @@ class Accepted:
     entity: Entity
     record: models.Model
     digest: str  # of the canonical record: the same payload, however spelt, has one digest
+    patch: bool = False  # names the entity's id and only some of its fields (events.patches)
 
 
 def read(body: str) -> Accepted | Invalid:
@@ -116,11 +119,16 @@ def route(payload: Any) -> Accepted | Invalid:
     if clashes:
         return Invalid(entity.name, tuple(Problem(f, r) for f, r in clashes))
     try:
-        record = MODELS[entity.name].model_validate(fields)
+        record, patch = MODELS[entity.name].model_validate(fields), False
     except ValidationError as exc:
-        return Invalid(entity.name, tuple(_problems(exc, entity)))
+        as_patch = _patch(entity, fields, exc)
+        if as_patch is None:
+            return Invalid(entity.name, tuple(_problems(exc, entity)))
+        if isinstance(as_patch, Invalid):
+            return as_patch
+        record, patch = as_patch, True
     try:
-        return Accepted(entity, record, digest(entity, record))
+        return Accepted(entity, record, digest(entity, record, patch), patch)
     except (UnicodeEncodeError, PydanticSerializationError):
         return _invalid(entity.name, "body", "holds text that is not valid Unicode (a lone surrogate, e.g. \\ud800)")
 
@@ -156,10 +164,30 @@ def choose(fields: dict[str, Any]) -> tuple[Entity | None, str]:
     return None, f'unknown shape: no "type" field and none of {", ".join(known)}'
 
 
-def digest(entity: Entity, record: models.Model) -> str:
+def _patch(entity: Entity, fields: dict[str, Any], exc: ValidationError) -> models.Model | Invalid | None:
+    """The payload as a patch of the entity, when what the whole record lacks is only top-level
+    fields other than its id (None: not a patch; Invalid: a patch with a bad value, named)."""
+    key = entity.keys[0]
+    missing = [e["loc"] for e in exc.errors(include_url=False) if e["type"] == "missing"]
+    if entity.name not in PATCHABLE or not missing or any(len(loc) != 1 or loc[0] == key for loc in missing):
+        return None
+    try:
+        record = models.patch_of(MODELS[entity.name], key).model_validate(fields)  # type: ignore[arg-type]
+    except ValidationError as bad:
+        return Invalid(entity.name, tuple(_problems(bad, entity)))
+    if not record.model_fields_set - {key, models.EXTRA, *models.ORDERING} and record.extra is None:
+        return _invalid(entity.name, "body", f"names only {key}: a patch names at least one field to change")
+    return record
+
+
+def digest(entity: Entity, record: models.Model, patch: bool = False) -> str:
     """The payload's identity: its entity and validated values under canonical names, so the same
-    payload however spelt ("OrderId": "1" or "order_id": 1) has one digest."""
-    text = record.__pydantic_serializer__.to_json(record, exclude_none=True)  # field order is the model's
+    payload however spelt ("OrderId": "1" or "order_id": 1) has one digest. A patch's names the
+    fields it removes (null) too, and is never a whole record's."""
+    if patch:
+        text = b"patch:" + record.__pydantic_serializer__.to_json(record, exclude_unset=True)
+    else:
+        text = record.__pydantic_serializer__.to_json(record, exclude_none=True)  # field order is the model's
     return hashlib.sha256(entity.name.encode() + b":" + text).hexdigest()[:32]
 
 

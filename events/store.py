@@ -1,8 +1,11 @@
 """The entity tables (DynamoDB, an injected client). Every write is conditional, so a record
 applied twice has one effect and an older update never overwrites a newer one:
 
-- customers, purchases, products, subscriptions: PutItem only if the item is absent or holds an
-  older (`_seq`, `_digest`); the same payload again fails the condition as a duplicate.
+- customers, purchases, products, subscriptions: a whole record is a PutItem only if the item is
+  absent or holds an older (`_seq`, `_digest`) and no field a patch won; the same payload again
+  fails the condition as a duplicate. A patch, or a whole record meeting patched fields, is merged
+  field by field (events.patches) and put only if the item is still the one merged with (its
+  `_rev`): a merge racing another is done again.
 - activity: PutItem only if that (user, time#digest) is absent: append-only, TTL on `expires_at`.
 - inventory: each warehouse's stock changes only if its item has not counted this movement's
   digest (the last RECENT_KEPT digests live on the item), so a movement is counted once however
@@ -14,6 +17,7 @@ applied twice has one effect and an older update never overwrites a newer one:
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from botocore.exceptions import ClientError
 
@@ -22,7 +26,8 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core import event_layout
 from ecompipe.core.errors import error_code
 from ecompipe.core.settings import Settings
-from events import items
+from events import items, patches
+from events.items import DIGEST, PATCHED, REV, SEQ
 from events.kinds import INVENTORY, Entity
 
 APPLIED, SUPERSEDED, DUPLICATE = "applied", "superseded", "duplicate"
@@ -32,7 +37,8 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 # newer wins; equal order falls to the larger digest, so any delivery order ends in the same state
 NOT_COUNTED = "attribute_not_exists(#recent) OR NOT contains(#recent, :dg)"
 RECENT, RECENT_KEPT = "recent_moves", 100
-NEWER = "attribute_not_exists(#k) OR #seq < :seq OR (#seq = :seq AND #dg < :dg)"
+NEWER = "attribute_not_exists(#k) OR (attribute_not_exists(#pt) AND (#seq < :seq OR (#seq = :seq AND #dg < :dg)))"
+MERGE_ATTEMPTS = 20  # merges of one entity racing each other; past it the record is retried by SQS
 BELOW_AND_ARMED = "#st < #th AND (attribute_not_exists(#low) OR #low = :no)"
 BACK_UP_AND_LOW = "#st >= #th AND #low = :yes"
 
@@ -43,18 +49,58 @@ class EntityStore:
         self.bucket = bucket
         self.settings = settings
 
-    def upsert(self, entity: Entity, item: dict[str, Any]) -> str:
-        """Write the newest state of an entity: applied, superseded (a newer one is stored) or duplicate."""
-        refused = self._put_if(
-            entity,
-            item,
-            NEWER,
-            {"#seq": items.SEQ, "#dg": items.DIGEST},
-            {":seq": item[items.SEQ], ":dg": item[items.DIGEST]},
+    def upsert(self, entity: Entity, item: dict[str, Any], patch: bool = False) -> tuple[str, dict[str, Any] | None]:
+        """Write the newest state of an entity: applied, superseded (newer values are stored) or
+        duplicate; with the item as it stands after when the update was merged with patches
+        (None: a whole record written or refused whole, so the record is the entity's state)."""
+        if not patch:
+            refused = self._put_if(
+                entity,
+                item,
+                NEWER,
+                {"#seq": SEQ, "#dg": DIGEST, "#pt": PATCHED},
+                {":seq": item[SEQ], ":dg": item[DIGEST]},
+            )
+            if refused is None:
+                return APPLIED, None
+            stored = dynamo.load(refused)
+            if PATCHED not in stored:
+                return (DUPLICATE if stored.get(DIGEST) == item[DIGEST] else SUPERSEDED), None
+        else:
+            stored = self._get(entity, item) or None
+        return self._merge(entity, item, stored, patch)
+
+    def _merge(
+        self, entity: Entity, item: dict[str, Any], stored: dict[str, Any] | None, patch: bool
+    ) -> tuple[str, dict[str, Any] | None]:
+        """Merge the update into the stored item and put it if the item is still the one read."""
+        fields = {k: v for k, v in item.items() if k not in patches.META}
+        update = patches.Update(fields, int(item[SEQ]), str(item[DIGEST]), patch, entity.keys)
+        for _ in range(MERGE_ATTEMPTS):
+            whole = self._payload(stored)
+            merged = patches.merge(whole, update, str(item["received_at"]))
+            if merged.item is None:
+                return merged.outcome, whole
+            new = {**merged.item, REV: uuid4().hex}
+            refused = self._put_if(entity, new, *_unchanged(stored))
+            if refused is None:
+                return merged.outcome, new
+            stored = dynamo.load(refused) or self._get(entity, item) or None
+        raise RuntimeError(f"{entity.name} {item[entity.keys[0]]}: {MERGE_ATTEMPTS} merges raced; retried later")
+
+    def _get(self, entity: Entity, item: dict[str, Any]) -> dict[str, Any]:
+        got = self.db.get_item(
+            TableName=entity.table(self.settings),
+            Key=dynamo.dump({k: item[k] for k in entity.keys}),
+            ConsistentRead=True,
         )
-        if refused is None:
-            return APPLIED
-        return DUPLICATE if refused.get(items.DIGEST, {}).get("S") == item[items.DIGEST] else SUPERSEDED
+        return dynamo.load(got.get("Item", {}))
+
+    def _payload(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The stored item whole (a claim check's payload read from S3)."""
+        if stored is None or "claim_s3" not in stored:
+            return stored
+        return {**self.bucket.get_json(str(stored["claim_s3"]).split("/", 3)[3]), REV: stored.get(REV)}
 
     def append(self, entity: Entity, item: dict[str, Any]) -> str:
         """Add an item that is never updated (activity): applied, or duplicate when it is there."""
@@ -199,3 +245,16 @@ class EntityStore:
         key = event_layout.claim_key(entity.name, item[items.DIGEST])
         self.bucket.put_bytes(key, items.payload_json(item), "application/json")
         return items.claim_stub(item, entity, f"s3://{self.bucket.name}/{key}", size)
+
+
+def _unchanged(stored: dict[str, Any] | None) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The condition (expression, names, values) that the item is still `stored`."""
+    if stored is None:
+        return "attribute_not_exists(#k)", {}, {}
+    if stored.get(REV) is not None:
+        return "attribute_exists(#k) AND #rev = :rev", {"#rev": REV}, {":rev": stored[REV]}
+    return (
+        "attribute_exists(#k) AND attribute_not_exists(#rev) AND #dg = :dg",
+        {"#rev": REV, "#dg": DIGEST},
+        {":dg": stored[DIGEST]},
+    )

@@ -14,7 +14,7 @@ from moto import mock_aws
 from ecompipe.batch.resources import Resources
 from ecompipe.core import event_layout, layout
 from ecompipe.core.settings import Settings
-from events import landing
+from events import kinds, landing
 from tests.conftest import MOTO_CONFIG
 from tests.support.events import World, make_world, produced_purchases, purchases_as_csv
 from tests.support.helpers import kpi_state, one_shot_kpis, put_files, run_batch
@@ -87,6 +87,24 @@ def test_a_later_status_event_changes_the_kpis_of_its_date(aws_env: None) -> Non
         world.send({**purchases[0], "version": 1, "status": "shipped", "note": "late"})
         world.consume()
         assert landing.land(world.settings, world.dynamodb, world.bucket).purchases == 0
+
+
+def test_status_patches_change_the_kpis_as_whole_updates_do(aws_env: None) -> None:
+    """`{"purchase_id": ..., "status": "returned"}` (a patch) reaches the KPIs of its date as the
+    whole purchase sent again with that status would; a patch for a purchase not stored yet waits."""
+    purchases = produced_purchases(15)
+    later = [{**purchases[0], "status": "returned"}, {**purchases[1], "status": "cancelled"}, *purchases[2:]]
+    expected_before, expected_after = one_shot_kpis(purchases_as_csv(purchases)), one_shot_kpis(purchases_as_csv(later))
+    assert expected_before != expected_after
+    with _world() as (world, res):
+        products = put_files(res, {"products.csv": purchases_as_csv(purchases)["products.csv"]})
+        _through_events(world, res, [{**p, "version": 1} for p in purchases[:1] + purchases[2:]], products)
+        patches = [{"purchase_id": purchases[0]["purchase_id"], "status": "Returned", "version": 2},
+                   {"purchase_id": purchases[1]["purchase_id"], "status": "canceled", "version": 2}]  # fmt: skip
+        _through_events(world, res, patches)  # the second: a patch before its purchase: nothing lands yet
+        assert world.item(kinds.PURCHASES, purchase_id=str(purchases[1]["purchase_id"]))["_partial"] is True
+        _through_events(world, res, [{**purchases[1], "version": 1}])  # its whole (older) record completes it
+        assert kpi_state(res) == expected_after
 
 
 def test_a_purchase_kept_in_s3_for_its_size_is_landed_whole(aws_env: None) -> None:

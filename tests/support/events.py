@@ -110,7 +110,8 @@ PRODUCTS_CSV = "product_id,category,name,price\n" + "".join(
     f"{n},{['Jeans', 'Outerwear', 'Accessories'][n % 3]},Product {n},10.00\n" for n in range(1, 11)
 )
 # what the pipeline calls the producer's statuses (docs/events.md)
-PIPELINE_STATUS = {"paid": "processing", "pending": "pending", "shipped": "shipped", "returned": "returned"}
+PIPELINE_STATUS = {"paid": "processing", "pending": "pending", "shipped": "shipped", "returned": "returned",
+                   "cancelled": "cancelled"}  # fmt: skip
 
 
 def produced_purchases(count: int, seed: int = 3) -> list[dict]:

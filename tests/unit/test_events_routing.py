@@ -106,7 +106,10 @@ def read_json(text: str) -> object:
     ("payload", "field"),
     [
         ({"customer_id": 1, "name": "Ann", "email": "not-an-email"}, "email"),
-        ({"customer_id": 1, "name": "Ann"}, "email"),
+        ({"customer_id": 1, "email": "not-an-email"}, "email"),  # a patch with a bad value
+        ({"customer_id": 1, "name": None}, "name"),  # a patch cannot remove a required field
+        ({"purchase_id": 1, "status": "lost"}, "status"),
+        ({"customer_id": 1, "version": 3}, "body"),  # a patch names a field to change
         ({"customer_id": 1, "name": " ", "email": "a@b.co"}, "name"),
         ({"subscription_id": 1, "customer_id": 1, "plan": "B", "status": "active", "next_billing_date": "2025-02-30"},
          "next_billing_date"),
