@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-LARGE_ORDER, INVALID, LOW_STOCK = "large_order", "invalid", "low_stock"
-KINDS = (LARGE_ORDER, INVALID, LOW_STOCK)
+LARGE_ORDER, INVALID, LOW_STOCK, SUMMARY = "large_order", "invalid", "low_stock", "summary"
+KINDS = (LARGE_ORDER, INVALID, LOW_STOCK, SUMMARY)
 EXAMPLES = 10  # invalid records an alert lists; the rest are counted and kept in S3
 
 
@@ -88,5 +88,28 @@ def invalid_summary(invalid: list[dict[str, Any]], batch: str) -> Alert | None:
                 {"message_id": r["message_id"], "key": r["key"], "reasons": r["reasons"][:3]}
                 for r in invalid[:EXAMPLES]
             ],
+        },
+    )
+
+
+def summary(
+    start: str, end: str, counts: dict[str, dict[str, int]], outcomes: tuple[str, ...], dlq: dict[str, int]
+) -> Alert:
+    """What the consumer did over [start, end) (UTC, YYYY-MM-DDTHH:MM), per outcome and per entity,
+    and what waits in the dead-letter queues now: one message per interval, never one per event."""
+    totals = {o: sum(c.get(o, 0) for c in counts.values()) for o in outcomes}
+    waiting = sum(dlq.values())
+    return Alert(
+        SUMMARY,
+        _id(SUMMARY, start, end),
+        f"Events {start} to {end} UTC: {totals.get('applied', 0)} applied, {totals.get('invalid', 0)} invalid, "
+        f"{waiting} in the DLQs",
+        {
+            "alert": SUMMARY,
+            "from": start,
+            "to": end,
+            "totals": totals,
+            "by_entity": {e: {o: c.get(o, 0) for o in outcomes} for e, c in sorted(counts.items())},
+            "dlq": dlq,
         },
     )

@@ -61,14 +61,16 @@ def make_handler(consumer_of: Callable[[], Consumer]) -> Callable[[dict[str, Any
     @tracer.capture_lambda_handler
     def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         work = consumer_of()
-        outcomes, sent = work.tally.outcomes.copy(), work.tally.alerts.copy()
+        outcomes, sent, by_entity = work.tally.outcomes.copy(), work.tally.alerts.copy(), work.tally.by_entity.copy()
         work.begin(context)
         response = process_partial_response(
             event=event, record_handler=work.record, processor=processor, context=context
         )
         batch = getattr(context, "aws_request_id", None) or "local"
         work.end(batch)
-        work.outbox.count_applied(work.tally.outcomes[APPLIED] - outcomes[APPLIED], datetime.now(UTC))
+        now = datetime.now(UTC)
+        work.outbox.count_applied(work.tally.outcomes[APPLIED] - outcomes[APPLIED], now)
+        work.outbox.count_batch(work.tally.by_entity - by_entity, batch, now)
         failed = len(response.get("batchItemFailures", []))
         for outcome, name in OUTCOME_METRICS.items():
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=work.tally.outcomes[outcome] - outcomes[outcome])

@@ -4,7 +4,9 @@ alerts published on SNS, each recorded in S3 so it is published once."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +43,17 @@ class Outbox:
         if applied > 0:
             key = event_layout.activity_key(now.date().isoformat(), applied, uuid.uuid4().hex)
             self.bucket.put_bytes(key, b"")
+
+    def count_batch(self, counts: Counter[tuple[str, str]], batch: str, now: datetime) -> None:
+        """Say what a consumer batch did, per entity and outcome (one empty marker, the counts in
+        its name, under the time: events.summary sums an interval's)."""
+        if not counts:
+            return
+        by_entity: dict[str, dict[str, int]] = {}
+        for (entity, outcome), n in counts.items():
+            by_entity.setdefault(entity, {})[outcome] = n
+        token = re.sub(r"[^A-Za-z0-9_-]", "-", batch)[:32] + "-" + uuid.uuid4().hex[:12]
+        self.bucket.put_bytes(event_layout.tally_key(f"{now:%Y-%m-%dT%H%M%S}", token, by_entity), b"")
 
     def publish(self, alert: Alert) -> bool:
         """Publish an alert unless its record says it was: published first, recorded after, so a

@@ -29,9 +29,9 @@ from ecompipe.core.settings import Settings
 from events import alerts, items, kinds, landing, patches, routing, sales_stock
 from events.models import Inventory, Purchase
 from events.outbox import Outbox
-from events.store import DUPLICATE, EFFECT_TTL_SECONDS, SUPERSEDED, EntityStore
+from events.store import DUPLICATE, EFFECT_TTL_SECONDS, INVALID, SUPERSEDED, EntityStore
 
-INVALID = "invalid"
+UNKNOWN = "unknown"  # an invalid record routing could not tell the entity of
 
 
 @dataclass
@@ -40,6 +40,7 @@ class Tally:
 
     outcomes: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
+    by_entity: Counter[tuple[str, str]] = field(default_factory=Counter)  # (entity, outcome)
 
     def to_json(self) -> dict[str, Any]:
         return {"outcomes": dict(self.outcomes), "alerts": dict(self.alerts)}
@@ -75,11 +76,13 @@ class Consumer:
         if isinstance(result, routing.Invalid):
             self._keep_invalid(record, result, now)
             self.tally.outcomes[INVALID] += 1
+            self.tally.by_entity[(result.entity or UNKNOWN, INVALID)] += 1
             return INVALID
         sent_ms = int(record.attributes.SentTimestamp.timestamp() * 1000)
         work = {"digest": result.digest, "entity": result.entity.name}
         done = self._apply_once(work=work, accepted=result, sent_ms=sent_ms)
         self.tally.outcomes[done["outcome"]] += 1
+        self.tally.by_entity[(result.entity.name, str(done["outcome"]))] += 1
         self.tally.alerts.update(done["alerts"])
         return str(done["outcome"])
 

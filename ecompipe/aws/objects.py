@@ -77,10 +77,11 @@ class Bucket:
             if "BucketAlreadyOwnedByYou" not in str(exc):
                 raise
 
-    def list(self, prefix: str) -> list[ObjectInfo]:
-        """Every object under prefix, sorted by key."""
+    def list(self, prefix: str, after: str = "") -> list[ObjectInfo]:
+        """Every object under prefix (whose key sorts after `after`, when given), sorted by key."""
         out: list[ObjectInfo] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix):
+        since = {"StartAfter": after} if after else {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix, **since):
             for obj in page.get("Contents", []):
                 out.append(ObjectInfo(obj["Key"], int(obj["Size"]), obj["ETag"].strip('"'), obj.get("LastModified")))
         return sorted(out, key=lambda o: o.key)

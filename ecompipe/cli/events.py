@@ -272,6 +272,21 @@ def land(endpoint_url: str | None) -> None:
         stderr.print("no purchases waiting to be landed")
 
 
+@events.command()
+@endpoint_option
+def summary(endpoint_url: str | None) -> None:
+    """Publish what the consumer did over the last whole ECOMPIPE_SUMMARY_MINUTES on the alerts
+    topic (once per interval; on AWS a scheduled Lambda does this) and print it."""
+    from events import summary as summaries
+    from events.outbox import Outbox
+
+    settings = settings_for(endpoint_url)
+    with failures(settings):
+        bucket, sns = Bucket(aws.client("s3", settings), settings.bucket), aws.client("sns", settings)
+        outbox = Outbox(bucket, sns, queues.topic_arn(sns, settings.alerts_topic))
+        click.echo(json.dumps(summaries.summarise(settings, bucket, aws.client("sqs", settings), outbox)))
+
+
 def init_events(settings: Settings) -> dict[str, str]:
     """The bucket and the events workload's tables, queues and topic (idempotent)."""
     Bucket(aws.client("s3", settings), settings.bucket).ensure(settings.region)

@@ -93,3 +93,40 @@ def activity_count(key: str) -> tuple[str, int] | None:
     day, _, name = key.removeprefix(ACTIVITY).partition("/")
     count = name.split(".", 1)[0]
     return (day, int(count)) if count.isdigit() else None
+
+
+# One empty marker per consumer batch, its outcomes per entity in its name, under the minute it was
+# written: the periodic summary (events.summary) sums an interval's from one listing, no object read.
+TALLIES = "events/tallies/"
+_TALLY_PART = re.compile(r"([a-z]+)((?:-[a-z][0-9]+)+)")
+
+
+def tally_key(moment: str, batch: str, counts: dict[str, dict[str, int]]) -> str:
+    """`moment`: YYYY-MM-DDTHHMMSS (UTC); `counts`: entity -> outcome -> n, each outcome named by
+    its first letter (applied, superseded, duplicate, invalid)."""
+    day, _, time = moment.partition("T")
+    parts = [
+        entity + "".join(f"-{o[0]}{n}" for o, n in sorted(outcomes.items()) if n)
+        for entity, outcomes in sorted(counts.items())
+        if any(outcomes.values())
+    ]
+    return f"{TALLIES}{date_token(day)}/{key_token(time)}.{key_token(batch)}.{'.'.join(parts) or 'none'}"
+
+
+def tally_day_prefix(day: str) -> str:
+    return f"{TALLIES}{date_token(day)}/"
+
+
+def tally_counts(key: str, outcomes: tuple[str, ...]) -> tuple[str, dict[str, dict[str, int]]] | None:
+    """(HHMMSS, entity -> outcome -> n) a tally names; None for a key that is not one."""
+    name = key.rsplit("/", 1)[-1]
+    time, _, rest = name.partition(".")
+    _batch, _, parts = rest.partition(".")
+    by_letter = {o[0]: o for o in outcomes}
+    counts: dict[str, dict[str, int]] = {}
+    for part in parts.split(".") if parts and parts != "none" else []:
+        found = _TALLY_PART.fullmatch(part)
+        if found is None:
+            return None
+        counts[found[1]] = {by_letter[p[0]]: int(p[1:]) for p in found[2][1:].split("-") if p[0] in by_letter}
+    return (time, counts) if time.isdigit() and len(time) == 6 else None
