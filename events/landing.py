@@ -1,5 +1,6 @@
 """Event purchases into the batch pipeline: the consumer marks each purchase it stores, and a
-landing (`ecompipe events land`, on AWS a scheduled Lambda: events.landing.handler) writes the
+landing (`ecompipe events land`, on AWS a Lambda every minute that lands every
+ECOMPIPE_LANDING_SECONDS: events.landing.handler) writes the
 marked purchases, as the purchases table holds them now, into incoming/ as one seed-dialect pair of
 orders and order_items files. The trigger counts them like any upload; the validator, the curated
 upsert (newest batch wins, by order id and item key) and the KPI recomputation of the affected dates
@@ -13,6 +14,7 @@ stops in between lands the same purchases again, which the upsert counts once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,8 +102,25 @@ def _write_pair(bucket: Bucket, purchases: list[dict], now: datetime | None) -> 
     return written
 
 
+def tick_offsets(every: int) -> list[int]:
+    """The seconds into its minute at which the landing Lambda lands: every `every` seconds, the
+    last one a whole interval before the next minute's invocation."""
+    every = max(1, min(60, every))
+    return list(range(0, 60 - every + 1, every))
+
+
 def handler(_event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
-    """The scheduled Lambda: land what is marked."""
+    """The scheduled Lambda (every minute, the shortest schedule): land what is marked every
+    ECOMPIPE_LANDING_SECONDS within its minute, so a stored purchase waits at most that long to be
+    landed; each landing's pair asks the trigger for its batch at once (trigger.decision)."""
     settings = Settings.from_env()
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
-    return land(settings, aws.client("dynamodb", settings), bucket).to_json()
+    dynamodb = aws.client("dynamodb", settings)
+    begun, total = time.monotonic(), Landed()
+    for offset in tick_offsets(settings.landing_seconds):
+        time.sleep(max(0.0, begun + offset - time.monotonic()))
+        landed = land(settings, dynamodb, bucket)
+        total.purchases += landed.purchases
+        total.files += landed.files
+        total.missing += landed.missing
+    return total.to_json()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ecompipe.aws.objects import ObjectInfo
-from ecompipe.core import layout
+from ecompipe.core import event_layout, layout
 from ecompipe.core.settings import Settings
 
 
@@ -65,6 +65,11 @@ def decide(
     )
     if met:
         return Decision(True, f"thresholds met: {counts.describe(settings)}", counts, oldest)
+    landed = event_layout.landed_pairs([layout.file_name(f.key) for f in files])
+    if landed:  # event purchases: the landing asks for its batch (docs/events.md, "Event purchases in the KPIs")
+        return Decision(
+            True, f"event purchases landed ({landed[0]}): starting with {counts.describe(settings)}", counts, oldest
+        )
     if backlog & {f.key for f in files}:
         return Decision(True, "continuing a drop that the previous batch's size cap split", counts, oldest)
     pending_bytes = sum(f.size for f in files)

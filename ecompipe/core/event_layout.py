@@ -61,6 +61,20 @@ def landed_file_names(stamp: str) -> tuple[str, str]:
     return f"orders_events_{token}.csv", f"order_items_events_{token}.csv"
 
 
+_LANDED = re.compile(r"(orders|order_items)_events_([A-Za-z0-9_-]{1,64})\.csv")
+
+
+def landed_pairs(names: list[str]) -> list[str]:
+    """The landings (their stamps) whose two files are both among `names`: each asks for its batch
+    at once (trigger.decision), so event purchases reach the KPIs without waiting for thresholds."""
+    found: dict[str, set[str]] = {}
+    for name in names:
+        match = _LANDED.fullmatch(name)
+        if match:
+            found.setdefault(match[2], set()).add(match[1])
+    return sorted(stamp for stamp, kinds in found.items() if kinds == {"orders", "order_items"})
+
+
 SALES = "sales/"
 
 

@@ -70,6 +70,7 @@ class Settings:
     alerts_topic: str = "ecompipe-alerts"  # a topic name, or its ARN
     large_order_total: str = "1000"  # a purchase total at or above this is a large order
     low_stock_threshold: int = 10  # where an inventory event names no stock_threshold
+    landing_seconds: int = 15  # the landing Lambda (every minute) lands event purchases this often
     summary_minutes: int = 60  # the events summary on the alerts topic covers this many minutes (its schedule)
     sales_warehouse: str = "main"  # where a purchase's items take stock when neither names a warehouse
     activity_ttl_days: int = 90  # user activity expires (DynamoDB TTL) this long after it arrives

@@ -121,6 +121,15 @@ def test_a_purchase_kept_in_s3_for_its_size_is_landed_whole(aws_env: None) -> No
         assert kpi_state(res) == expected
 
 
+def test_the_landing_lambda_lands_every_interval_within_its_minute() -> None:
+    assert landing.tick_offsets(15) == [0, 15, 30, 45]
+    assert (
+        landing.tick_offsets(60) == [0]
+        and landing.tick_offsets(7)[-1] == 49
+        and landing.tick_offsets(0) == list(range(60))
+    )
+
+
 def test_a_marker_whose_purchase_is_gone_is_reported_and_cleared(aws_env: None) -> None:
     with _world() as (world, _res):
         landing.mark(world.bucket, "gone-1", "a" * 64)

@@ -71,6 +71,17 @@ def test_force_after_starts_with_what_is_there() -> None:
     assert forced.start and "FORCE_AFTER" in forced.reason
 
 
+def test_a_landed_pair_of_event_purchases_starts_its_batch_at_once() -> None:
+    from ecompipe.core.event_layout import landed_file_names
+
+    s = Settings(force_after_minutes=30)
+    orders, items = landed_file_names("20261206T101500000000Z")
+    assert not decide(_files([items]), True, s, NOW).start  # the items first: the orders file is on its way
+    both = decide(_files([items, orders, "orders_1.csv"]), True, s, NOW)
+    assert both.start and "event purchases landed" in both.reason
+    assert not decide(_files([items, "orders_events_other.csv"]), True, s, NOW).start  # two halves of two pairs
+
+
 @pytest.mark.parametrize("package", ["trigger", "events.handler"])
 def test_importing_a_lambda_leaves_pandas_out(package: str) -> None:
     code = (
