@@ -43,6 +43,7 @@ class Settings:
     # (the state machine's Distributed Map, at most fan_out_concurrency at a time) before the
     # batch-wide checks; smaller ones take one validate task. 0 = every batch of several files.
     fan_out_min_mb: int = 64
+    one_task_max_mb: int = 16  # a batch up to this size (not fanned out) runs as one task: validate, transform, archive
     # 1 = no batch fans out (trigger.sweep.fans_out)
     fan_out_concurrency: int = 40
     state_machine_arn: str | None = None

@@ -17,6 +17,7 @@ SUBSTITUTIONS = (
     "ClusterArn",
     "ValidatorTaskDefinitionArn",
     "TransformerTaskDefinitionArn",
+    "BatchTaskDefinitionArn",
     "SubnetIds",
     "SecurityGroupId",
     "RunsTable",

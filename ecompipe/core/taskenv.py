@@ -32,6 +32,7 @@ TASK_COMMANDS = (
     "transform-group",
     "transform",
     "archive",
+    "batch",
     "sales-split",
 )
 

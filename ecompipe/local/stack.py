@@ -126,7 +126,7 @@ def deploy(settings: Settings, pipeline: bool = True) -> LocalStack:
     subnet, group = _network(ec2)
     cluster_arn = ecs.create_cluster(clusterName=NAME)["cluster"]["clusterArn"]
     definitions = {}
-    for role in ("validator", "transformer", "sales"):
+    for role in ("validator", "transformer", "batch", "sales"):
         definitions[role] = ecs.register_task_definition(
             family=f"{NAME}-{role}",
             networkMode="awsvpc",
@@ -150,6 +150,7 @@ def deploy(settings: Settings, pipeline: bool = True) -> LocalStack:
             "ClusterArn": cluster_arn,
             "ValidatorTaskDefinitionArn": definitions["validator"],
             "TransformerTaskDefinitionArn": definitions["transformer"],
+            "BatchTaskDefinitionArn": definitions["batch"],
             "SubnetIds": subnet,
             "SecurityGroupId": group,
             "RunsTable": settings.runs_table,

@@ -44,9 +44,14 @@ class Stack:
         return self.res.bucket.exists(layout.LOCK_KEY) or bool(self.res.bucket.list(layout.DATE_LOCKS))
 
 
-def _stack(task_timeout_seconds: int) -> Iterator[Stack]:
+def _stack(task_timeout_seconds: int, one_task_max_mb: int) -> Iterator[Stack]:
     with Emulator() as url:
-        settings = Settings(endpoint_url=url, bucket="ecompipe-sm", task_timeout_seconds=task_timeout_seconds)
+        settings = Settings(
+            endpoint_url=url,
+            bucket="ecompipe-sm",
+            task_timeout_seconds=task_timeout_seconds,
+            one_task_max_mb=one_task_max_mb,
+        )
         res = Resources.from_settings(settings)
         res.init()
         stack = local_aws.deploy(settings)
@@ -57,23 +62,42 @@ def _stack(task_timeout_seconds: int) -> Iterator[Stack]:
         yield Stack(res, stack, sqs, queue_url)
 
 
-@pytest.fixture
-def sm() -> Iterator[Stack]:
-    yield from _stack(task_timeout_seconds=600)
+# the two ways a batch that does not fan out runs: one task (a small batch: validate, transform and
+# archive in one container), or three (ECOMPIPE_ONE_TASK_MAX_MB below its size); the stage a failure names
+PATHS = {"one task": (16, "batch"), "three tasks": (0, "validate")}
 
 
-@pytest.fixture
-def sm_short_timeout() -> Iterator[Stack]:
-    yield from _stack(task_timeout_seconds=2)
+@pytest.fixture(params=sorted(PATHS))
+def sm(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    yield from _stack(task_timeout_seconds=600, one_task_max_mb=PATHS[request.param][0])
+
+
+@pytest.fixture(params=sorted(PATHS))
+def sm_short_timeout(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    yield from _stack(task_timeout_seconds=2, one_task_max_mb=PATHS[request.param][0])
+
+
+def _first_task(stack: Stack) -> str:
+    """The stage of the first task a batch runs: the one task, or validate."""
+    return "batch" if stack.res.settings.one_task_max_mb else "validate"
 
 
 def _event(message: dict) -> str:
     return message["MessageAttributes"]["event"]["Value"]
 
 
+def _entered(stack: Stack, execution: dict) -> list[str]:
+    """The states an execution entered, in order."""
+    sfn = aws.client("stepfunctions", stack.res.settings)
+    events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
 def test_happy_path_writes_the_kpis(sm: Stack) -> None:
     execution, result = sm.run(read_dir(SAMPLE))
     assert execution["status"] == "SUCCEEDED"
+    tasks = [s for s in _entered(sm, execution) if s in ("WholeBatch", "Validate", "Transform", "Archive")]
+    assert tasks == (["WholeBatch"] if _first_task(sm) == "batch" else ["Validate", "Transform", "Archive"])
     run = sm.res.ledger.get(result.batch_id)
     assert (run["status"], run["stage"], run["accepted"], run["transform_outcome"]) == (
         "SUCCEEDED",
@@ -111,7 +135,8 @@ def test_a_batch_with_no_valid_row_takes_the_rejection_branch(sm: Stack) -> None
 
 
 def test_a_task_that_records_no_outcome_fails_the_execution(sm: Stack) -> None:
-    execution, _ = sm.run(read_dir(SAMPLE), validate=lambda _name, _env: 0)  # exits 0, writes nothing
+    stage = _first_task(sm)
+    execution, _ = sm.run(read_dir(SAMPLE), **{stage: lambda _name, _env: 0})  # exits 0, writes nothing
     assert execution["status"] == "FAILED"
     batch_id = execution["name"]
     run = sm.res.ledger.get(batch_id)
@@ -120,14 +145,15 @@ def test_a_task_that_records_no_outcome_fails_the_execution(sm: Stack) -> None:
     [message] = sm.messages()
     body = json.loads(message["Message"])
     assert _event(message) == body["event"] == "failure" and body["batch_id"] == batch_id
-    assert body["stage"] == "validate" and body["error"]["Error"] == "NoOutcome"
+    assert body["stage"] == stage and body["error"]["Error"] == "NoOutcome"
     assert body["execution"] == execution["executionArn"]
-    assert run["failed_stage"] == "validate"
+    assert run["failed_stage"] == stage
     assert sm.res.kpis.order_kpis() == []
 
 
 def test_a_task_that_outlives_its_timeout_fails_the_execution(sm_short_timeout: Stack) -> None:
-    execution, _ = sm_short_timeout.run(read_dir(SAMPLE), validate=lambda _name, _env: None)  # never ends
+    stage = _first_task(sm_short_timeout)
+    execution, _ = sm_short_timeout.run(read_dir(SAMPLE), **{stage: lambda _name, _env: None})  # never ends
     assert execution["status"] == "FAILED"
     run = sm_short_timeout.res.ledger.get(execution["name"])
     assert run["status"] == "FAILED" and "States.Timeout" in run["error"]
@@ -135,7 +161,7 @@ def test_a_task_that_outlives_its_timeout_fails_the_execution(sm_short_timeout: 
     [message] = sm_short_timeout.messages()
     body = json.loads(message["Message"])
     assert _event(message) == "failure" and body["batch_id"] == execution["name"]
-    assert body["stage"] == "validate" and body["error"]["Error"] == "States.Timeout"
+    assert body["stage"] == stage and body["error"]["Error"] == "States.Timeout"
 
 
 def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None:
