@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from ecompipe.core import event_layout, money
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
-from events import alerts, items, kinds, landing, patches, routing, sales_stock
+from events import alerts, items, kinds, landing, patches, routing, sales_runs, sales_stock
 from events.models import Inventory, Purchase
 from events.outbox import Outbox
 from events.store import DUPLICATE, EFFECT_TTL_SECONDS, INVALID, SUPERSEDED, EntityStore
@@ -75,16 +75,23 @@ class Consumer:
         result = routing.read(record.body)
         if isinstance(result, routing.Invalid):
             self._keep_invalid(record, result, now)
+            self._judged(result.origin, sales_runs.DLQ)
             self.tally.outcomes[INVALID] += 1
             self.tally.by_entity[(result.entity or UNKNOWN, INVALID)] += 1
             return INVALID
         sent_ms = int(record.attributes.SentTimestamp.timestamp() * 1000)
         work = {"digest": result.digest, "entity": result.entity.name}
         done = self._apply_once(work=work, accepted=result, sent_ms=sent_ms)
+        self._judged(result.origin, sales_runs.COMPLETE)  # (after its effect: a repeat counts too)
         self.tally.outcomes[done["outcome"]] += 1
         self.tally.by_entity[(result.entity.name, str(done["outcome"]))] += 1
         self.tally.alerts.update(done["alerts"])
         return str(done["outcome"])
+
+    def _judged(self, origin: tuple[str, int] | None, outcome: str) -> None:
+        """A record of a sales workflow's execution counted once for it (events.sales_runs)."""
+        if origin is not None:
+            sales_runs.judged(self.store.db, self.settings, origin[0], origin[1], outcome)
 
     def end(self, batch: str) -> None:
         """One alert for the batch's invalid records (if any)."""
@@ -105,7 +112,7 @@ class Consumer:
             "body": record.body,
         }
         park = invalid.entity == kinds.SALES.name
-        key = self.outbox.keep_invalid(routing.body_digest(record.body), kept, now, park=park)
+        key = self.outbox.keep_invalid(routing.body_digest(record.body, invalid.origin), kept, now, park=park)
         self._invalid.append({"message_id": record.messageId, "entity": invalid.entity, "reasons": reasons, "key": key})
 
     def _apply(self, work: dict[str, str], accepted: routing.Accepted, sent_ms: int) -> dict[str, Any]:

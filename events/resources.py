@@ -18,7 +18,11 @@ RETENTION_SECONDS = 14 * 24 * 3600
 
 def table_definitions(settings: Settings) -> list[dict]:
     defs = [tables.on_demand(e.table(settings), [(k, "S") for k in e.keys]) for e in ENTITIES]
-    return [*defs, tables.on_demand(settings.idempotency_table, [("id", "S")])]
+    return [
+        *defs,
+        tables.on_demand(settings.idempotency_table, [("id", "S")]),
+        tables.on_demand(settings.sales_runs_table, [("id", "S")]),
+    ]
 
 
 def ensure(settings: Settings, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, str]:
@@ -26,7 +30,11 @@ def ensure(settings: Settings, dynamodb: Any, sqs: Any, sns: Any) -> dict[str, s
     tables.ensure(
         dynamodb,
         table_definitions(settings),
-        ttl={ACTIVITY.table(settings): "expires_at", settings.idempotency_table: "expiration"},
+        ttl={
+            ACTIVITY.table(settings): "expires_at",
+            settings.idempotency_table: "expiration",
+            settings.sales_runs_table: "expires_at",
+        },
     )
     dlq_url = sqs.create_queue(
         QueueName=settings.events_dlq, Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)}

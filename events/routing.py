@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +51,7 @@ MAX_BODY_BYTES = 1024 * 1024
 # the sales workflow's envelope: {"sales_record": <the file's record>, "source_file", "source_index"}
 SALES_WRAPPER = "sales_record"
 SOURCE_FIELDS = ("source_file", "source_index")
+SOURCE_RUN = "source_run"  # the workflow's execution, in the envelope only (never part of the record)
 
 
 def _no_constant(name: str) -> Any:
@@ -74,6 +75,7 @@ class Problem:
 class Invalid:
     entity: str | None  # the entity it looked like, when routing got that far
     problems: tuple[Problem, ...]
+    origin: tuple[str, int] | None = None  # a sales workflow's (execution, record index): events.sales_runs
 
     def summary(self) -> str:
         return "; ".join(f"{p.field}: {p.reason}" for p in self.problems)
@@ -85,6 +87,7 @@ class Accepted:
     record: models.Model
     digest: str  # of the canonical record: the same payload, however spelt, has one digest
     patch: bool = False  # names the entity's id and only some of its fields (events.patches)
+    origin: tuple[str, int] | None = None  # a sales workflow's (execution, record index): events.sales_runs
 
 
 def read(body: str) -> Accepted | Invalid:
@@ -108,9 +111,15 @@ def route(payload: Any) -> Accepted | Invalid:
     except TooDeep as exc:
         return _invalid(None, "body", str(exc))
     if SALES_WRAPPER in fields:  # a record of a sales file, as the sales workflow sends it
-        fields = _unwrapped(fields, clashes)
-        if fields is None:
-            return _invalid(kinds.SALES.name, SALES_WRAPPER, "must be an object holding order-info and contact-info")
+        origin, record = _origin(fields), _unwrapped(fields, clashes)
+        if record is None:
+            problem = "must be an object holding order-info and contact-info"
+            return replace(_invalid(kinds.SALES.name, SALES_WRAPPER, problem), origin=origin)
+        return replace(_routed(record, clashes), origin=origin)
+    return _routed(fields, clashes)
+
+
+def _routed(fields: dict[str, Any], clashes: list[tuple[str, str]]) -> Accepted | Invalid:
     entity, why = choose(fields)
     if entity is None:
         return _invalid(None, "type" if "type" in fields else "body", why)
@@ -131,6 +140,14 @@ def route(payload: Any) -> Accepted | Invalid:
         return Accepted(entity, record, digest(entity, record, patch), patch)
     except (UnicodeEncodeError, PydanticSerializationError):
         return _invalid(entity.name, "body", "holds text that is not valid Unicode (a lone surrogate, e.g. \\ud800)")
+
+
+def _origin(envelope: dict[str, Any]) -> tuple[str, int] | None:
+    """The sales workflow's execution and the record's index, when the envelope names both."""
+    run, index = envelope.get(SOURCE_RUN), envelope.get("source_index")
+    if isinstance(run, str) and run and isinstance(index, int) and not isinstance(index, bool) and index >= 0:
+        return run, index
+    return None
 
 
 def _unwrapped(fields: dict[str, Any], clashes: list[tuple[str, str]]) -> dict[str, Any] | None:
@@ -191,8 +208,14 @@ def digest(entity: Entity, record: models.Model, patch: bool = False) -> str:
     return hashlib.sha256(entity.name.encode() + b":" + text).hexdigest()[:32]
 
 
-def body_digest(body: str) -> str:
-    """What names an invalid body: the same bytes are kept once."""
+def body_digest(body: str, origin: tuple[str, int] | None = None) -> str:
+    """What names an invalid body: the same bytes are kept once. A sales workflow's record
+    (`origin`) is named without the execution its envelope names, so the same file sent again is
+    the same record, kept and parked once."""
+    if origin is not None:
+        envelope = _DECODER.decode(body)
+        envelope.pop(SOURCE_RUN, None)
+        body = json.dumps(envelope, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

@@ -40,15 +40,16 @@ def orders_of(data: bytes) -> tuple[list[Any] | None, dict[str, str] | None]:
     return orders, None
 
 
-def batches(orders: list[Any], key: str) -> list[dict[str, Any]]:
+def batches(orders: list[Any], key: str, run: str = "") -> list[dict[str, Any]]:
     """The records as SendMessageBatch entries, in batches a child execution sends at once: each
     entry's body is the envelope the consumer reads ({"sales_record", "source_file",
-    "source_index"}), the same as the INLINE path sends one by one."""
+    "source_index", "source_run"}: the execution), the same as the INLINE path sends one by one."""
     out: list[dict[str, Any]] = []
     entries: list[dict[str, str]] = []
     size = 0
     for index, record in enumerate(orders):
-        body = json.dumps({"sales_record": record, "source_file": key, "source_index": index})
+        envelope = {"sales_record": record, "source_file": key, "source_index": index}
+        body = json.dumps({**envelope, "source_run": run} if run else envelope)
         if entries and (len(entries) == BATCH_RECORDS or size + len(body.encode()) > BATCH_BYTES):
             out.append({"entries": entries})
             entries, size = [], 0
@@ -59,14 +60,15 @@ def batches(orders: list[Any], key: str) -> list[dict[str, Any]]:
     return out
 
 
-def split(bucket: Bucket, key: str) -> dict[str, Any]:
-    """Write the record batches and the outcome for the file at `key`; returns the outcome."""
+def split(bucket: Bucket, key: str, run: str = "") -> dict[str, Any]:
+    """Write the record batches and the outcome for the file at `key` (in execution `run`);
+    returns the outcome."""
     orders, problem = orders_of(bucket.get_bytes(key))
     if problem is not None:
         outcome: dict[str, Any] = problem
     else:
         records_key = event_layout.sales_records_key(key)
-        groups = batches(orders or [], key)
+        groups = batches(orders or [], key, run)
         bucket.put_bytes(records_key, json.dumps(groups).encode(), "application/json")
         outcome = {"records": len(orders or []), "batches": len(groups), "records_key": records_key}
     bucket.put_json(event_layout.sales_outcome_key(key), outcome)
@@ -79,4 +81,4 @@ def run_task(settings: Settings, env: Mapping[str, str]) -> dict[str, Any]:
     if not key.startswith(layout.INCOMING):
         raise SettingsError(f"{taskenv.SALES_KEY} must name a file under {layout.INCOMING}, not {key!r}")
     bucket = env.get(taskenv.BUCKET) or settings.bucket
-    return split(Bucket(aws.client("s3", settings), bucket), key)
+    return split(Bucket(aws.client("s3", settings), bucket), key, env.get(taskenv.SALES_RUN, ""))

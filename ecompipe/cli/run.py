@@ -127,10 +127,10 @@ def _print_sales(run: SalesRun) -> None:
         if f.rejected is not None:
             stderr.print(f"{f.name}: rejected: {f.rejected}", style="red")
         else:
-            stored = f.records - f.incomplete
+            waiting = "" if f.all_judged else f", {f.records - f.complete - f.incomplete} not judged yet"
             stderr.print(
-                f"{f.name}: {f.records} records, {stored} complete (Sales table), "
-                f"{f.incomplete} incomplete (ecompipe sales dlq)"
+                f"{f.name}: {f.records} records, {f.complete} complete (Sales table), "
+                f"{f.incomplete} incomplete (ecompipe sales dlq){waiting}"
             )
 
 

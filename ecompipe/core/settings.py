@@ -61,6 +61,8 @@ class Settings:
     inventory_table: str = "Inventory"
     sales_table: str = "Sales"  # the records of JSON sales files
     sales_dlq: str = "ecompipe-sales-dlq"  # incomplete sales records, with the part missing or bad
+    sales_runs_table: str = "SalesRuns"  # per sales workflow execution: its records complete and parked
+    sales_judge_minutes: int = 30  # a sales workflow waits at most this long for its records to be judged
     # a sales file up to this size is read into the workflow's state (INLINE Map; AWS caps a state at
     # 256 KiB); a larger one is split by a task and read by a DISTRIBUTED Map
     sales_inline_max_bytes: int = 200_000

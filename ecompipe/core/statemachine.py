@@ -32,6 +32,9 @@ SALES_SUBSTITUTIONS = (
     "SalesTaskDefinitionArn",
     "SubnetIds",
     "SecurityGroupId",
+    "SalesRunsTable",
+    "JudgeWaitSeconds",
+    "JudgeMaxPolls",
 )
 PIPELINE, SALES = "pipeline", "sales"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")

@@ -59,3 +59,6 @@ class TaskInput:
             env.get(FILE_KEY) or None,
             None if group is None else int(group),
         )
+
+
+SALES_RUN = "ECOMPIPE_SALES_RUN"  # the sales workflow execution it splits for (its records name it)

@@ -1,12 +1,15 @@
 """JSON sales files on the emulator (`ecompipe run DIR` with *.json beside the CSVs): each file
 uploaded to incoming/ and run through its own execution of the real statemachine/sales.asl.json,
-then the events queue consumed by the real handler, as the Lambda's event source mapping would."""
+the events queue consumed by the real handler meanwhile, as the Lambda's event source mapping
+would: each execution waits for its records to be judged and says how many were complete and how
+many went to the sales DLQ."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +21,7 @@ from ecompipe.core import layout
 from ecompipe.core.settings import Settings
 from ecompipe.local.runner import LocalTaskRunner
 from ecompipe.local.stack import deploy, deploy_sales
-from ecompipe.local.starter import wait_for
-from events import handler, poller, queues, resources
-from events.outbox import parked_views
+from events import handler, poller, resources
 
 WAIT_SECONDS = 600
 
@@ -34,7 +35,9 @@ class SalesFile:
     status: str  # SUCCEEDED | FAILED | ...
     records: int = 0
     rejected: str | None = None  # the reason, when the file was rejected whole
+    complete: int = 0  # its records stored in the Sales table
     incomplete: int = 0  # its records parked in the sales DLQ
+    all_judged: bool = True  # False: the workflow stopped waiting before every record was judged
     mode: str = ""  # INLINE or DISTRIBUTED: how its records were mapped
 
 
@@ -52,6 +55,8 @@ def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
     arn = deploy_sales(settings, stack, urls["queue_url"], urls["sales_dlq_url"])
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
     started = []
+    consumer = handler.consumer(settings)
+    consume = handler.make_handler(lambda: consumer)
     with LocalTaskRunner(settings, stack.cluster_arn):  # a large file's split runs as an ECS task
         for path in files:
             key = layout.incoming_key(path.name)
@@ -59,20 +64,44 @@ def run_sales_files(settings: Settings, files: list[Path]) -> SalesRun:
             source = json.dumps({"bucket": settings.bucket, "key": key})
             execution = sfn.start_execution(stateMachineArn=arn, name=f"sales-{uuid.uuid4().hex}", input=source)
             started.append((path.name, key, execution["executionArn"]))
-        run = SalesRun([_outcome(sfn, name, key, arn_) for name, key, arn_ in started])
-    consumer = handler.consumer(settings)
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the handler's EMF lines
-        poller.poll(sqs, urls["queue_url"], handler.make_handler(lambda: consumer), settings.region)
+        described = consume_until_done(settings, sfn, sqs, urls["queue_url"], consume, [a for _, _, a in started])
+    run = SalesRun([_outcome(name, key, described[arn_]) for name, key, arn_ in started])
     run.consumed = consumer.tally.to_json()
-    parked = [v for m in queues.peek(sqs, urls["sales_dlq_url"], 100_000) for v in parked_views(m["body"])]
-    for f in run.files:
-        f.incomplete = sum(1 for p in parked if p["file"] == f.key)
     return run
 
 
-def _outcome(sfn: Any, name: str, key: str, execution_arn: str) -> SalesFile:
-    described = wait_for(sfn, execution_arn, WAIT_SECONDS)
+def consume_until_done(
+    settings: Settings, sfn: Any, sqs: Any, queue_url: str, consume: Any, executions: list[str]
+) -> dict[str, dict]:
+    """Play the consumer's event source mapping while the executions run (each waits for its
+    records to be judged); every execution as it ended."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    ended: dict[str, dict] = {}
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # the handler's EMF lines
+        while len(ended) < len(executions) and time.monotonic() < deadline:
+            polled = poller.poll(sqs, queue_url, consume, settings.region)
+            for arn in executions:
+                if arn not in ended:
+                    described = sfn.describe_execution(executionArn=arn)
+                    if described["status"] != "RUNNING":
+                        ended[arn] = described
+            if not polled.received:
+                time.sleep(0.2)
+        poller.poll(sqs, queue_url, consume, settings.region)  # what came after the last look
+    return {arn: ended.get(arn) or sfn.describe_execution(executionArn=arn) for arn in executions}
+
+
+def _outcome(name: str, key: str, described: dict) -> SalesFile:
     if described["status"] == "SUCCEEDED":
         output = json.loads(described["output"])
-        return SalesFile(name, key, "SUCCEEDED", records=int(output["records"]), mode=output["mode"])
+        return SalesFile(
+            name,
+            key,
+            "SUCCEEDED",
+            records=int(output["records"]),
+            complete=int(output["complete"]),
+            incomplete=int(output["dlq"]),
+            all_judged=bool(output["all_judged"]),
+            mode=output["mode"],
+        )
     return SalesFile(name, key, described["status"], rejected=described.get("cause") or described.get("error"))

@@ -171,6 +171,9 @@ def deploy(settings: Settings, pipeline: bool = True) -> LocalStack:
     )
 
 
+LOCAL_JUDGE_WAIT_SECONDS = 1  # how often a local sales workflow looks at its records' judgement (AWS: 10)
+
+
 def deploy_sales(settings: Settings, stack: LocalStack, queue_url: str, sales_dlq_url: str) -> str:
     """A sales-file state machine (statemachine/sales.asl.json) of its own on the emulator, over the
     local stack's cluster and network (its split task runs there); its ARN."""
@@ -184,6 +187,9 @@ def deploy_sales(settings: Settings, stack: LocalStack, queue_url: str, sales_dl
             "SalesTaskDefinitionArn": stack.sales_task_definition,
             "SubnetIds": ",".join(stack.subnet_ids),
             "SecurityGroupId": stack.security_group,
+            "SalesRunsTable": settings.sales_runs_table,
+            "JudgeWaitSeconds": str(LOCAL_JUDGE_WAIT_SECONDS),
+            "JudgeMaxPolls": str(settings.sales_judge_minutes * 60 // LOCAL_JUDGE_WAIT_SECONDS),
         },
     )
     return _fresh_state_machine(aws.client("stepfunctions", settings), definition, prefix=f"{NAME}-sales")

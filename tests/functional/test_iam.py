@@ -60,10 +60,11 @@ class Recording:
         db += self.recorders[1].calls
 
 
-def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = False) -> str:
+def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = False, whole: bool = False) -> str:
     """One batch as the state machine runs it: the trigger's sweep, then each task, with every call
     recorded under the component that made it. `overtaken`: another batch committed between its
-    validation and its commit, so its commit rechecks its held items and the pending set."""
+    validation and its commit, so its commit rechecks its held items and the pending set. `whole`:
+    the one task of a small batch (`ecompipe task batch`) runs every stage."""
 
     def component(name: str) -> Recording:
         return Recording(recorded, name, res.bucket.s3, res.kpis.db)
@@ -74,6 +75,12 @@ def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = Fa
     assert result.started, result.reason
     run = starter.inputs[0]
     task = TaskInput(run["run_id"], run["batch_id"])
+    if whole:
+        with component("batch"):
+            tasks.run("batch", res, task)
+        claims = Claims(res.leases())
+        assert claims.release(next(c for c in claims.all() if c.run_id == run["run_id"]))
+        return run["batch_id"]
     steps = [("parse-file", replace(task, file_key=k)) for k in result.files] if fan_out else []
     steps += [("validate", task)] + ([("plan-transform", task)] if fan_out else [])
     for command, step in steps:
@@ -118,6 +125,8 @@ def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resource
     put_files(res, {"orders_d.csv": LATER.replace(b"2,6", b"4,6"), "products_d.csv": PRODUCTS})
     batch_id = _run(res, recorded, fan_out=False, overtaken=True)  # transform rechecks, updating the report
     assert "rechecked_at_commit" in res.bucket.get_json(layout.report_key(batch_id))
+    put_files(res, {"orders_e.csv": LATER.replace(b"2,6", b"5,6"), "order_items_e.csv": ITEMS})
+    _run(res, recorded, fan_out=False, whole=True)  # a small batch in one task
     assert set(recorded) == {"trigger", *tasks.COMMANDS} and all(s3 for s3, _ in recorded.values())
     assert any(c.status == 404 for c in recorded["transform"][0])  # the reads of what is not there yet
     assert recorded["transform"][1] and recorded["archive"][1]  # KPI writes; the run's ledger entry
@@ -268,7 +277,8 @@ def test_every_call_the_state_machine_makes_itself_is_allowed_by_its_role(resour
     refused = iam.state_machine_refusals(template, "PipelineStateMachine", given)
     maps = [r.split(": ")[0] for r in refused if "s3:GetObject" in r or "states:StartExecution" in r]
     assert sorted(maps) == ["ParseFiles", "ParseFiles", "TransformDates", "TransformDates"]
-    ecs_states = {"ParseFile", "Validate", "PlanTransform", "TransformGroup", "Transform", "Archive", "ArchiveRejected"}
+    ecs_states = {"WholeBatch", "ParseFile", "Validate", "PlanTransform", "TransformGroup", "Transform"}
+    ecs_states |= {"Archive", "ArchiveRejected"}
     assert {r.split(": ")[0] for r in refused if "iam:PassRole" in r} == ecs_states  # their task and execution roles
 
 

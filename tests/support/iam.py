@@ -168,11 +168,16 @@ def task_role_statements(template: dict, command: str, machine_name: str = "Pipe
 
 
 def _role_statements(template: dict, role_arn: dict) -> list[dict]:
-    """The statements of the role a `!GetAtt Role.Arn` names."""
+    """The statements of the role a `!GetAtt Role.Arn` names: its inline policies and the managed
+    policies of the template it attaches (`!Ref Policy`)."""
     role = role_arn["Fn::GetAtt"]
     name = role[0] if isinstance(role, list) else role.split(".")[0]
-    policies = template["Resources"][name]["Properties"]["Policies"]
-    return [st for p in policies for st in p["PolicyDocument"]["Statement"]]
+    properties = template["Resources"][name]["Properties"]
+    documents = [p["PolicyDocument"] for p in properties.get("Policies", [])]
+    documents += [
+        template["Resources"][m["Ref"]]["Properties"]["PolicyDocument"] for m in properties.get("ManagedPolicyArns", [])
+    ]
+    return [st for document in documents for st in document["Statement"]]
 
 
 def _task_definition_of(states: dict, command: str) -> str:
