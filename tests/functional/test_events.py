@@ -315,3 +315,26 @@ def test_the_consumers_metrics_name_each_outcome_and_alert_of_an_invocation(even
         "LowStockAlerts": 0.0,
         "EventsFailed": 0.0,
     }
+
+
+def test_a_sales_workflows_records_are_counted_once_for_their_execution(events_world: World) -> None:
+    """events.sales_runs: each record of an execution counts once, complete or parked, whatever
+    its redeliveries; another execution of the same file counts its own."""
+    from events import sales_runs
+
+    w = events_world
+    record = {"contact-info": {"name": "A", "email": "a@b.co"}, "order-info": {"OrderId": "1", "item-id": "1",
+              "item-desc": "D", "qty": 1}}  # fmt: skip
+    for run in ("run-1", "run-1", "run-2"):  # run-1's records delivered twice
+        envelope = {"source_file": "incoming/s.json", "source_run": run}
+        w.send(
+            {"sales_record": record, "source_index": 0, **envelope}, {"sales_record": {}, "source_index": 1, **envelope}
+        )
+        w.consume()
+    counted = {run: sales_runs.counts(w.dynamodb, w.settings, run) for run in ("run-1", "run-2", "run-3")}
+    assert counted == {
+        "run-1": {"complete": 1, "dlq": 1},
+        "run-2": {"complete": 1, "dlq": 1},
+        "run-3": {"complete": 0, "dlq": 0},
+    }
+    assert len(queues.peek(w.sqs, w.urls["sales_dlq_url"])) == 1  # the incomplete record parked once

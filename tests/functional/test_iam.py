@@ -181,6 +181,8 @@ def test_every_call_of_the_events_consumer_the_landing_and_the_sales_split_is_al
     sales = {"contact-info": {"name": "A", "email": "a@b.co"}, "order-info": {"OrderId": "1", "qty": "1"}}
     w.send(*purchases, large, restock, {"customer_id": 1, "name": "Ann", "email": "x", "notes": "x" * 500_000})
     w.send({"customer_id": "not a customer"}, {"order-info": {"OrderId": "2"}}, sales)
+    envelope = {"source_file": "incoming/s.json", "source_run": "sales-run-1"}  # as the sales workflow sends them
+    w.send({"sales_record": sales, "source_index": 0, **envelope}, {"sales_record": {}, "source_index": 1, **envelope})
     recorded: Recorded = {}
     outbox = w.consumer.outbox
     with (

@@ -70,6 +70,11 @@ class Recorder:
         status = int(http_response.status_code)
         if self.service in ("sns", "sqs"):
             self.calls.append(Call(model.name, params.get("TopicArn") or params.get("QueueUrl"), None, status))
+        elif self.service == "dynamodb" and model.name == "TransactWriteItems":  # each action is its own grant
+            for item in params.get("TransactItems", []):
+                for kind, action in item.items():
+                    operation = {"ConditionCheck": "ConditionCheckItem"}.get(kind, kind + "Item")
+                    self.calls.append(Call(operation, str(action["TableName"]), None, status))
         elif self.service == "dynamodb":
             tables = params.get("RequestItems", {}).keys() if "RequestItems" in params else [params.get("TableName")]
             self.calls += [Call(model.name, str(t), params.get("IndexName"), status) for t in tables]
