@@ -149,10 +149,11 @@ def _preload(settings: Settings, stack, items: int, today: str, pool: int) -> fl
     res = Resources.from_settings(settings)
     files = generate(Spec(items, days=1, files=2, start=today, first_id=10_000_000))
     files["products.csv"] = _catalogue(pool)
-    keys = [res.bucket.put(layout.incoming_key(f"preload_{n}"), data) for n, data in files.items()]
+    named = {name.replace(".csv", "_preload.csv"): data for name, data in files.items()}  # (kinds go by name)
+    keys = [res.bucket.put(layout.incoming_key(name), data) for name, data in named.items()]
     started = time.monotonic()
-    execution, _ = run_via_state_machine(res, stack, keys, "bench:preload", runner_mode="subprocess")
-    if execution["status"] != "SUCCEEDED":
+    execution, result = run_via_state_machine(res, stack, keys, "bench:preload", runner_mode="subprocess")
+    if execution["status"] != "SUCCEEDED" or result is None or result.report["totals"]["rejected"]:
         raise SystemExit(f"the preload failed: {execution.get('cause') or execution['status']}")
     return time.monotonic() - started
 
