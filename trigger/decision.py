@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ecompipe.aws.manifests import Manifest
 from ecompipe.aws.objects import ObjectInfo
 from ecompipe.core import event_layout, layout
 from ecompipe.core.settings import Settings
@@ -112,3 +113,21 @@ def take(files: list[ObjectInfo], max_bytes: int) -> list[ObjectInfo]:
         taken.append(f)
         total += f.size
     return taken
+
+
+def fans_out(settings: Settings, manifest: Manifest) -> bool:
+    """Whether the batch's files are parsed one task each before the batch-wide validation: a
+    batch of several files, at least ECOMPIPE_FAN_OUT_MIN_MB of them, whose tasks may run side by
+    side (ECOMPIPE_FAN_OUT_CONCURRENCY above 1: one at a time, the fan-out only adds its own writes
+    and reads of parts and group slices, at 10M 0-17 s over one task, docs/benchmarks.md)."""
+    total = sum(f.size for f in manifest.files)
+    side_by_side = settings.fan_out_concurrency > 1
+    return side_by_side and len(manifest.files) > 1 and total >= settings.fan_out_min_mb * 2**20
+
+
+def one_task(settings: Settings, manifest: Manifest) -> bool:
+    """Whether the batch is small enough to be validated, transformed and archived by one task
+    (one container start instead of three: what keeps event purchases within two minutes of the
+    KPIs on Fargate, docs/events.md); never a batch that fans out."""
+    total = sum(f.size for f in manifest.files)
+    return not fans_out(settings, manifest) and total <= settings.one_task_max_mb * 2**20

@@ -77,7 +77,7 @@ def run(
         raise click.UsageError(f"{directory} is not a directory")
     if task_mode == "docker":
         _require_docker()
-    # one task at a time: concurrency 1, so no batch fans out (trigger.sweep.fans_out says why)
+    # one task at a time: concurrency 1, so no batch fans out (trigger.decision.fans_out says why)
     settings = settings_for(endpoint_url)
     if workers == 1:
         settings = replace(settings, fan_out_concurrency=1)

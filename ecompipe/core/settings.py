@@ -44,7 +44,7 @@ class Settings:
     # batch-wide checks; smaller ones take one validate task. 0 = every batch of several files.
     fan_out_min_mb: int = 64
     one_task_max_mb: int = 16  # a batch up to this size (not fanned out) runs as one task: validate, transform, archive
-    # 1 = no batch fans out (trigger.sweep.fans_out)
+    # 1 = no batch fans out (trigger.decision.fans_out)
     fan_out_concurrency: int = 40
     state_machine_arn: str | None = None
     # how `ecompipe run` executes a batch: through the emulated state machine, or its steps directly

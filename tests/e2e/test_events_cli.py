@@ -31,10 +31,13 @@ def test_produce_consume_stats_send_and_redrive_against_one_emulator(emulator_ur
     assert sum(outcomes.values()) == 120 and 10 < outcomes["invalid"] < 40
     stats = _json("events", "stats", "--output", "json", *at)
     assert list(stats) == ["tables", "invalid", "dlq", "alerts"]
-    assert list(stats["tables"]) == TABLES and list(stats["alerts"]) == ["large_order", "invalid", "low_stock"]
+    assert list(stats["tables"]) == TABLES
+    assert list(stats["alerts"]) == ["large_order", "invalid", "low_stock", "summary"]
     assert stats["invalid"] == outcomes["invalid"] and stats["dlq"] == 0
     assert stats["alerts"]["large_order"] >= 1 and stats["alerts"]["invalid"] >= 1
     assert 0 < stats["tables"]["customers"] < 120  # distinct customers, not messages
+    summary = _json("events", "summary", *at)  # the last whole hour: before these events
+    assert summary["alert"] == "summary" and summary["published"] and summary["dlq"]["events"] == 0
 
     lines = tmp_path / "payloads.jsonl"
     lines.write_text(

@@ -163,7 +163,7 @@ def test_a_batch_fans_out_only_when_its_tasks_may_run_side_by_side() -> None:
     from ecompipe.aws.manifests import Manifest
     from ecompipe.aws.objects import ObjectInfo
     from ecompipe.core.settings import Settings
-    from trigger.sweep import fans_out
+    from trigger.decision import fans_out
 
     files = Manifest.for_files([ObjectInfo(f"incoming/orders_{i}.csv", 40 * 2**20, f"e{i}") for i in range(3)])
     one = Manifest.for_files([ObjectInfo("incoming/orders_0.csv", 400 * 2**20, "e0")])
