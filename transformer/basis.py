@@ -46,11 +46,16 @@ def same_catalogue(before: dict, after: dict) -> bool:
     return RUNS in before and RUNS in after and before[CATALOGUE] == after[CATALOGUE]
 
 
+def same_catalogue_now(curated: CuratedStore, basis: dict) -> bool:
+    """Whether the catalogue is the one the plan read."""
+    return RUNS in basis and curated.catalogue_version() == basis[CATALOGUE]
+
+
 def held_unchanged(curated: CuratedStore, basis: dict, held: Iterable[str]) -> bool:
     """Whether the catalogue and every held date the plan read are as the plan read them (a held
     date it did not read holds none of the batch's keys as of its listing; a key written there
     since is found by the rebuild, which locates every key it writes)."""
-    if RUNS not in basis or curated.catalogue_version() != basis[CATALOGUE]:
+    if not same_catalogue_now(curated, basis):
         return False
     read = {d: v for d, v in basis[READ].items() if d in set(held)}
     return curated.cells.versions(sorted(read)) == read

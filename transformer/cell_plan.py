@@ -131,16 +131,23 @@ class DatePlan:
     def fresh(self) -> list[Fresh]:
         return [e for entries in self.entries.values() for e in entries if isinstance(e, Fresh)]
 
-    def customers(
-        self, curated: CuratedStore, old_orders: pd.DataFrame, new_orders: pd.DataFrame
-    ) -> pd.DataFrame | None:
-        """The date's customers after, or None when its orders' users did not change."""
+    def moves(self, old_orders: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
+        """The users of the date's orders that go and that come (None: none)."""
         gone = _of_date(old_orders, self.date)["user_id"] if len(old_orders) else pd.Series([], dtype="str")
         added = self.mine[0]["user_id"] if len(self.mine[0]) else pd.Series([], dtype="str")
-        if not len(gone) and not len(added):
+        return (gone, added) if len(gone) or len(added) else None
+
+    def customers(self, curated: CuratedStore, moves: tuple[pd.Series, pd.Series] | None) -> pd.DataFrame | None:
+        """The date's customers after these moves, or None when its orders' users did not change."""
+        if moves is None:
             return None
         before = curated.cells.customers(self.before or DateCells(self.date, 1))
-        return partials.customers_after(before, gone, added)
+        return partials.customers_after(before, *moves)
+
+    @property
+    def rescored(self) -> set[str]:
+        """The stored parts whose partials it computes again (their rows unchanged)."""
+        return {e.id for e in self.fresh if not e.written}
 
     def manifest(self, scored: dict[str, dict]) -> DateCells:
         cells: dict[int, list[Part]] = {}

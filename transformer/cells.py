@@ -19,6 +19,8 @@ fenced as before (transformer.task)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -31,6 +33,26 @@ from ecompipe.core.keys import isin
 from transformer import curate, kpis, partials
 from transformer.cell_plan import META, DatePlan
 from transformer.groups import FenceCheck
+
+
+@dataclass
+class Rebuilt:
+    """A rebuild as computed from the store as it was read (`compute`), not yet written (`write`):
+    per date its manifest before (and that manifest's version as read), the plan of its parts, its
+    manifest after and its customers after (None: unchanged); the affected orders' new rows."""
+
+    dates: list[str]
+    before: dict[str, DateCells]
+    read: dict[str, str | None]
+    plans: dict[str, DatePlan]
+    after: dict[str, DateCells | None]
+    moves: dict[str, tuple[pd.Series, pd.Series] | None]  # each date's users that go and come
+    customers: dict[str, pd.DataFrame | None]
+    new_orders: pd.DataFrame
+    new_items: pd.DataFrame
+    catalogue: str | None = None  # the catalogue's version when it was computed
+    listed: dict = field(default_factory=dict)  # the key index's runs it looked keys up in
+    keys: dict[str, pd.Index] = field(default_factory=dict)  # kind -> the keys it looked up
 
 
 def rebuild(
@@ -47,9 +69,24 @@ def rebuild(
     """The cells of `dates` (a closed group, or several) rebuilt with the batch's rows of those
     dates (whose rows they may replace: curate.Claims), then their KPIs; returns the KPI items
     written."""
+    return write(curated, store, compute(curated, dates, orders, items, products, claims, recategorised), fence)
+
+
+def compute(
+    curated: CuratedStore,
+    dates: list[str],
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    products: pd.DataFrame,
+    claims: curate.Claims | None = None,
+    recategorised: pd.Index | None = None,
+) -> Rebuilt:
+    """What a rebuild of `dates` writes, computed from the store as it is now (reads only)."""
+    catalogue = curated.catalogue_version()
+    listed = curated.keys.listing()  # (one LIST for every lookup below; before the manifests are read)
     before = curated.date_cells(dates)
+    read = {d: curated.cells.seen.get(d) for d in dates}
     gone_keys = pd.Series(claims.dropped if claims is not None else [], dtype="str")
-    listed = curated.keys.listing()  # (one LIST for every lookup below)
     located_items = curated.locate(ORDER_ITEMS, pd.concat([items["item_key"], gone_keys]), "item_key", listed)
     affected = pd.Index(
         pd.concat([orders["order_id"], items["order_id"], located_items["order_id"]]).astype("str").unique()
@@ -58,8 +95,8 @@ def rebuild(
     # sees as a changed date and plans again for)
     located = curated.locate(ORDERS, affected, "order_id", listed)
     located = located[isin(located["order_date"], pd.Index(dates)).to_numpy()]
-    read, rescore = _cells_to_read(curated, before, located, recategorised, listed)
-    old_orders, old_items = _read(curated, before, read, (orders, items))
+    to_read, rescore = _cells_to_read(curated, before, located, recategorised, listed)
+    old_orders, old_items = _read(curated, before, to_read, (orders, items))
     hit_orders = isin(old_orders["order_id"], affected).to_numpy()
     hit_items = isin(old_items["order_id"], affected).to_numpy()
     new_orders, new_items = curate.rebuild(
@@ -84,18 +121,32 @@ def rebuild(
         if fresh
         else {}
     )
-    customers = {d: plan.customers(curated, old_orders[hit_orders], new_orders) for d, plan in plans.items()}
+    moves = {d: plan.moves(old_orders[hit_orders]) for d, plan in plans.items()}
+    customers = {d: plan.customers(curated, moves[d]) for d, plan in plans.items()}
     after = {d: plan.manifest(scored) if plan.changed else before.get(d) for d, plan in plans.items()}
+    keys = {
+        ORDERS: affected,
+        ORDER_ITEMS: pd.Index(pd.concat([items["item_key"], gone_keys]).astype("str").unique()),
+        PRODUCTS: pd.Index(recategorised if recategorised is not None else [], dtype="str"),
+    }
+    return Rebuilt(dates, before, read, plans, after, moves, customers, new_orders, new_items, catalogue, listed, keys)
+
+
+def write(curated: CuratedStore, store: KpiStore, rebuilt: Rebuilt, fence: FenceCheck) -> int:
+    """Write what `compute` computed: the key index first (every location about to be written),
+    then per date its parts, customers and manifest, then the dates' KPIs; returns the KPI items
+    written."""
     fence("the curated write")
-    _index(curated, new_orders, new_items)
-    for d, plan in plans.items():
-        if plan.changed:
-            curated.cells.write(before.get(d), after[d], plan.parts(), customers[d])
+    _index(curated, rebuilt.new_orders, rebuilt.new_items)
+    for d, plan in rebuilt.plans.items():
+        after = rebuilt.after[d]
+        if plan.changed and after is not None:
+            curated.cells.write(rebuilt.before.get(d), after, plan.parts(), rebuilt.customers[d])
     fence("the KPI write")
     order_kpis, category_kpis = partials.kpi_frames(
-        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in after.items() if c is not None]
+        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in rebuilt.after.items() if c is not None]
     )
-    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+    return store.replace_dates(rebuilt.dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
 
 
 def rescore(curated: CuratedStore, store: KpiStore, dates: list[str], products: pd.DataFrame) -> int:

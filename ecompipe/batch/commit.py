@@ -6,12 +6,16 @@ The steps, each of which may be retried (a step that cannot take a lease in time
 and leaves the commit where it was):
 
 - plan: recheck the batch's held items when what its validation read changed, then plan the
-  transform against the store as it is now (no lease: reading only);
+  transform against the store as it is now and compute its rebuild (transformer.cells.compute:
+  every read, the new parts and their partials) — no lease: reading only, beside other batches of
+  the same dates;
 - hold: take the leases on the plan's dates in ascending order. If the held dates' cells the plan
-  read or the catalogue changed since (transformer.basis.held_unchanged), plan again under the
+  read or the catalogue changed since (transformer.basis.held_unchanged) and there is no computed
+  rebuild to write onto them (the catalogue changed, or a fanned-out batch), plan again under the
   leases; a new plan naming a date not held frees them all and takes the union;
-- rebuild: the held dates' cells and KPIs (fenced on the date leases); for a fanned-out
-  batch, the TransformDates Map's children do this per group;
+- rebuild: write the computed rebuild onto the held dates as they are now (transformer.rebase),
+  fenced on the date leases; when another batch's write conflicts with it, plan again and rebuild
+  under the leases. For a fanned-out batch the TransformDates Map's children rebuild per group;
 - finish: take the commit lease. When what the plan depends on changed since outside the held
   dates (transformer.basis.stands: another batch stored the batch's keys elsewhere, or the
   catalogue changed) or its held items were rechecked, plan again: a date not held
@@ -37,8 +41,9 @@ from ecompipe.aws.lock import Fence, Lease, LeaseStore
 from ecompipe.batch.resources import Resources
 from ecompipe.core import statuses
 from ecompipe.core.observability import logger
-from transformer import basis, fanout, groups, plans
+from transformer import basis, cells, fanout, groups, plans, rebase
 from transformer import task as transform_task
+from transformer.cells import Rebuilt
 from transformer.groups import Batch
 from transformer.plans import Plan
 
@@ -128,6 +133,7 @@ class Commit:
     dropped: set[str] = field(default_factory=set)  # held items it resolved and wrote, then lost to a recheck
     categories: str = ""  # plans.categories of the catalogue its last rebuild in this process used
     checked: bool = False  # the caller checked what validation read just before (pipeline.commit)
+    work: tuple[Rebuilt, str] | None = field(default=None, repr=False)  # computed at plan (and its categories)
 
     @classmethod
     def resumed(cls, res: Resources, batch_id: str, leases: Leases, plan: Plan, **kwargs) -> Commit:
@@ -148,15 +154,21 @@ class Commit:
             self._recheck()
         self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)
         self.need |= set(self.plan.dates)
+        if self.bins == 1:  # (a fanned-out batch's groups are rebuilt by their own tasks)
+            self.work = plans.compute(self.res.bucket, self.batch_id, self.plan, sorted(self.need), self._dropped())
         self.stage = HOLD
 
     def _hold(self) -> None:
         assert self.plan is not None
         while True:
             self.leases.dates.hold(sorted(self.need), self.leases.patience, lambda h: self.on_wait("date", h))
-            if basis.held_unchanged(CuratedStore(self.res.bucket), self.plan.basis, self.need):
+            curated = CuratedStore(self.res.bucket)
+            if basis.held_unchanged(curated, self.plan.basis, self.need):
                 break
+            if self.work is not None and basis.same_catalogue_now(curated, self.plan.basis):
+                break  # its rebuild is written onto the dates as they are now, unless that conflicts
             logger.info("batch %s: the dates it holds changed since its plan: planned again", self.batch_id)
+            self.work = None
             self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)  # the held dates stay as they are
             if set(self.plan.dates) <= self.need:
                 break
@@ -166,13 +178,33 @@ class Commit:
     def _rebuild(self) -> None:
         assert self.plan is not None
         fence = self._dates_fence()
+        work, self.work = self.work, None
         if self.plan.plan_id:
             self.written = fanout.rebuild_undone(
                 self.res.bucket, self.res.kpis, self.batch_id, self.leases.run_id, self.plan, fence
             )
-        else:
+        elif work is None or not self._written(work, fence):
+            again = plans.make(self.res.bucket, self.batch_id, self.bins) if work is not None else self.plan
+            if not set(again.dates) <= self.need:  # (the store moved under the computed rebuild)
+                self.plan = again
+                self._widen()
+                self.stage = HOLD
+                return
+            self.plan = again
             self._rebuild_here(self.plan, fence)
         self.stage = FINISH
+
+    def _written(self, work: tuple[Rebuilt, str], fence: Callable[[str], None]) -> bool:
+        """Write the rebuild computed at plan onto the held dates as they are now; False when it
+        was computed for other dates or another batch's write conflicts with it (transformer.rebase)."""
+        rebuilt, used = work
+        curated = CuratedStore(self.res.bucket)
+        onto_now = rebase.rebased(curated, rebuilt) if rebuilt.dates == sorted(self.need) else None
+        if onto_now is None:
+            logger.info("batch %s: its dates changed in a way its computed rebuild cannot take: rebuilt", self.batch_id)
+            return False
+        self.written, self.categories = cells.write(curated, self.res.kpis, onto_now, fence), used
+        return True
 
     def _finish(self) -> None:
         assert self.plan is not None
@@ -202,11 +234,12 @@ class Commit:
 
     def _rebuild_here(self, plan: Plan, fence: Callable[[str], None]) -> None:
         """Every held date rebuilt in this process with `plan`'s rows (items it lost dropped)."""
-        dropped = pd.Index(sorted(self.dropped), dtype="str")
-        dates = sorted(self.need)
         self.written, self.categories = plans.rebuild(
-            self.res.bucket, self.res.kpis, self.batch_id, plan, dates, fence, dropped
+            self.res.bucket, self.res.kpis, self.batch_id, plan, sorted(self.need), fence, self._dropped()
         )
+
+    def _dropped(self) -> pd.Index:
+        return pd.Index(sorted(self.dropped), dtype="str")
 
     def _stands(self) -> bool:
         """Whether the plan still holds outside the held dates (transformer.basis.stands)."""

@@ -1,0 +1,74 @@
+"""Issue 38: two batches of one date commit side by side. Each computes its rebuild at its plan,
+without the date's lease (transformer.cells.compute); only the write takes turns, onto what the
+date holds by then (transformer.rebase). When the other batch's write conflicts with it (the same
+order in both), it rebuilds under the lease instead. Either way the batches end as if they had run
+alone in the order they finished."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.functional.test_concurrent_commits import STEP_FILES, _serial, _stepwise
+from tests.functional.test_recovery import CATALOGUE
+
+pytestmark = pytest.mark.functional
+
+ORDERS = "order_id,user_id,order_date,status,total_amount\n"
+ITEMS = "order_id,product_id,quantity,unit_price\n"
+DAY = "2025-06-01"  # the date the catalogue's first order is on: every batch below adds to it
+SAME_DATE = {
+    **STEP_FILES,
+    "orders_a.csv": f"{ORDERS}A1,U5,{DAY},delivered,20.00\nA2,U6,{DAY},shipped,5.00\n".encode(),
+    "order_items_a.csv": f"{ITEMS}A1,P1,2,10.00\nA2,P2,1,5.00\n".encode(),
+    "orders_b.csv": f"{ORDERS}B1,U5,{DAY},returned,10.00\n".encode(),
+    "order_items_b.csv": f"{ITEMS}B1,P1,1,10.00\n".encode(),
+    "orders_c.csv": f"{ORDERS}A1,U7,{DAY},cancelled,20.00\n".encode(),  # A1 again: conflicts with a
+}
+FIRST = sorted(CATALOGUE)
+A, B, C = ["order_items_a.csv", "orders_a.csv"], ["order_items_b.csv", "orders_b.csv"], ["orders_c.csv"]
+# the first batch alone (validate, plan, hold, rebuild, finish); then both validated and planned
+# (each computing its rebuild) before either holds the date; then one after the other
+BOTH_PLANNED = [0] * 5 + [1, 2, 1, 2, 1, 1, 1, 2, 2, 2]
+REBUILT_UNDER_LEASE = "its dates changed in a way its computed rebuild cannot take"
+
+
+def _rebuilt_under_lease(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(REBUILT_UNDER_LEASE in r.getMessage() for r in caplog.records)
+
+
+def test_a_second_batch_of_the_same_date_writes_the_rebuild_it_computed_beside_the_first(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    batches = [FIRST, A, B]
+    state, finished = _stepwise(batches, BOTH_PLANNED, SAME_DATE)
+    assert finished == [0, 1, 2]
+    assert state == _serial([batches[i] for i in finished], SAME_DATE)
+    assert _rebuilt_under_lease(caplog) == 0  # its parts went in beside the first batch's
+
+
+def test_a_second_batch_re_sending_an_order_of_the_first_rebuilds_under_the_lease(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    batches = [FIRST, A, C]
+    state, finished = _stepwise(batches, BOTH_PLANNED, SAME_DATE)
+    assert finished == [0, 1, 2]
+    assert state == _serial([batches[i] for i in finished], SAME_DATE)
+    assert _rebuilt_under_lease(caplog) == 1  # A1 is in a part the second batch did not read
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.permutations([A, B, C]), st.lists(st.integers(0, 2), min_size=6, max_size=24))
+def test_batches_of_one_date_in_any_interleaving_end_as_run_alone_in_their_finishing_order(
+    order: list[list[str]], picks: list[int]
+) -> None:
+    """Three batches of one date (two of them sharing an order), their steps interleaved at random
+    after the first: the state is the serial one in the order they finished."""
+    batches = [FIRST, *order]
+    state, finished = _stepwise(batches, [0] * 5 + [1 + p for p in picks if p < 3], SAME_DATE)
+    assert state == _serial([batches[i] for i in finished], SAME_DATE)
