@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ecompipe.core import event_layout
 from events import kinds, landing
 from events.items import PARTIAL, PATCHED, REV
-from tests.support.events import World
+from tests.support.events import World, send_redelivered
 
 pytestmark = pytest.mark.functional
 
@@ -111,13 +111,7 @@ def test_any_arrival_order_and_redelivery_of_whole_records_and_patches_ends_in_t
     w = events_world
     n = 5000 + next(_EXAMPLES)
     history = _history(n)
-    sent = [history[i] for i in order]
-    again = data.draw(st.lists(st.sampled_from(sent), max_size=2))
-    for body in [*sent, *again]:
-        w.send(body)
-        if data.draw(st.booleans()):
-            w.consume()
-    w.consume()
+    send_redelivered(w, [history[i] for i in order], data)
     item = _stored(w, kinds.CUSTOMERS, customer_id=str(n))
     assert (item["name"], item["email"], item.get("phone")) == ("Late", "ann@b.example.com", None)
     # the whole record of version 3 names no address: the older patch's address is gone with it

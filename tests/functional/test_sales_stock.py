@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import kinds
-from tests.support.events import World
+from tests.support.events import World, send_redelivered
 
 pytestmark = pytest.mark.functional
 
@@ -51,13 +51,9 @@ def test_any_order_and_redelivery_of_a_purchases_versions_moves_stock_once(event
     versions, expected = HISTORIES[name]
     w.send({**RESTOCK, "product_id": product})
     w.consume()
-    sent = data.draw(st.permutations([_purchase(s, v, purchase, product=product) for s, v in versions]))
-    again = data.draw(st.lists(st.sampled_from(sent), max_size=2))
-    for body in [*sent, *again]:
-        w.send(body)
-        if data.draw(st.booleans()):
-            w.consume()
-    w.consume()
+    send_redelivered(
+        w, data.draw(st.permutations([_purchase(s, v, purchase, product=product) for s, v in versions])), data
+    )
     assert _stock(w, product=product) == expected
 
 

@@ -36,30 +36,22 @@ BOTH_PLANNED = [0] * 5 + [1, 2, 1, 2, 1, 1, 1, 2, 2, 2]
 REBUILT_UNDER_LEASE = "its dates changed in a way its computed rebuild cannot take"
 
 
-def _rebuilt_under_lease(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(REBUILT_UNDER_LEASE in r.getMessage() for r in caplog.records)
-
-
-def test_a_second_batch_of_the_same_date_writes_the_rebuild_it_computed_beside_the_first(
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize(
+    ("second", "under_lease"),
+    [
+        (B, 0),  # other orders: its parts go in beside the first batch's
+        (C, 1),  # A1 again: the first batch stored it in a part the second did not read
+    ],
+)
+def test_a_second_batch_of_the_same_date_writes_the_rebuild_it_computed_unless_it_conflicts(
+    caplog: pytest.LogCaptureFixture, second: list[str], under_lease: int
 ) -> None:
     caplog.set_level(logging.INFO)
-    batches = [FIRST, A, B]
+    batches = [FIRST, A, second]
     state, finished = _stepwise(batches, BOTH_PLANNED, SAME_DATE)
     assert finished == [0, 1, 2]
     assert state == _serial([batches[i] for i in finished], SAME_DATE)
-    assert _rebuilt_under_lease(caplog) == 0  # its parts went in beside the first batch's
-
-
-def test_a_second_batch_re_sending_an_order_of_the_first_rebuilds_under_the_lease(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.INFO)
-    batches = [FIRST, A, C]
-    state, finished = _stepwise(batches, BOTH_PLANNED, SAME_DATE)
-    assert finished == [0, 1, 2]
-    assert state == _serial([batches[i] for i in finished], SAME_DATE)
-    assert _rebuilt_under_lease(caplog) == 1  # A1 is in a part the second batch did not read
+    assert sum(REBUILT_UNDER_LEASE in r.getMessage() for r in caplog.records) == under_lease
 
 
 @settings(max_examples=6, deadline=None)

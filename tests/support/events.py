@@ -89,6 +89,19 @@ class World:
         self.consumer.store.db.meta.events.unregister("before-parameter-build.dynamodb", unique_id="fault")
 
 
+def send_redelivered(w: World, sent: list[dict], data: Any) -> None:
+    """Send these payloads in their order, up to two of them again, the consumer running after any
+    of them (hypothesis' `data` draws which), then to the end: any delivery a queue may make."""
+    from hypothesis import strategies as st
+
+    again = data.draw(st.lists(st.sampled_from(sent), max_size=2))
+    for body in [*sent, *again]:
+        w.send(body)
+        if data.draw(st.booleans()):
+            w.consume()
+    w.consume()
+
+
 def make_world(settings: Settings) -> World:
     bucket = Bucket(aws.client("s3", settings), settings.bucket)
     bucket.ensure(settings.region)
