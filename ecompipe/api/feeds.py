@@ -53,7 +53,9 @@ def router(res: Resources, guarded: list[Any]) -> APIRouter:
     )
     def alert_log(
         source: Annotated[str | None, Query(max_length=16, description="events or batch")] = None,
-        kind: Annotated[str | None, Query(max_length=32, description="large_order, invalid, low_stock, ...")] = None,
+        kind: Annotated[
+            str | None, Query(max_length=32, description="large_order, invalid, low_stock, summary, ...")
+        ] = None,
         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     ) -> dict[str, Any]:

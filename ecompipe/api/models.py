@@ -124,7 +124,7 @@ class Problem(BaseModel):
 
 class Alert(BaseModel):
     source: str = Field(description="events (the consumer's) or batch (a run's notification)")
-    kind: str = Field(description="large_order, invalid, low_stock; a batch run's event")
+    kind: str = Field(description="large_order, invalid, low_stock, summary; a batch run's event")
     at: str | None = Field(None, description="when it was sent")
     message: dict[str, Any] = Field(description="what was published")
 
