@@ -134,6 +134,7 @@ class Commit:
     categories: str = ""  # plans.categories of the catalogue its last rebuild in this process used
     checked: bool = False  # the caller checked what validation read just before (pipeline.commit)
     work: tuple[Rebuilt, str] | None = field(default=None, repr=False)  # computed at plan (and its categories)
+    abandoned: int = 0  # computed rebuilds given up for another batch's conflicting write
 
     @classmethod
     def resumed(cls, res: Resources, batch_id: str, leases: Leases, plan: Plan, **kwargs) -> Commit:
@@ -202,6 +203,7 @@ class Commit:
         onto_now = rebase.rebased(curated, rebuilt) if rebuilt.dates == sorted(self.need) else None
         if onto_now is None:
             logger.info("batch %s: its dates changed in a way its computed rebuild cannot take: rebuilt", self.batch_id)
+            self.abandoned += 1
             return False
         self.written, self.categories = cells.write(curated, self.res.kpis, onto_now, fence), used
         return True
