@@ -83,6 +83,9 @@ class Measured:
 
 ITEMS_PER_CSV_MIB = 3_000_000 / 122.2  # the measured batch: 3M items in 122 MiB of CSV
 REQUEST_S = 0.02  # one S3 or DynamoDB request's latency inside a region: ASSUMED, not measured here
+# the share of a rebuild's time that is its write, what takes turns on a date's lease (a batch
+# computes its rebuild at its plan, without the lease): `python bench/write_share.py` (docs/benchmarks.md)
+WRITE_SHARE = 0.071  # 1M items a batch into one date (0.129 at 200k: fixed costs weigh more)
 
 
 def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max_concurrency: int = 1000) -> dict:
@@ -93,9 +96,11 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
     k vCPUs runs k of them at once. Validation runs side by side, without a lease. Each batch's
     transform writes only the cells its rows touch (ecompipe.core.cells), so its work follows what
     it brings; but it holds the lease of each order date it touches while it rebuilds, and a day's
-    data is mostly one order date: the day's rebuilds take that date's lease in turn, one after
-    another (`lease_chain_s`), whatever the number of tasks. Everything else runs in waves at the
-    concurrency that binds.
+    data is mostly one order date. A batch computes its rebuild without the lease and takes the
+    date's lease only to write it (transformer.rebase): the day's writes take that lease in turn,
+    one after another (`lease_chain_s`: WRITE_SHARE of each rebuild and the write's requests, one
+    after another), whatever the number of tasks. Everything else runs in waves at the concurrency
+    that binds.
     """
     from ecompipe.core import cells
 
@@ -119,7 +124,9 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
         launching = max(n - aws.launch_burst, 0) / aws.launch_per_s + seconds  # the last one still runs
         return max(waves, launching)
 
-    lease_chain = batches * rebuild_s
+    # under the lease: the manifest's version, the index run, the parts (side by side), the
+    # customers, the manifest, the KPIs
+    lease_chain = batches * (shard / (m.csv_mib / m.transform_s) * WRITE_SHARE + 6 * REQUEST_S)
     # the 14 states of the success path (statemachine/pipeline.asl.json), a size Choice, the Map
     # states and their children, per batch
     transitions = batches * (14 + 4 + 2)
@@ -163,7 +170,7 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
         "dynamodb_partition_seconds": round(batches / aws.ddb_partition_wcu_s, 3),  # today's OrderKPIs item
         "lease_chain_s": round(lease_chain, 1),
         "wall_s": round(max(parallel, aws.task_start_s + t_v + lease_chain), 1),
-        "binds": "the date lease (rebuilds in turn)" if lease_chain + t_v > parallel else "concurrency",
+        "binds": "the date lease (writes in turn)" if lease_chain + t_v > parallel else "concurrency",
         "cost_usd": {k: round(v, 2) for k, v in cost.items()} | {"total": round(sum(cost.values()), 2)},
         "compute_hours": round(task_hours * task.vcpu, 1),
     }
@@ -194,7 +201,7 @@ def render(m: Measured, plans: list[tuple[str, dict]], argv: str) -> str:
         ("state transitions", lambda p: f"{p['state_transitions']:,}"),
         ("S3 GETs / PUTs", lambda p: f"{p['s3_gets']:,} / {p['s3_puts']:,}"),
         ("today's buckets / parts a batch writes", lambda p: f"{p['date_buckets']} / {p['parts_per_batch']}"),
-        ("rebuilds in turn on today's lease, hours", lambda p: f"{p['lease_chain_s'] / 3600:,.1f}"),
+        ("writes in turn on today's lease, hours", lambda p: f"{p['lease_chain_s'] / 3600:,.1f}"),
         (
             "DynamoDB writes (one partition's seconds)",
             lambda p: f"{p['dynamodb_writes']} ({p['dynamodb_partition_seconds']})",

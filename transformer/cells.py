@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ecompipe.aws.cell_store import DateCells, Part, no_customers
+from ecompipe.aws.cell_store import DateCells, Part, encoded, no_customers
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.core import cells as cell_math
@@ -47,6 +47,8 @@ class Rebuilt:
     plans: dict[str, DatePlan]
     after: dict[str, DateCells | None]
     moves: dict[str, tuple[pd.Series, pd.Series] | None]  # each date's users that go and come
+    parts: dict[str, dict[str, tuple[int, bytes, bytes]]]  # each date's new parts, encoded
+    index: list[tuple[str, np.ndarray, np.ndarray]]  # what it adds to the key index (_index_entries)
     customers: dict[str, pd.DataFrame | None]
     new_orders: pd.DataFrame
     new_items: pd.DataFrame
@@ -129,7 +131,24 @@ def compute(
         ORDER_ITEMS: pd.Index(pd.concat([items["item_key"], gone_keys]).astype("str").unique()),
         PRODUCTS: pd.Index(recategorised if recategorised is not None else [], dtype="str"),
     }
-    return Rebuilt(dates, before, read, plans, after, moves, customers, new_orders, new_items, catalogue, listed, keys)
+    parts = {d: encoded(plan.parts()) for d, plan in plans.items() if plan.changed}
+    index = _index_entries(new_orders, new_items)
+    return Rebuilt(
+        dates,
+        before,
+        read,
+        plans,
+        after,
+        moves,
+        parts,
+        index,
+        customers,
+        new_orders,
+        new_items,
+        catalogue,
+        listed,
+        keys,
+    )
 
 
 def write(curated: CuratedStore, store: KpiStore, rebuilt: Rebuilt, fence: FenceCheck) -> int:
@@ -137,11 +156,12 @@ def write(curated: CuratedStore, store: KpiStore, rebuilt: Rebuilt, fence: Fence
     then per date its parts, customers and manifest, then the dates' KPIs; returns the KPI items
     written."""
     fence("the curated write")
-    _index(curated, rebuilt.new_orders, rebuilt.new_items)
+    for kind, hashes, locations in rebuilt.index:
+        curated.keys.add(kind, hashes, locations)
     for d, plan in rebuilt.plans.items():
         after = rebuilt.after[d]
         if plan.changed and after is not None:
-            curated.cells.write(rebuilt.before.get(d), after, plan.parts(), rebuilt.customers[d])
+            curated.cells.write(rebuilt.before.get(d), after, rebuilt.parts[d], rebuilt.customers[d])
     fence("the KPI write")
     order_kpis, category_kpis = partials.kpi_frames(
         [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in rebuilt.after.items() if c is not None]
@@ -245,15 +265,18 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return contiguous(pd.concat(frames, ignore_index=True))
 
 
-def _index(curated: CuratedStore, orders: pd.DataFrame, items: pd.DataFrame) -> None:
-    """Every location the new rows take, in the key index, before they are written."""
-    for kind, keys, rows in (
-        (ORDERS, orders["order_id"], orders),
-        (ORDER_ITEMS, items["item_key"], items),
-        (PRODUCTS, items["product_id"], items),
-    ):
-        if len(rows):
-            curated.keys.add(kind, cell_math.key_hashes(keys), _locations(rows))
+def _index_entries(orders: pd.DataFrame, items: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(kind, key hashes, locations) of every location the new rows take: what the write adds to
+    the key index before it writes them (hashed with the compute, not under the lease)."""
+    return [
+        (kind, cell_math.key_hashes(keys), _locations(rows))
+        for kind, keys, rows in (
+            (ORDERS, orders["order_id"], orders),
+            (ORDER_ITEMS, items["item_key"], items),
+            (PRODUCTS, items["product_id"], items),
+        )
+        if len(rows)
+    ]
 
 
 def _locations(rows: pd.DataFrame) -> np.ndarray:

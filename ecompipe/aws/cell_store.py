@@ -90,6 +90,12 @@ class DateCells:
         )
 
 
+def encoded(parts: dict[str, tuple[int, pd.DataFrame, pd.DataFrame]]) -> dict[str, tuple[int, bytes, bytes]]:
+    """New parts (part id -> bucket, orders, items) as the Parquet bytes `CellStore.write` puts:
+    encoded when the rebuild is computed, so the write (under the date's lease) only puts them."""
+    return {pid: (b, parquet.encode(orders), parquet.encode(items)) for pid, (b, orders, items) in parts.items()}
+
+
 def no_customers() -> pd.DataFrame:
     """A date's customers when it has none (user_id, orders)."""
     return pd.DataFrame({"user_id": pd.Series([], dtype="str"), "orders": pd.Series([], dtype="int64")})
@@ -160,16 +166,17 @@ class CellStore:
         self,
         before: DateCells | None,
         after: DateCells,
-        parts: dict[str, tuple[int, pd.DataFrame, pd.DataFrame]],
+        parts: dict[str, tuple[int, bytes, bytes]],
         customers: pd.DataFrame | None,
     ) -> None:
-        """Make `after` the date's manifest: `parts` (part id -> bucket, orders, items) are the
-        parts it names that are new, `customers` its customers when they changed (a new version).
-        What `before` named and `after` does not is deleted after the manifest is written."""
+        """Make `after` the date's manifest: `parts` (part id -> bucket, its orders and its items as
+        Parquet: `encoded`) are the parts it names that are new, `customers` its customers when
+        they changed (a new version). What `before` named and `after` does not is deleted after the
+        manifest is written."""
 
-        def put(entry: tuple[str, str, int, pd.DataFrame]) -> None:
-            kind, part_id, b, rows = entry
-            parquet.put_frame(self.bucket, layout.cell_part_key(kind, after.date, b, part_id), rows)
+        def put(entry: tuple[str, str, int, bytes]) -> None:
+            kind, part_id, b, data = entry
+            self.bucket.put_bytes(layout.cell_part_key(kind, after.date, b, part_id), data, parquet.CONTENT_TYPE)
 
         puts = [(k, pid, b, rows) for pid, (b, o, i) in parts.items() for k, rows in ((ORDERS, o), (ORDER_ITEMS, i))]
         side_by_side(put, puts)

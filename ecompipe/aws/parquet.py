@@ -11,13 +11,20 @@ from ecompipe.aws.objects import Bucket
 from ecompipe.core.arrow import note_of, table_with_note
 from ecompipe.core.errors import ObjectMissing
 
+CONTENT_TYPE = "application/vnd.apache.parquet"
 
-def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame, note: dict[str, str] | None = None) -> str:
-    """Write a frame as Parquet (zstd, no pandas index), with `note` in the file's own metadata
-    (written with the rows in one object, so never out of step with them); returns the ETag."""
+
+def encode(frame: pd.DataFrame, note: dict[str, str] | None = None) -> bytes:
+    """A frame as Parquet bytes (zstd, no pandas index), with `note` in the file's own metadata."""
     sink = io.BytesIO()
     pq.write_table(table_with_note(frame, note), sink, compression="zstd")
-    return bucket.put_bytes(key, sink.getvalue(), "application/vnd.apache.parquet")
+    return sink.getvalue()
+
+
+def put_frame(bucket: Bucket, key: str, frame: pd.DataFrame, note: dict[str, str] | None = None) -> str:
+    """Write a frame as Parquet (`encode`), with `note` in the file's own metadata (written with the
+    rows in one object, so never out of step with them); returns the ETag."""
+    return bucket.put_bytes(key, encode(frame, note), CONTENT_TYPE)
 
 
 def get_frame_and_note(bucket: Bucket, key: str) -> tuple[pd.DataFrame, dict[str, str]]:
