@@ -220,6 +220,37 @@ def test_every_call_of_the_events_consumer_the_landing_and_the_sales_split_is_al
     assert refused == [], "\n".join(refused)
 
 
+def test_every_call_of_the_events_summary_is_allowed(events_world) -> None:
+    """The summary Lambda: its listing of the tallies, its look for the interval's alert record (a
+    404 needs s3:ListBucket), the record, the publish and the DLQs' depth."""
+    from datetime import UTC, datetime
+
+    from events import summary
+    from events.outbox import Outbox
+
+    w = events_world
+    w.send({"customer_id": 1, "name": "Ann", "email": "a@b.co"}, {"customer_id": "not one"})
+    w.consume()
+    recorded: Recorded = {}
+    outbox = Outbox(w.bucket, w.consumer.outbox.sns, w.consumer.outbox.topic_arn)
+    with (
+        Recording(recorded, "summary", w.bucket.s3, w.dynamodb),
+        iam.Recorder(outbox.sns) as published,
+        iam.Recorder(w.sqs) as asked,
+    ):
+        said = summary.summarise(w.settings, w.bucket, w.sqs, outbox, datetime.now(UTC))
+    assert said["published"] and recorded["summary"][0]
+    template = sam.load_template()
+    statements = iam.function_statements(template, "EventsSummaryFunction")
+    refused = _refused(recorded, template, w.settings, {"summary": (statements, "EventsSummaryFunction")})
+    # (GetQueueUrl: the tests name the queues; on AWS the environment gives their URLs)
+    calls = [c for c in published.calls + asked.calls if c.operation in ("Publish", "GetQueueAttributes")]
+    assert {c.operation for c in calls} == {"Publish", "GetQueueAttributes"}
+    environment = iam.environment_of(template, "EventsSummaryFunction")
+    refused += iam.messaging_refusals(calls, statements, template, environment, w.settings)
+    assert refused == [], "\n".join(refused)
+
+
 def test_the_evaluator_refuses_tables_topics_and_queues_a_role_or_environment_lacks() -> None:
     from ecompipe.core.settings import Settings
 
