@@ -10,12 +10,16 @@ pending/, and keeps holding items whose order or product the other brought."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedStore
+from ecompipe.aws.date_leases import DateLeases
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import commit, run_manifest
 from ecompipe.batch.resources import Resources
@@ -317,24 +321,55 @@ STEP_FILES = {
 }
 
 
-def _stepwise(batches: list[list[str]], picks: list[int], files: dict[str, bytes]) -> tuple[tuple, list[int]]:
-    """The state after these batches (with their reports, in the order they finished), each
-    validated at its first pick, then its commit advanced one step (plan, hold, rebuild, finish)
-    per pick under real leases that never wait: a step whose lease another batch holds is blocked
-    and tried again at a later pick. Once the picks run out, the batches go on in turn."""
+class Killed(BaseException):
+    """A task killed at a fence: nothing after it happens (its leases stay until taken over)."""
+
+
+class KillingLeases(DateLeases):
+    """Real date leases whose fence kills the run the first time it reaches `point` (None: never)."""
+
+    def __init__(self, *args: Any, point: str | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.point = point
+
+    def check(self, dates: list[str], step: str) -> None:
+        if step == self.point:
+            self.point = None
+            raise Killed(step)
+        super().check(dates, step)
+
+
+@dataclass
+class Stepped:
+    state: tuple  # KPIs, pending, curated rows, catalogue, and the reports in the order they finished
+    finished: list[int]
+    killed: dict[int, int]  # how often each batch's run was killed
+    abandoned: dict[int, int]  # computed rebuilds each gave up for a conflict (Commit.abandoned)
+
+
+def _steps(
+    batches: list[list[str]], picks: list[int], files: dict[str, bytes], kills: list[str | None] | None = None
+) -> Stepped:
+    """The state after these batches, each validated at its first pick, then its commit advanced
+    one step (plan, hold, rebuild, finish) per pick under real leases that never wait: a step whose
+    lease another batch holds is blocked and tried again at a later pick. Once the picks run out,
+    the batches go on in turn. With `kills`, batch i's first run is killed at its date fence
+    `kills[i]` and run again from its validation, as the next sweep runs it: its leases go as a
+    failed run's do."""
     from datetime import timedelta
 
     from ecompipe.aws.lock import LockHeld
-    from ecompipe.batch.commit import DONE, Commit, Leases
+    from ecompipe.batch.commit import DONE, Commit, Leases, ended_runs
     from ecompipe.batch.pipeline import archive_as_reported
 
+    kills = kills or [None] * len(batches)
     mock, res = _fresh("ecompipe-stepwise")
     try:
         manifests = [record_manifest(res.bucket, put_files(res, {n: files[n] for n in names})) for names in batches]
         commits: dict[int, Commit] = {}
         finished: list[int] = []
-        turns = [*picks, *[i for _ in range(40) for i in range(len(batches))]]
-        for i in turns:
+        killed, abandoned = dict.fromkeys(range(len(batches)), 0), dict.fromkeys(range(len(batches)), 0)
+        for i in [*picks, *[i for _ in range(60) for i in range(len(batches))]]:
             if len(finished) == len(batches):
                 break
             if i in finished:
@@ -342,8 +377,9 @@ def _stepwise(batches: list[list[str]], picks: list[int], files: dict[str, bytes
             manifest = manifests[i]
             if i not in commits:
                 report = validate_task.run(res.settings, res.bucket, manifest.batch_id, NOW)
-                leases = Leases.of(res, f"run-{i}", f"test:{i}", timedelta(0))
-                commits[i] = Commit(res, manifest.batch_id, leases, now=NOW)
+                run, point = f"run-{i}-{killed[i]}", kills[i] if not killed[i] else None
+                dates = KillingLeases(res.leases(), run, f"test:{i}", abandoned=ended_runs(res), point=point)
+                commits[i] = Commit(res, manifest.batch_id, Leases(dates.leases, dates, timedelta(0)), now=NOW)
                 if not report["outcome"]["has_work"]:
                     commit(res, manifest, report, NOW)
                     finished.append(i)
@@ -353,15 +389,29 @@ def _stepwise(batches: list[list[str]], picks: list[int], files: dict[str, bytes
                 step.step()
             except LockHeld:
                 continue
+            except Killed:
+                step.leases.release()  # (what the failure path and the takeover of an ended run do)
+                del commits[i]
+                killed[i] += 1
+                continue
             if step.stage == DONE:
+                abandoned[i] += step.abandoned
                 archive_as_reported(res.bucket, manifest, res.bucket.get_json(layout.report_key(manifest.batch_id)))
                 step.leases.release()
                 finished.append(i)
         assert len(finished) == len(batches), f"the commits did not finish: {[c.stage for c in commits.values()]}"
         assert not res.bucket.list("locks/"), "a lease was left behind"
-        return (*_state(res), [_report(res, manifests[i].batch_id) for i in finished]), finished
+        reports = [_report(res, manifests[i].batch_id) for i in finished]
+        return Stepped((*_state(res), reports), finished, killed, abandoned)
     finally:
         mock.stop()
+
+
+def _stepwise(batches: list[list[str]], picks: list[int], files: dict[str, bytes]) -> tuple[tuple, list[int]]:
+    """The state after these batches, their commits' steps interleaved (`_steps`), and the order
+    they finished in."""
+    stepped = _steps(batches, picks, files)
+    return stepped.state, stepped.finished
 
 
 @st.composite

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ecompipe.aws.date_leases import DateLeases
-from tests.functional.test_concurrent_commits import STEP_FILES, _serial, _stepwise
+from tests.functional.test_concurrent_commits import STEP_FILES, _serial, _steps, _stepwise
 from tests.functional.test_recovery import CATALOGUE
 
 pytestmark = pytest.mark.functional
@@ -45,10 +44,10 @@ def test_a_second_batch_of_the_same_date_writes_the_rebuild_it_computed_unless_i
     second: list[str], under_lease: int
 ) -> None:
     batches = [FIRST, A, second]
-    state, finished, _killed, abandoned = _killed_stepwise(batches, BOTH_PLANNED, [None, None, None])
-    assert finished == [0, 1, 2]
-    assert state == _serial([batches[i] for i in finished], SAME_DATE)
-    assert abandoned == {0: 0, 1: 0, 2: under_lease}  # the computed rebuilds given up
+    stepped = _steps(batches, BOTH_PLANNED, SAME_DATE)
+    assert stepped.finished == [0, 1, 2]
+    assert stepped.state == _serial(batches, SAME_DATE)
+    assert stepped.abandoned == {0: 0, 1: 0, 2: under_lease}  # the computed rebuilds given up
 
 
 @settings(max_examples=6, deadline=None)
@@ -61,85 +60,6 @@ def test_batches_of_one_date_in_any_interleaving_end_as_run_alone_in_their_finis
     batches = [FIRST, *order]
     state, finished = _stepwise(batches, [0] * 5 + [1 + p for p in picks if p < 3], SAME_DATE)
     assert state == _serial([batches[i] for i in finished], SAME_DATE)
-
-
-class Killed(BaseException):
-    """A task killed at a fence: nothing after it happens (its leases stay until taken over)."""
-
-
-class KillingLeases(DateLeases):
-    """Real date leases whose fence kills the run the first time it reaches `point`."""
-
-    def __init__(self, *args: object, point: str | None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.point = point
-
-    def check(self, dates: list[str], step: str) -> None:
-        if step == self.point:
-            self.point = None
-            raise Killed(step)
-        super().check(dates, step)
-
-
-def _killed_stepwise(
-    batches: list[list[str]], picks: list[int], kills: list[str | None]
-) -> tuple[tuple, list[int], dict[int, int], dict[int, int]]:
-    """As test_concurrent_commits._stepwise, with batch i's first run killed at its write's fence
-    `kills[i]` (the curated write, the KPI write) and then run again from its validation, as the
-    next sweep runs it: its leases go as a failed run's do (the ledger says it ended). Returns the
-    state, the order they finished in, how often each was killed, and how many computed rebuilds
-    each gave up for a conflict (Commit.abandoned)."""
-    from datetime import timedelta
-
-    from ecompipe.aws.lock import LockHeld
-    from ecompipe.batch.commit import DONE, Commit, Leases
-    from ecompipe.batch.pipeline import archive_as_reported
-    from ecompipe.core import layout
-    from tests.conftest import NOW
-    from tests.functional.test_concurrent_commits import _fresh, _report, _state
-    from tests.support.helpers import put_files, record_manifest
-    from validator import task as validate_task
-
-    mock, res = _fresh("ecompipe-killed-stepwise")
-    try:
-        manifests = [record_manifest(res.bucket, put_files(res, {n: SAME_DATE[n] for n in names})) for names in batches]
-        commits: dict[int, Commit] = {}
-        runs = dict.fromkeys(range(len(batches)), 0)
-        abandoned = dict.fromkeys(range(len(batches)), 0)
-        finished: list[int] = []
-        for i in [*picks, *[i for _ in range(60) for i in range(len(batches))]]:
-            if len(finished) == len(batches):
-                break
-            if i in finished:
-                continue
-            if i not in commits:
-                validate_task.run(res.settings, res.bucket, manifests[i].batch_id, NOW)
-                commit_leases = res.leases()
-                point = kills[i] if runs[i] == 0 else None
-                dates = KillingLeases(commit_leases, f"run-{i}-{runs[i]}", f"test:{i}", point=point)
-                commits[i] = Commit(res, manifests[i].batch_id, Leases(commit_leases, dates, timedelta(0)), now=NOW)
-                continue
-            step = commits[i]
-            try:
-                step.step()
-            except LockHeld:
-                continue
-            except Killed:
-                step.leases.release()  # (what the failure path and the takeover of an ended run do)
-                del commits[i]
-                runs[i] += 1
-                continue
-            if step.stage == DONE:
-                abandoned[i] += step.abandoned
-                archive_as_reported(
-                    res.bucket, manifests[i], res.bucket.get_json(layout.report_key(manifests[i].batch_id))
-                )
-                step.leases.release()
-                finished.append(i)
-        assert len(finished) == len(batches), f"the commits did not finish: {[c.stage for c in commits.values()]}"
-        return (*_state(res), [_report(res, manifests[i].batch_id) for i in finished]), finished, runs, abandoned
-    finally:
-        mock.stop()
 
 
 WRITE_FENCES = [None, "the curated write", "the KPI write"]
@@ -159,6 +79,6 @@ def test_same_date_batches_killed_at_their_writes_and_run_again_end_as_run_alone
     write's fences and run again: the KPIs, the pending set, the curated rows and the catalogue are
     the serial ones in the order they finished (a batch run again has reports of both attempts)."""
     batches = [FIRST, *order]
-    state, finished, killed, _abandoned = _killed_stepwise(batches, [0] * 5 + [1 + p for p in picks], [None, *kills])
-    assert state[:4] == _serial([batches[i] for i in finished], SAME_DATE)[:4]
-    assert [killed[i] for i in range(1, 4)] == [int(k is not None) for k in kills]  # each kill happened once
+    stepped = _steps(batches, [0] * 5 + [1 + p for p in picks], SAME_DATE, [None, *kills])
+    assert stepped.state[:4] == _serial([batches[i] for i in stepped.finished], SAME_DATE)[:4]
+    assert [stepped.killed[i] for i in range(1, 4)] == [int(k is not None) for k in kills]  # each kill happened once
