@@ -36,6 +36,12 @@ def _words(name: str) -> type:
     return Annotated[str, PlainValidator(one_of(name))]  # type: ignore[return-value]
 
 
+def packed(extras: dict[str, Any]) -> str:
+    """Undeclared fields as the one JSON text `extra` holds: keys sorted, numbers with a fraction
+    as their exact text."""
+    return json.dumps(extras, sort_keys=True, default=str, ensure_ascii=False)
+
+
 @functools.cache
 def _declared(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(model.model_fields) - {EXTRA}
@@ -59,7 +65,7 @@ class Model(BaseModel):
             return data
         kept = {k: v for k, v in data.items() if k not in undeclared}
         extras = {k: data[k] for k in undeclared}
-        kept[EXTRA] = json.dumps(extras, sort_keys=True, default=str, ensure_ascii=False)
+        kept[EXTRA] = packed(extras)
         return kept
 
 

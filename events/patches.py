@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from events.items import DIGEST, PARTIAL, PATCHED, REV, SEQ
-from events.models import EXTRA, Purchase
+from events.models import EXTRA, Purchase, packed
 
-APPLIED, SUPERSEDED, DUPLICATE = "applied", "superseded", "duplicate"
+APPLIED, SUPERSEDED, DUPLICATE = "applied", "superseded", "duplicate"  # a write's outcomes (events.store)
 EXTRA_PREFIX = EXTRA + "."
 # what an item holds beside the entity's fields
 META = frozenset({SEQ, DIGEST, PATCHED, PARTIAL, REV, "received_at", "claim_s3", "claim_bytes"})
@@ -93,7 +93,7 @@ def _item(fields: dict[str, Any], whole: Stamp | None, patched: dict[str, Stamp]
     kept = {k: v for k, v in fields.items() if v is not None and not k.startswith(EXTRA_PREFIX) and k != EXTRA}
     extras = {k[len(EXTRA_PREFIX) :]: v for k, v in fields.items() if k.startswith(EXTRA_PREFIX) and v is not None}
     if extras:
-        kept[EXTRA] = json.dumps(extras, sort_keys=True, default=str, ensure_ascii=False)
+        kept[EXTRA] = packed(extras)
     if whole is not None:
         kept[SEQ], kept[DIGEST] = whole
     else:

@@ -29,8 +29,9 @@ from ecompipe.core.settings import Settings
 from events import items, patches
 from events.items import DIGEST, PATCHED, REV, SEQ
 from events.kinds import INVENTORY, Entity
+from events.patches import APPLIED, DUPLICATE, SUPERSEDED
 
-APPLIED, SUPERSEDED, DUPLICATE, INVALID = "applied", "superseded", "duplicate", "invalid"
+INVALID = "invalid"
 OUTCOMES = (APPLIED, SUPERSEDED, DUPLICATE, INVALID)  # every message ends in one (invalid: kept, never written)
 # idempotency records outlive any redelivery: SQS keeps a message (and its DLQ copy) at most 14 days
 EFFECT_TTL_SECONDS = 15 * 24 * 3600
