@@ -44,8 +44,8 @@ def _part_rows(rows: pd.DataFrame, part_id: str) -> pd.DataFrame:
 class DatePlan:
     """What a rebuild does to one date's cells."""
 
-    def __init__(self, date: str, before: DateCells | None, buckets: int) -> None:
-        self.date, self.before, self.buckets = date, before, buckets
+    def __init__(self, date: str, before: DateCells | None, buckets: int, share: tuple[int, int] = (0, 1)) -> None:
+        self.date, self.before, self.buckets, self.share = date, before, buckets, share
         self.entries: dict[int, list[Part | Fresh]] = {}
         self.changed = False
         self.mine: tuple[pd.DataFrame, pd.DataFrame] = (pd.DataFrame(), pd.DataFrame())
@@ -60,14 +60,18 @@ class DatePlan:
         kept: tuple[pd.DataFrame, pd.DataFrame],
         dirty: set[str],
         rescore: set[int],
+        share: tuple[int, int] = (0, 1),
     ) -> DatePlan:
         """`new`: the affected orders' new rows (all dates); `kept`: the rows of the parts read that
         stay (all dates); `dirty`: the parts that held affected rows; `rescore`: the cells whose
-        parts' partials change (a recategorised product)."""
+        parts' partials change (a recategorised product); `share`: (r, of) when the rows are one
+        piece of a date's cells (transformer.pieces): its new parts are written under `of`
+        buckets or more, so they and the tails they merge hold orders of residue r only, and it
+        rescores only the parts it owns (`owns`)."""
         mine = (_of_date(new[0], date), _of_date(new[1], date))
         stored = before.items() if before is not None else 0
-        buckets = max(before.buckets if before else 1, cell_math.buckets_for(stored + len(mine[1])))
-        plan = cls(date, before, buckets)
+        buckets = max(before.buckets if before else 1, cell_math.buckets_for(stored + len(mine[1])), share[1])
+        plan = cls(date, before, buckets, share)
         plan.mine, plan.kept = mine, (_of_date(kept[0], date), _of_date(kept[1], date))
         plan.changed = bool(len(mine[0]) or dirty & {p.id for _, p in (before.parts() if before else [])} or rescore)
         if before is None:
@@ -78,7 +82,7 @@ class DatePlan:
                     rest = (_part_rows(plan.kept[0], part.id), _part_rows(plan.kept[1], part.id))
                     if len(rest[0]):
                         plan.entries.setdefault(b, []).append(Fresh(b, part.modulus, *rest))
-                elif any(part.holds(b, c) for c in rescore):
+                elif plan.owns(b) and any(part.holds(b, c) for c in rescore):
                     rows = (_part_rows(plan.kept[0], part.id), _part_rows(plan.kept[1], part.id))
                     plan.entries.setdefault(b, []).append(Fresh(b, part.modulus, *rows, keep=part.id))
                 else:
@@ -88,9 +92,16 @@ class DatePlan:
     def complete(self, curated: CuratedStore) -> None:
         """Add the new rows, one part per cell of the date's bucket count, and merge each cell's
         newest parts of that count (ecompipe.core.cells.tail_to_merge)."""
-        modulus = cell_math.modulus_for(len(self.mine[0]) + len(self.mine[1]), self.buckets)
+        modulus = max(self.share[1], cell_math.modulus_for(len(self.mine[0]) + len(self.mine[1]), self.buckets))
         for b in self._add(*self.mine, modulus):
             self._merge_tail(curated, b, modulus)
+
+    def owns(self, bucket: int) -> bool:
+        """Whether a stored part in `bucket` (of its own count) is this share's to rescore: a part
+        written under `of` buckets or more holds residue `bucket mod of` only; a coarser one
+        (bucket < its count < of) falls to the residue equal to its bucket, one of those it holds."""
+        residue, of = self.share
+        return bucket % of == residue
 
     def _add(self, orders: pd.DataFrame, items: pd.DataFrame, modulus: int) -> list[int]:
         """One new part per bucket (of `modulus` buckets) for these rows; the buckets that got one."""

@@ -82,8 +82,10 @@ def compute(
     products: pd.DataFrame,
     claims: curate.Claims | None = None,
     recategorised: pd.Index | None = None,
+    share: tuple[int, int] = (0, 1),
 ) -> Rebuilt:
-    """What a rebuild of `dates` writes, computed from the store as it is now (reads only)."""
+    """What a rebuild of `dates` writes, computed from the store as it is now (reads only);
+    `share`: the rows are one piece of the dates' cells (cell_plan.DatePlan.make)."""
     catalogue = curated.catalogue_version()
     listed = curated.keys.listing()  # (one LIST for every lookup below; before the manifests are read)
     before = curated.date_cells(dates)
@@ -114,7 +116,7 @@ def compute(
     _inside(dates, pd.concat([new_orders["order_date"], new_items["order_date"]]), "rows")
     dirty = set(old_orders.loc[hit_orders, "_part"]) | set(old_items.loc[hit_items, "_part"])
     new, kept = (new_orders, new_items), (old_orders[~hit_orders], old_items[~hit_items])
-    plans = {d: DatePlan.make(d, before.get(d), new, kept, dirty, rescore.get(d, set())) for d in dates}
+    plans = {d: DatePlan.make(d, before.get(d), new, kept, dirty, rescore.get(d, set()), share) for d in dates}
     for plan in plans.values():
         plan.complete(curated)
     fresh = [p for plan in plans.values() for p in plan.fresh]

@@ -4,6 +4,7 @@ group rebuilt by its own task, which leaves a done marker for the transform that
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import numpy as np
@@ -12,16 +13,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecompipe.aws import transient
+from ecompipe.aws.cell_store import object_keys
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket, side_by_side
+from ecompipe.core import cells as cell_math
 from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.errors import EcompipeError
-from transformer import cells, curate, plans
+from transformer import cells, curate, pieces, plans
 from transformer import groups as grouping
 from transformer.groups import Batch, FenceCheck
 from transformer.plans import Plan
+
+logger = logging.getLogger(__name__)
 
 _SLICES_AT_ONCE = 2  # group slices taken and written at a time (each holds its rows until written)
 
@@ -40,11 +45,12 @@ def store_groups(bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> dict
     if item_dates is None:
         raise EcompipeError(f"the plan of batch {batch_id} holds no item dates: it was not made in this process")
     plan.plan_id = plan_id = uuid.uuid4().hex
-    # each row (Batch holds each key once) goes to the group of its date
-    group_of = {d: i for i, dates in enumerate(plan.groups) for d in dates}
+    # each row (Batch holds each key once) goes to the group of its date, or to its order's piece
+    # of a split date (transformer.pieces)
+    entry_of = _entries(plan)
     rows = {
-        ORDERS: _Groups(batch.orders, _numbers(batch.orders["order_date"], group_of), len(plan.groups)),
-        ORDER_ITEMS: _Groups(batch.items, _numbers(item_dates, group_of), len(plan.groups)),
+        ORDERS: _Groups(batch.orders, _numbers(batch.orders, batch.orders["order_date"], entry_of), len(plan.groups)),
+        ORDER_ITEMS: _Groups(batch.items, _numbers(batch.items, item_dates, entry_of), len(plan.groups)),
     }
     # every group, with rows or not (its dates may need no batch row)
     slices = [(kind, i) for i in range(len(plan.groups)) for kind in rows]
@@ -61,11 +67,27 @@ def store_groups(bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> dict
     return {"groups": len(plan.groups), "affected_dates": len(plan.dates)}
 
 
-def _numbers(dates: pd.Series, group_of: dict[str, int]) -> np.ndarray:
-    """Each row's group number, by its date (one lookup per distinct date)."""
+def _entries(plan: Plan) -> dict[str, tuple[int, int]]:
+    """Each date's first group and how many pieces it is split into (1: whole). The pieces of a
+    split group are consecutive, piece r at its first group + r (groups.shares_of)."""
+    out: dict[str, tuple[int, int]] = {}
+    for i, dates in enumerate(plan.groups):
+        residue, of = plan.share(i)
+        for d in dates:
+            out.setdefault(d, (i - residue, of))
+    return out
+
+
+def _numbers(rows: pd.DataFrame, dates: pd.Series, entry_of: dict[str, tuple[int, int]]) -> np.ndarray:
+    """Each row's group number, by its date (one lookup per distinct date) and, on a split date,
+    its order's residue (the hash the cells use)."""
     encoded = pc.dictionary_encode(arrow_column(dates))
-    lookup = np.array([group_of[d] for d in encoded.dictionary.to_pylist()] or [0], dtype=np.int64)
-    return lookup[np.asarray(encoded.indices, dtype=np.int64)]
+    entries = [entry_of[d] for d in encoded.dictionary.to_pylist()] or [(0, 1)]
+    codes = np.asarray(encoded.indices, dtype=np.int64)
+    first, of = (np.array(column, dtype=np.int64)[codes] for column in zip(*entries, strict=True))
+    if (of == 1).all():
+        return first
+    return first + (cell_math.key_hashes(rows["order_id"]) % of.astype(np.uint64)).astype(np.int64)
 
 
 class _Groups:
@@ -101,21 +123,114 @@ def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str,
         raise EcompipeError(f"run {run_id} of batch {batch_id} has no transform group {group} (no plan-transform?)")
     curated = CuratedStore(bucket)
     products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    if plan.share(group)[1] > 1:  # a piece: its parts and delta, merged by the transform that finishes
+        put_piece(bucket, curated, batch_id, run_id, plan, group, products, fence)
+        return 0
     return rebuild_group(bucket, store, curated, batch_id, run_id, plan, group, products, fence)
 
 
 def rebuild_undone(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, plan: Plan, fence: FenceCheck) -> int:
-    """Every group of the stored plan that no child finished, rebuilt here. Returns the KPI items
-    written by all groups."""
+    """Every group of the stored plan that no child finished, rebuilt here, and the pieces of each
+    split group merged. Returns the KPI items written by all groups."""
     curated = CuratedStore(bucket)
     products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
-    written = 0
-    for i in range(len(plan.groups)):
-        finished = done(bucket, batch_id, run_id, plan.plan_id, i)
-        if finished is None:
-            finished = rebuild_group(bucket, store, curated, batch_id, run_id, plan, i, products, fence)
-        written += finished
+    written, i = 0, 0
+    while i < len(plan.groups):
+        of = plan.share(i)[1]
+        if of > 1:
+            written += merge_pieces(bucket, store, curated, batch_id, run_id, plan, range(i, i + of), products, fence)
+        else:
+            finished = done(bucket, batch_id, run_id, plan.plan_id, i)
+            if finished is None:
+                finished = rebuild_group(bucket, store, curated, batch_id, run_id, plan, i, products, fence)
+            written += finished
+        i += of
     return written
+
+
+def put_piece(
+    bucket: Bucket,
+    curated: CuratedStore,
+    batch_id: str,
+    run_id: str,
+    plan: Plan,
+    group: int,
+    products: tuple[pd.DataFrame, pd.Index],
+    fence: FenceCheck,
+) -> None:
+    """Piece `group` of a split group computed with its rows, its parts and delta put (pieces.put)."""
+    orders, items = _rows(bucket, batch_id, run_id, plan, [group])
+    catalogue, changed = products
+    claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
+    share = plan.share(group)
+    rebuilt = cells.compute(curated, plan.groups[group], orders, items, catalogue, claims, changed, share)
+    pieces.put(bucket, curated, rebuilt, lambda what: _key(batch_id, run_id, plan, group, what), fence)
+
+
+def merge_pieces(
+    bucket: Bucket,
+    store: KpiStore,
+    curated: CuratedStore,
+    batch_id: str,
+    run_id: str,
+    plan: Plan,
+    group: range,
+    products: tuple[pd.DataFrame, pd.Index],
+    fence: FenceCheck,
+) -> int:
+    """The pieces of a split group (those no child finished computed here) merged into its dates
+    (pieces.merge); when two of them rewrite one part, the group rebuilt whole here instead. Its
+    merged marker says it was written (a rerun reads its KPI item count from there)."""
+
+    def key(i: int, what: str) -> str:
+        return _key(batch_id, run_id, plan, i, what)
+
+    def piece(i: int) -> pieces.Key:
+        return lambda what: key(i, what)
+
+    marker = bucket.get_json_or_none(key(group[0], "merged"))
+    if marker is not None:
+        return int(marker["kpi_items_written"])
+    dates = plan.groups[group[0]]
+    written = None
+    if bucket.get_json_or_none(key(group[0], "whole")) is None:
+        deltas = []
+        for i in group:
+            delta = pieces.stored(bucket, piece(i))
+            if delta is None:  # no child finished it: what a killed one put goes first
+                bucket.delete_keys(pieces.intended(bucket, piece(i)))
+                put_piece(bucket, curated, batch_id, run_id, plan, i, products, fence)
+                delta = pieces.stored(bucket, piece(i))
+            assert delta is not None
+            deltas.append(delta)
+        written = pieces.merge(curated, store, dates, deltas, fence)
+    if written is None:
+        logger.info("batch %s: two pieces of %s rewrite one part: the group rebuilt whole", batch_id, dates[:3])
+        bucket.put_json(key(group[0], "whole"), {})  # (a rerun rebuilds whole too: the pieces' parts go now)
+        named = {k for cells_ in curated.date_cells(dates).values() for k in object_keys(cells_)}
+        bucket.delete_keys([k for i in group for k in pieces.intended(bucket, piece(i)) if k not in named])
+        orders, items = _rows(bucket, batch_id, run_id, plan, list(group))
+        catalogue, changed = products
+        claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
+        written = cells.rebuild(curated, store, dates, orders, items, catalogue, fence, claims, changed)
+    bucket.put_json(key(group[0], "merged"), {"kpi_items_written": written})
+    return written
+
+
+def _key(batch_id: str, run_id: str, plan: Plan, group: int, what: str) -> str:
+    return layout.transform_group_key(batch_id, run_id, plan.plan_id, group, what)
+
+
+def _rows(
+    bucket: Bucket, batch_id: str, run_id: str, plan: Plan, groups: list[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The batch's rows stored for these groups (orders, items)."""
+    frames = [
+        [transient.get_frame(bucket, _key(batch_id, run_id, plan, i, kind)) for i in groups]
+        for kind in (ORDERS, ORDER_ITEMS)
+    ]
+    orders, items = (f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for f in frames)
+    return orders, items
 
 
 def rebuild_group(
@@ -133,14 +248,11 @@ def rebuild_group(
     it recategorises (`products`: groups.products_after), then its done marker. Returns the KPI
     items written."""
 
-    def key(what: str) -> str:
-        return layout.transform_group_key(batch_id, run_id, plan.plan_id, group, what)
-
-    orders, items = transient.get_frame(bucket, key(ORDERS)), transient.get_frame(bucket, key(ORDER_ITEMS))
+    orders, items = _rows(bucket, batch_id, run_id, plan, [group])
     catalogue, changed = products
     claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
     written = cells.rebuild(curated, store, plan.groups[group], orders, items, catalogue, fence, claims, changed)
-    bucket.put_json(key("done"), {"kpi_items_written": written})
+    bucket.put_json(_key(batch_id, run_id, plan, group, "done"), {"kpi_items_written": written})
     return written
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from ecompipe.aws import transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.objects import Bucket, ObjectInfo
+from ecompipe.core import cells as cell_math
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
 from transformer import curate
@@ -88,12 +89,13 @@ def plan(
     changed: pd.Index,
     bins: int,
     listed: dict[str, list[ObjectInfo]],
-) -> tuple[list[list[str]], pd.Series]:
-    """(the affected dates in closed groups packed into at most `bins` bins, each batch item's
-    date). The groups are recorded before any shared write and every later attempt of the batch
-    keeps them together: a killed attempt may already have moved rows, so the curated store alone
-    no longer shows every date or move (an order re-sent under a new date is gone from its old
-    partition, whose KPIs would otherwise keep counting it)."""
+) -> tuple[list[list[str]], list[tuple[int, int]], pd.Series]:
+    """(the affected dates in closed groups packed into at most `bins` bins, the share of each bin
+    (`shares`), each batch item's date). The groups are recorded before any shared write and
+    every later attempt of the batch keeps them together: a killed attempt may already have
+    moved rows, so the curated store alone no longer shows every date or move (an order re-sent
+    under a new date is gone from its old partition, whose KPIs would otherwise keep counting
+    it)."""
     index = curated.index_for(batch.orders, batch.items, changed, listed)
     dates = curate.item_dates(batch.orders, batch.items, index)
     if dates.isna().any():
@@ -104,7 +106,33 @@ def plan(
     if groups != before:
         bucket.put_json(layout.affected_dates_key(batch_id), {"groups": groups})
     weight = pd.concat([index.items["order_date"], dates]).value_counts().to_dict()
-    return curate.pack(groups, weight, bins), dates
+    binned, shares = shares_of(groups, weight, bins)
+    return binned, shares, dates
+
+
+def shares_of(
+    groups: list[list[str]], weight: dict[str, int], bins: int
+) -> tuple[list[list[str]], list[tuple[int, int]]]:
+    """The closed groups in at most `bins` bins, with each bin's share of its dates' cells
+    (residue, of): a group weighing two bins or more (a day's batch is mostly one date) is split
+    into `of` pieces (a power of two), piece r holding the orders whose id hashes to r mod `of`
+    with their items (transformer.pieces); the other groups are packed whole, (0, 1), into the
+    bins left."""
+    total = sum(weight.get(d, 0) for g in groups for d in g)
+    split: list[tuple[list[str], int]] = []
+    whole: list[list[str]] = []
+    for group in groups:
+        heavy, of = sum(weight.get(d, 0) for d in group) * bins, 1
+        while of * 2 <= min(bins, cell_math.MAX_BUCKETS) and heavy >= of * 2 * total:
+            of *= 2
+        if of > 1:
+            split.append((group, of))
+        else:
+            whole.append(group)
+    pieces = [(sorted(group), (r, of)) for group, of in split for r in range(of)]
+    packed = curate.pack(whole, weight, max(1, bins - len(pieces))) if whole else []
+    binned = [dates for dates, _ in pieces] + packed
+    return binned, [share for _, share in pieces] + [(0, 1)] * len(packed)
 
 
 def _recorded(bucket: Bucket, batch_id: str) -> list[list[str]]:

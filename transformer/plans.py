@@ -21,21 +21,27 @@ CATALOGUE = "products"
 
 @dataclass
 class Plan:
-    """groups: the affected dates in bins of closed groups; counts: what the batch upserts; basis:
-    what the plan read, as versions (transformer.basis); items_at: a digest of each batch
-    item's date; plan_id: set when the groups were stored for a fanned-out transform."""
+    """groups: the affected dates in bins of closed groups, and each bin's share of its dates'
+    cells (`shares`: residue, of; (0, 1) for the whole dates; transformer.groups.shares_of);
+    counts: what the batch upserts; basis: what the plan read, as versions (transformer.basis);
+    items_at: a digest of each batch item's date; plan_id: set when the groups were stored for a
+    fanned-out transform."""
 
     groups: list[list[str]]
     counts: dict[str, int]
     basis: dict
     items_at: str
     plan_id: str = ""
+    shares: list[tuple[int, int]] = field(default_factory=list)
     batch: Batch | None = field(default=None, repr=False, compare=False)  # in memory only
     item_dates: pd.Series | None = field(default=None, repr=False, compare=False)
 
     @property
     def dates(self) -> list[str]:
-        return sorted(d for group in self.groups for d in group)
+        return sorted({d for group in self.groups for d in group})
+
+    def share(self, group: int) -> tuple[int, int]:
+        return self.shares[group] if group < len(self.shares) else (0, 1)
 
     def to_json(self) -> dict:
         return {
@@ -44,13 +50,17 @@ class Plan:
             "counts": self.counts,
             "basis": self.basis,
             "items_at": self.items_at,
+            "shares": [list(s) for s in self.shares],
         }
 
     @classmethod
     def from_json(cls, doc: dict) -> Plan:
         """A stored plan (one without a basis, stored before plans had one, holds nothing)."""
         basis = doc.get("basis") or {}
-        return cls(doc["groups"], doc["counts"], basis, str(doc.get("items_at", "")), str(doc.get("plan_id", "")))
+        shares = [(int(r), int(of)) for r, of in doc.get("shares", [])]
+        return cls(
+            doc["groups"], doc["counts"], basis, str(doc.get("items_at", "")), str(doc.get("plan_id", "")), shares
+        )
 
 
 def make(bucket: Bucket, batch_id: str, bins: int = 1) -> Plan:
@@ -59,9 +69,10 @@ def make(bucket: Bucket, batch_id: str, bins: int = 1) -> Plan:
     catalogue, listed = basis.taken(curated)  # before anything is read: a write after them shows
     batch = Batch.load(bucket, batch_id)
     changed = curate.changed_categories(curated.products(), batch.products)
-    planned, item_dates = groups.plan(bucket, batch_id, curated, batch, changed, bins, listed)
+    planned, shares, item_dates = groups.plan(bucket, batch_id, curated, batch, changed, bins, listed)
     read = basis.of(catalogue, listed, curated)
-    return Plan(planned, batch.counts(len(changed)), read, digest(item_dates), batch=batch, item_dates=item_dates)
+    counts = batch.counts(len(changed))
+    return Plan(planned, counts, read, digest(item_dates), shares=shares, batch=batch, item_dates=item_dates)
 
 
 def digest(item_dates: pd.Series) -> str:

@@ -22,7 +22,7 @@ from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.lock import no_fence
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
-from transformer import curate, fanout, groups, plans
+from transformer import curate, fanout, groups, pieces, plans
 from transformer.groups import FenceCheck
 
 
@@ -51,6 +51,7 @@ def finish(
     (`fanned_out`: how many groups the TransformDates Map had)."""
     curated = CuratedStore(bucket)
     fence("the key index merge")
+    pieces.sweep(bucket, curated, batch_id)  # (what pieces of a killed run put and no manifest names)
     curated.keys.compact()  # its runs stay few: a lookup reads each
     # the catalogue after the partitions: a run killed before this write is rerun against the old
     # catalogue, so it still sees which products the batch recategorised (and their dates)

@@ -162,6 +162,16 @@ class CellStore:
             return no_customers()
         return transient.get_frame(self.bucket, layout.customers_key(cells.date, cells.customers))
 
+    def put_parts(self, date: str, parts: dict[str, tuple[int, bytes, bytes]]) -> None:
+        """Put new parts of the date (`encoded`), named by no manifest yet."""
+
+        def put(entry: tuple[str, str, int, bytes]) -> None:
+            kind, part_id, b, data = entry
+            self.bucket.put_bytes(layout.cell_part_key(kind, date, b, part_id), data, parquet.CONTENT_TYPE)
+
+        puts = [(k, pid, b, rows) for pid, (b, o, i) in parts.items() for k, rows in ((ORDERS, o), (ORDER_ITEMS, i))]
+        side_by_side(put, puts)
+
     def write(
         self,
         before: DateCells | None,
@@ -173,13 +183,7 @@ class CellStore:
         Parquet: `encoded`) are the parts it names that are new, `customers` its customers when
         they changed (a new version). What `before` named and `after` does not is deleted after the
         manifest is written."""
-
-        def put(entry: tuple[str, str, int, bytes]) -> None:
-            kind, part_id, b, data = entry
-            self.bucket.put_bytes(layout.cell_part_key(kind, after.date, b, part_id), data, parquet.CONTENT_TYPE)
-
-        puts = [(k, pid, b, rows) for pid, (b, o, i) in parts.items() for k, rows in ((ORDERS, o), (ORDER_ITEMS, i))]
-        side_by_side(put, puts)
+        self.put_parts(after.date, parts)
         if customers is not None:
             after.customers = new_id() if len(customers) else None
             after.unique_customers = len(customers)
@@ -192,7 +196,13 @@ class CellStore:
         self.bucket.delete_keys(_gone(before, after))
 
 
-def _keys(cells: DateCells) -> list[str]:
+def part_keys(date: str, parts: dict[str, tuple[int, bytes, bytes]]) -> list[str]:
+    """The objects `CellStore.put_parts` writes for these parts."""
+    return [layout.cell_part_key(k, date, b, pid) for pid, (b, _, _) in parts.items() for k in (ORDERS, ORDER_ITEMS)]
+
+
+def object_keys(cells: DateCells) -> list[str]:
+    """Every object the date's manifest names, the manifest too."""
     keys = [layout.cell_part_key(k, cells.date, b, p.id) for b, p in cells.parts() for k in (ORDERS, ORDER_ITEMS)]
     if cells.customers is not None:
         keys.append(layout.customers_key(cells.date, cells.customers))
@@ -204,4 +214,4 @@ def _keys(cells: DateCells) -> list[str]:
 def _gone(before: DateCells | None, after: DateCells) -> list[str]:
     if before is None:
         return []
-    return sorted(set(_keys(before)) - set(_keys(after)) - {layout.cells_manifest_key(after.date)})
+    return sorted(set(object_keys(before)) - set(object_keys(after)) - {layout.cells_manifest_key(after.date)})

@@ -163,23 +163,32 @@ def affected_dates_key(batch_id: str) -> str:
 
 
 def transform_plan_key(batch_id: str, run_id: str) -> str:
-    """The groups of dates a fanned-out run's transform is split into (written by plan-transform).
-    Run ids are execution names, checked like batch ids."""
-    return f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}.json"
+    """A fanned-out run's transform plan (plan-transform's); run ids are checked like batch ids."""
+    return f"{transform_plans_prefix(batch_id)}{check_batch_id(run_id)}.json"
+
+
+def transform_plans_prefix(batch_id: str) -> str:
+    """Every run's transform plans and groups of a batch (transform_plan_key, transform_group_key)."""
+    return f"{STAGING}{check_batch_id(batch_id)}/plans/"
 
 
 def transform_groups_key(batch_id: str, run_id: str) -> str:
     """The plan's group numbers as a bare JSON array: what the TransformDates Map's ItemReader reads."""
-    return f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}.groups.json"
+    return f"{transform_plans_prefix(batch_id)}{check_batch_id(run_id)}.groups.json"
 
 
 def transform_group_key(batch_id: str, run_id: str, plan_id: str, group: int, what: str) -> str:
-    """One group of a plan: the batch's rows of its dates (orders, order_items) and, once its
-    partitions and KPIs are written, its done marker."""
-    if what not in ("orders", "order_items", "done"):
-        raise LayoutError(f"a transform group holds orders, order_items or done, not {what!r}")
-    plan = f"{STAGING}{check_batch_id(batch_id)}/plans/{check_batch_id(run_id)}/{key_token(plan_id)}"
-    return f"{plan}/{int(group)}.{what}.{'json' if what == 'done' else 'arrow'}"
+    """One group of a plan: its rows of the batch (orders, order_items), its done marker; a piece's
+    objects (transformer.pieces), its split group's merged marker or note that it went whole."""
+    if what not in _GROUP_OBJECTS:
+        raise LayoutError(f"a transform group holds one of {', '.join(_GROUP_OBJECTS)}, not {what!r}")
+    plan = f"{transform_plans_prefix(batch_id)}{check_batch_id(run_id)}/{key_token(plan_id)}"
+    return f"{plan}/{int(group)}.{what}.{_GROUP_OBJECTS[what]}"
+
+
+_GROUP_OBJECTS = dict.fromkeys(("orders", "order_items", "piece.moves"), "arrow") | dict.fromkeys(
+    ("done", "piece", "piece.intent", "merged", "whole"), "json"
+)
 
 
 def transform_report_key(batch_id: str) -> str:

@@ -81,3 +81,39 @@ def test_a_fanned_out_batch_gives_the_kpis_of_one_task_even_when_a_child_fails(f
     assert run["parts"] == len(keys) - 1  # one run, with the parts it was made of
     assert result.report["fan_out"] == {"parsed_by_tasks": sorted(set(keys) - {BROKEN}), "parsed_here": [BROKEN]}
     assert (res.kpis.order_kpis(), res.kpis.category_kpis()) == one_shot_kpis(files)
+
+
+def test_a_day_heavy_batch_is_transformed_in_pieces_of_its_cells_by_the_state_machine(fanned) -> None:
+    """One order date (as a shop's day is): the TransformDates Map runs one piece of the date's
+    cells per child (transformer.pieces), one of them failing, and Transform merges them."""
+    res, stack = fanned
+    day, products = "2025-06-10", "product_id,category,price\nP1,Books,10.00\nP2,Toys,5.00\nP3,Games,7.50\n"
+    files = {"products.csv": products.encode()}
+    for f in range(4):
+        ids = [f"F{f}-{i:03}" for i in range(40)]
+        files[f"orders_{f}.csv"] = (
+            "order_id,user_id,order_date,status,total_amount\n"
+            + "".join(f"{o},U{i % 13},{day},{('delivered', 'returned')[i % 2]},0\n" for i, o in enumerate(ids))
+        ).encode()
+        files[f"order_items_{f}.csv"] = (
+            "order_id,product_id,quantity,unit_price\n"
+            + "".join(f"{o},P{1 + i % 3},{1 + i % 4},{i % 7}.25\n" for i, o in enumerate(ids))
+        ).encode()
+    keys = put_files(res, files)
+    seen: list[str] = []
+
+    def group_task(_name: str, env: dict[str, str]) -> int:
+        seen.append(env[taskenv.GROUP])
+        if env[taskenv.GROUP] == BROKEN_GROUP:
+            return 1
+        tasks.run("transform-group", Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
+        return 0
+
+    execution, result = run_via_state_machine(
+        res, stack, keys, owner="test", timeout_seconds=120, task_overrides={"transform-group": group_task}, workers=2
+    )
+    assert execution["status"] == "SUCCEEDED", execution
+    assert result is not None and result.transform["groups"] == 4 and sorted(seen) == ["0", "1", "2", "3"]
+    assert result.transform["affected_dates"] == [day]  # one date in four pieces
+    assert res.bucket.list(layout.staging_prefix(result.batch_id)) == []
+    assert (res.kpis.order_kpis(), res.kpis.category_kpis()) == one_shot_kpis(files)  # (in-process moto: last)
