@@ -1,11 +1,12 @@
 """A batch fanned out over N worker processes against one run in one task, on the emulator's S3,
 through the real tasks: `parse-file` per file, then `validate` from the parts; then
-`plan-transform`, `transform-group` per group of dates and `transform` to finish. With 1 worker,
-`validate` and `transform` do everything. Prints one JSON line per worker count and checks that
-every count gives the same report, staged rows, order and category KPIs, and each count's speed-up
-over the first with two ceilings: the first's time over the steps that stay serial, and over the
-least time 2 cores allow for the CPU the run spent (its tasks' and the emulator's). Each step
-says its wall time and the CPU its tasks and the emulator spent in it.
+`plan-transform`, `transform-group` per group (of dates, or piece of a heavy date's cells) and
+`transform` to finish. With 1 worker, `validate` and `transform` do everything. Prints one JSON
+line per worker count and checks that every count gives the same report, staged rows, order and
+category KPIs, and each count's speed-up over the first with two ceilings: the first's time over
+the steps that stay serial, and over the least time 2 cores allow for the CPU the run spent (its
+tasks' and the emulator's). Each step says its wall time and the CPU its tasks and the emulator
+spent in it.
 
     python bench/fanout.py --size 10M --workers 1,2
 """
@@ -139,9 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1M")
     ap.add_argument("--workers", default="1,2")
-    ap.add_argument(
-        "--bins", type=int, default=0, help="groups of dates of a fanned-out transform (default: as plan-transform)"
-    )
+    ap.add_argument("--bins", type=int, default=0, help="groups of a fanned-out transform (default: as plan-transform)")
     args = ap.parse_args()
 
     from pandas.testing import assert_frame_equal

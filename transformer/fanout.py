@@ -1,6 +1,8 @@
 """A fanned-out transform (the state machine's PlanTransform and TransformDates Map): the plan,
-which splits the batch into groups of dates and stores each group's rows of the batch, and one
-group rebuilt by its own task, which leaves a done marker for the transform that finishes."""
+which splits the batch into groups of dates, or pieces of a heavy date's cells (transformer.pieces),
+and stores each group's rows of the batch; one group rebuilt by its own task, which leaves a done
+marker, or one piece put by its own task; and the transform that finishes: the groups no child
+finished, and the pieces merged."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ _SLICES_AT_ONCE = 2  # group slices taken and written at a time (each holds its 
 
 
 def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
-    """Split the batch's transform into at most `bins` groups of dates for the TransformDates Map
+    """Split the batch's transform into at most `bins` groups for the TransformDates Map
     (planned against the store as it is now) and store them: store_groups."""
     return store_groups(bucket, batch_id, run_id, plans.make(bucket, batch_id, bins))
 

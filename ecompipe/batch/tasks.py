@@ -60,7 +60,7 @@ def parse_file(res: Resources, task: TaskInput) -> StageResult:
 
 
 def plan_transform(res: Resources, task: TaskInput) -> StageResult:
-    """A fanned-out batch's transform split into groups of dates, one transform-group task each
+    """A fanned-out batch's transform split into groups (transformer.groups.shares_of), one transform-group task each
     (transform_bins), once the run holds the leases on those dates (ecompipe.batch.commit)."""
     from transformer import fanout
 
@@ -72,7 +72,7 @@ def plan_transform(res: Resources, task: TaskInput) -> StageResult:
 
 
 def transform_bins(settings: Settings, manifest: Manifest) -> int:
-    """How many groups of dates a fanned-out transform is split into: one per
+    """How many groups a fanned-out transform is split into: one per
     ECOMPIPE_FAN_OUT_MIN_MB of input (each group's task has a fixed cost: reading the plan, the
     catalogue, listing partitions), at most one per file and ECOMPIPE_FAN_OUT_CONCURRENCY; with
     ECOMPIPE_FAN_OUT_MIN_MB 0, one per file."""
@@ -82,7 +82,7 @@ def transform_bins(settings: Settings, manifest: Manifest) -> int:
 
 
 def transform_group(res: Resources, task: TaskInput) -> StageResult:
-    """One group of dates of a fanned-out batch (ECOMPIPE_GROUP): its partitions and KPIs, fenced
+    """One group of a fanned-out batch (ECOMPIPE_GROUP): its cells and KPIs, or its piece's parts, fenced
     on the leases plan-transform took on its dates."""
     from transformer import fanout
 

@@ -100,7 +100,7 @@ workers_option = click.option(
     default=1,
     show_default=True,
     help="How many ECS tasks the local runner runs at once: a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) "
-    "parses its files and transforms its groups of dates side by side.",
+    "parses its files and transforms its groups of dates (or pieces of a heavy date's cells) side by side.",
 )
 
 

@@ -18,7 +18,7 @@ BATCH_ID = "ECOMPIPE_BATCH_ID"
 BUCKET = "ECOMPIPE_BUCKET"
 
 FILE_KEY = "ECOMPIPE_FILE_KEY"  # the one file a parse-file task parses (a fanned-out batch)
-GROUP = "ECOMPIPE_GROUP"  # the one group of dates a transform-group task rebuilds (a fanned-out batch)
+GROUP = "ECOMPIPE_GROUP"  # the one group (of dates, or piece of cells) a transform-group task does (a fanned-out batch)
 
 OVERRIDE_NAMES = (RUN_ID, BATCH_ID, BUCKET)
 PART_OVERRIDE_NAMES = (*OVERRIDE_NAMES, FILE_KEY)

@@ -1,7 +1,8 @@
 """A batch that fans out, on the emulator: the real state machine's Distributed Maps read their
 items from S3 and run one ECS task each (two at a time by the local runner) — parse-file per file
 of the manifest, before Validate does the batch-wide checks from the stored parts, and
-transform-group per group of dates of the plan, before Transform finishes. A failed child costs
+transform-group per group of the plan (of dates, or a piece of a heavy date's cells), before
+Transform finishes. A failed child costs
 time, never a different result: Validate parses that file itself, Transform does that group."""
 
 from __future__ import annotations
