@@ -173,8 +173,9 @@ def main() -> None:
             settings = Settings(endpoint_url=url, bucket="ecompipe-fanout", max_file_mb=0)
             res = Resources.from_settings(settings)
             res.init()
-            keys = upload(res.bucket, files)
-            manifest = Manifest.for_files([res.bucket.head(k) for k in keys])  # type: ignore[misc]
+            uploaded = upload(res.bucket, files)
+            keys = [info.key for info in uploaded]
+            manifest = Manifest.for_files(uploaded)
             write_manifest(res.bucket, manifest)
             as_json = json.dumps({"endpoint_url": url, "bucket": settings.bucket, "max_file_mb": 0})
             steps = Steps(emulator.pid or 0)
@@ -200,6 +201,8 @@ def main() -> None:
             }
             report.pop("generated_at")
             report.pop("fan_out", None)  # says who parsed each file: differs by design
+            for named in ("batch_id", "rejected_prefix"):  # (the batch's id: its uploads' versions)
+                report.pop(named, None)
             outcome = {
                 "workers": n,
                 **steps.summary(parallel={"parse-file", "groups"}),

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.date_leases import DateLeases
+from ecompipe.aws.lock import Fence
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.batch.pipeline import commit, run_manifest
 from ecompipe.batch.resources import Resources
@@ -326,17 +327,36 @@ class Killed(BaseException):
 
 
 class KillingLeases(DateLeases):
-    """Real date leases whose fence kills the run the first time it reaches `point` (None: never)."""
+    """Real date leases whose fence kills the run the first time it reaches `point` (None: never),
+    at a date fence or, through KillingFence, at a fence on the commit lease."""
 
     def __init__(self, *args: Any, point: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.point = point
+        _KILLING[self.run_id] = self
 
     def check(self, dates: list[str], step: str) -> None:
+        self.kill_at(step)
+        super().check(dates, step)
+
+    def kill_at(self, step: str) -> None:
         if step == self.point:
             self.point = None
             raise Killed(step)
-        super().check(dates, step)
+
+
+_KILLING: dict[str, KillingLeases] = {}  # run id -> its killing leases
+
+
+@dataclass(frozen=True)
+class KillingFence(Fence):
+    """The real fence on the commit lease, killing a run of KillingLeases at its point."""
+
+    def check(self, step: str) -> None:
+        killing = _KILLING.get(self.run_id)
+        if killing is not None:
+            killing.kill_at(step)
+        super().check(step)
 
 
 @dataclass
@@ -353,17 +373,21 @@ def _steps(
     """The state after these batches, each validated at its first pick, then its commit advanced
     one step (plan, hold, rebuild, finish) per pick under real leases that never wait: a step whose
     lease another batch holds is blocked and tried again at a later pick. Once the picks run out,
-    the batches go on in turn. With `kills`, batch i's first run is killed at its date fence
-    `kills[i]` and run again from its validation, as the next sweep runs it: its leases go as a
-    failed run's do."""
+    the batches go on in turn. With `kills`, batch i's first run is killed at its fence `kills[i]`
+    (on its date leases or the commit lease) and run again from its validation, as the next sweep
+    runs it: its leases go as a failed run's do."""
     from datetime import timedelta
+    from unittest import mock as patching
 
     from ecompipe.aws.lock import LockHeld
+    from ecompipe.batch import commit as commit_module
     from ecompipe.batch.commit import DONE, Commit, Leases, ended_runs
     from ecompipe.batch.pipeline import archive_as_reported
 
     kills = kills or [None] * len(batches)
     mock, res = _fresh("ecompipe-stepwise")
+    fences = patching.patch.object(commit_module, "Fence", KillingFence)
+    fences.start()
     try:
         manifests = [record_manifest(res.bucket, put_files(res, {n: files[n] for n in names})) for names in batches]
         commits: dict[int, Commit] = {}
@@ -404,6 +428,7 @@ def _steps(
         reports = [_report(res, manifests[i].batch_id) for i in finished]
         return Stepped((*_state(res), reports), finished, killed, abandoned)
     finally:
+        fences.stop()
         mock.stop()
 
 

@@ -82,3 +82,54 @@ def test_same_date_batches_killed_at_their_writes_and_run_again_end_as_run_alone
     stepped = _steps(batches, [0] * 5 + [1 + p for p in picks], SAME_DATE, [None, *kills])
     assert stepped.state[:4] == _serial([batches[i] for i in stepped.finished], SAME_DATE)[:4]
     assert [stepped.killed[i] for i in range(1, 4)] == [int(k is not None) for k in kills]  # each kill happened once
+
+
+FENCES = [  # every fence a commit passes: on its date leases, then on the commit lease
+    None,
+    "the curated write",
+    "the KPI write",
+    "the key index merge",
+    "the product catalogue write",
+    "the pending commit",
+]
+
+
+@st.composite
+def _histories(draw):
+    """After the catalogue's batch, two or three batches of any files: re-sent orders moving days
+    (and so cells), items before their orders or re-sent under another, recategorised products,
+    orders of one date sharing it; each batch possibly killed at any fence."""
+    names = draw(st.permutations(sorted(set(SAME_DATE) - set(FIRST))))
+    used = names[: draw(st.integers(2, 8))]
+    k = draw(st.integers(2, min(3, len(used))))
+    cuts = sorted(draw(st.lists(st.integers(1, len(used) - 1), min_size=k - 1, max_size=k - 1, unique=True)))
+    batches = [sorted(used[a:b]) for a, b in zip([0, *cuts], [*cuts, len(used)], strict=True)]
+    picks = draw(st.lists(st.integers(1, k), min_size=2 * k, max_size=8 * k))
+    kills = draw(st.lists(st.sampled_from(FENCES), min_size=k, max_size=k))
+    return [FIRST, *batches], picks, [None, *kills]
+
+
+@settings(max_examples=4, deadline=None)
+@given(_histories())
+@example(
+    (
+        [FIRST, A, C, ["orders_2.csv", "products_2.csv"]],
+        [1, 2, 3, 1, 2, 3, 1, 2, 3, 3, 2, 1],
+        [None, "the pending commit", "the key index merge", "the product catalogue write"],
+    )
+)
+def test_any_history_side_by_side_killed_anywhere_ends_as_run_alone(history) -> None:
+    """The combined property: any batches of SAME_DATE side by side, in cells of 2 items (dates in
+    several buckets, parts of several counts), each possibly killed at any fence and run again,
+    end with the KPIs, the pending set, the curated rows and the catalogue of the batches run
+    alone in the order they finished."""
+    from unittest import mock
+
+    from ecompipe.core import cells
+
+    batches, picks, kills = history
+    with mock.patch.object(cells, "SPLIT_ITEMS", 2), mock.patch.object(cells, "MIN_PART_ROWS", 2):
+        stepped = _steps(batches, [0] * 5 + picks, SAME_DATE, kills)
+        serial = _serial([batches[i] for i in stepped.finished], SAME_DATE)
+    assert stepped.state[:4] == serial[:4]
+    assert [stepped.killed[i] for i in range(len(batches))] == [int(k is not None) for k in kills]
