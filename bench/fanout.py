@@ -140,6 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="1M")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--days", type=int, default=90, help="order dates the data spans (1: a shop's day, in pieces)")
     ap.add_argument("--bins", type=int, default=0, help="groups of a fanned-out transform (default: as plan-transform)")
     args = ap.parse_args()
 
@@ -164,7 +165,7 @@ def main() -> None:
     from ecompipe.core.settings import Settings
     from ecompipe.local.emulator import EmulatorProcess
 
-    directory = dataset(args.size, 0.01, "seed")
+    directory = dataset(args.size, 0.01, "seed", args.days)
     files = sorted(directory.glob("*.csv"))
     outcomes = []
     for n in (int(w) for w in args.workers.split(",")):

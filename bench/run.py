@@ -28,12 +28,13 @@ SIZES = {"100k": 100_000, "1M": 1_000_000, "3M": 3_000_000, "5M": 5_000_000, "10
 E2E_MAX = 1_000_000  # `ecompipe run` end to end is measured up to here (the emulator holds it all in memory)
 
 
-def dataset(label: str, bad_rate: float, dialect: str) -> Path:
-    directory = OUT / f"{dialect}-{label}-bad{bad_rate:g}"
+def dataset(label: str, bad_rate: float, dialect: str, days: int = 90) -> Path:
+    """The generated files of this size over `days` order dates (made once, kept under bench/out)."""
+    directory = OUT / f"{dialect}-{label}-bad{bad_rate:g}{'' if days == 90 else f'-days{days}'}"
     marker = directory / ".complete"
     if not marker.exists():
         directory.mkdir(parents=True, exist_ok=True)
-        spec = Spec(SIZES[label], dialect=dialect, days=90, files=10, bad_rate=bad_rate, seed=42)
+        spec = Spec(SIZES[label], dialect=dialect, days=days, files=10, bad_rate=bad_rate, seed=42)
         for name, data in generate(spec).items():
             (directory / name).write_bytes(data)
         marker.touch()

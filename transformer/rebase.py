@@ -12,7 +12,8 @@ rebuild only when it:
 - stored one of this rebuild's keys (its orders, its items, items of the products it
   recategorises) in a part this rebuild did not read: whoever writes a key adds an index run
   naming its cell first (ecompipe.aws.key_index), so that shows as a run added since this
-  rebuild's listing placing the key on one of its dates;
+  rebuild's listing placing the key on one of its dates, in a part its manifest as read did not
+  name (a run merged from older ones names keys where the rebuild read them: no conflict);
 - changed the catalogue this rebuild scored its parts with.
 
 Anything else it added are parts of other orders: this rebuild's parts are added beside them, its
@@ -25,7 +26,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ecompipe.aws.cell_store import DateCells, Part, no_customers
-from ecompipe.aws.curated import CuratedStore
+from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from transformer import partials
 from transformer.cells import Rebuilt
 
@@ -83,16 +84,26 @@ def onto(current: DateCells | None, before: DateCells | None, after: DateCells, 
 
 def _conflicts(curated: CuratedStore, rebuilt: Rebuilt, changed: list[str]) -> bool:
     """Whether the catalogue changed, or a run added since the rebuild's listing places one of its
-    keys on a `changed` date (a candidate: it may be a merge of older runs, which costs a rebuild
-    under the leases, never a wrong row)."""
+    keys on a `changed` date in a part the rebuild did not see: its orders and items as the cells
+    confirm (a run added since may be a merge of older runs, whose keys are where the rebuild
+    read them), items of the products it recategorises as candidates."""
     if curated.catalogue_version() != rebuilt.catalogue:
         return True
     listed = {r.key for runs in rebuilt.listed.values() for r in runs}
     added = {k: [r for r in runs if r.key not in listed] for k, runs in curated.keys.listing().items()}
     if not any(added.values()):
         return False
-    return any(
-        set(curated.candidate_dates(kind, pd.Series(keys), added)) & set(changed)
-        for kind, keys in rebuilt.keys.items()
-        if len(keys)
-    )
+    seen = {p.id for d in changed if rebuilt.before.get(d) is not None for _, p in rebuilt.before[d].parts()}
+    for kind, keys in rebuilt.keys.items():
+        if not len(keys) or not set(curated.candidate_dates(kind, pd.Series(keys), added)) & set(changed):
+            continue
+        if kind not in _KEY_COLUMN:
+            return True
+        found = curated.locate(kind, pd.Series(keys), _KEY_COLUMN[kind], added, parts=True)
+        on_changed = found[found["order_date"].isin(changed).to_numpy()]
+        if not on_changed["_part"].isin(seen).all():
+            return True
+    return False
+
+
+_KEY_COLUMN = {ORDERS: "order_id", ORDER_ITEMS: "item_key"}  # (products: candidates only)

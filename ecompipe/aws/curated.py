@@ -67,19 +67,26 @@ class CuratedStore:
         return None if products is None else products.etag
 
     def locate(
-        self, kind: str, keys: pd.Series | pd.Index, by: str, listed: dict[str, list[ObjectInfo]] | None = None
+        self,
+        kind: str,
+        keys: pd.Series | pd.Index,
+        by: str,
+        listed: dict[str, list[ObjectInfo]] | None = None,
+        parts: bool = False,
     ) -> pd.DataFrame:
         """The stored rows' key columns (KEY_COLUMNS) of the given keys of `kind` (`by`: the key
         column they are, order_id or item_key): each found key once per place it is stored.
-        `listed`: the index's runs (KeyIndex.listing), when the caller listed them already."""
+        `listed`: the index's runs (KeyIndex.listing), when the caller listed them already;
+        `parts`: with the part each row is in (`_part`)."""
         wanted = _wanted(keys)
+        columns = [*KEY_COLUMNS[kind], *(["_part"] if parts else [])]
         if not len(wanted):
-            return _empty(KEY_COLUMNS[kind])
+            return _empty(columns)
         hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
-        rows = self._key_rows(kind, hits["location"].to_numpy())
+        rows = self._key_rows(kind, hits["location"].to_numpy(), columns)
         return rows[isin(rows[by], wanted).to_numpy()].drop_duplicates(ignore_index=True)
 
-    def _key_rows(self, kind: str, locations: np.ndarray) -> pd.DataFrame:
+    def _key_rows(self, kind: str, locations: np.ndarray, columns: list[str]) -> pd.DataFrame:
         """The key columns of the cells holding these index locations (day * 64 + fine bucket)."""
         by_date: dict[str, set[int]] = {}
         for loc in np.unique(locations):
@@ -94,8 +101,8 @@ class CuratedStore:
 
         frames = [f for f in side_by_side(read, sorted(manifests)) if f is not None]
         if not frames:
-            return _empty(KEY_COLUMNS[kind])
-        return contiguous(pd.concat(frames, ignore_index=True))[KEY_COLUMNS[kind]]
+            return _empty(columns)
+        return contiguous(pd.concat(frames, ignore_index=True))[columns]
 
     def product_dates(self, product_ids: pd.Index, listed: dict[str, list[ObjectInfo]] | None = None) -> list[str]:
         """The dates that may hold items of these products (a superset: the index's candidates)."""

@@ -25,9 +25,11 @@ SAME_DATE = {
     "orders_b.csv": f"{ORDERS}B1,U5,{DAY},returned,10.00\n".encode(),
     "order_items_b.csv": f"{ITEMS}B1,P1,1,10.00\n".encode(),
     "orders_c.csv": f"{ORDERS}A1,U7,{DAY},cancelled,20.00\n".encode(),  # A1 again: conflicts with a
+    "orders_d.csv": f"{ORDERS}O1,U1,{DAY},returned,10.00\n".encode(),  # the first batch's O1 again
 }
 FIRST = sorted(CATALOGUE)
 A, B, C = ["order_items_a.csv", "orders_a.csv"], ["order_items_b.csv", "orders_b.csv"], ["orders_c.csv"]
+D = ["orders_d.csv"]
 # the first batch alone (validate, plan, hold, rebuild, finish); then both validated and planned
 # (each computing its rebuild) before either holds the date; then one after the other
 BOTH_PLANNED = [0] * 5 + [1, 2, 1, 2, 1, 1, 1, 2, 2, 2]
@@ -48,6 +50,17 @@ def test_a_second_batch_of_the_same_date_writes_the_rebuild_it_computed_unless_i
     assert stepped.finished == [0, 1, 2]
     assert stepped.state == _serial(batches, SAME_DATE)
     assert stepped.abandoned == {0: 0, 1: 0, 2: under_lease}  # the computed rebuilds given up
+
+
+def test_a_stored_order_re_sent_beside_another_batch_keeps_its_rebuild_when_the_index_runs_merge() -> None:
+    """D re-sends O1, stored before; A's finish merges the key index's runs (the fourth run), so a
+    run D did not list names O1, but in the part D read: D writes the rebuild it computed."""
+    batches = [FIRST, B, ["orders_7.csv"], A, D]
+    both_planned = [3, 4, 3, 4, 3, 3, 3, 4, 4, 4]
+    stepped = _steps(batches, [0] * 5 + [1] * 5 + [2] * 5 + both_planned, SAME_DATE)
+    assert stepped.finished == [0, 1, 2, 3, 4]
+    assert stepped.state == _serial(batches, SAME_DATE)
+    assert stepped.abandoned == dict.fromkeys(range(5), 0)
 
 
 @settings(max_examples=6, deadline=None)
