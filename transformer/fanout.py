@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -117,144 +118,108 @@ def stored_plan(bucket: Bucket, batch_id: str, run_id: str) -> Plan | None:
     return None if doc is None else Plan.from_json(doc)
 
 
+@dataclass
+class _Run:
+    """What every group of a run's stored plan is done with: the run, its plan, the catalogue
+    after the batch and the products it recategorises (groups.products_after)."""
+
+    bucket: Bucket
+    curated: CuratedStore
+    batch_id: str
+    run_id: str
+    plan: Plan
+    products: tuple[pd.DataFrame, pd.Index]
+
+    @classmethod
+    def of(cls, bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> _Run:
+        curated = CuratedStore(bucket)
+        products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+        return cls(bucket, curated, batch_id, run_id, plan, products)
+
+    def key(self, group: int, what: str) -> str:
+        return layout.transform_group_key(self.batch_id, self.run_id, self.plan.plan_id, group, what)
+
+    def piece(self, group: int) -> pieces.Key:
+        return lambda what: self.key(group, what)
+
+    def compute(self, groups: list[int], share: tuple[int, int] = (0, 1)) -> cells.Rebuilt:
+        """The rebuild of these groups' dates (one group, or every piece of a split one) with the
+        batch's rows stored for them, from the store as it is now."""
+        frames = [
+            [transient.get_frame(self.bucket, self.key(i, kind)) for i in groups] for kind in (ORDERS, ORDER_ITEMS)
+        ]
+        orders, items = (f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for f in frames)
+        catalogue, changed = self.products
+        claims = curate.Claims(self.batch_id, grouping.resolved_keys(self.bucket, self.batch_id))
+        dates = self.plan.groups[groups[0]]
+        return cells.compute(self.curated, dates, orders, items, catalogue, claims, changed, share)
+
+
 def transform_group(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, group: int, fence: FenceCheck) -> int:
-    """One group of the run's plan: its partitions and KPIs rebuilt, then its done marker. Returns
-    the KPI items written."""
+    """One group of the run's plan: its cells and KPIs rebuilt, then its done marker; or, for a
+    piece of a split group, its parts and delta put (pieces.put), merged by the transform that
+    finishes. Returns the KPI items written."""
     plan = stored_plan(bucket, batch_id, run_id)
     if plan is None or not 0 <= group < len(plan.groups):
         raise EcompipeError(f"run {run_id} of batch {batch_id} has no transform group {group} (no plan-transform?)")
-    curated = CuratedStore(bucket)
-    products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
-    if plan.share(group)[1] > 1:  # a piece: its parts and delta, merged by the transform that finishes
-        put_piece(bucket, curated, batch_id, run_id, plan, group, products, fence)
+    run = _Run.of(bucket, batch_id, run_id, plan)
+    if plan.share(group)[1] > 1:
+        pieces.put(bucket, run.curated, run.compute([group], plan.share(group)), run.piece(group), fence)
         return 0
-    return rebuild_group(bucket, store, curated, batch_id, run_id, plan, group, products, fence)
+    return _rebuild_group(run, store, group, fence)
 
 
 def rebuild_undone(bucket: Bucket, store: KpiStore, batch_id: str, run_id: str, plan: Plan, fence: FenceCheck) -> int:
     """Every group of the stored plan that no child finished, rebuilt here, and the pieces of each
     split group merged. Returns the KPI items written by all groups."""
-    curated = CuratedStore(bucket)
-    products = grouping.products_after(curated, grouping.staged_products(bucket, batch_id))
+    run = _Run.of(bucket, batch_id, run_id, plan)
     written, i = 0, 0
     while i < len(plan.groups):
         of = plan.share(i)[1]
         if of > 1:
-            written += merge_pieces(bucket, store, curated, batch_id, run_id, plan, range(i, i + of), products, fence)
+            written += _merge_pieces(run, store, list(range(i, i + of)), fence)
         else:
             finished = done(bucket, batch_id, run_id, plan.plan_id, i)
-            if finished is None:
-                finished = rebuild_group(bucket, store, curated, batch_id, run_id, plan, i, products, fence)
-            written += finished
+            written += _rebuild_group(run, store, i, fence) if finished is None else finished
         i += of
     return written
 
 
-def put_piece(
-    bucket: Bucket,
-    curated: CuratedStore,
-    batch_id: str,
-    run_id: str,
-    plan: Plan,
-    group: int,
-    products: tuple[pd.DataFrame, pd.Index],
-    fence: FenceCheck,
-) -> None:
-    """Piece `group` of a split group computed with its rows, its parts and delta put (pieces.put)."""
-    orders, items = _rows(bucket, batch_id, run_id, plan, [group])
-    catalogue, changed = products
-    claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
-    share = plan.share(group)
-    rebuilt = cells.compute(curated, plan.groups[group], orders, items, catalogue, claims, changed, share)
-    pieces.put(bucket, curated, rebuilt, lambda what: _key(batch_id, run_id, plan, group, what), fence)
-
-
-def merge_pieces(
-    bucket: Bucket,
-    store: KpiStore,
-    curated: CuratedStore,
-    batch_id: str,
-    run_id: str,
-    plan: Plan,
-    group: range,
-    products: tuple[pd.DataFrame, pd.Index],
-    fence: FenceCheck,
-) -> int:
-    """The pieces of a split group (those no child finished computed here) merged into its dates
-    (pieces.merge); when two of them rewrite one part, the group rebuilt whole here instead. Its
-    merged marker says it was written (a rerun reads its KPI item count from there)."""
-
-    def key(i: int, what: str) -> str:
-        return _key(batch_id, run_id, plan, i, what)
-
-    def piece(i: int) -> pieces.Key:
-        return lambda what: key(i, what)
-
-    marker = bucket.get_json_or_none(key(group[0], "merged"))
-    if marker is not None:
-        return int(marker["kpi_items_written"])
-    dates = plan.groups[group[0]]
-    written = None
-    if bucket.get_json_or_none(key(group[0], "whole")) is None:
-        deltas = []
-        for i in group:
-            delta = pieces.stored(bucket, piece(i))
-            if delta is None:  # no child finished it: what a killed one put goes first
-                bucket.delete_keys(pieces.intended(bucket, piece(i)))
-                put_piece(bucket, curated, batch_id, run_id, plan, i, products, fence)
-                delta = pieces.stored(bucket, piece(i))
-            assert delta is not None
-            deltas.append(delta)
-        written = pieces.merge(curated, store, dates, deltas, fence)
-    if written is None:
-        logger.info("batch %s: two pieces of %s rewrite one part: the group rebuilt whole", batch_id, dates[:3])
-        bucket.put_json(key(group[0], "whole"), {})  # (a rerun rebuilds whole too: the pieces' parts go now)
-        named = {k for cells_ in curated.date_cells(dates).values() for k in object_keys(cells_)}
-        bucket.delete_keys([k for i in group for k in pieces.intended(bucket, piece(i)) if k not in named])
-        orders, items = _rows(bucket, batch_id, run_id, plan, list(group))
-        catalogue, changed = products
-        claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
-        written = cells.rebuild(curated, store, dates, orders, items, catalogue, fence, claims, changed)
-    bucket.put_json(key(group[0], "merged"), {"kpi_items_written": written})
+def _rebuild_group(run: _Run, store: KpiStore, group: int, fence: FenceCheck) -> int:
+    """Group `group` of the run's plan rebuilt, then its done marker; the KPI items written."""
+    written = cells.write(run.curated, store, run.compute([group]), fence)
+    run.bucket.put_json(run.key(group, "done"), {"kpi_items_written": written})
     return written
 
 
-def _key(batch_id: str, run_id: str, plan: Plan, group: int, what: str) -> str:
-    return layout.transform_group_key(batch_id, run_id, plan.plan_id, group, what)
-
-
-def _rows(
-    bucket: Bucket, batch_id: str, run_id: str, plan: Plan, groups: list[int]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The batch's rows stored for these groups (orders, items)."""
-    frames = [
-        [transient.get_frame(bucket, _key(batch_id, run_id, plan, i, kind)) for i in groups]
-        for kind in (ORDERS, ORDER_ITEMS)
-    ]
-    orders, items = (f[0] if len(f) == 1 else pd.concat(f, ignore_index=True) for f in frames)
-    return orders, items
-
-
-def rebuild_group(
-    bucket: Bucket,
-    store: KpiStore,
-    curated: CuratedStore,
-    batch_id: str,
-    run_id: str,
-    plan: Plan,
-    group: int,
-    products: tuple[pd.DataFrame, pd.Index],
-    fence: FenceCheck,
-) -> int:
-    """Group `group` of the run's plan rebuilt with the catalogue after the batch and the products
-    it recategorises (`products`: groups.products_after), then its done marker. Returns the KPI
-    items written."""
-
-    orders, items = _rows(bucket, batch_id, run_id, plan, [group])
-    catalogue, changed = products
-    claims = curate.Claims(batch_id, grouping.resolved_keys(bucket, batch_id))
-    written = cells.rebuild(curated, store, plan.groups[group], orders, items, catalogue, fence, claims, changed)
-    bucket.put_json(_key(batch_id, run_id, plan, group, "done"), {"kpi_items_written": written})
+def _merge_pieces(run: _Run, store: KpiStore, group: list[int], fence: FenceCheck) -> int:
+    """The pieces of a split group (those no child finished computed here) merged into its dates
+    (pieces.merge); when two of them rewrite one part, the group rebuilt whole here instead. Its
+    merged marker says it was written (a rerun reads its KPI item count from there)."""
+    bucket, first = run.bucket, group[0]
+    marker = bucket.get_json_or_none(run.key(first, "merged"))
+    if marker is not None:
+        return int(marker["kpi_items_written"])
+    dates = run.plan.groups[first]
+    written = None
+    if bucket.get_json_or_none(run.key(first, "whole")) is None:
+        deltas = []
+        for i in group:
+            delta = pieces.stored(bucket, run.piece(i))
+            if delta is None:  # no child finished it: what a killed one put goes first
+                bucket.delete_keys(pieces.intended(bucket, run.piece(i)))
+                pieces.put(bucket, run.curated, run.compute([i], run.plan.share(i)), run.piece(i), fence)
+                delta = pieces.stored(bucket, run.piece(i))
+            assert delta is not None
+            deltas.append(delta)
+        written = pieces.merge(run.curated, store, dates, deltas, fence)
+    if written is None:
+        logger.info("batch %s: two pieces of %s rewrite one part: the group rebuilt whole", run.batch_id, dates[:3])
+        bucket.put_json(run.key(first, "whole"), {})  # (a rerun rebuilds whole too: the pieces' parts go now)
+        named = {k for cells_ in run.curated.date_cells(dates).values() for k in object_keys(cells_)}
+        bucket.delete_keys([k for i in group for k in pieces.intended(bucket, run.piece(i)) if k not in named])
+        written = cells.write(run.curated, store, run.compute(group), fence)
+    bucket.put_json(run.key(first, "merged"), {"kpi_items_written": written})
     return written
 
 
