@@ -81,13 +81,10 @@ def validate_batch(
     staged = {kind: pending.staged_rows(accepted[kind]) for kind in (ORDERS, PRODUCTS)}
     staged[ORDER_ITEMS] = pending.staged_rows(items)
 
-    accepted_per_file = pd.concat(
-        [accepted[ORDERS]["source_file"], accepted[PRODUCTS]["source_file"], items["source_file"]]
-    )
     report = build_report(
         batch_id,
         parsed,
-        accepted_per_file.value_counts().to_dict(),
+        _per_file([accepted[ORDERS], accepted[PRODUCTS], items], file_keys),
         carried_counts=carried.counts,
         pending_after=len(pending_after),
         expired=len(carried.expired),
@@ -106,6 +103,20 @@ def validate_batch(
         report=report,
         waits_for=pending.waits_for(pending_after, order_ids, product_ids),
     )
+
+
+def _per_file(frames: list[pd.DataFrame], file_keys: pd.CategoricalDtype) -> dict[str, int]:
+    """How many rows of these frames each file holds (their file column's codes counted: no
+    whole-batch concatenation of the column)."""
+    counts = np.zeros(len(file_keys.categories), dtype=np.int64)
+    for frame in frames:
+        column = frame["source_file"]
+        if len(column):
+            codes = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else None
+            if codes is None:
+                codes = file_keys.categories.get_indexer(column.astype("str"))
+            counts += np.bincount(codes, minlength=len(counts))
+    return {str(k): int(n) for k, n in zip(file_keys.categories, counts, strict=True)}
 
 
 def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
@@ -270,7 +281,10 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
 
 
 def _referenced(items: pd.DataFrame, pending_before: pd.DataFrame | None, own: pd.Index) -> pd.Index:
-    """The order ids this batch's items and the pending set refer to, but for the batch's own."""
+    """The order ids this batch's items and the pending set refer to, but for the batch's own
+    (sorted; each id hashed once, by Arrow, with no whole-batch concatenation)."""
     frames = [items["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
-    ids = pd.Series(pd.concat(frames, ignore_index=True), dtype="str").dropna().unique()
-    return pd.Index(ids).difference(own)
+    columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in frames]
+    ids = pc.unique(pa.chunked_array(columns, type=pa.large_string())).drop_null()
+    outside = ids.filter(pc.invert(pc.is_in(ids, value_set=arrow_column(pd.Series(own, dtype="str")))))
+    return pd.Index(np.sort(np.asarray(outside.to_pylist(), dtype=object)), dtype="str")
