@@ -117,7 +117,7 @@ def shares_of(
     (residue, of): a group weighing two bins or more (a day's batch is mostly one date) is split
     into `of` pieces (a power of two), piece r holding the orders whose id hashes to r mod `of`
     with their items (transformer.pieces); the other groups are packed whole, (0, 1), into the
-    bins left."""
+    bins left (at least one: the pieces give way to groups of no weight)."""
     total = sum(weight.get(d, 0) for g in groups for d in g)
     split: list[tuple[list[str], int]] = []
     whole: list[list[str]] = []
@@ -129,6 +129,12 @@ def shares_of(
             split.append((group, of))
         else:
             whole.append(group)
+    while whole and split and sum(of for _, of in split) >= bins:  # (groups of no weight need a bin too)
+        largest = max(range(len(split)), key=lambda i: split[i][1])
+        group, of = split[largest]
+        split[largest] = (group, of // 2)
+        if of // 2 == 1:
+            whole.append(split.pop(largest)[0])
     pieces = [(sorted(group), (r, of)) for group, of in split for r in range(of)]
     packed = curate.pack(whole, weight, max(1, bins - len(pieces))) if whole else []
     binned = [dates for dates, _ in pieces] + packed
