@@ -57,6 +57,9 @@ def validate_batch(
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
     before = parsed_before or {}
     parsed = [_with_source(before[f.key] if f.key in before else parse_file(f, exact), file_keys) for f in files]
+    for p in parsed:
+        if p.raw is not None:
+            p.raw.forget_cells()  # (what a report shows is read again by line: RawTable.rows)
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
@@ -141,6 +144,7 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
     except MalformedFile as exc:
         p.raw, p.malformed = None, exc
         return p
+    assert p.raw.cells is not None  # (as read: nothing forgot them yet)
     canonical = to_canonical(p.dialect, p.raw.cells, exact, decimal_comma=p.raw.separator != ",")
     p.frame = canonical.frame
     p.errors = canonical.errors
@@ -189,9 +193,13 @@ def _raw_values(p: ParsedFile, rows: np.ndarray, columns: list[str]) -> np.ndarr
     assert p.raw is not None
     named = np.asarray(columns, dtype=object)
     out = np.full(len(rows), "", dtype=object)
+    if not len(rows):
+        return out
+    distinct, at = np.unique(rows, return_inverse=True)
+    cells = p.raw.rows(distinct)
     for column in dict.fromkeys(columns):
         chosen = named == column
-        parts = [p.raw.cells[c].take(rows[chosen]).astype("str") for c in column.split("+") if c in p.raw.cells]
+        parts = [cells[c].take(at[chosen]).astype("str") for c in column.split("+") if c in cells]
         if parts:
             out[chosen] = functools.reduce(lambda a, b: a + "/" + b.to_numpy(), parts).to_numpy(dtype=object)
     return out
@@ -262,7 +270,7 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
         )
         grouped = pd.concat([grouped, joined])
     grouped = grouped.sort_index()
-    cells = p.raw.cells.loc[grouped.index]
+    cells = p.raw.rows(grouped.index.to_numpy())
     rows = pd.DataFrame(
         {"line": p.raw.lines[grouped.index.to_numpy()], "reason": grouped["reason"], "detail": grouped["detail"]}
     )

@@ -67,7 +67,7 @@ class ParsedFile:
     kind: str | None = None
     dialect: Dialect | None = None
     raw: RawTable | None = None
-    # canonical rows, same positions as raw.cells; left empty (its columns kept) once the
+    # canonical rows, same positions as raw.lines; left empty (its columns kept) once the
     # batch-wide checks have taken them
     frame: pd.DataFrame | None = None
     errors: pd.DataFrame = field(default_factory=empty_errors)  # row, column, value, reason
@@ -76,7 +76,7 @@ class ParsedFile:
 
     @property
     def rows_read(self) -> int:
-        return 0 if self.raw is None else len(self.raw.cells) + len(self.raw.ragged)
+        return 0 if self.raw is None else len(self.raw.lines) + len(self.raw.ragged)
 
 
 @dataclass

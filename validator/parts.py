@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from ecompipe.aws import transient
@@ -74,7 +75,8 @@ def _about(p: ParsedFile, stamp: dict[str, str]) -> dict:
 def _rows(p: ParsedFile) -> pd.DataFrame:
     if p.raw is None or p.frame is None:
         return pd.DataFrame()
-    raw = p.raw.cells.add_prefix(_RAW)
+    cells = p.raw.cells if p.raw.cells is not None else p.raw.rows(np.arange(len(p.raw.lines)))
+    raw = cells.add_prefix(_RAW)
     canonical = p.frame.add_prefix(_CANONICAL)
     return pd.concat([raw, canonical, pd.DataFrame({_LINE: p.raw.lines})], axis=1)
 

@@ -3,6 +3,7 @@ counts for any bytes (a differential property test), and CR-only files are read.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,3 +143,19 @@ def test_a_header_is_named_by_the_one_rule_of_both_sides_and_a_clash_names_both_
         assert _shape(read_csv(spelt.encode(), exact=exact)) == _shape(read_csv(plain.encode(), exact=exact))
         with pytest.raises(MalformedFile, match=r"order_id \(as 'Order ID' and 'order_id'\)"):
             read_csv(b"Order ID,order_id\n1,2\n", exact=exact)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_files(), st.data())
+def test_rows_read_again_by_line_are_the_rows_first_read(data: bytes, draw) -> None:
+    """Issue 39: a table whose cells were let go gives any of its rows again, the same strings."""
+    table = _read(data, exact=False)
+    if isinstance(table, str) or table.cells is None:
+        return
+    cells = table.cells.copy()
+    table.forget_cells()
+    positions = draw.draw(st.lists(st.integers(0, max(len(cells) - 1, 0)), max_size=6)) if len(cells) else []
+    for chosen in (list(range(len(cells))), positions):
+        again = table.rows(np.asarray(chosen, dtype=np.int64))
+        assert again.to_numpy().tolist() == cells.iloc[chosen].to_numpy().tolist()
+        assert list(again.columns) == list(cells.columns)
