@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ecompipe.core import text
@@ -26,6 +26,8 @@ _LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters
 
 @given(st.lists(_LINE, min_size=1, max_size=6), st.sampled_from(sorted(_SAVED)), st.sampled_from(["\n", "\r\n", "\r"]))
 def test_a_file_saved_any_way_reads_as_the_same_lines(lines: list[str], saved: str, end: str) -> None:
+    # (UTF-16-LE's mark then a NUL character is FF FE 00 00: UTF-32-LE's mark, read as such)
+    assume(not (saved == "utf-16-le" and (end.join(lines) + end).startswith("\x00")))
     data = _SAVED[saved](end.join(lines) + end)
     assert text.decode(data) == text.decode((end.join(lines) + end).encode())
     assert [line.rstrip("\n") for line in text.reader(io.BytesIO(data))] == lines
