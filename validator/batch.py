@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecompipe.core import money, money_frames
-from ecompipe.core.arrow import arrow_column, contiguous
+from ecompipe.core.arrow import arrow_column
 from validator import compressed, pending, reasons
+from validator.columns import kept, stacked
 from validator.dialects import (
     CANONICAL_COLUMNS,
     ORDER_ITEMS,
@@ -56,10 +57,7 @@ def validate_batch(
     # and the kinds' concatenations keep it categorical
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
     before = parsed_before or {}
-    parsed = [_with_source(before[f.key] if f.key in before else parse_file(f, exact), file_keys) for f in files]
-    for p in parsed:
-        if p.raw is not None:
-            p.raw.forget_cells()  # (what a report shows is read again by line: RawTable.rows)
+    parsed = [_with_source(before[f.key] if f.key in before else _parsed_here(f, exact), file_keys) for f in files]
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
@@ -151,6 +149,15 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
     return p
 
 
+def _parsed_here(f: InputFile, exact: bool) -> ParsedFile:
+    """parse_file, its raw cells let go at once (what a report shows is read again by line:
+    RawTable.rows), so the batch holds one file's cells at a time, not every file's."""
+    p = parse_file(f, exact)
+    if p.raw is not None:
+        p.raw.forget_cells()
+    return p
+
+
 def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
     """The lineage columns of each row: its file (a code into the batch's files) and line."""
     if p.frame is not None and p.raw is not None:
@@ -163,18 +170,13 @@ def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
 def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
     """Run the pandera schema over every parsed row of one kind in the batch (so duplicate keys are
     found across files); record failures on their files; return the rows that passed."""
-    frames = []
-    for p in files:
-        if p.frame is None:
-            continue
-        ok = ~p.frame.index.isin(p.errors["row"])
-        frames.append(p.frame[ok].assign(_row=p.frame.index[ok]))
-        # the batch's rows are in `frames` now: the file's own copy goes (at 10M items ~1 GiB, and
-        # a task's peak is what its fresh memory costs)
-        p.frame = p.frame.iloc[0:0]
-    if not frames:
+    taken = [(p.frame, np.flatnonzero(~p.frame.index.isin(p.errors["row"]))) for p in files if p.frame is not None]
+    if not taken:
         return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
-    combined = contiguous(pd.concat(frames, ignore_index=True))
+    for p in files:  # each file's rows go into the batch's frame, column by column
+        p.frame = p.frame.iloc[0:0] if p.frame is not None else None
+    combined = stacked([frame for frame, _ in taken], [rows for _, rows in taken], "_row")
+    del taken
     failed = failures(kind, combined, today)
     by_key = {p.key: p for p in files}
     for key, group in failed.groupby(combined.loc[failed["index"], "source_file"].to_numpy()):
@@ -184,7 +186,7 @@ def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
         values = _raw_values(p, rows, columns)
         found = pd.DataFrame({"row": rows, "column": columns, "value": values, "reason": group["reason"].to_numpy()})
         p.errors = pd.concat([p.errors, found], ignore_index=True)
-    return combined[~combined.index.isin(failed["index"])].reset_index(drop=True)
+    return kept(combined, np.flatnonzero(~combined.index.isin(failed["index"])))
 
 
 def _raw_values(p: ParsedFile, rows: np.ndarray, columns: list[str]) -> np.ndarray:
