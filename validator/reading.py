@@ -208,7 +208,10 @@ def _read_fast(data: bytes, sep: str) -> RawTable | None:
     if not good.any():
         cells = pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
         return RawTable(header, cells, np.array([], dtype=np.int64), ragged, blank, sep)
-    table = _pyarrow_cells(pa.py_buffer(data).slice(int(stops[first])), header, sep, quoted, int(lengths.max()))
+    # (from the header's line break: a buffer that starts with a blank line, never with a row, whose
+    # leading U+FEFF pyarrow would take for a byte order mark and drop)
+    body_bytes = pa.py_buffer(data).slice(int(stops[first]) - 1)
+    table = _pyarrow_cells(body_bytes, header, sep, quoted, int(lengths.max()))
     cells = table.to_pandas()
     lines = body[good] + 1
     if len(cells) != len(lines):  # never guess line numbers: the exact path decides
@@ -245,7 +248,8 @@ def _reread(data: bytes, lines: np.ndarray, header: list[str], sep: str) -> pd.D
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends, _ = _line_bounds(buf)
     chosen = lines.astype(np.int64) - 1
-    text = b"\n".join(data[a:b] for a, b in zip(starts[chosen], ends[chosen], strict=True)) + b"\n"
+    lines_read = (data[a:b] for a, b in zip(starts[chosen], ends[chosen], strict=True))
+    text = b"\n" + b"\n".join(lines_read) + b"\n"  # (a blank line first, as in _read_fast)
     longest = int((ends[chosen] - starts[chosen]).max())
     table = _pyarrow_cells(pa.py_buffer(text), header, sep, b'"' in text, longest)
     if table.num_rows != len(lines):
