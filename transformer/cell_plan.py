@@ -3,6 +3,7 @@ merged or rescored, and the date's manifest after."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ecompipe.aws.cell_store import DateCells, Part, new_id
@@ -37,6 +38,27 @@ def _of_date(rows: pd.DataFrame, date: str) -> pd.DataFrame:
     return rows[(rows["order_date"] == date).to_numpy()] if len(rows) else rows
 
 
+class ByDate:
+    """Rows split by order date, each date's in their order: one encoding of the dates and one
+    stable sort (a comparison per date was dates x rows: 4.2 s for 3M items over 90 dates)."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.empty = rows.iloc[0:0]
+        self.rows: dict[str, pd.DataFrame] = {}
+        if len(rows):
+            codes, dates = pd.factorize(rows["order_date"], use_na_sentinel=True)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(dates) + 1), side="left")
+            self.rows = {str(d): rows.take(order[bounds[i] : bounds[i + 1]]) for i, d in enumerate(dates)}
+
+    def of(self, date: str) -> pd.DataFrame:
+        return self.rows.get(date, self.empty)
+
+
+def _on(rows: pd.DataFrame | ByDate, date: str) -> pd.DataFrame:
+    return rows.of(date) if isinstance(rows, ByDate) else _of_date(rows, date)
+
+
 def _part_rows(rows: pd.DataFrame, part_id: str) -> pd.DataFrame:
     return rows[(rows["_part"] == part_id).to_numpy()] if len(rows) else rows
 
@@ -56,23 +78,23 @@ class DatePlan:
         cls,
         date: str,
         before: DateCells | None,
-        new: tuple[pd.DataFrame, pd.DataFrame],
-        kept: tuple[pd.DataFrame, pd.DataFrame],
+        new: tuple[pd.DataFrame | ByDate, pd.DataFrame | ByDate],
+        kept: tuple[pd.DataFrame | ByDate, pd.DataFrame | ByDate],
         dirty: set[str],
         rescore: set[int],
         share: tuple[int, int] = (0, 1),
     ) -> DatePlan:
-        """`new`: the affected orders' new rows (all dates); `kept`: the rows of the parts read that
-        stay (all dates); `dirty`: the parts that held affected rows; `rescore`: the cells whose
+        """`new`: the affected orders' new rows (all dates, or split ByDate); `kept`: the rows of
+        the parts read that stay (the same); `dirty`: the parts that held affected rows; `rescore`: the cells whose
         parts' partials change (a recategorised product); `share`: (r, of) when the rows are one
         piece of a date's cells (transformer.pieces): its new parts are written under `of`
         buckets or more, so they and the tails they merge hold orders of residue r only, and it
         rescores only the parts it owns (`owns`)."""
-        mine = (_of_date(new[0], date), _of_date(new[1], date))
+        mine = (_on(new[0], date), _on(new[1], date))
         stored = before.items() if before is not None else 0
         buckets = max(before.buckets if before else 1, cell_math.buckets_for(stored + len(mine[1])), share[1])
         plan = cls(date, before, buckets, share)
-        plan.mine, plan.kept = mine, (_of_date(kept[0], date), _of_date(kept[1], date))
+        plan.mine, plan.kept = mine, (_on(kept[0], date), _on(kept[1], date))
         plan.changed = bool(len(mine[0]) or dirty & {p.id for _, p in (before.parts() if before else [])} or rescore)
         if before is None:
             return plan

@@ -31,7 +31,7 @@ from ecompipe.core import cells as cell_math
 from ecompipe.core.arrow import contiguous
 from ecompipe.core.keys import isin
 from transformer import curate, kpis, partials
-from transformer.cell_plan import META, DatePlan
+from transformer.cell_plan import META, ByDate, DatePlan
 from transformer.groups import FenceCheck
 
 
@@ -115,7 +115,8 @@ def compute(
         raise RuntimeError(f"curated items without an order in the affected partitions: {orphans}")
     _inside(dates, pd.concat([new_orders["order_date"], new_items["order_date"]]), "rows")
     dirty = set(old_orders.loc[hit_orders, "_part"]) | set(old_items.loc[hit_items, "_part"])
-    new, kept = (new_orders, new_items), (old_orders[~hit_orders], old_items[~hit_items])
+    new = (ByDate(new_orders), ByDate(new_items))
+    kept = (ByDate(old_orders[~hit_orders]), ByDate(old_items[~hit_items]))
     plans = {d: DatePlan.make(d, before.get(d), new, kept, dirty, rescore.get(d, set()), share) for d in dates}
     for plan in plans.values():
         plan.complete(curated)
@@ -209,7 +210,7 @@ def rescore(curated: CuratedStore, store: KpiStore, dates: list[str], products: 
 
 
 def _inside(dates: list[str], found: pd.Series, what: str) -> None:
-    outside = set(found.dropna().astype("str")) - set(dates)
+    outside = set(pd.unique(found.dropna().astype("str"))) - set(dates)
     if outside:
         raise RuntimeError(
             f"{what} on dates outside the group rebuilt ({sorted(outside)[:5]}): the group is not closed"

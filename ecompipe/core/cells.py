@@ -92,9 +92,11 @@ def buckets_of(order_ids: pd.Series | pd.Index, buckets: int) -> np.ndarray:
 
 
 def day_numbers(dates: pd.Series | Sequence[str]) -> np.ndarray:
-    """YYYY-MM-DD dates as days since 1970-01-01 (int32), as the key index stores them."""
-    values = np.asarray(pd.Series(dates, dtype="str").to_numpy(dtype=object), dtype="datetime64[D]")
-    return (values - _EPOCH).astype(np.int32)
+    """YYYY-MM-DD dates as days since 1970-01-01 (int32), as the key index stores them (each
+    distinct date converted once)."""
+    codes, distinct = pd.factorize(pd.Series(dates, dtype="str"), use_na_sentinel=False)
+    values = np.asarray(np.asarray(distinct, dtype=object), dtype="datetime64[D]")
+    return (values - _EPOCH).astype(np.int32)[codes] if len(codes) else np.zeros(0, np.int32)
 
 
 def day_dates(days: np.ndarray) -> list[str]:
