@@ -47,6 +47,8 @@ class ByDate:
         self.rows: dict[str, pd.DataFrame] = {}
         if len(rows):
             codes, dates = pd.factorize(rows["order_date"], use_na_sentinel=True)
+            if len(dates) < 2**15:  # (a stable sort of 16-bit codes is a radix sort: 3M rows 0.05 s, not 0.5)
+                codes = codes.astype(np.int16)
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(dates) + 1), side="left")
             self.rows = {str(d): rows.take(order[bounds[i] : bounds[i + 1]]) for i, d in enumerate(dates)}
