@@ -83,9 +83,14 @@ class Measured:
 
 ITEMS_PER_CSV_MIB = 3_000_000 / 122.2  # the measured batch: 3M items in 122 MiB of CSV
 REQUEST_S = 0.02  # one S3 or DynamoDB request's latency inside a region: ASSUMED, not measured here
-# the share of a rebuild's time that is its write, what takes turns on a date's lease (a batch
-# computes its rebuild at its plan, without the lease): `python bench/write_share.py` (docs/benchmarks.md)
-WRITE_SHARE = 0.071  # 1M items a batch into one date (0.129 at 200k: fixed costs weigh more)
+# A rebuild in cells, what a transform task does: its compute (no lease) and its write (what takes
+# turns on a date's lease), seconds per CSV MiB of the batch. `python bench/write_share.py --items
+# 1000000 --batches 3` (docs/benchmarks.md, 2026-12-06 15:49): two measured batches of 1M items
+# into one date computed in 7.1 s and wrote in 1.25 s in all. (The in-memory stage `transform_s`
+# measured below leaves out the cells' reads, encoding and writes: it is 4x faster.)
+_WRITE_SHARE_MIB = 2 * 1_000_000 / ITEMS_PER_CSV_MIB
+COMPUTE_S_PER_MIB = 7.1 / _WRITE_SHARE_MIB
+WRITE_S_PER_MIB = 1.25 / _WRITE_SHARE_MIB
 
 
 def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max_concurrency: int = 1000) -> dict:
@@ -98,8 +103,8 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
     it brings; but it holds the lease of each order date it touches while it rebuilds, and a day's
     data is mostly one order date. A batch computes its rebuild without the lease and takes the
     date's lease only to write it (transformer.rebase): the day's writes take that lease in turn,
-    one after another (`lease_chain_s`: WRITE_SHARE of each rebuild and the write's requests, one
-    after another), whatever the number of tasks. Everything else runs in waves at the concurrency
+    one after another (`lease_chain_s`: each batch's write, WRITE_S_PER_MIB, and its requests),
+    whatever the number of tasks. Everything else runs in waves at the concurrency
     that binds.
     """
     from ecompipe.core import cells
@@ -114,7 +119,7 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
     runs = 3 * (1 + math.ceil(math.log(max(batches, 2), cells.FAN_IN)))  # index runs a fresh task reads
     # a rebuild's requests, one after another where they depend: the index's runs, the date's
     # manifest and customers, its parts and runs written (side by side), manifest, customers, KPIs
-    rebuild_s = shard / (m.csv_mib / m.transform_s) + 8 * REQUEST_S
+    rebuild_s = shard * (COMPUTE_S_PER_MIB + WRITE_S_PER_MIB) + 8 * REQUEST_S
     t_v = aws.task_start_s + shard / (m.csv_mib / m.validate_s)
     t_t = aws.task_start_s + rebuild_s
     concurrency = min(max_concurrency, aws.map_children, aws.vcpu_quota // task.vcpu)
@@ -126,7 +131,7 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
 
     # under the lease: the manifest's version, the index run, the parts (side by side), the
     # customers, the manifest, the KPIs
-    lease_chain = batches * (shard / (m.csv_mib / m.transform_s) * WRITE_SHARE + 6 * REQUEST_S)
+    lease_chain = batches * (shard * WRITE_S_PER_MIB + 6 * REQUEST_S)
     # the 14 states of the success path (statemachine/pipeline.asl.json), a size Choice, the Map
     # states and their children, per batch
     transitions = batches * (14 + 4 + 2)
@@ -182,9 +187,10 @@ def render(m: Measured, plans: list[tuple[str, dict]], argv: str) -> str:
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{argv}`",
         "",
         f"Measured on {m.machine}, one CPU: {m.csv_mib:.1f} MiB of CSV validated in {m.validate_s:.1f} s "
-        f"({m.csv_mib / m.validate_s:.1f} MiB/s) and transformed in {m.transform_s:.1f} s "
-        f"({m.csv_mib / m.transform_s:.1f} MiB/s); peak {m.peak_mib:.0f} MiB over a {m.baseline_mib:.0f} MiB "
-        f"baseline ({m.memory_per_csv_mib:.1f}× the CSV); {m.categories} categories per date.",
+        f"({m.csv_mib / m.validate_s:.1f} MiB/s; its in-memory transform stage {m.transform_s:.1f} s); peak "
+        f"{m.peak_mib:.0f} MiB over a {m.baseline_mib:.0f} MiB baseline ({m.memory_per_csv_mib:.1f}× the CSV); "
+        f"{m.categories} categories per date. A rebuild in cells computes at {1 / COMPUTE_S_PER_MIB:.1f} MiB/s "
+        f"and writes at {1 / WRITE_S_PER_MIB:.1f} MiB/s (`python bench/write_share.py --items 1000000 --batches 3`).",
         "",
         "| | " + " | ".join(name for name, _ in plans) + " |",
         "|---|" + "---|" * len(plans),
