@@ -57,10 +57,6 @@ class ByDate:
         return self.rows.get(date, self.empty)
 
 
-def _on(rows: pd.DataFrame | ByDate, date: str) -> pd.DataFrame:
-    return rows.of(date) if isinstance(rows, ByDate) else _of_date(rows, date)
-
-
 def _part_rows(rows: pd.DataFrame, part_id: str) -> pd.DataFrame:
     return rows[(rows["_part"] == part_id).to_numpy()] if len(rows) else rows
 
@@ -80,23 +76,23 @@ class DatePlan:
         cls,
         date: str,
         before: DateCells | None,
-        new: tuple[pd.DataFrame | ByDate, pd.DataFrame | ByDate],
-        kept: tuple[pd.DataFrame | ByDate, pd.DataFrame | ByDate],
+        new: tuple[ByDate, ByDate],
+        kept: tuple[ByDate, ByDate],
         dirty: set[str],
         rescore: set[int],
         share: tuple[int, int] = (0, 1),
     ) -> DatePlan:
-        """`new`: the affected orders' new rows (all dates, or split ByDate); `kept`: the rows of
-        the parts read that stay (the same); `dirty`: the parts that held affected rows; `rescore`: the cells whose
+        """`new`: the affected orders' new rows, by date; `kept`: the rows of the parts read that
+        stay, by date; `dirty`: the parts that held affected rows; `rescore`: the cells whose
         parts' partials change (a recategorised product); `share`: (r, of) when the rows are one
         piece of a date's cells (transformer.pieces): its new parts are written under `of`
         buckets or more, so they and the tails they merge hold orders of residue r only, and it
         rescores only the parts it owns (`owns`)."""
-        mine = (_on(new[0], date), _on(new[1], date))
+        mine = (new[0].of(date), new[1].of(date))
         stored = before.items() if before is not None else 0
         buckets = max(before.buckets if before else 1, cell_math.buckets_for(stored + len(mine[1])), share[1])
         plan = cls(date, before, buckets, share)
-        plan.mine, plan.kept = mine, (_on(kept[0], date), _on(kept[1], date))
+        plan.mine, plan.kept = mine, (kept[0].of(date), kept[1].of(date))
         plan.changed = bool(len(mine[0]) or dirty & {p.id for _, p in (before.parts() if before else [])} or rescore)
         if before is None:
             return plan

@@ -19,6 +19,7 @@ fenced as before (transformer.task)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,10 +167,16 @@ def write(curated: CuratedStore, store: KpiStore, rebuilt: Rebuilt, fence: Fence
         if plan.changed and after is not None:
             curated.cells.write(rebuilt.before.get(d), after, rebuilt.parts[d], rebuilt.customers[d])
     fence("the KPI write")
+    return replace_kpis(store, rebuilt.dates, rebuilt.after)
+
+
+def replace_kpis(store: KpiStore, dates: list[str], manifests: Mapping[str, DateCells | None]) -> int:
+    """The KPI items of `dates` replaced by the merge of their manifests' partials (a date with no
+    manifest, or no part, has none); the items written."""
     order_kpis, category_kpis = partials.kpi_frames(
-        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in rebuilt.after.items() if c is not None]
+        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in manifests.items() if c is not None]
     )
-    return store.replace_dates(rebuilt.dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
 
 
 def rescore(curated: CuratedStore, store: KpiStore, dates: list[str], products: pd.DataFrame) -> int:
@@ -203,10 +210,7 @@ def rescore(curated: CuratedStore, store: KpiStore, dates: list[str], products: 
         customers = partials.customers_after(no_customers(), pd.Series([], dtype="str"), orders["user_id"])
         curated.cells.write(before, new, {}, customers)
         after[date] = new
-    order_kpis, category_kpis = partials.kpi_frames(
-        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in after.items()]
-    )
-    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+    return replace_kpis(store, dates, after)
 
 
 def _inside(dates: list[str], found: pd.Series, what: str) -> None:

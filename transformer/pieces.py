@@ -27,8 +27,8 @@ from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import layout
-from transformer import kpis, partials
-from transformer.cells import Rebuilt
+from transformer import partials
+from transformer.cells import Rebuilt, replace_kpis
 from transformer.groups import FenceCheck
 from transformer.rebase import onto
 
@@ -53,7 +53,6 @@ class DateDelta:
 
 
 Delta = dict[str, DateDelta]  # a piece's delta, per date it changes
-_INTENT = ".piece.intent.json"  # (layout.transform_group_key)
 Key = Callable[[str], str]  # a piece's object named by what it holds (layout.transform_group_key)
 
 
@@ -125,7 +124,8 @@ def sweep(bucket: Bucket, curated: CuratedStore, batch_id: str) -> int:
     killed between a piece's parts and its merge, then followed by another run, which planned
     its own pieces); returns how many objects went. Under the commit lease, after the batch's
     rebuild: every part of its own runs that a manifest will name is named by then."""
-    intents = [o.key for o in bucket.list(layout.transform_plans_prefix(batch_id)) if o.key.endswith(_INTENT)]
+    intent = layout.transform_group_suffix("piece.intent")
+    intents = [o.key for o in bucket.list(layout.transform_plans_prefix(batch_id)) if o.key.endswith(intent)]
     put: dict[str, set[str]] = {}
     for key in intents:
         for date, keys in bucket.get_json(key)["keys"].items():
@@ -169,11 +169,7 @@ def merge(
     for date, after in merged.items():
         curated.cells.write(current.get(date), after, {}, customers[date])
     fence("the KPI write")
-    final = {**current, **merged}
-    order_kpis, category_kpis = partials.kpi_frames(
-        [(d, [p.partial for _, p in c.parts()], c.unique_customers) for d, c in sorted(final.items()) if c.parts()]
-    )
-    return store.replace_dates(dates, kpis.order_records(order_kpis), kpis.category_records(category_kpis))
+    return replace_kpis(store, dates, {**current, **merged})
 
 
 def _ids(cells: DateCells | None) -> set[str]:

@@ -125,14 +125,12 @@ def staged_pending_key(batch_id: str) -> str:
 
 
 def staged_resolved_key(batch_id: str) -> str:
-    """Items held by earlier batches (or by this one, at its commit) that this batch resolves:
-    committed with its own staged items."""
+    """Held items (earlier batches', or its own at its commit) it resolves, committed with it."""
     return f"{STAGING}{check_batch_id(batch_id)}/resolved_order_items.arrow"
 
 
 def staged_held_key(batch_id: str) -> str:
-    """The batch's own items that its validation held (unknown order or product), with their
-    reasons: rechecked at the commit when an id they wait for became known meanwhile."""
+    """Its items validation held, with reasons: rechecked at the commit if an id came meanwhile."""
     return f"{STAGING}{check_batch_id(batch_id)}/held_order_items.arrow"
 
 
@@ -178,17 +176,20 @@ def transform_groups_key(batch_id: str, run_id: str) -> str:
 
 
 def transform_group_key(batch_id: str, run_id: str, plan_id: str, group: int, what: str) -> str:
-    """One group of a plan: its rows of the batch (orders, order_items), its done marker; a piece's
-    objects (transformer.pieces), its split group's merged marker or note that it went whole."""
+    """One group's object of a plan: its rows, done marker, a piece's objects, a split's markers."""
+    plan = f"{transform_plans_prefix(batch_id)}{check_batch_id(run_id)}/{key_token(plan_id)}"
+    return f"{plan}/{int(group)}{transform_group_suffix(what)}"
+
+
+def transform_group_suffix(what: str) -> str:
+    """How every group's object of this kind ends (transform_group_key)."""
     if what not in _GROUP_OBJECTS:
         raise LayoutError(f"a transform group holds one of {', '.join(_GROUP_OBJECTS)}, not {what!r}")
-    plan = f"{transform_plans_prefix(batch_id)}{check_batch_id(run_id)}/{key_token(plan_id)}"
-    return f"{plan}/{int(group)}.{what}.{_GROUP_OBJECTS[what]}"
+    return f".{what}.{_GROUP_OBJECTS[what]}"
 
 
-_GROUP_OBJECTS = dict.fromkeys(("orders", "order_items", "piece.moves"), "arrow") | dict.fromkeys(
-    ("done", "piece", "piece.intent", "merged", "whole"), "json"
-)
+_GROUP_OBJECTS = dict.fromkeys(("orders", "order_items", "piece.moves"), "arrow")
+_GROUP_OBJECTS |= dict.fromkeys(("done", "piece", "piece.intent", "merged", "whole"), "json")
 
 
 def transform_report_key(batch_id: str) -> str:
@@ -223,8 +224,7 @@ def legacy_partition_key(kind: str, order_date: str) -> str:
 
 
 def cell_part_key(kind: str, order_date: str, bucket: int, part: str) -> str:
-    """One part of a cell (docs/scaling.md): Hive style, so Athena and DuckDB read order_date and
-    bucket from the path."""
+    """One part of a cell (docs/scaling.md), Hive style: Athena and DuckDB read date and bucket."""
     return f"{CURATED}{_kind(kind)}/order_date={date_token(order_date)}/bucket={int(bucket)}/{key_token(part)}.parquet"
 
 
