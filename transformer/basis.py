@@ -83,6 +83,16 @@ def stands(curated: CuratedStore, batch: Batch, basis: dict, held: Iterable[str]
     )
 
 
+def stored_by_others(curated: CuratedStore, batch_id: str, resolved: pd.Index) -> set[str]:
+    """The held items the batch resolves that are stored under another batch's stamp. Asked at
+    its commit, under the commit lease and holding their dates, where they are still held: such a
+    row is a killed run's, whose batch has not resolved them (curate.Claims.owned)."""
+    if not len(resolved):
+        return set()
+    rows = curated.locate(ORDER_ITEMS, resolved, "item_key", extra=("batch_id",))
+    return set(rows.loc[(rows["batch_id"].astype("str") != batch_id).to_numpy(), "item_key"].astype("str"))
+
+
 def _mine(batch: Batch) -> pd.Series:
     """The batch's orders and its items' orders."""
     return pd.concat([batch.orders["order_id"], batch.items["order_id"]], ignore_index=True)

@@ -111,8 +111,10 @@ class DatePlan:
 
     def complete(self, curated: CuratedStore) -> None:
         """Add the new rows, one part per cell of the date's bucket count, and merge each cell's
-        newest parts of that count (ecompipe.core.cells.tail_to_merge)."""
-        modulus = max(self.share[1], cell_math.modulus_for(len(self.mine[0]) + len(self.mine[1]), self.buckets))
+        newest parts of that count (ecompipe.core.cells.tail_to_merge). On a date written per
+        group of its cells, under GROUPS buckets at least: each new part holds one group."""
+        least = max(self.share[1], cell_math.GROUPS if self.grouped else 1)
+        modulus = max(least, cell_math.modulus_for(len(self.mine[0]) + len(self.mine[1]), self.buckets))
         for b in self._add(*self.mine, modulus):
             self._merge_tail(curated, b, modulus)
 
@@ -157,6 +159,19 @@ class DatePlan:
         self.entries[b] = entries[:-taken]
         finer = cell_math.modulus_for(len(frames[0]) + len(frames[1]), self.buckets)
         self._add(frames[0], frames[1], max(finer, modulus))
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the date was written per group of its cells when read (ecompipe.core.cells.grouped)."""
+        return self.before is not None and cell_math.grouped(self.before.buckets)
+
+    def groups(self) -> set[int]:
+        """The groups of its cells it writes: those its new parts hold, and those the stored parts
+        it rewrites, merges or rescores may hold (ecompipe.core.cells.part_groups)."""
+        kept = {e.id for entries in self.entries.values() for e in entries if isinstance(e, Part)}
+        gone = [(b, p) for b, p in (self.before.parts() if self.before else []) if p.id not in kept]
+        touched = [(e.bucket, e.modulus) for e in self.fresh] + [(b, p.modulus) for b, p in gone]
+        return {g for b, m in touched for g in cell_math.part_groups(m, b)}
 
     @property
     def fresh(self) -> list[Fresh]:

@@ -56,6 +56,7 @@ class Rebuilt:
     catalogue: str | None = None  # the catalogue's version when it was computed
     listed: dict = field(default_factory=dict)  # the key index's runs it looked keys up in
     keys: dict[str, pd.Index] = field(default_factory=dict)  # kind -> the keys it looked up
+    own: set[str] = field(default_factory=set)  # the key index runs it added (`put`)
 
 
 def rebuild(
@@ -137,35 +138,32 @@ def compute(
     }
     parts = {d: encoded(plan.parts()) for d, plan in plans.items() if plan.changed}
     index = _index_entries(new_orders, new_items)
-    return Rebuilt(
-        dates,
-        before,
-        read,
-        plans,
-        after,
-        moves,
-        parts,
-        index,
-        customers,
-        new_orders,
-        new_items,
-        catalogue,
-        listed,
-        keys,
-    )
+    rows = (new_orders, new_items)
+    return Rebuilt(dates, before, read, plans, after, moves, parts, index, customers, *rows, catalogue, listed, keys)
 
 
 def write(curated: CuratedStore, store: KpiStore, rebuilt: Rebuilt, fence: FenceCheck) -> int:
-    """Write what `compute` computed: the key index first (every location about to be written),
-    then per date its parts, customers and manifest, then the dates' KPIs; returns the KPI items
-    written."""
+    """Write what `compute` computed (`put`, then `swap_in`); returns the KPI items written."""
     fence("the curated write")
-    for kind, hashes, locations in rebuilt.index:
-        curated.keys.add(kind, hashes, locations)
+    put(curated, rebuilt)
+    return swap_in(curated, store, rebuilt, fence)
+
+
+def put(curated: CuratedStore, rebuilt: Rebuilt) -> None:
+    """The key index runs first (every location about to be written: a rerun finds what a killed
+    attempt moved), then the new parts, named by no manifest yet."""
+    rebuilt.own = {run for kind, hashes, at in rebuilt.index if (run := curated.keys.add(kind, hashes, at))}
+    for date, parts in rebuilt.parts.items():
+        curated.cells.put_parts(date, parts)
+
+
+def swap_in(curated: CuratedStore, store: KpiStore, rebuilt: Rebuilt, fence: FenceCheck) -> int:
+    """After `put`: per date its customers and manifest (the parts it no longer names deleted),
+    then the dates' KPIs; returns the KPI items written."""
     for d, plan in rebuilt.plans.items():
         after = rebuilt.after[d]
         if plan.changed and after is not None:
-            curated.cells.write(rebuilt.before.get(d), after, rebuilt.parts[d], rebuilt.customers[d])
+            curated.cells.write(rebuilt.before.get(d), after, {}, rebuilt.customers[d])
     fence("the KPI write")
     return replace_kpis(store, rebuilt.dates, rebuilt.after)
 

@@ -181,15 +181,20 @@ class Claims:
     `resolved`: the held items among its rows (taken from the pending set); `dropped`: held items
     it resolved and wrote before, and no longer holds since a recheck at its commit.
 
-    A held item is never stored while it is held. So a resolved item already stored under another
-    batch's stamp was taken by that batch's commit (it resolved or re-sent the item) after this
-    batch's recheck: the stored row stays, as it will once this batch's commit rechecks and drops
-    the item. Without that, the rebuild would restamp the row as its own and the drop would then
-    delete a row another batch committed."""
+    A batch holding a held item's date stores it only once it resolves it. So a resolved item
+    already stored under another batch's stamp was taken by that batch's commit (it resolved or
+    re-sent the item) after this batch's recheck: the stored row stays, as it will once this
+    batch's commit rechecks and drops the item. Without that, the rebuild would restamp the row as
+    its own and the drop would then delete a row another batch committed. But a run killed after
+    its curated write and before its commit leaves a row stamped by a batch that has not resolved
+    the item; `owned` are such items, found still held at this batch's commit (nobody else can
+    have taken them then): they are restamped as this batch's, or that batch's run again would
+    drop them as lost when they are this batch's."""
 
     batch_id: str | None = None
     resolved: pd.Index = field(default_factory=_no_keys)
     dropped: pd.Index = field(default_factory=_no_keys)
+    owned: pd.Index = field(default_factory=_no_keys)
 
 
 def rebuild(
@@ -224,7 +229,8 @@ def taken(existing: pd.DataFrame, claims: Claims) -> pd.Index:
         return _no_keys()
     others = ~isin(existing["batch_id"], pd.Index([claims.batch_id], dtype="str")).to_numpy()
     keys = existing.loc[others, "item_key"]
-    return pd.Index(keys[isin(keys, claims.resolved).to_numpy()].unique(), dtype="str")
+    mine = isin(keys, claims.resolved).to_numpy() & ~isin(keys, claims.owned).to_numpy()
+    return pd.Index(keys[mine].unique(), dtype="str")
 
 
 def without_dropped(existing: pd.DataFrame, dropped: pd.Index, batch_id: str) -> pd.DataFrame:

@@ -89,23 +89,33 @@ def rebuild(
     dates: list[str],
     fence: FenceCheck,
     dropped: pd.Index | None = None,
+    owned: pd.Index | None = None,
 ) -> tuple[int, str]:
     """The partitions and KPIs of `dates` (the plan's, or more) rebuilt in this process with the
-    batch's rows (items of `dropped` it wrote before go: curate.rebuild). Returns the KPI items
-    written and the categories they were computed with (`categories`)."""
-    rebuilt, used = compute(bucket, batch_id, plan, dates, dropped)
+    batch's rows (items of `dropped` it wrote before go, items of `owned` are restamped as its
+    own: curate.Claims). Returns the KPI items written and the categories they were computed
+    with (`categories`)."""
+    rebuilt, used = compute(bucket, batch_id, plan, dates, dropped, owned)
     return cells.write(CuratedStore(bucket), store, rebuilt, fence), used
 
 
 def compute(
-    bucket: Bucket, batch_id: str, plan: Plan, dates: list[str], dropped: pd.Index | None = None
+    bucket: Bucket,
+    batch_id: str,
+    plan: Plan,
+    dates: list[str],
+    dropped: pd.Index | None = None,
+    owned: pd.Index | None = None,
 ) -> tuple[cells.Rebuilt, str]:
     """What `rebuild` writes, computed from the store as it is now (reads only: no lease needed),
     and the categories it was computed with."""
     batch = plan.batch or Batch.load(bucket, batch_id)
     curated = CuratedStore(bucket)
     products, changed = groups.products_after(curated, batch.products)
-    claims = curate.Claims(batch_id, batch.resolved, dropped if dropped is not None else curate.Claims().dropped)
+    none = curate.Claims().dropped
+    claims = curate.Claims(
+        batch_id, batch.resolved, none if dropped is None else dropped, none if owned is None else owned
+    )
     rebuilt = cells.compute(curated, dates, batch.orders, batch.items, products, claims, changed)
     return rebuilt, categories(products)
 

@@ -42,6 +42,7 @@ def rebased(curated: CuratedStore, rebuilt: Rebuilt) -> Rebuilt | None:
         return None
     current = curated.date_cells(changed)
     for date in changed:
+        rebuilt.read[date] = curated.cells.seen.get(date)  # (what a second rebase compares with)
         plan = rebuilt.plans[date]
         if not plan.changed:  # nothing of its own to write there: its KPIs are the date's as it is
             rebuilt.before[date] = rebuilt.after[date] = current.get(date)  # type: ignore[assignment]
@@ -89,7 +90,7 @@ def _conflicts(curated: CuratedStore, rebuilt: Rebuilt, changed: list[str]) -> b
     read them), items of the products it recategorises as candidates."""
     if curated.catalogue_version() != rebuilt.catalogue:
         return True
-    listed = {r.key for runs in rebuilt.listed.values() for r in runs}
+    listed = {r.key for runs in rebuilt.listed.values() for r in runs} | rebuilt.own
     added = {k: [r for r in runs if r.key not in listed] for k, runs in curated.keys.listing().items()}
     if not any(added.values()):
         return False

@@ -73,13 +73,14 @@ class CuratedStore:
         by: str,
         listed: dict[str, list[ObjectInfo]] | None = None,
         parts: bool = False,
+        extra: tuple[str, ...] = (),
     ) -> pd.DataFrame:
-        """The stored rows' key columns (KEY_COLUMNS) of the given keys of `kind` (`by`: the key
-        column they are, order_id or item_key): each found key once per place it is stored.
-        `listed`: the index's runs (KeyIndex.listing), when the caller listed them already;
-        `parts`: with the part each row is in (`_part`)."""
+        """The stored rows' key columns (KEY_COLUMNS, and `extra`) of the given keys of `kind`
+        (`by`: the key column they are, order_id or item_key): each found key once per place it
+        is stored. `listed`: the index's runs (KeyIndex.listing), when the caller listed them
+        already; `parts`: with the part each row is in (`_part`)."""
         wanted = _wanted(keys)
-        columns = [*KEY_COLUMNS[kind], *(["_part"] if parts else [])]
+        columns = [*KEY_COLUMNS[kind], *extra, *(["_part"] if parts else [])]
         if not len(wanted):
             return _empty(columns)
         hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
@@ -97,7 +98,7 @@ class CuratedStore:
         def read(date: str) -> pd.DataFrame | None:
             cells = manifests[date]
             buckets = {fine % cells.buckets for fine in by_date[date]}
-            return self.cells.read_parts(kind, cells, buckets, KEY_COLUMNS[kind])
+            return self.cells.read_parts(kind, cells, buckets, [c for c in columns if c != "_part"])
 
         frames = [f for f in side_by_side(read, sorted(manifests)) if f is not None]
         if not frames:

@@ -31,52 +31,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pandas as pd
 
+from ecompipe.aws.cell_store import new_id
 from ecompipe.aws.curated import CuratedStore
-from ecompipe.aws.date_leases import DateLeases
-from ecompipe.aws.lock import Fence, Lease, LeaseStore
+from ecompipe.aws.lock import Fence, Lease
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.resources import Resources
-from ecompipe.core import statuses
+from ecompipe.core import layout
 from ecompipe.core.observability import logger
-from transformer import basis, cells, fanout, groups, plans, rebase
+from transformer import basis, cells, fanout, grouped, groups, plans, rebase
 from transformer import task as transform_task
 from transformer.cells import Rebuilt
 from transformer.groups import Batch
 from transformer.plans import Plan
 
 PLAN, HOLD, REBUILD, FINISH, DONE = "plan", "hold", "rebuild", "finish", "done"
-
-
-@dataclass
-class Leases:
-    """The leases one run commits under: the commit lease and its per-date leases."""
-
-    commit: LeaseStore
-    dates: DateLeases
-    patience: timedelta  # how long a step waits for a lease before LockHeld
-
-    @classmethod
-    def of(cls, res: Resources, run_id: str, owner: str, patience: timedelta) -> Leases:
-        commit = res.leases()
-        return cls(commit, DateLeases(commit, run_id, owner, abandoned=ended_runs(res)), patience)
-
-    @property
-    def run_id(self) -> str:
-        return self.dates.run_id
-
-    def release(self) -> None:
-        """Free the commit lease if this run holds it, and every date lease it holds."""
-        self.release_commit()
-        self.dates.release()
-
-    def release_commit(self) -> None:
-        """Free the commit lease if this run holds it."""
-        held = self.commit.current()
-        if held is not None and held.run_id == self.run_id:
-            self.commit.release(held)
 
 
 def recheck_if_stale(res: Resources, batch_id: str, now: datetime | None = None) -> dict | None:
@@ -101,17 +73,6 @@ def recheck(res: Resources, batch_id: str, why: str, now: datetime | None = None
     return validate_task.recheck(res.settings, res.bucket, batch_id, why, now)
 
 
-def ended_runs(res: Resources) -> Callable[[Lease], bool]:
-    """Whether a lease's run has ended (the ledger says so): its lease is abandoned and taken over
-    at once, not after the TTL (a task killed hard cannot free its date leases itself)."""
-
-    def ended(lease: Lease) -> bool:
-        run = res.ledger.get(lease.run_id)
-        return run is not None and run.get("status") in statuses.ENDED
-
-    return ended
-
-
 @dataclass
 class Commit:
     """One batch's commit, step by step (module docstring). `stage` is the next step to run."""
@@ -131,10 +92,12 @@ class Commit:
     summary: dict | None = None
     fanned_out: int | None = None  # how many groups the TransformDates Map had, for a fanned-out batch
     dropped: set[str] = field(default_factory=set)  # held items it resolved and wrote, then lost to a recheck
+    owned: set[str] = field(default_factory=set)  # held items it resolves, found under a killed run's stamp
     categories: str = ""  # plans.categories of the catalogue its last rebuild in this process used
     checked: bool = False  # the caller checked what validation read just before (pipeline.commit)
     work: tuple[Rebuilt, str] | None = field(default=None, repr=False)  # computed at plan (and its categories)
     abandoned: int = 0  # computed rebuilds given up for another batch's conflicting write
+    whole: bool = False  # it rebuilds under the leases: it holds its dates whole, not by groups
 
     @classmethod
     def resumed(cls, res: Resources, batch_id: str, leases: Leases, plan: Plan, **kwargs) -> Commit:
@@ -162,7 +125,10 @@ class Commit:
     def _hold(self) -> None:
         assert self.plan is not None
         while True:
-            self.leases.dates.hold(sorted(self.need), self.leases.patience, lambda h: self.on_wait("date", h))
+            by_groups = grouped.groups_of(self.work[0]) if self.work is not None and not self.whole else {}
+            wait = lambda h: self.on_wait("date", h)  # noqa: E731
+            self.leases.dates.hold_groups(by_groups, self.leases.patience, wait)
+            self.leases.dates.hold(sorted(self.need - set(by_groups)), self.leases.patience, wait)
             curated = CuratedStore(self.res.bucket)
             if basis.held_unchanged(curated, self.plan.basis, self.need):
                 break
@@ -171,7 +137,7 @@ class Commit:
             logger.info("batch %s: the dates it holds changed since its plan: planned again", self.batch_id)
             self.work = None
             self.plan = plans.make(self.res.bucket, self.batch_id, self.bins)  # the held dates stay as they are
-            if set(self.plan.dates) <= self.need:
+            if set(self.plan.dates) <= self.need and not by_groups:
                 break
             self._widen()
         self.stage = REBUILD
@@ -185,6 +151,9 @@ class Commit:
                 self.res.bucket, self.res.kpis, self.batch_id, self.leases.run_id, self.plan, fence
             )
         elif work is None or not self._written(work, fence):
+            if self.leases.dates.groups:  # (a rebuild under the leases holds its dates whole)
+                self._take_whole(self.plan)
+                return
             again = plans.make(self.res.bucket, self.batch_id, self.bins) if work is not None else self.plan
             if not set(again.dates) <= self.need:  # (the store moved under the computed rebuild)
                 self.plan = again
@@ -196,17 +165,31 @@ class Commit:
         self.stage = FINISH
 
     def _written(self, work: tuple[Rebuilt, str], fence: Callable[[str], None]) -> bool:
-        """Write the rebuild computed at plan onto the held dates as they are now; False when it
-        was computed for other dates or another batch's write conflicts with it (transformer.rebase)."""
+        """Write the rebuild computed at plan onto the held dates as they are now (on dates held by
+        groups: transformer.grouped); False when it was computed for other dates or another
+        batch's write conflicts with it (transformer.rebase)."""
         rebuilt, used = work
         curated = CuratedStore(self.res.bucket)
         onto_now = rebase.rebased(curated, rebuilt) if rebuilt.dates == sorted(self.need) else None
-        if onto_now is None:
+        written = None
+        if onto_now is not None and self.leases.dates.groups:
+            intent = layout.transform_group_key(self.batch_id, self.leases.run_id, new_id(), 0, "piece.intent")
+            swap = lambda dates: self.leases.dates.swap(dates, self.leases.patience)  # noqa: E731
+            written = grouped.write(self.res.bucket, curated, self.res.kpis, onto_now, intent, fence, swap)
+        elif onto_now is not None:
+            written = cells.write(curated, self.res.kpis, onto_now, fence)
+        if written is None:
             logger.info("batch %s: its dates changed in a way its computed rebuild cannot take: rebuilt", self.batch_id)
             self.abandoned += 1
             return False
-        self.written, self.categories = cells.write(curated, self.res.kpis, onto_now, fence), used
+        self.written, self.categories = written, used
         return True
+
+    def _take_whole(self, plan: Plan) -> None:
+        """Free the groups it holds and hold its dates whole, to rebuild them under their leases."""
+        self.plan, self.whole, self.work = plan, True, None
+        self._widen()
+        self.stage = HOLD
 
     def _finish(self) -> None:
         assert self.plan is not None
@@ -215,6 +198,7 @@ class Commit:
             commit.acquire_waiting(self.leases.run_id, self.leases.dates.owner, self.leases.patience, self._waiting)
         )
         why = self._recheck()
+        again = self.plan
         if why is not None or not self._stands():
             again = plans.make(self.res.bucket, self.batch_id)
             if not set(again.dates) <= self.need:
@@ -224,10 +208,14 @@ class Commit:
                 self._widen()
                 self.stage = HOLD
                 return
-            if why is not None or not self._same_rows(again):
-                logger.info("batch %s: rebuilt again under the commit lease (its plan changed)", self.batch_id)
-                self._rebuild_here(again, self._both_fences())
-            self.plan = again
+        if self._owned_now() or why is not None or (again is not self.plan and not self._same_rows(again)):
+            if self.leases.dates.groups:
+                self.leases.release_commit()
+                self._take_whole(again)
+                return
+            logger.info("batch %s: rebuilt again under the commit lease (its plan changed)", self.batch_id)
+            self._rebuild_here(again, self._both_fences())
+        self.plan = again
         fence = Fence(commit, self.leases.run_id).check
         self.summary = transform_task.finish(
             self.res.bucket, self.batch_id, self.plan, self.written, fence, self.fanned_out
@@ -236,9 +224,18 @@ class Commit:
 
     def _rebuild_here(self, plan: Plan, fence: Callable[[str], None]) -> None:
         """Every held date rebuilt in this process with `plan`'s rows (items it lost dropped)."""
+        owned = pd.Index(sorted(self.owned), dtype="str")
         self.written, self.categories = plans.rebuild(
-            self.res.bucket, self.res.kpis, self.batch_id, plan, sorted(self.need), fence, self._dropped()
+            self.res.bucket, self.res.kpis, self.batch_id, plan, sorted(self.need), fence, self._dropped(), owned
         )
+
+    def _owned_now(self) -> bool:
+        """Whether held items it resolves are stored under another stamp, not yet taken as its own:
+        a killed run's rows (transformer.basis.stored_by_others); they join `owned`."""
+        resolved = groups.resolved_keys(self.res.bucket, self.batch_id)
+        found = basis.stored_by_others(CuratedStore(self.res.bucket), self.batch_id, resolved) - self.owned
+        self.owned |= found
+        return bool(found)
 
     def _dropped(self) -> pd.Index:
         return pd.Index(sorted(self.dropped), dtype="str")

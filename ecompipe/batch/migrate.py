@@ -17,7 +17,7 @@ import pandas as pd
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.lock import Fence, no_fence
-from ecompipe.batch.commit import Leases
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.observability import logger

@@ -15,7 +15,8 @@ from ecompipe.aws.manifests import Manifest
 from ecompipe.aws.objects import Bucket, ObjectInfo
 from ecompipe.aws.uploads import record_archived
 from ecompipe.batch import migrate
-from ecompipe.batch.commit import Commit, Leases, recheck_if_stale
+from ecompipe.batch.commit import Commit, recheck_if_stale
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
 from ecompipe.core.errors import EcompipeError

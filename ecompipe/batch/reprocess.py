@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from ecompipe.aws import parquet
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.manifests import Manifest, read_manifest, write_manifest
-from ecompipe.batch.commit import Leases
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.pipeline import RunResult, run_manifest
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout

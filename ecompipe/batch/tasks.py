@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from ecompipe.aws.lock import Fence, Lease
 from ecompipe.aws.manifests import Manifest, read_manifest
 from ecompipe.batch import migrate
-from ecompipe.batch.commit import REBUILD, Commit, Leases
+from ecompipe.batch.commit import REBUILD, Commit
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.pipeline import archive_as_reported
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout, notifications, statuses, taskenv

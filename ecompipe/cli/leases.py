@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from ecompipe.aws.claims import Claim, Claims, claimed_keys, holder_alive
-from ecompipe.aws.date_leases import date_leases
+from ecompipe.aws.date_leases import date_leases, describe
 from ecompipe.aws.lock import Lease, owner_alive
 from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
@@ -43,7 +43,10 @@ def status(last: int, output: str, endpoint_url: str | None) -> None:
         batches = recent_batches(res.bucket, last)
     doc = {
         "lease": None if lease is None else _lease_doc(lease, now, claims),
-        "date_leases": [{"date": d, **_lease_doc(held, now, claims)} for d, held in sorted(dates.items())],
+        "date_leases": [
+            {"date": d, **({"part": p} if p else {}), "held": describe((d, p)), **_lease_doc(held, now, claims)}
+            for (d, p), held in sorted(dates.items())
+        ],
         "claims": [_claim_doc(c, now) for c in claims],
         "pending": {
             "files": len(files),
@@ -138,7 +141,7 @@ def _print_date_leases(held: list[dict]) -> None:
     for lease in held:
         by_run.setdefault(lease["run_id"], []).append(lease)
     for run_id, leases in by_run.items():
-        first, dates = leases[0], [lease["date"] for lease in leases]
+        first, dates = leases[0], [lease["held"] for lease in leases]
         state = "EXPIRED" if any(lease["expired"] for lease in leases) else "live"
         shown = ", ".join(dates[:5]) + (f" and {len(dates) - 5} more" if len(dates) > 5 else "")
         click.echo(
@@ -187,17 +190,19 @@ def unlock(force: bool, endpoint_url: str | None) -> None:
 def _unlock_dates(res: Resources, now: datetime, force: bool) -> None:
     """Release the date leases that are expired, whose process is gone, whose run the ledger says
     ended, or (force) all; say which."""
-    from ecompipe.batch.commit import ended_runs
+    from ecompipe.batch.leases import ended_runs
 
     ended = ended_runs(res)
-    for date, lease in sorted(date_leases(res.leases()).items()):
+    for unit, lease in sorted(date_leases(res.leases()).items()):
         gone = lease.is_expired(now) or owner_alive(lease.owner) is False or ended(lease)
         if gone or force:
-            if res.leases().other(layout.date_lock_key(date)).release(lease):
-                click.echo(render.literal(f"released the lease of run {lease.run_id} on {date}"))
+            if res.leases().other(layout.date_lock_key(*unit)).release(lease):
+                click.echo(render.literal(f"released the lease of run {lease.run_id} on {describe(unit)}"))
         else:
             click.echo(
-                render.literal(f"kept the live lease of run {lease.run_id} on {date}: --force if that run is dead")
+                render.literal(
+                    f"kept the live lease of run {lease.run_id} on {describe(unit)}: --force if that run is dead"
+                )
             )
 
 

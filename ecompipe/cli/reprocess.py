@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import click
 
-from ecompipe.batch.commit import Leases
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (

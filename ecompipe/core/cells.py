@@ -27,6 +27,7 @@ SPLIT_ITEMS = 262_144  # a date's cells double when one would hold more items th
 MAX_BUCKETS = 64  # Athena's partition projection enumerates bucket=0..MAX_BUCKETS-1
 FAN_IN = 4  # parts (or index runs) of about one size merged at a time
 MIN_PART_ROWS = 65_536  # a part is split over finer buckets only while each would hold this many rows
+GROUPS = 8  # a date of this many buckets or more is written per group of its cells (`grouped`)
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -116,3 +117,19 @@ def tail_to_merge(sizes: Sequence[int], fan_in: int = FAN_IN) -> int:
         absorbed += sizes[-taken - 1]
         taken += 1
     return taken if taken >= fan_in else 1
+
+
+def grouped(buckets: int) -> bool:
+    """Whether a date of `buckets` buckets is written per group of its cells: group g of GROUPS
+    holds the orders whose id hashes to g mod GROUPS, a batch holds the leases of the groups it
+    writes (ecompipe.aws.date_leases), and its new parts are written under GROUPS buckets or more,
+    so each holds orders of one group."""
+    return buckets >= GROUPS
+
+
+def part_groups(modulus: int, bucket: int) -> set[int]:
+    """The groups a part written under `modulus` buckets, in `bucket`, may hold orders of: one
+    when the modulus is GROUPS or more, else every group that bucket of the coarser count spans."""
+    if modulus >= GROUPS:
+        return {bucket % GROUPS}
+    return {g for g in range(GROUPS) if g % modulus == bucket}

@@ -19,7 +19,7 @@ PROCESSED = "processed/"
 LOCK_KEY = "locks/pipeline.lock"  # the commit lease: one batch at a time writes what batches share
 SWEEP_LOCK_KEY = "locks/sweep.lock"  # one sweep at a time takes files
 RUN_CLAIMS = "locks/claims/"  # the files each running batch took, one object per run
-DATE_LOCKS = "locks/dates/"  # one lease per order date: one batch at a time rebuilds a date
+DATE_LOCKS = "locks/dates/"  # leases on order dates and groups of their cells (ecompipe.aws.date_leases)
 
 KINDS = ("orders", "order_items", "products")
 
@@ -140,8 +140,7 @@ def run_claim_key(run_id: str) -> str:
 
 
 def validated_against_key(batch_id: str) -> str:
-    """What a batch's validation read of the shared state (the pending set's ETag, the ids its held
-    items wait for): checked before the batch commits (validator.snapshot)."""
+    """What a batch's validation read of the shared state, checked before it commits (validator.snapshot)."""
     return f"{STAGING}{check_batch_id(batch_id)}/validated_against.json"
 
 
@@ -155,8 +154,7 @@ def report_attempt_key(batch_id: str, attempt: int) -> str:
 
 
 def affected_dates_key(batch_id: str) -> str:
-    """The dates a batch's transform found affected, recorded before its first shared write: a
-    rerun after a crash recomputes at least these (the curated store no longer shows all of them)."""
+    """The dates a batch's transform found affected, recorded before its first shared write (for a rerun)."""
     return f"{STAGING}{check_batch_id(batch_id)}/affected_dates.json"
 
 
@@ -243,9 +241,11 @@ def customers_key(order_date: str, version: str) -> str:
     return f"{CUSTOMERS}order_date={date_token(order_date)}/{key_token(version)}.arrow"
 
 
-def date_lock_key(order_date: str) -> str:
-    """The lease on one order date's partitions and KPIs."""
-    return f"{DATE_LOCKS}{date_token(order_date)}.lock"
+def date_lock_key(order_date: str, part: str = "") -> str:
+    """A lease of an order date: the whole date (""), a group of its cells ("g3"), its swap ("swap")."""
+    if part and not re.fullmatch(r"g\d{1,2}|swap", part):
+        raise LayoutError(f"{part!r} is not a part of a date's leases")
+    return f"{DATE_LOCKS}{date_token(order_date)}{'/' + part if part else ''}.lock"
 
 
 def date_token(order_date: str) -> str:

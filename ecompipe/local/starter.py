@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from ecompipe.aws import clients as aws
 from ecompipe.aws.claims import Claim, Claims
-from ecompipe.aws.date_leases import date_leases
+from ecompipe.aws.date_leases import date_leases, describe
 from ecompipe.aws.lock import Lease, LeaseStore, cli_owner, owner_alive
 from ecompipe.aws.manifests import read_manifest
 from ecompipe.aws.objects import ObjectInfo
-from ecompipe.batch.commit import Leases
+from ecompipe.batch.leases import Leases
 from ecompipe.batch.pipeline import RunResult, commit
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout, statuses
@@ -170,10 +170,10 @@ def free_owner(leases: LeaseStore, owner: str) -> list[str]:
     held = leases.current()
     if held is not None and (held.owner == owner or held.run_id in runs) and leases.release(held):
         freed.append(f"the commit lease of run {held.run_id}")
-    for date, lease in date_leases(leases).items():
+    for unit, lease in date_leases(leases).items():
         mine_too = lease.owner == owner or lease.run_id in runs
-        if mine_too and leases.other(layout.date_lock_key(date)).release(lease):
-            freed.append(f"the lease of run {lease.run_id} on {date}")
+        if mine_too and leases.other(layout.date_lock_key(*unit)).release(lease):
+            freed.append(f"the lease of run {lease.run_id} on {describe(unit)}")
     freed += [f"the claim of run {c.run_id} on {len(c.keys)} files" for c in mine if claims.release(c)]
     return freed
 

@@ -75,12 +75,12 @@ def test_commits_of_disjoint_dates_rebuild_side_by_side_and_shared_dates_take_tu
         running = list(procs.values())
         _wait(logs["b"], "waiting for the commit lease held by run another-batch", running)
         deadline = time.monotonic() + 60
-        while "2025-06-01" not in (held := date_leases(res.leases())):  # a or c takes it first
+        while ("2025-06-01", "") not in (held := date_leases(res.leases())):  # a or c takes it first
             assert all(p.poll() is None for p in running) and time.monotonic() < deadline
             time.sleep(0.1)
-        first_day = held["2025-06-01"].run_id
+        first_day = held[("2025-06-01", "")].run_id
         waiting = "c" if first_day == ids["a"] else "a"
-        assert {first_day, held["2025-06-02"].run_id} == {ids["b"], ids["a" if waiting == "c" else "c"]}
+        assert {first_day, held[("2025-06-02", "")].run_id} == {ids["b"], ids["a" if waiting == "c" else "c"]}
         _wait(logs[waiting], f"waiting for the date lease held by run {first_day}", running)
         ahead = "a" if waiting == "c" else "c"
         _wait(logs[ahead], "waiting for the commit lease held by run another-batch", running)

@@ -198,7 +198,7 @@ def test_a_leased_commit_checks_what_validation_read_before_it_and_under_the_com
     does not check again; the finish does, under the commit lease."""
     from datetime import timedelta
 
-    from ecompipe.batch.commit import Leases
+    from ecompipe.batch.leases import Leases
 
     mock, res = _fresh("ecompipe-checked-once")
     try:
@@ -365,6 +365,7 @@ class Stepped:
     finished: list[int]
     killed: dict[int, int]  # how often each batch's run was killed
     abandoned: dict[int, int]  # computed rebuilds each gave up for a conflict (Commit.abandoned)
+    waited: dict[int, int]  # the steps of each that found a lease held and were tried again later
 
 
 def _steps(
@@ -381,7 +382,8 @@ def _steps(
 
     from ecompipe.aws.lock import LockHeld
     from ecompipe.batch import commit as commit_module
-    from ecompipe.batch.commit import DONE, Commit, Leases, ended_runs
+    from ecompipe.batch.commit import DONE, Commit
+    from ecompipe.batch.leases import Leases, ended_runs
     from ecompipe.batch.pipeline import archive_as_reported
 
     kills = kills or [None] * len(batches)
@@ -393,6 +395,7 @@ def _steps(
         commits: dict[int, Commit] = {}
         finished: list[int] = []
         killed, abandoned = dict.fromkeys(range(len(batches)), 0), dict.fromkeys(range(len(batches)), 0)
+        waited = dict.fromkeys(range(len(batches)), 0)
         for i in [*picks, *[i for _ in range(60) for i in range(len(batches))]]:
             if len(finished) == len(batches):
                 break
@@ -412,6 +415,7 @@ def _steps(
             try:
                 step.step()
             except LockHeld:
+                waited[i] += 1
                 continue
             except Killed:
                 step.leases.release()  # (what the failure path and the takeover of an ended run do)
@@ -426,7 +430,7 @@ def _steps(
         assert len(finished) == len(batches), f"the commits did not finish: {[c.stage for c in commits.values()]}"
         assert not res.bucket.list("locks/"), "a lease was left behind"
         reports = [_report(res, manifests[i].batch_id) for i in finished]
-        return Stepped((*_state(res), reports), finished, killed, abandoned)
+        return Stepped((*_state(res), reports), finished, killed, abandoned, waited)
     finally:
         fences.stop()
         mock.stop()
@@ -528,7 +532,8 @@ def test_a_plan_made_between_another_batchs_index_run_and_its_cells_write_sees_t
 
     from ecompipe.aws.cell_store import CellStore
     from ecompipe.aws.key_index import KeyIndex
-    from ecompipe.batch.commit import DONE, FINISH, Commit, Leases
+    from ecompipe.batch.commit import DONE, FINISH, Commit
+    from ecompipe.batch.leases import Leases
     from ecompipe.batch.pipeline import archive_as_reported
 
     batches = [FIRST_BATCH, ["order_items_t2.csv", "orders_3.csv"], ["order_items_t1.csv"]]

@@ -10,7 +10,7 @@ import pytest
 
 from ecompipe.aws.date_leases import DateLeases, date_leases
 from ecompipe.aws.lock import FencedOut, LeaseStore, LockHeld
-from ecompipe.batch.commit import Leases
+from ecompipe.batch.leases import Leases
 from ecompipe.core import layout, statuses
 from ecompipe.core.errors import LayoutError
 
@@ -33,7 +33,7 @@ def test_dates_are_taken_in_ascending_order_and_kept_when_one_is_held(resources)
     other.release()
     mine.hold(["2025-06-03", "2025-06-01", "2025-06-02"], NOW)  # the retry goes on from there
     assert mine.held() == ["2025-06-01", "2025-06-02", "2025-06-03"]
-    assert sorted(date_leases(resources.leases())) == ["2025-06-01", "2025-06-02", "2025-06-03"]
+    assert sorted(date_leases(resources.leases())) == [("2025-06-01", ""), ("2025-06-02", ""), ("2025-06-03", "")]
 
 
 def test_a_live_date_lease_is_taken_over_only_when_its_run_ended(resources) -> None:
@@ -106,3 +106,67 @@ def test_a_process_that_did_not_take_the_dates_reads_each_once_then_lists(resour
     assert calls == ["before-call.s3.ListObjectsV2", "before-call.s3.GetObject"]
     with pytest.raises(FencedOut, match="2025-06-01 \\(nobody\\)"):  # freed: refused after its read
         child.check(dates, "the KPI write")
+
+
+DAY = "2025-06-01"
+
+
+def test_groups_of_one_date_are_held_side_by_side_and_the_whole_date_waits_for_them(resources) -> None:
+    a, b, whole = _dates(resources, "a"), _dates(resources, "b"), _dates(resources, "whole")
+    a.hold_groups({DAY: {0, 3}}, NOW)
+    b.hold_groups({DAY: {1}}, NOW)  # another group of the date: at the same time
+    with pytest.raises(LockHeld) as held:
+        _dates(resources, "c").hold_groups({DAY: {3}}, NOW)
+    assert held.value.holder is not None and held.value.holder.run_id == "a"
+    with pytest.raises(LockHeld, match=r"another run holds the lease on 2025-06-01 \(group [01]\)"):
+        whole.hold([DAY], NOW)  # it takes the date's lease, then waits for the groups' holders
+    assert whole.held() == [DAY]
+    with pytest.raises(LockHeld):  # a group taken while the whole date is held gives way to it
+        _dates(resources, "d").hold_groups({DAY: {2}}, NOW)
+    assert not any(run == "d" for run in (lease.run_id for lease in date_leases(resources.leases()).values()))
+    a.check([DAY], "the curated write")  # the groups' holders go on: fenced on their groups
+    a.release()
+    b.release()
+    whole.hold([DAY], NOW)  # the groups gone, the retry goes on from there
+    assert sorted(date_leases(resources.leases())) == [(DAY, "")]
+
+
+def test_a_group_fence_checks_the_groups_held(resources) -> None:
+    clock = [datetime.now(UTC)]
+    mine = DateLeases(LeaseStore(**_store_args(resources, clock)), "mine", "a")
+    mine.hold_groups({DAY: {1, 2}}, NOW)
+    mine.check([DAY], "the curated write")
+    clock[0] += timedelta(minutes=121)
+    DateLeases(mine.leases, "other", "b").hold_groups({DAY: {2}}, NOW)
+    with pytest.raises(FencedOut, match=r"the lease on 2025-06-01 \(group 1\) \(it expired\)"):
+        mine.check([DAY], "the KPI write")
+    mine.groups = {DAY: {2}}
+    with pytest.raises(FencedOut, match=r"the lease on 2025-06-01 \(group 2\) \(run other\)"):
+        mine.check([DAY], "the KPI write")
+
+
+def test_the_swap_lease_of_a_date_is_held_by_one_run_at_a_time_and_freed_after(resources) -> None:
+    a, b = _dates(resources, "a"), _dates(resources, "b")
+    with a.swap([DAY, "2025-06-02"], NOW):
+        assert sorted(date_leases(resources.leases())) == [(DAY, "swap"), ("2025-06-02", "swap")]
+        with pytest.raises(LockHeld), b.swap([DAY], NOW):
+            pass
+    assert date_leases(resources.leases()) == {}
+    with b.swap([DAY], NOW):
+        pass
+
+
+def test_groups_are_never_taken_on_top_of_whole_dates(resources) -> None:
+    """Groups come before whole dates in the one order leases are taken in: a run holding a whole
+    date that needs groups frees it first."""
+    mine = _dates(resources, "mine")
+    mine.hold(["2025-06-02"], NOW)
+    mine.hold_groups({DAY: {0}}, NOW)
+    assert sorted(date_leases(resources.leases())) == [(DAY, "g0")]
+
+
+def test_a_lease_part_is_a_group_or_the_swap(resources) -> None:
+    assert layout.date_lock_key(DAY, "g3") == "locks/dates/2025-06-01/g3.lock"
+    for hostile in ("g", "../x", "g1/../../x", "swap.lock"):
+        with pytest.raises(LayoutError):
+            layout.date_lock_key(DAY, hostile)

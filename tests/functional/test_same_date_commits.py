@@ -26,6 +26,9 @@ SAME_DATE = {
     "order_items_b.csv": f"{ITEMS}B1,P1,1,10.00\n".encode(),
     "orders_c.csv": f"{ORDERS}A1,U7,{DAY},cancelled,20.00\n".encode(),  # A1 again: conflicts with a
     "orders_d.csv": f"{ORDERS}O1,U1,{DAY},returned,10.00\n".encode(),  # the first batch's O1 again
+    # new orders of two other groups of DAY's cells, when in groups of four (B1's is group 2)
+    "orders_e.csv": f"{ORDERS}D2,U8,{DAY},delivered,7.00\n".encode(),  # group 3
+    "order_items_e.csv": f"{ITEMS}D2,P2,1,7.00\n".encode(),
 }
 FIRST = sorted(CATALOGUE)
 A, B, C = ["order_items_a.csv", "orders_a.csv"], ["order_items_b.csv", "orders_b.csv"], ["orders_c.csv"]
@@ -73,6 +76,51 @@ def test_batches_of_one_date_in_any_interleaving_end_as_run_alone_in_their_finis
     batches = [FIRST, *order]
     state, finished = _stepwise(batches, [0] * 5 + [1 + p for p in picks if p < 3], SAME_DATE)
     assert state == _serial([batches[i] for i in finished], SAME_DATE)
+
+
+E = ["order_items_e.csv", "orders_e.csv"]
+
+
+def _in_groups(groups: int):
+    """DAY in cells of one item, so that it has four buckets once A is written: with GROUPS of
+    `groups` (four: it is then written per group of its cells; eight: whole, as a small date is)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    from ecompipe.core import cells
+
+    stack = ExitStack()
+    for name, value in (("SPLIT_ITEMS", 1), ("MIN_PART_ROWS", 1), ("GROUPS", groups)):
+        stack.enter_context(mock.patch.object(cells, name, value))
+    return stack
+
+
+@pytest.mark.parametrize(("groups", "side_by_side"), [(4, True), (8, False)])
+def test_batches_writing_different_groups_of_a_date_hold_them_side_by_side(groups: int, side_by_side: bool) -> None:
+    """B and E bring orders of groups 2 and 3 of DAY, now in four buckets: written per group, each
+    holds only its group's lease, and neither waits for the other; the date held whole, the second
+    to hold it waits. Either way they end as run alone in the order they finished."""
+    batches = [FIRST, A, B, E]
+    with _in_groups(groups):
+        stepped = _steps(batches, [0] * 5 + [1] * 5 + [2, 3] * 5, SAME_DATE)
+        serial = _serial([batches[i] for i in stepped.finished], SAME_DATE)
+    assert stepped.state == serial
+    assert stepped.abandoned == dict.fromkeys(range(4), 0)
+    assert (stepped.waited[2] + stepped.waited[3] == 0) == side_by_side
+
+
+def test_a_held_item_a_killed_run_wrote_and_another_batch_took_stays_stored() -> None:
+    """The last batch holds D2's item (D2 unknown); the next, which brings D2, resolves the item,
+    writes it and is killed before its commit. Another batch then finds D2 stored and takes the
+    item from the pending set, keeping the row the killed run stamped; when the killed batch runs
+    again it no longer resolves the item. The row must stay (it is the other batch's now), as in
+    the serial run in that order, where the other batch leaves the item held and the killed one
+    resolves it."""
+    fourth = sorted(["order_items_3.csv", "order_items_e.csv", "orders_4.csv", "orders_c.csv", "orders_d.csv"])
+    batches = [FIRST, ["orders_e.csv"], ["orders_3.csv"], fourth]
+    stepped = _steps(batches, [0] * 5 + [3] * 6, SAME_DATE, [None, "the KPI write", None, None])
+    assert stepped.finished == [0, 3, 2, 1] and stepped.killed[1] == 1
+    assert stepped.state[:4] == _serial([batches[i] for i in stepped.finished], SAME_DATE)[:4]
 
 
 WRITE_FENCES = [None, "the curated write", "the KPI write"]
@@ -123,25 +171,32 @@ def _histories(draw):
 
 
 @settings(max_examples=4, deadline=None)
-@given(_histories())
+@given(_histories(), st.sampled_from([2, 8]))
 @example(
     (
         [FIRST, A, C, ["orders_2.csv", "products_2.csv"]],
         [1, 2, 3, 1, 2, 3, 1, 2, 3, 3, 2, 1],
         [None, "the pending commit", "the key index merge", "the product catalogue write"],
-    )
+    ),
+    8,
 )
-def test_any_history_side_by_side_killed_anywhere_ends_as_run_alone(history) -> None:
+@example(([FIRST, A, [*B, *E], C], [1, 1, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3], [None, None, "the KPI write", None]), 2)
+def test_any_history_side_by_side_killed_anywhere_ends_as_run_alone(history, groups: int) -> None:
     """The combined property: any batches of SAME_DATE side by side, in cells of 2 items (dates in
     several buckets, parts of several counts), each possibly killed at any fence and run again,
     end with the KPIs, the pending set, the curated rows and the catalogue of the batches run
-    alone in the order they finished."""
+    alone in the order they finished; with GROUPS of 2, dates of two buckets or more are written
+    per group of their cells (batches of one date hold different groups at once)."""
     from unittest import mock
 
     from ecompipe.core import cells
 
     batches, picks, kills = history
-    with mock.patch.object(cells, "SPLIT_ITEMS", 2), mock.patch.object(cells, "MIN_PART_ROWS", 2):
+    with (
+        mock.patch.object(cells, "SPLIT_ITEMS", 2),
+        mock.patch.object(cells, "MIN_PART_ROWS", 2),
+        mock.patch.object(cells, "GROUPS", groups),
+    ):
         stepped = _steps(batches, [0] * 5 + picks, SAME_DATE, kills)
         serial = _serial([batches[i] for i in stepped.finished], SAME_DATE)
     assert stepped.state[:4] == serial[:4]

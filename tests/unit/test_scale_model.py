@@ -7,6 +7,7 @@ import math
 import pytest
 
 from bench.scale import COMPUTE_S_PER_MIB, REQUEST_S, WRITE_S_PER_MIB, Aws, Measured, Task, plan
+from ecompipe.core import cells
 
 M = Measured(
     csv_mib=100.0,
@@ -36,10 +37,10 @@ def test_tasks_and_their_seconds_follow_the_measured_throughput() -> None:
     assert plan(1000.0, M, Task(vcpu=2, memory_mib=16384), NO_START)["validate_tasks"] == 5
 
 
-WRITE = 100.0 * WRITE_S_PER_MIB + 6 * REQUEST_S  # a 100 MiB batch's write, under the date's lease
+WRITE = 100.0 * WRITE_S_PER_MIB + 6 * REQUEST_S  # a 100 MiB batch's write, under today's groups' leases
 
 
-def test_a_days_writes_take_its_date_lease_in_turn_whatever_the_tasks() -> None:
+def test_a_days_writes_take_its_groups_leases_in_turn_whatever_the_tasks() -> None:
     one = plan(10_000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     ten = plan(100_000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     assert ten["batches"] == 10 * one["batches"] == 1000
@@ -47,6 +48,7 @@ def test_a_days_writes_take_its_date_lease_in_turn_whatever_the_tasks() -> None:
     assert ten["lease_chain_s"] == pytest.approx(10 * one["lease_chain_s"], abs=1.0)  # linear (each to 0.1 s)
     big = plan(100_000.0, M, Task(vcpu=8, memory_mib=8 * 8192), NO_START)
     assert big["transform_tasks"] == 125 and big["lease_chain_s"] == ten["lease_chain_s"]
+    assert ten["group_chain_s"] == pytest.approx(1000 * WRITE / cells.GROUPS, abs=0.1)  # batches of one group each
 
 
 def test_concurrency_is_the_tightest_limit_and_sets_the_waves() -> None:
