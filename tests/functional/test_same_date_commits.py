@@ -123,6 +123,19 @@ def test_a_held_item_a_killed_run_wrote_and_another_batch_took_stays_stored() ->
     assert stepped.state[:4] == _serial([batches[i] for i in stepped.finished], SAME_DATE)[:4]
 
 
+def test_a_rebuild_reading_items_of_products_another_batch_has_not_committed_yet_goes_on() -> None:
+    """The third batch brings P3 and an item of it; the last brings that item's order, resolves it
+    beside the third and is killed in its finish. Rebuilds computed meanwhile read the item stored
+    before the catalogue holds P3: they score it in no category (a write of theirs conflicts on the
+    catalogue, or the run again rewrites the item) instead of failing, and all end as run alone."""
+    last = ["order_items_a.csv", "order_items_t2.csv", "order_items_t3.csv", "orders_4.csv"]
+    batches = [FIRST, C, ["order_items_3.csv", "products_2.csv", "products_3.csv"], last]
+    picks = [3, 2, 1, 1, 3, 2, 1, 2, 1, 3, 1, 1]
+    stepped = _steps(batches, [0] * 5 + picks, SAME_DATE, [None, None, None, "the key index merge"])
+    assert stepped.killed[3] == 1
+    assert stepped.state[:4] == _serial([batches[i] for i in stepped.finished], SAME_DATE)[:4]
+
+
 WRITE_FENCES = [None, "the curated write", "the KPI write"]
 
 
