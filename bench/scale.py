@@ -100,10 +100,10 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
     MiB (and never more than the size measured, so the measured throughput applies); a task of
     k vCPUs runs k of them at once. Validation runs side by side, without a lease. Each batch's
     transform writes only the cells its rows touch (ecompipe.core.cells), so its work follows what
-    it brings; but a day's data is mostly one order date, and a batch of its new orders holds the
-    leases of every group of that date's cells (transformer.grouped) while it writes. A batch
-    computes its rebuild without a lease and holds them only to write it (transformer.rebase): the
-    day's writes take them in turn, one after another (`lease_chain_s`: each batch's write,
+    it brings; but a day's data is mostly one order date, and a batch of its new orders writes every
+    group of that date's cells, so it holds the date whole while it writes (transformer.grouped).
+    A batch computes its rebuild without a lease and holds it only to write it (transformer.rebase):
+    the day's writes take it in turn, one after another (`lease_chain_s`: each batch's write,
     WRITE_S_PER_MIB, and its requests), whatever the number of tasks. Batches that each brought
     the orders of one group (issue 39's shards, not built) would write GROUPS chains side by side
     (`group_chain_s`). Everything else runs in waves at the concurrency that binds.
@@ -130,8 +130,8 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
         launching = max(n - aws.launch_burst, 0) / aws.launch_per_s + seconds  # the last one still runs
         return max(waves, launching)
 
-    # under the groups' leases: the manifest's version, the intent, the index run, the parts (side
-    # by side); then under the swap lease the manifest again, the customers, the manifest, the KPIs
+    # under today's lease: the manifest's version, the index run, the parts (side by side), the
+    # customers, the manifest, the KPIs (a batch of one group: its groups' leases, then the swap's)
     lease_chain = batches * (shard * WRITE_S_PER_MIB + 6 * REQUEST_S)
     # the 14 states of the success path (statemachine/pipeline.asl.json), a size Choice, the Map
     # states and their children, per batch
@@ -177,7 +177,7 @@ def plan(day_mib: float, m: Measured, task: Task = Task(), aws: Aws = Aws(), max
         "lease_chain_s": round(lease_chain, 1),
         "group_chain_s": round(lease_chain / cells.GROUPS, 1),
         "wall_s": round(max(parallel, aws.task_start_s + t_v + lease_chain), 1),
-        "binds": "today's groups' leases (writes in turn)" if lease_chain + t_v > parallel else "concurrency",
+        "binds": "today's lease (writes in turn)" if lease_chain + t_v > parallel else "concurrency",
         "cost_usd": {k: round(v, 2) for k, v in cost.items()} | {"total": round(sum(cost.values()), 2)},
         "compute_hours": round(task_hours * task.vcpu, 1),
     }
@@ -209,7 +209,7 @@ def render(m: Measured, plans: list[tuple[str, dict]], argv: str) -> str:
         ("state transitions", lambda p: f"{p['state_transitions']:,}"),
         ("S3 GETs / PUTs", lambda p: f"{p['s3_gets']:,} / {p['s3_puts']:,}"),
         ("today's buckets / parts a batch writes", lambda p: f"{p['date_buckets']} / {p['parts_per_batch']}"),
-        ("writes in turn on today's groups' leases, hours", lambda p: f"{p['lease_chain_s'] / 3600:,.1f}"),
+        ("writes in turn on today's lease, hours", lambda p: f"{p['lease_chain_s'] / 3600:,.1f}"),
         ("the same, batches of one group each (not built), hours", lambda p: f"{p['group_chain_s'] / 3600:,.1f}"),
         (
             "DynamoDB writes (one partition's seconds)",

@@ -112,9 +112,11 @@ class DatePlan:
     def complete(self, curated: CuratedStore) -> None:
         """Add the new rows, one part per cell of the date's bucket count, and merge each cell's
         newest parts of that count (ecompipe.core.cells.tail_to_merge). On a date written per
-        group of its cells, under GROUPS buckets at least: each new part holds one group."""
-        least = max(self.share[1], cell_math.GROUPS if self.grouped else 1)
-        modulus = max(least, cell_math.modulus_for(len(self.mine[0]) + len(self.mine[1]), self.buckets))
+        group of its cells, rows of some groups only are written under GROUPS buckets at least,
+        so each new part holds one group (rows of every group are written whole: `groups`)."""
+        rows = len(self.mine[0]) + len(self.mine[1])
+        least = max(self.share[1], cell_math.GROUPS if self.grouped and not self._every_group() else 1)
+        modulus = max(least, cell_math.modulus_for(rows, self.buckets))
         for b in self._add(*self.mine, modulus):
             self._merge_tail(curated, b, modulus)
 
@@ -164,6 +166,11 @@ class DatePlan:
     def grouped(self) -> bool:
         """Whether the date was written per group of its cells when read (ecompipe.core.cells.grouped)."""
         return self.before is not None and cell_math.grouped(self.before.buckets)
+
+    def _every_group(self) -> bool:
+        """Whether its new orders are of every group of the date's cells."""
+        orders = self.mine[0]["order_id"] if len(self.mine[0]) else pd.Series([], dtype="str")
+        return len(np.unique(cell_math.buckets_of(orders, cell_math.GROUPS))) == cell_math.GROUPS
 
     def groups(self) -> set[int]:
         """The groups of its cells it writes: those its new parts hold, and those the stored parts

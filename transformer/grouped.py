@@ -18,6 +18,7 @@ from ecompipe.aws.cell_store import part_keys
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.aws.objects import Bucket
+from ecompipe.core import cells as cell_math
 from transformer import cells, rebase
 from transformer.cells import Rebuilt
 from transformer.groups import FenceCheck
@@ -26,8 +27,10 @@ Swap = Callable[[list[str]], AbstractContextManager[None]]  # holds the swap lea
 
 
 def groups_of(rebuilt: Rebuilt) -> dict[str, set[int]]:
-    """Per date of the rebuild written per group of its cells, the groups it writes."""
-    return {date: plan.groups() for date, plan in rebuilt.plans.items() if plan.grouped}
+    """Per date of the rebuild written per group of its cells, the groups it writes; a date it
+    writes every group of is left out: it holds that one whole (one lease, not GROUPS)."""
+    written = {date: plan.groups() for date, plan in rebuilt.plans.items() if plan.grouped}
+    return {date: groups for date, groups in written.items() if len(groups) < cell_math.GROUPS}
 
 
 def write(

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from ecompipe.aws.lock import FencedOut, Lease, LeaseStore, LockHeld
+from ecompipe.aws.objects import side_by_side
 from ecompipe.core import layout
 from ecompipe.core.errors import LayoutError
 
@@ -50,9 +51,8 @@ class DateLeases:
         other run holds a group of any of them; LockHeld once `timeout` has passed (the dates taken
         so far stay held: a retry goes on from there)."""
         deadline = self.leases.clock() + timeout
-        for date in sorted(set(dates)):
-            self._take((date, ""), deadline, on_wait)
-        while True:
+        self._take_all([(date, "") for date in set(dates)], deadline, on_wait)
+        while dates:
             parts = [u for u in _listed(self.leases) if u[0] in dates and u[1]]
             others = [(u, lease) for u in parts if (lease := self.of(*u).current()) is not None and self._other(lease)]
             if not others:
@@ -72,10 +72,10 @@ class DateLeases:
         if not wanted <= set(self.mine) and any(not part for _, part in self.mine):
             self.release()  # (groups come before whole dates: never take one while holding the other)
         while True:
-            for date, group in sorted((d, g) for d, gs in groups.items() for g in gs):
-                self._take((date, f"g{group}"), deadline, on_wait)
+            self._take_all(list(wanted), deadline, on_wait)
             self.groups = {d: set(gs) for d, gs in groups.items()}
-            whole = [d for d in sorted(groups) if (h := self.of(d).current()) is not None and self._other(h)]
+            listed = [d for d, part in _listed(self.leases) if d in groups and not part]
+            whole = [d for d in sorted(listed) if (h := self.of(d).current()) is not None and self._other(h)]
             if not whole:
                 return
             self.release()
@@ -107,15 +107,18 @@ class DateLeases:
     def release(self) -> list[str]:
         """Free every lease of this run on dates (each only if still its own); returns the dates
         freed. One LIST; a lease this process took is deleted by its ETag, any other is read first."""
-        freed = set()
-        for unit, etag in _listed(self.leases).items():
+
+        def free(entry: tuple[Unit, str]) -> str | None:
+            unit, etag = entry
             lease = self.mine.get(unit)
             lease = lease if lease is not None and lease.etag == etag else self.of(*unit).current()
-            if lease is not None and lease.run_id == self.run_id and self.of(*unit).release(lease):
-                freed.add(unit[0])
+            mine = lease is not None and lease.run_id == self.run_id
+            return unit[0] if mine and self.of(*unit).release(lease) else None
+
+        freed = side_by_side(free, list(_listed(self.leases).items()))
         self.mine.clear()
         self.groups = {}
-        return sorted(freed)
+        return sorted({date for date in freed if date is not None})
 
     def check(self, dates: list[str], step: str) -> None:
         """FencedOut unless this run holds a live lease on each of `dates` (on the groups it holds
@@ -136,6 +139,28 @@ class DateLeases:
                     who = "it expired" if held is not None and held.run_id == self.run_id else who
                     raise FencedOut(f"run {self.run_id} no longer holds {_label(unit)} ({who}); stopped before {step}")
                 self.seen[unit] = held
+
+    def _take_all(self, units: list[Unit], deadline: datetime, on_wait: Callable[[Lease | None], None] | None) -> None:
+        """Take these leases in ascending order, waiting for each. All are first tried at once
+        without waiting; those taken above the first one held elsewhere are freed again, so a
+        lease is only ever waited for while holding leases below it."""
+        now = self.leases.clock()
+        todo = sorted(u for u in set(units) if u not in self.mine or self.mine[u].is_expired(now))
+        tried = side_by_side(self._try, todo) if len(todo) > 1 else []
+        first_held = next((i for i, lease in enumerate(tried) if lease is None), len(tried))
+        for i, (unit, lease) in enumerate(zip(todo, tried, strict=False)):
+            if lease is not None and i < first_held:
+                self.mine[unit] = lease
+            elif lease is not None:
+                self.of(*unit).release(lease)
+        for unit in todo:
+            self._take(unit, deadline, on_wait)
+
+    def _try(self, unit: Unit) -> Lease | None:
+        try:
+            return self.of(*unit).acquire(self.run_id, self.owner)
+        except LockHeld:
+            return None
 
     def _take(self, unit: Unit, deadline: datetime, on_wait: Callable[[Lease | None], None] | None) -> None:
         if unit in self.mine and not self.mine[unit].is_expired(self.leases.clock()):

@@ -37,10 +37,10 @@ def test_tasks_and_their_seconds_follow_the_measured_throughput() -> None:
     assert plan(1000.0, M, Task(vcpu=2, memory_mib=16384), NO_START)["validate_tasks"] == 5
 
 
-WRITE = 100.0 * WRITE_S_PER_MIB + 6 * REQUEST_S  # a 100 MiB batch's write, under today's groups' leases
+WRITE = 100.0 * WRITE_S_PER_MIB + 6 * REQUEST_S  # a 100 MiB batch's write, under today's lease
 
 
-def test_a_days_writes_take_its_groups_leases_in_turn_whatever_the_tasks() -> None:
+def test_a_days_writes_take_its_lease_in_turn_whatever_the_tasks() -> None:
     one = plan(10_000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     ten = plan(100_000.0, M, Task(vcpu=1, memory_mib=8192), NO_START)
     assert ten["batches"] == 10 * one["batches"] == 1000
