@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
@@ -53,11 +54,12 @@ def validate_batch(
     `parsed_before`: files already parsed by `parse_file` (by key; a fanned-out run's parts): the
     batch-wide checks below are the same whoever parsed them."""
     today = now.date().isoformat()
-    # one file-name category set for the batch: a per-row file column costs a code, not a string,
-    # and the kinds' concatenations keep it categorical
+    # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
-    before = parsed_before or {}
-    parsed = [_with_source(before[f.key] if f.key in before else _parsed_here(f, exact), file_keys) for f in files]
+    before, todo = parsed_before or {}, [f for f in files if f.key not in (parsed_before or {})]
+    with ThreadPoolExecutor(2) as pool:  # two files at a time: Arrow's reader and compute release the GIL
+        fresh = {p.key: p for p in pool.map(lambda f: _parsed_here(f, exact), todo)}
+    parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
     accepted: dict[str, pd.DataFrame] = {}
     for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
         accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
@@ -121,13 +123,11 @@ def _per_file(frames: list[pd.DataFrame], file_keys: pd.CategoricalDtype) -> dic
 
 
 def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
-    """One file on its own: read, dialect, canonical form and the cells that failed to parse. The
-    part of validation that needs no other file (a fanned-out run does it per file, in parallel)."""
+    """One file on its own: read, dialect, canonical form and the cells that failed to parse."""
     p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
     if p.kind is None:
-        p.malformed = MalformedFile(
-            reasons.UNRECOGNISED_FILE, f"{f.name}: {reasons.DESCRIPTIONS[reasons.UNRECOGNISED_FILE]}"
-        )
+        unrecognised = reasons.UNRECOGNISED_FILE
+        p.malformed = MalformedFile(unrecognised, f"{f.name}: {reasons.DESCRIPTIONS[unrecognised]}")
         return p
     if f.data is None:
         p.malformed = MalformedFile(
