@@ -6,15 +6,53 @@ Exit codes: 0 success (even when rows were rejected), 1 the run failed, 2 usage 
 
 from __future__ import annotations
 
+import importlib
 import signal
 import threading
 
 import click
 
-from ecompipe.cli import events, feeds, leases, ops, questions, reprocess, run, sales, start, tools
+# each command by its module (ecompipe/cli/<module>.py) and function: a command imports what it
+# needs when it runs, so `ecompipe validate` does not load the AWS, the emulator and the others first
+COMMANDS = {
+    "run": "run:run",
+    "init": "ops:init",
+    "kpis": "ops:kpis",
+    "status": "leases:status",
+    "unlock": "leases:unlock",
+    "runs": "ops:runs",
+    "report": "ops:report",
+    "start": "start:start",
+    "reprocess": "reprocess:reprocess",
+    "migrate": "reprocess:migrate",
+    "emulator": "tools:emulator",
+    "validate": "tools:validate",
+    "generate": "tools:generate",
+    "serve": "tools:serve",
+    "task": "tools:task_command",
+    "events": "events:events",
+    "sales": "sales:sales",
+    "sql": "questions:sql",
+    "ask": "questions:ask",
+    "problems": "feeds:problems",
+    "alerts": "feeds:alerts",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, each command loaded from its module when it is named."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, name = COMMANDS[cmd_name].split(":")
+        return getattr(importlib.import_module(f"ecompipe.cli.{module}"), name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ecompipe")
 @click.option("-v", "--verbose", is_flag=True, help="Show the stages' structured logs (stderr).")
 @click.pass_context
@@ -34,32 +72,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 def _terminated(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-for command in (
-    run.run,
-    ops.init,
-    ops.kpis,
-    leases.status,
-    leases.unlock,
-    ops.runs,
-    ops.report,
-    start.start,
-    reprocess.reprocess,
-    reprocess.migrate,
-    tools.emulator,
-    tools.validate,
-    tools.generate,
-    tools.serve,
-    tools.task_command,
-    events.events,
-    sales.sales,
-    questions.sql,
-    questions.ask,
-    feeds.problems,
-    feeds.alerts,
-):
-    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from ecompipe.batch.resources import Resources
 from ecompipe.cli import render
 from ecompipe.cli.common import (
     DEFAULT_DATA,
@@ -25,10 +24,8 @@ from ecompipe.cli.common import (
     stderr,
     stdout,
 )
-from ecompipe.cli.run import resources_on, upload_and_run
 from ecompipe.core.errors import EcompipeError
 from ecompipe.core.taskenv import TASK_COMMANDS
-from ecompipe.local.emulator import Emulator
 
 
 @click.command()
@@ -41,6 +38,8 @@ from ecompipe.local.emulator import Emulator
 )
 def emulator(port: int, bind: str) -> None:
     """Run the AWS emulator in the foreground so several commands can share it (Ctrl-C stops it)."""
+    from ecompipe.local.emulator import Emulator
+
     emu = Emulator(port, bind)
     with failures():
         url = emu.start()
@@ -157,6 +156,7 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
             f"ecompipe serve needs the local extra ({exc.name} is missing): pip install -e '.[local]'"
         ) from None
     from ecompipe.batch.pipeline import csv_files
+    from ecompipe.cli.run import resources_on, upload_and_run
 
     settings = settings_for(endpoint_url)
     if demo and settings.endpoint_url:
@@ -183,6 +183,7 @@ def task_command(command: str) -> None:
     """A container command: one stage of one batch (ECOMPIPE_RUN_ID, ECOMPIPE_BATCH_ID from the
     state machine's overrides). Records its outcome in the run ledger; exits 1 on failure."""
     from ecompipe.batch import tasks
+    from ecompipe.batch.resources import Resources
     from ecompipe.core.observability import emit_metrics, set_level
     from ecompipe.core.taskenv import TaskInput
 

@@ -88,5 +88,5 @@ def test_every_command_that_does_a_batchs_work_is_a_batch_process(name: str) -> 
     from ecompipe.cli.common import batch_process
 
     kept = batch_process(lambda: None).__code__
-    assert getattr(main.commands[name].callback, "__code__", None) is kept
-    assert getattr(main.commands["serve"].callback, "__code__", None) is not kept
+    assert getattr(main.get_command(None, name).callback, "__code__", None) is kept
+    assert getattr(main.get_command(None, "serve").callback, "__code__", None) is not kept
