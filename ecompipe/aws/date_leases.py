@@ -50,15 +50,18 @@ class DateLeases:
         """Take each date not held yet, in ascending order, waiting for each, then wait until no
         other run holds a group of any of them; LockHeld once `timeout` has passed (the dates taken
         so far stay held: a retry goes on from there)."""
-        deadline = self.leases.clock() + timeout
-        self._take_all([(date, "") for date in set(dates)], deadline, on_wait)
-        while dates:
-            parts = [u for u in _listed(self.leases) if u[0] in dates and u[1]]
+        deadline, wanted, told = self.leases.clock() + timeout, set(dates), False
+        self._take_all([(date, "") for date in wanted], deadline, on_wait)
+        while wanted:
+            parts = [u for u in _listed(self.leases) if u[0] in wanted and u[1]]
             others = [(u, lease) for u in parts if (lease := self.of(*u).current()) is not None and self._other(lease)]
             if not others:
                 return
             if self.leases.clock() >= deadline:
                 raise LockHeld(others[0][1], f"another run holds {_label(others[0][0])}")
+            if on_wait is not None and not told:  # (said once: it waits for the groups' holders to finish)
+                on_wait(others[0][1])
+                told = True
             time.sleep(0.05)
 
     def hold_groups(

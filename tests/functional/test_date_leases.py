@@ -170,3 +170,11 @@ def test_a_lease_part_is_a_group_or_the_swap(resources) -> None:
     for hostile in ("g", "../x", "g1/../../x", "swap.lock"):
         with pytest.raises(LayoutError):
             layout.date_lock_key(DAY, hostile)
+
+
+def test_a_whole_date_waiting_for_groups_says_whom_it_waits_for_once(resources) -> None:
+    _dates(resources, "a").hold_groups({DAY: {1}}, NOW)
+    told: list = []
+    with pytest.raises(LockHeld):
+        _dates(resources, "whole").hold([DAY], timedelta(milliseconds=300), told.append)
+    assert [lease.run_id for lease in told] == ["a"]
