@@ -114,10 +114,12 @@ class DatePlan:
         newest parts of that count (ecompipe.core.cells.tail_to_merge). On a date written per
         group of its cells, rows of some groups only are written under GROUPS buckets at least,
         so each new part holds one group (rows of every group are written whole: `groups`)."""
-        rows = len(self.mine[0]) + len(self.mine[1])
-        least = max(self.share[1], cell_math.GROUPS if self.grouped and not self._every_group() else 1)
-        modulus = max(least, cell_math.modulus_for(rows, self.buckets))
-        for b in self._add(*self.mine, modulus):
+        orders, items = self.mine
+        hashes = cell_math.key_hashes(orders["order_id"]) if len(orders) else np.zeros(0, dtype=np.uint64)
+        every_group = len(np.unique(hashes % np.uint64(cell_math.GROUPS))) == cell_math.GROUPS
+        least = max(self.share[1], cell_math.GROUPS if self.grouped and not every_group else 1)
+        modulus = max(least, cell_math.modulus_for(len(orders) + len(items), self.buckets))
+        for b in self._add(orders, items, modulus, hashes):
             self._merge_tail(curated, b, modulus)
 
     def owns(self, bucket: int) -> bool:
@@ -127,11 +129,15 @@ class DatePlan:
         residue, of = self.share
         return bucket % of == residue
 
-    def _add(self, orders: pd.DataFrame, items: pd.DataFrame, modulus: int) -> list[int]:
-        """One new part per bucket (of `modulus` buckets) for these rows; the buckets that got one."""
+    def _add(
+        self, orders: pd.DataFrame, items: pd.DataFrame, modulus: int, hashes: np.ndarray | None = None
+    ) -> list[int]:
+        """One new part per bucket (of `modulus` buckets) for these rows; the buckets that got one.
+        `hashes`: the orders' key hashes, when the caller has them."""
         if not len(orders):
             return []
-        order_bucket = pd.Series(cell_math.buckets_of(orders["order_id"], modulus), index=orders["order_id"])
+        hashes = cell_math.key_hashes(orders["order_id"]) if hashes is None else hashes
+        order_bucket = pd.Series((hashes % np.uint64(modulus)).astype(np.int64), index=orders["order_id"])
         item_bucket = order_bucket.reindex(items["order_id"].astype("str")).to_numpy()
         touched = sorted(set(order_bucket.tolist()))
         for b in touched:
@@ -166,11 +172,6 @@ class DatePlan:
     def grouped(self) -> bool:
         """Whether the date was written per group of its cells when read (ecompipe.core.cells.grouped)."""
         return self.before is not None and cell_math.grouped(self.before.buckets)
-
-    def _every_group(self) -> bool:
-        """Whether its new orders are of every group of the date's cells."""
-        orders = self.mine[0]["order_id"] if len(self.mine[0]) else pd.Series([], dtype="str")
-        return len(np.unique(cell_math.buckets_of(orders, cell_math.GROUPS))) == cell_math.GROUPS
 
     def groups(self) -> set[int]:
         """The groups of its cells it writes: those its new parts hold, and those the stored parts

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core import money_frames
 from ecompipe.core.arrow import arrow_column
+from ecompipe.core.keys import isin
 from transformer import kpis
 
 ORDER_SUMS = ["total_orders", "returned_orders", "sold_orders", "total_revenue_cents", "total_items_sold"]
@@ -39,9 +40,8 @@ def of_parts(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) 
     # the part stands in for the date: the KPI functions group by it
     as_dates = orders.assign(order_date=orders[PART].astype("str"))
     day_rows = kpis.order_kpis(as_dates, items)
-    known = pc.is_in(arrow_column(items["product_id"]), value_set=arrow_column(products["product_id"]))
-    categorised = items if pc.all(known).as_py() is not False else items[known.to_numpy(zero_copy_only=False)]
-    category_rows = kpis.category_kpis(as_dates, categorised, products)
+    known = isin(items["product_id"], products["product_id"]).to_numpy()
+    category_rows = kpis.category_kpis(as_dates, items if known.all() else items[known], products)
     out: dict[str, dict] = {
         str(r["order_date"]): {"order": {c: int(r[c]) for c in ORDER_SUMS}, "categories": {}}
         for r in day_rows.to_dict("records")

@@ -53,8 +53,7 @@ class DateLeases:
         deadline, wanted, told = self.leases.clock() + timeout, set(dates), False
         self._take_all([(date, "") for date in wanted], deadline, on_wait)
         while wanted:
-            parts = [u for u in _listed(self.leases) if u[0] in wanted and u[1]]
-            others = [(u, lease) for u in parts if (lease := self.of(*u).current()) is not None and self._other(lease)]
+            others = self._held_by_others([u for u in _listed(self.leases) if u[0] in wanted and u[1]])
             if not others:
                 return
             if self.leases.clock() >= deadline:
@@ -77,8 +76,8 @@ class DateLeases:
         while True:
             self._take_all(list(wanted), deadline, on_wait)
             self.groups = {d: set(gs) for d, gs in groups.items()}
-            listed = [d for d, part in _listed(self.leases) if d in groups and not part]
-            whole = [d for d in sorted(listed) if (h := self.of(d).current()) is not None and self._other(h)]
+            listed = sorted(u for u in _listed(self.leases) if u[0] in groups and not u[1])
+            whole = [date for (date, _), _lease in self._held_by_others(listed)]
             if not whole:
                 return
             self.release()
@@ -170,6 +169,10 @@ class DateLeases:
             return
         left = max(timedelta(0), deadline - self.leases.clock())
         self.mine[unit] = self.of(*unit).acquire_waiting(self.run_id, self.owner, left, on_wait)
+
+    def _held_by_others(self, units: list[Unit]) -> list[tuple[Unit, Lease]]:
+        """Those of `units` another run holds live (one read each)."""
+        return [(u, lease) for u in units if (lease := self.of(*u).current()) is not None and self._other(lease)]
 
     def _other(self, lease: Lease) -> bool:
         """Whether another run holds `lease` live (not expired, its run not ended)."""
