@@ -7,7 +7,6 @@ rows_read = accepted + rejected + pending holds by construction.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -17,12 +16,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecompipe.core import money, money_frames
+from ecompipe.core import cells
 from ecompipe.core.arrow import arrow_column
-from validator import compressed, pending, reasons
-from validator.columns import kept, stacked
+from ecompipe.core.keys import isin
+from validator import checks, compressed, consistency, pending, reasons, shards
 from validator.dialects import (
-    CANONICAL_COLUMNS,
     ORDER_ITEMS,
     ORDERS,
     PRODUCTS,
@@ -33,7 +31,8 @@ from validator.dialects import (
 from validator.model import PENDING_OF_FILE, BatchValidation, InputFile, Known, ParsedFile
 from validator.reading import MalformedFile, read_csv
 from validator.report import build_report
-from validator.schemas import failures
+
+KINDS = (PRODUCTS, ORDERS, ORDER_ITEMS)
 
 
 def validate_batch(
@@ -47,12 +46,15 @@ def validate_batch(
     examples: int = 20,
     exact: bool = False,
     parsed_before: Mapping[str, ParsedFile] | None = None,
+    shard_rows: int = shards.SHARD_ROWS,
 ) -> BatchValidation:
     """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages.
     `exact`: read with the csv module and parse cell by cell: the slow reference path, which the
     default vectorised one must match on any input (tests/functional/test_reference_path.py).
     `parsed_before`: files already parsed by `parse_file` (by key; a fanned-out run's parts): the
-    batch-wide checks below are the same whoever parsed them."""
+    batch-wide checks below are the same whoever parsed them. `shard_rows`: the most order and
+    item rows the batch-wide step takes at once (validator.shards); the outcome is the same for
+    any value."""
     today = now.date().isoformat()
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
@@ -60,14 +62,39 @@ def validate_batch(
     with ThreadPoolExecutor(2) as pool:  # two files at a time: Arrow's reader and compute release the GIL
         fresh = {p.key: p for p in pool.map(lambda f: _parsed_here(f, exact), todo)}
     parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
-    accepted: dict[str, pd.DataFrame] = {}
-    for kind in (PRODUCTS, ORDERS, ORDER_ITEMS):
-        accepted[kind] = _check_kind(kind, [p for p in parsed if p.kind == kind], today)
-
-    batch_orders = pd.Index(accepted[ORDERS]["order_id"].unique())
-    order_ids = known.orders_among(_referenced(accepted[ORDER_ITEMS], pending_before, batch_orders)).union(batch_orders)
-    product_ids = known.product_ids.union(pd.Index(accepted[PRODUCTS]["product_id"].unique()))
-    items, new_pending = pending.split_references(accepted[ORDER_ITEMS], order_ids, product_ids)
+    of_kind = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
+    products = checks.check(PRODUCTS, _pieces(of_kind[PRODUCTS], 1)[0], today)
+    count = shards.count_for(sum(len(p.frame) for k in (ORDERS, ORDER_ITEMS) for p in of_kind[k]), shard_rows)
+    if count > 1:
+        _mark_first_keys(of_kind[ORDER_ITEMS])
+    pieces = {kind: _pieces(of_kind[kind], count) for kind in (ORDERS, ORDER_ITEMS)}
+    held_before = _split_pending(pending_before, count)
+    # first pass, shard by shard: the row rules, and the orders the items refer to beyond the shard's own
+    checked = [
+        (checks.check(ORDERS, pieces[ORDERS][s], today), checks.check(ORDER_ITEMS, pieces[ORDER_ITEMS][s], today))
+        for s in range(count)
+    ]
+    referenced = [_referenced(i.accepted, held_before[s], o.accepted["order_id"]) for s, (o, i) in enumerate(checked)]
+    found = known.orders_among(pd.Index(np.sort(np.concatenate(referenced)), dtype="str"))
+    product_ids = known.product_ids.union(pd.Index(products.accepted["product_id"].unique()))
+    # second pass: references and warnings, shard by shard
+    items, held, warned = [], [], []
+    for orders_s, items_s in checked:
+        order_ids = pd.concat([pd.Series(found, dtype="str"), orders_s.accepted["order_id"]], ignore_index=True)
+        ok, waiting = pending.split_references(items_s.accepted, order_ids, product_ids)
+        items.append(ok)
+        held.append(waiting)
+        warned.append(consistency.warnings_of(orders_s.accepted, ok, waiting))
+    item_keys = pd.concat([f["item_key"] for f in (*items, *held)], ignore_index=True)
+    accepted_orders = shards.in_batch_order([o.accepted for o, _ in checked], "source_file", checks.POSITION)
+    new_pending = shards.in_batch_order(held, "source_file", checks.POSITION)
+    staged = {
+        ORDERS: pending.staged_rows(accepted_orders),
+        PRODUCTS: pending.staged_rows(products.accepted),
+        ORDER_ITEMS: pending.staged_rows(shards.in_batch_order(items, "source_file", checks.POSITION)),
+    }
+    codes = {file_keys.categories.get_loc(p.key): p for p in parsed}
+    checks.record(codes, [products.failed] + [c.failed for pair in checked for c in pair])
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
             mine = new_pending[new_pending["source_file"] == p.key]
@@ -75,30 +102,31 @@ def validate_batch(
                 {k: mine[c].to_numpy() for k, c in PENDING_OF_FILE.items()}, columns=list(PENDING_OF_FILE)
             )
 
+    # the batch's orders that the pending set's items and the held ones name: what carrying the
+    # pending set and its waits ask of the known orders besides the store's
+    wanted = pd.concat([new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else []))
+    order_ids = found.union(pd.Index(accepted_orders["order_id"][isin(accepted_orders["order_id"], wanted)]))
     # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
     # recovery re-run) replaces its old copy, whether it resolves now or is held again
-    held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
+    new_held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
     carried, pending_after = pending.carry(
-        batch_id, held, accepted[ORDER_ITEMS], order_ids, product_ids, pending_before, now, max_pending_age_days
+        batch_id, new_held, item_keys.to_frame(), order_ids, product_ids, pending_before, now, max_pending_age_days
     )
-    staged = {kind: pending.staged_rows(accepted[kind]) for kind in (ORDERS, PRODUCTS)}
-    staged[ORDER_ITEMS] = pending.staged_rows(items)
-
     report = build_report(
         batch_id,
         parsed,
-        _per_file([accepted[ORDERS], accepted[PRODUCTS], items], file_keys),
+        _per_file([staged[ORDERS], staged[PRODUCTS], staged[ORDER_ITEMS]], file_keys),
         carried_counts=carried.counts,
         pending_after=len(pending_after),
         expired=len(carried.expired),
-        warnings=_warnings(accepted[ORDERS], staged[ORDER_ITEMS], new_pending),
+        warnings=consistency.in_batch_order(warned, list(file_keys.categories)),
         now=now,
         examples=examples,
     )
     return BatchValidation(
         staged=staged,
         resolved=carried.resolved,
-        held=held,
+        held=new_held,
         rejected_rows={p.name: _rejected_rows(p) for p in parsed if p.raw is not None and _has_rejections(p)},
         malformed={p.key: p.malformed for p in parsed if p.malformed is not None},
         pending=pending_after,
@@ -106,6 +134,42 @@ def validate_batch(
         report=report,
         waits_for=pending.waits_for(pending_after, order_ids, product_ids),
     )
+
+
+def _pieces(files: list[ParsedFile], count: int) -> list[list[shards.Piece]]:
+    """Each shard's pieces of these files: their rows that parsed (the others are rejected
+    already), the files' frames left empty with their columns."""
+    out: list[list[shards.Piece]] = [[] for _ in range(count)]
+    for p in files:
+        assert p.frame is not None
+        rows = np.flatnonzero(~p.frame.index.isin(p.errors["row"]))
+        for s, piece in enumerate(shards.split(p.frame, rows, count)):
+            out[s].append(piece)
+        p.frame = p.frame.iloc[0:0]
+    return out
+
+
+def _mark_first_keys(files: list[ParsedFile]) -> None:
+    """Item keys of an item's own id (thelook) may repeat under another order, so in another shard:
+    when the batch has some, whether each item row's key is its first is decided over the batch
+    before it is split (shards.FIRST). Keys made of the order id are judged in their shard."""
+    frames = [p.frame for p in files if p.frame is not None]
+    if not any(f["item_id"].notna().any() for f in frames):
+        return
+    rows = [np.flatnonzero(~p.frame.index.isin(p.errors["row"])) for p in files if p.frame is not None]
+    for frame, r, first in zip(frames, rows, shards.first_keys(frames, rows), strict=True):
+        column = np.ones(len(frame), dtype=bool)
+        column[r] = first
+        frame[shards.FIRST] = column
+
+
+def _split_pending(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
+    """The order ids of the pending set's items, by shard."""
+    if before is None or before.empty:
+        return [pd.Series([], dtype="str") for _ in range(count)]
+    ids = before["order_id"].astype("str").reset_index(drop=True)
+    of_row = np.zeros(len(ids), np.int64) if count == 1 else cells.buckets_of(ids.fillna(""), count)
+    return [ids[of_row == s] for s in range(count)]
 
 
 def _per_file(frames: list[pd.DataFrame], file_keys: pd.CategoricalDtype) -> dict[str, int]:
@@ -167,90 +231,6 @@ def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
     return p
 
 
-def _check_kind(kind: str, files: list[ParsedFile], today: str) -> pd.DataFrame:
-    """Run the pandera schema over every parsed row of one kind in the batch (so duplicate keys are
-    found across files); record failures on their files; return the rows that passed."""
-    taken = [(p.frame, np.flatnonzero(~p.frame.index.isin(p.errors["row"]))) for p in files if p.frame is not None]
-    if not taken:
-        return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
-    for p in files:  # each file's rows go into the batch's frame, column by column
-        p.frame = p.frame.iloc[0:0] if p.frame is not None else None
-    combined = stacked([frame for frame, _ in taken], [rows for _, rows in taken], "_row")
-    del taken
-    failed = failures(kind, combined, today)
-    by_key = {p.key: p for p in files}
-    for key, group in failed.groupby(combined.loc[failed["index"], "source_file"].to_numpy()):
-        p = by_key[key]
-        rows = combined.loc[group["index"], "_row"].to_numpy()
-        columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else list(group["column"])
-        values = _raw_values(p, rows, columns)
-        found = pd.DataFrame({"row": rows, "column": columns, "value": values, "reason": group["reason"].to_numpy()})
-        p.errors = pd.concat([p.errors, found], ignore_index=True)
-    return kept(combined, np.flatnonzero(~combined.index.isin(failed["index"])))
-
-
-def _raw_values(p: ParsedFile, rows: np.ndarray, columns: list[str]) -> np.ndarray:
-    """The cells as written in the file (not their parsed form), for reports and rejected rows;
-    a column `a+b` (a derived key) shows as `a/b`. One lookup per column, not per cell."""
-    assert p.raw is not None
-    named = np.asarray(columns, dtype=object)
-    out = np.full(len(rows), "", dtype=object)
-    if not len(rows):
-        return out
-    distinct, at = np.unique(rows, return_inverse=True)
-    cells = p.raw.rows(distinct)
-    for column in dict.fromkeys(columns):
-        chosen = named == column
-        parts = [cells[c].take(at[chosen]).astype("str") for c in column.split("+") if c in cells]
-        if parts:
-            out[chosen] = functools.reduce(lambda a, b: a + "/" + b.to_numpy(), parts).to_numpy(dtype=object)
-    return out
-
-
-def _warnings(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> list[dict]:
-    """Consistency warnings (never rejections), judged on the items this batch holds of each order.
-    Whole-batch columns are read, never concatenated or copied: only the orders that warn are
-    taken (a copy of every order with its sums was ~0.5 GiB at 10M items, at the task's peak)."""
-    rows = (items, held)
-    # each item's order by position among the batch's orders (accepted order ids are unique)
-    ids = pa.chunked_array([arrow_column(r["order_id"]) for r in rows], type=pa.large_string())
-    at = pc.index_in(ids, value_set=arrow_column(orders["order_id"]))
-    found = np.asarray(at.is_valid(), dtype=bool)
-    quantity = np.concatenate([r["quantity"].to_numpy(dtype="int64") for r in rows])[found]
-    price = np.concatenate([r["unit_price_cents"].to_numpy(dtype="int64") for r in rows])[found]
-    lines = {"items": np.ones(len(quantity), dtype=np.int64), "units": quantity, "cents": quantity * price}
-    per_order = money_frames.exact_sums_at(np.asarray(at.drop_null(), dtype=np.int64), len(orders), lines)
-    per_order.index = orders.index
-    counted = per_order["items"] > 0
-    amount = counted & money_frames.differ_by_more_than(orders["total_amount_cents"], per_order["cents"], 1)
-    count = counted & orders["num_of_item"].notna() & (orders["num_of_item"] != per_order["items"])
-    amount_rows = orders[amount].assign(cents=per_order["cents"][amount])
-    count_rows = orders[count].assign(items=per_order["items"][count])
-    out: list[dict] = []
-    for r in amount_rows.itertuples():
-        out.append(
-            {
-                "type": "total_amount_mismatch",
-                "file": r.source_file,
-                "line": int(r.source_line),
-                "order_id": r.order_id,
-                "message": f"total_amount {money.format_cents(r.total_amount_cents)} differs from the sum of its "
-                f"items in this batch {money.format_cents(r.cents)} by more than 0.01",
-            }
-        )
-    for r in count_rows.itertuples():
-        out.append(
-            {
-                "type": "num_of_item_mismatch",
-                "file": r.source_file,
-                "line": int(r.source_line),
-                "order_id": r.order_id,
-                "message": f"num_of_item {int(r.num_of_item)} but this batch holds {int(r.items)} of its items",
-            }
-        )
-    return out
-
-
 def _has_rejections(p: ParsedFile) -> bool:
     return bool(len(p.errors)) or bool(p.raw and p.raw.ragged)
 
@@ -290,11 +270,10 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
     return rows.sort_values("line", kind="stable").reset_index(drop=True)
 
 
-def _referenced(items: pd.DataFrame, pending_before: pd.DataFrame | None, own: pd.Index) -> pd.Index:
-    """The order ids this batch's items and the pending set refer to, but for the batch's own
-    (sorted; each id hashed once, by Arrow, with no whole-batch concatenation)."""
-    frames = [items["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
-    columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in frames]
+def _referenced(items: pd.DataFrame, held_before: pd.Series, own: pd.Series) -> np.ndarray:
+    """The order ids these items and pending items refer to, but for the shard's own orders
+    (each id hashed once, by Arrow, with no whole-batch concatenation)."""
+    columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in (items["order_id"], held_before)]
     ids = pc.unique(pa.chunked_array(columns, type=pa.large_string())).drop_null()
-    outside = ids.filter(pc.invert(pc.is_in(ids, value_set=arrow_column(pd.Series(own, dtype="str")))))
-    return pd.Index(np.sort(np.asarray(outside.to_pylist(), dtype=object)), dtype="str")
+    outside = ids.filter(pc.invert(pc.is_in(ids, value_set=arrow_column(own.astype("str")))))
+    return np.asarray(outside.to_pylist(), dtype=object)

@@ -1,4 +1,4 @@
-"""The batch's consistency warnings (validator.batch._warnings) against a plain reference: for each
+"""The batch's consistency warnings (validator.consistency.warnings_of) against a plain reference: for each
 order of the batch with items in it, the sum of those items against its total_amount, and their
 count against its num_of_item."""
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecompipe.core import money
-from validator.batch import _warnings
+from validator.consistency import warnings_of as _warnings
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,116 @@
+"""Validation's batch-wide step in shards (validator.shards): a batch split into any number of
+shards by its orders gives the very outcome of one shard — staged rows in batch order, rejected
+rows, held items, the pending set carried, the waits and the report — on the lab data, the
+sample, every case of the bad-input corpus and generated data with every kind of bad row, with
+and without a pending set and known keys to resolve against. Pure: no emulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+
+from ecompipe.core import cells
+from tests.functional.test_reference_path import INPUTS, NOW
+from validator import shards
+from validator.batch import InputFile, Known, validate_batch
+from validator.model import BatchValidation
+
+pytestmark = pytest.mark.functional
+
+
+def _same(a: BatchValidation, b: BatchValidation) -> None:
+    assert a.report == b.report
+    for kind in a.staged:
+        assert_frame_equal(a.staged[kind], b.staged[kind])
+    for what in ("held", "resolved", "pending", "expired"):
+        assert_frame_equal(getattr(a, what), getattr(b, what))
+    assert a.rejected_rows.keys() == b.rejected_rows.keys()
+    for name, rows in a.rejected_rows.items():
+        assert_frame_equal(rows, b.rejected_rows[name])
+    assert a.waits_for == b.waits_for
+
+
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_a_batch_in_shards_gives_the_outcome_of_one(name: str) -> None:
+    files = [InputFile(f"incoming/{n}", data) for n, data in INPUTS[name].items()]
+    whole = validate_batch("b", files, Known(), None, now=NOW)
+    assert whole.report["totals"]["rows_read"] > 0
+    _same(whole, validate_batch("b", files, Known(), None, now=NOW, shard_rows=50))
+
+
+@pytest.mark.parametrize("name", ["generated_seed", "generated_thelook", "lab"])
+def test_references_resolved_across_shards_against_a_pending_set_and_known_keys(name: str) -> None:
+    """Items first (held: their orders come later), then the orders with a pending set, some order
+    and product ids already known: what resolves, stays held or is superseded is the same in
+    shards."""
+    items_first = {n: d for n, d in INPUTS[name].items() if "item" in n}
+    rest = {n: d for n, d in INPUTS[name].items() if "item" not in n}
+    some_items = dict(list(items_first.items())[:1])
+    first = validate_batch("a", [InputFile(f"incoming/{n}", d) for n, d in items_first.items()], Known(), None, now=NOW)
+    assert len(first.pending)
+    order_ids = first.pending["order_id"].dropna().drop_duplicates()
+    known = Known(order_ids=pd.Index(order_ids.iloc[::5]), product_ids=pd.Index(first.pending["product_id"].iloc[::3]))
+    files = [InputFile(f"incoming/{n}", d) for n, d in {**rest, **some_items}.items()]
+    whole = validate_batch("b", files, known, first.pending, now=NOW)
+    assert whole.report["pending"]["resolved"] + whole.report["pending"]["superseded"] > 0
+    _same(whole, validate_batch("b", files, known, first.pending, now=NOW, shard_rows=5))
+
+
+def test_an_item_id_repeated_under_orders_of_different_shards_is_a_duplicate() -> None:
+    """thelook keys items by their own id, which another order may repeat: in another shard. The
+    second row of the id is rejected as a duplicate whichever shard holds it."""
+    order_ids = [f"O{i}" for i in range(40)]
+    shard_of = cells.buckets_of(pd.Series(order_ids), 64)
+    a, b = next((x, y) for x in range(40) for y in range(40) if shard_of[x] != shard_of[y])
+    orders = "order_id,user_id,status,created_at,num_of_item\n" + "".join(
+        f"{o},U1,Complete,2025-06-01 10:00:00,1\n" for o in order_ids
+    )
+    items = "id,order_id,product_id,sale_price\n" + f"7,{order_ids[a]},P1,1.00\n7,{order_ids[b]},P1,2.00\n"
+    products = "id,category,retail_price\nP1,Shoes,9.99\n"
+    files = [
+        InputFile("incoming/orders_1.csv", orders.encode()),
+        InputFile("incoming/order_items_1.csv", items.encode()),
+        InputFile("incoming/products.csv", products.encode()),
+    ]
+    whole = validate_batch("b", files, Known(), None, now=NOW)
+    sharded = validate_batch("b", files, Known(), None, now=NOW, shard_rows=1)
+    _same(whole, sharded)
+    rejected = sharded.rejected_rows["order_items_1.csv"]
+    assert list(rejected["line"]) == [3] and list(rejected["reason"]) == ["duplicate_key"]
+
+
+@given(st.integers(1, 10_000), st.integers(1, 1 << 21))
+def test_a_shard_holds_at_most_its_rows_and_shards_are_a_power_of_two(rows: int, shard_rows: int) -> None:
+    count = shards.count_for(rows, shard_rows)
+    assert count & (count - 1) == 0 and count <= cells.MAX_BUCKETS
+    assert rows <= count * shard_rows or count == cells.MAX_BUCKETS
+    assert count == 1 or rows > (count // 2) * shard_rows
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.text(max_size=3)), max_size=40), st.sampled_from([1, 2, 4, 8]))
+def test_rows_split_into_shards_come_back_in_batch_order(rows: list[tuple[int, str]], count: int) -> None:
+    """Split by order, each shard's rows stacked, the shards put back: the rows as they were."""
+    files = pd.CategoricalDtype(["f0", "f1", "f2", "f3"])
+    frames = []
+    for code in range(4):
+        ids = [order for c, order in rows if c == code]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "order_id": pd.Series(ids, dtype="str"),
+                    "source_file": pd.Categorical.from_codes([code] * len(ids), dtype=files),
+                }
+            )
+        )
+    expected = pd.concat(frames, ignore_index=True).assign(_row=np.concatenate([np.arange(len(f)) for f in frames]))
+    pieces: list[list[shards.Piece]] = [[] for _ in range(count)]
+    for frame in frames:
+        for s, piece in enumerate(shards.split(frame.copy(), np.arange(len(frame)), count)):
+            pieces[s].append(piece)
+    per_shard = [shards.stacked(p, "_row") for p in pieces if p]
+    back = shards.in_batch_order(per_shard, "source_file", "_row")
+    assert_frame_equal(back, expected, check_index_type=False)
