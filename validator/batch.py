@@ -16,11 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ecompipe.core import cells
 from ecompipe.core.arrow import arrow_column
-from ecompipe.core.keys import isin
+from ecompipe.core.keys import first_of_each, isin
 from validator import checks, compressed, consistency, pending, reasons, shards
+from validator.columns import kept, stacked
 from validator.dialects import (
+    CANONICAL_COLUMNS,
     ORDER_ITEMS,
     ORDERS,
     PRODUCTS,
@@ -62,39 +63,51 @@ def validate_batch(
     with ThreadPoolExecutor(2) as pool:  # two files at a time: Arrow's reader and compute release the GIL
         fresh = {p.key: p for p in pool.map(lambda f: _parsed_here(f, exact), todo)}
     parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
-    of_kind = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
-    products = checks.check(PRODUCTS, _pieces(of_kind[PRODUCTS], 1)[0], today)
-    count = shards.count_for(sum(len(p.frame) for k in (ORDERS, ORDER_ITEMS) for p in of_kind[k]), shard_rows)
-    if count > 1:
-        _mark_first_keys(of_kind[ORDER_ITEMS])
-    pieces = {kind: _pieces(of_kind[kind], count) for kind in (ORDERS, ORDER_ITEMS)}
-    held_before = _split_pending(pending_before, count)
-    # first pass, shard by shard: the row rules, and the orders the items refer to beyond the shard's own
-    checked = [
-        (checks.check(ORDERS, pieces[ORDERS][s], today), checks.check(ORDER_ITEMS, pieces[ORDER_ITEMS][s], today))
-        for s in range(count)
-    ]
-    referenced = [_referenced(i.accepted, held_before[s], o.accepted["order_id"]) for s, (o, i) in enumerate(checked)]
-    found = known.orders_among(pd.Index(np.sort(np.concatenate(referenced)), dtype="str"))
-    product_ids = known.product_ids.union(pd.Index(products.accepted["product_id"].unique()))
+    rows = {kind: _stacked(kind, [p for p in parsed if p.kind == kind and p.frame is not None]) for kind in KINDS}
+    count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
+    at = {kind: shards.positions(rows[kind]["order_id"], count) for kind in (ORDERS, ORDER_ITEMS)}
+    at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]  # (the catalogue's rows are few: one shard)
+    # item keys of an item's own id may repeat under another order, in another shard: judged over the batch
+    by_id = count > 1 and bool(rows[ORDER_ITEMS]["item_id"].notna().any())
+    firsts = first_of_each(rows[ORDER_ITEMS]["item_key"]).to_numpy() if by_id else None
+    # first pass, shard by shard: the row rules
+    key_firsts = {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: firsts}
+    found = {kind: [checks.failed(kind, rows[kind], a, today, key_firsts[kind]) for a in at[kind]] for kind in KINDS}
+    bad = {kind: _marked(len(rows[kind]), found[kind]) for kind in KINDS}
+    ok = {kind: [a[~bad[kind][a]] for a in at[kind]] for kind in KINDS}
+    # the orders the shards' items and the pending set name beyond each shard's own: looked up at once
+    held_before = _pending_ids(pending_before, count)
+    referenced = [_referenced(rows, ok, s, held_before[s]) for s in range(count)]
+    known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(referenced)), dtype="str"))
+    product_ids = known.product_ids.union(pd.Index(rows[PRODUCTS]["product_id"].take(ok[PRODUCTS][0]).unique()))
     # second pass: references and warnings, shard by shard
-    items, held, warned = [], [], []
-    for orders_s, items_s in checked:
-        order_ids = pd.concat([pd.Series(found, dtype="str"), orders_s.accepted["order_id"]], ignore_index=True)
-        ok, waiting = pending.split_references(items_s.accepted, order_ids, product_ids)
-        items.append(ok)
-        held.append(waiting)
-        warned.append(consistency.warnings_of(orders_s.accepted, ok, waiting))
-    item_keys = pd.concat([f["item_key"] for f in (*items, *held)], ignore_index=True)
-    accepted_orders = shards.in_batch_order([o.accepted for o, _ in checked], "source_file", checks.POSITION)
-    new_pending = shards.in_batch_order(held, "source_file", checks.POSITION)
-    staged = {
-        ORDERS: pending.staged_rows(accepted_orders),
-        PRODUCTS: pending.staged_rows(products.accepted),
-        ORDER_ITEMS: pending.staged_rows(shards.in_batch_order(items, "source_file", checks.POSITION)),
-    }
+    why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)  # 1: unknown order, 2: unknown product, 3: both
+    warned = []
+    for s in range(count):
+        orders, items = ok[ORDERS][s], ok[ORDER_ITEMS][s]
+        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), _taken(rows[ORDERS], "order_id", orders)])
+        why[items] = pending.why_held(_taken(rows[ORDER_ITEMS], "order_id", items), order_ids) + 2 * pending.why_held(
+            _taken(rows[ORDER_ITEMS], "product_id", items), product_ids
+        )
+        warned.append(
+            consistency.warnings_of(
+                _part(rows[ORDERS], orders, consistency.ORDER_COLUMNS),
+                _part(rows[ORDER_ITEMS], items[why[items] == 0], consistency.ITEM_COLUMNS),
+                _part(rows[ORDER_ITEMS], items[why[items] > 0], consistency.ITEM_COLUMNS),
+            )
+        )
     codes = {file_keys.categories.get_loc(p.key): p for p in parsed}
-    checks.record(codes, [products.failed] + [c.failed for pair in checked for c in pair])
+    for kind in KINDS:
+        checks.record(codes, rows[kind], found[kind])
+    held_at = np.flatnonzero(why > 0)
+    new_pending = rows[ORDER_ITEMS].take(held_at).reset_index(drop=True)
+    new_pending["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
+    item_keys = rows[ORDER_ITEMS]["item_key"].take(np.flatnonzero(~bad[ORDER_ITEMS])).to_frame()
+    staged = {
+        ORDERS: pending.staged_rows(kept(rows[ORDERS], np.flatnonzero(~bad[ORDERS]))),
+        PRODUCTS: pending.staged_rows(kept(rows[PRODUCTS], np.flatnonzero(~bad[PRODUCTS]))),
+        ORDER_ITEMS: pending.staged_rows(kept(rows[ORDER_ITEMS], np.flatnonzero(~bad[ORDER_ITEMS] & (why == 0)))),
+    }
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
             mine = new_pending[new_pending["source_file"] == p.key]
@@ -104,13 +117,14 @@ def validate_batch(
 
     # the batch's orders that the pending set's items and the held ones name: what carrying the
     # pending set and its waits ask of the known orders besides the store's
-    wanted = pd.concat([new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else []))
-    order_ids = found.union(pd.Index(accepted_orders["order_id"][isin(accepted_orders["order_id"], wanted)]))
+    named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
+    own = staged[ORDERS]["order_id"]
+    order_ids = known_orders.union(pd.Index(own[isin(own, pd.concat(named, ignore_index=True))]))
     # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
     # recovery re-run) replaces its old copy, whether it resolves now or is held again
-    new_held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
+    held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
     carried, pending_after = pending.carry(
-        batch_id, new_held, item_keys.to_frame(), order_ids, product_ids, pending_before, now, max_pending_age_days
+        batch_id, held, item_keys, order_ids, product_ids, pending_before, now, max_pending_age_days
     )
     report = build_report(
         batch_id,
@@ -126,7 +140,7 @@ def validate_batch(
     return BatchValidation(
         staged=staged,
         resolved=carried.resolved,
-        held=new_held,
+        held=held,
         rejected_rows={p.name: _rejected_rows(p) for p in parsed if p.raw is not None and _has_rejections(p)},
         malformed={p.key: p.malformed for p in parsed if p.malformed is not None},
         pending=pending_after,
@@ -136,40 +150,43 @@ def validate_batch(
     )
 
 
-def _pieces(files: list[ParsedFile], count: int) -> list[list[shards.Piece]]:
-    """Each shard's pieces of these files: their rows that parsed (the others are rejected
-    already), the files' frames left empty with their columns."""
-    out: list[list[shards.Piece]] = [[] for _ in range(count)]
-    for p in files:
-        assert p.frame is not None
-        rows = np.flatnonzero(~p.frame.index.isin(p.errors["row"]))
-        for s, piece in enumerate(shards.split(p.frame, rows, count)):
-            out[s].append(piece)
-        p.frame = p.frame.iloc[0:0]
-    return out
-
-
-def _mark_first_keys(files: list[ParsedFile]) -> None:
-    """Item keys of an item's own id (thelook) may repeat under another order, so in another shard:
-    when the batch has some, whether each item row's key is its first is decided over the batch
-    before it is split (shards.FIRST). Keys made of the order id are judged in their shard."""
-    frames = [p.frame for p in files if p.frame is not None]
-    if not any(f["item_id"].notna().any() for f in frames):
-        return
+def _stacked(kind: str, files: list[ParsedFile]) -> pd.DataFrame:
+    """The rows of one kind that parsed, of every file, as one frame in batch order (the others
+    are rejected already); each file's frame is left empty with its columns."""
+    if not files:
+        return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
     rows = [np.flatnonzero(~p.frame.index.isin(p.errors["row"])) for p in files if p.frame is not None]
-    for frame, r, first in zip(frames, rows, shards.first_keys(frames, rows), strict=True):
-        column = np.ones(len(frame), dtype=bool)
-        column[r] = first
-        frame[shards.FIRST] = column
+    frames = [p.frame for p in files]
+    for p in files:
+        p.frame = p.frame.iloc[0:0] if p.frame is not None else None
+    return stacked(frames, rows, checks.POSITION)
 
 
-def _split_pending(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
+def _marked(rows: int, found: list[pd.DataFrame]) -> np.ndarray:
+    """A mask over `rows` rows: the positions some failure names."""
+    mask = np.zeros(rows, dtype=bool)
+    for f in found:
+        mask[f["position"].to_numpy(dtype=np.int64)] = True
+    return mask
+
+
+def _taken(frame: pd.DataFrame, column: str, at: np.ndarray) -> pd.Series:
+    return frame[column].take(at).reset_index(drop=True)
+
+
+def _part(frame: pd.DataFrame, at: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """These columns of the rows `at`, index 0..n-1 (the whole frame's columns when `at` is every row)."""
+    if len(at) == len(frame):
+        return frame[columns].reset_index(drop=True)
+    return pd.DataFrame({c: _taken(frame, c, at) for c in columns})
+
+
+def _pending_ids(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
     """The order ids of the pending set's items, by shard."""
     if before is None or before.empty:
         return [pd.Series([], dtype="str") for _ in range(count)]
     ids = before["order_id"].astype("str").reset_index(drop=True)
-    of_row = np.zeros(len(ids), np.int64) if count == 1 else cells.buckets_of(ids.fillna(""), count)
-    return [ids[of_row == s] for s in range(count)]
+    return [ids.take(a) for a in shards.positions(ids, count)]
 
 
 def _per_file(frames: list[pd.DataFrame], file_keys: pd.CategoricalDtype) -> dict[str, int]:
@@ -270,10 +287,11 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
     return rows.sort_values("line", kind="stable").reset_index(drop=True)
 
 
-def _referenced(items: pd.DataFrame, held_before: pd.Series, own: pd.Series) -> np.ndarray:
-    """The order ids these items and pending items refer to, but for the shard's own orders
-    (each id hashed once, by Arrow, with no whole-batch concatenation)."""
-    columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in (items["order_id"], held_before)]
+def _referenced(rows: dict[str, pd.DataFrame], ok: dict[str, list[np.ndarray]], s: int, held: pd.Series) -> np.ndarray:
+    """The order ids shard `s`'s accepted items and pending items name, but for the shard's own
+    accepted orders (each id hashed once, by Arrow)."""
+    named = [_taken(rows[ORDER_ITEMS], "order_id", ok[ORDER_ITEMS][s]), held]
+    columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in named]
     ids = pc.unique(pa.chunked_array(columns, type=pa.large_string())).drop_null()
-    outside = ids.filter(pc.invert(pc.is_in(ids, value_set=arrow_column(own.astype("str")))))
-    return np.asarray(outside.to_pylist(), dtype=object)
+    own = arrow_column(_taken(rows[ORDERS], "order_id", ok[ORDERS][s]).astype("str"))
+    return np.asarray(ids.filter(pc.invert(pc.is_in(ids, value_set=own))).to_pylist(), dtype=object)

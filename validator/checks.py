@@ -1,64 +1,54 @@
-"""The row rules over the rows of one kind (of a shard, or of the batch), and their failures put on
-the files the rows came from, as those files wrote the cells."""
+"""The row rules over rows of one kind (a shard's, or all of them), and their failures put on the
+files the rows came from, as those files wrote the cells."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from validator.columns import kept
-from validator.dialects import CANONICAL_COLUMNS
 from validator.model import ParsedFile
-from validator.schemas import failures
-from validator.shards import FIRST, Piece, stacked
+from validator.schemas import failures, schema
 
-POSITION = "_row"  # each row's position among its file's canonical rows
-
-
-@dataclass
-class Checked:
-    """Rows of one kind that passed the rules, and every failure: the file (its code in the
-    batch's file column), the row, the canonical column, the reason and the rule's rank."""
-
-    accepted: pd.DataFrame
-    failed: pd.DataFrame
+POSITION = "_row"  # each row's position among its file's canonical rows (validator.columns.stacked)
 
 
-def check(kind: str, pieces: list[Piece], today: str) -> Checked:
-    """Run the pandera schema over these rows of one kind at once (so duplicate keys are found
-    across their files); return the rows that passed and the failures."""
-    if not pieces:
-        empty = pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", POSITION])
-        return Checked(empty, _failed(np.zeros(0, np.int64), np.zeros(0, np.int64), pd.DataFrame(columns=_COLUMNS)))
-    combined = stacked(pieces, POSITION)
-    firsts = combined.pop(FIRST).to_numpy(dtype=bool) if FIRST in combined.columns else None
-    found = failures(kind, combined, today, firsts)
-    at = found["index"].to_numpy(dtype=np.int64)
-    codes = combined["source_file"].cat.codes.to_numpy(dtype=np.int64)[at]
-    failed = _failed(codes, combined[POSITION].to_numpy(dtype=np.int64)[at], found)
-    return Checked(kept(combined, np.flatnonzero(~combined.index.isin(at))), failed)
+def failed(kind: str, frame: pd.DataFrame, at: np.ndarray, today: str, firsts: np.ndarray | None) -> pd.DataFrame:
+    """The pandera schema run over the rows `at` (positions) of `frame` at once, so duplicate keys
+    are found among them: every failure as (position in `frame`, column, reason, rank).
+    `firsts`: over all of `frame`, whether each row's key is the first of its key, when that is
+    decided over more rows than these."""
+    whole = len(at) == len(frame)
+    if whole:
+        rows = frame
+    else:
+        rows = pd.DataFrame({c: frame[c].take(at).reset_index(drop=True) for c in schema(kind, today).columns})
+    found = failures(kind, rows, today, None if firsts is None else firsts[at])
+    index = found["index"].to_numpy(dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "position": index if whole else at[index],
+            "column": found["column"].to_numpy(),
+            "reason": found["reason"].to_numpy(),
+            "rank": found["rank"].to_numpy(),
+        }
+    )
 
 
-_COLUMNS = ["column", "reason", "rank"]
-
-
-def _failed(codes: np.ndarray, rows: np.ndarray, found: pd.DataFrame) -> pd.DataFrame:
-    out = {"file": codes, "row": rows}
-    return pd.DataFrame({**out, **{c: found[c].to_numpy() for c in _COLUMNS}})
-
-
-def record(files: Mapping[int, ParsedFile], failed: list[pd.DataFrame]) -> None:
-    """Put the failures (of every shard) on their files, each file's in the order one check of all
-    its rows finds them (by rule, then row), with the cells as the file wrote them."""
-    found = pd.concat([f for f in failed if len(f)], ignore_index=True) if any(len(f) for f in failed) else None
-    if found is None:
+def record(files: Mapping[int, ParsedFile], frame: pd.DataFrame, found: list[pd.DataFrame]) -> None:
+    """Put the failures of `frame`'s rows (of every shard) on their files, each file's in the order
+    one check of all its rows finds them (by rule, then row), with the cells as the file wrote them."""
+    found = [f for f in found if len(f)]
+    if not found:
         return
-    found = found.sort_values(["file", "rank", "row"], kind="stable")
-    for code, group in found.groupby("file", sort=True):
+    every = pd.concat(found, ignore_index=True)
+    at = every["position"].to_numpy(dtype=np.int64)
+    every["file"] = frame["source_file"].cat.codes.to_numpy(dtype=np.int64)[at]
+    every["row"] = frame[POSITION].to_numpy(dtype=np.int64)[at]
+    every = every.sort_values(["file", "rank", "row"], kind="stable")
+    for code, group in every.groupby("file", sort=True):
         p = files[int(code)]
         rows = group["row"].to_numpy(dtype=np.int64)
         columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else list(group["column"])

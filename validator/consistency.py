@@ -11,6 +11,8 @@ from ecompipe.core import money, money_frames
 from ecompipe.core.arrow import arrow_column
 
 TYPES = ("total_amount_mismatch", "num_of_item_mismatch")  # in the order a report lists them
+ORDER_COLUMNS = ["order_id", "total_amount_cents", "num_of_item", "source_file", "source_line"]
+ITEM_COLUMNS = ["order_id", "quantity", "unit_price_cents"]  # what warnings_of reads
 
 
 def warnings_of(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> list[dict]:

@@ -20,15 +20,24 @@ def split_references(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The items whose order and product are known, and the others with their reason (a reason
     is made for the held rows only: a column of text for every item was most of this step)."""
-    no_order = np.asarray(~isin(items["order_id"], order_ids), dtype=bool)
-    no_product = np.asarray(~isin(items["product_id"], product_ids), dtype=bool)
+    no_order = why_held(items["order_id"], order_ids)
+    no_product = why_held(items["product_id"], product_ids)
     held = no_order | no_product
-    order, product = no_order[held], no_product[held]
-    both = reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT
-    text = np.where(order & product, both, np.where(order, reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT))
     held_rows = items[held].reset_index(drop=True)
-    held_rows["reason"] = pd.Series(text.astype(object), dtype="str")
+    held_rows["reason"] = reason_text(no_order[held], no_product[held])
     return (items[~held] if held.any() else items).reset_index(drop=True), held_rows
+
+
+def why_held(ids: pd.Series, known: pd.Index | pd.Series) -> np.ndarray:
+    """Whether each id is unknown (not among `known`): its item is held."""
+    return np.asarray(~isin(ids, known), dtype=bool)
+
+
+def reason_text(no_order: np.ndarray, no_product: np.ndarray) -> pd.Series:
+    """The reason of each held item, from what it lacks (text made for the held rows only)."""
+    both = reasons.UNKNOWN_ORDER + ";" + reasons.UNKNOWN_PRODUCT
+    text = np.where(no_order & no_product, both, np.where(no_order, reasons.UNKNOWN_ORDER, reasons.UNKNOWN_PRODUCT))
+    return pd.Series(text.astype(object), dtype="str")
 
 
 def waits_for(held: pd.DataFrame, order_ids: pd.Index, product_ids: pd.Index) -> dict[str, list[str]]:

@@ -91,26 +91,15 @@ def test_a_shard_holds_at_most_its_rows_and_shards_are_a_power_of_two(rows: int,
     assert count == 1 or rows > (count // 2) * shard_rows
 
 
-@given(st.lists(st.tuples(st.integers(0, 3), st.text(max_size=3)), max_size=40), st.sampled_from([1, 2, 4, 8]))
-def test_rows_split_into_shards_come_back_in_batch_order(rows: list[tuple[int, str]], count: int) -> None:
-    """Split by order, each shard's rows stacked, the shards put back: the rows as they were."""
-    files = pd.CategoricalDtype(["f0", "f1", "f2", "f3"])
-    frames = []
-    for code in range(4):
-        ids = [order for c, order in rows if c == code]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "order_id": pd.Series(ids, dtype="str"),
-                    "source_file": pd.Categorical.from_codes([code] * len(ids), dtype=files),
-                }
-            )
-        )
-    expected = pd.concat(frames, ignore_index=True).assign(_row=np.concatenate([np.arange(len(f)) for f in frames]))
-    pieces: list[list[shards.Piece]] = [[] for _ in range(count)]
-    for frame in frames:
-        for s, piece in enumerate(shards.split(frame.copy(), np.arange(len(frame)), count)):
-            pieces[s].append(piece)
-    per_shard = [shards.stacked(p, "_row") for p in pieces if p]
-    back = shards.in_batch_order(per_shard, "source_file", "_row")
-    assert_frame_equal(back, expected, check_index_type=False)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=60), st.sampled_from([1, 2, 4, 8, 64]))
+def test_shards_are_the_cells_buckets_of_each_order_in_batch_order(ids: list[str | None], count: int) -> None:
+    """Every row in exactly one shard, each shard's rows ascending, and an order's rows in the shard
+    that is its cell bucket under `count` buckets (a missing id counts as '')."""
+    order_ids = pd.Series(ids, dtype="str")
+    at = shards.positions(order_ids, count)
+    assert len(at) == count
+    assert sorted(np.concatenate(at).tolist()) == list(range(len(ids)))
+    expected = cells.buckets_of(order_ids.fillna(""), count) if count > 1 else np.zeros(len(ids), np.int64)
+    for s, rows in enumerate(at):
+        assert (np.diff(rows) > 0).all()
+        assert (expected[rows] == s).all()
