@@ -19,7 +19,6 @@ import pyarrow.compute as pc
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import first_of_each, isin
 from validator import checks, compressed, consistency, pending, reasons, shards
-from validator.columns import kept, stacked
 from validator.dialects import (
     CANONICAL_COLUMNS,
     ORDER_ITEMS,
@@ -63,15 +62,15 @@ def validate_batch(
     with ThreadPoolExecutor(2) as pool:  # two files at a time: Arrow's reader and compute release the GIL
         fresh = {p.key: p for p in pool.map(lambda f: _parsed_here(f, exact), todo)}
     parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
-    rows = {kind: _stacked(kind, [p for p in parsed if p.kind == kind and p.frame is not None]) for kind in KINDS}
+    files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
+    rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
     count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
-    at = {kind: shards.positions(rows[kind]["order_id"], count) for kind in (ORDERS, ORDER_ITEMS)}
+    at = {kind: shards.positions(rows[kind].column("order_id"), count) for kind in (ORDERS, ORDER_ITEMS)}
     at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]  # (the catalogue's rows are few: one shard)
     # item keys of an item's own id may repeat under another order, in another shard: judged over the batch
-    by_id = count > 1 and bool(rows[ORDER_ITEMS]["item_id"].notna().any())
-    firsts = first_of_each(rows[ORDER_ITEMS]["item_key"]).to_numpy() if by_id else None
+    by_id = count > 1 and any(f["item_id"].notna().any() for f in rows[ORDER_ITEMS].frames)
+    key_firsts = {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
     # first pass, shard by shard: the row rules
-    key_firsts = {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: firsts}
     found = {kind: [checks.failed(kind, rows[kind], a, today, key_firsts[kind]) for a in at[kind]] for kind in KINDS}
     bad = {kind: _marked(len(rows[kind]), found[kind]) for kind in KINDS}
     ok = {kind: [a[~bad[kind][a]] for a in at[kind]] for kind in KINDS}
@@ -79,34 +78,28 @@ def validate_batch(
     held_before = _pending_ids(pending_before, count)
     referenced = [_referenced(rows, ok, s, held_before[s]) for s in range(count)]
     known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(referenced)), dtype="str"))
-    product_ids = known.product_ids.union(pd.Index(rows[PRODUCTS]["product_id"].take(ok[PRODUCTS][0]).unique()))
+    products = rows[PRODUCTS].frame(ok[PRODUCTS][0], ["product_id"])["product_id"]
+    product_ids = known.product_ids.union(pd.Index(products.unique()))
     # second pass: references and warnings, shard by shard
     why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)  # 1: unknown order, 2: unknown product, 3: both
     warned = []
     for s in range(count):
-        orders, items = ok[ORDERS][s], ok[ORDER_ITEMS][s]
-        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), _taken(rows[ORDERS], "order_id", orders)])
-        why[items] = pending.why_held(_taken(rows[ORDER_ITEMS], "order_id", items), order_ids) + 2 * pending.why_held(
-            _taken(rows[ORDER_ITEMS], "product_id", items), product_ids
-        )
-        warned.append(
-            consistency.warnings_of(
-                _part(rows[ORDERS], orders, consistency.ORDER_COLUMNS),
-                _part(rows[ORDER_ITEMS], items[why[items] == 0], consistency.ITEM_COLUMNS),
-                _part(rows[ORDER_ITEMS], items[why[items] > 0], consistency.ITEM_COLUMNS),
-            )
-        )
-    codes = {file_keys.categories.get_loc(p.key): p for p in parsed}
+        orders = rows[ORDERS].frame(ok[ORDERS][s], consistency.ORDER_COLUMNS)
+        items = rows[ORDER_ITEMS].frame(ok[ORDER_ITEMS][s], [*consistency.ITEM_COLUMNS, "product_id"])
+        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), orders["order_id"]], ignore_index=True)
+        held = pending.why_held(items["order_id"], order_ids) + 2 * pending.why_held(items["product_id"], product_ids)
+        why[ok[ORDER_ITEMS][s]] = held
+        warned.append(consistency.warnings_of(orders, items[held == 0], items[held > 0]))
     for kind in KINDS:
-        checks.record(codes, rows[kind], found[kind])
+        checks.record(files_of[kind], rows[kind], found[kind])
     held_at = np.flatnonzero(why > 0)
-    new_pending = rows[ORDER_ITEMS].take(held_at).reset_index(drop=True)
+    new_pending = rows[ORDER_ITEMS].frame(held_at, rows[ORDER_ITEMS].names)
     new_pending["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
-    item_keys = rows[ORDER_ITEMS]["item_key"].take(np.flatnonzero(~bad[ORDER_ITEMS])).to_frame()
+    brought = _brought(rows[ORDER_ITEMS], ~bad[ORDER_ITEMS], pending_before)
     staged = {
-        ORDERS: pending.staged_rows(kept(rows[ORDERS], np.flatnonzero(~bad[ORDERS]))),
-        PRODUCTS: pending.staged_rows(kept(rows[PRODUCTS], np.flatnonzero(~bad[PRODUCTS]))),
-        ORDER_ITEMS: pending.staged_rows(kept(rows[ORDER_ITEMS], np.flatnonzero(~bad[ORDER_ITEMS] & (why == 0)))),
+        ORDERS: pending.staged_rows(rows[ORDERS].kept(~bad[ORDERS])),
+        PRODUCTS: pending.staged_rows(rows[PRODUCTS].kept(~bad[PRODUCTS])),
+        ORDER_ITEMS: pending.staged_rows(rows[ORDER_ITEMS].kept(~bad[ORDER_ITEMS] & (why == 0))),
     }
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
@@ -124,7 +117,7 @@ def validate_batch(
     # recovery re-run) replaces its old copy, whether it resolves now or is held again
     held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
     carried, pending_after = pending.carry(
-        batch_id, held, item_keys, order_ids, product_ids, pending_before, now, max_pending_age_days
+        batch_id, held, brought, order_ids, product_ids, pending_before, now, max_pending_age_days
     )
     report = build_report(
         batch_id,
@@ -150,16 +143,31 @@ def validate_batch(
     )
 
 
-def _stacked(kind: str, files: list[ParsedFile]) -> pd.DataFrame:
-    """The rows of one kind that parsed, of every file, as one frame in batch order (the others
-    are rejected already); each file's frame is left empty with its columns."""
-    if not files:
-        return pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line", "_row"])
+def _rows(kind: str, files: list[ParsedFile]) -> shards.Rows:
+    """The rows of one kind that parsed (the others are rejected already), left in their files'
+    frames; each file's frame is taken from its ParsedFile (left empty with its columns)."""
+    frames = [p.frame for p in files if p.frame is not None]
     rows = [np.flatnonzero(~p.frame.index.isin(p.errors["row"])) for p in files if p.frame is not None]
-    frames = [p.frame for p in files]
     for p in files:
         p.frame = p.frame.iloc[0:0] if p.frame is not None else None
-    return stacked(frames, rows, checks.POSITION)
+    if not frames:  # (no file of the kind: no rows, with its columns)
+        frames, rows = (
+            [pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line"])],
+            [np.zeros(0, np.int64)],
+        )
+    return shards.Rows(frames, rows, checks.POSITION)
+
+
+def _first_keys(items: shards.Rows) -> np.ndarray:
+    """Whether each item row's key is the first of its key in the batch."""
+    return first_of_each(items.frame(np.arange(len(items)), ["item_key"])["item_key"]).to_numpy()
+
+
+def _brought(items: shards.Rows, passed: np.ndarray, before: pd.DataFrame | None) -> pd.DataFrame:
+    """The keys of the items the batch brings (held or not), which supersede their held copies
+    in the pending set: read only when there is a pending set."""
+    at = np.flatnonzero(passed) if before is not None and len(before) else np.zeros(0, np.int64)
+    return items.frame(at, ["item_key"])
 
 
 def _marked(rows: int, found: list[pd.DataFrame]) -> np.ndarray:
@@ -170,23 +178,12 @@ def _marked(rows: int, found: list[pd.DataFrame]) -> np.ndarray:
     return mask
 
 
-def _taken(frame: pd.DataFrame, column: str, at: np.ndarray) -> pd.Series:
-    return frame[column].take(at).reset_index(drop=True)
-
-
-def _part(frame: pd.DataFrame, at: np.ndarray, columns: list[str]) -> pd.DataFrame:
-    """These columns of the rows `at`, index 0..n-1 (the whole frame's columns when `at` is every row)."""
-    if len(at) == len(frame):
-        return frame[columns].reset_index(drop=True)
-    return pd.DataFrame({c: _taken(frame, c, at) for c in columns})
-
-
 def _pending_ids(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
     """The order ids of the pending set's items, by shard."""
     if before is None or before.empty:
         return [pd.Series([], dtype="str") for _ in range(count)]
     ids = before["order_id"].astype("str").reset_index(drop=True)
-    return [ids.take(a) for a in shards.positions(ids, count)]
+    return [ids.take(a) for a in shards.positions([ids], count)]
 
 
 def _per_file(frames: list[pd.DataFrame], file_keys: pd.CategoricalDtype) -> dict[str, int]:
@@ -287,11 +284,11 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
     return rows.sort_values("line", kind="stable").reset_index(drop=True)
 
 
-def _referenced(rows: dict[str, pd.DataFrame], ok: dict[str, list[np.ndarray]], s: int, held: pd.Series) -> np.ndarray:
+def _referenced(rows: dict[str, shards.Rows], ok: dict[str, list[np.ndarray]], s: int, held: pd.Series) -> np.ndarray:
     """The order ids shard `s`'s accepted items and pending items name, but for the shard's own
     accepted orders (each id hashed once, by Arrow)."""
-    named = [_taken(rows[ORDER_ITEMS], "order_id", ok[ORDER_ITEMS][s]), held]
+    named = [rows[ORDER_ITEMS].frame(ok[ORDER_ITEMS][s], ["order_id"])["order_id"], held]
     columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in named]
     ids = pc.unique(pa.chunked_array(columns, type=pa.large_string())).drop_null()
-    own = arrow_column(_taken(rows[ORDERS], "order_id", ok[ORDERS][s]).astype("str"))
+    own = arrow_column(rows[ORDERS].frame(ok[ORDERS][s], ["order_id"])["order_id"].astype("str"))
     return np.asarray(ids.filter(pc.invert(pc.is_in(ids, value_set=own))).to_pylist(), dtype=object)

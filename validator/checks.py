@@ -4,32 +4,28 @@ files the rows came from, as those files wrote the cells."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from validator.model import ParsedFile
 from validator.schemas import failures, schema
+from validator.shards import Rows
 
-POSITION = "_row"  # each row's position among its file's canonical rows (validator.columns.stacked)
+POSITION = "_row"  # each row's position among its file's canonical rows
 
 
-def failed(kind: str, frame: pd.DataFrame, at: np.ndarray, today: str, firsts: np.ndarray | None) -> pd.DataFrame:
-    """The pandera schema run over the rows `at` (positions) of `frame` at once, so duplicate keys
-    are found among them: every failure as (position in `frame`, column, reason, rank).
-    `firsts`: over all of `frame`, whether each row's key is the first of its key, when that is
-    decided over more rows than these."""
-    whole = len(at) == len(frame)
-    if whole:
-        rows = frame
-    else:
-        rows = pd.DataFrame({c: frame[c].take(at).reset_index(drop=True) for c in schema(kind, today).columns})
-    found = failures(kind, rows, today, None if firsts is None else firsts[at])
+def failed(kind: str, rows: Rows, at: np.ndarray, today: str, firsts: np.ndarray | None) -> pd.DataFrame:
+    """The pandera schema run over the batch's rows `at` (positions) at once, so duplicate keys
+    are found among them: every failure as (position, column, reason, rank). `firsts`: over all
+    the batch's rows, whether each row's key is the first of its key, when that is decided over
+    more rows than these."""
+    frame = rows.frame(at, list(schema(kind, today).columns))
+    found = failures(kind, frame, today, None if firsts is None else firsts[at])
     index = found["index"].to_numpy(dtype=np.int64)
     return pd.DataFrame(
         {
-            "position": index if whole else at[index],
+            "position": at[index],
             "column": found["column"].to_numpy(),
             "reason": found["reason"].to_numpy(),
             "rank": found["rank"].to_numpy(),
@@ -37,23 +33,24 @@ def failed(kind: str, frame: pd.DataFrame, at: np.ndarray, today: str, firsts: n
     )
 
 
-def record(files: Mapping[int, ParsedFile], frame: pd.DataFrame, found: list[pd.DataFrame]) -> None:
-    """Put the failures of `frame`'s rows (of every shard) on their files, each file's in the order
-    one check of all its rows finds them (by rule, then row), with the cells as the file wrote them."""
+def record(files: list[ParsedFile], rows: Rows, found: list[pd.DataFrame]) -> None:
+    """Put the failures of the batch's rows of one kind (of every shard) on their files (`rows`'
+    files, in order), each file's in the order one check of all its rows finds them (by rule,
+    then row), with the cells as the file wrote them."""
     found = [f for f in found if len(f)]
     if not found:
         return
     every = pd.concat(found, ignore_index=True)
-    at = every["position"].to_numpy(dtype=np.int64)
-    every["file"] = frame["source_file"].cat.codes.to_numpy(dtype=np.int64)[at]
-    every["row"] = frame[POSITION].to_numpy(dtype=np.int64)[at]
+    every["file"], every["row"] = rows.located(every["position"].to_numpy(dtype=np.int64))
     every = every.sort_values(["file", "rank", "row"], kind="stable")
-    for code, group in every.groupby("file", sort=True):
-        p = files[int(code)]
-        rows = group["row"].to_numpy(dtype=np.int64)
+    for index, group in every.groupby("file", sort=True):
+        p = files[int(index)]
+        rows_of = group["row"].to_numpy(dtype=np.int64)
         columns = [p.dialect.source_of(c) for c in group["column"]] if p.dialect else list(group["column"])
-        values = _raw_values(p, rows, columns)
-        errors = pd.DataFrame({"row": rows, "column": columns, "value": values, "reason": group["reason"].to_numpy()})
+        values = _raw_values(p, rows_of, columns)
+        errors = pd.DataFrame(
+            {"row": rows_of, "column": columns, "value": values, "reason": group["reason"].to_numpy()}
+        )
         p.errors = pd.concat([p.errors, errors], ignore_index=True)
 
 

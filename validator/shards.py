@@ -9,14 +9,18 @@ The batch-wide step runs shard by shard (validator.batch) over each shard's rows
 tables and copies are a shard's, not the batch's: at 10M items the whole-batch ones grew faster
 than the batch (issue 39).
 
-A shard is a set of positions in the batch's rows of a kind, ascending, never a reordered copy:
-what each shard decides (a row failed, a row is held) is put back as a mask over the batch's rows,
-which are then filtered once, in batch order. What is not shard-local is decided over the batch:
+A shard is a set of positions in the batch's rows of a kind, ascending, never a reordered copy.
+The batch's rows stay in their files' frames (`Rows`) until the end: a shard gathers its rows from
+them, what it decides (a row failed, a row is held) is put back as a mask over the batch's rows,
+and the files' rows that are kept are stacked once, in batch order (a stacked copy of the batch
+up front, then a filtered one, was two whole-batch copies). What is not shard-local is decided over the batch:
 item keys of an item's own id (thelook's `id:<id>`) may repeat under another order
 (validator.batch judges them before the shards), and the pending set is split by the same hash.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,6 +28,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core import cells
 from ecompipe.core.arrow import arrow_column
+from validator.columns import stacked
 
 SHARD_ROWS = 1 << 20  # a batch is split so that no shard holds more order and item rows than this
 
@@ -37,14 +42,67 @@ def count_for(rows: int, shard_rows: int = SHARD_ROWS) -> int:
     return shards
 
 
-def positions(order_ids: pd.Series, count: int) -> list[np.ndarray]:
-    """Each shard's rows (ascending positions) of a column of order ids. Each distinct id is
-    hashed once (a batch's items name each order several times); a missing id counts as ''."""
-    if count == 1 or not len(order_ids):
-        return [np.arange(len(order_ids))] + [np.zeros(0, np.int64)] * (count - 1)
-    encoded = pc.dictionary_encode(arrow_column(order_ids))
-    of_id = cells.buckets_of(pd.Series(encoded.dictionary.to_pandas(), dtype="str"), count)
+def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:
+    """Each shard's rows (ascending positions among all the rows, the columns one after another)
+    of these columns of order ids. Each distinct id of a column is hashed once (a batch's items
+    name each order several times); a missing id counts as ''."""
+    total = sum(len(c) for c in order_ids)
+    if count == 1 or not total:
+        return [np.arange(total)] + [np.zeros(0, np.int64)] * (count - 1)
     missing = int(cells.buckets_of(pd.Series([""], dtype="str"), count)[0])
-    of_row = np.append(of_id, missing)[np.asarray(encoded.indices.fill_null(len(of_id)), dtype=np.int64)]
+    of_row = np.concatenate([_shard_of(c, count, missing) for c in order_ids])
     order = np.argsort(of_row, kind="stable")
     return np.split(order, np.cumsum(np.bincount(of_row, minlength=count))[:-1])
+
+
+def _shard_of(order_ids: pd.Series, count: int, missing: int) -> np.ndarray:
+    if not len(order_ids):
+        return np.zeros(0, np.int64)
+    encoded = pc.dictionary_encode(arrow_column(order_ids))
+    of_id = cells.buckets_of(pd.Series(encoded.dictionary.to_pandas(), dtype="str"), count)
+    return np.append(of_id, missing)[np.asarray(encoded.indices.fill_null(len(of_id)), dtype=np.int64)]
+
+
+@dataclass
+class Rows:
+    """The batch's rows of one kind, left in their files' frames: file i's rows `rows[i]`
+    (positions in its frame) are the batch's positions `starts[i]`..`starts[i+1]`-1, in batch order."""
+
+    frames: list[pd.DataFrame]
+    rows: list[np.ndarray]
+    position: str  # the column `frame` and `kept` give each row's position in its file
+
+    def __post_init__(self) -> None:
+        self.starts = np.concatenate(([0], np.cumsum([len(r) for r in self.rows]))).astype(np.int64)
+        self.names = list(self.frames[0].columns)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def column(self, name: str) -> list[pd.Series]:
+        """The column of each file, at the rows taken."""
+        return [f[name].take(r) for f, r in zip(self.frames, self.rows, strict=True)]
+
+    def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(file, position in the file's frame) of the batch's positions `at`."""
+        file = np.searchsorted(self.starts, at, side="right") - 1
+        return file, np.concatenate(self.rows)[at] if len(self.rows) else at
+
+    def frame(self, at: np.ndarray, columns: list[str]) -> pd.DataFrame:
+        """These columns of the rows at the batch's (ascending) positions `at`, with their
+        position in their file, index 0..n-1."""
+        cut = np.searchsorted(at, self.starts)
+        local = [self.rows[i][at[cut[i] : cut[i + 1]] - self.starts[i]] for i in range(len(self.frames))]
+        out = {c: _joined([f[c].take(r) for f, r in zip(self.frames, local, strict=True)]) for c in columns}
+        out[self.position] = pd.Series(np.concatenate(local) if local else at, dtype="int64")
+        return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
+
+    def kept(self, keep: np.ndarray) -> pd.DataFrame:
+        """The rows `keep` marks (a mask over the batch's positions), as one frame in batch order
+        with their position in their file; the files' frames are left without columns."""
+        local = [r[keep[a:b]] for r, a, b in zip(self.rows, self.starts[:-1], self.starts[1:], strict=True)]
+        return stacked(self.frames, local, self.position)
+
+
+def _joined(parts: list[pd.Series]) -> pd.Series:
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)

@@ -96,7 +96,7 @@ def test_shards_are_the_cells_buckets_of_each_order_in_batch_order(ids: list[str
     """Every row in exactly one shard, each shard's rows ascending, and an order's rows in the shard
     that is its cell bucket under `count` buckets (a missing id counts as '')."""
     order_ids = pd.Series(ids, dtype="str")
-    at = shards.positions(order_ids, count)
+    at = shards.positions([order_ids], count)
     assert len(at) == count
     assert sorted(np.concatenate(at).tolist()) == list(range(len(ids)))
     expected = cells.buckets_of(order_ids.fillna(""), count) if count > 1 else np.zeros(len(ids), np.int64)
