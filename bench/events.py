@@ -3,7 +3,7 @@ end to end through moto's server (`ecompipe emulator` in its own process): produ
 with the real handler, and `ecompipe events demo --count N` as a user runs it.
 
     python bench/events.py                              # 20k pure, 2,000 end to end, demo 5,000
-    python bench/events.py --e2e 5000 --demo 5000 --append docs/benchmarks.md
+    python bench/events.py --e2e 5000 --demo 5000 --append docs/benchmarks-history.md
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The benchmark: generate batches at several sizes and measure, on the same files, the pyarrow
 floor, the DuckDB peer, ecompipe's validate+transform stages, `ecompipe validate` and `ecompipe
 run` end to end; then `ecompipe run` on sample_data and the history growth (bench/history.py).
-Prints every ratio of issue #18 against its target and appends them to docs/benchmarks.md.
+Prints every ratio of issue #18 against its target and appends them to docs/benchmarks-history.md.
 
     python bench/run.py                          # 100k, 1M, 10M order items (10M takes a while)
-    python bench/run.py --sizes 100k,1M --append docs/benchmarks.md
+    python bench/run.py --sizes 100k,1M --append docs/benchmarks-history.md
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ ITEMS_PER_CSV_MIB = 3_000_000 / 122.2  # the measured batch: 3M items in 122 MiB
 REQUEST_S = 0.02  # one S3 or DynamoDB request's latency inside a region: ASSUMED, not measured here
 # A rebuild in cells, what a transform task does: its compute (no lease) and its write (what takes
 # turns on a date's lease), seconds per CSV MiB of the batch. `python bench/write_share.py --items
-# 1000000 --batches 3` (docs/benchmarks.md, 2026-12-06 15:49): two measured batches of 1M items
+# 1000000 --batches 3` (docs/benchmarks-history.md, 2026-12-06 15:49): two measured batches of 1M items
 # into one date computed in 7.1 s and wrote in 1.25 s in all. (The in-memory stage `transform_s`
 # measured below leaves out the cells' reads, encoding and writes: it is 4x faster.)
 _WRITE_SHARE_MIB = 2 * 1_000_000 / ITEMS_PER_CSV_MIB

@@ -47,6 +47,7 @@ def validate_batch(
     exact: bool = False,
     parsed_before: Mapping[str, ParsedFile] | None = None,
     shard_rows: int = shards.SHARD_ROWS,
+    report_only: bool = False,
 ) -> BatchValidation:
     """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages.
     `exact`: read with the csv module and parse cell by cell: the slow reference path, which the
@@ -54,7 +55,9 @@ def validate_batch(
     `parsed_before`: files already parsed by `parse_file` (by key; a fanned-out run's parts): the
     batch-wide checks below are the same whoever parsed them. `shard_rows`: the most order and
     item rows the batch-wide step takes at once (validator.shards); the outcome is the same for
-    any value."""
+    any value. `report_only`: the report and the pending set alone, as `ecompipe validate` prints
+    them: the accepted rows are counted, not staged, and the rejected rows not written out
+    (`staged` and `rejected_rows` are empty)."""
     today = now.date().isoformat()
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
@@ -96,11 +99,19 @@ def validate_batch(
     new_pending = rows[ORDER_ITEMS].frame(held_at, rows[ORDER_ITEMS].names)
     new_pending["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
     brought = _brought(rows[ORDER_ITEMS], ~bad[ORDER_ITEMS], pending_before)
-    staged = {
-        ORDERS: pending.staged_rows(rows[ORDERS].kept(~bad[ORDERS])),
-        PRODUCTS: pending.staged_rows(rows[PRODUCTS].kept(~bad[PRODUCTS])),
-        ORDER_ITEMS: pending.staged_rows(rows[ORDER_ITEMS].kept(~bad[ORDER_ITEMS] & (why == 0))),
-    }
+    accepted = {ORDERS: ~bad[ORDERS], PRODUCTS: ~bad[PRODUCTS], ORDER_ITEMS: ~bad[ORDER_ITEMS] & (why == 0)}
+    per_file = dict.fromkeys(map(str, file_keys.categories), 0)
+    for kind in KINDS:
+        per_file.update({p.key: n for p, n in zip(files_of[kind], rows[kind].counts(accepted[kind]), strict=False)})
+    # the batch's orders that the pending set's items and the held ones name: what carrying the
+    # pending set and its waits ask of the known orders besides the store's
+    named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
+    order_ids = known_orders
+    if any(len(n) for n in named):
+        own = rows[ORDERS].frame(np.flatnonzero(accepted[ORDERS]), ["order_id"])["order_id"]
+        order_ids = order_ids.union(pd.Index(own[isin(own, pd.concat(named, ignore_index=True))]))
+    kinds = () if report_only else (ORDERS, PRODUCTS, ORDER_ITEMS)
+    staged = {k: pending.staged_rows(rows[k].kept(accepted[k])) for k in kinds}
     for p in parsed:
         if p.kind == ORDER_ITEMS and p.frame is not None:
             mine = new_pending[new_pending["source_file"] == p.key]
@@ -108,11 +119,6 @@ def validate_batch(
                 {k: mine[c].to_numpy() for k, c in PENDING_OF_FILE.items()}, columns=list(PENDING_OF_FILE)
             )
 
-    # the batch's orders that the pending set's items and the held ones name: what carrying the
-    # pending set and its waits ask of the known orders besides the store's
-    named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
-    own = staged[ORDERS]["order_id"]
-    order_ids = known_orders.union(pd.Index(own[isin(own, pd.concat(named, ignore_index=True))]))
     # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
     # recovery re-run) replaces its old copy, whether it resolves now or is held again
     held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
@@ -122,7 +128,7 @@ def validate_batch(
     report = build_report(
         batch_id,
         parsed,
-        _per_file([staged[ORDERS], staged[PRODUCTS], staged[ORDER_ITEMS]], file_keys),
+        per_file,
         carried_counts=carried.counts,
         pending_after=len(pending_after),
         expired=len(carried.expired),
@@ -134,7 +140,9 @@ def validate_batch(
         staged=staged,
         resolved=carried.resolved,
         held=held,
-        rejected_rows={p.name: _rejected_rows(p) for p in parsed if p.raw is not None and _has_rejections(p)},
+        rejected_rows={
+            p.name: _rejected_rows(p) for p in parsed if p.raw is not None and _has_rejections(p) and not report_only
+        },
         malformed={p.key: p.malformed for p in parsed if p.malformed is not None},
         pending=pending_after,
         expired=carried.expired,
@@ -184,20 +192,6 @@ def _pending_ids(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
         return [pd.Series([], dtype="str") for _ in range(count)]
     ids = before["order_id"].astype("str").reset_index(drop=True)
     return [ids.take(a) for a in shards.positions([ids], count)]
-
-
-def _per_file(frames: list[pd.DataFrame], file_keys: pd.CategoricalDtype) -> dict[str, int]:
-    """How many rows of these frames each file holds (their file column's codes counted: no
-    whole-batch concatenation of the column)."""
-    counts = np.zeros(len(file_keys.categories), dtype=np.int64)
-    for frame in frames:
-        column = frame["source_file"]
-        if len(column):
-            codes = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else None
-            if codes is None:
-                codes = file_keys.categories.get_indexer(column.astype("str"))
-            counts += np.bincount(codes, minlength=len(counts))
-    return {str(k): int(n) for k, n in zip(file_keys.categories, counts, strict=True)}
 
 
 def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:

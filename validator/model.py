@@ -81,7 +81,8 @@ class ParsedFile:
 
 @dataclass
 class BatchValidation:
-    staged: dict[str, pd.DataFrame]  # the batch's own accepted rows, by kind (the file column a category)
+    # the batch's own accepted rows, by kind (the file column a category); none when report_only
+    staged: dict[str, pd.DataFrame]
     resolved: pd.DataFrame  # items held by earlier batches that this one resolves (committed with it)
     held: pd.DataFrame  # the batch's own items held for an unknown order or product, with their reason
     rejected_rows: dict[str, pd.DataFrame]

@@ -97,6 +97,10 @@ class Rows:
         out[self.position] = pd.Series(np.concatenate(local) if local else at, dtype="int64")
         return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
 
+    def counts(self, keep: np.ndarray) -> list[int]:
+        """How many of each file's rows `keep` marks (a mask over the batch's positions)."""
+        return [int(np.count_nonzero(keep[a:b])) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
+
     def kept(self, keep: np.ndarray) -> pd.DataFrame:
         """The rows `keep` marks (a mask over the batch's positions), as one frame in batch order
         with their position in their file; the files' frames are left without columns."""

@@ -19,7 +19,6 @@ from ecompipe.batch.commit import Commit, recheck_if_stale
 from ecompipe.batch.leases import Leases
 from ecompipe.batch.resources import Resources
 from ecompipe.core import layout
-from ecompipe.core.errors import EcompipeError
 
 
 @dataclass
@@ -32,34 +31,6 @@ class RunResult:
     @property
     def affected_dates(self) -> list[str]:
         return list(self.transform["affected_dates"]) if self.transform else []
-
-
-def csv_files(directory: Path) -> list[Path]:
-    """The CSV files under directory (recursively; .csv or gzip-compressed .csv.gz), sorted; file
-    names must be unique."""
-    if not directory.is_dir():
-        raise EcompipeError(f"{directory} is not a directory")
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and layout.is_csv(p.name))
-    seen: dict[str, Path] = {}
-    for p in files:
-        if p.name in seen:
-            raise EcompipeError(f"two files are named {p.name}: {seen[p.name]} and {p}; incoming/ keys must be unique")
-        seen[p.name] = p
-    return files
-
-
-def json_files(directory: Path) -> list[Path]:
-    """The JSON (sales) files under directory (recursively), sorted."""
-    return sorted(p for p in directory.rglob("*") if p.is_file() and layout.is_sales_file(p.name))
-
-
-def other_files(directory: Path) -> list[Path]:
-    """The files under directory that are neither CSV nor JSON sales files: not taken by a run."""
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file() and not layout.is_csv(p.name) and not layout.is_sales_file(p.name)
-    )
 
 
 def upload(bucket: Bucket, files: list[Path]) -> list[ObjectInfo]:

@@ -70,7 +70,7 @@ def run(
     With one worker no batch fans out; with more, one of at least ECOMPIPE_FAN_OUT_MIN_MB does.
     """
     from ecompipe.batch.accounting import unaccounted
-    from ecompipe.batch.pipeline import csv_files, json_files, other_files
+    from ecompipe.cli.inputs import csv_files, json_files, other_files
 
     directory = directory or DEFAULT_DATA
     if not directory.is_dir():

@@ -66,7 +66,7 @@ def validate(directory: Path, report_path: Path | None) -> None:
     """
     from ecompipe.aws.manifests import batch_id_for
     from ecompipe.aws.objects import ObjectInfo
-    from ecompipe.batch.pipeline import csv_files
+    from ecompipe.cli.inputs import csv_files
     from validator.batch import InputFile, Known, validate_batch
 
     try:
@@ -92,6 +92,7 @@ def validate(directory: Path, report_path: Path | None) -> None:
         now=datetime.now(UTC),
         max_pending_age_days=settings.pending_max_age_days,
         examples=settings.report_examples,
+        report_only=True,  # the report is all this command shows
     )
     report = result.report
     if report_path:
@@ -155,7 +156,7 @@ def serve(host: str, port: int, demo: bool, endpoint_url: str | None) -> None:
         raise click.UsageError(
             f"ecompipe serve needs the local extra ({exc.name} is missing): pip install -e '.[local]'"
         ) from None
-    from ecompipe.batch.pipeline import csv_files
+    from ecompipe.cli.inputs import csv_files
     from ecompipe.cli.run import resources_on, upload_and_run
 
     settings = settings_for(endpoint_url)

@@ -4,7 +4,7 @@ glibc's malloc gives every block above 32 MiB (a column of 4M+ rows) its own map
 to the system when freed, so the next such block is fresh memory the kernel must zero page by page
 on first touch. On the machines measured (Firecracker VMs, as Fargate's tasks are), first touch
 cost more than the work: at 10M order items validation's batch-wide step spent 17 s of its 28 s
-in the kernel (docs/benchmarks.md, "Memory the tasks free, kept"). A task is one process doing one batch
+in the kernel (docs/benchmarks-history.md, "Memory the tasks free, kept"). A task is one process doing one batch
 and exiting, so it keeps what it frees: no mappings of their own for large blocks, no trimming of
 the heap below 2 GiB free, one arena (the tasks' threads move data, the GIL serialises the rest).
 

@@ -40,6 +40,8 @@ def test_a_batch_in_shards_gives_the_outcome_of_one(name: str) -> None:
     whole = validate_batch("b", files, Known(), None, now=NOW)
     assert whole.report["totals"]["rows_read"] > 0
     _same(whole, validate_batch("b", files, Known(), None, now=NOW, shard_rows=50))
+    alone = validate_batch("b", files, Known(), None, now=NOW, report_only=True)
+    assert alone.report == whole.report and alone.staged == {} and alone.rejected_rows == {}
 
 
 @pytest.mark.parametrize("name", ["generated_seed", "generated_thelook", "lab"])
