@@ -68,31 +68,36 @@ def validate_batch(
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
     count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
+    for kind in KINDS if count == 1 else (PRODUCTS,):  # one shard: every row at once, stacked once
+        rows[kind].stack()
     at = {kind: shards.positions(rows[kind].column("order_id"), count) for kind in (ORDERS, ORDER_ITEMS)}
     at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]  # (the catalogue's rows are few: one shard)
     # item keys of an item's own id may repeat under another order, in another shard: judged over the batch
-    by_id = count > 1 and any(f["item_id"].notna().any() for f in rows[ORDER_ITEMS].frames)
+    by_id = count > 1 and any(c.notna().any() for c in rows[ORDER_ITEMS].column("item_id"))
     key_firsts = {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
     # first pass, shard by shard: the row rules
     found = {kind: [checks.failed(kind, rows[kind], a, today, key_firsts[kind]) for a in at[kind]] for kind in KINDS}
     bad = {kind: _marked(len(rows[kind]), found[kind]) for kind in KINDS}
-    ok = {kind: [a[~bad[kind][a]] for a in at[kind]] for kind in KINDS}
     # the orders the shards' items and the pending set name beyond each shard's own: looked up at once
     held_before = _pending_ids(pending_before, count)
-    referenced = [_referenced(rows, ok, s, held_before[s]) for s in range(count)]
+    shard = [(_shard_rows(rows, at, s), held_before[s]) for s in range(count)]
+    referenced = [
+        _referenced(orders, items, ~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]], held)
+        for s, ((orders, items), held) in enumerate(shard)
+    ]
     known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(referenced)), dtype="str"))
-    products = rows[PRODUCTS].frame(ok[PRODUCTS][0], ["product_id"])["product_id"]
+    products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
     product_ids = known.product_ids.union(pd.Index(products.unique()))
-    # second pass: references and warnings, shard by shard
+    # second pass: references and warnings, shard by shard, over its rows with the failed ones masked
     why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)  # 1: unknown order, 2: unknown product, 3: both
     warned = []
-    for s in range(count):
-        orders = rows[ORDERS].frame(ok[ORDERS][s], consistency.ORDER_COLUMNS)
-        items = rows[ORDER_ITEMS].frame(ok[ORDER_ITEMS][s], [*consistency.ITEM_COLUMNS, "product_id"])
-        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), orders["order_id"]], ignore_index=True)
+    for s, ((orders, items), _) in enumerate(shard):
+        ok_orders, ok_items = ~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]
+        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), orders["order_id"][ok_orders]], ignore_index=True)
         held = pending.why_held(items["order_id"], order_ids) + 2 * pending.why_held(items["product_id"], product_ids)
-        why[ok[ORDER_ITEMS][s]] = held
-        warned.append(consistency.warnings_of(orders, items[held == 0], items[held > 0]))
+        why[at[ORDER_ITEMS][s]] = held * ok_items
+        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items))
+    del shard
     for kind in KINDS:
         checks.record(files_of[kind], rows[kind], found[kind])
     held_at = np.flatnonzero(why > 0)
@@ -108,8 +113,9 @@ def validate_batch(
     named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
     order_ids = known_orders
     if any(len(n) for n in named):
-        own = rows[ORDERS].frame(np.flatnonzero(accepted[ORDERS]), ["order_id"])["order_id"]
-        order_ids = order_ids.union(pd.Index(own[isin(own, pd.concat(named, ignore_index=True))]))
+        own = pd.concat(rows[ORDERS].column("order_id"), ignore_index=True)
+        own = own[accepted[ORDERS] & isin(own, pd.concat(named, ignore_index=True)).to_numpy()]
+        order_ids = order_ids.union(pd.Index(own))
     kinds = () if report_only else (ORDERS, PRODUCTS, ORDER_ITEMS)
     staged = {k: pending.staged_rows(rows[k].kept(accepted[k])) for k in kinds}
     for p in parsed:
@@ -278,11 +284,22 @@ def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
     return rows.sort_values("line", kind="stable").reset_index(drop=True)
 
 
-def _referenced(rows: dict[str, shards.Rows], ok: dict[str, list[np.ndarray]], s: int, held: pd.Series) -> np.ndarray:
-    """The order ids shard `s`'s accepted items and pending items name, but for the shard's own
-    accepted orders (each id hashed once, by Arrow)."""
-    named = [rows[ORDER_ITEMS].frame(ok[ORDER_ITEMS][s], ["order_id"])["order_id"], held]
-    columns = [arrow_column(f.astype("str")).cast(pa.large_string()) for f in named]
-    ids = pc.unique(pa.chunked_array(columns, type=pa.large_string())).drop_null()
-    own = arrow_column(rows[ORDERS].frame(ok[ORDERS][s], ["order_id"])["order_id"].astype("str"))
+def _shard_rows(
+    rows: dict[str, shards.Rows], at: dict[str, list[np.ndarray]], s: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shard `s`'s orders and items, with what the second pass reads of them (the stacked columns
+    themselves when the batch is one shard)."""
+    orders = rows[ORDERS].frame(at[ORDERS][s], consistency.ORDER_COLUMNS, position=False)
+    items = rows[ORDER_ITEMS].frame(at[ORDER_ITEMS][s], [*consistency.ITEM_COLUMNS, "product_id"], position=False)
+    return orders, items
+
+
+def _referenced(
+    orders: pd.DataFrame, items: pd.DataFrame, ok_orders: np.ndarray, ok_items: np.ndarray, held: pd.Series
+) -> np.ndarray:
+    """The order ids a shard's accepted items and pending items name, but for its own accepted
+    orders (each id hashed once, by Arrow)."""
+    named = [arrow_column(items["order_id"]).filter(pa.array(ok_items)), arrow_column(held.astype("str"))]
+    ids = pc.unique(pa.chunked_array([c.cast(pa.large_string()) for c in named], type=pa.large_string())).drop_null()
+    own = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
     return np.asarray(ids.filter(pc.invert(pc.is_in(ids, value_set=own))).to_pylist(), dtype=object)

@@ -20,7 +20,7 @@ def failed(kind: str, rows: Rows, at: np.ndarray, today: str, firsts: np.ndarray
     are found among them: every failure as (position, column, reason, rank). `firsts`: over all
     the batch's rows, whether each row's key is the first of its key, when that is decided over
     more rows than these."""
-    frame = rows.frame(at, list(schema(kind, today).columns))
+    frame = rows.frame(at, list(schema(kind, today).columns), position=False)
     found = failures(kind, frame, today, None if firsts is None else firsts[at])
     index = found["index"].to_numpy(dtype=np.int64)
     return pd.DataFrame(

@@ -15,26 +15,40 @@ ORDER_COLUMNS = ["order_id", "total_amount_cents", "num_of_item", "source_file",
 ITEM_COLUMNS = ["order_id", "quantity", "unit_price_cents"]  # what warnings_of reads
 
 
-def warnings_of(orders: pd.DataFrame, items: pd.DataFrame, held: pd.DataFrame) -> list[dict]:
+def warnings_of(
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    orders_counted: np.ndarray | None = None,
+    items_counted: np.ndarray | None = None,
+) -> list[dict]:
     """The warnings of these orders (of the batch, or of a shard: an order's items are in its
-    shard), judged on the items this batch holds of each: its accepted `items` and `held` ones.
-    Whole columns are read, never concatenated or copied: only the orders that warn are taken
-    (a copy of every order with its sums was ~0.5 GiB at 10M items, at the task's peak)."""
-    rows = (items, held)
-    # each item's order by position among the orders (accepted order ids are unique)
-    ids = pa.chunked_array([arrow_column(r["order_id"]) for r in rows], type=pa.large_string())
-    at = pc.index_in(ids, value_set=arrow_column(orders["order_id"]))
+    shard), judged on the items this batch holds of each, accepted or held. `orders_counted` and
+    `items_counted` (masks; all when None) say which rows are the batch's accepted ones, so a
+    caller's frames need not be filtered first. Whole columns are read, never concatenated or
+    copied: only the orders that warn are taken (a copy of every order with its sums was ~0.5 GiB
+    at 10M items, at the task's peak)."""
+    counted = np.ones(len(orders), bool) if orders_counted is None else np.asarray(orders_counted, bool)
+    of_orders = np.flatnonzero(counted)
+    # each item's order by position among the counted orders (their ids are unique)
+    ids = arrow_column(orders["order_id"]).filter(pa.array(counted))
+    at = pc.index_in(arrow_column(items["order_id"]), value_set=ids)
     found = np.asarray(at.is_valid(), dtype=bool)
-    quantity = np.concatenate([r["quantity"].to_numpy(dtype="int64") for r in rows])[found]
-    price = np.concatenate([r["unit_price_cents"].to_numpy(dtype="int64") for r in rows])[found]
+    if items_counted is not None:
+        found &= np.asarray(items_counted, bool)
+    quantity = items["quantity"].to_numpy(dtype="int64", na_value=0)[found]
+    price = items["unit_price_cents"].to_numpy(dtype="int64", na_value=0)[found]
     lines = {"items": np.ones(len(quantity), dtype=np.int64), "units": quantity, "cents": quantity * price}
-    per_order = money_frames.exact_sums_at(np.asarray(at.drop_null(), dtype=np.int64), len(orders), lines)
-    per_order.index = orders.index
-    counted = per_order["items"] > 0
-    amount = counted & money_frames.differ_by_more_than(orders["total_amount_cents"], per_order["cents"], 1)
-    count = counted & orders["num_of_item"].notna() & (orders["num_of_item"] != per_order["items"])
-    amount_rows = orders[amount].assign(cents=per_order["cents"][amount])
-    count_rows = orders[count].assign(items=per_order["items"][count])
+    positions = np.asarray(at.fill_null(0), dtype=np.int64)[found]
+    per_order = money_frames.exact_sums_at(positions, len(of_orders), lines)
+    total = orders["total_amount_cents"].take(of_orders).reset_index(drop=True)
+    number = orders["num_of_item"].take(of_orders).reset_index(drop=True)
+    with_items = per_order["items"] > 0
+    amount = with_items & money_frames.differ_by_more_than(total, per_order["cents"], 1)
+    count = with_items & number.notna() & (number != per_order["items"])
+    amount_rows = orders.take(of_orders[amount.to_numpy()]).assign(cents=per_order["cents"][amount].to_numpy())
+    count_rows = orders.take(of_orders[count.to_numpy(dtype=bool)]).assign(
+        items=per_order["items"][count.to_numpy(dtype=bool)].to_numpy()
+    )
     out: list[dict] = []
     for r in amount_rows.itertuples():
         out.append(

@@ -28,9 +28,9 @@ import pyarrow.compute as pc
 
 from ecompipe.core import cells
 from ecompipe.core.arrow import arrow_column
-from validator.columns import stacked
+from validator.columns import kept, stacked
 
-SHARD_ROWS = 1 << 20  # a batch is split so that no shard holds more order and item rows than this
+SHARD_ROWS = 1 << 21  # a batch is split so that no shard holds more order and item rows than this
 
 
 def count_for(rows: int, shard_rows: int = SHARD_ROWS) -> int:
@@ -66,11 +66,14 @@ def _shard_of(order_ids: pd.Series, count: int, missing: int) -> np.ndarray:
 @dataclass
 class Rows:
     """The batch's rows of one kind, left in their files' frames: file i's rows `rows[i]`
-    (positions in its frame) are the batch's positions `starts[i]`..`starts[i+1]`-1, in batch order."""
+    (positions in its frame) are the batch's positions `starts[i]`..`starts[i+1]`-1, in batch order.
+    A batch of one shard stacks them at once (`stack`): its one shard is every row, read from the
+    stacked frame without a copy, and a stacked frame that keeps every row is staged as it is."""
 
     frames: list[pd.DataFrame]
     rows: list[np.ndarray]
     position: str  # the column `frame` and `kept` give each row's position in its file
+    whole: pd.DataFrame | None = None  # the rows stacked in batch order (`stack`), with `position`
 
     def __post_init__(self) -> None:
         self.starts = np.concatenate(([0], np.cumsum([len(r) for r in self.rows]))).astype(np.int64)
@@ -79,22 +82,37 @@ class Rows:
     def __len__(self) -> int:
         return int(self.starts[-1])
 
+    def stack(self) -> None:
+        """Stack the rows in batch order now, the files' frames given up column by column."""
+        self.whole = stacked(self.frames, self.rows, self.position)
+        self.frames = []
+
     def column(self, name: str) -> list[pd.Series]:
         """The column of each file, at the rows taken."""
+        if self.whole is not None:
+            return [self.whole[name]]
         return [f[name].take(r) for f, r in zip(self.frames, self.rows, strict=True)]
 
     def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(file, position in the file's frame) of the batch's positions `at`."""
         file = np.searchsorted(self.starts, at, side="right") - 1
+        if self.whole is not None:
+            return file, self.whole[self.position].to_numpy(dtype=np.int64)[at]
         return file, np.concatenate(self.rows)[at] if len(self.rows) else at
 
-    def frame(self, at: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    def frame(self, at: np.ndarray, columns: list[str], position: bool = True) -> pd.DataFrame:
         """These columns of the rows at the batch's (ascending) positions `at`, with their
-        position in their file, index 0..n-1."""
+        position in their file unless `position` is False, index 0..n-1."""
+        if self.whole is not None:
+            chosen = self.whole[[*columns, self.position] if position else columns]
+            if len(at) == len(self.whole):  # every row, in order: the stacked columns themselves
+                return chosen
+            return pd.DataFrame({c: chosen[c].take(at).reset_index(drop=True) for c in chosen.columns})
         cut = np.searchsorted(at, self.starts)
         local = [self.rows[i][at[cut[i] : cut[i + 1]] - self.starts[i]] for i in range(len(self.frames))]
         out = {c: _joined([f[c].take(r) for f, r in zip(self.frames, local, strict=True)]) for c in columns}
-        out[self.position] = pd.Series(np.concatenate(local) if local else at, dtype="int64")
+        if position:
+            out[self.position] = pd.Series(np.concatenate(local) if local else at, dtype="int64")
         return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
 
     def counts(self, keep: np.ndarray) -> list[int]:
@@ -103,7 +121,10 @@ class Rows:
 
     def kept(self, keep: np.ndarray) -> pd.DataFrame:
         """The rows `keep` marks (a mask over the batch's positions), as one frame in batch order
-        with their position in their file; the files' frames are left without columns."""
+        with their position in their file; the files' (or the stacked) frames are left without
+        columns."""
+        if self.whole is not None:
+            return kept(self.whole, np.flatnonzero(keep))
         local = [r[keep[a:b]] for r, a, b in zip(self.rows, self.starts[:-1], self.starts[1:], strict=True)]
         return stacked(self.frames, local, self.position)
 

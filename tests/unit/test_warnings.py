@@ -71,7 +71,7 @@ def test_warnings_are_each_order_against_the_items_the_batch_holds_of_it(orders:
     order), as per-order sums in Python over the batch's items and its held items; items of
     orders not in the batch count for none."""
     o, i, h = _frames(orders, items, held)
-    found = _warnings(o, i, h)
+    found = _warnings(o, pd.concat([i, h], ignore_index=True))
     expected = _reference(o, i, h)
     assert [(w["type"], w["order_id"], w["line"]) for w in found] == [e[:3] for e in expected]
     assert all(e[3] in w["message"] for w, e in zip(found, expected, strict=True))
