@@ -97,7 +97,7 @@ def validate_batch(
         held = pending.why_held(items["order_id"], order_ids) + 2 * pending.why_held(items["product_id"], product_ids)
         why[at[ORDER_ITEMS][s]] = held * ok_items
         warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items))
-    del shard
+    del shard, orders, items  # (views of the rows: the staged copies below free the columns as they go)
     for kind in KINDS:
         checks.record(files_of[kind], rows[kind], found[kind])
     held_at = np.flatnonzero(why > 0)
