@@ -68,7 +68,8 @@ def validate_batch(
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
     count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
-    for kind in KINDS if count == 1 else (PRODUCTS,):  # one shard: every row at once, stacked once
+    # one shard: every row at once, stacked once (a report alone reads its rows where they are)
+    for kind in KINDS if count == 1 and not report_only else (PRODUCTS,):
         rows[kind].stack()
     at = {kind: shards.positions(rows[kind].column("order_id"), count) for kind in (ORDERS, ORDER_ITEMS)}
     at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]  # (the catalogue's rows are few: one shard)
