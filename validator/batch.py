@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import first_of_each, isin
-from validator import checks, compressed, consistency, pending, reasons, shards
+from validator import checks, compressed, consistency, pending, reasons, rejected, shards
 from validator.dialects import (
     CANONICAL_COLUMNS,
     ORDER_ITEMS,
@@ -148,7 +148,9 @@ def validate_batch(
         resolved=carried.resolved,
         held=held,
         rejected_rows={
-            p.name: _rejected_rows(p) for p in parsed if p.raw is not None and _has_rejections(p) and not report_only
+            p.name: rejected.rows_of(p)
+            for p in parsed
+            if p.raw is not None and rejected.has_rejections(p) and not report_only
         },
         malformed={p.key: p.malformed for p in parsed if p.malformed is not None},
         pending=pending_after,
@@ -244,45 +246,6 @@ def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
         source = pd.Categorical.from_codes(np.full(len(p.frame), code), dtype=file_keys)
         p.frame = p.frame.assign(source_file=source, source_line=p.raw.lines)
     return p
-
-
-def _has_rejections(p: ParsedFile) -> bool:
-    return bool(len(p.errors)) or bool(p.raw and p.raw.ragged)
-
-
-def _rejected_rows(p: ParsedFile) -> pd.DataFrame:
-    """The rejected rows of one file as they were written, with line, reason and detail."""
-    assert p.raw is not None
-    errs = p.errors.drop_duplicates(["row", "reason", "column"])
-    detail = errs["column"].astype("str") + "=" + errs["value"].astype("str").map(repr) + " (" + errs["reason"] + ")"
-    errs = errs.assign(detail=detail)
-    # most rejected rows have one problem: only rows with several go through a Python-level join
-    several = errs["row"].duplicated(keep=False).to_numpy()
-    grouped = errs[~several].set_index("row")[["reason", "detail"]]
-    if several.any():
-        joined = (
-            errs[several]
-            .groupby("row")
-            .agg(reason=("reason", lambda s: ";".join(dict.fromkeys(s))), detail=("detail", "; ".join))
-        )
-        grouped = pd.concat([grouped, joined])
-    grouped = grouped.sort_index()
-    cells = p.raw.rows(grouped.index.to_numpy())
-    rows = pd.DataFrame(
-        {"line": p.raw.lines[grouped.index.to_numpy()], "reason": grouped["reason"], "detail": grouped["detail"]}
-    )
-    rows = pd.concat([rows.reset_index(drop=True), cells.reset_index(drop=True)], axis=1)
-    if p.raw.ragged:
-        ragged = pd.DataFrame(
-            {
-                "line": [r.line for r in p.raw.ragged],
-                "reason": reasons.RAGGED_ROW,
-                "detail": [f"{r.fields} fields, header has {len(p.raw.header)}" for r in p.raw.ragged],
-                "raw": [r.text for r in p.raw.ragged],
-            }
-        )
-        rows = pd.concat([rows, ragged], ignore_index=True)
-    return rows.sort_values("line", kind="stable").reset_index(drop=True)
 
 
 def _shard_rows(

@@ -13,7 +13,6 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
 from ecompipe.aws.claims import Claim
-from ecompipe.aws.clients import endpoint_answers
 from ecompipe.aws.lock import Lease, cli_owner
 from ecompipe.cli import render
 from ecompipe.core import layout
@@ -21,7 +20,6 @@ from ecompipe.core.dates import parse_day
 from ecompipe.core.errors import EcompipeError, LayoutError
 from ecompipe.core.memory import keep_freed_memory
 from ecompipe.core.settings import Settings
-from trigger.sweep import SWEEP_PREFIX
 
 DEFAULT_DATA = Path("sample_data/seed")
 
@@ -39,6 +37,8 @@ def settings_for(endpoint_url: str | None) -> Settings:
         settings = Settings.from_env().with_endpoint(endpoint_url)
     except EcompipeError as exc:
         raise click.UsageError(str(exc)) from None
+    from ecompipe.aws.clients import endpoint_answers  # (boto3: imported by the commands that reach AWS)
+
     if settings.endpoint_url and not endpoint_answers(settings.endpoint_url):
         raise Failure(
             f"nothing answers at {settings.endpoint_url}; start an emulator there (ecompipe emulator --port N) "
@@ -131,6 +131,8 @@ def batch_id_param(_ctx: click.Context, _param: click.Parameter, value: str | No
 def say_waiting(holder: Lease | Claim | None) -> None:
     """Told once when a run waits: for another sweep, for a run that took the same files, or for
     the commit lease of a batch committing."""
+    from trigger.sweep import SWEEP_PREFIX  # (the trigger's code: imported by the commands that run batches)
+
     if holder is None:
         stderr.print("waiting for the lease", style="yellow")
     elif isinstance(holder, Claim):

@@ -1,0 +1,48 @@
+"""A file's rejected rows as people open them: each as the file wrote it, with its line, reasons
+and detail (validator.task writes them to rejected/<batch>/rows/)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from validator import reasons
+from validator.model import ParsedFile
+
+
+def has_rejections(p: ParsedFile) -> bool:
+    return bool(len(p.errors)) or bool(p.raw and p.raw.ragged)
+
+
+def rows_of(p: ParsedFile) -> pd.DataFrame:
+    """The rejected rows of one file as they were written, with line, reason and detail."""
+    assert p.raw is not None
+    errs = p.errors.drop_duplicates(["row", "reason", "column"])
+    detail = errs["column"].astype("str") + "=" + errs["value"].astype("str").map(repr) + " (" + errs["reason"] + ")"
+    errs = errs.assign(detail=detail)
+    # most rejected rows have one problem: only rows with several go through a Python-level join
+    several = errs["row"].duplicated(keep=False).to_numpy()
+    grouped = errs[~several].set_index("row")[["reason", "detail"]]
+    if several.any():
+        joined = (
+            errs[several]
+            .groupby("row")
+            .agg(reason=("reason", lambda s: ";".join(dict.fromkeys(s))), detail=("detail", "; ".join))
+        )
+        grouped = pd.concat([grouped, joined])
+    grouped = grouped.sort_index()
+    cells = p.raw.rows(grouped.index.to_numpy())
+    rows = pd.DataFrame(
+        {"line": p.raw.lines[grouped.index.to_numpy()], "reason": grouped["reason"], "detail": grouped["detail"]}
+    )
+    rows = pd.concat([rows.reset_index(drop=True), cells.reset_index(drop=True)], axis=1)
+    if p.raw.ragged:
+        ragged = pd.DataFrame(
+            {
+                "line": [r.line for r in p.raw.ragged],
+                "reason": reasons.RAGGED_ROW,
+                "detail": [f"{r.fields} fields, header has {len(p.raw.header)}" for r in p.raw.ragged],
+                "raw": [r.text for r in p.raw.ragged],
+            }
+        )
+        rows = pd.concat([rows, ragged], ignore_index=True)
+    return rows.sort_values("line", kind="stable").reset_index(drop=True)
