@@ -40,11 +40,12 @@ def test_a_batch_in_shards_gives_the_outcome_of_one(name: str) -> None:
     whole = validate_batch("b", files, Known(), None, now=NOW)
     assert whole.report["totals"]["rows_read"] > 0
     _same(whole, validate_batch("b", files, Known(), None, now=NOW, shard_rows=50))
-    alone = validate_batch("b", files, Known(), None, now=NOW, report_only=True)
-    assert alone.report == whole.report and alone.staged == {} and alone.rejected_rows == {}
+    if name in ("corpus", "generated_thelook"):  # (a report alone, as `ecompipe validate` prints it)
+        alone = validate_batch("b", files, Known(), None, now=NOW, report_only=True)
+        assert alone.report == whole.report and alone.staged == {} and alone.rejected_rows == {}
 
 
-@pytest.mark.parametrize("name", ["generated_seed", "generated_thelook", "lab"])
+@pytest.mark.parametrize("name", ["generated_seed", "lab"])
 def test_references_resolved_across_shards_against_a_pending_set_and_known_keys(name: str) -> None:
     """Items first (held: their orders come later), then the orders with a pending set, some order
     and product ids already known: what resolves, stays held or is superseded is the same in
