@@ -67,38 +67,12 @@ def validate_batch(
     parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
-    count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
-    # one shard: every row at once, stacked once (a report alone reads its rows where they are)
-    for kind in KINDS if count == 1 and not report_only else (PRODUCTS,):
-        rows[kind].stack()
-    at = {kind: shards.positions(rows[kind].column("order_id"), count) for kind in (ORDERS, ORDER_ITEMS)}
-    at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]  # (the catalogue's rows are few: one shard)
-    # item keys of an item's own id may repeat under another order, in another shard: judged over the batch
-    by_id = count > 1 and any(c.notna().any() for c in rows[ORDER_ITEMS].column("item_id"))
-    key_firsts = {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
+    at, key_firsts = _split(rows, shard_rows, report_only)
     # first pass, shard by shard: the row rules
     found = {kind: [checks.failed(kind, rows[kind], a, today, key_firsts[kind]) for a in at[kind]] for kind in KINDS}
     bad = {kind: _marked(len(rows[kind]), found[kind]) for kind in KINDS}
-    # the orders the shards' items and the pending set name beyond each shard's own: looked up at once
-    held_before = _pending_ids(pending_before, count)
-    shard = [(_shard_rows(rows, at, s), held_before[s]) for s in range(count)]
-    referenced = [
-        _referenced(orders, items, ~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]], held)
-        for s, ((orders, items), held) in enumerate(shard)
-    ]
-    known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(referenced)), dtype="str"))
-    products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
-    product_ids = known.product_ids.union(pd.Index(products.unique()))
-    # second pass: references and warnings, shard by shard, over its rows with the failed ones masked
-    why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)  # 1: unknown order, 2: unknown product, 3: both
-    warned = []
-    for s, ((orders, items), _) in enumerate(shard):
-        ok_orders, ok_items = ~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]
-        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), orders["order_id"][ok_orders]], ignore_index=True)
-        held = pending.why_held(items["order_id"], order_ids) + 2 * pending.why_held(items["product_id"], product_ids)
-        why[at[ORDER_ITEMS][s]] = held * ok_items
-        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items))
-    del shard, orders, items  # (views of the rows: the staged copies below free the columns as they go)
+    # second pass: references and warnings
+    why, warned, order_ids, product_ids = _referencing(rows, at, bad, known, pending_before)
     for kind in KINDS:
         checks.record(files_of[kind], rows[kind], found[kind])
     held_at = np.flatnonzero(why > 0)
@@ -112,7 +86,6 @@ def validate_batch(
     # the batch's orders that the pending set's items and the held ones name: what carrying the
     # pending set and its waits ask of the known orders besides the store's
     named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
-    order_ids = known_orders
     if any(len(n) for n in named):
         own = pd.concat(rows[ORDERS].column("order_id"), ignore_index=True)
         own = own[accepted[ORDERS] & isin(own, pd.concat(named, ignore_index=True)).to_numpy()]
@@ -158,6 +131,49 @@ def validate_batch(
         report=report,
         waits_for=pending.waits_for(pending_after, order_ids, product_ids),
     )
+
+
+def _split(rows: dict[str, shards.Rows], shard_rows: int, report_only: bool) -> tuple[dict, dict]:
+    """Each kind's rows by shard (products: one), and, when item keys of an item's own id may
+    repeat under another order (so in another shard), which item rows are the first of their key
+    in the batch. A batch of one shard stacks its rows at once (but for a report alone, which
+    reads them where they are)."""
+    count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
+    for kind in KINDS if count == 1 and not report_only else (PRODUCTS,):
+        rows[kind].stack()
+    at = {kind: shards.positions(rows[kind].column("order_id"), count) for kind in (ORDERS, ORDER_ITEMS)}
+    at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]
+    by_id = count > 1 and any(c.notna().any() for c in rows[ORDER_ITEMS].column("item_id"))
+    return at, {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
+
+
+def _referencing(
+    rows: dict[str, shards.Rows],
+    at: dict[str, list[np.ndarray]],
+    bad: dict[str, np.ndarray],
+    known: Known,
+    pending_before: pd.DataFrame | None,
+) -> tuple[np.ndarray, list[list[dict]], pd.Index, pd.Index]:
+    """The second pass, over each shard's rows with the failed ones masked: why each item is held
+    (1: unknown order, 2: unknown product, 3: both; 0: not held), each shard's warnings, and the
+    order and product ids known (the orders the shards name beyond their own looked up at once)."""
+    count = len(at[ORDERS])
+    held_before = _pending_ids(pending_before, count)
+    shard = [_shard_rows(rows, at, s) for s in range(count)]
+    ok = [(~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]) for s in range(count)]
+    named = [_referenced(o, i, *ok[s], held_before[s]) for s, (o, i) in enumerate(shard)]
+    known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(named)), dtype="str"))
+    products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
+    product_ids = known.product_ids.union(pd.Index(products.unique()))
+    why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)
+    warned = []
+    for s, (orders, items) in enumerate(shard):
+        ok_orders, ok_items = ok[s]
+        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), orders["order_id"][ok_orders]], ignore_index=True)
+        held = pending.why_held(items["order_id"], order_ids) + 2 * pending.why_held(items["product_id"], product_ids)
+        why[at[ORDER_ITEMS][s]] = held * ok_items
+        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items))
+    return why, warned, known_orders, product_ids
 
 
 def _rows(kind: str, files: list[ParsedFile]) -> shards.Rows:
