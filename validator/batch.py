@@ -62,8 +62,7 @@ def validate_batch(
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
     before, todo = parsed_before or {}, [f for f in files if f.key not in (parsed_before or {})]
-    with ThreadPoolExecutor(2) as pool:  # two files at a time: Arrow's reader and compute release the GIL
-        fresh = {p.key: p for p in pool.map(lambda f: _parsed_here(f, exact), todo)}
+    fresh = {p.key: p for p in _parsed_all(todo, exact)}
     parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
@@ -244,6 +243,18 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
     p.frame = canonical.frame
     p.errors = canonical.errors
     return p
+
+
+def _parsed_all(files: list[InputFile], exact: bool) -> list[ParsedFile]:
+    """Each file parsed, two at a time (Arrow's reader and compute release the GIL); a batch of a
+    few small files one after another, where handing them to threads costs more than it saves."""
+    if sum(len(f.data or b"") for f in files) < _THREADS_FROM_BYTES:
+        return [_parsed_here(f, exact) for f in files]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda f: _parsed_here(f, exact), files))
+
+
+_THREADS_FROM_BYTES = 1 << 20
 
 
 def _parsed_here(f: InputFile, exact: bool) -> ParsedFile:
