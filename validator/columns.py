@@ -19,7 +19,10 @@ def stacked(frames: list[pd.DataFrame], rows: list[np.ndarray], position: str) -
     names = list(frames[0].columns)
     out: dict[str, pd.Series] = {}
     for name in names:
-        parts = [frame[name].take(at) for frame, at in zip(frames, rows, strict=True)]
+        parts = [
+            frame[name] if len(at) == len(frame) else frame[name].take(at)
+            for frame, at in zip(frames, rows, strict=True)
+        ]
         column = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         del parts
         for frame in frames:
