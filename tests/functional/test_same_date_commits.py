@@ -139,7 +139,7 @@ def test_a_rebuild_reading_items_of_products_another_batch_has_not_committed_yet
 WRITE_FENCES = [None, "the curated write", "the KPI write"]
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(
     st.permutations([A, B, C]),
     st.lists(st.integers(0, 2), min_size=6, max_size=24),
@@ -183,7 +183,7 @@ def _histories(draw):
     return [FIRST, *batches], picks, [None, *kills]
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(_histories(), st.sampled_from([2, 8]))
 @example(
     (
