@@ -23,13 +23,18 @@ def stacked(frames: list[pd.DataFrame], rows: list[np.ndarray], position: str) -
             frame[name] if len(at) == len(frame) else frame[name].take(at)
             for frame, at in zip(frames, rows, strict=True)
         ]
-        column = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        column = joined(parts)
         del parts
         for frame in frames:
             del frame[name]
         out[name] = contiguous(column.to_frame())[name]
     out[position] = pd.Series(np.concatenate(rows) if rows else np.zeros(0, np.int64), dtype="int64")
     return pd.DataFrame(out)
+
+
+def joined(parts: list[pd.Series]) -> pd.Series:
+    """The parts one after another, index 0..n-1 (one part: itself, not copied)."""
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
 def kept(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core import cells
 from ecompipe.core.arrow import arrow_column
-from validator.columns import kept, stacked
+from validator.columns import joined, kept, stacked
 
 SHARD_ROWS = 1 << 21  # a batch is split so that no shard holds more order and item rows than this
 
@@ -110,7 +110,7 @@ class Rows:
             return pd.DataFrame({c: chosen[c].take(at).reset_index(drop=True) for c in chosen.columns})
         cut = np.searchsorted(at, self.starts)
         local = [self.rows[i][at[cut[i] : cut[i + 1]] - self.starts[i]] for i in range(len(self.frames))]
-        out = {c: _joined([f[c].take(r) for f, r in zip(self.frames, local, strict=True)]) for c in columns}
+        out = {c: joined([f[c].take(r) for f, r in zip(self.frames, local, strict=True)]) for c in columns}
         if position:
             out[self.position] = pd.Series(np.concatenate(local) if local else at, dtype="int64")
         return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
@@ -127,7 +127,3 @@ class Rows:
             return kept(self.whole, np.flatnonzero(keep))
         local = [r[keep[a:b]] for r, a, b in zip(self.rows, self.starts[:-1], self.starts[1:], strict=True)]
         return stacked(self.frames, local, self.position)
-
-
-def _joined(parts: list[pd.Series]) -> pd.Series:
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
