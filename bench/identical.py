@@ -66,6 +66,12 @@ def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: category_as_text(frame[c]) for c in categories})
 
 
+def _rejected_csv(frame: pd.DataFrame | None) -> bytes | None:
+    from validator.task import rows_csv
+
+    return None if frame is None else rows_csv(frame)
+
+
 def differences(old: dict, new: dict) -> list[str]:
     import pandas as pd
 
@@ -75,7 +81,9 @@ def differences(old: dict, new: dict) -> list[str]:
         if a["report"] != b["report"]:
             found.append(f"{name}: report")
         frames = [(f"staged {k}", _as_stored(a["staged"][k]), _as_stored(b["staged"][k])) for k in a["staged"]]
-        frames += [(f"rejected {k}", a["rejected"][k], b["rejected"].get(k)) for k in a["rejected"]]
+        for k in a["rejected"]:  # rejected rows as stored: the CSV people open (validator.task)
+            if _rejected_csv(a["rejected"][k]) != _rejected_csv(b["rejected"].get(k)):
+                found.append(f"{name}: rejected {k}")
         frames += [("pending", a["pending"], b["pending"]), ("order KPIs", a["kpis"][0], b["kpis"][0])]
         frames += [("category KPIs", a["kpis"][1], b["kpis"][1])]
         if set(a["rejected"]) != set(b["rejected"]):

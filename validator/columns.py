@@ -6,17 +6,30 @@ task's time goes to)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 
 from ecompipe.core.arrow import contiguous
 
+T = TypeVar("T", pd.Series, pd.DataFrame)
+
 
 def stacked(frames: list[pd.DataFrame], rows: list[np.ndarray], position: str) -> pd.DataFrame:
     """The `rows` (positions) of each frame, one after another, with each row's position in its
     own frame as column `position`; every frame's columns are taken out of it as they are copied
-    (the frames are left without columns). The frames hold the same columns."""
+    (the frames are left without columns). The frames hold the same columns. A few rows are
+    stacked frame by frame, where a column at a time costs more than the copies it saves."""
     names = list(frames[0].columns)
+    if sum(len(at) for at in rows) <= _FEW_ROWS:
+        whole = joined(
+            [frame if len(at) == len(frame) else frame.take(at) for frame, at in zip(frames, rows, strict=True)]
+        )
+        for frame in frames:
+            for name in names:
+                del frame[name]
+        return contiguous(whole).assign(**{position: _positions(rows)})
     out: dict[str, pd.Series] = {}
     for name in names:
         parts = [
@@ -28,11 +41,18 @@ def stacked(frames: list[pd.DataFrame], rows: list[np.ndarray], position: str) -
         for frame in frames:
             del frame[name]
         out[name] = contiguous(column.to_frame())[name]
-    out[position] = pd.Series(np.concatenate(rows) if rows else np.zeros(0, np.int64), dtype="int64")
+    out[position] = _positions(rows)
     return pd.DataFrame(out)
 
 
-def joined(parts: list[pd.Series]) -> pd.Series:
+_FEW_ROWS = 1 << 16
+
+
+def _positions(rows: list[np.ndarray]) -> pd.Series:
+    return pd.Series(np.concatenate(rows) if rows else np.zeros(0, np.int64), dtype="int64")
+
+
+def joined(parts: list[T]) -> T:
     """The parts one after another, index 0..n-1 (one part: itself, not copied)."""
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 

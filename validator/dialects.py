@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,7 +142,7 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False, dec
     commas: a spreadsheet's export in much of Europe), `10,50` as `10.50`; a cell with both marks
     (`1.234,56`: a thousands separator) is not a number, never guessed."""
     out: dict[str, pd.Series] = {}
-    errors: list[pd.DataFrame] = []
+    errors: list[pd.DataFrame | None] = []
     mapping = {**dialect.required, **{s: d for s, d in dialect.optional.items() if s in cells.columns}}
     for source, target in mapping.items():
         raw = cells[source]
@@ -164,40 +165,49 @@ def to_canonical(dialect: Dialect, cells: pd.DataFrame, exact: bool = False, dec
             errors.append(_errors(raw, failed, source, reasons.UNPARSABLE_DATE))
     for name, value in dialect.constants.items():
         out[name] = pd.Series(value, index=cells.index, dtype="Int64")
-    frame = pd.DataFrame(out, index=cells.index)
     if dialect.kind == ORDER_ITEMS:
         price_column = dialect.source_of("unit_price_cents")
-        errors.append(_errors(cells[price_column], _line_too_large(frame), price_column, reasons.OUT_OF_RANGE))
-    frame = _complete(dialect.kind, frame)
-    return Canonical(frame, pd.concat(errors) if errors else empty_errors())
+        errors.append(_errors(cells[price_column], _line_too_large(out), price_column, reasons.OUT_OF_RANGE))
+    frame = _complete(dialect.kind, out, cells.index)
+    found = [e for e in errors if e is not None]
+    return Canonical(frame, pd.concat(found).astype(_ERROR_TYPES) if found else empty_errors())
 
 
-def _complete(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Add optional canonical columns as nulls and derive the item key; fix the column order."""
-    by_id = "item_id" in frame.columns  # the dialect has an item id column (thelook)
+def _complete(kind: str, columns: dict[str, pd.Series], index: pd.Index) -> pd.DataFrame:
+    """The canonical frame of the parsed columns: optional ones the file lacks as nulls, the item
+    key derived, in the canonical order."""
+    by_id = "item_id" in columns  # the dialect has an item id column (thelook)
     for column in CANONICAL_COLUMNS[kind]:
-        if column in frame.columns or column == "item_key":
+        if column in columns or column == "item_key":
             continue
         dtype = "Int64" if column.endswith("_cents") or column == "num_of_item" else "str"
-        frame[column] = pd.Series(pd.NA if dtype == "Int64" else None, index=frame.index, dtype=dtype)
+        columns[column] = pd.Series(pd.NA if dtype == "Int64" else None, index=index, dtype=dtype)
     if kind == ORDER_ITEMS:
         # thelook items have their own id (an empty one is a missing value); seed items are keyed
         # by (order_id, product_id)
-        frame["item_key"] = item_keys(frame["order_id"], frame["product_id"], frame["item_id"] if by_id else None)
-    return frame[CANONICAL_COLUMNS[kind]]
+        item_ids = columns["item_id"] if by_id else None
+        columns["item_key"] = item_keys(columns["order_id"], columns["product_id"], item_ids)
+    return pd.DataFrame({c: columns[c] for c in CANONICAL_COLUMNS[kind]}, index=index)
 
 
-def _line_too_large(items: pd.DataFrame) -> pd.Series:
+def _line_too_large(items: Mapping[str, pd.Series]) -> pd.Series:
     """Items whose line amount, quantity × unit price, would pass ecompipe.core.money.MAX_CENTS
     (decided by division, so nothing is multiplied that could wrap)."""
     price = items["unit_price_cents"].fillna(0).astype("int64").to_numpy()
     quantity = items["quantity"].fillna(0).astype("int64").to_numpy()
     limit = money.MAX_CENTS // np.maximum(price, 1)
-    return pd.Series((price > 0) & (quantity > limit), index=items.index)
+    return pd.Series((price > 0) & (quantity > limit), index=items["quantity"].index)
 
 
-def _errors_with_reasons(raw: pd.Series, why: pd.Series, column: str) -> pd.DataFrame:
+# a file's parse failures, typed the same whichever columns failed (none: empty_errors)
+_ERROR_TYPES = {"row": "int64", "column": "str", "value": object, "reason": object}
+
+
+def _errors_with_reasons(raw: pd.Series, why: pd.Series, column: str) -> pd.DataFrame | None:
+    """The cells of `column` that failed, each with its reason (`why`); None when none did."""
     failed = why.notna()
+    if not failed.any():
+        return None
     rows = failed[failed].index
     return pd.DataFrame(
         {
@@ -209,7 +219,10 @@ def _errors_with_reasons(raw: pd.Series, why: pd.Series, column: str) -> pd.Data
     )
 
 
-def _errors(raw: pd.Series, failed: pd.Series, column: str, reason: str) -> pd.DataFrame:
+def _errors(raw: pd.Series, failed: pd.Series, column: str, reason: str) -> pd.DataFrame | None:
+    """The cells of `column` that failed, for `reason`; None when none did."""
+    if not failed.any():
+        return None
     rows = failed[failed].index
     return pd.DataFrame(
         {"row": rows.to_numpy(), "column": column, "value": raw.loc[rows].astype("str").to_numpy(), "reason": reason}
@@ -217,4 +230,5 @@ def _errors(raw: pd.Series, failed: pd.Series, column: str, reason: str) -> pd.D
 
 
 def empty_errors() -> pd.DataFrame:
-    return pd.DataFrame({"row": pd.Series([], dtype="int64"), "column": [], "value": [], "reason": []})
+    """No parse failures: the frame of a file whose cells all parsed."""
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in _ERROR_TYPES.items()})

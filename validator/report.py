@@ -44,7 +44,8 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
     assert p.raw is not None and p.dialect is not None
     errs = p.errors.drop_duplicates(["row", "reason", "column"])
     pending = p.pending if p.pending is not None else pd.DataFrame(columns=list(PENDING_OF_FILE))
-    found = _findings(p, errs, pending)
+    # (a file with nothing to report, most files, builds no findings)
+    found = _findings(p, errs, pending) if len(errs) or p.raw.ragged or len(pending) else None
     entry.update(
         status="ok",
         error=None,
@@ -54,8 +55,8 @@ def file_entry(p: ParsedFile, accepted: int, examples: int) -> dict:
         pending=len(pending),
         blank_lines=p.raw.blank_lines,
         ignored_columns=ignored_columns(p.dialect, p.raw.header),
-        reasons=_counts(found),
-        examples=_examples(found, examples),
+        reasons=_counts(found) if found is not None else {},
+        examples=_examples(found, examples) if found is not None else {},
     )
     if p.raw.separator != ",":  # (a comma file's entry is as it always was)
         entry["csv"] = {"separator": NAMES[p.raw.separator], "decimal_mark": "comma or point"}

@@ -75,7 +75,7 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
         snapshot.snapshot(pending_head.etag if pending_head else None, result.waits_for),
     )
     for name, rows in result.rejected_rows.items():
-        bucket.put_bytes(layout.rejected_rows_key(batch_id, name), _csv(rows), "text/csv")
+        bucket.put_bytes(layout.rejected_rows_key(batch_id, name), rows_csv(rows), "text/csv")
     by_key = {f.key: f for f in files}
     for key, problem in result.malformed.items():
         name = layout.file_name(key)
@@ -175,7 +175,7 @@ def _rechecked_report(bucket: Bucket, batch_id: str, result: pending.Rechecked, 
 
 
 def _put_expired(bucket: Bucket, batch_id: str, expired: pd.DataFrame) -> None:
-    bucket.put_bytes(layout.expired_pending_key(batch_id), _csv(expired), "text/csv")
+    bucket.put_bytes(layout.expired_pending_key(batch_id), rows_csv(expired), "text/csv")
 
 
 def _expired_entry(batch_id: str, expired: pd.DataFrame) -> dict:
@@ -239,7 +239,7 @@ def _record_report(bucket: Bucket, batch_id: str, report: dict) -> None:
     bucket.put_json(key, original)
 
 
-def _csv(frame: pd.DataFrame) -> bytes:
+def rows_csv(frame: pd.DataFrame) -> bytes:
     """Rows for people to open: formula-leading cells neutralised (ecompipe.core.csvsafe)."""
     out = io.StringIO()
     spreadsheet_frame(frame).to_csv(out, index=False)
