@@ -37,14 +37,18 @@ def settings_for(endpoint_url: str | None) -> Settings:
         settings = Settings.from_env().with_endpoint(endpoint_url)
     except EcompipeError as exc:
         raise click.UsageError(str(exc)) from None
-    from ecompipe.aws.clients import endpoint_answers  # (boto3: imported by the commands that reach AWS)
-
-    if settings.endpoint_url and not endpoint_answers(settings.endpoint_url):
+    if settings.endpoint_url and not _answers(settings.endpoint_url):
         raise Failure(
             f"nothing answers at {settings.endpoint_url}; start an emulator there (ecompipe emulator --port N) "
             "or leave out --endpoint-url / ECOMPIPE_ENDPOINT_URL to use the embedded one"
         )
     return settings
+
+
+def _answers(endpoint_url: str) -> bool:
+    from ecompipe.aws.clients import endpoint_answers  # (boto3: imported by the commands that reach AWS)
+
+    return endpoint_answers(endpoint_url)
 
 
 def parse_date(value: str | None, name: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecompipe.core.arrow import arrow_column
@@ -61,11 +62,18 @@ def item_keys(order_id: pd.Series, product_id: pd.Series, item_id: pd.Series | N
     for an id key; ids without '%' or '/' keep the keys they always had.
     """
     if item_id is not None:
-        return "id:" + _escape(item_id)
-    return _escape(order_id) + "/" + _escape(product_id)
+        escaped = _escape(item_id)
+        keys = pc.binary_join_element_wise(pa.scalar("id:", escaped.type), escaped, pa.scalar("", escaped.type))
+        return pd.Series(keys, dtype="str", index=item_id.index)
+    orders, products = _escape(order_id), _escape(product_id).cast(pa.large_string())
+    keys = pc.binary_join_element_wise(orders, products, pa.scalar("/", pa.large_string()))
+    return pd.Series(keys, dtype="str", index=order_id.index)
 
 
-def _escape(ids: pd.Series) -> pd.Series:
-    if not ids.str.contains("[%/]", regex=True).any():  # the common case: nothing to escape
-        return ids
-    return ids.str.replace("%", "%25", regex=False).str.replace("/", "%2F", regex=False)
+def _escape(ids: pd.Series) -> pa.Array:
+    """The ids as Arrow text with '%' and '/' percent-escaped; a missing id stays missing (so does
+    its key). By Arrow's kernels: the pandas string methods cost twice the time at 1M items."""
+    column = arrow_column(pd.Series(ids, dtype="str"))
+    if not any(pc.any(pc.match_substring(column, mark)).as_py() for mark in "%/"):  # the common case
+        return column
+    return pc.replace_substring(pc.replace_substring(column, "%", "%25"), "/", "%2F")
