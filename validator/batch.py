@@ -8,7 +8,6 @@ rows_read = accepted + rejected + pending holds by construction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
@@ -18,18 +17,15 @@ import pyarrow.compute as pc
 
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import first_of_each, isin
-from validator import checks, compressed, consistency, pending, reasons, rejected, shards
+from validator import consistency, pending, rejected, shards
 from validator.dialects import (
     CANONICAL_COLUMNS,
     ORDER_ITEMS,
     ORDERS,
     PRODUCTS,
-    detect,
-    kind_of,
-    to_canonical,
 )
+from validator.files import files_parsed
 from validator.model import PENDING_OF_FILE, BatchValidation, InputFile, Known, ParsedFile
-from validator.reading import MalformedFile, read_csv
 from validator.report import build_report
 
 KINDS = (PRODUCTS, ORDERS, ORDER_ITEMS)
@@ -62,7 +58,9 @@ def validate_batch(
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
     before, todo = parsed_before or {}, [f for f in files if f.key not in (parsed_before or {})]
-    fresh = {p.key: p for p in _parsed_all(todo, exact)}
+    fresh = {p.key: p for p in files_parsed(todo, exact)}
+    from validator import checks  # (loaded while the files parsed: validator.files)
+
     parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
@@ -140,10 +138,15 @@ def _split(rows: dict[str, shards.Rows], shard_rows: int, report_only: bool) -> 
     count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
     for kind in KINDS if count == 1 and not report_only else (PRODUCTS,):
         rows[kind].stack()
-    at = {kind: shards.positions(rows[kind].column("order_id"), count) for kind in (ORDERS, ORDER_ITEMS)}
+    at = {kind: _by_shard(rows[kind], count) for kind in (ORDERS, ORDER_ITEMS)}
     at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]
     by_id = count > 1 and any(c.notna().any() for c in rows[ORDER_ITEMS].column("item_id"))
     return at, {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
+
+
+def _by_shard(rows: shards.Rows, count: int) -> list[np.ndarray]:
+    """Each shard's positions among `rows` (one shard: every row, its order ids never read)."""
+    return shards.positions(rows.column("order_id"), count) if count > 1 else [np.arange(len(rows))]
 
 
 def _referencing(
@@ -187,7 +190,7 @@ def _rows(kind: str, files: list[ParsedFile]) -> shards.Rows:
             [pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line"])],
             [np.zeros(0, np.int64)],
         )
-    return shards.Rows(frames, rows, checks.POSITION)
+    return shards.Rows(frames, rows, shards.POSITION)
 
 
 def _first_keys(items: shards.Rows) -> np.ndarray:
@@ -216,54 +219,6 @@ def _pending_ids(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
         return [pd.Series([], dtype="str") for _ in range(count)]
     ids = before["order_id"].astype("str").reset_index(drop=True)
     return [ids.take(a) for a in shards.positions([ids], count)]
-
-
-def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
-    """One file on its own: read, dialect, canonical form and the cells that failed to parse."""
-    p = ParsedFile(f.key, f.name, kind=kind_of(f.name))
-    if p.kind is None:
-        unrecognised = reasons.UNRECOGNISED_FILE
-        p.malformed = MalformedFile(unrecognised, f"{f.name}: {reasons.DESCRIPTIONS[unrecognised]}")
-        return p
-    if f.data is None:
-        p.malformed = MalformedFile(
-            reasons.FILE_TOO_LARGE,
-            f"{f.name} is {f.size / 2**20:.1f} MiB: {reasons.DESCRIPTIONS[reasons.FILE_TOO_LARGE]}",
-        )
-        return p
-    try:
-        data = compressed.expand(f.name, f.data, f.max_bytes) if compressed.is_compressed(f.name) else f.data
-        p.raw = read_csv(data, exact=exact)
-        p.dialect = detect(p.kind, p.raw.header)
-    except MalformedFile as exc:
-        p.raw, p.malformed = None, exc
-        return p
-    assert p.raw.cells is not None  # (as read: nothing forgot them yet)
-    canonical = to_canonical(p.dialect, p.raw.cells, exact, decimal_comma=p.raw.separator != ",")
-    p.frame = canonical.frame
-    p.errors = canonical.errors
-    return p
-
-
-def _parsed_all(files: list[InputFile], exact: bool) -> list[ParsedFile]:
-    """Each file parsed, two at a time (Arrow's reader and compute release the GIL); a batch of a
-    few small files one after another, where handing them to threads costs more than it saves."""
-    if sum(len(f.data or b"") for f in files) < _THREADS_FROM_BYTES:
-        return [_parsed_here(f, exact) for f in files]
-    with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda f: _parsed_here(f, exact), files))
-
-
-_THREADS_FROM_BYTES = 1 << 20
-
-
-def _parsed_here(f: InputFile, exact: bool) -> ParsedFile:
-    """parse_file, its raw cells let go at once (what a report shows is read again by line:
-    RawTable.rows), so the batch holds one file's cells at a time, not every file's."""
-    p = parse_file(f, exact)
-    if p.raw is not None:
-        p.raw.forget_cells()
-    return p
 
 
 def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:

@@ -12,8 +12,6 @@ from validator.model import ParsedFile
 from validator.schemas import failures, schema
 from validator.shards import Rows
 
-POSITION = "_row"  # each row's position among its file's canonical rows
-
 
 def failed(kind: str, rows: Rows, at: np.ndarray, today: str, firsts: np.ndarray | None) -> pd.DataFrame:
     """The pandera schema run over the batch's rows `at` (positions) at once, so duplicate keys

@@ -1,4 +1,4 @@
-"""A fanned-out batch's parts: each file parsed by its own task (validator.batch.parse_file) and
+"""A fanned-out batch's parts: each file parsed by its own task (validator.files.parse_file) and
 kept under staging/<batch>/parts/ for the batch-wide step (validator.task.run).
 
 A part is two Arrow IPC objects (ecompipe.aws.transient): the rows (raw cells, canonical columns

@@ -30,6 +30,7 @@ from ecompipe.core import cells
 from ecompipe.core.arrow import arrow_column
 from validator.columns import joined, kept, stacked
 
+POSITION = "_row"  # the column a stacked row holds its position among its file's canonical rows in
 SHARD_ROWS = 1 << 21  # a batch is split so that no shard holds more order and item rows than this
 
 

@@ -19,8 +19,9 @@ from ecompipe.core.keys import isin
 from ecompipe.core.settings import Settings
 from validator import parts, pending, reasons, snapshot
 from validator import report as report_of
-from validator.batch import InputFile, Known, parse_file, validate_batch
+from validator.batch import InputFile, Known, validate_batch
 from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS
+from validator.files import parse_file
 
 
 @dataclass

@@ -17,7 +17,8 @@ from tests.support.corpus import BASE, CASES
 from tests.support.helpers import put_files, record_manifest
 from validator import parts
 from validator import task as validate_task
-from validator.batch import InputFile, Known, parse_file, validate_batch
+from validator.batch import InputFile, Known, validate_batch
+from validator.files import parse_file
 
 pytestmark = pytest.mark.functional
 

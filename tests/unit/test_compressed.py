@@ -9,8 +9,8 @@ import pytest
 
 from ecompipe.core import layout
 from validator import reasons
-from validator.batch import parse_file
 from validator.compressed import expand
+from validator.files import parse_file
 from validator.model import InputFile
 from validator.reading import MalformedFile
 

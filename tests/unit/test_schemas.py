@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from validator import reasons, schemas
-from validator.batch import InputFile, parse_file
+from validator.batch import InputFile
+from validator.files import parse_file
 
 pytestmark = pytest.mark.unit
 
