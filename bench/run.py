@@ -5,6 +5,7 @@ Prints every ratio of issue #18 against its target and appends them to docs/benc
 
     python bench/run.py                          # 100k, 1M, 10M order items (10M takes a while)
     python bench/run.py --sizes 100k,1M --append docs/benchmarks-history.md
+    python bench/run.py --sizes 1M --pairs 7      # and `ecompipe validate` ÷ DuckDB, 7 alternating pairs
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def main() -> None:
     ap.add_argument("--dialect", choices=["seed", "thelook"], default="seed")
     ap.add_argument("--history", default="100,2000,50000", help="prior batches, items each, items measured")
     ap.add_argument("--append", type=Path, help="append the results to this markdown file")
+    ap.add_argument("--pairs", type=int, default=0, help="`ecompipe validate` ÷ DuckDB at 1M, alternating, N times")
     args = ap.parse_args()
     labels = [s.strip() for s in args.sizes.split(",")]
     rows = []
@@ -77,9 +79,25 @@ def main() -> None:
     once = {"sample_run": measure("run", ROOT / "sample_data" / "seed", "seed"), "history": history(args.history)}
     print(json.dumps(once), flush=True)
     ratios = ratios_of(rows, once)
+    if args.pairs and "1M" in labels:
+        ratios["validate_1M_bad_vs_duckdb_pairs"] = pairs(args.pairs, args.dialect)
+        ratios["validate_1M_bad_vs_duckdb"] = statistics.median(ratios["validate_1M_bad_vs_duckdb_pairs"])
     print(json.dumps(ratios, indent=2))
     if args.append:
         append(args.append, rows, once, ratios, " ".join(sys.argv[1:]))
+
+
+def pairs(count: int, dialect: str) -> list[float]:
+    """`ecompipe validate` on 1M items with 1% bad rows ÷ DuckDB's KPIs of the clean 1M, measured one
+    right after the other `count` times: this VM's speed drifts by 10-20 % within minutes, which a
+    ratio of two runs minutes apart takes for a difference."""
+    clean, bad = dataset("1M", 0.0, dialect), dataset("1M", 0.01, dialect)
+    out = []
+    for _ in range(count):
+        duck = measure("duckdb", clean, dialect)["seconds"]
+        out.append(round(measure("validate", bad, dialect)["seconds"] / duck, 2))
+        print(json.dumps({"pair": len(out), "validate_vs_duckdb": out[-1]}), flush=True)
+    return out
 
 
 def history(spec: str) -> dict:
