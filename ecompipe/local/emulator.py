@@ -103,7 +103,8 @@ class Emulator:
 
 class EmulatorProcess:
     """The emulator in a process of its own (`python -m ecompipe.local.emulator PORT`), for commands
-    that start one for themselves: it boots on the other core while the command imports, and moto's
+    that start one for themselves: it boots on the other core while the command imports (and then
+    builds the backends a run calls: warm_backends), and moto's
     request handling (Flask, its Step Functions engine) no longer shares the command's interpreter
     (`ecompipe run` on sample_data: ~10.7 s in a thread, ~8 s this way). Start
     with `with EmulatorProcess() as url:`; stopped on exit, and it stops itself when the command's
@@ -180,6 +181,23 @@ def exit_with_parent(poll_seconds: float = 0.5) -> None:
     threading.Thread(target=watch, name="ecompipe-exit-with-parent", daemon=True).start()
 
 
+# what a run's stack deploy and state machine reach first (the EC2 backend alone loads ~1 s of
+# modules and JSON on its first call)
+RUN_BACKENDS = ("ec2", "ecs", "stepfunctions", "sns")
+
+
+def warm_backends(names: tuple[str, ...] = RUN_BACKENDS) -> None:
+    """Build moto's backends a run will call, in this region and account, before it calls them:
+    the command that started this emulator is meanwhile importing, initialising its tables and
+    uploading on the other core. A request that arrives first simply waits for the backend."""
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    for name in names:
+        get_backend(name)[DEFAULT_ACCOUNT_ID][region]  # type: ignore[index]
+
+
 def serve_for_parent(port: int) -> None:
     """The child side of EmulatorProcess: start, print the URL, live as long as the parent does.
     Kept free of the CLI's imports (a quicker start than `ecompipe emulator`)."""
@@ -193,6 +211,7 @@ def serve_for_parent(port: int) -> None:
     # nobody reads stdout past the URL: anything later written there must not fill the pipe
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+    threading.Thread(target=warm_backends, name="ecompipe-warm", daemon=True).start()
     while True:
         time.sleep(3600)
 

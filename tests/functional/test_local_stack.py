@@ -62,3 +62,17 @@ def test_concurrent_deploys_all_succeed_and_spare_running_executions(aws_env: No
         assert len({s.state_machine_arn for s in [first, *stacks]}) == 5  # each run its own machine
         assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
         assert first.state_machine_arn in {m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+
+
+def test_an_emulator_for_a_run_builds_the_backends_the_run_calls_before_it_calls_them(aws_env: None) -> None:
+    """`ecompipe run`'s emulator builds moto's backends for the stack deploy and the state machine
+    while the command is still importing (ecompipe.local.emulator.warm_backends)."""
+    from moto.backends import get_backend
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from ecompipe.local.emulator import warm_backends
+
+    backends = get_backend("sns")[DEFAULT_ACCOUNT_ID]
+    dict.pop(backends, "us-east-1", None)  # as in a fresh emulator: not built yet
+    warm_backends(("sns",))
+    assert dict.__contains__(backends, "us-east-1")  # built, not merely a region moto knows
