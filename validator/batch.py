@@ -163,7 +163,10 @@ def _referencing(
     held_before = _pending_ids(pending_before, count)
     shard = [_shard_rows(rows, at, s) for s in range(count)]
     ok = [(~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]) for s in range(count)]
-    named = [_referenced(o, i, *ok[s], held_before[s]) for s, (o, i) in enumerate(shard)]
+    # each item's order among its shard's accepted orders: one hash pass over the items' order ids,
+    # shared by the orders named beyond the shard's own, the held items and the warnings
+    own = [_own_orders(orders, items, ok[s][0]) for s, (orders, items) in enumerate(shard)]
+    named = [_referenced(o, i, *ok[s], held_before[s], own[s]) for s, (o, i) in enumerate(shard)]
     known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(named)), dtype="str"))
     products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
     product_ids = known.product_ids.union(pd.Index(products.unique()))
@@ -171,10 +174,11 @@ def _referencing(
     warned = []
     for s, (orders, items) in enumerate(shard):
         ok_orders, ok_items = ok[s]
-        order_ids = pd.concat([pd.Series(known_orders, dtype="str"), orders["order_id"][ok_orders]], ignore_index=True)
-        held = pending.why_held(items["order_id"], order_ids) + 2 * pending.why_held(items["product_id"], product_ids)
+        no_order = np.asarray(own[s].is_null(), dtype=bool)  # not the shard's: known, or held
+        no_order[no_order] = pending.why_held(items["order_id"][no_order], known_orders)
+        held = no_order + 2 * pending.why_held(items["product_id"], product_ids)
         why[at[ORDER_ITEMS][s]] = held * ok_items
-        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items))
+        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items, own[s]))
     return why, warned, known_orders, product_ids
 
 
@@ -240,12 +244,25 @@ def _shard_rows(
     return orders, items
 
 
+def _own_orders(orders: pd.DataFrame, items: pd.DataFrame, ok_orders: np.ndarray) -> pa.Array:
+    """Each item's position among the shard's accepted orders (their ids are unique); null when its
+    order is not one of them."""
+    own = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
+    return pc.index_in(arrow_column(items["order_id"]), value_set=own)
+
+
 def _referenced(
-    orders: pd.DataFrame, items: pd.DataFrame, ok_orders: np.ndarray, ok_items: np.ndarray, held: pd.Series
+    orders: pd.DataFrame,
+    items: pd.DataFrame,
+    ok_orders: np.ndarray,
+    ok_items: np.ndarray,
+    held: pd.Series,
+    own: pa.Array,
 ) -> np.ndarray:
     """The order ids a shard's accepted items and pending items name, but for its own accepted
-    orders (each id hashed once, by Arrow)."""
-    named = [arrow_column(items["order_id"]).filter(pa.array(ok_items)), arrow_column(held.astype("str"))]
+    orders (`own`: each item's among them)."""
+    beyond = ok_items & np.asarray(own.is_null(), dtype=bool)
+    named = [arrow_column(items["order_id"]).filter(pa.array(beyond)), arrow_column(held.astype("str"))]
     ids = pc.unique(pa.chunked_array([c.cast(pa.large_string()) for c in named], type=pa.large_string())).drop_null()
-    own = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
-    return np.asarray(ids.filter(pc.invert(pc.is_in(ids, value_set=own))).to_pylist(), dtype=object)
+    mine = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
+    return np.asarray(ids.filter(pc.invert(pc.is_in(ids, value_set=mine))).to_pylist(), dtype=object)

@@ -20,18 +20,22 @@ def warnings_of(
     items: pd.DataFrame,
     orders_counted: np.ndarray | None = None,
     items_counted: np.ndarray | None = None,
+    item_orders: pa.Array | None = None,
 ) -> list[dict]:
     """The warnings of these orders (of the batch, or of a shard: an order's items are in its
     shard), judged on the items this batch holds of each, accepted or held. `orders_counted` and
     `items_counted` (masks; all when None) say which rows are the batch's accepted ones, so a
     caller's frames need not be filtered first. Whole columns are read, never concatenated or
     copied: only the orders that warn are taken (a copy of every order with its sums was ~0.5 GiB
-    at 10M items, at the task's peak)."""
+    at 10M items, at the task's peak). `item_orders`: each item's position among the counted
+    orders (null: none), when the caller found it already."""
     counted = np.ones(len(orders), bool) if orders_counted is None else np.asarray(orders_counted, bool)
     of_orders = np.flatnonzero(counted)
     # each item's order by position among the counted orders (their ids are unique)
-    ids = arrow_column(orders["order_id"]).filter(pa.array(counted))
-    at = pc.index_in(arrow_column(items["order_id"]), value_set=ids)
+    if item_orders is None:
+        ids = arrow_column(orders["order_id"]).filter(pa.array(counted))
+        item_orders = pc.index_in(arrow_column(items["order_id"]), value_set=ids)
+    at = item_orders
     found = np.asarray(at.is_valid(), dtype=bool)
     if items_counted is not None:
         found &= np.asarray(items_counted, bool)
