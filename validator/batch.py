@@ -260,9 +260,12 @@ def _referenced(
     own: pa.Array,
 ) -> np.ndarray:
     """The order ids a shard's accepted items and pending items name, but for its own accepted
-    orders (`own`: each item's among them)."""
+    orders (`own`: each item's among them, so only the pending items' ids are looked up)."""
     beyond = ok_items & np.asarray(own.is_null(), dtype=bool)
-    named = [arrow_column(items["order_id"]).filter(pa.array(beyond)), arrow_column(held.astype("str"))]
-    ids = pc.unique(pa.chunked_array([c.cast(pa.large_string()) for c in named], type=pa.large_string())).drop_null()
-    mine = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
-    return np.asarray(ids.filter(pc.invert(pc.is_in(ids, value_set=mine))).to_pylist(), dtype=object)
+    from_items = arrow_column(items["order_id"]).filter(pa.array(beyond))
+    from_held = arrow_column(held.astype("str"))
+    if len(from_held):
+        mine = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
+        from_held = from_held.filter(pc.invert(pc.is_in(from_held, value_set=mine)))
+    named = pa.chunked_array([c.cast(pa.large_string()) for c in (from_items, from_held)], type=pa.large_string())
+    return np.asarray(pc.unique(named).drop_null().to_pylist(), dtype=object)
