@@ -39,8 +39,10 @@ def counted(bucket: Bucket, start: datetime, end: datetime) -> dict[str, dict[st
     day = start.date()
     while day <= (end - timedelta(microseconds=1)).date():
         prefix = event_layout.tally_day_prefix(day.isoformat())
-        # (keys are HHMMSS.<batch>...: '~' sorts after every key of the second before the start)
-        after = f"{prefix}{start - timedelta(seconds=1):%H%M%S}~" if day == start.date() and start.time() else ""
+        # (keys are HHMMSS.<batch>...: '~' sorts after every key of the second before the start;
+        # an interval from midnight lists its day whole, that second being yesterday's)
+        before = start - timedelta(seconds=1)
+        after = f"{prefix}{before:%H%M%S}~" if day == start.date() == before.date() else ""
         for info in bucket.list(prefix, after=after):
             found = event_layout.tally_counts(info.key, OUTCOMES)
             if found is None:

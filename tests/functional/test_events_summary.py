@@ -57,6 +57,8 @@ def test_the_summary_takes_only_its_interval_even_across_midnight(events_world: 
     w.bucket.put_bytes(event_layout.tally_key("2026-12-06T235959", "late", counts), b"")
     w.bucket.put_bytes(event_layout.tally_key("2026-12-07T000000", "early", counts), b"")
     assert summary.counted(w.bucket, midnight - timedelta(hours=1), midnight) == {"customers": {"applied": 2}}
+    # the day's first interval lists the day from its start (not from the second before, yesterday's)
+    assert summary.counted(w.bucket, midnight, midnight + timedelta(hours=1)) == {"customers": {"applied": 2}}
     assert summary.window(datetime(2026, 12, 6, 11, 59, tzinfo=UTC), 15)[0] == datetime(2026, 12, 6, 11, 30, tzinfo=UTC)
 
 
