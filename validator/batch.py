@@ -165,7 +165,7 @@ def _referencing(
     ok = [(~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]) for s in range(count)]
     # each item's order among its shard's accepted orders: one hash pass over the items' order ids,
     # shared by the orders named beyond the shard's own, the held items and the warnings
-    own = [_own_orders(orders, items, ok[s][0]) for s, (orders, items) in enumerate(shard)]
+    own = [consistency.orders_of_items(orders, items, ok[s][0]) for s, (orders, items) in enumerate(shard)]
     named = [_referenced(o, i, *ok[s], held_before[s], own[s]) for s, (o, i) in enumerate(shard)]
     known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(named)), dtype="str"))
     products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
@@ -242,13 +242,6 @@ def _shard_rows(
     orders = rows[ORDERS].frame(at[ORDERS][s], consistency.ORDER_COLUMNS, position=False)
     items = rows[ORDER_ITEMS].frame(at[ORDER_ITEMS][s], [*consistency.ITEM_COLUMNS, "product_id"], position=False)
     return orders, items
-
-
-def _own_orders(orders: pd.DataFrame, items: pd.DataFrame, ok_orders: np.ndarray) -> pa.Array:
-    """Each item's position among the shard's accepted orders (their ids are unique); null when its
-    order is not one of them."""
-    own = arrow_column(orders["order_id"]).filter(pa.array(ok_orders))
-    return pc.index_in(arrow_column(items["order_id"]), value_set=own)
 
 
 def _referenced(

@@ -32,10 +32,7 @@ def warnings_of(
     counted = np.ones(len(orders), bool) if orders_counted is None else np.asarray(orders_counted, bool)
     of_orders = np.flatnonzero(counted)
     # each item's order by position among the counted orders (their ids are unique)
-    if item_orders is None:
-        ids = arrow_column(orders["order_id"]).filter(pa.array(counted))
-        item_orders = pc.index_in(arrow_column(items["order_id"]), value_set=ids)
-    at = item_orders
+    at = orders_of_items(orders, items, counted) if item_orders is None else item_orders
     found = np.asarray(at.is_valid(), dtype=bool)
     if items_counted is not None:
         found &= np.asarray(items_counted, bool)
@@ -76,6 +73,13 @@ def warnings_of(
             }
         )
     return out
+
+
+def orders_of_items(orders: pd.DataFrame, items: pd.DataFrame, counted: np.ndarray) -> pa.Array:
+    """Each item's position among the `counted` orders (their ids are unique); null when its order
+    is not one of them."""
+    ids = arrow_column(orders["order_id"]).filter(pa.array(counted))
+    return pc.index_in(arrow_column(items["order_id"]), value_set=ids)
 
 
 def in_batch_order(found: list[list[dict]], files: list[str]) -> list[dict]:
