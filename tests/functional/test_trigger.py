@@ -292,7 +292,7 @@ def test_a_large_drop_is_split_into_bounded_batches_with_the_same_kpis(resources
 
     files = read_dir(lab_dir)
     res = resources
-    res.settings = replace(res.settings, max_batch_mb=1)
+    res.settings = replace(res.settings, max_batch_mb=2)  # the public data: 4.3 MB, so three batches
     put_files(res, files)
     leases = _leases(res)
     batches = []
