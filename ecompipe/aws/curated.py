@@ -79,13 +79,24 @@ class CuratedStore:
         (`by`: the key column they are, order_id or item_key): each found key once per place it
         is stored. `listed`: the index's runs (KeyIndex.listing), when the caller listed them
         already; `parts`: with the part each row is in (`_part`)."""
-        wanted = _wanted(keys)
         columns = [*KEY_COLUMNS[kind], *extra, *(["_part"] if parts else [])]
+        wanted, listed = self._asked(kind, keys, listed)
         if not len(wanted):
             return _empty(columns)
         hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
         rows = self._key_rows(kind, hits["location"].to_numpy(), columns)
         return rows[isin(rows[by], wanted).to_numpy()].drop_duplicates(ignore_index=True)
+
+    def _asked(
+        self, kind: str, keys: pd.Series | pd.Index, listed: dict[str, list[ObjectInfo]] | None
+    ) -> tuple[pd.Index, dict[str, list[ObjectInfo]] | None]:
+        """The distinct keys to look up, and the index's runs (listed here when not given): no
+        key when the index holds no run of `kind` (a store's first batch of it finds nothing
+        stored, so its keys are not hashed for nothing)."""
+        if not len(keys):
+            return pd.Index([], dtype="str"), listed
+        listed = self.keys.listing() if listed is None else listed
+        return (_wanted(keys) if listed.get(kind) else pd.Index([], dtype="str")), listed
 
     def _key_rows(self, kind: str, locations: np.ndarray, columns: list[str]) -> pd.DataFrame:
         """The key columns of the cells holding these index locations (day * 64 + fine bucket)."""
@@ -114,7 +125,7 @@ class CuratedStore:
     ) -> list[str]:
         """The dates the index names as candidates for these keys of `kind` (nothing read but the
         index: a superset of where they are)."""
-        wanted = _wanted(keys)
+        wanted, listed = self._asked(kind, keys, listed)
         if not len(wanted):
             return []
         hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)

@@ -66,11 +66,11 @@ class KeyIndex:
             except ObjectMissing:
                 if attempt == _READ_TRIES - 1:
                     raise
+        if not runs:
+            return pd.DataFrame({"at": np.zeros(0, np.int64), "location": np.zeros(0, np.int32)})
         order = np.argsort(query, kind="stable")
         ordered = query[order]
         found = [_probe(ordered, run_hashes, run_locations) for run_hashes, run_locations in runs]
-        if not found:
-            return pd.DataFrame({"at": np.zeros(0, np.int64), "location": np.zeros(0, np.int32)})
         frame = pd.DataFrame(
             {"at": order[np.concatenate([f[0] for f in found])], "location": np.concatenate([f[1] for f in found])}
         )
