@@ -51,7 +51,8 @@ class ByDate:
                 codes = codes.astype(np.int16)
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(dates) + 1), side="left")
-            self.rows = {str(d): rows.take(order[bounds[i] : bounds[i + 1]]) for i, d in enumerate(dates)}
+            by_date = rows.take(order)  # (one gather; each date's rows are a slice of it)
+            self.rows = {str(d): by_date.iloc[bounds[i] : bounds[i + 1]] for i, d in enumerate(dates)}
 
     def of(self, date: str) -> pd.DataFrame:
         return self.rows.get(date, self.empty)
