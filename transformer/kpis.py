@@ -89,19 +89,39 @@ def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     if orders.empty:
         return pd.DataFrame(columns=ORDER_KPI_COLUMNS)
     o = _orders(orders)
-    days = len(o.dates)
+    out = _order_sums(o, _lines(orders, items))
     _, user = _codes(orders["user_id"])
     customers = pd.DataFrame({"day": o.date, "user": user}).groupby("day")["user"].nunique()
+    out["unique_customers"] = customers.reindex(range(len(o.dates)), fill_value=0).to_numpy(dtype=np.int64)
+    out["return_rate_e4"] = money_frames.div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
+    return out[ORDER_KPI_COLUMNS].sort_values("order_date", ignore_index=True)
+
+
+def category_kpis(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """One row per (category, date) with at least one item of that category on that date."""
+    return _category_kpis(_orders(orders), _lines(orders, items), items, products)
+
+
+def sums_of(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The figures of order_kpis that are sums (per date: orders, returned and sold orders, revenue
+    and items sold; not unique_customers) and category_kpis, of the same rows: the orders' codes
+    and the items' lines worked out once (transformer.partials, a part standing in for a date)."""
+    o, lines = _orders(orders), _lines(orders, items)
+    return _order_sums(o, lines), _category_kpis(o, lines, items, products)
+
+
+def _order_sums(o: _Orders, lines: _Lines) -> pd.DataFrame:
+    """Per order date (in code order): the orders, the returned and sold ones, and the sold
+    orders' revenue and items."""
+    days = len(o.dates)
     out = pd.DataFrame(
         {
             "order_date": pd.Series(o.dates, dtype="str"),
             "total_orders": _per_group(o.date, days),
-            "unique_customers": customers.reindex(range(days), fill_value=0).to_numpy(dtype=np.int64),
             "returned_orders": _per_group(o.date, days, o.returned),
             "sold_orders": _per_group(o.date, days, o.sold),
         }
     )
-    lines = _lines(orders, items)
     sold = o.sold[lines.order].astype(bool)
     sums = _sums(
         o.date[lines.order][sold],
@@ -110,14 +130,10 @@ def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     )
     for column in ("total_revenue_cents", "total_items_sold"):
         out[column] = sums[column].astype(object)
-    out["return_rate_e4"] = money_frames.div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
-    return out[ORDER_KPI_COLUMNS].sort_values("order_date", ignore_index=True)
+    return out
 
 
-def category_kpis(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """One row per (category, date) with at least one item of that category on that date."""
-    o = _orders(orders)
-    lines = _lines(orders, items)
+def _category_kpis(o: _Orders, lines: _Lines, items: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     product_ids = arrow_column(items["product_id"]).filter(lines.known)
     at = pc.index_in(product_ids, value_set=arrow_column(products["product_id"]))
     if at.null_count:

@@ -39,9 +39,12 @@ def of_parts(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) 
         return {}
     # the part stands in for the date: the KPI functions group by it
     as_dates = orders.assign(order_date=orders[PART].astype("str"))
-    day_rows = kpis.order_kpis(as_dates, items)
     known = isin(items["product_id"], products["product_id"]).to_numpy()
-    category_rows = kpis.category_kpis(as_dates, items if known.all() else items[known], products)
+    if known.all():
+        day_rows, category_rows = kpis.sums_of(as_dates, items, products)
+    else:
+        day_rows = kpis.order_kpis(as_dates, items)
+        category_rows = kpis.category_kpis(as_dates, items[known], products)
     out: dict[str, dict] = {
         str(r["order_date"]): {"order": {c: int(r[c]) for c in ORDER_SUMS}, "categories": {}}
         for r in day_rows.to_dict("records")
