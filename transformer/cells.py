@@ -124,7 +124,11 @@ def compute(
         plan.complete(curated)
     fresh = [p for plan in plans.values() for p in plan.fresh]
     scored = (
-        partials.of_parts(_concat([p.orders for p in fresh]), _concat([p.items for p in fresh]), products)
+        partials.of_parts(
+            _concat([p.orders[partials.ORDER_COLUMNS] for p in fresh]),
+            _concat([p.items[partials.ITEM_COLUMNS] for p in fresh]),
+            products,
+        )
         if fresh
         else {}
     )

@@ -24,6 +24,10 @@ from transformer import kpis
 ORDER_SUMS = ["total_orders", "returned_orders", "sold_orders", "total_revenue_cents", "total_items_sold"]
 CATEGORY_SUMS = ["order_count", "sold_order_count", "returned_count", "daily_revenue_cents"]
 PART = "_part"  # the column that names each row's part
+# what of_parts reads of the orders and the items (a caller that stacks parts to score them need
+# stack no more: at 10M items, combining every column of the new parts took 6 s)
+ORDER_COLUMNS = ["order_id", "user_id", "status", PART]
+ITEM_COLUMNS = ["order_id", "product_id", "quantity", "unit_price_cents"]
 
 
 def of_parts(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) -> dict[str, dict]:
