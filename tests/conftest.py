@@ -25,10 +25,17 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": False}}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In-process moto is the emulator `ecompipe run` serves: with ecompipe's fixes to it."""
+    """In-process moto is the emulator `ecompipe run` serves: with ecompipe's fixes to it. The
+    session (not each xdist worker) starts checkov's install, if it needs one, in the background
+    at the lowest CPU priority (tests.support.tools.prepare): ~30 s of pip a fresh machine would
+    otherwise spend inside test_infra's checkov test, on the suite's critical path."""
     from ecompipe.local import patches
 
     patches.apply()
+    if not hasattr(config, "workerinput"):
+        from tests.support.tools import prepare
+
+        prepare("checkov")
 
 
 @pytest.fixture(scope="session")
