@@ -66,7 +66,7 @@ def _run(res: Resources, files: dict[str, str], crash_first: bool) -> None:
     run_manifest(res, manifest, NOW)
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(_histories())
 def test_any_history_of_resent_data_gives_the_kpis_of_the_union(aws_env: None, history) -> None:
     files, batches, crashes = history

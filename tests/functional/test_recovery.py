@@ -147,7 +147,7 @@ def _killed_histories(draw):
     return batches, kills
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(_killed_histories())
 @example(([FIRST, ["orders_2.csv"]], [None, "the KPI write"]))  # the order counted twice
 @example(([FIRST, ["products_2.csv"]], [None, "the product catalogue write"]))  # the stale category

@@ -66,7 +66,7 @@ def test_a_stored_order_re_sent_beside_another_batch_keeps_its_rebuild_when_the_
     assert stepped.abandoned == dict.fromkeys(range(5), 0)
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(st.permutations([A, B, C]), st.lists(st.integers(0, 2), min_size=6, max_size=24))
 def test_batches_of_one_date_in_any_interleaving_end_as_run_alone_in_their_finishing_order(
     order: list[list[str]], picks: list[int]
@@ -139,7 +139,7 @@ def test_a_rebuild_reading_items_of_products_another_batch_has_not_committed_yet
 WRITE_FENCES = [None, "the curated write", "the KPI write"]
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(
     st.permutations([A, B, C]),
     st.lists(st.integers(0, 2), min_size=6, max_size=24),
@@ -183,7 +183,7 @@ def _histories(draw):
     return [FIRST, *batches], picks, [None, *kills]
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(_histories(), st.sampled_from([2, 8]))
 @example(
     (
