@@ -38,6 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
         prepare("checkov")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject.toml): one worker more than the cores. Many tests wait on processes of
+    their own (the CLI, the emulator, a browser), and a third worker on 2 cores takes the CPU those
+    waits leave idle: the suite took 515 s with 3 workers against 566 s with 2."""
+    return (os.cpu_count() or 1) + 1
+
+
 @pytest.fixture(scope="session")
 def lab_dir() -> Path:
     assert LAB.is_dir(), f"the public data set ships with the project at {LAB}"
