@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ecompipe.local.emulator import free_port
+from ecompipe.local.stack import configure_emulator, reset_emulator
 from tests.conftest import ROOT
 from tests.support.shared import once_per_session
 
@@ -49,9 +50,11 @@ def start_run(directory: Path, url: str) -> subprocess.Popen:
     )
 
 
-@pytest.fixture
-def emulator_url() -> Iterator[str]:
-    """`ecompipe emulator` in the background, as a user would run it in another terminal."""
+@pytest.fixture(scope="session")
+def _emulator_process() -> Iterator[str]:
+    """`ecompipe emulator` in the background, as a user would run it in another terminal: one per
+    test process (an emulator's first requests build moto's service apps, ~2-3 s of CPU; a reset
+    keeps them)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ecompipe", "emulator", "--port", str(port)],
@@ -68,6 +71,15 @@ def emulator_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture
+def emulator_url(_emulator_process: str) -> str:
+    """The test process's emulator, emptied of every resource an earlier test made and set up as
+    `ecompipe emulator` sets it up: each test starts from a new emulator's state."""
+    reset_emulator(_emulator_process)
+    configure_emulator(_emulator_process)
+    return _emulator_process
 
 
 @pytest.fixture(scope="session")
