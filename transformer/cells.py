@@ -30,7 +30,7 @@ from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, PRODUCTS, CuratedStore
 from ecompipe.aws.kpi_store import KpiStore
 from ecompipe.core import cells as cell_math
 from ecompipe.core.arrow import contiguous
-from ecompipe.core.keys import isin
+from ecompipe.core.keys import isin, pair_keys
 from transformer import curate, kpis, partials
 from transformer.cell_plan import META, ByDate, DatePlan
 from transformer.groups import FenceCheck
@@ -276,19 +276,22 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _index_entries(orders: pd.DataFrame, items: pd.DataFrame) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(kind, key hashes, locations) of every location the new rows take: what the write adds to
-    the key index before it writes them (hashed with the compute, not under the lease)."""
-    return [
-        (kind, cell_math.key_hashes(keys), _locations(rows))
-        for kind, keys, rows in (
-            (ORDERS, orders["order_id"], orders),
-            (ORDER_ITEMS, items["item_key"], items),
-            (PRODUCTS, items["product_id"], items),
-        )
-        if len(rows)
-    ]
+    the key index before it writes them (hashed with the compute, not under the lease). Items
+    keyed by their order and product are found by their order id (CuratedStore._locations),
+    whose rows a rebuild always writes with them: only items with ids of their own are added."""
+    at, order_hashes = _locations(items), cell_math.key_hashes(orders["order_id"])
+    own_ids = ~pair_keys(items["item_key"])
+    entries = (
+        (ORDERS, order_hashes, _locations(orders, order_hashes)),
+        (ORDER_ITEMS, cell_math.key_hashes(items["item_key"][own_ids]), at[own_ids]),
+        (PRODUCTS, cell_math.key_hashes(items["product_id"]), at),
+    )
+    return [(kind, hashes, locations) for kind, hashes, locations in entries if len(hashes)]
 
 
-def _locations(rows: pd.DataFrame) -> np.ndarray:
-    """day * MAX_BUCKETS + fine bucket of each row (its order's)."""
-    fine = cell_math.buckets_of(rows["order_id"], cell_math.MAX_BUCKETS)
+def _locations(rows: pd.DataFrame, order_hashes: np.ndarray | None = None) -> np.ndarray:
+    """day * MAX_BUCKETS + fine bucket of each row (its order's; `order_hashes`: key_hashes of
+    its order ids, when the caller has them)."""
+    hashes = cell_math.key_hashes(rows["order_id"]) if order_hashes is None else order_hashes
+    fine = (hashes % np.uint64(cell_math.MAX_BUCKETS)).astype(np.int64)
     return cell_math.day_numbers(rows["order_date"]).astype(np.int64) * cell_math.MAX_BUCKETS + fine

@@ -19,7 +19,7 @@ from ecompipe.aws.objects import Bucket, ObjectInfo, side_by_side
 from ecompipe.core import cells as cell_math
 from ecompipe.core import layout
 from ecompipe.core.arrow import contiguous
-from ecompipe.core.keys import isin
+from ecompipe.core.keys import isin, pair_key_orders
 
 __all__ = ["KEY_COLUMNS", "ORDERS", "ORDER_ITEMS", "PRODUCTS", "CuratedIndex", "CuratedStore"]
 
@@ -83,8 +83,7 @@ class CuratedStore:
         wanted, listed = self._asked(kind, keys, listed)
         if not len(wanted):
             return _empty(columns)
-        hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
-        rows = self._key_rows(kind, hits["location"].to_numpy(), columns)
+        rows = self._key_rows(kind, self._locations(kind, wanted, listed), columns)
         return rows[isin(rows[by], wanted).to_numpy()].drop_duplicates(ignore_index=True)
 
     def _asked(
@@ -96,7 +95,20 @@ class CuratedStore:
         if not len(keys):
             return pd.Index([], dtype="str"), listed
         listed = self.keys.listing() if listed is None else listed
-        return (_wanted(keys) if listed.get(kind) else pd.Index([], dtype="str")), listed
+        runs = any(listed.get(k) for k in ((ORDERS, ORDER_ITEMS) if kind == ORDER_ITEMS else (kind,)))
+        return (_wanted(keys) if runs else pd.Index([], dtype="str")), listed
+
+    def _locations(self, kind: str, wanted: pd.Index, listed: dict[str, list[ObjectInfo]] | None) -> np.ndarray:
+        """The index's candidate locations of these keys. An item keyed by its order and product
+        is always where its order is (a part holds whole orders), so it is found by its order id
+        in the orders' runs, and only items with ids of their own are in the items' runs
+        (transformer.cells writes them so)."""
+        if kind != ORDER_ITEMS:
+            return self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)["location"].to_numpy()
+        pair, orders = pair_key_orders(wanted)
+        by_order = self.keys.lookup(ORDERS, cell_math.key_hashes(orders), listed)
+        by_key = self.keys.lookup(ORDER_ITEMS, cell_math.key_hashes(wanted[~pair]), listed)
+        return np.concatenate([by_order["location"].to_numpy(), by_key["location"].to_numpy()])
 
     def _key_rows(self, kind: str, locations: np.ndarray, columns: list[str]) -> pd.DataFrame:
         """The key columns of the cells holding these index locations (day * 64 + fine bucket)."""
@@ -128,8 +140,7 @@ class CuratedStore:
         wanted, listed = self._asked(kind, keys, listed)
         if not len(wanted):
             return []
-        hits = self.keys.lookup(kind, cell_math.key_hashes(wanted), listed)
-        return cell_math.day_dates(np.unique(hits["location"].to_numpy() // cell_math.MAX_BUCKETS))
+        return cell_math.day_dates(np.unique(self._locations(kind, wanted, listed) // cell_math.MAX_BUCKETS))
 
     def index_for(
         self,

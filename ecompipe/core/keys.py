@@ -80,3 +80,22 @@ def _escape(ids: pd.Series) -> pa.Array:
     if not any(pc.any(pc.match_substring(column, mark)).as_py() for mark in "%/"):  # the common case
         return column
     return pc.replace_substring(pc.replace_substring(column, "%", "%25"), "/", "%2F")
+
+
+def pair_keys(keys: pd.Series | pd.Index) -> np.ndarray:
+    """Which item keys are ``<order_id>/<product_id>`` pairs (item_keys of an item without an id
+    of its own): the only keys holding a '/', every id in them escaped. Such an item can never be
+    another order's, so it is always where its order is: the key index finds it by its order id
+    (ecompipe.aws.curated)."""
+    column = arrow_column(pd.Series(keys, dtype="str"))
+    return np.asarray(pc.fill_null(pc.match_substring(column, "/"), False), dtype=bool)
+
+
+def pair_key_orders(keys: pd.Series | pd.Index) -> tuple[np.ndarray, pd.Series]:
+    """pair_keys, and the order id of each pair key, unescaped."""
+    pair = pair_keys(keys)
+    column = arrow_column(pd.Series(keys, dtype="str")).filter(pa.array(pair))
+    prefixes = pc.list_element(pc.split_pattern(column, "/", max_splits=1), 0)
+    if pc.any(pc.match_substring(prefixes, "%")).as_py():  # (_escape's two marks, undone in reverse)
+        prefixes = pc.replace_substring(pc.replace_substring(prefixes, "%2F", "/"), "%25", "%")
+    return pair, pd.Series(prefixes, dtype="str")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core.keys import all_distinct, first_of_each, isin, item_keys
+from ecompipe.core.keys import all_distinct, first_of_each, isin, item_keys, pair_key_orders
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
@@ -159,6 +159,21 @@ def test_item_keys_are_injective_for_any_text_ids(pairs: list[tuple[str, str]], 
     pair_keys = item_keys(orders, products, None).tolist()
     id_keys = item_keys(orders.iloc[:0], products.iloc[:0], pd.Series(item_ids, dtype="str")).tolist()
     assert len(set(pair_keys + id_keys)) == len(pairs) + len(item_ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_ids, _ids), max_size=8), st.lists(_ids, max_size=8))
+def test_a_pair_key_gives_back_its_order_id_and_an_id_key_is_never_a_pair(
+    pairs: list[tuple[str, str]], item_ids: list[str]
+) -> None:
+    """Property: the key index finds a pair-keyed item by its order (ecompipe.aws.curated), so the
+    order id read back from the key is exactly the row's, for any text; id keys are never pairs."""
+    orders = pd.Series([o for o, _ in pairs], dtype="str")
+    pair_keys = item_keys(orders, pd.Series([p for _, p in pairs], dtype="str"), None)
+    id_keys = item_keys(orders.iloc[:0], orders.iloc[:0], pd.Series(item_ids, dtype="str"))
+    pair, order_ids = pair_key_orders(pd.concat([pair_keys, id_keys], ignore_index=True))
+    assert pair.tolist() == [True] * len(pairs) + [False] * len(item_ids)
+    assert order_ids.tolist() == orders.tolist()
 
 
 _maybe_ids = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "", "a/b", "é"]), _ids), max_size=12)
