@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ecompipe.local import routing
+
 
 def apply() -> None:
     """Every fix below (idempotent)."""
@@ -17,7 +19,7 @@ def apply() -> None:
     patch_moto_athena_rest_json()
     patch_moto_s3_conditional_writes()
     patch_moto_s3_prefix_listing()
-    patch_moto_s3_url_module()
+    routing.apply()
 
 
 def patch_moto_ecs_integration() -> None:
@@ -273,26 +275,3 @@ def patch_moto_s3_prefix_listing() -> None:
 
     S3Backend.list_objects = list_objects  # type: ignore[method-assign]
     S3Backend._ecompipe_listing_patched = True  # type: ignore[attr-defined]
-
-
-def patch_moto_s3_url_module() -> None:
-    """moto routes each in-process S3 request by its S3 URL module, which it reloads (runs again)
-    on every request, so that a change of MOTO_S3_CUSTOM_ENDPOINTS takes effect: a third of an
-    in-process request's time. This reloads it only when that setting changed."""
-    from moto import settings
-    from moto.s3.models import S3Backend
-
-    if getattr(S3Backend, "_ecompipe_urls_patched", False):
-        return
-    reloaded = S3Backend._url_module.fget  # type: ignore[attr-defined]
-    loaded: dict[tuple[str, ...], Any] = {}
-
-    def _url_module(self: Any) -> Any:
-        endpoints = tuple(settings.get_s3_custom_endpoints())
-        if endpoints not in loaded:
-            loaded.clear()
-            loaded[endpoints] = reloaded(self)
-        return loaded[endpoints]
-
-    S3Backend._url_module = property(_url_module)  # type: ignore[assignment]
-    S3Backend._ecompipe_urls_patched = True  # type: ignore[attr-defined]
