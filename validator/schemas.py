@@ -95,6 +95,9 @@ def failures(kind: str, frame: pd.DataFrame, today: str, firsts: np.ndarray | No
     (a column's missing values, then its checks as declared), then by row. `rank` numbers the
     rules in that order, so failures found over parts of the rows sort back into it. Empty when
     the frame is valid."""
+    empty = pd.Series([], dtype="int64")
+    if frame.empty:  # (no row can fail; pandera's frame-wide failures name no row and are dropped below)
+        return pd.DataFrame({"index": empty, "column": [], "value": [], "reason": [], "rank": empty})
     declared = schema(kind, today, firsts)
     try:
         # inplace: nothing is coerced, so the frame is only read; without it pandera copies the
@@ -103,7 +106,6 @@ def failures(kind: str, frame: pd.DataFrame, today: str, firsts: np.ndarray | No
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        empty = pd.Series([], dtype="int64")
         return pd.DataFrame({"index": empty, "column": [], "value": [], "reason": [], "rank": empty})
     cases = cases[cases["index"].notna()]
     reason = cases["check"].astype("str").map(_reason_of)
