@@ -1,0 +1,96 @@
+"""Where the in-memory validate+transform stages of `bench/run.py` (bench/measure.py's `ecompipe`
+kind) spend their time: wall, user and system CPU and RSS after each step, in one process, so the
+sizes can be compared step by step (which step grows faster than the rows).
+
+    python bench/stages.py --size 1M
+    python bench/stages.py --size 10M
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import dataset  # noqa: E402
+
+
+class Clock:
+    """Prints each step's wall, user and system seconds since the last, and the RSS after it."""
+
+    def __init__(self) -> None:
+        self.last = (time.perf_counter(), os.times())
+
+    def mark(self, step: str) -> None:
+        now, times = time.perf_counter(), os.times()
+        wall, before = now - self.last[0], self.last[1]
+        rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        user, system = times.user - before.user, times.system - before.system
+        print(f"{step:28s} wall {wall:6.2f}  user {user:6.2f}  sys {system:5.2f}  rss {rss:6.0f} MiB", flush=True)
+        self.last = (now, times)
+
+
+def timed(clock: Clock, module: Any, name: str, step: str) -> None:
+    """Mark `step` each time module.name returns (the steps between two marks add up to the whole)."""
+    original = getattr(module, name)
+
+    @functools.wraps(original)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        clock.mark(step)
+        return out
+
+    setattr(module, name, wrapper)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", default="1M")
+    ap.add_argument("--bad", type=float, default=0.01, help="share of bad rows")
+    args = ap.parse_args()
+
+    from ecompipe.core.memory import keep_freed_memory
+
+    keep_freed_memory()  # as a task does (bench/measure.py)
+    from ecompipe.aws.curated import CuratedIndex
+    from transformer import curate, kpis
+    from validator import batch
+    from validator.batch import InputFile, Known, validate_batch
+
+    clock = Clock()
+    steps = [
+        ("files_parsed", "parse"),
+        ("_split", "shards"),
+        ("_referencing", "row rules, references"),
+        ("build_report", "held, staged rows, report"),
+    ]
+    for name, step in steps:
+        timed(clock, batch, name, step)
+    directory = dataset(args.size, args.bad, "seed")
+    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in sorted(directory.glob("*.csv"))]
+    clock.mark("read the files")
+    staged = validate_batch("bench", files, Known(), None, now=datetime.now(UTC)).staged
+    clock.mark("the rest of validate_batch")
+    empty = curate.pd.Index([], dtype="str")
+    curate.affected_dates(staged["orders"], staged["order_items"], CuratedIndex.empty(), empty)
+    clock.mark("affected_dates")
+    orders, items = curate.rebuild(
+        staged["orders"].iloc[0:0], staged["order_items"].iloc[0:0], staged["orders"], staged["order_items"]
+    )
+    clock.mark("rebuild")
+    kpis.order_records(kpis.order_kpis(orders, items))
+    clock.mark("order KPIs")
+    kpis.category_records(kpis.category_kpis(orders, items, staged["products"]))
+    clock.mark("category KPIs")
+
+
+if __name__ == "__main__":
+    main()
