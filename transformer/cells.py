@@ -293,5 +293,5 @@ def _locations(rows: pd.DataFrame, order_hashes: np.ndarray | None = None) -> np
     """day * MAX_BUCKETS + fine bucket of each row (its order's; `order_hashes`: key_hashes of
     its order ids, when the caller has them)."""
     hashes = cell_math.key_hashes(rows["order_id"]) if order_hashes is None else order_hashes
-    fine = (hashes % np.uint64(cell_math.MAX_BUCKETS)).astype(np.int64)
+    fine = cell_math.buckets_of_hashes(hashes, cell_math.MAX_BUCKETS)
     return cell_math.day_numbers(rows["order_date"]).astype(np.int64) * cell_math.MAX_BUCKETS + fine

@@ -89,7 +89,12 @@ def modulus_for(rows: int, buckets: int) -> int:
 
 def buckets_of(order_ids: pd.Series | pd.Index, buckets: int) -> np.ndarray:
     """The bucket (0..buckets-1) of each order id."""
-    return (key_hashes(order_ids) % np.uint64(buckets)).astype(np.int64)
+    return buckets_of_hashes(key_hashes(order_ids), buckets)
+
+
+def buckets_of_hashes(hashes: np.ndarray, buckets: int) -> np.ndarray:
+    """buckets_of, from the order ids' key_hashes."""
+    return (hashes % np.uint64(buckets)).astype(np.int64)
 
 
 def day_numbers(dates: pd.Series | Sequence[str]) -> np.ndarray:

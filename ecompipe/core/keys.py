@@ -87,15 +87,18 @@ def pair_keys(keys: pd.Series | pd.Index) -> np.ndarray:
     of its own): the only keys holding a '/', every id in them escaped. Such an item can never be
     another order's, so it is always where its order is: the key index finds it by its order id
     (ecompipe.aws.curated)."""
-    column = arrow_column(pd.Series(keys, dtype="str"))
-    return np.asarray(pc.fill_null(pc.match_substring(column, "/"), False), dtype=bool)
+    return _pairs_in(arrow_column(pd.Series(keys, dtype="str")))
 
 
 def pair_key_orders(keys: pd.Series | pd.Index) -> tuple[np.ndarray, pd.Series]:
     """pair_keys, and the order id of each pair key, unescaped."""
-    pair = pair_keys(keys)
-    column = arrow_column(pd.Series(keys, dtype="str")).filter(pa.array(pair))
-    prefixes = pc.list_element(pc.split_pattern(column, "/", max_splits=1), 0)
+    column = arrow_column(pd.Series(keys, dtype="str"))
+    pair = _pairs_in(column)
+    prefixes = pc.list_element(pc.split_pattern(column.filter(pa.array(pair)), "/", max_splits=1), 0)
     if pc.any(pc.match_substring(prefixes, "%")).as_py():  # (_escape's two marks, undone in reverse)
         prefixes = pc.replace_substring(pc.replace_substring(prefixes, "%2F", "/"), "%25", "%")
     return pair, pd.Series(prefixes, dtype="str")
+
+
+def _pairs_in(column: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.match_substring(column, "/"), False), dtype=bool)

@@ -21,8 +21,7 @@ TOOLS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecom
 
 def tool(name: str) -> Path:
     """The path of `name` installed (once per version of its lock) from requirements/NAME.txt."""
-    lock, home, exe = _paths(name)
-    marker = home / "installed.txt"
+    lock, home, exe, marker = _paths(name)
     TOOLS.mkdir(parents=True, exist_ok=True)
     with open(TOOLS / f"{home.name}.lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # (another session, or `prepare`, may be installing it)
@@ -37,15 +36,14 @@ def tool(name: str) -> Path:
 
 def installed(name: str) -> bool:
     """Whether `name` is installed from its lock as it is now."""
-    lock, home, exe = _paths(name)
-    marker = home / "installed.txt"
+    lock, _, exe, marker = _paths(name)
     return exe.exists() and marker.exists() and marker.read_text() == lock.read_text()
 
 
-def _paths(name: str) -> tuple[Path, Path, Path]:
-    """(its lock, its virtual environment, its executable)."""
+def _paths(name: str) -> tuple[Path, Path, Path, Path]:
+    """(its lock, its virtual environment, its executable, the copy of the lock it was installed from)."""
     home = TOOLS / f"{name}-py{sys.version_info.major}{sys.version_info.minor}"
-    return ROOT / "requirements" / f"{name}.txt", home, home / "bin" / name
+    return ROOT / "requirements" / f"{name}.txt", home, home / "bin" / name, home / "installed.txt"
 
 
 def prepare(*names: str) -> subprocess.Popen | None:
