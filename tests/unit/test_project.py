@@ -1,5 +1,6 @@
 """Promises the repository makes about itself: the Quickstart, CI and lint."""
 
+import os
 import re
 import subprocess
 import sys
@@ -60,3 +61,30 @@ def test_the_pipeline_chooses_arrows_allocator_unless_told(setting: str | None, 
     code = "import transformer.kpis, validator.batch, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == expected
+
+
+def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path) -> None:
+    """The suite runs with `--dist loadgroup` (pyproject.toml): a module marked xdist_group (the
+    dashboard's, whose fixture runs the sample through the state machine) must stay on one worker,
+    or each worker sets its module fixtures up again. Some pytest and xdist releases together
+    drop the group silently (pytest-dev/pytest-xdist#1386): this fails if the lock takes them."""
+    (tmp_path / "test_grouped.py").write_text(
+        "import os, pytest\n"
+        "pytestmark = pytest.mark.xdist_group('one')\n"
+        "@pytest.mark.parametrize('i', range(8))\n"
+        "def test_where(i, tmp_path_factory):\n"
+        "    with open(os.environ['WHERE'], 'a') as f:\n"
+        "        f.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # none of the project's own options
+    where = tmp_path / "where.txt"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup"],
+        cwd=tmp_path,
+        env={**os.environ, "WHERE": str(where)},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    workers = where.read_text().split()
+    assert len(workers) == 8 and len(set(workers)) == 1, workers
