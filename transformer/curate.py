@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ecompipe.aws.curated import CuratedIndex
 from ecompipe.core.arrow import arrow_column
-from ecompipe.core.keys import all_distinct, isin
+from ecompipe.core.keys import all_distinct, isin, positions_in
 
 ORDER_INDEX_COLUMNS = ["order_id", "order_date"]
 
@@ -143,7 +143,7 @@ def _lookup(keys: pd.Series, table_keys: pd.Series, table_values: pd.Series) -> 
     """table_values at the position of each key in table_keys (unique), null where absent."""
     if len(keys) == 0:  # (no hash table over table_keys, which may be the whole batch)
         return pd.Series([], index=keys.index, dtype=table_values.dtype)
-    at = pc.index_in(arrow_column(keys), value_set=arrow_column(table_keys))
+    at = positions_in(arrow_column(keys), arrow_column(table_keys))
     found = pc.take(arrow_column(table_values), at).to_pandas()
     return found.set_axis(keys.index).astype(table_values.dtype)
 

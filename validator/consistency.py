@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ecompipe.core import money, money_frames
 from ecompipe.core.arrow import arrow_column
+from ecompipe.core.keys import positions_in
 
 TYPES = ("total_amount_mismatch", "num_of_item_mismatch")  # in the order a report lists them
 ORDER_COLUMNS = ["order_id", "total_amount_cents", "num_of_item", "source_file", "source_line"]
@@ -79,7 +79,7 @@ def orders_of_items(orders: pd.DataFrame, items: pd.DataFrame, counted: np.ndarr
     """Each item's position among the `counted` orders (their ids are unique); null when its order
     is not one of them."""
     ids = arrow_column(orders["order_id"]).filter(pa.array(counted))
-    return pc.index_in(arrow_column(items["order_id"]), value_set=ids)
+    return positions_in(arrow_column(items["order_id"]), ids)
 
 
 def in_batch_order(found: list[list[dict]], files: list[str]) -> list[dict]:

@@ -32,10 +32,38 @@ def isin(values: pd.Series, allowed: pd.Index | pd.Series) -> pd.Series:
 
 
 def all_distinct(values: pd.Series) -> bool:
-    """Whether no key repeats and none is missing: one hash pass (pyarrow's unique), the common case
-    of a batch's keys decided without pandas' duplicated (10M keys: 1.3 s against 3.6 s)."""
+    """Whether no key repeats and none is missing: one distinct count in DuckDB over the column's
+    Arrow buffer (10M item keys: 0.9 s, where Arrow's hash table of the strings took 3.5 s and
+    pandas' duplicated 3.6 s; its hash table is partitioned, so it grows with the keys)."""
     column = arrow_column(values)
-    return column.null_count == 0 and len(pc.unique(column)) == len(column)
+    if column.null_count or len(column) < 2:
+        return column.null_count == 0
+    from ecompipe.core import duck  # (DuckDB loads only where a batch is checked)
+
+    with duck.cursor() as db:
+        db.register("keys", pa.table({"key": column}))
+        [(distinct,)] = db.sql("SELECT count(DISTINCT key) FROM keys").fetchall()
+    return distinct == len(column)
+
+
+def positions_in(keys: pa.Array, table: pa.Array) -> pa.Array:
+    """Arrow's index_in (each key's position in `table`, null where absent) for a table whose keys
+    are unique, by a hash join in DuckDB over the two Arrow buffers (10M item order ids into 4M
+    orders: 1.1 s against 1.8 s; at 1M, 0.11 against 0.16 s). A table key found twice, or a null
+    on either side (index_in matches null to null; a join never does), takes index_in itself."""
+    if len(keys) == 0 or len(table) == 0 or keys.null_count or table.null_count:
+        return pc.index_in(keys, value_set=table)
+    from ecompipe.core import duck  # (DuckDB loads only where a batch is joined)
+
+    with duck.cursor() as db:
+        db.register("probe", pa.table({"key": keys, "i": np.arange(len(keys))}))
+        db.register("build", pa.table({"key": table, "j": np.arange(len(table))}))
+        pairs = db.sql("SELECT i, j FROM probe JOIN build USING (key)").to_arrow_table()
+    at = np.full(len(keys), -1, dtype=np.int64)
+    at[pairs["i"].to_numpy()] = pairs["j"].to_numpy()
+    if len(pairs) != np.count_nonzero(at >= 0):  # a key matched twice: the table holds it twice
+        return pc.index_in(keys, value_set=table)
+    return pa.array(at, mask=at < 0)
 
 
 def first_of_each(values: pd.Series) -> pd.Series:

@@ -7,11 +7,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core.keys import all_distinct, first_of_each, isin, item_keys, pair_key_orders
+from ecompipe.core.keys import all_distinct, first_of_each, isin, item_keys, pair_key_orders, positions_in
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
@@ -195,6 +197,17 @@ def test_key_membership_is_set_membership_whichever_side_is_larger(values: list,
 def test_keys_are_all_distinct_exactly_when_none_repeats_and_none_is_missing(values: list) -> None:
     series = pd.Series(values, dtype="str")
     assert all_distinct(series) == (not series.duplicated().any() and not series.isna().any())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_maybe_ids, _maybe_ids)
+@example(["a", "b"], ["b", "a", "a", "b"])  # a table key twice: its first position, as index_in
+@example(["a", None], ["a", None])  # null matches null
+def test_positions_in_a_table_are_arrows_index_in(keys: list, table: list) -> None:
+    """Property: positions_in (a join in DuckDB) is Arrow's index_in, whatever the keys: a table
+    key twice, a null on either side, either side empty, any text."""
+    column, value_set = (pa.array(v, type=pa.large_string()) for v in (keys, table))
+    assert positions_in(column, value_set).to_pylist() == pc.index_in(column, value_set=value_set).to_pylist()
 
 
 @settings(max_examples=300, deadline=None)
