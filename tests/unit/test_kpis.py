@@ -136,3 +136,15 @@ def test_kpis_refuse_orders_whose_ids_repeat() -> None:
     does not gets an error, never KPIs that count an order twice."""
     with pytest.raises(ValueError, match="unique"):
         order_kpis(pd.concat([ORDERS, ORDERS.iloc[:1]]), ITEMS)
+
+
+def test_category_kpis_name_the_products_the_catalogue_lacks() -> None:
+    """An item of an order there is whose product the catalogue lacks stops the category KPIs
+    with the products named (sorted, at most five); an item of no order there is never counts."""
+    items = pd.concat([ITEMS, _items([("O2", "P9", 1, 100), ("O1", "P8", 1, 100), ("O9", "P7", 1, 100)])])
+    with pytest.raises(ValueError, match=r"no category: \['P8', 'P9'\]"):
+        category_kpis(ORDERS, items, PRODUCTS)
+    of_no_order = items[~items["product_id"].isin(["P8", "P9"])]  # (O9, P7) left
+    assert category_records(category_kpis(ORDERS, of_no_order, PRODUCTS)) == category_records(
+        category_kpis(ORDERS, ITEMS, PRODUCTS)
+    )
