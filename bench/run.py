@@ -47,8 +47,9 @@ def measure(kind: str, directory: Path, dialect: str) -> dict:
         [sys.executable, str(ROOT / "bench" / "measure.py"), kind, str(directory), dialect],
         capture_output=True,
         text=True,
-        check=True,
     )
+    if proc.returncode != 0:  # (what failed, not only that it did)
+        raise SystemExit(f"bench/measure.py {kind} {directory} exited {proc.returncode}:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
