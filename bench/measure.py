@@ -47,8 +47,8 @@ def ecompipe_stages(directory: Path, dialect: str) -> None:
     orders, items = curate.rebuild(
         staged["orders"].iloc[0:0], staged["order_items"].iloc[0:0], staged["orders"], staged["order_items"]
     )
-    kpis.order_records(kpis.order_kpis(orders, items))
-    kpis.category_records(kpis.category_kpis(orders, items, staged["products"]))
+    order_table, category_table = kpis.kpi_tables(orders, items, staged["products"])
+    kpis.order_records(order_table), kpis.category_records(category_table)
     assert dates
 
 

@@ -162,9 +162,21 @@ def order_kpis(orders: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     if orders.empty:
         return pd.DataFrame(columns=ORDER_KPI_COLUMNS)
     with duck.cursor() as db:
-        batch = _Batch(db, orders, items)
-        out = batch.order_sums()
-        customers = batch.customers()
+        return _order_kpis(_Batch(db, orders, items))
+
+
+def kpi_tables(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """order_kpis and category_kpis of the same rows, the items joined to their orders once."""
+    if orders.empty:
+        return order_kpis(orders, items), category_kpis(orders, items, products)
+    with duck.cursor() as db:
+        batch = _Batch(db, orders, items, products)
+        return _order_kpis(batch), batch.category_kpis()
+
+
+def _order_kpis(batch: _Batch) -> pd.DataFrame:
+    out = batch.order_sums()
+    customers = batch.customers()
     out["unique_customers"] = np.array([customers[d] for d in out["order_date"]], dtype=np.int64)
     out["return_rate_e4"] = money_frames.div_half_up(out["returned_orders"] * 10_000, out["total_orders"])
     return out[ORDER_KPI_COLUMNS].sort_values("order_date", ignore_index=True)

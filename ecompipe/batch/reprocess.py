@@ -84,8 +84,8 @@ def plan_kpis(res: Resources, date_from: str, date_to: str) -> KpiPlan:
         category_rows: list[dict] = []
     else:
         products = curated.products()
-        order_rows = kpis.order_records(kpis.order_kpis(orders, items))
-        category_rows = kpis.category_records(kpis.category_kpis(orders, items, products))
+        order_table, category_table = kpis.kpi_tables(orders, items, products)
+        order_rows, category_rows = kpis.order_records(order_table), kpis.category_records(category_table)
     new = {_key(r): r for r in order_rows + category_rows}
     old = {_key(r): r for r in current_orders + current_categories}
     unchanged = sum(1 for k, r in new.items() if k in old and old[k] == r)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ecompipe.core.money_frames import div_half_up
-from transformer.kpis import category_kpis, category_records, order_kpis, order_records
+from transformer.kpis import category_kpis, category_records, kpi_tables, order_kpis, order_records
 
 pytestmark = pytest.mark.unit
 
@@ -148,3 +148,10 @@ def test_category_kpis_name_the_products_the_catalogue_lacks() -> None:
     assert category_records(category_kpis(ORDERS, of_no_order, PRODUCTS)) == category_records(
         category_kpis(ORDERS, ITEMS, PRODUCTS)
     )
+
+
+@pytest.mark.parametrize("orders", [ORDERS, ORDERS.iloc[0:0]])
+def test_both_tables_of_one_join_are_each_tables_own(orders: pd.DataFrame) -> None:
+    both = kpi_tables(orders, ITEMS, PRODUCTS)
+    pd.testing.assert_frame_equal(both[0], order_kpis(orders, ITEMS))
+    pd.testing.assert_frame_equal(both[1], category_kpis(orders, ITEMS, PRODUCTS))
