@@ -27,6 +27,7 @@ RETURNED = "returned"
 
 ORDER_KPI_COLUMNS = [model.column(f) for f in model.ORDER_FIELDS + model.ORDER_EXTRA]
 CATEGORY_KPI_COLUMNS = [model.column(f) for f in model.CATEGORY_FIELDS + model.CATEGORY_EXTRA]
+# the figures that are sums over orders (a date's, or a part's: transformer.partials)
 ORDER_SUMS = ["total_orders", "returned_orders", "sold_orders", "total_revenue_cents", "total_items_sold"]
 CATEGORY_SUMS = ["order_count", "sold_order_count", "returned_count", "daily_revenue_cents"]
 
@@ -88,9 +89,7 @@ class _Batch:
         }
         self.db.register("orders", pa.table(order_table))
         self.db.register("items", _table(items, ["order_id", "product_id"], ["quantity", "unit_price_cents"], "item"))
-        [(rows, present, distinct)] = self.rows(
-            "SELECT count(*), count(order_id), count(DISTINCT order_id) FROM orders"
-        )
+        [(rows, present, distinct)] = self.rows(_ORDER_IDS)
         if not rows == present == distinct:
             raise ValueError("order ids must be unique in the orders the KPIs are computed from")
         joined = {"category": "NULL::BIGINT", "products": ""}
@@ -113,7 +112,8 @@ class _Batch:
         out = pd.DataFrame({"order_date": pd.Series([self.dates[r[0]] for r in rows], dtype="str")})
         for i, column in enumerate(ORDER_SUMS, start=1):
             values = [int(r[i]) for r in rows]
-            out[column] = pd.Series(values, dtype=object) if i > 3 else np.array(values, dtype=np.int64)
+            money = column in ("total_revenue_cents", "total_items_sold")  # exact sums, as Python ints
+            out[column] = pd.Series(values, dtype=object) if money else np.array(values, dtype=np.int64)
         return out
 
     def customers(self) -> dict[str, int]:

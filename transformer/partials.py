@@ -21,8 +21,7 @@ from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import isin
 from transformer import kpis
 
-ORDER_SUMS = ["total_orders", "returned_orders", "sold_orders", "total_revenue_cents", "total_items_sold"]
-CATEGORY_SUMS = ["order_count", "sold_order_count", "returned_count", "daily_revenue_cents"]
+ORDER_SUMS, CATEGORY_SUMS = kpis.ORDER_SUMS, kpis.CATEGORY_SUMS
 PART = "_part"  # the column that names each row's part
 # what of_parts reads of the orders and the items (a caller that stacks parts to score them need
 # stack no more: at 10M items, combining every column of the new parts took 6 s)
