@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -27,3 +29,11 @@ def test_steps_on_several_threads_see_only_their_own_tables() -> None:
         assert list(pool.map(count, [1, 2, 3, 4] * 5)) == [1, 2, 3, 4] * 5
     with duck.cursor() as db:
         assert db.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'seen'").fetchall() == [(0,)]
+
+
+def test_what_duckdb_spills_goes_to_the_temporary_folder() -> None:
+    """The tasks' containers have a read-only root file system and a writable /tmp: DuckDB's own
+    default (.tmp in the working folder) would fail the first query that spills."""
+    with duck.cursor() as db:
+        [(folder,)] = db.sql("SELECT current_setting('temp_directory')").fetchall()
+    assert folder.startswith(tempfile.gettempdir() + os.sep)
