@@ -31,11 +31,10 @@ from ecompipe.core.arrow import arrow_column
 from validator.columns import joined, kept, stacked
 
 POSITION = "_row"  # the column a stacked row holds its position among its file's canonical rows in
-# a batch is split so that no shard holds more order and item rows than this. The duplicate keys,
-# the references and the KPIs' joins run in DuckDB, whose hash tables are partitioned: a shard no
-# longer keeps them small, and each shard costs its takes (10M items with 1 % bad rows, in-memory
-# validation: 24.1 s in eight shards of 2^21, 21.1 s in two of 2^23, 19.6 s in one; the peak
-# 4.7, 4.9 and 5.0-5.4 GiB)
+# a batch is split so that no shard holds more order and item rows than this. The items' lookup of
+# their orders runs in DuckDB, whose hash tables are partitioned, and a shard costs the takes of its
+# rows (10M items with 1 % bad rows, in-memory validation: 23.7 s in eight shards of 2^21, 21.6 s
+# in two of 2^23, 20.5 s in one; the peak 4.9, 4.7 and 5.0 GiB)
 SHARD_ROWS = 1 << 23
 
 

@@ -68,26 +68,22 @@ def positions_in(keys: pa.Array, table: pa.Array) -> pa.Array:
 
 def first_of_each(values: pd.Series) -> pd.Series:
     """Whether each value is the first row of its key (a missing value always is): pandas'
-    `~duplicated(keep="first")` over the keys present. In DuckDB over the column's Arrow buffer:
-    the keys that repeat, with their first row, by one grouping; then the later rows of those
-    alone (10M item keys, 1 % repeated: 2.7 s through Arrow's dictionary encoding, whose hash
-    table of the strings grew faster than the keys)."""
-    first = np.ones(len(values), dtype=bool)
-    if len(values) > 1:
-        from ecompipe.core import duck  # (DuckDB loads only where a batch is checked)
-
-        with duck.cursor() as db:
-            db.register("keys", pa.table({"key": arrow_column(values), "i": np.arange(len(values))}))
-            later = db.sql(_LATER_ROWS).to_arrow_table()["i"].to_numpy()
-        first[later] = False
-    return pd.Series(first, index=values.index, dtype=bool)
-
-
-# the rows of a key that are not its first (missing keys are never grouped: a null joins nothing)
-_LATER_ROWS = """
-WITH repeated AS (SELECT key, min(i) AS first FROM keys WHERE key IS NOT NULL GROUP BY key HAVING count(*) > 1)
-SELECT k.i FROM keys k JOIN repeated r USING (key) WHERE k.i > r.first
-"""
+    `~duplicated(keep="first")` over the keys present. One hash pass over the strings (Arrow's
+    dictionary encoding), then, only when some key repeats, a running maximum of the codes (1M
+    item keys: 47 ms -> 4 ms against pandas' `duplicated` of the codes, itself 2.9 s -> 2.4 s and
+    0.27 -> 0.01 GiB against `duplicated` of the strings at 10M). DuckDB's grouping of the keys
+    that repeat was as fast over a whole validation (10M items: 22.9 against 23.1 s) and raised its
+    peak by 60-70 MiB (its hash table of the strings), at 1M as at 10M."""
+    column = arrow_column(values)
+    encoded = pc.dictionary_encode(column)
+    if len(encoded.dictionary) == len(column) - column.null_count:  # no key repeats
+        return pd.Series(True, index=values.index, dtype=bool)
+    # the encoding numbers keys in the order they first appear, so a row is the first of its key
+    # exactly when its code passes every code before it (one running maximum, no second hash)
+    codes = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return pd.Series(first | (codes < 0), index=values.index, dtype=bool)
 
 
 def item_keys(order_id: pd.Series, product_id: pd.Series, item_id: pd.Series | None) -> pd.Series:
