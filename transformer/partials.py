@@ -21,7 +21,6 @@ from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import isin
 from transformer import kpis
 
-ORDER_SUMS, CATEGORY_SUMS = kpis.ORDER_SUMS, kpis.CATEGORY_SUMS
 PART = "_part"  # the column that names each row's part
 # what of_parts reads of the orders and the items (a caller that stacks parts to score them need
 # stack no more: at 10M items, combining every column of the new parts took 6 s)
@@ -49,11 +48,11 @@ def of_parts(orders: pd.DataFrame, items: pd.DataFrame, products: pd.DataFrame) 
         day_rows = kpis.order_kpis(as_dates, items)
         category_rows = kpis.category_kpis(as_dates, items[known], products)
     out: dict[str, dict] = {
-        str(r["order_date"]): {"order": {c: int(r[c]) for c in ORDER_SUMS}, "categories": {}}
+        str(r["order_date"]): {"order": {c: int(r[c]) for c in kpis.ORDER_SUMS}, "categories": {}}
         for r in day_rows.to_dict("records")
     }
     for r in category_rows.to_dict("records"):
-        out[str(r["order_date"])]["categories"][str(r["category"])] = {c: int(r[c]) for c in CATEGORY_SUMS}
+        out[str(r["order_date"])]["categories"][str(r["category"])] = {c: int(r[c]) for c in kpis.CATEGORY_SUMS}
     return out
 
 
@@ -64,13 +63,13 @@ def kpi_frames(dates: list[tuple[str, list[dict], int]]) -> tuple[pd.DataFrame, 
     for date, partials, unique in sorted(dates):
         if not partials:
             continue
-        day = {c: sum(p["order"][c] for p in partials) for c in ORDER_SUMS}
+        day = {c: sum(p["order"][c] for p in partials) for c in kpis.ORDER_SUMS}
         order_rows.append({"order_date": date, **day, "unique_customers": unique})
         categories: dict[str, dict[str, int]] = {}
         for p in partials:
             for name, sums in p["categories"].items():
-                into = categories.setdefault(name, dict.fromkeys(CATEGORY_SUMS, 0))
-                for c in CATEGORY_SUMS:
+                into = categories.setdefault(name, dict.fromkeys(kpis.CATEGORY_SUMS, 0))
+                for c in kpis.CATEGORY_SUMS:
                     into[c] += sums[c]
         category_rows += [{"category": n, "order_date": date, **s} for n, s in categories.items()]
     return _order_frame(order_rows), _category_frame(category_rows)
