@@ -7,6 +7,7 @@ rows_read = accepted + rejected + pending holds by construction.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -17,14 +18,12 @@ import pyarrow.compute as pc
 
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import first_of_each, isin
-from validator import consistency, pending, rejected, shards
+from validator import consistency, intake, pending, rejected, shards, spill
 from validator.dialects import (
-    CANONICAL_COLUMNS,
     ORDER_ITEMS,
     ORDERS,
     PRODUCTS,
 )
-from validator.files import files_parsed
 from validator.model import PENDING_OF_FILE, BatchValidation, InputFile, Known, ParsedFile
 from validator.report import build_report
 
@@ -54,17 +53,45 @@ def validate_batch(
     any value. `report_only`: the report and the pending set alone, as `ecompipe validate` prints
     them: the accepted rows are counted, not staged, and the rejected rows not written out
     (`staged` and `rejected_rows` are empty)."""
-    today = now.date().isoformat()
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
-    before, todo = parsed_before or {}, [f for f in files if f.key not in (parsed_before or {})]
-    fresh = {p.key: p for p in files_parsed(todo, exact)}
+    count = shards.count_for(intake.rows_about(files, parsed_before or {}), shard_rows)
+    with tempfile.TemporaryDirectory(prefix="ecompipe-shards-") as directory:
+        spiller = spill.Spiller(count, directory) if count > 1 else None
+        parsed = intake.parsed_files(files, parsed_before or {}, exact, file_keys, spiller)
+        return _validated(
+            batch_id,
+            parsed,
+            file_keys,
+            known,
+            pending_before,
+            spiller,
+            now=now,
+            max_pending_age_days=max_pending_age_days,
+            examples=examples,
+            report_only=report_only,
+        )
+
+
+def _validated(
+    batch_id: str,
+    parsed: list[ParsedFile],
+    file_keys: pd.CategoricalDtype,
+    known: Known,
+    pending_before: pd.DataFrame | None,
+    spiller: spill.Spiller | None,
+    *,
+    now: datetime,
+    max_pending_age_days: int,
+    examples: int,
+    report_only: bool,
+) -> BatchValidation:
     from validator import checks  # (loaded while the files parsed: validator.files)
 
-    parsed = [_with_source(before[f.key] if f.key in before else fresh[f.key], file_keys) for f in files]
+    today = now.date().isoformat()
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
-    rows = {kind: _rows(kind, files_of[kind]) for kind in KINDS}
-    at, key_firsts = _split(rows, shard_rows, report_only)
+    rows = {kind: intake.rows_of(kind, files_of[kind], spiller) for kind in KINDS}
+    at, key_firsts = _split(rows, 1 if spiller is None else spiller.count, report_only)
     # first pass, shard by shard: the row rules
     found = {kind: [checks.failed(kind, rows[kind], a, today, key_firsts[kind]) for a in at[kind]] for kind in KINDS}
     bad = {kind: _marked(len(rows[kind]), found[kind]) for kind in KINDS}
@@ -74,6 +101,9 @@ def validate_batch(
         checks.record(files_of[kind], rows[kind], found[kind])
     held_at = np.flatnonzero(why > 0)
     new_pending = rows[ORDER_ITEMS].frame(held_at, rows[ORDER_ITEMS].names)
+    if isinstance(rows[ORDER_ITEMS], spill.SpilledRows):
+        order = rows[ORDER_ITEMS].batch_order(held_at)
+        new_pending, held_at = new_pending.take(order).reset_index(drop=True), held_at[order]
     new_pending["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
     brought = _brought(rows[ORDER_ITEMS], ~bad[ORDER_ITEMS], pending_before)
     accepted = {ORDERS: ~bad[ORDERS], PRODUCTS: ~bad[PRODUCTS], ORDER_ITEMS: ~bad[ORDER_ITEMS] & (why == 0)}
@@ -130,22 +160,23 @@ def validate_batch(
     )
 
 
-def _split(rows: dict[str, shards.Rows], shard_rows: int, report_only: bool) -> tuple[dict, dict]:
+def _split(rows: dict[str, shards.Rows], count: int, report_only: bool) -> tuple[dict, dict]:
     """Each kind's rows by shard (products: one), and, when item keys of an item's own id may
     repeat under another order (so in another shard), which item rows are the first of their key
     in the batch. A batch of one shard stacks its rows at once (but for a report alone, which
     reads them where they are)."""
-    count = shards.count_for(len(rows[ORDERS]) + len(rows[ORDER_ITEMS]), shard_rows)
     for kind in KINDS if count == 1 and not report_only else (PRODUCTS,):
         rows[kind].stack()
     at = {kind: _by_shard(rows[kind], count) for kind in (ORDERS, ORDER_ITEMS)}
     at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]
-    by_id = count > 1 and any(c.notna().any() for c in rows[ORDER_ITEMS].column("item_id"))
+    by_id = count > 1 and rows[ORDER_ITEMS].item_ids()
     return at, {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
 
 
 def _by_shard(rows: shards.Rows, count: int) -> list[np.ndarray]:
     """Each shard's positions among `rows` (one shard: every row, its order ids never read)."""
+    if isinstance(rows, spill.SpilledRows):
+        return rows.shard_positions()
     return shards.positions(rows.column("order_id"), count) if count > 1 else [np.arange(len(rows))]
 
 
@@ -161,45 +192,36 @@ def _referencing(
     order and product ids known (the orders the shards name beyond their own looked up at once)."""
     count = len(at[ORDERS])
     held_before = _pending_ids(pending_before, count)
-    shard = [_shard_rows(rows, at, s) for s in range(count)]
-    ok = [(~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]) for s in range(count)]
-    # each item's order among its shard's accepted orders: one hash pass over the items' order ids,
-    # shared by the orders named beyond the shard's own, the held items and the warnings
-    own = [consistency.orders_of_items(orders, items, ok[s][0]) for s, (orders, items) in enumerate(shard)]
-    named = [_referenced(o, i, *ok[s], held_before[s], own[s]) for s, (o, i) in enumerate(shard)]
-    known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(named)), dtype="str"))
     products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
     product_ids = known.product_ids.union(pd.Index(products.unique()))
     why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)
-    warned = []
-    for s, (orders, items) in enumerate(shard):
-        ok_orders, ok_items = ok[s]
-        no_order = np.asarray(own[s].is_null(), dtype=bool)  # not the shard's: known, or held
-        no_order[no_order] = pending.why_held(items["order_id"][no_order], known_orders)
-        held = no_order + 2 * pending.why_held(items["product_id"], product_ids)
-        why[at[ORDER_ITEMS][s]] = held * ok_items
-        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items, own[s]))
+    warned, named, beyond = [], [], []
+    for s in range(count):  # one shard's rows at a time
+        orders, items = _shard_rows(rows, at, s)
+        ok_orders, ok_items = ~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]
+        # each item's order among its shard's accepted orders: one hash pass over the items' order
+        # ids, shared by the orders named beyond the shard's own, the held items and the warnings
+        own = consistency.orders_of_items(orders, items, ok_orders)
+        named.append(_referenced(orders, items, ok_orders, ok_items, held_before[s], own))
+        no_order = np.asarray(own.is_null(), dtype=bool) & ok_items  # not the shard's: known, or held
+        beyond.append((at[ORDER_ITEMS][s][no_order], items["order_id"][no_order]))
+        why[at[ORDER_ITEMS][s]] = 2 * pending.why_held(items["product_id"], product_ids) * ok_items
+        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items, own))
+    known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(named)), dtype="str"))
+    for positions, ids in beyond:
+        why[positions] += np.asarray(pending.why_held(ids, known_orders), dtype=np.int8)
     return why, warned, known_orders, product_ids
-
-
-def _rows(kind: str, files: list[ParsedFile]) -> shards.Rows:
-    """The rows of one kind that parsed (the others are rejected already), left in their files'
-    frames; each file's frame is taken from its ParsedFile (left empty with its columns)."""
-    frames = [p.frame for p in files if p.frame is not None]
-    rows = [np.flatnonzero(~p.frame.index.isin(p.errors["row"])) for p in files if p.frame is not None]
-    for p in files:
-        p.frame = p.frame.iloc[0:0] if p.frame is not None else None
-    if not frames:  # (no file of the kind: no rows, with its columns)
-        frames, rows = (
-            [pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line"])],
-            [np.zeros(0, np.int64)],
-        )
-    return shards.Rows(frames, rows, shards.POSITION)
 
 
 def _first_keys(items: shards.Rows) -> np.ndarray:
     """Whether each item row's key is the first of its key in the batch."""
-    return first_of_each(items.frame(np.arange(len(items)), ["item_key"])["item_key"]).to_numpy()
+    keys = items.frame(np.arange(len(items)), ["item_key"], position=False)["item_key"]
+    if not isinstance(items, spill.SpilledRows):
+        return first_of_each(keys).to_numpy()
+    order = items.batch_order()
+    first = np.empty(len(keys), dtype=bool)
+    first[order] = first_of_each(keys.take(order).reset_index(drop=True)).to_numpy()
+    return first
 
 
 def _brought(items: shards.Rows, passed: np.ndarray, before: pd.DataFrame | None) -> pd.DataFrame:
@@ -223,15 +245,6 @@ def _pending_ids(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
         return [pd.Series([], dtype="str") for _ in range(count)]
     ids = before["order_id"].astype("str").reset_index(drop=True)
     return [ids.take(a) for a in shards.positions([ids], count)]
-
-
-def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
-    """The lineage columns of each row: its file (a code into the batch's files) and line."""
-    if p.frame is not None and p.raw is not None:
-        code = file_keys.categories.get_loc(p.key)
-        source = pd.Categorical.from_codes(np.full(len(p.frame), code), dtype=file_keys)
-        p.frame = p.frame.assign(source_file=source, source_line=p.raw.lines)
-    return p
 
 
 def _shard_rows(

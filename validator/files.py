@@ -4,6 +4,7 @@ failed to parse (validator.batch then checks the batch's rows)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from validator import compressed, reasons
@@ -41,13 +42,16 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
     return p
 
 
-def files_parsed(files: list[InputFile], exact: bool) -> list[ParsedFile]:
+def files_parsed(
+    files: list[InputFile], exact: bool, then: Callable[[ParsedFile], ParsedFile] = lambda p: p
+) -> list[ParsedFile]:
     """Each file parsed, two at a time (Arrow's reader and compute release the GIL); a batch of a
-    few small files one after another, where handing them to threads costs more than it saves."""
+    few small files one after another, where handing them to threads costs more than it saves.
+    `then`: what is done with each parsed file right away, in the thread that parsed it."""
     if sum(len(f.data or b"") for f in files) < _THREADS_FROM_BYTES:
-        return [_parsed_here(f, exact) for f in files]
+        return [then(_parsed_here(f, exact)) for f in files]
     with ThreadPoolExecutor(2) as pool:
-        parsed = pool.map(lambda f: _parsed_here(f, exact), files)
+        parsed = pool.map(lambda f: then(_parsed_here(f, exact)), files)
         # the row rules (validator.checks, pandera: ~0.2 s of imports in a fresh process, the CLI's
         # or a task's) load while the threads parse, which needs none of them; validator.batch
         # imports them once the files are parsed

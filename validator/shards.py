@@ -10,11 +10,12 @@ tables and copies are a shard's, not the batch's: at 10M items the whole-batch o
 than the batch (issue 39).
 
 A shard is a set of positions in the batch's rows of a kind, ascending, never a reordered copy.
-The batch's rows stay in their files' frames (`Rows`) until the end: a shard gathers its rows from
-them, what it decides (a row failed, a row is held) is put back as a mask over the batch's rows,
-and the files' rows that are kept are stacked once, in batch order (a stacked copy of the batch
-up front, then a filtered one, was two whole-batch copies). What is not shard-local is decided over the batch:
-item keys of an item's own id (thelook's `id:<id>`) may repeat under another order
+A batch of one shard keeps its rows in their files' frames (`Rows`) and stacks them once; a batch
+of several is spilled to disk by shard as each file is parsed (validator.spill.SpilledRows, whose
+positions run shard by shard), so validation holds one shard's rows at a time. Either way what a
+shard decides (a row failed, a row is held) is put back as a mask over the batch's rows, and the
+rows that are kept are stacked once, in batch order. What is not shard-local is decided over the
+batch: item keys of an item's own id (thelook's `id:<id>`) may repeat under another order
 (validator.batch judges them before the shards), and the pending set is split by the same hash.
 """
 
@@ -31,11 +32,12 @@ from ecompipe.core.arrow import arrow_column
 from validator.columns import joined, kept, stacked
 
 POSITION = "_row"  # the column a stacked row holds its position among its file's canonical rows in
-# a batch is split so that no shard holds more order and item rows than this. The items' lookup of
-# their orders runs in DuckDB, whose hash tables are partitioned, and a shard costs the takes of its
-# rows (10M items with 1 % bad rows, in-memory validation: 23.7 s in eight shards of 2^21, 21.6 s
-# in two of 2^23, 20.5 s in one; the peak 4.9, 4.7 and 5.0 GiB)
-SHARD_ROWS = 1 << 23
+# a batch is split so that no shard holds more order and item rows than this, and a batch in shards
+# is spilled to disk by shard as its files are parsed (validator.spill): validation then holds one
+# shard's rows at a time, so its peak follows the shard, not the batch (10M items with 1 % bad
+# rows, `ecompipe validate`: 18.7 s in 3.0 GiB in two shards of 2^23, 17.9 s in 1.7 GiB in eight
+# of 2^21; each shard costs ~0.1 s of its own, so a smaller one costs more time than it saves)
+SHARD_ROWS = 1 << 21
 
 
 def count_for(rows: int, shard_rows: int = SHARD_ROWS) -> int:
@@ -54,15 +56,16 @@ def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:
     total = sum(len(c) for c in order_ids)
     if count == 1 or not total:
         return [np.arange(total)] + [np.zeros(0, np.int64)] * (count - 1)
-    missing = int(cells.buckets_of(pd.Series([""], dtype="str"), count)[0])
-    of_row = np.concatenate([_shard_of(c, count, missing) for c in order_ids])
+    of_row = np.concatenate([shard_of(c, count) for c in order_ids])
     order = np.argsort(of_row, kind="stable")
     return np.split(order, np.cumsum(np.bincount(of_row, minlength=count))[:-1])
 
 
-def _shard_of(order_ids: pd.Series, count: int, missing: int) -> np.ndarray:
+def shard_of(order_ids: pd.Series, count: int) -> np.ndarray:
+    """The shard of each row by its order id (a missing id counts as '')."""
     if not len(order_ids):
         return np.zeros(0, np.int64)
+    missing = int(cells.buckets_of(pd.Series([""], dtype="str"), count)[0])
     encoded = pc.dictionary_encode(arrow_column(order_ids))
     of_id = cells.buckets_of(pd.Series(encoded.dictionary.to_pandas(), dtype="str"), count)
     return np.append(of_id, missing)[np.asarray(encoded.indices.fill_null(len(of_id)), dtype=np.int64)]
@@ -83,9 +86,14 @@ class Rows:
     def __post_init__(self) -> None:
         self.starts = np.concatenate(([0], np.cumsum([len(r) for r in self.rows]))).astype(np.int64)
         self.names = list(self.frames[0].columns)
+        self.dtypes = self.frames[0].dtypes
 
     def __len__(self) -> int:
         return int(self.starts[-1])
+
+    def item_ids(self) -> bool:
+        """Whether any row has an item id of its own."""
+        return any(c.notna().any() for c in self.column("item_id"))
 
     def stack(self) -> None:
         """Stack the rows in batch order now, the files' frames given up column by column."""

@@ -15,7 +15,7 @@ from ecompipe.local.generate import Spec, generate
 from tests.conftest import NOW
 from tests.support.corpus import BASE, CASES
 from tests.support.helpers import put_files, record_manifest
-from validator import parts
+from validator import parts, shards
 from validator import task as validate_task
 from validator.batch import InputFile, Known, validate_batch
 from validator.files import parse_file
@@ -64,12 +64,12 @@ def test_a_batch_validated_from_stored_parts_equals_one_validated_whole(resource
 
     for f in files:
         parts.write(resources.bucket, "b", parse_file(f), etag=f"etag-{f.name}")
-    stored = {f.key: parts.read(resources.bucket, "b", ObjectInfo(f.key, 0, f"etag-{f.name}")) for f in files}
-    assert all(p is not None for p in stored.values())
     unread = [InputFile(f.key, None) for f in files]
-    from_parts = validate_batch("b", unread, Known(), None, now=NOW, parsed_before=stored)
-
-    _assert_same(from_parts, whole)
+    for shard_rows in (shards.SHARD_ROWS, 50):  # (50: the parts' rows spilled by shard)
+        stored = {f.key: parts.read(resources.bucket, "b", ObjectInfo(f.key, 0, f"etag-{f.name}")) for f in files}
+        assert all(p is not None for p in stored.values())
+        from_parts = validate_batch("b", unread, Known(), None, now=NOW, parsed_before=stored, shard_rows=shard_rows)
+        _assert_same(from_parts, whole)
     assert whole.report["totals"]["rows_read"] > 0
 
 

@@ -1,0 +1,90 @@
+"""A batch's files parsed and their rows gathered by kind for the batch-wide checks: left in the
+files' frames, or spilled to disk by shard as each file is parsed (validator.spill), so a batch in
+shards is never held whole."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from validator import compressed, shards, spill
+from validator.dialects import CANONICAL_COLUMNS, ORDER_ITEMS, ORDERS, kind_of
+from validator.files import files_parsed
+from validator.model import InputFile, ParsedFile
+
+
+def parsed_files(
+    files: list[InputFile],
+    before: Mapping[str, ParsedFile],
+    exact: bool,
+    file_keys: pd.CategoricalDtype,
+    spiller: spill.Spiller | None,
+) -> list[ParsedFile]:
+    """The batch's files parsed (but those parsed before), each with its rows' lineage, and its
+    orders or items spilled by shard as soon as it is parsed when the batch is in shards."""
+
+    def then(p: ParsedFile) -> ParsedFile:
+        p = _with_source(p, file_keys)
+        if spiller is not None and p.kind in (ORDERS, ORDER_ITEMS) and p.frame is not None:
+            spiller.take(p.key, p.kind, p.frame, _parsed_rows(p))
+            p.frame = _emptied(p.frame)
+        return p
+
+    fresh = {p.key: p for p in files_parsed([f for f in files if f.key not in before], exact, then)}
+    return [fresh[f.key] if f.key in fresh else then(before[f.key]) for f in files]
+
+
+def rows_about(files: list[InputFile], before: Mapping[str, ParsedFile]) -> int:
+    """About how many order and item rows the batch holds, before it is parsed: its files' lines
+    (a compressed file's from its size), or a part's rows; the shard count it decides changes
+    nothing of the outcome."""
+    about = 0
+    for f in files:
+        if kind_of(f.name) not in (ORDERS, ORDER_ITEMS):
+            continue
+        if f.key in before:
+            about += len(before[f.key].frame) if before[f.key].frame is not None else 0
+        elif f.data is not None:
+            about += len(f.data) // 8 if compressed.is_compressed(f.name) else f.data.count(b"\n")
+    return about
+
+
+def rows_of(kind: str, files: list[ParsedFile], spiller: spill.Spiller | None) -> shards.Rows | spill.SpilledRows:
+    """The rows of one kind that parsed (the others are rejected already): spilled by shard, or
+    left in their files' frames; each file's frame is taken from its ParsedFile (left empty with
+    its columns)."""
+    if spiller is not None and files and kind in (ORDERS, ORDER_ITEMS):
+        return spiller.rows(kind, [p.key for p in files], shards.POSITION)
+    frames = [p.frame for p in files if p.frame is not None]
+    rows = [_parsed_rows(p) for p in files if p.frame is not None]
+    for p in files:
+        p.frame = _emptied(p.frame) if p.frame is not None else None
+    if not frames:  # (no file of the kind: no rows, with its columns)
+        frames, rows = (
+            [pd.DataFrame(columns=[*CANONICAL_COLUMNS[kind], "source_file", "source_line"])],
+            [np.zeros(0, np.int64)],
+        )
+    return shards.Rows(frames, rows, shards.POSITION)
+
+
+def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame of no rows with `frame`'s columns, holding none of its memory (a slice of no rows
+    would keep every column's buffers alive)."""
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in frame.dtypes.items()})
+
+
+def _parsed_rows(p: ParsedFile) -> np.ndarray:
+    """The positions of a file's rows that parsed."""
+    assert p.frame is not None
+    return np.flatnonzero(~p.frame.index.isin(p.errors["row"]))
+
+
+def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
+    """The lineage columns of each row: its file (a code into the batch's files) and line."""
+    if p.frame is not None and p.raw is not None:
+        code = file_keys.categories.get_loc(p.key)
+        source = pd.Categorical.from_codes(np.full(len(p.frame), code), dtype=file_keys)
+        p.frame = p.frame.assign(source_file=source, source_line=p.raw.lines)
+    return p

@@ -1,0 +1,195 @@
+"""A batch's orders and items held on disk by shard while validation goes through the shards one at
+a time, so a task holds one shard's rows, not the batch's (issue 39: peak memory in proportion to
+a shard, not to the batch).
+
+Each file's rows are split by shard as soon as the file is parsed (`spill_file`): one Arrow IPC
+file per file and kind, one record batch per shard, in the file's order. `SpilledRows` reads them
+back a shard at a time. Its positions are shard-major: shard 0's rows in batch order (file by
+file, each file's rows in order), then shard 1's, and so on, so a shard is a range of positions
+and its rows keep the batch's order (the first row of a key is the one kept). What spans shards
+(the held rows, the accepted rows staged, the failures put on their files) is put back in batch
+order by each row's file and position in it, which are kept for every row (12 bytes a row).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from validator.columns import joined
+from validator.shards import shard_of
+
+SOURCE = "source_file"  # each row's file: a category, the same for every row of a piece
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One file's rows of one kind on disk: `rows` (positions in the file's canonical frame) in
+    shard order, `sizes` of each shard."""
+
+    path: str
+    rows: np.ndarray
+    sizes: np.ndarray
+    code: int  # the file's code among the batch's files (its rows' constant `source_file`)
+    item_ids: bool = False  # whether any row has an item id of its own (thelook)
+
+
+def spill_file(frame: pd.DataFrame, rows: np.ndarray, shard_of: np.ndarray, count: int, path: str) -> Piece:
+    """Write the file's `rows` of `frame` (positions), shard `shard_of[i]` each, as `count`
+    record batches of an IPC file at `path` (batch s: shard s's rows in the file's order): the
+    frame made Arrow once, each shard's rows taken from it."""
+    order = np.argsort(shard_of, kind="stable")
+    sizes = np.bincount(shard_of, minlength=count)
+    code = int(frame[SOURCE].cat.codes.iloc[0]) if len(frame) else -1
+    table = pa.Table.from_pandas(frame[[c for c in frame.columns if c != SOURCE]], preserve_index=False)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        for start, size in zip(np.cumsum(sizes) - sizes, sizes, strict=True):
+            mine = table.take(rows[order[start : start + size]]).combine_chunks()
+            writer.write_batch(pa.RecordBatch.from_arrays([_one_chunk(c) for c in mine.columns], schema=table.schema))
+    item_ids = "item_id" in frame and bool(frame["item_id"].notna().to_numpy()[rows].any())
+    return Piece(path, rows[order], sizes, code, item_ids)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    return column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks or [pa.array([], column.type)])
+
+
+class Spiller:
+    """Each file's orders or items split by shard and written to `directory` as soon as the file
+    is parsed (`take`, called from the parsing threads), so no more than the files being parsed
+    are held; `rows` then reads a kind's files back as SpilledRows."""
+
+    def __init__(self, count: int, directory: str) -> None:
+        self.count, self.directory = count, directory
+        self.pieces: dict[str, Piece] = {}
+        self.dtypes: dict[str, pd.Series] = {}
+        self._lock = threading.Lock()
+        self._files = 0
+
+    def take(self, key: str, kind: str, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        """Spill the file `key`'s `rows` (positions in its canonical `frame`) by shard."""
+        with self._lock:
+            path = os.path.join(self.directory, f"{self._files}.arrow")
+            self._files += 1
+            self.dtypes.setdefault(kind, frame.dtypes)
+        piece = spill_file(frame, rows, shard_of(frame["order_id"].take(rows), self.count), self.count, path)
+        with self._lock:
+            self.pieces[key] = piece
+
+    def rows(self, kind: str, keys: list[str], position: str) -> SpilledRows:
+        """The files `keys` (of one kind, in batch order) read back by shard."""
+        return SpilledRows([self.pieces[k] for k in keys], self.dtypes[kind], position)
+
+
+class SpilledRows:
+    """validator.shards.Rows over files spilled by shard (`spill_file`), read a shard at a time
+    (the last shard read is kept for the next call)."""
+
+    def __init__(self, pieces: list[Piece], dtypes: pd.Series, position: str) -> None:
+        self.pieces, self.dtypes, self.position = pieces, dtypes, position
+        self.names = list(dtypes.index)
+        count = len(pieces[0].sizes)
+        sizes = np.array([p.sizes for p in pieces]).reshape(len(pieces), count)
+        per_shard = sizes.sum(axis=0)
+        self.starts = np.concatenate(([0], np.cumsum(per_shard))).astype(np.int64)
+        # each position's file and position in the file's frame, shard by shard
+        offsets = np.concatenate((np.zeros((len(pieces), 1), np.int64), np.cumsum(sizes, axis=1)), axis=1)
+        self.file_of = np.concatenate(
+            [np.full(sizes[i, s], i, np.int32) for s in range(count) for i in range(len(pieces))]
+            or [np.zeros(0, np.int32)]
+        )
+        self.row_of = np.concatenate(
+            [p.rows[offsets[i, s] : offsets[i, s + 1]] for s in range(count) for i, p in enumerate(pieces)]
+            or [np.zeros(0, np.int64)]
+        ).astype(np.int64)
+        self._cached: tuple[int, pa.Table | None, dict[str, pd.Series]] | None = None
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    @property
+    def count(self) -> int:
+        return len(self.starts) - 1
+
+    def shard_positions(self) -> list[np.ndarray]:
+        return [np.arange(a, b) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
+
+    def batch_order(self, at: np.ndarray | None = None) -> np.ndarray:
+        """The order that puts positions `at` (all when None) in batch order (file by file, each
+        file's rows in order)."""
+        at = np.arange(len(self)) if at is None else at
+        return np.lexsort((self.row_of[at], self.file_of[at]))
+
+    def item_ids(self) -> bool:
+        """Whether any row has an item id of its own."""
+        return any(p.item_ids for p in self.pieces)
+
+    def column(self, name: str) -> list[pd.Series]:
+        return [self.frame(np.arange(len(self)), [name], position=False)[name]]
+
+    def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.file_of[at].astype(np.int64), self.row_of[at]
+
+    def counts(self, keep: np.ndarray) -> list[int]:
+        return np.bincount(self.file_of[keep], minlength=len(self.pieces)).tolist()
+
+    def frame(self, at: np.ndarray, columns: list[str], position: bool = True) -> pd.DataFrame:
+        """These columns of the rows at positions `at` (ascending), with their position in their
+        file unless `position` is False, index 0..n-1."""
+        shard_of = np.searchsorted(self.starts, at, side="right") - 1
+        parts = []
+        for s in np.unique(shard_of):
+            local = at[shard_of == s] - self.starts[s]
+            chosen = self._columns(int(s), columns)
+            parts.append(chosen if len(local) == len(chosen) else chosen.take(local).reset_index(drop=True))
+        out = joined(parts) if parts else pd.DataFrame({c: pd.Series([], dtype=self.dtypes[c]) for c in columns})
+        if position:
+            out[self.position] = pd.Series(self.row_of[at], dtype="int64")
+        return out
+
+    def kept(self, keep: np.ndarray) -> pd.DataFrame:
+        """The rows `keep` marks, in batch order, with their position in their file: each shard's
+        taken once, then stacked column by column in batch order."""
+        at = np.flatnonzero(keep)
+        bounds = zip(self.starts[:-1], self.starts[1:], strict=True)
+        parts = [self.frame(at[(at >= a) & (at < b)], self.names) for a, b in bounds]
+        order = np.lexsort((self.row_of[at], self.file_of[at]))
+        out: dict[str, pd.Series] = {}
+        for name in [*self.names, self.position]:
+            out[name] = joined([p[name] for p in parts]).take(order).reset_index(drop=True)
+            for p in parts:
+                del p[name]
+        return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
+
+    def _columns(self, s: int, columns: list[str]) -> pd.DataFrame:
+        """Shard `s`'s columns, read from the files' pieces (the last shard's kept)."""
+        if self._cached is None or self._cached[0] != s:
+            batches = [pa.ipc.open_file(pa.memory_map(p.path)).get_batch(s) for p in self.pieces if p.sizes[s]]
+            self._cached = (s, pa.Table.from_batches(batches) if batches else None, {})
+        _, table, done = self._cached
+        for name in columns:
+            if name in done:
+                continue
+            if name == SOURCE:
+                codes = np.repeat([p.code for p in self.pieces], [p.sizes[s] for p in self.pieces])
+                done[name] = pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[name]))
+            else:
+                done[name] = _as_series(table, name, self.dtypes[name])
+        return pd.DataFrame({c: done[c] for c in columns})
+
+
+def _as_series(table: pa.Table | None, name: str, dtype: object) -> pd.Series:
+    """A spilled column back as the frame's column was (text, nullable integers, the rest)."""
+    if table is None:
+        return pd.Series([], dtype=dtype)
+    column = table.column(name)
+    if dtype == "str":
+        return pd.Series(column, dtype="str")
+    if isinstance(dtype, pd.Int64Dtype):
+        return pd.Series(column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype=dtype)
+    return pd.Series(column.to_numpy(), dtype=dtype)
