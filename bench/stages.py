@@ -62,18 +62,18 @@ def main() -> None:
     keep_freed_memory()  # as a task does (bench/measure.py)
     from ecompipe.aws.curated import CuratedIndex
     from transformer import curate, kpis
-    from validator import batch
+    from validator import batch, intake
     from validator.batch import InputFile, Known, validate_batch
 
     clock = Clock()
     steps = [
-        ("files_parsed", "parse"),
-        ("_split", "shards"),
-        ("_referencing", "row rules, references"),
-        ("build_report", "held, staged rows, report"),
+        (intake, "parsed_files", "parse (shards spilled)"),
+        (batch, "_split", "shards"),
+        (batch, "_referencing", "row rules, references"),
+        (batch, "build_report", "held, staged rows, report"),
     ]
-    for name, step in steps:
-        timed(clock, batch, name, step)
+    for module, name, step in steps:
+        timed(clock, module, name, step)
     directory = dataset(args.size, args.bad, "seed")
     files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in sorted(directory.glob("*.csv"))]
     clock.mark("read the files")

@@ -153,17 +153,29 @@ class SpilledRows:
         return out
 
     def kept(self, keep: np.ndarray) -> pd.DataFrame:
-        """The rows `keep` marks, in batch order, with their position in their file: each shard's
-        taken once, then stacked column by column in batch order."""
+        """The rows `keep` marks, in batch order, with their position in their file: column by
+        column, one take from every shard's pieces at once (a position is an index into them,
+        shard after shard), so each column is copied once, straight into batch order."""
         at = np.flatnonzero(keep)
-        bounds = zip(self.starts[:-1], self.starts[1:], strict=True)
-        parts = [self.frame(at[(at >= a) & (at < b)], self.names) for a, b in bounds]
-        order = np.lexsort((self.row_of[at], self.file_of[at]))
+        at = at[np.lexsort((self.row_of[at], self.file_of[at]))]
+        self._cached = None
         out: dict[str, pd.Series] = {}
-        for name in [*self.names, self.position]:
-            out[name] = joined([p[name] for p in parts]).take(order).reset_index(drop=True)
-            for p in parts:
-                del p[name]
+        for name in self.names:
+            if name == SOURCE:
+                codes = np.array([p.code for p in self.pieces], dtype=np.int64)[self.file_of[at]]
+                out[name] = pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[name]))
+                continue
+            readers = [pa.ipc.open_file(pa.memory_map(p.path)) for p in self.pieces]
+            chunks = [
+                readers[i].get_batch(s).column(name)
+                for s in range(self.count)
+                for i, p in enumerate(self.pieces)
+                if p.sizes[s]
+            ]
+            column = pa.chunked_array(chunks, type=readers[0].schema.field(name).type).take(at)
+            del chunks, readers
+            out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
+        out[self.position] = pd.Series(self.row_of[at], dtype="int64")
         return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
 
     def _columns(self, s: int, columns: list[str]) -> pd.DataFrame:
