@@ -151,9 +151,25 @@ def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, np.concatenate((content_end, [len(buf)])), np.concatenate((last + 1, [len(buf)]))
 
 
-def _count_before(positions: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """How many of the sorted `positions` lie before each of `at`."""
-    return np.searchsorted(positions, at, side="left")
+def _per_line(positions: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """How many of the sorted byte `positions` lie in each line (before its content's end): one
+    search of the lines' ends, since between a line's end and the next line's start there are
+    only its terminator's bytes, which no counted byte is."""
+    before = np.searchsorted(positions, ends, side="left")
+    return np.diff(before, prepend=0)
+
+
+def _outside_quotes(separators: np.ndarray, quote_at: np.ndarray) -> np.ndarray:
+    """The separators outside quoted fields, when every line holds an even number of quotes: a
+    separator is inside exactly when an odd number of quotes precede it, i.e. when it lies
+    between quote 2k and quote 2k+1 (found by searching the quotes' pairs, not every separator)."""
+    if not len(quote_at):
+        return separators
+    slots = len(separators) + 1
+    opened = np.bincount(np.searchsorted(separators, quote_at[0::2], side="left"), minlength=slots)
+    closed = np.bincount(np.searchsorted(separators, quote_at[1::2], side="left"), minlength=slots)
+    depth = np.cumsum(opened - closed)
+    return separators[depth[: len(separators)] == 0]
 
 
 def _well_formed_line(sep: str) -> str:
@@ -181,7 +197,7 @@ def _read_fast(data: bytes, sep: str) -> RawTable | None:
     starts, ends, stops = _line_bounds(buf)
     quote_at = np.flatnonzero(buf == ord('"'))
     quoted = bool(len(quote_at))
-    per_line = _count_before(quote_at, ends) - _count_before(quote_at, starts)
+    per_line = _per_line(quote_at, ends)
     if quoted and ((per_line % 2).any() or not _well_formed(data, starts, stops, per_line > 0, sep)):
         return None
     lengths = ends - starts
@@ -194,10 +210,8 @@ def _read_fast(data: bytes, sep: str) -> RawTable | None:
     body = nonblank[1:]
     # with well-formed lines, the parity of the quotes before a comma says whether it sits inside
     # a quoted field
-    separators = np.flatnonzero(buf == ord(sep))
-    if quoted:
-        separators = separators[_count_before(quote_at, separators) % 2 == 0]
-    fields = _count_before(separators, ends[body]) - _count_before(separators, starts[body]) + 1
+    separators = _outside_quotes(np.flatnonzero(buf == ord(sep)), quote_at)
+    fields = _per_line(separators, ends)[body] + 1
     good = fields == len(header)
     ragged = [
         RaggedRow(int(i) + 1, data[starts[i] : ends[i]].decode("utf-8"), int(n))
