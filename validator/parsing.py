@@ -23,7 +23,7 @@ from validator import reasons
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
 _TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.[0-9]{1,9})?)?(?:Z| ?[+-][0-9]{2}:?[0-9]{2}| UTC)?"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_CLOCK_PARTS = r"^(?P<h>[01][0-9]|2[0-3]):(?P<m>[0-5][0-9])(?::(?P<s>[0-5][0-9]))?$"
+_CLOCK_ONLY = "^" + _CLOCK + "$"
 # Money the fast path takes: at most 16 integer digits, at most two significant decimals.
 _PLAIN_MONEY = r"^\+?[0-9]{1,16}(?:\.[0-9]{0,2}0*)?$"
 _PLAIN_INT = r"^[+-]?[0-9]{1,15}(?:\.0*)?$"
@@ -145,22 +145,22 @@ def parse_order_date(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, 
     text = arrow_column(strip(cells))
     shape_ok = pc.fill_null(pc.match_substring_regex(text, "^" + _DATE + _TIME_TAIL + "$"), False)
     day_text = pc.if_else(shape_ok, pc.utf8_slice_codeunits(text, 0, 10), pa.scalar(None, pa.large_string()))
-    day = pc.strptime(day_text, "%Y-%m-%d", "us", error_is_null=True)
+    # the clock, where the eight characters after the separator are HH:MM or HH:MM:SS, else
+    # midnight; padded to HH:MM:SS (HH:MM's seconds as 00), then one strptime of day and clock
+    clock = pc.utf8_slice_codeunits(text, 11, 19)
+    has_clock = pc.fill_null(pc.match_substring_regex(clock, _CLOCK_ONLY), False)
+    clock = pc.utf8_rpad(pc.if_else(has_clock, clock, "00:00:00"), 8, "0")
+    colon, space = pa.scalar(":", pa.large_string()), pa.scalar(" ", pa.large_string())
+    hours_minutes, seconds = pc.utf8_slice_codeunits(clock, 0, 5), pc.utf8_slice_codeunits(clock, 6, 8)
+    clock = pc.binary_join_element_wise(hours_minutes, seconds, colon)
+    stamp = pc.binary_join_element_wise(day_text, clock, space)
+    ts_arrow = pc.strptime(stamp, "%Y-%m-%d %H:%M:%S", "us", error_is_null=True)
     written_day = pc.cast(pc.utf8_slice_codeunits(pc.fill_null(day_text, "0000-00-00"), 8, 10), pa.int64())
-    valid = pc.fill_null(pc.equal(pc.day(day), written_day), False)
-    clock = pc.extract_regex(pc.utf8_slice_codeunits(text, 11, 19), _CLOCK_PARTS)
-    has_clock = pc.fill_null(clock.is_valid(), False)
-    seconds = pa.scalar(0, pa.int64())
-    for name, unit in (("h", 3600), ("m", 60), ("s", 1)):
-        part = pc.if_else(has_clock, clock.field(name), "")
-        part = pc.cast(pc.if_else(pc.equal(part, ""), "0", part), pa.int64())
-        seconds = pc.add(seconds, pc.multiply(part, unit))
-    micros = pc.cast(pc.multiply(seconds, 1_000_000), pa.duration("us"))
-    valid_mask = np.asarray(valid, dtype=bool)
-    ts = pd.Series(pc.add(day, micros).to_numpy(zero_copy_only=False), index=cells.index).where(valid_mask)
-    order_date = pd.Series(day_text.to_numpy(zero_copy_only=False), index=cells.index, dtype="str")
+    valid_mask = np.asarray(pc.fill_null(pc.equal(pc.day(ts_arrow), written_day), False), dtype=bool)
+    ts = pd.Series(ts_arrow.to_numpy(zero_copy_only=False), index=cells.index).where(valid_mask)
+    order_date = pd.Series(pc.if_else(valid_mask, day_text, pa.scalar(None, day_text.type)), dtype="str")
     failed = pd.Series(np.asarray(text.is_valid(), dtype=bool) & ~valid_mask, index=cells.index)
-    return ts, order_date.where(valid_mask), failed
+    return ts, order_date.set_axis(cells.index), failed
 
 
 def _order_dates_one_by_one(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
