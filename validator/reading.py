@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from ecompipe.core import text as text_rule
 from ecompipe.core.vocabulary import word
 from validator import reasons
+from validator.lines import line_bounds, outside_quotes, per_line
 
 SEPARATORS = (",", ";", "\t", "|")  # sniffed from the header, in this order of preference
 NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -134,44 +135,6 @@ def _check_header(header: list[str]) -> list[str]:
     return names
 
 
-def _line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(starts, content ends, next starts) of every line; a line ends at LF, CRLF or a lone CR.
-    The last line is what follows the last terminator (empty when the file ends with one).
-    Works on byte positions (a few per line), never on per-byte counts."""
-    lf = np.flatnonzero(buf == ord("\n"))
-    cr = np.flatnonzero(buf == ord("\r"))
-    if len(cr):
-        lone_cr = cr[~np.isin(cr + 1, lf)]
-        last = np.union1d(lf, lone_cr)  # the last byte of each terminator
-        crlf = np.isin(last - 1, cr) & (buf[last] == ord("\n"))
-        content_end = last - crlf
-    else:
-        last = content_end = lf
-    starts = np.concatenate(([0], last + 1))
-    return starts, np.concatenate((content_end, [len(buf)])), np.concatenate((last + 1, [len(buf)]))
-
-
-def _per_line(positions: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """How many of the sorted byte `positions` lie in each line (before its content's end): one
-    search of the lines' ends, since between a line's end and the next line's start there are
-    only its terminator's bytes, which no counted byte is."""
-    before = np.searchsorted(positions, ends, side="left")
-    return np.diff(before, prepend=0)
-
-
-def _outside_quotes(separators: np.ndarray, quote_at: np.ndarray) -> np.ndarray:
-    """The separators outside quoted fields, when every line holds an even number of quotes: a
-    separator is inside exactly when an odd number of quotes precede it, i.e. when it lies
-    between quote 2k and quote 2k+1 (found by searching the quotes' pairs, not every separator)."""
-    if not len(quote_at):
-        return separators
-    slots = len(separators) + 1
-    opened = np.bincount(np.searchsorted(separators, quote_at[0::2], side="left"), minlength=slots)
-    closed = np.bincount(np.searchsorted(separators, quote_at[1::2], side="left"), minlength=slots)
-    depth = np.cumsum(opened - closed)
-    return separators[depth[: len(separators)] == 0]
-
-
 def _well_formed_line(sep: str) -> str:
     """A line of fields separated by `sep`, each unquoted and quote-free or quoted with doubled
     inner quotes (a regex)."""
@@ -194,11 +157,11 @@ def _well_formed(data: bytes, starts: np.ndarray, stops: np.ndarray, with_quotes
 def _read_fast(data: bytes, sep: str) -> RawTable | None:
     """None when some line is not well-formed on its own (then only the csv module reads it right)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    starts, ends, stops = _line_bounds(buf)
+    starts, ends, stops = line_bounds(buf)
     quote_at = np.flatnonzero(buf == ord('"'))
     quoted = bool(len(quote_at))
-    per_line = _per_line(quote_at, ends)
-    if quoted and ((per_line % 2).any() or not _well_formed(data, starts, stops, per_line > 0, sep)):
+    quotes = per_line(quote_at, ends)
+    if quoted and ((quotes % 2).any() or not _well_formed(data, starts, stops, quotes > 0, sep)):
         return None
     lengths = ends - starts
     nonblank = np.flatnonzero(lengths > 0)
@@ -210,8 +173,8 @@ def _read_fast(data: bytes, sep: str) -> RawTable | None:
     body = nonblank[1:]
     # with well-formed lines, the parity of the quotes before a comma says whether it sits inside
     # a quoted field
-    separators = _outside_quotes(np.flatnonzero(buf == ord(sep)), quote_at)
-    fields = _per_line(separators, ends)[body] + 1
+    separators = outside_quotes(np.flatnonzero(buf == ord(sep)), quote_at)
+    fields = per_line(separators, ends)[body] + 1
     good = fields == len(header)
     ragged = [
         RaggedRow(int(i) + 1, data[starts[i] : ends[i]].decode("utf-8"), int(n))
@@ -260,7 +223,7 @@ def _reread(data: bytes, lines: np.ndarray, header: list[str], sep: str) -> pd.D
     if not len(lines):
         return pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
     buf = np.frombuffer(data, dtype=np.uint8)
-    starts, ends, _ = _line_bounds(buf)
+    starts, ends, _ = line_bounds(buf)
     chosen = lines.astype(np.int64) - 1
     lines_read = (data[a:b] for a, b in zip(starts[chosen], ends[chosen], strict=True))
     text = b"\n" + b"\n".join(lines_read) + b"\n"  # (a blank line first, as in _read_fast)
