@@ -155,7 +155,7 @@ class SpilledRows:
     def kept(self, keep: np.ndarray) -> pd.DataFrame:
         """The rows `keep` marks, in batch order, with their position in their file: column by
         column, one take from every shard's pieces at once (a position is an index into them,
-        shard after shard), so each column is copied once, straight into batch order."""
+        shard after shard), straight into batch order."""
         at = np.flatnonzero(keep)
         at = at[np.lexsort((self.row_of[at], self.file_of[at]))]
         self._cached = None
@@ -172,7 +172,8 @@ class SpilledRows:
                 for i, p in enumerate(self.pieces)
                 if p.sizes[s]
             ]
-            column = pa.chunked_array(chunks, type=readers[0].schema.field(name).type).take(at)
+            # (made contiguous first: Arrow's take over some hundred chunks took 2-3 times as long)
+            column = pa.chunked_array(chunks, type=readers[0].schema.field(name).type).combine_chunks().take(at)
             del chunks, readers
             out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
         out[self.position] = pd.Series(self.row_of[at], dtype="int64")
