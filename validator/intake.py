@@ -5,6 +5,7 @@ shards is never held whole."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,13 @@ def parsed_files(
         return p
 
     fresh = {p.key: p for p in files_parsed([f for f in files if f.key not in before], exact, then)}
-    return [fresh[f.key] if f.key in fresh else then(before[f.key]) for f in files]
+    parts = [before[f.key] for f in files if f.key in before]
+    if spiller is not None and len(parts) > 1:  # (spilling is most of a part's work: two at a time)
+        with ThreadPoolExecutor(2) as pool:
+            fresh.update({p.key: p for p in pool.map(then, parts)})
+    else:
+        fresh.update({p.key: then(p) for p in parts})
+    return [fresh[f.key] for f in files]
 
 
 def rows_about(files: list[InputFile], before: Mapping[str, ParsedFile]) -> int:
