@@ -114,9 +114,10 @@ def _validated(
     # pending set and its waits ask of the known orders besides the store's
     named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
     if any(len(n) for n in named):
-        own = pd.concat(rows[ORDERS].column("order_id"), ignore_index=True)
-        own = own[accepted[ORDERS] & isin(own, pd.concat(named, ignore_index=True)).to_numpy()]
-        order_ids = order_ids.union(pd.Index(own))
+        wanted = pd.concat(named, ignore_index=True)
+        for a in at[ORDERS]:  # (shard by shard: a spilled batch's ids are read a shard at a time)
+            own = rows[ORDERS].frame(a, ["order_id"], position=False)["order_id"]
+            order_ids = order_ids.union(pd.Index(own[accepted[ORDERS][a] & isin(own, wanted).to_numpy()]))
     kinds = () if report_only else (ORDERS, PRODUCTS, ORDER_ITEMS)
     staged = {k: pending.staged_rows(rows[k].kept(accepted[k])) for k in kinds}
     for p in parsed:

@@ -129,9 +129,6 @@ class SpilledRows:
         """Whether any row has an item id of its own."""
         return any(p.item_ids for p in self.pieces)
 
-    def column(self, name: str) -> list[pd.Series]:
-        return [self.frame(np.arange(len(self)), [name], position=False)[name]]
-
     def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.file_of[at].astype(np.int64), self.row_of[at]
 
@@ -145,8 +142,8 @@ class SpilledRows:
         parts = []
         for s in np.unique(shard_of):
             local = at[shard_of == s] - self.starts[s]
-            chosen = self._columns(int(s), columns)
-            parts.append(chosen if len(local) == len(chosen) else chosen.take(local).reset_index(drop=True))
+            whole = len(local) == self.starts[s + 1] - self.starts[s]
+            parts.append(self._columns(int(s), columns) if whole else self._taken(int(s), local, columns))
         out = joined(parts) if parts else pd.DataFrame({c: pd.Series([], dtype=self.dtypes[c]) for c in columns})
         if position:
             out[self.position] = pd.Series(self.row_of[at], dtype="int64")
@@ -181,19 +178,33 @@ class SpilledRows:
 
     def _columns(self, s: int, columns: list[str]) -> pd.DataFrame:
         """Shard `s`'s columns, read from the files' pieces (the last shard's kept)."""
+        table, done = self._read(s)
+        for name in columns:
+            if name not in done:
+                done[name] = self._column(s, table, name, None)
+        return pd.DataFrame({c: done[c] for c in columns})
+
+    def _taken(self, s: int, local: np.ndarray, columns: list[str]) -> pd.DataFrame:
+        """Shard `s`'s rows `local` (positions in the shard): taken before they are converted, so a
+        few rows of a shard cost those rows, not the shard's columns."""
+        table, _ = self._read(s)
+        return pd.DataFrame({c: self._column(s, table, c, local) for c in columns}, index=pd.RangeIndex(len(local)))
+
+    def _read(self, s: int) -> tuple[pa.Table | None, dict[str, pd.Series]]:
         if self._cached is None or self._cached[0] != s:
             batches = [pa.ipc.open_file(pa.memory_map(p.path)).get_batch(s) for p in self.pieces if p.sizes[s]]
             self._cached = (s, pa.Table.from_batches(batches) if batches else None, {})
-        _, table, done = self._cached
-        for name in columns:
-            if name in done:
-                continue
-            if name == SOURCE:
-                codes = np.repeat([p.code for p in self.pieces], [p.sizes[s] for p in self.pieces])
-                done[name] = pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[name]))
-            else:
-                done[name] = _as_series(table, name, self.dtypes[name])
-        return pd.DataFrame({c: done[c] for c in columns})
+        return self._cached[1], self._cached[2]
+
+    def _column(self, s: int, table: pa.Table | None, name: str, local: np.ndarray | None) -> pd.Series:
+        """Shard `s`'s column `name` (at its rows `local`, or all) as the frame's column was."""
+        if name == SOURCE:
+            codes = np.repeat([p.code for p in self.pieces], [p.sizes[s] for p in self.pieces])
+            codes = codes if local is None else codes[local]
+            return pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[name]))
+        if table is not None and local is not None:
+            table = pa.table({name: table.column(name).take(local)})
+        return _as_series(table, name, self.dtypes[name])
 
 
 def _as_series(table: pa.Table | None, name: str, dtype: object) -> pd.Series:
