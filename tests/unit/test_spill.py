@@ -37,7 +37,7 @@ def _frame(n: int, code: int, seed: int) -> pd.DataFrame:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(0, 40), min_size=1, max_size=3), st.sampled_from([2, 4, 64]), st.integers(0, 10**6))
 def test_spilled_rows_are_the_files_rows_shard_by_shard(sizes: list[int], count: int, seed: int) -> None:
     frames = [_frame(n, i, seed + i) for i, n in enumerate(sizes)]
