@@ -101,9 +101,8 @@ def _validated(
         checks.record(files_of[kind], rows[kind], found[kind])
     held_at = np.flatnonzero(why > 0)
     new_pending = rows[ORDER_ITEMS].frame(held_at, rows[ORDER_ITEMS].names)
-    if isinstance(rows[ORDER_ITEMS], spill.SpilledRows):
-        order = rows[ORDER_ITEMS].batch_order(held_at)
-        new_pending, held_at = new_pending.take(order).reset_index(drop=True), held_at[order]
+    order = rows[ORDER_ITEMS].batch_order(held_at)  # (a spilled batch numbers its rows shard by shard)
+    new_pending, held_at = new_pending.take(order).reset_index(drop=True), held_at[order]
     new_pending["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
     brought = _brought(rows[ORDER_ITEMS], ~bad[ORDER_ITEMS], pending_before)
     accepted = {ORDERS: ~bad[ORDERS], PRODUCTS: ~bad[PRODUCTS], ORDER_ITEMS: ~bad[ORDER_ITEMS] & (why == 0)}
@@ -161,28 +160,21 @@ def _validated(
     )
 
 
-def _split(rows: dict[str, shards.Rows], count: int, report_only: bool) -> tuple[dict, dict]:
+def _split(rows: dict[str, shards.KindRows], count: int, report_only: bool) -> tuple[dict, dict]:
     """Each kind's rows by shard (products: one), and, when item keys of an item's own id may
     repeat under another order (so in another shard), which item rows are the first of their key
     in the batch. A batch of one shard stacks its rows at once (but for a report alone, which
     reads them where they are)."""
     for kind in KINDS if count == 1 and not report_only else (PRODUCTS,):
         rows[kind].stack()
-    at = {kind: _by_shard(rows[kind], count) for kind in (ORDERS, ORDER_ITEMS)}
+    at = {kind: rows[kind].shard_positions(count) for kind in (ORDERS, ORDER_ITEMS)}
     at[PRODUCTS] = [np.arange(len(rows[PRODUCTS]))]
     by_id = count > 1 and rows[ORDER_ITEMS].item_ids()
     return at, {PRODUCTS: None, ORDERS: None, ORDER_ITEMS: _first_keys(rows[ORDER_ITEMS]) if by_id else None}
 
 
-def _by_shard(rows: shards.Rows, count: int) -> list[np.ndarray]:
-    """Each shard's positions among `rows` (one shard: every row, its order ids never read)."""
-    if isinstance(rows, spill.SpilledRows):
-        return rows.shard_positions()
-    return shards.positions(rows.column("order_id"), count) if count > 1 else [np.arange(len(rows))]
-
-
 def _referencing(
-    rows: dict[str, shards.Rows],
+    rows: dict[str, shards.KindRows],
     at: dict[str, list[np.ndarray]],
     bad: dict[str, np.ndarray],
     known: Known,
@@ -214,18 +206,16 @@ def _referencing(
     return why, warned, known_orders, product_ids
 
 
-def _first_keys(items: shards.Rows) -> np.ndarray:
+def _first_keys(items: shards.KindRows) -> np.ndarray:
     """Whether each item row's key is the first of its key in the batch."""
     keys = items.frame(np.arange(len(items)), ["item_key"], position=False)["item_key"]
-    if not isinstance(items, spill.SpilledRows):
-        return first_of_each(keys).to_numpy()
     order = items.batch_order()
     first = np.empty(len(keys), dtype=bool)
     first[order] = first_of_each(keys.take(order).reset_index(drop=True)).to_numpy()
     return first
 
 
-def _brought(items: shards.Rows, passed: np.ndarray, before: pd.DataFrame | None) -> pd.DataFrame:
+def _brought(items: shards.KindRows, passed: np.ndarray, before: pd.DataFrame | None) -> pd.DataFrame:
     """The keys of the items the batch brings (held or not), which supersede their held copies
     in the pending set: read only when there is a pending set."""
     at = np.flatnonzero(passed) if before is not None and len(before) else np.zeros(0, np.int64)
@@ -249,7 +239,7 @@ def _pending_ids(before: pd.DataFrame | None, count: int) -> list[pd.Series]:
 
 
 def _shard_rows(
-    rows: dict[str, shards.Rows], at: dict[str, list[np.ndarray]], s: int
+    rows: dict[str, shards.KindRows], at: dict[str, list[np.ndarray]], s: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Shard `s`'s orders and items, with what the second pass reads of them (the stacked columns
     themselves when the batch is one shard)."""

@@ -10,10 +10,10 @@ import pandas as pd
 
 from validator.model import ParsedFile
 from validator.schemas import failures, schema
-from validator.shards import Rows
+from validator.shards import KindRows
 
 
-def failed(kind: str, rows: Rows, at: np.ndarray, today: str, firsts: np.ndarray | None) -> pd.DataFrame:
+def failed(kind: str, rows: KindRows, at: np.ndarray, today: str, firsts: np.ndarray | None) -> pd.DataFrame:
     """The pandera schema run over the batch's rows `at` (positions) at once, so duplicate keys
     are found among them: every failure as (position, column, reason, rank). `firsts`: over all
     the batch's rows, whether each row's key is the first of its key, when that is decided over
@@ -31,7 +31,7 @@ def failed(kind: str, rows: Rows, at: np.ndarray, today: str, firsts: np.ndarray
     )
 
 
-def record(files: list[ParsedFile], rows: Rows, found: list[pd.DataFrame]) -> None:
+def record(files: list[ParsedFile], rows: KindRows, found: list[pd.DataFrame]) -> None:
     """Put the failures of the batch's rows of one kind (of every shard) on their files (`rows`'
     files, in order), each file's in the order one check of all its rows finds them (by rule,
     then row), with the cells as the file wrote them."""

@@ -58,7 +58,7 @@ def rows_about(files: list[InputFile], before: Mapping[str, ParsedFile]) -> int:
     return about
 
 
-def rows_of(kind: str, files: list[ParsedFile], spiller: spill.Spiller | None) -> shards.Rows | spill.SpilledRows:
+def rows_of(kind: str, files: list[ParsedFile], spiller: spill.Spiller | None) -> shards.KindRows:
     """The rows of one kind that parsed (the others are rejected already): spilled by shard, or
     left in their files' frames; each file's frame is taken from its ParsedFile (left empty with
     its columns)."""

@@ -22,6 +22,7 @@ batch: item keys of an item's own id (thelook's `id:<id>`) may repeat under anot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,24 @@ def shard_of(order_ids: pd.Series, count: int) -> np.ndarray:
     return np.append(of_id, missing)[np.asarray(encoded.indices.fill_null(len(of_id)), dtype=np.int64)]
 
 
+class KindRows(Protocol):
+    """The batch's rows of one kind as validation reads them: `Rows` (in their files' frames) or
+    validator.spill.SpilledRows (on disk by shard). Positions are the batch's rows numbered by the
+    holder; `batch_order` puts positions back in the order of the files and their rows."""
+
+    names: list[str]
+
+    def __len__(self) -> int: ...
+    def frame(self, at: np.ndarray, columns: list[str], position: bool = True) -> pd.DataFrame: ...
+    def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def counts(self, keep: np.ndarray) -> list[int]: ...
+    def kept(self, keep: np.ndarray) -> pd.DataFrame: ...
+    def batch_order(self, at: np.ndarray | None = None) -> np.ndarray: ...
+    def shard_positions(self, count: int) -> list[np.ndarray]: ...
+    def item_ids(self) -> bool: ...
+    def stack(self) -> None: ...
+
+
 @dataclass
 class Rows:
     """The batch's rows of one kind, left in their files' frames: file i's rows `rows[i]`
@@ -94,6 +113,14 @@ class Rows:
     def item_ids(self) -> bool:
         """Whether any row has an item id of its own."""
         return any(c.notna().any() for c in self.column("item_id"))
+
+    def batch_order(self, at: np.ndarray | None = None) -> np.ndarray:
+        """The order that puts positions `at` (all when None) in batch order: theirs already."""
+        return np.arange(len(self) if at is None else len(at))
+
+    def shard_positions(self, count: int) -> list[np.ndarray]:
+        """Each of `count` shards' positions (one shard: every row, its order ids never read)."""
+        return positions(self.column("order_id"), count) if count > 1 else [np.arange(len(self))]
 
     def stack(self) -> None:
         """Stack the rows in batch order now, the files' frames given up column by column."""

@@ -116,7 +116,9 @@ class SpilledRows:
     def count(self) -> int:
         return len(self.starts) - 1
 
-    def shard_positions(self) -> list[np.ndarray]:
+    def shard_positions(self, count: int) -> list[np.ndarray]:
+        """Each shard's positions: a range (`count`: the shards the rows were spilled in)."""
+        assert count == self.count
         return [np.arange(a, b) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
 
     def batch_order(self, at: np.ndarray | None = None) -> np.ndarray:
@@ -128,6 +130,9 @@ class SpilledRows:
     def item_ids(self) -> bool:
         """Whether any row has an item id of its own."""
         return any(p.item_ids for p in self.pieces)
+
+    def stack(self) -> None:
+        """(Spilled rows are never stacked: they are read a shard at a time.)"""
 
     def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.file_of[at].astype(np.int64), self.row_of[at]

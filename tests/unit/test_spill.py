@@ -52,9 +52,9 @@ def test_spilled_rows_are_the_files_rows_shard_by_shard(sizes: list[int], count:
 
         # shard s's positions are the rows whose order id hashes to s, in batch order
         expected = shards.positions(in_memory.column("order_id"), count)
-        assert [len(a) for a in spilled.shard_positions()] == [len(a) for a in expected]
+        assert [len(a) for a in spilled.shard_positions(count)] == [len(a) for a in expected]
         every = spilled.frame(np.arange(len(spilled)), spilled.names)
-        for mine, theirs in zip(spilled.shard_positions(), expected, strict=True):
+        for mine, theirs in zip(spilled.shard_positions(count), expected, strict=True):
             assert_frame_equal(every.take(mine).reset_index(drop=True), in_memory.frame(theirs, in_memory.names))
         # files, positions and counts; the rows kept, in batch order
         keep = rng.random(len(spilled)) < 0.5
