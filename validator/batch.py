@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
+from contextlib import nullcontext
 from datetime import datetime
 
 import numpy as np
@@ -56,8 +57,9 @@ def validate_batch(
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
     count = shards.count_for(intake.rows_about(files, parsed_before or {}), shard_rows)
-    with tempfile.TemporaryDirectory(prefix="ecompipe-shards-") as directory:
-        spiller = spill.Spiller(count, directory) if count > 1 else None
+    # (a folder for the spilled shards only when there are shards to spill)
+    with tempfile.TemporaryDirectory(prefix="ecompipe-shards-") if count > 1 else nullcontext() as directory:
+        spiller = spill.Spiller(count, directory) if directory is not None else None
         parsed = intake.parsed_files(files, parsed_before or {}, exact, file_keys, spiller)
         return _validated(
             batch_id,

@@ -105,7 +105,6 @@ class Rows:
     def __post_init__(self) -> None:
         self.starts = np.concatenate(([0], np.cumsum([len(r) for r in self.rows]))).astype(np.int64)
         self.names = list(self.frames[0].columns)
-        self.dtypes = self.frames[0].dtypes
 
     def __len__(self) -> int:
         return int(self.starts[-1])

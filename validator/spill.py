@@ -176,7 +176,7 @@ class SpilledRows:
             ]
             # (made contiguous first: Arrow's take over some hundred chunks took 2-3 times as long)
             column = pa.chunked_array(chunks, type=readers[0].schema.field(name).type).combine_chunks().take(at)
-            del chunks, readers
+            del chunks, readers  # (opened per column: a column's mapped pages go before the next's)
             out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
         out[self.position] = pd.Series(self.row_of[at], dtype="int64")
         return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
