@@ -48,19 +48,24 @@ def validate_batch(
     """Validate one batch. `now` (UTC) fixes 'today' for future-date checks and pending ages.
     `exact`: read with the csv module and parse cell by cell: the slow reference path, which the
     default vectorised one must match on any input (tests/functional/test_reference_path.py).
-    `parsed_before`: files already parsed by `parse_file` (by key; a fanned-out run's parts): the
-    batch-wide checks below are the same whoever parsed them. `shard_rows`: the most order and
-    item rows the batch-wide step takes at once (validator.shards); the outcome is the same for
-    any value. `report_only`: the report and the pending set alone, as `ecompipe validate` prints
-    them: the accepted rows are counted, not staged, and the rejected rows not written out
-    (`staged` and `rejected_rows` are empty)."""
+    `parsed_before`: files already parsed by `parse_file` (by key; a fanned-out run's parts, whose
+    orders and items are on disk by shard: their shard count is the batch's): the batch-wide checks
+    below are the same whoever parsed them. `shard_rows`: the most order and item rows the
+    batch-wide step takes at once (validator.shards); the outcome is the same for any value.
+    `report_only`: the report and the pending set alone, as `ecompipe validate` prints them: the
+    accepted rows are counted, not staged, and the rejected rows not written out (`staged` and
+    `rejected_rows` are empty)."""
     # one file-name category set for the batch: a per-row file column costs a code, not a string
     file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
-    count = shards.count_for(intake.rows_about(files, parsed_before or {}), shard_rows)
+    before = parsed_before or {}
+    # parts split by shard already decide the shard count (one for the batch: validator.parts)
+    pieces = [p.spilled for p in before.values() if p.spilled is not None]
+    count = len(pieces[0].sizes) if pieces else shards.count_for(intake.rows_about(files, before), shard_rows)
     # (a folder for the spilled shards only when there are shards to spill)
-    with tempfile.TemporaryDirectory(prefix="ecompipe-shards-") if count > 1 else nullcontext() as directory:
+    spilled = count > 1 or bool(pieces)
+    with tempfile.TemporaryDirectory(prefix="ecompipe-shards-") if spilled else nullcontext() as directory:
         spiller = spill.Spiller(count, directory) if directory is not None else None
-        parsed = intake.parsed_files(files, parsed_before or {}, exact, file_keys, spiller)
+        parsed = intake.parsed_files(files, before, exact, file_keys, spiller)
         return _validated(
             batch_id,
             parsed,

@@ -5,7 +5,6 @@ shards is never held whole."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -28,18 +27,17 @@ def parsed_files(
 
     def then(p: ParsedFile) -> ParsedFile:
         p = _with_source(p, file_keys)
-        if spiller is not None and p.kind in (ORDERS, ORDER_ITEMS) and p.frame is not None:
-            spiller.take(p.key, p.kind, p.frame, _parsed_rows(p))
+        if spiller is not None and p.spilled is not None:  # (a part: on disk by shard already)
+            assert p.frame is not None and p.kind is not None
+            spiller.adopt(p.key, p.kind, p.spilled, file_keys.categories.get_loc(p.key), p.frame.dtypes)
+        elif spiller is not None and p.kind in (ORDERS, ORDER_ITEMS) and p.frame is not None:
+            spiller.take(p.key, p.kind, p.frame, p.parsed_rows())
             p.frame = _emptied(p.frame)
         return p
 
     fresh = {p.key: p for p in files_parsed([f for f in files if f.key not in before], exact, then)}
     parts = [before[f.key] for f in files if f.key in before]
-    if spiller is not None and len(parts) > 1:  # (spilling is most of a part's work: two at a time)
-        with ThreadPoolExecutor(2) as pool:
-            fresh.update({p.key: p for p in pool.map(then, parts)})
-    else:
-        fresh.update({p.key: then(p) for p in parts})
+    fresh.update({p.key: then(p) for p in parts})
     return [fresh[f.key] for f in files]
 
 
@@ -65,7 +63,7 @@ def rows_of(kind: str, files: list[ParsedFile], spiller: spill.Spiller | None) -
     if spiller is not None and files and kind in (ORDERS, ORDER_ITEMS):
         return spiller.rows(kind, [p.key for p in files], shards.POSITION)
     frames = [p.frame for p in files if p.frame is not None]
-    rows = [_parsed_rows(p) for p in files if p.frame is not None]
+    rows = [p.parsed_rows() for p in files if p.frame is not None]
     for p in files:
         p.frame = _emptied(p.frame) if p.frame is not None else None
     if not frames:  # (no file of the kind: no rows, with its columns)
@@ -82,16 +80,12 @@ def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in frame.dtypes.items()})
 
 
-def _parsed_rows(p: ParsedFile) -> np.ndarray:
-    """The positions of a file's rows that parsed."""
-    assert p.frame is not None
-    return np.flatnonzero(~p.frame.index.isin(p.errors["row"]))
-
-
 def _with_source(p: ParsedFile, file_keys: pd.CategoricalDtype) -> ParsedFile:
     """The lineage columns of each row: its file (a code into the batch's files) and line."""
     if p.frame is not None and p.raw is not None:
         code = file_keys.categories.get_loc(p.key)
-        source = pd.Categorical.from_codes(np.full(len(p.frame), code), dtype=file_keys)
-        p.frame = p.frame.assign(source_file=source, source_line=p.raw.lines)
+        # (a part on disk by shard: its frame holds only its columns, its rows' lines are there)
+        lines = p.raw.lines if p.spilled is None else p.raw.lines[:0]
+        source = pd.Categorical.from_codes(np.full(len(lines), code), dtype=file_keys)
+        p.frame = p.frame.assign(source_file=source, source_line=lines)
     return p

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ecompipe.core import layout
 from ecompipe.core.keys import isin
 from validator.dialects import CANONICAL_COLUMNS, ORDER_ITEMS, Dialect, empty_errors
 from validator.reading import MalformedFile, RawTable
+from validator.spill import Piece
 
 # a file's held rows (ParsedFile.pending), from the batch's held items: column -> held item column
 PENDING_OF_FILE = {"row": "_row", "reason": "reason", "order_id": "order_id", "product_id": "product_id"}
@@ -73,6 +75,14 @@ class ParsedFile:
     errors: pd.DataFrame = field(default_factory=empty_errors)  # row, column, value, reason
     pending: pd.DataFrame | None = None  # rows held for references: PENDING_OF_FILE
     malformed: MalformedFile | None = None
+    # its orders or items on disk by shard already (a fanned-out run's part: validator.parts), when
+    # `frame` holds no rows, only its columns
+    spilled: Piece | None = None
+
+    def parsed_rows(self) -> np.ndarray:
+        """The positions of its rows that parsed (in `frame`)."""
+        assert self.frame is not None
+        return np.flatnonzero(~self.frame.index.isin(self.errors["row"]))
 
     @property
     def rows_read(self) -> int:

@@ -39,6 +39,7 @@ POSITION = "_row"  # the column a stacked row holds its position among its file'
 # rows, `ecompipe validate`: 18.7 s in 3.0 GiB in two shards of 2^23, 17.9 s in 1.7 GiB in eight
 # of 2^21; each shard costs ~0.1 s of its own, so a smaller one costs more time than it saves)
 SHARD_ROWS = 1 << 21
+ROW_BYTES = 40  # about what an order or order-item row takes in a CSV file (the generated data's)
 
 
 def count_for(rows: int, shard_rows: int = SHARD_ROWS) -> int:
@@ -48,6 +49,12 @@ def count_for(rows: int, shard_rows: int = SHARD_ROWS) -> int:
     while rows > shards * shard_rows and shards < cells.MAX_BUCKETS:
         shards *= 2
     return shards
+
+
+def count_for_bytes(size: int, shard_rows: int = SHARD_ROWS) -> int:
+    """The shard count for orders and items files of `size` bytes, before they are read (a
+    fanned-out batch's parse-file tasks split their parts by it): rows estimated at ROW_BYTES."""
+    return count_for(size // ROW_BYTES, shard_rows)
 
 
 def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:

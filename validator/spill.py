@@ -13,8 +13,10 @@ order by each row's file and position in it, which are kept for every row (12 by
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,29 +32,56 @@ SOURCE = "source_file"  # each row's file: a category, the same for every row of
 @dataclass(frozen=True)
 class Piece:
     """One file's rows of one kind on disk: `rows` (positions in the file's canonical frame) in
-    shard order, `sizes` of each shard."""
+    shard order, `sizes` of each shard; shard s is record batch s of `paths[0]`, or, when there is a
+    path per shard (a fanned-out run's part, validator.parts), the one record batch of `paths[s]`."""
 
-    path: str
+    paths: tuple[str, ...]
     rows: np.ndarray
     sizes: np.ndarray
     code: int  # the file's code among the batch's files (its rows' constant `source_file`)
     item_ids: bool = False  # whether any row has an item id of its own (thelook)
 
+    def batch(self, s: int) -> pa.RecordBatch:
+        """Shard `s`'s rows, memory-mapped."""
+        if len(self.paths) == 1:
+            return pa.ipc.open_file(pa.memory_map(self.paths[0])).get_batch(s)
+        return pa.ipc.open_file(pa.memory_map(self.paths[s])).get_batch(0)
+
+
+def by_shard(
+    frame: pd.DataFrame, rows: np.ndarray, shard_of: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, Iterator[pa.RecordBatch]]:
+    """The file's `rows` of `frame` (positions), shard `shard_of[i]` each, split by shard: (the
+    positions in shard order, each shard's size, each shard's record batch in turn, in the file's
+    order): the frame made Arrow once, each shard's rows taken from it. The file column is left
+    out (a piece's rows share it)."""
+    order = np.argsort(shard_of, kind="stable")
+    sizes = np.bincount(shard_of, minlength=count)
+    table = pa.Table.from_pandas(frame[[c for c in frame.columns if c != SOURCE]], preserve_index=False)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start, size in zip(np.cumsum(sizes) - sizes, sizes, strict=True):
+            mine = table.take(rows[order[start : start + size]]).combine_chunks()
+            yield pa.RecordBatch.from_arrays([_one_chunk(c) for c in mine.columns], schema=table.schema)
+
+    return rows[order], sizes, batches()
+
+
+def has_item_ids(frame: pd.DataFrame, rows: np.ndarray) -> bool:
+    """Whether any of the file's `rows` has an item id of its own."""
+    return "item_id" in frame and bool(frame["item_id"].notna().to_numpy()[rows].any())
+
 
 def spill_file(frame: pd.DataFrame, rows: np.ndarray, shard_of: np.ndarray, count: int, path: str) -> Piece:
     """Write the file's `rows` of `frame` (positions), shard `shard_of[i]` each, as `count`
-    record batches of an IPC file at `path` (batch s: shard s's rows in the file's order): the
-    frame made Arrow once, each shard's rows taken from it."""
-    order = np.argsort(shard_of, kind="stable")
-    sizes = np.bincount(shard_of, minlength=count)
+    record batches of an IPC file at `path` (batch s: shard s's rows in the file's order)."""
+    ordered, sizes, batches = by_shard(frame, rows, shard_of, count)
     code = int(frame[SOURCE].cat.codes.iloc[0]) if len(frame) else -1
-    table = pa.Table.from_pandas(frame[[c for c in frame.columns if c != SOURCE]], preserve_index=False)
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        for start, size in zip(np.cumsum(sizes) - sizes, sizes, strict=True):
-            mine = table.take(rows[order[start : start + size]]).combine_chunks()
-            writer.write_batch(pa.RecordBatch.from_arrays([_one_chunk(c) for c in mine.columns], schema=table.schema))
-    item_ids = "item_id" in frame and bool(frame["item_id"].notna().to_numpy()[rows].any())
-    return Piece(path, rows[order], sizes, code, item_ids)
+    first = next(batches)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, first.schema) as writer:
+        for batch in (first, *batches):
+            writer.write_batch(batch)
+    return Piece((path,), ordered, sizes, code, has_item_ids(frame, rows))
 
 
 def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
@@ -80,6 +109,14 @@ class Spiller:
         piece = spill_file(frame, rows, shard_of(frame["order_id"].take(rows), self.count), self.count, path)
         with self._lock:
             self.pieces[key] = piece
+
+    def adopt(self, key: str, kind: str, piece: Piece, code: int, dtypes: pd.Series) -> None:
+        """Take the file `key`'s rows as already spilled by shard (a fanned-out run's part, in this
+        batch's shard count), its rows' file code `code`, its frame's `dtypes`."""
+        assert len(piece.sizes) == self.count, "a part split into another shard count"
+        with self._lock:
+            self.dtypes.setdefault(kind, dtypes)
+            self.pieces[key] = dataclasses.replace(piece, code=code)
 
     def rows(self, kind: str, keys: list[str], position: str) -> SpilledRows:
         """The files `keys` (of one kind, in batch order) read back by shard."""
@@ -167,16 +204,13 @@ class SpilledRows:
                 codes = np.array([p.code for p in self.pieces], dtype=np.int64)[self.file_of[at]]
                 out[name] = pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[name]))
                 continue
-            readers = [pa.ipc.open_file(pa.memory_map(p.path)) for p in self.pieces]
-            chunks = [
-                readers[i].get_batch(s).column(name)
-                for s in range(self.count)
-                for i, p in enumerate(self.pieces)
-                if p.sizes[s]
-            ]
+            chunks = [p.batch(s).column(name) for s in range(self.count) for p in self.pieces if p.sizes[s]]
+            if not chunks:
+                out[name] = pd.Series([], dtype=self.dtypes[name])
+                continue
             # (made contiguous first: Arrow's take over some hundred chunks took 2-3 times as long)
-            column = pa.chunked_array(chunks, type=readers[0].schema.field(name).type).combine_chunks().take(at)
-            del chunks, readers  # (opened per column: a column's mapped pages go before the next's)
+            column = pa.chunked_array(chunks).combine_chunks().take(at)
+            del chunks  # (opened per column: a column's mapped pages go before the next's)
             out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
         out[self.position] = pd.Series(self.row_of[at], dtype="int64")
         return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
@@ -197,7 +231,7 @@ class SpilledRows:
 
     def _read(self, s: int) -> tuple[pa.Table | None, dict[str, pd.Series]]:
         if self._cached is None or self._cached[0] != s:
-            batches = [pa.ipc.open_file(pa.memory_map(p.path)).get_batch(s) for p in self.pieces if p.sizes[s]]
+            batches = [p.batch(s) for p in self.pieces if p.sizes[s]]
             self._cached = (s, pa.Table.from_batches(batches) if batches else None, {})
         return self._cached[1], self._cached[2]
 

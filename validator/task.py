@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,17 +11,17 @@ import pandas as pd
 
 from ecompipe.aws import parquet, transient
 from ecompipe.aws.curated import CuratedStore
-from ecompipe.aws.manifests import read_manifest
+from ecompipe.aws.manifests import Manifest, read_manifest
 from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, get_pinned
 from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
 from ecompipe.core.keys import isin
 from ecompipe.core.settings import Settings
-from validator import parts, pending, reasons, snapshot
+from validator import parts, pending, reasons, shards, snapshot
 from validator import report as report_of
 from validator.batch import InputFile, Known, validate_batch
-from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS
+from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS, kind_of
 from validator.files import parse_file
 
 
@@ -36,10 +37,18 @@ def run(settings: Settings, bucket: Bucket, batch_id: str, now: datetime | None 
     """Validate the batch's files; write staging/, rejected/, reports/ and the recorded outcome."""
     now = now or datetime.now(UTC)
     manifest = read_manifest(bucket, batch_id)
+    with tempfile.TemporaryDirectory(prefix="ecompipe-parts-") as directory:
+        return _validated(settings, bucket, manifest, directory, now)
+
+
+def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory: str, now: datetime) -> dict:
+    """`run`, the parts' shards read into `directory`."""
+    batch_id = manifest.batch_id
     files: list[InputFile] = []
     skipped: list[Skipped] = []
     # parsed by the parse-file tasks of a fanned-out run
-    parsed = parts.read_all(bucket, batch_id, [f for f in manifest.files if not _too_large(settings, f)])
+    readable = [f for f in manifest.files if not _too_large(settings, f)]
+    parsed = parts.read_all(bucket, batch_id, readable, directory)
     for info in manifest.files:
         if _too_large(settings, info):
             files.append(InputFile(info.key, None, info.size))  # rejected unread
@@ -202,7 +211,8 @@ def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> di
     except (ObjectChanged, ObjectMissing) as exc:
         return {"file": key, "part": False, "why": str(exc)}
     p = parse_file(InputFile(info.key, data, info.size, _max_bytes(settings)))
-    parts.write(bucket, batch_id, p, info.etag)
+    split = [f.size for f in manifest.files if kind_of(layout.file_name(f.key)) in parts.SPLIT]
+    parts.write(bucket, batch_id, p, info.etag, shards.count_for_bytes(sum(split)))
     return {"file": key, "part": True, "rows_read": p.rows_read, "parse_errors": len(p.errors)}
 
 

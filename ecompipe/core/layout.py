@@ -103,13 +103,6 @@ def manifest_files_key(batch_id: str) -> str:
     return f"{BATCHES}{check_batch_id(batch_id)}/files.json"
 
 
-def part_key(batch_id: str, name: str, what: str) -> str:
-    """One file of a fanned-out batch, parsed by its own task: `what` is rows or errors."""
-    if what not in ("rows", "errors"):
-        raise LayoutError(f"a part holds rows or errors, not {what!r}")
-    return f"{STAGING}{check_batch_id(batch_id)}/parts/{check_file_name(name)}.{what}.arrow"
-
-
 def staging_prefix(batch_id: str) -> str:
     """Everything a batch keeps while it runs (staged rows, parts, plans); removed once it is archived."""
     return f"{STAGING}{check_batch_id(batch_id)}/"

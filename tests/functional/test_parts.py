@@ -4,18 +4,19 @@ the batch's outcome is the same; a part that is missing, stale or broken is neve
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
 from pandas.testing import assert_frame_equal
 
 from ecompipe.aws.objects import ObjectInfo
-from ecompipe.core import layout
+from ecompipe.core import fan_layout, layout
 from ecompipe.local.generate import Spec, generate
 from tests.conftest import NOW
 from tests.support.corpus import BASE, CASES
 from tests.support.helpers import put_files, record_manifest
-from validator import parts, shards
+from validator import parts
 from validator import task as validate_task
 from validator.batch import InputFile, Known, validate_batch
 from validator.files import parse_file
@@ -62,29 +63,52 @@ def test_a_batch_validated_from_stored_parts_equals_one_validated_whole(resource
     files = [InputFile(f"incoming/{n}", data) for n, data in SETS[name].items()]
     whole = validate_batch("b", files, Known(), None, now=NOW)
 
-    for f in files:
-        parts.write(resources.bucket, "b", parse_file(f), etag=f"etag-{f.name}")
     unread = [InputFile(f.key, None) for f in files]
-    for shard_rows in (shards.SHARD_ROWS, 50):  # (50: the parts' rows spilled by shard)
-        stored = {f.key: parts.read(resources.bucket, "b", ObjectInfo(f.key, 0, f"etag-{f.name}")) for f in files}
-        assert all(p is not None for p in stored.values())
-        from_parts = validate_batch("b", unread, Known(), None, now=NOW, parsed_before=stored, shard_rows=shard_rows)
+    for count in (1, 4):  # the parts' orders and items split into this many shards
+        for f in files:
+            parts.write(resources.bucket, "b", parse_file(f), f"etag-{f.name}", count)
+        with tempfile.TemporaryDirectory() as directory:
+            infos = [ObjectInfo(f.key, 0, f"etag-{f.name}") for f in files]
+            stored = parts.read_all(resources.bucket, "b", infos, directory)
+            assert sorted(stored) == sorted(f.key for f in files)
+            from_parts = validate_batch("b", unread, Known(), None, now=NOW, parsed_before=stored)
         _assert_same(from_parts, whole)
     assert whole.report["totals"]["rows_read"] > 0
 
 
-def test_a_part_of_another_file_version_or_half_written_is_not_used(resources) -> None:
+def test_parts_of_another_shard_count_than_the_first_are_parsed_again(resources, tmp_path) -> None:
+    """A batch has one shard count: a part split otherwise (an attempt under other settings) is
+    left out, and the outcome is the same."""
+    files = [InputFile(f"incoming/{n}", data) for n, data in SETS["sample"].items()]
+    whole = validate_batch("b", files, Known(), None, now=NOW)
+    for i, f in enumerate(files):
+        parts.write(resources.bucket, "b", parse_file(f), f"etag-{f.name}", 2 if i % 3 else 4)
+    infos = [ObjectInfo(f.key, 0, f"etag-{f.name}") for f in files]
+    stored = parts.read_all(resources.bucket, "b", infos, str(tmp_path))
+    counts = {len(p.spilled.sizes) for p in stored.values() if p.spilled is not None}
+    assert counts == {4}  # (the first file's)
+    from_parts = validate_batch("b", files, Known(), None, now=NOW, parsed_before=stored)
+    _assert_same(from_parts, whole)
+
+
+def test_a_part_of_another_file_version_or_half_written_is_not_used(resources, tmp_path) -> None:
     bucket = resources.bucket
     f = InputFile("incoming/orders_a.csv", SETS["sample"]["orders_part1.csv"])
-    parts.write(bucket, "b", parse_file(f), etag="v1")
-    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1")) is not None
-    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v2")) is None  # the file changed since
-    assert parts.read(bucket, "c", ObjectInfo(f.key, 0, "v1")) is None  # another batch's
+    parts.write(bucket, "b", parse_file(f), "v1", 2)
+    d = str(tmp_path)
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1"), d) is not None
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v2"), d) is None  # the file changed since
+    assert parts.read(bucket, "c", ObjectInfo(f.key, 0, "v1"), d) is None  # another batch's
 
-    bucket.delete(layout.part_key("b", f.name, "errors"))  # a task that died between its two writes
-    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1")) is None
-    bucket.put_bytes(layout.part_key("b", f.name, "errors"), b"not parquet")
-    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1")) is None
+    for what, shard in (("errors", None), ("raw", None), ("canonical", 1)):  # a task that died mid-way
+        key = fan_layout.part_key("b", f.name, what, shard)
+        kept = bucket.get_bytes(key)
+        bucket.delete(key)
+        assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1"), d) is None
+        bucket.put_bytes(key, b"not arrow")
+        assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1"), d) is None
+        bucket.put_bytes(key, kept)
+    assert parts.read(bucket, "b", ObjectInfo(f.key, 0, "v1"), d) is not None
 
 
 def test_the_validate_task_uses_the_parts_the_parse_file_tasks_left(resources) -> None:
@@ -102,9 +126,7 @@ def test_the_validate_task_uses_the_parts_the_parse_file_tasks_left(resources) -
     with_parts = validate_task.run(small, resources.bucket, manifest.batch_id, NOW)
 
     for k in keys:  # the same batch again, every file read by validate itself
-        for what in ("rows", "errors"):
-            if resources.bucket.exists(layout.part_key(manifest.batch_id, layout.file_name(k), what)):
-                resources.bucket.delete(layout.part_key(manifest.batch_id, layout.file_name(k), what))
+        resources.bucket.delete(fan_layout.part_key(manifest.batch_id, layout.file_name(k), "rows"))
     without = validate_task.run(small, resources.bucket, manifest.batch_id, NOW)
     tasks = sorted(k for k in keys[::2] if k != huge["file"])
     here = sorted(k for k in keys if k not in tasks and k != huge["file"])  # the huge one is never read
