@@ -1,12 +1,13 @@
 """A batch fanned out over N worker processes against one run in one task, on the emulator's S3,
-through the real tasks: `parse-file` per file, then `validate` from the parts; then
-`plan-transform`, `transform-group` per group (of dates, or piece of a heavy date's cells) and
-`transform` to finish. With 1 worker, `validate` and `transform` do everything. Prints one JSON
-line per worker count and checks that every count gives the same report, staged rows, order and
-category KPIs, and each count's speed-up over the first with two ceilings: the first's time over
-the steps that stay serial, and over the least time 2 cores allow for the CPU the run spent (its
-tasks' and the emulator's). Each step says its wall time and the CPU its tasks and the emulator
-spent in it.
+through the real tasks: `parse-file` per file, `validate-shard` per shard (a batch of several),
+then `validate` merging them; then `plan-transform`, `transform-group` per group (of dates, or
+piece of a heavy date's cells) and `transform` to finish. With 1 worker, `validate` and
+`transform` do everything. Prints one JSON line per worker count and checks that every count gives
+the same report, staged rows (in batch order: a batch validated by shard leaves them shard by
+shard), order and category KPIs, and each count's speed-up over the first with two ceilings: the
+first's time over the steps that stay serial, and over the least time 2 cores allow for the CPU
+the run spent (its tasks' and the emulator's). Each step says its wall time and the CPU its tasks
+and the emulator spent in it.
 
     python bench/fanout.py --size 10M --workers 1,2
 """
@@ -32,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 from bench.run import dataset  # noqa: E402
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ecompipe.batch.resources import Resources
 
 T = TypeVar("T")
@@ -40,6 +43,7 @@ T = TypeVar("T")
 def _resources(settings_json: str) -> Resources:
     """A task's start, in its own fresh process: the memory setting `ecompipe task` applies, and
     its clients."""
+
     from ecompipe.batch.resources import Resources
     from ecompipe.core.memory import keep_freed_memory
     from ecompipe.core.settings import Settings
@@ -55,6 +59,15 @@ def _parse(settings_json: str, batch_id: str, keys: list[str]) -> None:
     res = _resources(settings_json)
     for key in keys:
         validate_task.parse_one(res.settings, res.bucket, batch_id, key)
+
+
+def _shards(settings_json: str, batch_id: str, shards: list[int]) -> None:
+    """One worker: the validate-shard task for each of its shards."""
+    from validator import task as validate_task
+
+    res = _resources(settings_json)
+    for shard in shards:
+        validate_task.validate_shard(res.settings, res.bucket, batch_id, shard)
 
 
 def _validate(settings_json: str, batch_id: str) -> dict:
@@ -87,6 +100,11 @@ def _transform(settings_json: str, batch_id: str, run_id: str | None) -> dict:
 
     res = _resources(settings_json)
     return transform_task.run(res.bucket, res.kpis, batch_id, run_id=run_id)
+
+
+def in_batch_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Staged rows by file and line (a batch validated by shard stages them shard by shard)."""
+    return rows.sort_values(["source_file", "source_line"], kind="stable").reset_index(drop=True)
 
 
 def cpu_of(pid: int) -> float:
@@ -156,7 +174,7 @@ def main() -> None:
         with ProcessPoolExecutor(1, mp_context=workers) as task:
             return task.submit(fn, *args).result()
 
-    from ecompipe.aws import transient
+    from ecompipe.aws import staged as staged_rows
     from ecompipe.aws.manifests import Manifest, write_manifest
     from ecompipe.batch import tasks
     from ecompipe.batch.pipeline import upload
@@ -184,6 +202,11 @@ def main() -> None:
                 shares = [keys[i::n] for i in range(n)]
                 with steps.step("parse-file"), ProcessPoolExecutor(n, mp_context=workers) as pool:
                     list(pool.map(_parse, [as_json] * n, [manifest.batch_id] * n, shares))
+                count = manifest.shards()
+                if count > 1:  # as the ValidateShards Map runs them
+                    by_worker = [list(range(count))[i::n] for i in range(n)]
+                    with steps.step("validate-shards"), ProcessPoolExecutor(n, mp_context=workers) as pool:
+                        list(pool.map(_shards, [as_json] * n, [manifest.batch_id] * n, by_worker))
             with steps.step("validate"):
                 report = in_task(_validate, as_json, manifest.batch_id)
             run_id = None
@@ -197,16 +220,14 @@ def main() -> None:
                     list(pool.map(_groups, [as_json] * n, [manifest.batch_id] * n, [run_id] * n, shares))
             with steps.step("transform"):
                 summary = in_task(_transform, as_json, manifest.batch_id, run_id)
-            staged = {
-                k: transient.get_frame(res.bucket, layout.staging_key(manifest.batch_id, k)) for k in layout.KINDS
-            }
+            staged = {k: in_batch_order(staged_rows.read(res.bucket, manifest.batch_id, k)) for k in layout.KINDS}
             report.pop("generated_at")
             report.pop("fan_out", None)  # says who parsed each file: differs by design
             for named in ("batch_id", "rejected_prefix"):  # (the batch's id: its uploads' versions)
                 report.pop(named, None)
             outcome = {
                 "workers": n,
-                **steps.summary(parallel={"parse-file", "groups"}),
+                **steps.summary(parallel={"parse-file", "validate-shards", "groups"}),
                 "kpi_items": summary["kpi_items_written"],
             }
             kpis = (sorted(res.kpis.order_kpis(), key=str), sorted(res.kpis.category_kpis(), key=str))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ecompipe.aws import transient
+from ecompipe.aws import staged, transient
 from ecompipe.aws.curated import ORDER_ITEMS, ORDERS, CuratedStore
 from ecompipe.aws.objects import Bucket, ObjectInfo
 from ecompipe.core import cells as cell_math
@@ -33,7 +33,7 @@ class Batch:
 
     @classmethod
     def load(cls, bucket: Bucket, batch_id: str) -> Batch:
-        items = transient.get_frame(bucket, layout.staging_key(batch_id, ORDER_ITEMS))
+        items = staged.read(bucket, batch_id, ORDER_ITEMS)
         resolved = transient.get_frame_or_none(bucket, layout.staged_resolved_key(batch_id))
         if resolved is not None and len(resolved):  # (an empty frame in a concat makes every column object)
             items = contiguous(pd.concat([items, resolved], ignore_index=True))
@@ -68,7 +68,7 @@ def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:
 
 def _staged(bucket: Bucket, batch_id: str, kind: str, key: str) -> pd.DataFrame:
     """The batch's staged rows of `kind`, each key once (its last row), stamped with the batch."""
-    return _newest(transient.get_frame(bucket, layout.staging_key(batch_id, kind)), key, batch_id)
+    return _newest(staged.read(bucket, batch_id, kind), key, batch_id)
 
 
 def _newest(rows: pd.DataFrame, key: str, batch_id: str) -> pd.DataFrame:

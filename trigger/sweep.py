@@ -23,7 +23,7 @@ from ecompipe.aws.lock import Lease, LeaseStore, LockHeld, utcnow
 from ecompipe.aws.manifests import Manifest, write_manifest
 from ecompipe.aws.objects import Bucket, ObjectInfo
 from ecompipe.aws.uploads import finish_archived
-from ecompipe.core import layout
+from ecompipe.core import fan_layout, layout
 from ecompipe.core.errors import ObjectMissing
 from ecompipe.core.observability import logger
 from ecompipe.core.settings import Settings
@@ -110,6 +110,9 @@ def execution_input(settings: Settings, manifest: Manifest, claim: Claim, run_id
         "lock_key": layout.LOCK_KEY,  # the commit lease, freed by ReleaseLeaseAfterFailure if a task could not
         "task_timeout_seconds": settings.task_timeout_seconds,
         "fan_out": fans_out(settings, manifest),
+        # validated shard by shard too, one task each, when it fans out and has several shards
+        "validate_shards": fans_out(settings, manifest) and manifest.shards() > 1,
+        "shards_key": fan_layout.shards_key(manifest.batch_id),
         "one_task": one_task(settings, manifest),
         "files_key": layout.manifest_files_key(manifest.batch_id),
         "transform_groups_key": layout.transform_groups_key(manifest.batch_id, run_id),

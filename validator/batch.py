@@ -19,14 +19,13 @@ import pyarrow.compute as pc
 
 from ecompipe.core.arrow import arrow_column
 from ecompipe.core.keys import first_of_each, isin
-from validator import consistency, intake, pending, rejected, shards, spill
+from validator import consistency, intake, outcome, pending, shards, spill
 from validator.dialects import (
     ORDER_ITEMS,
     ORDERS,
     PRODUCTS,
 )
-from validator.model import PENDING_OF_FILE, BatchValidation, InputFile, Known, ParsedFile
-from validator.report import build_report
+from validator.model import BatchValidation, InputFile, Known, ParsedFile
 
 KINDS = (PRODUCTS, ORDERS, ORDER_ITEMS)
 
@@ -80,6 +79,33 @@ def validate_batch(
         )
 
 
+def validate_shard(
+    files: list[InputFile],
+    parsed: Mapping[str, ParsedFile],
+    known: Known,
+    pending_of_shard: pd.DataFrame | None,
+    *,
+    today: str,
+    first: bool,
+) -> outcome.Taken:
+    """What one shard of a fanned-out batch takes (outcome.combined adds the shards up): `parsed`
+    holds every file but those rejected unread, its orders and items those of the shard alone
+    (validator.parts), `pending_of_shard` the pending items whose order is in it. The products are
+    the batch's in every shard, so only the `first` one keeps what it found of them."""
+    file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
+    with tempfile.TemporaryDirectory(prefix="ecompipe-shard-") as directory:
+        spiller = spill.Spiller(1, directory)
+        files_read = intake.parsed_files(files, parsed, False, file_keys, spiller)
+        taken = taken_from(files_read, file_keys, known, pending_of_shard, spiller, today)
+    if not first:
+        products = [p.key for p in files_read if p.kind == PRODUCTS]
+        codes = [file_keys.categories.get_loc(k) for k in products]
+        taken.failures = taken.failures[~taken.failures["file"].isin(codes)].reset_index(drop=True)
+        taken.accepted = {k: n for k, n in taken.accepted.items() if k not in products}
+        taken.staged.pop(PRODUCTS, None)
+    return taken
+
+
 def _validated(
     batch_id: str,
     parsed: list[ParsedFile],
@@ -93,9 +119,33 @@ def _validated(
     examples: int,
     report_only: bool,
 ) -> BatchValidation:
+    taken = taken_from(parsed, file_keys, known, pending_before, spiller, now.date().isoformat(), report_only)
+    return outcome.finished(
+        batch_id,
+        parsed,
+        file_keys,
+        taken,
+        pending_before,
+        now=now,
+        max_pending_age_days=max_pending_age_days,
+        examples=examples,
+        report_only=report_only,
+    )
+
+
+def taken_from(
+    parsed: list[ParsedFile],
+    file_keys: pd.CategoricalDtype,
+    known: Known,
+    pending_before: pd.DataFrame | None,
+    spiller: spill.Spiller | None,
+    today: str,
+    report_only: bool = False,
+) -> outcome.Taken:
+    """The two passes over the rows of the parsed files (one shard at a time, when spilled), and
+    what the outcome is made of taken from them (`report_only`: no accepted rows staged)."""
     from validator import checks  # (loaded while the files parsed: validator.files)
 
-    today = now.date().isoformat()
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: intake.rows_of(kind, files_of[kind], spiller) for kind in KINDS}
     at, key_firsts = _split(rows, 1 if spiller is None else spiller.count, report_only)
@@ -104,66 +154,36 @@ def _validated(
     bad = {kind: _marked(len(rows[kind]), found[kind]) for kind in KINDS}
     # second pass: references and warnings
     why, warned, order_ids, product_ids = _referencing(rows, at, bad, known, pending_before)
-    for kind in KINDS:
-        checks.record(files_of[kind], rows[kind], found[kind])
+    failures = pd.concat(
+        [checks.located(files_of[k], rows[k], found[k], file_keys.categories) for k in KINDS], ignore_index=True
+    )
     held_at = np.flatnonzero(why > 0)
-    new_pending = rows[ORDER_ITEMS].frame(held_at, rows[ORDER_ITEMS].names)
+    held = rows[ORDER_ITEMS].frame(held_at, rows[ORDER_ITEMS].names)
     order = rows[ORDER_ITEMS].batch_order(held_at)  # (a spilled batch numbers its rows shard by shard)
-    new_pending, held_at = new_pending.take(order).reset_index(drop=True), held_at[order]
-    new_pending["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
-    brought = _brought(rows[ORDER_ITEMS], ~bad[ORDER_ITEMS], pending_before)
+    held, held_at = held.take(order).reset_index(drop=True), held_at[order]
+    held["reason"] = pending.reason_text(why[held_at] & 1 > 0, why[held_at] & 2 > 0)
     accepted = {ORDERS: ~bad[ORDERS], PRODUCTS: ~bad[PRODUCTS], ORDER_ITEMS: ~bad[ORDER_ITEMS] & (why == 0)}
-    per_file = dict.fromkeys(map(str, file_keys.categories), 0)
+    per_file = {}
     for kind in KINDS:
         per_file.update({p.key: n for p, n in zip(files_of[kind], rows[kind].counts(accepted[kind]), strict=False)})
     # the batch's orders that the pending set's items and the held ones name: what carrying the
     # pending set and its waits ask of the known orders besides the store's
-    named = [new_pending["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
+    named = [held["order_id"]] + ([pending_before["order_id"]] if pending_before is not None else [])
     if any(len(n) for n in named):
         wanted = pd.concat(named, ignore_index=True)
         for a in at[ORDERS]:  # (shard by shard: a spilled batch's ids are read a shard at a time)
             own = rows[ORDERS].frame(a, ["order_id"], position=False)["order_id"]
             order_ids = order_ids.union(pd.Index(own[accepted[ORDERS][a] & isin(own, wanted).to_numpy()]))
     kinds = () if report_only else (ORDERS, PRODUCTS, ORDER_ITEMS)
-    staged = {k: pending.staged_rows(rows[k].kept(accepted[k])) for k in kinds}
-    for p in parsed:
-        if p.kind == ORDER_ITEMS and p.frame is not None:
-            mine = new_pending[new_pending["source_file"] == p.key]
-            p.pending = pd.DataFrame(
-                {k: mine[c].to_numpy() for k, c in PENDING_OF_FILE.items()}, columns=list(PENDING_OF_FILE)
-            )
-
-    # pending/ is keyed by item_key like curated/: a held item this batch brings again (re-upload,
-    # recovery re-run) replaces its old copy, whether it resolves now or is held again
-    held = pending.public(new_pending).assign(reason=new_pending["reason"].to_numpy())
-    carried, pending_after = pending.carry(
-        batch_id, held, brought, order_ids, product_ids, pending_before, now, max_pending_age_days
-    )
-    report = build_report(
-        batch_id,
-        parsed,
-        per_file,
-        carried_counts=carried.counts,
-        pending_after=len(pending_after),
-        expired=len(carried.expired),
-        warnings=consistency.in_batch_order(warned, list(file_keys.categories)),
-        now=now,
-        examples=examples,
-    )
-    return BatchValidation(
-        staged=staged,
-        resolved=carried.resolved,
+    return outcome.Taken(
+        failures=failures,
         held=held,
-        rejected_rows={
-            p.name: rejected.rows_of(p)
-            for p in parsed
-            if p.raw is not None and rejected.has_rejections(p) and not report_only
-        },
-        malformed={p.key: p.malformed for p in parsed if p.malformed is not None},
-        pending=pending_after,
-        expired=carried.expired,
-        report=report,
-        waits_for=pending.waits_for(pending_after, order_ids, product_ids),
+        brought=_brought(rows[ORDER_ITEMS], ~bad[ORDER_ITEMS], pending_before),
+        accepted=per_file,
+        warned=warned,
+        order_ids=order_ids,
+        product_ids=product_ids,
+        staged={k: pending.staged_rows(rows[k].kept(accepted[k])) for k in kinds},
     )
 
 
@@ -222,11 +242,11 @@ def _first_keys(items: shards.KindRows) -> np.ndarray:
     return first
 
 
-def _brought(items: shards.KindRows, passed: np.ndarray, before: pd.DataFrame | None) -> pd.DataFrame:
+def _brought(items: shards.KindRows, passed: np.ndarray, before: pd.DataFrame | None) -> pd.Series:
     """The keys of the items the batch brings (held or not), which supersede their held copies
     in the pending set: read only when there is a pending set."""
     at = np.flatnonzero(passed) if before is not None and len(before) else np.zeros(0, np.int64)
-    return items.frame(at, ["item_key"])
+    return items.frame(at, ["item_key"], position=False)["item_key"]
 
 
 def _marked(rows: int, found: list[pd.DataFrame]) -> np.ndarray:

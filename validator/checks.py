@@ -31,16 +31,23 @@ def failed(kind: str, rows: KindRows, at: np.ndarray, today: str, firsts: np.nda
     )
 
 
-def record(files: list[ParsedFile], rows: KindRows, found: list[pd.DataFrame]) -> None:
-    """Put the failures of the batch's rows of one kind (of every shard) on their files (`rows`'
-    files, in order), each file's in the order one check of all its rows finds them (by rule,
-    then row), with the cells as the file wrote them."""
-    found = [f for f in found if len(f)]
-    if not found:
+def located(files: list[ParsedFile], rows: KindRows, found: list[pd.DataFrame], file_keys: pd.Index) -> pd.DataFrame:
+    """The failures of the batch's rows of one kind (`rows`, of these files in order; of every
+    shard), each at its file (its code among the batch's `file_keys`) and row in the file's frame."""
+    every = pd.concat([f for f in found if len(f)] or found[:1] or [_NO_FAILURES], ignore_index=True)
+    file, row = rows.located(every["position"].to_numpy(dtype=np.int64))
+    codes = np.asarray([file_keys.get_loc(p.key) for p in files], dtype=np.int64)
+    out = every.drop(columns="position").assign(file=codes[file] if len(codes) else file, row=row)
+    return out[["file", "row", "column", "reason", "rank"]]
+
+
+def record(files: dict[int, ParsedFile], found: pd.DataFrame) -> None:
+    """Put the located failures of the batch's rows (`located`: of every shard, of one kind or
+    several) on their files (by code), each file's in the order one check of all its rows finds
+    them (by rule, then row), with the cells as the file wrote them."""
+    if not len(found):
         return
-    every = pd.concat(found, ignore_index=True)
-    every["file"], every["row"] = rows.located(every["position"].to_numpy(dtype=np.int64))
-    every = every.sort_values(["file", "rank", "row"], kind="stable")
+    every = found.sort_values(["file", "rank", "row"], kind="stable")
     for index, group in every.groupby("file", sort=True):
         p = files[int(index)]
         rows_of = group["row"].to_numpy(dtype=np.int64)
@@ -50,6 +57,16 @@ def record(files: list[ParsedFile], rows: KindRows, found: list[pd.DataFrame]) -
             {"row": rows_of, "column": columns, "value": values, "reason": group["reason"].to_numpy()}
         )
         p.errors = pd.concat([p.errors, errors], ignore_index=True)
+
+
+_NO_FAILURES = pd.DataFrame(
+    {
+        "position": pd.Series([], dtype="int64"),
+        "column": pd.Series([], dtype="str"),
+        "reason": pd.Series([], dtype="str"),
+        "rank": pd.Series([], dtype="int64"),
+    }
+)
 
 
 def _raw_values(p: ParsedFile, rows: np.ndarray, columns: list[str]) -> np.ndarray:

@@ -78,6 +78,7 @@ class ParsedFile:
     # its orders or items on disk by shard already (a fanned-out run's part: validator.parts), when
     # `frame` holds no rows, only its columns
     spilled: Piece | None = None
+    shards: int = 0  # the shard count a part's orders or items were split into (0: not a part of them)
 
     def parsed_rows(self) -> np.ndarray:
         """The positions of its rows that parsed (in `frame`)."""

@@ -3,7 +3,7 @@ kept under staging/<batch>/parts/ for the batch-wide step (validator.task.run).
 
 A part is Arrow IPC objects (ecompipe.aws.transient): the canonical rows, of orders and items
 already split by shard as validation spills them (validator.spill: one object per shard, the
-shard count the batch's size decides, `shards.count_for_bytes`), of products whole; the file's
+shard count the batch's size decides, `Manifest.shards`), of products whole; the file's
 text as the fast reader read it (the cells of the few rows a report shows are read again from it
 by line), or its cells when another reader read it; the cells that failed to parse; and, written
 last, each row's line and shard, with what else the file held in the object's own metadata. Each
@@ -14,6 +14,7 @@ missing, stale or unreadable costs time, never a different result.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -33,6 +34,8 @@ from validator.reading import MalformedFile, RaggedRow, RawTable
 _NOTE, _DTYPES = "ecompipe_part", "ecompipe_part_dtypes"
 _LINE, _SHARD, _SOURCE = "line", "shard", "source"
 SPLIT = (ORDERS, ORDER_ITEMS)  # the kinds whose rows a part splits by shard
+Rows = int  # which of a part's orders and items to read: a shard's number, or one of these
+EVERY_SHARD, NO_ROWS = -1, -2
 
 
 def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str, count: int) -> None:
@@ -68,29 +71,42 @@ def write(bucket: Bucket, batch_id: str, p: ParsedFile, etag: str, count: int) -
     transient.put_frame(bucket, fan_layout.part_key(batch_id, p.name, "rows"), rows, {_NOTE: json.dumps(about)})
 
 
-def read_all(bucket: Bucket, batch_id: str, files: list[ObjectInfo], directory: str) -> dict[str, ParsedFile]:
+def read_all(
+    bucket: Bucket,
+    batch_id: str,
+    files: list[ObjectInfo],
+    directory: str,
+    rows: Rows = EVERY_SHARD,
+    count: int | None = None,
+) -> dict[str, ParsedFile]:
     """The parts of these file versions there are (read, their shards into `directory`), by key;
-    a part split into another shard count than the first one's is left out (its file is parsed
-    again: the shard count of a batch is one)."""
-    found = side_by_side(lambda at: read(bucket, batch_id, at[1], directory, at[0]), list(enumerate(files)))
+    a part split into another shard count than `count` (or than the first one's) is left out (its
+    file is parsed again: the shard count of a batch is one). `rows`: which of their orders and
+    items to read."""
+    read_one = functools.partial(read, bucket, batch_id, directory=directory, rows=rows)
+    found = side_by_side(lambda at: read_one(at[1], n=at[0]), list(enumerate(files)))
     parts = {info.key: p for info, p in zip(files, found, strict=True) if p is not None}
-    counts = [len(p.spilled.sizes) for p in parts.values() if p.spilled is not None]
-    return {k: p for k, p in parts.items() if p.spilled is None or len(p.spilled.sizes) == counts[0]}
+    counts = [p.shards for p in parts.values() if p.shards]
+    return {k: p for k, p in parts.items() if not p.shards or p.shards == (count or counts[0])}
 
 
-def read(bucket: Bucket, batch_id: str, info: ObjectInfo, directory: str, n: int = 0) -> ParsedFile | None:
+def read(
+    bucket: Bucket, batch_id: str, info: ObjectInfo, directory: str, n: int = 0, rows: Rows = EVERY_SHARD
+) -> ParsedFile | None:
     """The part of this file version, or None (none written, another version, or not a part); its
-    shards are written to `directory` (as files `n.<shard>.arrow`)."""
+    shards are written to `directory` (as files `n.<shard>.arrow`): all of them, one (`rows`: its
+    number; the part's rows are then that shard's alone, as if it were the batch's only one), or
+    none (NO_ROWS: its text, parse errors and what else it held, but no rows)."""
     name = layout.file_name(info.key)
     try:
-        rows, rows_note = transient.get_frame_and_note(bucket, fan_layout.part_key(batch_id, name, "rows"))
+        lines, rows_note = transient.get_frame_and_note(bucket, fan_layout.part_key(batch_id, name, "rows"))
         errors, errors_note = transient.get_frame_and_note(bucket, fan_layout.part_key(batch_id, name, "errors"))
         about, stamp = json.loads(rows_note[_NOTE]), json.loads(errors_note[_NOTE])
         errors = errors.astype(json.loads(errors_note[_DTYPES]))
         wanted = {"key": info.key, "etag": info.etag}
         if stamp != wanted or {k: about.get(k) for k in wanted} != wanted:
             return None
-        return _parsed(bucket, batch_id, info.key, name, about, rows, errors, os.path.join(directory, str(n)))
+        return _parsed(bucket, batch_id, info.key, name, about, lines, errors, os.path.join(directory, str(n)), rows)
     except (ObjectMissing, KeyError, ValueError, TypeError, pa.ArrowInvalid):
         return None
 
@@ -115,7 +131,15 @@ def _raw(raw: RawTable) -> pd.DataFrame | pa.Table:
 
 
 def _parsed(
-    bucket: Bucket, batch_id: str, key: str, name: str, about: dict, rows: pd.DataFrame, errors: pd.DataFrame, path: str
+    bucket: Bucket,
+    batch_id: str,
+    key: str,
+    name: str,
+    about: dict,
+    rows: pd.DataFrame,
+    errors: pd.DataFrame,
+    path: str,
+    wanted: Rows,
 ) -> ParsedFile:
     p = ParsedFile(key, name, kind=about["kind"], errors=errors)
     if about.get("dialect"):
@@ -136,7 +160,8 @@ def _parsed(
         str(about.get("separator", ",")),
         bytes(source) if source is not None else None,
     )
-    if "dtypes" not in about:  # (read, but not parsed into rows)
+    p.shards = int(about.get("shards", 0))
+    if "dtypes" not in about or wanted == NO_ROWS:  # (read, but not parsed into rows; or no rows wanted)
         return p
     dtypes = {c: pd.api.types.pandas_dtype(t) for c, t in about["dtypes"].items()}
     if "shards" not in about:
@@ -145,13 +170,21 @@ def _parsed(
     p.frame = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
     of_row = rows[_SHARD].to_numpy(dtype=np.int64)
     parsed = np.flatnonzero(of_row >= 0)
-    sizes = np.bincount(of_row[parsed], minlength=int(about["shards"]))
-    paths = tuple(
-        _local(bucket, fan_layout.part_key(batch_id, name, "canonical", s), f"{path}.{s}.arrow") if size else ""
-        for s, size in enumerate(sizes)
-    )
-    order = parsed[np.argsort(of_row[parsed], kind="stable")]
-    p.spilled = spill.Piece(paths, order, sizes, -1, bool(about["item_ids"]))
+    sizes = np.bincount(of_row[parsed], minlength=p.shards)
+    if wanted >= p.shards:
+        raise ValueError(f"no shard {wanted} of {p.shards}")
+    chosen = range(len(sizes)) if wanted == EVERY_SHARD else [wanted]
+    paths = {
+        s: _local(bucket, fan_layout.part_key(batch_id, name, "canonical", s), f"{path}.{s}.arrow")
+        for s in chosen
+        if sizes[s]
+    }
+    if wanted == EVERY_SHARD:
+        order = parsed[np.argsort(of_row[parsed], kind="stable")]
+        p.spilled = spill.Piece(tuple(paths.get(s, "") for s in chosen), order, sizes, -1, bool(about["item_ids"]))
+    else:  # (one shard, as a batch of one)
+        mine = parsed[of_row[parsed] == wanted]
+        p.spilled = spill.Piece((paths.get(wanted, ""),), mine, np.array([len(mine)]), -1, bool(about["item_ids"]))
     return p
 
 

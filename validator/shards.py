@@ -28,33 +28,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from ecompipe.core import cells
+from ecompipe.core import cells, fan_layout
 from ecompipe.core.arrow import arrow_column
 from validator.columns import joined, kept, stacked
 
 POSITION = "_row"  # the column a stacked row holds its position among its file's canonical rows in
-# a batch is split so that no shard holds more order and item rows than this, and a batch in shards
-# is spilled to disk by shard as its files are parsed (validator.spill): validation then holds one
-# shard's rows at a time, so its peak follows the shard, not the batch (10M items with 1 % bad
-# rows, `ecompipe validate`: 18.7 s in 3.0 GiB in two shards of 2^23, 17.9 s in 1.7 GiB in eight
-# of 2^21; each shard costs ~0.1 s of its own, so a smaller one costs more time than it saves)
-SHARD_ROWS = 1 << 21
-ROW_BYTES = 40  # about what an order or order-item row takes in a CSV file (the generated data's)
-
-
-def count_for(rows: int, shard_rows: int = SHARD_ROWS) -> int:
-    """The shard count for a batch of `rows` order and item rows: the least power of two that
-    leaves each shard `shard_rows` or fewer, at most the store's bucket count."""
-    shards = 1
-    while rows > shards * shard_rows and shards < cells.MAX_BUCKETS:
-        shards *= 2
-    return shards
-
-
-def count_for_bytes(size: int, shard_rows: int = SHARD_ROWS) -> int:
-    """The shard count for orders and items files of `size` bytes, before they are read (a
-    fanned-out batch's parse-file tasks split their parts by it): rows estimated at ROW_BYTES."""
-    return count_for(size // ROW_BYTES, shard_rows)
+SHARD_ROWS, count_for = fan_layout.SHARD_ROWS, fan_layout.shard_count
 
 
 def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:
@@ -67,6 +46,14 @@ def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:
     of_row = np.concatenate([shard_of(c, count) for c in order_ids])
     order = np.argsort(of_row, kind="stable")
     return np.split(order, np.cumsum(np.bincount(of_row, minlength=count))[:-1])
+
+
+def rows_of_shard(frame: pd.DataFrame | None, shard: int, count: int) -> pd.DataFrame | None:
+    """The rows of `frame` (a pending set: items with their order id) whose order is in `shard`."""
+    if frame is None or not len(frame):
+        return frame
+    ids = frame["order_id"].astype("str").reset_index(drop=True)
+    return frame.iloc[shard_of(ids, count) == shard].reset_index(drop=True)
 
 
 def shard_of(order_ids: pd.Series, count: int) -> np.ndarray:

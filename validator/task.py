@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from ecompipe.aws import parquet, transient
+from ecompipe.aws import parquet, staged, transient
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.manifests import Manifest, read_manifest
 from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, get_pinned
@@ -18,10 +18,10 @@ from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
 from ecompipe.core.keys import isin
 from ecompipe.core.settings import Settings
-from validator import parts, pending, reasons, shards, snapshot
+from validator import fanned, outcome, parts, pending, reasons, snapshot
 from validator import report as report_of
 from validator.batch import InputFile, Known, validate_batch
-from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS, kind_of
+from validator.dialects import ORDER_ITEMS, ORDERS, PRODUCTS
 from validator.files import parse_file
 
 
@@ -46,9 +46,17 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
     batch_id = manifest.batch_id
     files: list[InputFile] = []
     skipped: list[Skipped] = []
-    # parsed by the parse-file tasks of a fanned-out run
     readable = [f for f in manifest.files if not _too_large(settings, f)]
-    parsed = parts.read_all(bucket, batch_id, readable, directory)
+    # the pending set's ETag before it is read: a newer set read after this only makes the commit
+    # recheck, never the other way round
+    pending_head = bucket.head(layout.PENDING_ITEMS_KEY)
+    pending_etag = pending_head.etag if pending_head else None
+    # validated shard by shard by the validate-shard tasks of a fanned-out run (merged here), or
+    # parsed file by file by its parse-file tasks (validated here)
+    by_shards = fanned.taken_by_shards(bucket, manifest, readable, now.date().isoformat(), pending_etag)
+    parsed = parts.read_all(bucket, batch_id, readable, directory, parts.NO_ROWS if by_shards else parts.EVERY_SHARD)
+    if by_shards is not None and len(parsed) < len(readable):  # (a part gone meanwhile)
+        by_shards, parsed = None, parts.read_all(bucket, batch_id, readable, directory)
     for info in manifest.files:
         if _too_large(settings, info):
             files.append(InputFile(info.key, None, info.size))  # rejected unread
@@ -60,26 +68,41 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
             files.append(InputFile(info.key, get_pinned(bucket, info), info.size, _max_bytes(settings)))
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
-    # the pending set's ETag before it is read: a newer set read after this only makes the commit
-    # recheck, never the other way round
-    pending_head = bucket.head(layout.PENDING_ITEMS_KEY)
-    curated = CuratedStore(bucket)
-    known = Known(product_ids=curated.known_product_ids(), find_orders=curated.known_orders)
-    result = validate_batch(
-        batch_id,
-        files,
-        known,
-        parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY),
-        now=now,
-        max_pending_age_days=settings.pending_max_age_days,
-        examples=settings.report_examples,
-        parsed_before=parsed,
-    )
-    staged = {layout.staging_key(batch_id, kind): frame for kind, frame in result.staged.items()}
-    staged[layout.staged_held_key(batch_id)] = result.held
-    staged[layout.staged_resolved_key(batch_id)] = result.resolved
-    staged[layout.staged_pending_key(batch_id)] = result.pending
-    transient.put_frames(bucket, staged)
+    pending_before = parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY)
+    max_age, examples = settings.pending_max_age_days, settings.report_examples
+    if by_shards is not None:
+        result = outcome.merged(
+            batch_id,
+            files,
+            parsed,
+            by_shards.taken,
+            pending_before,
+            now=now,
+            max_pending_age_days=max_age,
+            examples=examples,
+        )
+    else:
+        curated = CuratedStore(bucket)
+        known = Known(product_ids=curated.known_product_ids(), find_orders=curated.known_orders)
+        result = validate_batch(
+            batch_id,
+            files,
+            known,
+            pending_before,
+            now=now,
+            max_pending_age_days=max_age,
+            examples=examples,
+            parsed_before=parsed,
+        )
+    frames = {layout.staging_key(batch_id, kind): frame for kind, frame in result.staged.items()}
+    frames[layout.staged_held_key(batch_id)] = result.held
+    frames[layout.staged_resolved_key(batch_id)] = result.resolved
+    frames[layout.staged_pending_key(batch_id)] = result.pending
+    transient.put_frames(bucket, frames)
+    if by_shards is not None:  # the accepted rows stay where the shard tasks wrote them
+        staged.name_shards(bucket, batch_id, by_shards.staged)
+    else:
+        staged.name_one(bucket, batch_id)
     bucket.put_json(
         layout.validated_against_key(batch_id),
         snapshot.snapshot(pending_head.etag if pending_head else None, result.waits_for),
@@ -103,6 +126,7 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
         report["fan_out"] = {
             "parsed_by_tasks": sorted(parsed),
             "parsed_here": sorted(f.key for f in files if f.key not in parsed and f.data is not None),
+            "validated_in_shards": len(by_shards) if by_shards is not None else None,
         }
     report["rejected_prefix"] = f"{layout.REJECTED}{batch_id}/"
     report["expired_pending"] = _expired_entry(batch_id, result.expired)
@@ -137,17 +161,16 @@ def recheck(settings: Settings, bucket: Bucket, batch_id: str, why: str, now: da
     head = bucket.head(layout.PENDING_ITEMS_KEY)  # before the set, as validation does
     before = parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY)
     curated = CuratedStore(bucket)
-    staged = {k: layout.staging_key(batch_id, k) for k in (ORDERS, ORDER_ITEMS, PRODUCTS)}
-    own = pd.Index(transient.get_frame(bucket, staged[ORDERS], ["order_id"])["order_id"].unique())
+    own = pd.Index(staged.read(bucket, batch_id, ORDERS, ["order_id"])["order_id"].unique())
     held = transient.get_frame(bucket, layout.staged_held_key(batch_id))
     referenced = [held["order_id"]] + ([before["order_id"]] if before is not None else [])
     order_ids = curated.known_orders(pd.Index(pd.concat(referenced).dropna().unique()).difference(own)).union(own)
     product_ids = curated.known_product_ids().union(
-        pd.Index(transient.get_frame(bucket, staged[PRODUCTS], ["product_id"])["product_id"].unique())
+        pd.Index(staged.read(bucket, batch_id, PRODUCTS, ["product_id"])["product_id"].unique())
     )
     result = pending.recheck(
         batch_id,
-        transient.get_frame(bucket, staged[ORDER_ITEMS], ["item_key"]),
+        staged.read(bucket, batch_id, ORDER_ITEMS, ["item_key"]),
         held,
         order_ids,
         product_ids,
@@ -211,9 +234,16 @@ def parse_one(settings: Settings, bucket: Bucket, batch_id: str, key: str) -> di
     except (ObjectChanged, ObjectMissing) as exc:
         return {"file": key, "part": False, "why": str(exc)}
     p = parse_file(InputFile(info.key, data, info.size, _max_bytes(settings)))
-    split = [f.size for f in manifest.files if kind_of(layout.file_name(f.key)) in parts.SPLIT]
-    parts.write(bucket, batch_id, p, info.etag, shards.count_for_bytes(sum(split)))
+    parts.write(bucket, batch_id, p, info.etag, manifest.shards())
     return {"file": key, "part": True, "rows_read": p.rows_read, "parse_errors": len(p.errors)}
+
+
+def validate_shard(settings: Settings, bucket: Bucket, batch_id: str, shard: int, now: datetime | None = None) -> dict:
+    """A fanned-out batch's validate-shard task: one shard validated from the batch's parts
+    (validator.fanned); the manifest's files but those rejected unread."""
+    manifest = read_manifest(bucket, batch_id)
+    readable = [f for f in manifest.files if not _too_large(settings, f)]
+    return fanned.validate_one(bucket, manifest, shard, readable, now or datetime.now(UTC))
 
 
 def _too_large(settings: Settings, info: ObjectInfo) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ecompipe.aws.objects import Bucket, ObjectInfo
-from ecompipe.core import layout
+from ecompipe.core import fan_layout, layout
 from ecompipe.core.errors import ManifestError, ObjectMissing
 
 
@@ -41,6 +41,13 @@ class Manifest:
             raise ManifestError(f"a batch takes one upload of a name, and {', '.join(twice)} came twice")
         return cls(batch_id_for(ordered), ordered)
 
+    def shards(self) -> int:
+        """How many shards the batch is validated in when it fans out (from the sizes of its
+        orders and items files: ecompipe.core.fan_layout.shard_count_for_bytes)."""
+        sharded = layout.KINDS[:2]  # orders and order items (the products are whole in every shard)
+        split = [f.size for f in self.files if layout.kind_of(layout.file_name(f.key)) in sharded]
+        return fan_layout.shard_count_for_bytes(sum(split))
+
     def to_json(self) -> dict:
         return {
             "batch_id": self.batch_id,
@@ -65,10 +72,13 @@ def _file_json(f: ObjectInfo) -> dict:
 
 
 def write_manifest(bucket: Bucket, manifest: Manifest) -> str:
-    """The manifest, and its files again as a bare array (batches/<id>/files.json) for the state
-    machine's Distributed Map to read when the batch fans out."""
+    """The manifest, its files again as a bare array (batches/<id>/files.json) and its shard
+    numbers (batches/<id>/shards.json), for the state machine's Distributed Maps to read when the
+    batch fans out."""
     document = manifest.to_json()
     bucket.put_json(layout.manifest_files_key(manifest.batch_id), document["files"])
+    shards = [{"shard": str(s)} for s in range(manifest.shards())]  # (text: a container's environment)
+    bucket.put_json(fan_layout.shards_key(manifest.batch_id), shards)
     bucket.put_json(layout.manifest_key(manifest.batch_id), document)
     return layout.manifest_key(manifest.batch_id)
 

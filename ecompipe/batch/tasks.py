@@ -60,6 +60,17 @@ def parse_file(res: Resources, task: TaskInput) -> StageResult:
     return StageResult(done, {"FilesParsed": int(done["part"])})
 
 
+def validate_shard(res: Resources, task: TaskInput) -> StageResult:
+    """One shard of a fanned-out batch (ECOMPIPE_SHARD): validated from the parts and stored for
+    validate to merge (validator.fanned)."""
+    from validator import task as validate_task
+
+    if task.shard is None:
+        raise SettingsError(f"validate-shard needs {taskenv.SHARD} in its environment (set by the state machine)")
+    done = validate_task.validate_shard(res.settings, res.bucket, task.batch_id, task.shard)
+    return StageResult(done, {"ShardsValidated": int(done["done"])})
+
+
 def plan_transform(res: Resources, task: TaskInput) -> StageResult:
     """A fanned-out batch's transform split into groups (transformer.groups.shares_of), one transform-group task each
     (transform_bins), once the run holds the leases on those dates (ecompipe.batch.commit)."""
@@ -199,6 +210,7 @@ def fence(res: Resources, task: TaskInput) -> Fence:
 
 COMMANDS = {
     "parse-file": parse_file,
+    "validate-shard": validate_shard,
     "validate": validate,
     "plan-transform": plan_transform,
     "transform-group": transform_group,
@@ -206,9 +218,9 @@ COMMANDS = {
     "archive": archive_inputs,
     "batch": whole_batch,
 }
-# a part that is not there is parsed again by validate, a group no child finished is done by
-# transform: their failure is not the run's
-ADVISORY = {"parse-file", "plan-transform", "transform-group"}
+# a part that is not there is parsed again by validate, a shard no child validated makes validate
+# validate the batch whole, a group no child finished is done by transform: their failure is not the run's
+ADVISORY = {"parse-file", "validate-shard", "plan-transform", "transform-group"}
 
 
 def run(command: str, res: Resources, task: TaskInput) -> StageResult:

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ecompipe.core import layout
 from ecompipe.core.arrow import arrow_column
 
 HASH_SEED = np.uint64(0x65636F6D70697065)  # "ecompipe": the hash is part of the layout (key_hashes)
 _PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime
 SPLIT_ITEMS = 262_144  # a date's cells double when one would hold more items than this
-MAX_BUCKETS = 64  # Athena's partition projection enumerates bucket=0..MAX_BUCKETS-1
+MAX_BUCKETS = layout.MAX_BUCKETS
 FAN_IN = 4  # parts (or index runs) of about one size merged at a time
 MIN_PART_ROWS = 65_536  # a part is split over finer buckets only while each would hold this many rows
 GROUPS = 8  # a date of this many buckets or more is written per group of its cells (`grouped`)

@@ -11,6 +11,7 @@ from ecompipe.core.errors import LayoutError
 INCOMING = "incoming/"
 BATCHES = "batches/"
 STAGING = "staging/"
+MAX_BUCKETS = 64  # Athena's partition projection enumerates bucket=0..MAX_BUCKETS-1 (ecompipe.core.cells)
 CURATED = "curated/"
 PENDING = "pending/"
 REJECTED = "rejected/"

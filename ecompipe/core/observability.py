@@ -46,6 +46,7 @@ METRICS = {
     "AffectedDates": (MetricUnit.Count, "order dates recomputed"),
     "ArchivedFiles": (MetricUnit.Count, "inputs moved out of incoming/"),
     "FilesParsed": (MetricUnit.Count, "files a parse-file task stored a part of"),
+    "ShardsValidated": (MetricUnit.Count, "shards a validate-shard task stored the outcome of"),
     "TransformGroups": (MetricUnit.Count, "groups (of dates, or pieces of cells) a plan-transform task made"),
     "StageDuration": (MetricUnit.Seconds, "wall time of the stage"),
 }

@@ -18,15 +18,18 @@ BATCH_ID = "ECOMPIPE_BATCH_ID"
 BUCKET = "ECOMPIPE_BUCKET"
 
 FILE_KEY = "ECOMPIPE_FILE_KEY"  # the one file a parse-file task parses (a fanned-out batch)
+SHARD = "ECOMPIPE_SHARD"  # the one shard a validate-shard task validates (a fanned-out batch)
 GROUP = "ECOMPIPE_GROUP"  # the one group (of dates, or piece of cells) a transform-group task does (a fanned-out batch)
 
 OVERRIDE_NAMES = (RUN_ID, BATCH_ID, BUCKET)
 PART_OVERRIDE_NAMES = (*OVERRIDE_NAMES, FILE_KEY)
+SHARD_OVERRIDE_NAMES = (*OVERRIDE_NAMES, SHARD)
 GROUP_OVERRIDE_NAMES = (*OVERRIDE_NAMES, GROUP)
 CONTAINER_NAME = "ecompipe"
 SALES_KEY = "ECOMPIPE_SALES_KEY"  # the sales file a sales-split task splits
 TASK_COMMANDS = (
     "parse-file",
+    "validate-shard",
     "validate",
     "plan-transform",
     "transform-group",
@@ -43,6 +46,7 @@ class TaskInput:
     batch_id: str
     file_key: str | None = None  # parse-file only
     group: int | None = None  # transform-group only
+    shard: int | None = None  # validate-shard only
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TaskInput:
@@ -50,15 +54,12 @@ class TaskInput:
         missing = [n for n in (RUN_ID, BATCH_ID) if not env.get(n)]
         if missing:
             raise SettingsError(f"a task needs {', '.join(missing)} in its environment (set by the state machine)")
-        group = env.get(GROUP) or None
-        if group is not None and not group.isdigit():
-            raise SettingsError(f"{GROUP} must be a group number (0, 1, ...), not {group!r}")
-        return cls(
-            env[RUN_ID],
-            layout.check_batch_id(env[BATCH_ID]),
-            env.get(FILE_KEY) or None,
-            None if group is None else int(group),
-        )
+        numbers = {name: env.get(name) or None for name in (GROUP, SHARD)}
+        for name, value in numbers.items():
+            if value is not None and not value.isdigit():
+                raise SettingsError(f"{name} must be a number (0, 1, ...), not {value!r}")
+        group, shard = (None if v is None else int(v) for v in numbers.values())
+        return cls(env[RUN_ID], layout.check_batch_id(env[BATCH_ID]), env.get(FILE_KEY) or None, group, shard)
 
 
 SALES_RUN = "ECOMPIPE_SALES_RUN"  # the sales workflow execution it splits for (its records name it)

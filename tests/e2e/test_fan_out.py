@@ -14,7 +14,7 @@ import pytest
 from ecompipe.aws import clients as aws
 from ecompipe.batch import tasks
 from ecompipe.batch.resources import Resources
-from ecompipe.core import layout, taskenv
+from ecompipe.core import fan_layout, layout, taskenv
 from ecompipe.core.settings import Settings
 from ecompipe.local import stack as local_aws
 from ecompipe.local.emulator import Emulator
@@ -80,7 +80,39 @@ def test_a_fanned_out_batch_gives_the_kpis_of_one_task_even_when_a_child_fails(f
     run = res.ledger.get(result.batch_id)
     assert (run["status"], run["accepted"]) == ("SUCCEEDED", 421)  # a failed child is not the run's failure
     assert run["parts"] == len(keys) - 1  # one run, with the parts it was made of
-    assert result.report["fan_out"] == {"parsed_by_tasks": sorted(set(keys) - {BROKEN}), "parsed_here": [BROKEN]}
+    # (a small batch: one shard, never validated shard by shard)
+    parsed_here = {
+        "parsed_by_tasks": sorted(set(keys) - {BROKEN}),
+        "parsed_here": [BROKEN],
+        "validated_in_shards": None,
+    }
+    assert result.report["fan_out"] == parsed_here
+    assert (res.kpis.order_kpis(), res.kpis.category_kpis()) == one_shot_kpis(files)
+
+
+def test_a_batch_of_several_shards_is_validated_one_task_per_shard(fanned, monkeypatch) -> None:
+    """A batch of several shards: the ValidateShards Map runs validate-shard per shard after the
+    parse Map, and Validate merges what they took; the outcome is the one-task run's."""
+    monkeypatch.setattr(fan_layout, "SHARD_ROWS", 64)  # the sample (~250 order and item rows) in four shards
+    res, stack = fanned
+    files = read_dir(SAMPLE)
+    keys = put_files(res, files)
+    shards: list[str] = []
+
+    def shard_task(_name: str, env: dict[str, str]) -> int:
+        shards.append(env[taskenv.SHARD])
+        tasks.run("validate-shard", Resources.from_settings(res.settings), taskenv.TaskInput.from_env(env))
+        return 0
+
+    execution, result = run_via_state_machine(
+        res, stack, keys, owner="test", timeout_seconds=120, task_overrides={"validate-shard": shard_task}, workers=2
+    )
+    assert execution["status"] == "SUCCEEDED", execution
+    assert result is not None
+    count = result.report["fan_out"]["validated_in_shards"]
+    assert count >= 4 and sorted(shards, key=int) == [str(s) for s in range(count)]
+    assert res.ledger.get(result.batch_id)["accepted"] == 421
+    assert res.bucket.list(layout.staging_prefix(result.batch_id)) == []
     assert (res.kpis.order_kpis(), res.kpis.category_kpis()) == one_shot_kpis(files)
 
 

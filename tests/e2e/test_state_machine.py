@@ -184,7 +184,8 @@ def test_the_definition_has_no_literal_arns_and_uses_the_task_contract() -> None
             assert state.get("Catch"), f"{name} has no Catch"
     # each Map's child ends its child execution, and a failed one is redone by the state after the Map
     expected = {
-        "ParseFile": (["task", "parse-file"], taskenv.PART_OVERRIDE_NAMES, "ParseFiles", "Validate"),
+        "ParseFile": (["task", "parse-file"], taskenv.PART_OVERRIDE_NAMES, "ParseFiles", "ByShards"),
+        "ValidateShard": (["task", "validate-shard"], taskenv.SHARD_OVERRIDE_NAMES, "ValidateShards", "Validate"),
         "TransformGroup": (["task", "transform-group"], taskenv.GROUP_OVERRIDE_NAMES, "TransformDates", "Transform"),
     }
     assert set(children) == set(expected)

@@ -82,6 +82,7 @@ def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = Fa
         assert claims.release(next(c for c in claims.all() if c.run_id == run["run_id"]))
         return run["batch_id"]
     steps = [("parse-file", replace(task, file_key=k)) for k in result.files] if fan_out else []
+    steps += [("validate-shard", replace(task, shard=0))] if fan_out else []  # (one shard: merged all the same)
     steps += [("validate", task)] + ([("plan-transform", task)] if fan_out else [])
     for command, step in steps:
         with component(command):
@@ -309,8 +310,16 @@ def test_every_call_the_state_machine_makes_itself_is_allowed_by_its_role(resour
         statements[:] = [st for st in statements if not any(a in str(st["Action"]) for a in gone)]
     refused = iam.state_machine_refusals(template, "PipelineStateMachine", given)
     maps = [r.split(": ")[0] for r in refused if "s3:GetObject" in r or "states:StartExecution" in r]
-    assert sorted(maps) == ["ParseFiles", "ParseFiles", "TransformDates", "TransformDates"]
-    ecs_states = {"WholeBatch", "ParseFile", "Validate", "PlanTransform", "TransformGroup", "Transform"}
+    assert sorted(maps) == sorted(["ParseFiles", "ValidateShards", "TransformDates"] * 2)
+    ecs_states = {
+        "WholeBatch",
+        "ParseFile",
+        "ValidateShard",
+        "Validate",
+        "PlanTransform",
+        "TransformGroup",
+        "Transform",
+    }
     ecs_states |= {"Archive", "ArchiveRejected"}
     assert {r.split(": ")[0] for r in refused if "iam:PassRole" in r} == ecs_states  # their task and execution roles
 

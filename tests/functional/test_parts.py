@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -16,9 +17,9 @@ from ecompipe.local.generate import Spec, generate
 from tests.conftest import NOW
 from tests.support.corpus import BASE, CASES
 from tests.support.helpers import put_files, record_manifest
-from validator import parts
+from validator import outcome, parts, shards
 from validator import task as validate_task
-from validator.batch import InputFile, Known, validate_batch
+from validator.batch import InputFile, Known, validate_batch, validate_shard
 from validator.files import parse_file
 
 pytestmark = pytest.mark.functional
@@ -130,7 +131,7 @@ def test_the_validate_task_uses_the_parts_the_parse_file_tasks_left(resources) -
     without = validate_task.run(small, resources.bucket, manifest.batch_id, NOW)
     tasks = sorted(k for k in keys[::2] if k != huge["file"])
     here = sorted(k for k in keys if k not in tasks and k != huge["file"])  # the huge one is never read
-    assert with_parts.pop("fan_out") == {"parsed_by_tasks": tasks, "parsed_here": here}
+    assert with_parts.pop("fan_out") == {"parsed_by_tasks": tasks, "parsed_here": here, "validated_in_shards": None}
     assert "fan_out" not in without
     for report in (with_parts, without):
         report.pop("generated_at")
@@ -148,3 +149,49 @@ def test_parse_file_refuses_a_file_that_is_not_in_the_batch(resources) -> None:
     manifest = record_manifest(resources.bucket, keys)
     with pytest.raises(Exception, match="not a file of batch"):
         validate_task.parse_one(resources.settings, resources.bucket, manifest.batch_id, "incoming/orders_b.csv")
+
+
+def _shard_by_shard(bucket, path, files, known, pending_before, count):
+    """Each shard validated on its own from the parts (as validate-shard tasks do), their takings
+    merged (as the validate task then does)."""
+    for f in files:
+        parts.write(bucket, "b", parse_file(f), f"etag-{f.name}", count)
+    infos = [ObjectInfo(f.key, 0, f"etag-{f.name}") for f in files]
+    unread = [InputFile(f.key, None) for f in files]
+    taken = []
+    for s in range(count):
+        stored = parts.read_all(bucket, "b", infos, str(path), s)
+        mine = shards.rows_of_shard(pending_before, s, count)
+        taken.append(validate_shard(unread, stored, known, mine, today=NOW.date().isoformat(), first=s == 0))
+    without_rows = parts.read_all(bucket, "b", infos, str(path), parts.NO_ROWS)
+    kept = {"max_pending_age_days": 7, "examples": 20}
+    return outcome.merged("b", unread, without_rows, taken, pending_before, now=NOW, **kept)
+
+
+@pytest.mark.parametrize("name", ["sample", "corpus", "generated_seed"])
+def test_a_batch_validated_shard_by_shard_and_merged_equals_one_validated_whole(resources, tmp_path, name) -> None:
+    data = SETS[name] if name in SETS else generate(Spec(order_items=3_000, days=10, files=3, bad_rate=0.15, seed=5))
+    files = [InputFile(f"incoming/{n}", d) for n, d in data.items()]
+    whole = validate_batch("b", files, Known(), None, now=NOW)
+    for count in (1, 4):
+        _assert_same(_shard_by_shard(resources.bucket, tmp_path, files, Known(), None, count), whole)
+
+
+def test_shards_validated_on_their_own_resolve_a_pending_set_against_known_keys(resources, tmp_path) -> None:
+    """Items first (held: their orders come later), then the orders with that pending set, some
+    order and product ids already known: what resolves, stays held or is superseded is the same
+    when each shard is validated on its own."""
+    data = generate(Spec(order_items=2_000, days=5, files=2, bad_rate=0.1, seed=8))
+    items_first = {n: d for n, d in data.items() if "item" in n}
+    first = validate_batch("a", [InputFile(f"incoming/{n}", d) for n, d in items_first.items()], Known(), None, now=NOW)
+    assert len(first.pending)
+    ids = first.pending["order_id"].dropna().drop_duplicates()
+    known = Known(order_ids=pd.Index(ids.iloc[::5]), product_ids=pd.Index(first.pending["product_id"].iloc[::3]))
+    rest = {n: d for n, d in data.items() if "item" not in n} | dict(list(items_first.items())[:1])
+    files = [InputFile(f"incoming/{n}", d) for n, d in rest.items()]
+    whole = validate_batch("b", files, known, first.pending, now=NOW)
+    assert whole.report["pending"]["resolved"] + whole.report["pending"]["superseded"] > 0
+    merged = _shard_by_shard(resources.bucket, tmp_path, files, known, first.pending, 4)
+    _assert_same(merged, whole)
+    assert merged.waits_for == whole.waits_for
+    assert_frame_equal(merged.expired, whole.expired)

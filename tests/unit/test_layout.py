@@ -113,5 +113,5 @@ def test_a_transform_group_task_reads_its_group_number() -> None:
     env = {"ECOMPIPE_RUN_ID": "r1", "ECOMPIPE_BATCH_ID": "batch-1", "ECOMPIPE_GROUP": "3"}
     assert TaskInput.from_env(env).group == 3
     assert TaskInput.from_env({**env, "ECOMPIPE_GROUP": ""}).group is None
-    with pytest.raises(SettingsError, match="must be a group number"):
+    with pytest.raises(SettingsError, match="ECOMPIPE_GROUP must be a number"):
         TaskInput.from_env({**env, "ECOMPIPE_GROUP": "../1"})

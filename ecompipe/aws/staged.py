@@ -1,0 +1,41 @@
+"""A validated batch's staged rows of a kind (its accepted orders, items or products), read by the
+transform and the commit: one object (ecompipe.core.layout.staging_key), or, for a batch validated
+shard by shard, the objects its validate-shard tasks wrote, which the validate task names in
+staged_shards.json instead of copying them into one (ecompipe.core.fan_layout). Either way a
+reader gets every staged row of the kind once; rows of several shards come shard after shard."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ecompipe.aws import transient
+from ecompipe.aws.objects import Bucket, side_by_side
+from ecompipe.core import fan_layout, layout
+from ecompipe.core.arrow import contiguous
+
+
+def keys(bucket: Bucket, batch_id: str, kind: str) -> list[str]:
+    """The objects that hold the batch's staged rows of `kind`."""
+    named = bucket.get_json_or_none(fan_layout.staged_shards_key(batch_id))
+    return [layout.staging_key(batch_id, kind)] if named is None else list(named[kind])
+
+
+def name_shards(bucket: Bucket, batch_id: str, by_kind: dict[str, list[str]]) -> None:
+    """Record the shards' objects as the batch's staged rows (and no single object of any kind)."""
+    for kind in by_kind:
+        bucket.delete(layout.staging_key(batch_id, kind))
+    bucket.put_json(fan_layout.staged_shards_key(batch_id), by_kind)
+
+
+def name_one(bucket: Bucket, batch_id: str) -> None:
+    """The batch's staged rows are one object per kind again (a later validation of it wrote them)."""
+    bucket.delete(fan_layout.staged_shards_key(batch_id))
+
+
+def read(bucket: Bucket, batch_id: str, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Every staged row of `kind` (only `columns`, when given)."""
+    frames = side_by_side(lambda key: transient.get_frame(bucket, key, columns), keys(bucket, batch_id, kind))
+    if len(frames) == 1:
+        return frames[0]
+    shown = [f for f in frames if len(f)] or frames[:1]  # (an empty frame in a concat makes every column object)
+    return contiguous(pd.concat(shown, ignore_index=True))
