@@ -9,9 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ecompipe.aws import transient
-from ecompipe.aws.objects import Bucket, side_by_side
+from ecompipe.aws.objects import Bucket
 from ecompipe.core import fan_layout, layout
-from ecompipe.core.arrow import contiguous
 
 
 def keys(bucket: Bucket, batch_id: str, kind: str) -> list[str]:
@@ -34,8 +33,7 @@ def name_one(bucket: Bucket, batch_id: str) -> None:
 
 def read(bucket: Bucket, batch_id: str, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Every staged row of `kind` (only `columns`, when given)."""
-    frames = side_by_side(lambda key: transient.get_frame(bucket, key, columns), keys(bucket, batch_id, kind))
-    if len(frames) == 1:
-        return frames[0]
-    shown = [f for f in frames if len(f)] or frames[:1]  # (an empty frame in a concat makes every column object)
-    return contiguous(pd.concat(shown, ignore_index=True))
+    found = keys(bucket, batch_id, kind)
+    if len(found) == 1:
+        return transient.get_frame(bucket, found[0], columns)
+    return transient.get_tables(bucket, found, columns)  # (stacked in Arrow: one conversion)

@@ -6,6 +6,7 @@ files in S3, zstd-compressed. Measured on a 300k-row part: written in 0.10 s aga
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Mapping
 
@@ -40,6 +41,19 @@ def get_frame_and_note(
     (ObjectMissing when absent)."""
     table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
     return _text_for_dictionaries(table).to_pandas(), note_of(table)
+
+
+def get_tables(bucket: Bucket, keys: list[str], columns: list[str] | None = None) -> pd.DataFrame:
+    """Frames written by put_frame with the same columns, read side by side and made one frame in
+    Arrow (one conversion to pandas, not one per object and a concat of them)."""
+    tables = side_by_side(
+        lambda key: _text_for_dictionaries(feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)),
+        keys,
+    )
+    table = pa.concat_tables(tables, promote_options="permissive")
+    with contextlib.suppress(pa.ArrowInvalid):  # (more text than 32-bit offsets address: left in chunks)
+        table = table.combine_chunks()  # later takes and masks resolve rows chunk by chunk
+    return table.to_pandas()
 
 
 def _text_for_dictionaries(table: pa.Table) -> pa.Table:
