@@ -54,8 +54,7 @@ def validate_batch(
     `report_only`: the report and the pending set alone, as `ecompipe validate` prints them: the
     accepted rows are counted, not staged, and the rejected rows not written out (`staged` and
     `rejected_rows` are empty)."""
-    # one file-name category set for the batch: a per-row file column costs a code, not a string
-    file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
+    file_keys = intake.file_keys(files)
     before = parsed_before or {}
     # parts split by shard already decide the shard count (one for the batch: validator.parts)
     pieces = [p.spilled for p in before.values() if p.spilled is not None]
@@ -65,18 +64,18 @@ def validate_batch(
     with tempfile.TemporaryDirectory(prefix="ecompipe-shards-") if spilled else nullcontext() as directory:
         spiller = spill.Spiller(count, directory) if directory is not None else None
         parsed = intake.parsed_files(files, before, exact, file_keys, spiller)
-        return _validated(
-            batch_id,
-            parsed,
-            file_keys,
-            known,
-            pending_before,
-            spiller,
-            now=now,
-            max_pending_age_days=max_pending_age_days,
-            examples=examples,
-            report_only=report_only,
-        )
+        taken = taken_from(parsed, file_keys, known, pending_before, spiller, now.date().isoformat(), report_only)
+    return outcome.finished(
+        batch_id,
+        parsed,
+        file_keys,
+        taken,
+        pending_before,
+        now=now,
+        max_pending_age_days=max_pending_age_days,
+        examples=examples,
+        report_only=report_only,
+    )
 
 
 def validate_shard(
@@ -92,7 +91,7 @@ def validate_shard(
     holds every file but those rejected unread, its orders and items those of the shard alone
     (validator.parts), `pending_of_shard` the pending items whose order is in it. The products are
     the batch's in every shard, so only the `first` one keeps what it found of them."""
-    file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
+    file_keys = intake.file_keys(files)
     with tempfile.TemporaryDirectory(prefix="ecompipe-shard-") as directory:
         spiller = spill.Spiller(1, directory)
         files_read = intake.parsed_files(files, parsed, False, file_keys, spiller)
@@ -104,33 +103,6 @@ def validate_shard(
         taken.accepted = {k: n for k, n in taken.accepted.items() if k not in products}
         taken.staged.pop(PRODUCTS, None)
     return taken
-
-
-def _validated(
-    batch_id: str,
-    parsed: list[ParsedFile],
-    file_keys: pd.CategoricalDtype,
-    known: Known,
-    pending_before: pd.DataFrame | None,
-    spiller: spill.Spiller | None,
-    *,
-    now: datetime,
-    max_pending_age_days: int,
-    examples: int,
-    report_only: bool,
-) -> BatchValidation:
-    taken = taken_from(parsed, file_keys, known, pending_before, spiller, now.date().isoformat(), report_only)
-    return outcome.finished(
-        batch_id,
-        parsed,
-        file_keys,
-        taken,
-        pending_before,
-        now=now,
-        max_pending_age_days=max_pending_age_days,
-        examples=examples,
-        report_only=report_only,
-    )
 
 
 def taken_from(

@@ -15,6 +15,12 @@ from validator.files import files_parsed
 from validator.model import InputFile, ParsedFile
 
 
+def file_keys(files: list[InputFile]) -> pd.CategoricalDtype:
+    """The batch's files as one category set, in the batch's order: a per-row file column costs a
+    code, not a string."""
+    return pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
+
+
 def parsed_files(
     files: list[InputFile],
     before: Mapping[str, ParsedFile],

@@ -79,7 +79,7 @@ def merged(
     """A fanned-out batch's outcome from what each of its shards took (validator.batch.validate_shard):
     `parsed` holds the files' parts without their rows (validator.parts.NO_ROWS); any other file
     is rejected unread."""
-    file_keys = pd.CategoricalDtype(list(dict.fromkeys(f.key for f in files)))
+    file_keys = intake.file_keys(files)
     files_read = intake.parsed_files(files, parsed, False, file_keys, None)
     taken = combined(shards, file_keys)
     return finished(

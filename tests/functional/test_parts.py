@@ -65,7 +65,7 @@ def test_a_batch_validated_from_stored_parts_equals_one_validated_whole(resource
     whole = validate_batch("b", files, Known(), None, now=NOW)
 
     unread = [InputFile(f.key, None) for f in files]
-    for count in (1, 4):  # the parts' orders and items split into this many shards
+    for count in (1, 4) if name == "sample" else (4,):  # the parts' orders and items split into this many shards
         for f in files:
             parts.write(resources.bucket, "b", parse_file(f), f"etag-{f.name}", count)
         with tempfile.TemporaryDirectory() as directory:
@@ -173,7 +173,7 @@ def test_a_batch_validated_shard_by_shard_and_merged_equals_one_validated_whole(
     data = SETS[name] if name in SETS else generate(Spec(order_items=3_000, days=10, files=3, bad_rate=0.15, seed=5))
     files = [InputFile(f"incoming/{n}", d) for n, d in data.items()]
     whole = validate_batch("b", files, Known(), None, now=NOW)
-    for count in (1, 4):
+    for count in (1, 4) if name == "sample" else (2,):
         _assert_same(_shard_by_shard(resources.bucket, tmp_path, files, Known(), None, count), whole)
 
 

