@@ -11,12 +11,12 @@ import pandas as pd
 from ecompipe.aws import transient
 from ecompipe.aws.objects import Bucket
 from ecompipe.core import fan_layout, layout
+from ecompipe.core.errors import ObjectMissing
 
 
-def keys(bucket: Bucket, batch_id: str, kind: str) -> list[str]:
-    """The objects that hold the batch's staged rows of `kind`."""
-    named = bucket.get_json_or_none(fan_layout.staged_shards_key(batch_id))
-    return [layout.staging_key(batch_id, kind)] if named is None else list(named[kind])
+def _shards_of(bucket: Bucket, batch_id: str, kind: str) -> list[str]:
+    """The shards' objects of `kind`, when the batch's staged rows are theirs (else ObjectMissing)."""
+    return list(bucket.get_json(fan_layout.staged_shards_key(batch_id))[kind])
 
 
 def name_shards(bucket: Bucket, batch_id: str, by_kind: dict[str, list[str]]) -> None:
@@ -33,7 +33,8 @@ def name_one(bucket: Bucket, batch_id: str) -> None:
 
 def read(bucket: Bucket, batch_id: str, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Every staged row of `kind` (only `columns`, when given)."""
-    found = keys(bucket, batch_id, kind)
-    if len(found) == 1:
-        return transient.get_frame(bucket, found[0], columns)
+    try:  # (one object: the common case costs one read)
+        return transient.get_frame(bucket, layout.staging_key(batch_id, kind), columns)
+    except ObjectMissing:
+        found = _shards_of(bucket, batch_id, kind)
     return transient.get_tables(bucket, found, columns)  # (stacked in Arrow: one conversion)

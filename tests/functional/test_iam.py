@@ -13,7 +13,7 @@ import pytest
 from ecompipe.aws.claims import Claims
 from ecompipe.batch import tasks
 from ecompipe.batch.resources import Resources
-from ecompipe.core import event_layout, layout
+from ecompipe.core import event_layout, fan_layout, layout
 from ecompipe.core.taskenv import TaskInput
 from tests.support import iam, sam
 from tests.support.helpers import put_files
@@ -82,11 +82,14 @@ def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = Fa
         assert claims.release(next(c for c in claims.all() if c.run_id == run["run_id"]))
         return run["batch_id"]
     steps = [("parse-file", replace(task, file_key=k)) for k in result.files] if fan_out else []
-    steps += [("validate-shard", replace(task, shard=0))] if fan_out else []  # (one shard: merged all the same)
+    shards = [("validate-shard", replace(task, shard=int(s["shard"]))) for s in res.bucket.get_json(run["shards_key"])]
+    steps += shards if fan_out else []
     steps += [("validate", task)] + ([("plan-transform", task)] if fan_out else [])
     for command, step in steps:
         with component(command):
-            tasks.run(command, res, step)
+            done = tasks.run(command, res, step)
+        if command == "validate" and fan_out:  # (the shards' outcomes merged: their calls are checked too)
+            assert res.bucket.get_json(layout.report_key(task.batch_id))["fan_out"]["validated_in_shards"] > 1, done
     groups = res.bucket.get_json(run["transform_groups_key"]) if fan_out else []
     for group in groups:
         with component("transform-group"):
@@ -116,7 +119,8 @@ def _refused(recorded: Recorded, template: dict, settings: Any, role_of: dict[st
     return out
 
 
-def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resources) -> None:
+def test_every_call_of_the_trigger_and_the_tasks_is_allowed_by_its_role(resources, monkeypatch) -> None:
+    monkeypatch.setattr(fan_layout, "SHARD_ROWS", 2)  # the fanned-out batch in shards, merged by validate
     res = replace(resources, settings=replace(resources.settings, fan_out_min_mb=0, fan_out_concurrency=2))
     recorded: Recorded = {}
     put_files(res, {"orders_a.csv": ORDERS, "order_items_a.csv": ITEMS, "products.csv": PRODUCTS})
