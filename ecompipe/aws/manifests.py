@@ -72,13 +72,14 @@ def _file_json(f: ObjectInfo) -> dict:
 
 
 def write_manifest(bucket: Bucket, manifest: Manifest) -> str:
-    """The manifest, its files again as a bare array (batches/<id>/files.json) and its shard
-    numbers (batches/<id>/shards.json), for the state machine's Distributed Maps to read when the
-    batch fans out."""
+    """The manifest, its files again as a bare array (batches/<id>/files.json) and, for a batch of
+    several shards, its shard numbers (batches/<id>/shards.json), for the state machine's
+    Distributed Maps to read when the batch fans out."""
     document = manifest.to_json()
     bucket.put_json(layout.manifest_files_key(manifest.batch_id), document["files"])
-    shards = [{"shard": str(s)} for s in range(manifest.shards())]  # (text: a container's environment)
-    bucket.put_json(fan_layout.shards_key(manifest.batch_id), shards)
+    if manifest.shards() > 1:  # (a batch of one shard is validated whole: no ValidateShards Map)
+        shards = [{"shard": str(s)} for s in range(manifest.shards())]  # (text: a container's environment)
+        bucket.put_json(fan_layout.shards_key(manifest.batch_id), shards)
     bucket.put_json(layout.manifest_key(manifest.batch_id), document)
     return layout.manifest_key(manifest.batch_id)
 

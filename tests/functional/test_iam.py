@@ -82,8 +82,9 @@ def _run(res: Resources, recorded: Recorded, fan_out: bool, overtaken: bool = Fa
         assert claims.release(next(c for c in claims.all() if c.run_id == run["run_id"]))
         return run["batch_id"]
     steps = [("parse-file", replace(task, file_key=k)) for k in result.files] if fan_out else []
-    shards = [("validate-shard", replace(task, shard=int(s["shard"]))) for s in res.bucket.get_json(run["shards_key"])]
-    steps += shards if fan_out else []
+    if fan_out:
+        shards = res.bucket.get_json(run["shards_key"])
+        steps += [("validate-shard", replace(task, shard=int(s["shard"]))) for s in shards]
     steps += [("validate", task)] + ([("plan-transform", task)] if fan_out else [])
     for command, step in steps:
         with component(command):

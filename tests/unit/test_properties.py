@@ -13,7 +13,7 @@ from validator.batch import InputFile, Known, validate_batch
 pytestmark = pytest.mark.unit
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(batches())
 def test_rows_read_are_accepted_rejected_or_pending(batch: Batch) -> None:
     files = [InputFile(f"incoming/{name}", data) for name, data in batch.files.items()]
