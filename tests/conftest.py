@@ -39,11 +39,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` (pyproject.toml): two workers more than the cores. Many tests wait on processes of
-    their own (the CLI, the emulator, a browser), and more workers than cores take the CPU those
-    waits leave idle: the suite took 515 s with 3 workers against 566 s with 2 on 2 cores; with 3
-    the cores were busy 1.67 of 2 on average (a fresh clone's .ci/run, 2026-12-07)."""
-    return (os.cpu_count() or 1) + 2
+    """`-n auto` (pyproject.toml): one worker more than the cores. Many tests wait on processes of
+    their own (the CLI, the emulator, a browser), and a third worker on 2 cores takes the CPU those
+    waits leave idle: the suite took 515 s with 3 workers against 566 s with 2 (and a fresh clone's
+    .ci/run 10m47s with 3 against 11m12s with 4, 2026-12-07)."""
+    return (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture(scope="session")

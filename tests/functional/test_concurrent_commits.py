@@ -457,7 +457,7 @@ def _step_schedules(draw):
 BASE_FIRST = [0] * 5  # the first batch validated and committed alone (plan, hold, rebuild, finish)
 
 
-@settings(max_examples=2, deadline=None)
+@settings(max_examples=1, deadline=None)  # (and the examples below)
 @given(_step_schedules())
 # the same item id under orders of two dates, both batches rebuilding at once: the one that
 # finishes last finds the item in the other's date and takes both
