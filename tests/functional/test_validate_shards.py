@@ -23,7 +23,7 @@ STAGED = ("orders", "order_items", "products")
 
 @pytest.fixture
 def small_shards(monkeypatch) -> None:
-    monkeypatch.setattr(fan_layout, "SHARD_ROWS", 1000)  # a batch of a few thousand rows in several shards
+    monkeypatch.setattr(fan_layout, "SHARD_ROWS", 600)  # a batch of a few thousand rows in several shards
 
 
 def _fanned_out(resources, files: dict[str, bytes]):
@@ -64,7 +64,7 @@ def _drop_shards(resources, batch_id: str, count: int) -> None:
 
 
 def test_the_validate_task_merges_what_the_shard_tasks_took(resources, small_shards) -> None:
-    files = generate(Spec(order_items=3_000, days=10, files=3, bad_rate=0.1, seed=21))
+    files = generate(Spec(order_items=1_500, days=10, files=2, bad_rate=0.1, seed=21))
     manifest = _fanned_out(resources, files)
     count = manifest.shards()
     assert count >= 2
