@@ -7,6 +7,8 @@ first one's."""
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,11 +45,9 @@ def combined(shards: list[Taken], file_keys: pd.CategoricalDtype) -> Taken:
         failures=pd.concat([t.failures for t in shards], ignore_index=True),
         held=in_batch_order(pd.concat([t.held for t in shards], ignore_index=True), file_keys, "_row"),
         brought=pd.concat([t.brought for t in shards], ignore_index=True),
-        accepted={k: sum(t.accepted.get(k, 0) for t in shards) for t in shards for k in t.accepted},
+        accepted=dict(sum((Counter(t.accepted) for t in shards), Counter())),
         warned=[w for t in shards for w in t.warned],
-        order_ids=pd.Index(np.unique(np.concatenate([t.order_ids.to_numpy(dtype=object) for t in shards])), dtype="str")
-        if shards
-        else pd.Index([], dtype="str"),
+        order_ids=functools.reduce(pd.Index.union, [t.order_ids for t in shards]),
         product_ids=shards[0].product_ids,
         staged={
             k: in_batch_order(pd.concat([t.staged[k] for t in shards if k in t.staged], ignore_index=True), file_keys)

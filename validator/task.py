@@ -53,8 +53,8 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
     pending_etag = pending_head.etag if pending_head else None
     # validated shard by shard by the validate-shard tasks of a fanned-out run (merged here), or
     # parsed file by file by its parse-file tasks (validated here)
-    by_shards = None
-    if manifest.shards() > 1:  # (the state machine validates a batch of one shard whole)
+    by_shards, in_shards = None, manifest.shards() > 1
+    if in_shards:  # (the state machine validates a batch of one shard whole)
         by_shards = fanned.taken_by_shards(bucket, manifest, readable, now.date().isoformat(), pending_etag)
     parsed = parts.read_all(bucket, batch_id, readable, directory, parts.NO_ROWS if by_shards else parts.EVERY_SHARD)
     if by_shards is not None and len(parsed) < len(readable):  # (a part gone meanwhile)
@@ -103,7 +103,7 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
     transient.put_frames(bucket, frames)
     if by_shards is not None:  # the accepted rows stay where the shard tasks wrote them
         staged.name_shards(bucket, batch_id, by_shards.staged)
-    elif manifest.shards() > 1:  # (an earlier attempt may have left them there)
+    elif in_shards:  # (an earlier attempt may have left them there)
         staged.name_one(bucket, batch_id)
     bucket.put_json(
         layout.validated_against_key(batch_id),

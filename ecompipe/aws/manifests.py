@@ -77,8 +77,9 @@ def write_manifest(bucket: Bucket, manifest: Manifest) -> str:
     Distributed Maps to read when the batch fans out."""
     document = manifest.to_json()
     bucket.put_json(layout.manifest_files_key(manifest.batch_id), document["files"])
-    if manifest.shards() > 1:  # (a batch of one shard is validated whole: no ValidateShards Map)
-        shards = [{"shard": str(s)} for s in range(manifest.shards())]  # (text: a container's environment)
+    count = manifest.shards()
+    if count > 1:  # (a batch of one shard is validated whole: no ValidateShards Map)
+        shards = [{"shard": str(s)} for s in range(count)]  # (text: a container's environment)
         bucket.put_json(fan_layout.shards_key(manifest.batch_id), shards)
     bucket.put_json(layout.manifest_key(manifest.batch_id), document)
     return layout.manifest_key(manifest.batch_id)
