@@ -177,26 +177,29 @@ def test_status_and_unlock(emulator_url: str) -> None:
     assert ecompipe("unlock", "--endpoint-url", emulator_url).stdout.strip() == "no commit lease is held"
 
 
-def test_run_through_the_state_machine_equals_the_in_process_run() -> None:
+def test_run_through_the_state_machine_equals_the_in_process_run(sample_kpis: dict, emulator_url: str) -> None:
     """(Through the state machine the batch fans out: every file parsed by its own parse-file
     task, and its dates transformed in two groups by two transform-group tasks, two tasks at a
-    time, as threads of the command: the default.)"""
+    time, as threads of the command: the default. `sample_kpis` is a run through the state
+    machine in one task per step.)"""
     fanned = {"ECOMPIPE_FAN_OUT_MIN_MB": "0", "ECOMPIPE_FAN_OUT_CONCURRENCY": "2"}
-    via_state_machine = ecompipe("run", "--workers", "2", "--output", "json", env=fanned)
+    via_state_machine = ecompipe(
+        "run", "--workers", "2", "--endpoint-url", emulator_url, "--output", "json", env=fanned
+    )
     direct = ecompipe("run", "--via", "direct", "--output", "json")
     assert "execution arn:aws:states:" in via_state_machine.stderr and "SUCCEEDED" in via_state_machine.stderr
     assert "11 files (11 parsed in parallel, 0 rejected whole)" in via_state_machine.stderr
-    assert json.loads(via_state_machine.stdout) == json.loads(direct.stdout)
-    assert len(json.loads(direct.stdout)["order_kpis"]) == 10
+    assert json.loads(via_state_machine.stdout) == json.loads(direct.stdout) == sample_kpis
+    assert len(sample_kpis["order_kpis"]) == 10
 
 
-def test_one_worker_runs_a_batch_that_would_fan_out_as_one_task_each() -> None:
+def test_one_worker_runs_a_batch_that_would_fan_out_as_one_task_each(sample_kpis: dict, emulator_url: str) -> None:
     """With one worker the fan-out's tasks would run one after another, adding only its own
     writes and reads: the batch takes one validate task and one transform task."""
-    one = ecompipe("run", "--output", "json", env={"ECOMPIPE_FAN_OUT_MIN_MB": "0"})
+    one = ecompipe("run", "--endpoint-url", emulator_url, "--output", "json", env={"ECOMPIPE_FAN_OUT_MIN_MB": "0"})
     assert "SUCCEEDED" in one.stderr and "11 files (0 rejected whole)" in one.stderr
     assert "parsed in parallel" not in one.stderr
-    assert len(json.loads(one.stdout)["order_kpis"]) == 10
+    assert json.loads(one.stdout) == sample_kpis
 
 
 def test_docker_tasks_without_an_engine_exit_2() -> None:
