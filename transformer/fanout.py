@@ -43,7 +43,7 @@ def plan_groups(bucket: Bucket, batch_id: str, run_id: str, bins: int) -> dict:
 def store_groups(bucket: Bucket, batch_id: str, run_id: str, plan: Plan) -> dict:
     """Store each group's rows of the batch, the plan, and the group numbers for the ItemReader
     (as text: they become a container's environment)."""
-    batch = plan.batch or Batch.load(bucket, batch_id)
+    batch = plan.batch or Batch.load(bucket, batch_id, coded=True)
     item_dates = plan.item_dates
     if item_dates is None:
         raise EcompipeError(f"the plan of batch {batch_id} holds no item dates: it was not made in this process")
@@ -86,11 +86,13 @@ def _numbers(rows: pd.DataFrame, dates: pd.Series, entry_of: dict[str, tuple[int
     its order's residue (the hash the cells use)."""
     encoded = pc.dictionary_encode(arrow_column(dates))
     entries = [entry_of[d] for d in encoded.dictionary.to_pylist()] or [(0, 1)]
-    codes = np.asarray(encoded.indices, dtype=np.int64)
-    first, of = (np.array(column, dtype=np.int64)[codes] for column in zip(*entries, strict=True))
-    if (of == 1).all():
+    codes = np.asarray(encoded.indices)
+    first_of, of_of = (np.array(column, dtype=np.int64) for column in zip(*entries, strict=True))
+    first = first_of[codes]
+    if (of_of == 1).all():  # (no date split: no row's order hashed)
         return first
-    return first + (cell_math.key_hashes(rows["order_id"]) % of.astype(np.uint64)).astype(np.int64)
+    residues = cell_math.key_hashes(rows["order_id"]) % of_of[codes].astype(np.uint64)
+    return first + residues.astype(np.int64)
 
 
 class _Groups:
@@ -103,9 +105,11 @@ class _Groups:
     rows (a filter per group of 7 took 3.9 s: dates are spread over the rows)."""
 
     def __init__(self, frame: pd.DataFrame, group: np.ndarray, groups: int) -> None:
-        self.order = np.argsort(group, kind="stable")
-        numbers = np.arange(groups)
-        self.starts, self.ends = (np.searchsorted(group[self.order], numbers, side=side) for side in ("left", "right"))
+        # (a stable sort of 16-bit numbers is a radix sort: 10M rows 0.05 s, not 0.7)
+        self.order = np.argsort(group.astype(np.int16) if groups < 2**15 else group, kind="stable")
+        counts = np.bincount(group, minlength=groups)
+        self.ends = np.cumsum(counts)
+        self.starts = self.ends - counts
         self.table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
 
     def rows_of(self, group: int) -> pa.Table:

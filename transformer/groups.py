@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ecompipe.aws import staged, transient
@@ -23,25 +24,33 @@ FenceCheck = Callable[[str], None]  # ecompipe.aws.lock.Fence.check, or no_fence
 @dataclass
 class Batch:
     """The staged batch: its orders, items (its own, then the held items it resolves: `resolved`,
-    their keys) and products, each key once (its last row, as the upsert takes it; validation
-    stages each key once anyway)."""
+    their keys) and products, stamped with the batch. Each key is there once: validation stages
+    the first row of a key and rejects the others (duplicate_key), and a held item the batch
+    brings again is superseded, never resolved (validator.pending). `coded`: the file and batch
+    columns are categories (Batch.load), for a reader that only passes the rows on
+    (transformer.fanout.store_groups); a rebuild loads the batch as text."""
 
     orders: pd.DataFrame
     items: pd.DataFrame
     products: pd.DataFrame
     resolved: pd.Index = field(default_factory=lambda: pd.Index([], dtype="str"))
+    coded: bool = False
 
     @classmethod
-    def load(cls, bucket: Bucket, batch_id: str) -> Batch:
-        items = staged.read(bucket, batch_id, ORDER_ITEMS)
+    def load(cls, bucket: Bucket, batch_id: str, coded: bool = False) -> Batch:
+        items = staged.read(bucket, batch_id, ORDER_ITEMS, categories=coded)
         resolved = transient.get_frame_or_none(bucket, layout.staged_resolved_key(batch_id))
         if resolved is not None and len(resolved):  # (an empty frame in a concat makes every column object)
+            if coded:  # (the resolved items' files are not among the batch's categories: text)
+                coded_columns = [c for c in items.columns if isinstance(items[c].dtype, pd.CategoricalDtype)]
+                items = items.astype(dict.fromkeys(coded_columns, "str"))
             items = contiguous(pd.concat([items, resolved], ignore_index=True))
         return cls(
-            _staged(bucket, batch_id, ORDERS, "order_id"),
-            _newest(items, "item_key", batch_id),
+            _stamped(staged.read(bucket, batch_id, ORDERS, categories=coded), batch_id, coded),
+            _stamped(items, batch_id, coded),
             staged_products(bucket, batch_id),
             _keys(resolved),
+            coded,
         )
 
     def counts(self, changed: int) -> dict[str, int]:
@@ -63,16 +72,15 @@ def _keys(resolved: pd.DataFrame | None) -> pd.Index:
 
 
 def staged_products(bucket: Bucket, batch_id: str) -> pd.DataFrame:
-    return _staged(bucket, batch_id, "products", "product_id")
+    """The batch's staged products (each once), stamped with the batch."""
+    return _stamped(staged.read(bucket, batch_id, "products"), batch_id)
 
 
-def _staged(bucket: Bucket, batch_id: str, kind: str, key: str) -> pd.DataFrame:
-    """The batch's staged rows of `kind`, each key once (its last row), stamped with the batch."""
-    return _newest(staged.read(bucket, batch_id, kind), key, batch_id)
-
-
-def _newest(rows: pd.DataFrame, key: str, batch_id: str) -> pd.DataFrame:
-    return curate.newest(rows, key).assign(batch_id=batch_id)
+def _stamped(rows: pd.DataFrame, batch_id: str, coded: bool = False) -> pd.DataFrame:
+    """The rows with their batch id (`coded`: as a category: one code per row, not the text)."""
+    if not coded:
+        return rows.assign(batch_id=batch_id)
+    return rows.assign(batch_id=pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8), [batch_id]))
 
 
 def products_after(curated: CuratedStore, staged: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:

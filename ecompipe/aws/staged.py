@@ -31,10 +31,13 @@ def name_one(bucket: Bucket, batch_id: str) -> None:
     bucket.delete(fan_layout.staged_shards_key(batch_id))
 
 
-def read(bucket: Bucket, batch_id: str, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Every staged row of `kind` (only `columns`, when given)."""
+def read(
+    bucket: Bucket, batch_id: str, kind: str, columns: list[str] | None = None, categories: bool = False
+) -> pd.DataFrame:
+    """Every staged row of `kind` (only `columns`, when given; `categories`: a column staged as a
+    category stays one, for a reader that only passes it on: ecompipe.aws.transient)."""
     try:  # (one object: the common case costs one read)
-        return transient.get_frame(bucket, layout.staging_key(batch_id, kind), columns)
+        return transient.get_frame(bucket, layout.staging_key(batch_id, kind), columns, categories)
     except ObjectMissing:
         found = _shards_of(bucket, batch_id, kind)
-    return transient.get_tables(bucket, found, columns)  # (stacked in Arrow: one conversion)
+    return transient.get_tables(bucket, found, columns, categories)  # (stacked in Arrow: one conversion)

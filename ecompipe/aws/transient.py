@@ -35,40 +35,48 @@ def put_frames(bucket: Bucket, frames: Mapping[str, pd.DataFrame | pa.Table]) ->
 
 
 def get_frame_and_note(
-    bucket: Bucket, key: str, columns: list[str] | None = None
+    bucket: Bucket, key: str, columns: list[str] | None = None, categories: bool = False
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """A frame written by put_frame (only `columns`, when given) and the note written with it
-    (ObjectMissing when absent)."""
+    (ObjectMissing when absent); `categories`: see _text_for_dictionaries."""
     table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
-    return _text_for_dictionaries(table).to_pandas(), note_of(table)
+    return _text_for_dictionaries(table, categories).to_pandas(), note_of(table)
 
 
-def get_tables(bucket: Bucket, keys: list[str], columns: list[str] | None = None) -> pd.DataFrame:
+def get_tables(
+    bucket: Bucket, keys: list[str], columns: list[str] | None = None, categories: bool = False
+) -> pd.DataFrame:
     """Frames written by put_frame with the same columns, read side by side and made one frame in
-    Arrow (one conversion to pandas, not one per object and a concat of them)."""
-    tables = side_by_side(
-        lambda key: _text_for_dictionaries(feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)),
-        keys,
-    )
-    table = pa.concat_tables(tables, promote_options="permissive")
+    Arrow (one conversion to pandas, not one per object and a concat of them). `categories`: a
+    column written as a category stays one (see _text_for_dictionaries)."""
+
+    def read(key: str) -> pa.Table:
+        table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
+        return _text_for_dictionaries(table, categories)
+
+    table = pa.concat_tables(side_by_side(read, keys), promote_options="permissive")
+    if categories:
+        table = table.unify_dictionaries()
     with contextlib.suppress(pa.ArrowInvalid):  # (more text than 32-bit offsets address: left in chunks)
         table = table.combine_chunks()  # later takes and masks resolve rows chunk by chunk
     return table.to_pandas()
 
 
-def _text_for_dictionaries(table: pa.Table) -> pa.Table:
+def _text_for_dictionaries(table: pa.Table, categories: bool = False) -> pa.Table:
     """A column written as a category (Arrow's dictionary: the validator's file column) comes back
     as the text it stands for, so a reader sees what it would have seen had it been written as
-    text; writing the codes spares the writer the text (10M rows: ~0.9 GiB)."""
+    text; writing the codes spares the writer the text (10M rows: ~0.9 GiB). With `categories`
+    (a reader that only passes the column on) it stays a category, with 32-bit codes (several
+    objects' then stack, their dictionaries unified: one pandas categorical)."""
     for i, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type):
-            text = table.column(i).cast(field.type.value_type)
-            table = table.set_column(i, pa.field(field.name, field.type.value_type), text)
+            wanted = pa.dictionary(pa.int32(), field.type.value_type) if categories else field.type.value_type
+            table = table.set_column(i, pa.field(field.name, wanted), table.column(i).cast(wanted))
     return table
 
 
-def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.DataFrame:
-    return get_frame_and_note(bucket, key, columns)[0]
+def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None, categories: bool = False) -> pd.DataFrame:
+    return get_frame_and_note(bucket, key, columns, categories)[0]
 
 
 def get_frame_or_none(bucket: Bucket, key: str, columns: list[str] | None = None) -> pd.DataFrame | None:
