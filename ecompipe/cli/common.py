@@ -103,8 +103,9 @@ workers_option = click.option(
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="How many ECS tasks the local runner runs at once: a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) "
-    "parses its files and transforms its groups of dates (or pieces of a heavy date's cells) side by side.",
+    help="How many ECS tasks the local runner runs at once (the Map's concurrency, at most "
+    "ECOMPIPE_FAN_OUT_CONCURRENCY): a batch that fans out (ECOMPIPE_FAN_OUT_MIN_MB) parses its files and "
+    "transforms its groups of dates (or pieces of a heavy date's cells), one group per worker, side by side.",
 )
 
 

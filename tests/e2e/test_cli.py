@@ -179,10 +179,10 @@ def test_status_and_unlock(emulator_url: str) -> None:
 
 def test_run_through_the_state_machine_equals_the_in_process_run(sample_kpis: dict, emulator_url: str) -> None:
     """(Through the state machine the batch fans out: every file parsed by its own parse-file
-    task, and its dates transformed in two groups by two transform-group tasks, two tasks at a
-    time, as threads of the command: the default. `sample_kpis` is a run through the state
-    machine in one task per step.)"""
-    fanned = {"ECOMPIPE_FAN_OUT_MIN_MB": "0", "ECOMPIPE_FAN_OUT_CONCURRENCY": "2"}
+    task, and its dates transformed in two groups (one per worker) by two transform-group tasks,
+    two tasks at a time, as threads of the command: the default. `sample_kpis` is a run through
+    the state machine in one task per step.)"""
+    fanned = {"ECOMPIPE_FAN_OUT_MIN_MB": "0"}
     via_state_machine = ecompipe(
         "run", "--workers", "2", "--endpoint-url", emulator_url, "--output", "json", env=fanned
     )
@@ -190,6 +190,8 @@ def test_run_through_the_state_machine_equals_the_in_process_run(sample_kpis: di
     assert "execution arn:aws:states:" in via_state_machine.stderr and "SUCCEEDED" in via_state_machine.stderr
     assert "11 files (11 parsed in parallel, 0 rejected whole)" in via_state_machine.stderr
     assert json.loads(via_state_machine.stdout) == json.loads(direct.stdout) == sample_kpis
+    [ledger] = json.loads(ecompipe("runs", "--endpoint-url", emulator_url, "--output", "json").stdout)
+    assert ledger["date_groups"] == 2
     assert len(sample_kpis["order_kpis"]) == 10
 
 
