@@ -65,10 +65,9 @@ def affected_dates(
     index: CuratedIndex,
     changed_products: pd.Index,
 ) -> list[str]:
-    """Every order date whose KPIs this batch can change (a key seen twice in the batch counts by
-    its last row, as the upsert keeps it)."""
-    orders, items = newest(batch_orders, "order_id"), newest(batch_items, "item_key")
-    return sorted(d for group in date_components(orders, items, index, changed_products) for d in group)
+    """Every order date whose KPIs this batch can change (the batch's frames hold each key once,
+    as validation stages them: date_components)."""
+    return sorted(d for group in date_components(batch_orders, batch_items, index, changed_products) for d in group)
 
 
 def newest(frame: pd.DataFrame, key: str) -> pd.DataFrame:
