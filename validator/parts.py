@@ -149,16 +149,16 @@ def _parsed(
     if "header" not in about:
         return p
     header = list(about["header"])
-    raw = transient.get_frame(bucket, fan_layout.part_key(batch_id, name, "raw"))
-    source = raw[_SOURCE].iloc[0] if _SOURCE in raw.columns else None
+    raw = transient.get_table(bucket, fan_layout.part_key(batch_id, name, "raw"))
+    source = raw.column(_SOURCE)[0].as_py() if _SOURCE in raw.column_names else None
     p.raw = RawTable(
         header,
-        None if source is not None else raw[header].astype("str"),
+        None if source is not None else raw.to_pandas()[header].astype("str"),
         rows[_LINE].to_numpy(dtype="int64"),
         [RaggedRow(int(line), str(text), int(fields)) for line, text, fields in about["ragged"]],
         int(about["blank_lines"]),
         str(about.get("separator", ",")),
-        bytes(source) if source is not None else None,
+        source,
     )
     p.shards = int(about.get("shards", 0))
     if "dtypes" not in about or wanted == NO_ROWS:  # (read, but not parsed into rows; or no rows wanted)

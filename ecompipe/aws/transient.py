@@ -75,6 +75,12 @@ def _text_for_dictionaries(table: pa.Table, categories: bool = False) -> pa.Tabl
     return table
 
 
+def get_table(bucket: Bucket, key: str) -> pa.Table:
+    """A frame written by put_frame, as the Arrow table it was written as (a reader of one value,
+    such as a file's text, takes it without a pandas frame's copy); ObjectMissing when absent."""
+    return _text_for_dictionaries(feather.read_table(io.BytesIO(bucket.get_bytes(key))))
+
+
 def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None, categories: bool = False) -> pd.DataFrame:
     return get_frame_and_note(bucket, key, columns, categories)[0]
 
