@@ -25,7 +25,7 @@ import pyarrow as pa
 from ecompipe.aws import transient
 from ecompipe.aws.objects import Bucket, ObjectInfo, side_by_side
 from ecompipe.core import fan_layout, layout
-from ecompipe.core.errors import ObjectMissing
+from ecompipe.core.errors import LayoutError, ObjectMissing
 from validator import shards, spill
 from validator.dialects import DIALECTS, ORDER_ITEMS, ORDERS
 from validator.model import ParsedFile
@@ -82,12 +82,23 @@ def read_all(
     """The parts of these file versions there are (read, their shards into `directory`), by key;
     a part split into another shard count than `count` (or than the first one's) is left out (its
     file is parsed again: the shard count of a batch is one). `rows`: which of their orders and
-    items to read."""
+    items to read. One listing says which files have a part (a batch that did not fan out has
+    none: no read per file)."""
+    listed = {o.key for o in bucket.list(fan_layout.parts_prefix(batch_id))}
+    there = [(n, f) for n, f in enumerate(files) if _rows_key(batch_id, f) in listed]
     read_one = functools.partial(read, bucket, batch_id, directory=directory, rows=rows)
-    found = side_by_side(lambda at: read_one(at[1], n=at[0]), list(enumerate(files)))
-    parts = {info.key: p for info, p in zip(files, found, strict=True) if p is not None}
+    found = side_by_side(lambda at: read_one(at[1], n=at[0]), there)
+    parts = {info.key: p for (_, info), p in zip(there, found, strict=True) if p is not None}
     counts = [p.shards for p in parts.values() if p.shards]
     return {k: p for k, p in parts.items() if not p.shards or p.shards == (count or counts[0])}
+
+
+def _rows_key(batch_id: str, info: ObjectInfo) -> str | None:
+    """The key of the file's part's rows (None: no part can have its name)."""
+    try:
+        return fan_layout.part_key(batch_id, layout.file_name(info.key), "rows")
+    except LayoutError:
+        return None
 
 
 def read(

@@ -13,13 +13,18 @@ PART_OBJECTS = ("rows", "errors", "raw", "canonical")  # what a part holds (vali
 SHARD_OBJECTS = ("failures", "held", "brought", "ids", "orders", "order_items", "products")  # validator.fanned
 
 
+def parts_prefix(batch_id: str) -> str:
+    """Where a fanned-out batch's parts are (part_key)."""
+    return f"{STAGING}{check_batch_id(batch_id)}/parts/"
+
+
 def part_key(batch_id: str, name: str, what: str, shard: int | None = None) -> str:
     """One file of a fanned-out batch, parsed by its own task: `what` (PART_OBJECTS) it holds, of
     one shard for the canonical rows of orders and items."""
     if what not in PART_OBJECTS:
         raise LayoutError(f"a part holds {', '.join(PART_OBJECTS)}, not {what!r}")
     what += "" if shard is None else f".{int(shard)}"
-    return f"{STAGING}{check_batch_id(batch_id)}/parts/{check_file_name(name)}.{what}.arrow"
+    return f"{parts_prefix(batch_id)}{check_file_name(name)}.{what}.arrow"
 
 
 def shards_key(batch_id: str) -> str:
