@@ -105,7 +105,7 @@ class _Groups:
     rows (a filter per group of 7 took 3.9 s: dates are spread over the rows)."""
 
     def __init__(self, frame: pd.DataFrame, group: np.ndarray, groups: int) -> None:
-        # (a stable sort of 16-bit numbers is a radix sort: 10M rows 0.05 s, not 0.7)
+        # (a stable sort of 16-bit numbers is a radix sort: 10M rows in 7 groups 0.3 s, not 0.5)
         self.order = np.argsort(group.astype(np.int16) if groups < 2**15 else group, kind="stable")
         counts = np.bincount(group, minlength=groups)
         self.ends = np.cumsum(counts)
