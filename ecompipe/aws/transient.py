@@ -39,7 +39,7 @@ def get_frame_and_note(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """A frame written by put_frame (only `columns`, when given) and the note written with it
     (ObjectMissing when absent); `categories`: see _text_for_dictionaries."""
-    table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
+    table = _read(bucket, key, columns)
     return _text_for_dictionaries(table, categories).to_pandas(), note_of(table)
 
 
@@ -49,12 +49,8 @@ def get_tables(
     """Frames written by put_frame with the same columns, read side by side and made one frame in
     Arrow (one conversion to pandas, not one per object and a concat of them). `categories`: a
     column written as a category stays one (see _text_for_dictionaries)."""
-
-    def read(key: str) -> pa.Table:
-        table = feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
-        return _text_for_dictionaries(table, categories)
-
-    table = pa.concat_tables(side_by_side(read, keys), promote_options="permissive")
+    tables = side_by_side(lambda key: get_table(bucket, key, columns, categories), keys)
+    table = pa.concat_tables(tables, promote_options="permissive")
     if categories:
         table = table.unify_dictionaries()
     with contextlib.suppress(pa.ArrowInvalid):  # (more text than 32-bit offsets address: left in chunks)
@@ -75,10 +71,15 @@ def _text_for_dictionaries(table: pa.Table, categories: bool = False) -> pa.Tabl
     return table
 
 
-def get_table(bucket: Bucket, key: str) -> pa.Table:
-    """A frame written by put_frame, as the Arrow table it was written as (a reader of one value,
-    such as a file's text, takes it without a pandas frame's copy); ObjectMissing when absent."""
-    return _text_for_dictionaries(feather.read_table(io.BytesIO(bucket.get_bytes(key))))
+def get_table(bucket: Bucket, key: str, columns: list[str] | None = None, categories: bool = False) -> pa.Table:
+    """A frame written by put_frame, as an Arrow table (a reader of one value, such as a file's
+    text, takes it without a pandas frame's copy); ObjectMissing when absent."""
+    return _text_for_dictionaries(_read(bucket, key, columns), categories)
+
+
+def _read(bucket: Bucket, key: str, columns: list[str] | None = None) -> pa.Table:
+    """The table put_frame wrote, as written (its categories as Arrow dictionaries, its note)."""
+    return feather.read_table(io.BytesIO(bucket.get_bytes(key)), columns=columns)
 
 
 def get_frame(bucket: Bucket, key: str, columns: list[str] | None = None, categories: bool = False) -> pd.DataFrame:

@@ -76,8 +76,8 @@ def _in_process_until_stopped(build: Any) -> Any:
         backend = ecs_backends[resource_runtime_part.account][resource_runtime_part.region]
 
         def resolve_once_stopped() -> Any:
-            found = [t for tasks in list(backend.tasks.values()) if (t := tasks.get(task_arn)) is not None]
-            return resolve() if not found or found[0].last_status == "STOPPED" else None
+            task = next((t for tasks in list(backend.tasks.values()) if (t := tasks.get(task_arn))), None)
+            return resolve() if task is None or task.last_status == "STOPPED" else None
 
         return resolve_once_stopped
 
