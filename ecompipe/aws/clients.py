@@ -8,9 +8,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from ecompipe.core.settings import Settings
+from ecompipe.core.timestamps import parse_timestamp
 
 # moto's server accepts any credentials; real AWS never sees these because they are only used
 # when an explicit endpoint is configured and no credentials are found.
@@ -23,10 +25,14 @@ _lock = threading.Lock()
 
 def _session(region: str) -> boto3.session.Session:
     """One session per region for the process: a new session re-reads botocore's endpoint and
-    service data (~0.1 s each), which every client made from it would pay again."""
+    service data (~0.1 s each), which every client made from it would pay again. Its clients read
+    the timestamps of responses with ecompipe.core.timestamps (a HEAD's or GET's date, a LIST's
+    one per key) instead of dateutil."""
     session = _sessions.get(region)
     if session is None:
-        session = _sessions.setdefault(region, boto3.session.Session(region_name=region))
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
+        session = _sessions.setdefault(region, boto3.session.Session(botocore_session=core, region_name=region))
     return session
 
 

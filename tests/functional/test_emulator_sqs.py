@@ -1,4 +1,4 @@
-"""The emulator's SQS fixes (ecompipe/local/patches.py) keep SQS's behaviour: order, visibility,
+"""The emulator's SQS fixes (ecompipe/local/speedups.py) keep SQS's behaviour: order, visibility,
 deletion by any receipt handle a message had, redrive to the dead-letter queue, the counts."""
 
 from __future__ import annotations
