@@ -119,20 +119,27 @@ def archive(bucket: Bucket, manifest: Manifest, malformed: set[str], keep: set[s
     uploads of the same name stay for the next batch), or where the bucket keeps no versions, the
     object only if it still has the ETag the manifest recorded. Files in `keep` (could not be read
     as recorded) are left in incoming/."""
+    targets = {info.key: _archive_target(manifest.batch_id, info.key, malformed) for info in manifest.files}
+    # the copies a run stopped before finishing made already: one LIST per folder, not a HEAD per file
+    folders = {t.rpartition("/")[0] + "/" for t in targets.values()}
+    copied = {o.key for folder in sorted(folders) for o in bucket.list(folder)}
     archived = []
     for info in manifest.files:
         if info.key in keep or not _still_waiting(bucket, info):
             continue
-        name = layout.file_name(info.key)
-        target = layout.rejected_file_key(manifest.batch_id, name) if info.key in malformed else None
-        target = target or layout.processed_key(manifest.batch_id, info.key)
-        if bucket.head(target) is None:
-            bucket.copy(info, target)
-        if bucket.head(target) is not None:
-            record_archived(bucket, info, manifest.batch_id, target)
-            bucket.delete(info)
-            archived.append(target)
+        target = targets[info.key]
+        if target not in copied:
+            bucket.copy(info, target)  # (raises when it did not copy: nothing below happens)
+        record_archived(bucket, info, manifest.batch_id, target)
+        bucket.delete(info)
+        archived.append(target)
     return archived
+
+
+def _archive_target(batch_id: str, key: str, malformed: set[str]) -> str:
+    if key in malformed:
+        return layout.rejected_file_key(batch_id, layout.file_name(key))
+    return layout.processed_key(batch_id, key)
 
 
 def _still_waiting(bucket: Bucket, info: ObjectInfo) -> bool:
