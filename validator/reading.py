@@ -67,6 +67,9 @@ class RawTable:
     blank_lines: int = 0
     separator: str = ","  # sniffed from the header (`sniff`)
     source: bytes | None = field(default=None, repr=False)  # the UTF-8 bytes the fast reader read
+    # the rows last read again from `source` (their positions' bytes -> cells): the rejected rows'
+    # cells are asked for twice, for the errors' values and for the rejected rows themselves
+    _reread: tuple[bytes, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     def forget_cells(self) -> None:
         """Drop the cells when they can be read again from the bytes (kept otherwise)."""
@@ -78,7 +81,10 @@ class RawTable:
         if self.cells is not None:
             return self.cells.iloc[positions].reset_index(drop=True)
         assert self.source is not None
-        return _reread(self.source, self.lines[positions], self.header, self.separator)
+        asked = np.asarray(positions, dtype=np.int64).tobytes()
+        if self._reread is None or self._reread[0] != asked:
+            self._reread = (asked, _reread(self.source, self.lines[positions], self.header, self.separator))
+        return self._reread[1].copy()
 
 
 def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
