@@ -13,22 +13,44 @@ import pyarrow.compute as pc
 
 from ecompipe.core.arrow import arrow_column
 
+# keys hashed (the smaller side) from which a DuckDB semi join beats Arrow's is_in: 1.25M item
+# product ids against 250k products 0.22 -> 0.06 s, against 100k 0.09 -> 0.045 s; below ~60k
+# is_in's one table stays in cache and the join's fixed cost (~10 ms) does not pay
+JOIN_FROM = 1 << 16
 
-def isin(values: pd.Series, allowed: pd.Index | pd.Series) -> pd.Series:
+
+def isin(values: pd.Series, allowed: pd.Index | pd.Series, join_from: int = JOIN_FROM) -> pd.Series:
     """values.isin(allowed) for string keys; nulls are never members.
 
     is_in hashes its whole value set, so when there are fewer values than allowed keys (a batch's
     few held items against every known order id) the set is first cut to the allowed keys that
     are among the values: probing a small table is cheaper than building a large one (1,000
-    values against 3.3M ids: 1.6 s -> 0.04 s). A value set may hold a key twice."""
+    values against 3.3M ids: 1.6 s -> 0.04 s). When both sides hold `join_from` keys or more, a
+    DuckDB semi join over the two Arrow buffers does it (both cores, a partitioned table). A value
+    set may hold a key twice."""
     if len(values) == 0:
         return pd.Series(False, index=values.index, dtype=bool)
     column = arrow_column(pd.Series(values, dtype="str"))
     value_set = arrow_column(pd.Series(allowed, dtype="str")).drop_null()
+    if min(len(column), len(value_set)) >= max(join_from, 1):
+        return pd.Series(_semi_join(column, value_set), index=values.index, dtype=bool)
     if len(column) < len(value_set):
         value_set = value_set.filter(pc.is_in(value_set, value_set=column.drop_null()))
     found = pc.is_in(column, value_set=value_set)
     return pd.Series(found.fill_null(False).to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def _semi_join(column: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Whether each key of `column` is in `value_set`, by a DuckDB semi join (a null never joins)."""
+    from ecompipe.core import duck  # (DuckDB loads only where a batch is checked)
+
+    with duck.cursor() as db:
+        db.register("probe", pa.table({"key": column, "i": np.arange(len(column))}))
+        db.register("known", pa.table({"key": value_set}))
+        hits = db.sql("SELECT i FROM probe SEMI JOIN known USING (key)").to_arrow_table()["i"].to_numpy()
+    found = np.zeros(len(column), dtype=bool)
+    found[hits] = True
+    return found
 
 
 def all_distinct(values: pd.Series) -> bool:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ecompipe.core.keys import all_distinct, first_of_each, isin, item_keys, pair_key_orders, positions_in
+from ecompipe.core.keys import JOIN_FROM, all_distinct, first_of_each, isin, item_keys, pair_key_orders, positions_in
 from ecompipe.core.money import MAX_CENTS, MAX_UNITS
 from ecompipe.core.money_frames import exact_group_sums, exact_sums_at
 from tests.conftest import NOW
@@ -182,11 +182,13 @@ _maybe_ids = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "", "
 
 
 @settings(max_examples=300, deadline=None)
-@given(_maybe_ids, _maybe_ids)
-def test_key_membership_is_set_membership_whichever_side_is_larger(values: list, allowed: list) -> None:
+@given(_maybe_ids, _maybe_ids, st.sampled_from([JOIN_FROM, 0]))
+def test_key_membership_is_set_membership_whichever_side_is_larger(values: list, allowed: list, join_from: int) -> None:
     """Property: isin agrees with Python's `in` over the non-null keys, with repeated keys and
-    nulls on either side, whether it probes the allowed keys (fewer values) or the values."""
-    found = isin(pd.Series(values, index=range(5, 5 + len(values)), dtype="str"), pd.Index(allowed, dtype="str"))
+    nulls on either side, whether it probes the allowed keys (fewer values) or the values, with
+    Arrow's is_in or (both sides `join_from` keys or more: 0 takes it for any) DuckDB's semi join."""
+    series = pd.Series(values, index=range(5, 5 + len(values)), dtype="str")
+    found = isin(series, pd.Index(allowed, dtype="str"), join_from=join_from)
     members = {a for a in allowed if a is not None}
     assert found.tolist() == [v is not None and v in members for v in values]
     assert found.index.tolist() == list(range(5, 5 + len(values)))
