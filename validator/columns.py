@@ -42,7 +42,7 @@ def stacked(frames: list[pd.DataFrame], rows: list[np.ndarray], position: str) -
             del frame[name]
         out[name] = contiguous(column.to_frame())[name]
     out[position] = _positions(rows)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
 
 
 _FEW_ROWS = 1 << 16
@@ -66,4 +66,4 @@ def kept(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     for name in list(frame.columns):
         out[name] = frame[name].take(keep).reset_index(drop=True)
         del frame[name]
-    return pd.DataFrame(out, index=pd.RangeIndex(len(keep)))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(keep)), copy=False)

@@ -144,6 +144,10 @@ class SpilledRows:
             [p.rows[offsets[i, s] : offsets[i, s + 1]] for s in range(count) for i, p in enumerate(pieces)]
             or [np.zeros(0, np.int64)]
         ).astype(np.int64)
+        # each file's rows, as slots in batch order (a file's after the files before it)
+        bounds = np.array([int(p.rows.max()) + 1 if len(p.rows) else 0 for p in pieces], dtype=np.int64)
+        self._file_start = np.concatenate(([0], np.cumsum(bounds)[:-1])).astype(np.int64)
+        self._slots = int(bounds.sum())
         self._cached: tuple[int, pa.Table | None, dict[str, pd.Series]] | None = None
 
     def __len__(self) -> int:
@@ -160,9 +164,17 @@ class SpilledRows:
 
     def batch_order(self, at: np.ndarray | None = None) -> np.ndarray:
         """The order that puts positions `at` (all when None) in batch order (file by file, each
-        file's rows in order)."""
+        file's rows in order). A row is spilled once, so each position has a slot of its own in
+        batch order: placed at their slots, the positions are read back in order, in two passes
+        over the batch where a sort by file and row took 1.5 s at 10M items."""
         at = np.arange(len(self)) if at is None else at
-        return np.lexsort((self.row_of[at], self.file_of[at]))
+        slot = self._file_start[self.file_of[at]] + self.row_of[at]
+        placed = np.full(self._slots, -1, dtype=np.int32 if len(at) < 2**31 else np.int64)
+        placed[slot] = np.arange(len(at))
+        order = placed[placed >= 0]
+        if len(order) != len(at):  # (a position given twice: sorted instead)
+            return np.lexsort((self.row_of[at], self.file_of[at]))
+        return order.astype(np.int64)
 
     def item_ids(self) -> bool:
         """Whether any row has an item id of its own."""
@@ -196,7 +208,7 @@ class SpilledRows:
         column, one take from every shard's pieces at once (a position is an index into them,
         shard after shard), straight into batch order."""
         at = np.flatnonzero(keep)
-        at = at[np.lexsort((self.row_of[at], self.file_of[at]))]
+        at = at[self.batch_order(at)]
         self._cached = None
         out: dict[str, pd.Series] = {}
         for name in self.names:
@@ -213,7 +225,9 @@ class SpilledRows:
             del chunks  # (opened per column: a column's mapped pages go before the next's)
             out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
         out[self.position] = pd.Series(self.row_of[at], dtype="int64")
-        return pd.DataFrame(out, index=pd.RangeIndex(len(at)))
+        # (not copied: the columns are this frame's own; a copy also stacked the integer columns
+        # into one block, 1.2 s at 10M items)
+        return pd.DataFrame(out, index=pd.RangeIndex(len(at)), copy=False)
 
     def _columns(self, s: int, columns: list[str]) -> pd.DataFrame:
         """Shard `s`'s columns, read from the files' pieces (the last shard's kept)."""
@@ -221,13 +235,14 @@ class SpilledRows:
         for name in columns:
             if name not in done:
                 done[name] = self._column(s, table, name, None)
-        return pd.DataFrame({c: done[c] for c in columns})
+        return pd.DataFrame({c: done[c] for c in columns}, copy=False)
 
     def _taken(self, s: int, local: np.ndarray, columns: list[str]) -> pd.DataFrame:
         """Shard `s`'s rows `local` (positions in the shard): taken before they are converted, so a
         few rows of a shard cost those rows, not the shard's columns."""
         table, _ = self._read(s)
-        return pd.DataFrame({c: self._column(s, table, c, local) for c in columns}, index=pd.RangeIndex(len(local)))
+        columns_taken = {c: self._column(s, table, c, local) for c in columns}
+        return pd.DataFrame(columns_taken, index=pd.RangeIndex(len(local)), copy=False)
 
     def _read(self, s: int) -> tuple[pa.Table | None, dict[str, pd.Series]]:
         if self._cached is None or self._cached[0] != s:
