@@ -78,7 +78,10 @@ def _raw_values(p: ParsedFile, rows: np.ndarray, columns: list[str]) -> np.ndarr
     if not len(rows):
         return out
     distinct, at = np.unique(rows, return_inverse=True)
-    cells = p.raw.rows(distinct)
+    # read with the rows the file's parse failures name: the file's rejected rows, which
+    # validator.rejected asks for next (RawTable.rows reads the same rows once)
+    rejected = np.union1d(distinct, p.errors["row"].to_numpy(dtype=np.int64))
+    cells = p.raw.rows(rejected).take(np.searchsorted(rejected, distinct)).reset_index(drop=True)
     for column in dict.fromkeys(columns):
         chosen = named == column
         parts = [cells[c].take(at[chosen]).astype("str") for c in column.split("+") if c in cells]
