@@ -42,7 +42,7 @@ def stacked(frames: list[pd.DataFrame], rows: list[np.ndarray], position: str) -
             del frame[name]
         out[name] = contiguous(column.to_frame())[name]
     out[position] = _positions(rows)
-    return pd.DataFrame(out, copy=False)
+    return frame_of(out)
 
 
 _FEW_ROWS = 1 << 16
@@ -50,6 +50,13 @@ _FEW_ROWS = 1 << 16
 
 def _positions(rows: list[np.ndarray]) -> pd.Series:
     return pd.Series(np.concatenate(rows) if rows else np.zeros(0, np.int64), dtype="int64")
+
+
+def frame_of(columns: dict[str, pd.Series], rows: int | None = None) -> pd.DataFrame:
+    """A frame of these columns, index 0..rows-1 when `rows` is given, not copied: pandas copies a
+    dict's columns by default and stacks those of one type into one block (1.2 s for the staged
+    items at 10M); under copy-on-write a later change to either side copies then."""
+    return pd.DataFrame(columns, index=None if rows is None else pd.RangeIndex(rows), copy=False)
 
 
 def joined(parts: list[T]) -> T:
@@ -66,4 +73,4 @@ def kept(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     for name in list(frame.columns):
         out[name] = frame[name].take(keep).reset_index(drop=True)
         del frame[name]
-    return pd.DataFrame(out, index=pd.RangeIndex(len(keep)), copy=False)
+    return frame_of(out, len(keep))

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from ecompipe.core import cells, fan_layout
 from ecompipe.core.arrow import arrow_column
-from validator.columns import joined, kept, stacked
+from validator.columns import frame_of, joined, kept, stacked
 
 POSITION = "_row"  # the column a stacked row holds its position among its file's canonical rows in
 SHARD_ROWS, count_for = fan_layout.SHARD_ROWS, fan_layout.shard_count
@@ -140,13 +140,13 @@ class Rows:
             chosen = self.whole[[*columns, self.position] if position else columns]
             if len(at) == len(self.whole):  # every row, in order: the stacked columns themselves
                 return chosen
-            return pd.DataFrame({c: chosen[c].take(at).reset_index(drop=True) for c in chosen.columns}, copy=False)
+            return frame_of({c: chosen[c].take(at).reset_index(drop=True) for c in chosen.columns})
         cut = np.searchsorted(at, self.starts)
         local = [self.rows[i][at[cut[i] : cut[i + 1]] - self.starts[i]] for i in range(len(self.frames))]
         out = {c: joined([f[c].take(r) for f, r in zip(self.frames, local, strict=True)]) for c in columns}
         if position:
             out[self.position] = pd.Series(np.concatenate(local) if local else at, dtype="int64")
-        return pd.DataFrame(out, index=pd.RangeIndex(len(at)), copy=False)
+        return frame_of(out, len(at))
 
     def counts(self, keep: np.ndarray) -> list[int]:
         """How many of each file's rows `keep` marks (a mask over the batch's positions)."""

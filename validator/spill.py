@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from validator.columns import joined
+from validator.columns import frame_of, joined
 from validator.shards import shard_of
 
 SOURCE = "source_file"  # each row's file: a category, the same for every row of a piece
@@ -225,9 +225,7 @@ class SpilledRows:
             del chunks  # (opened per column: a column's mapped pages go before the next's)
             out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
         out[self.position] = pd.Series(self.row_of[at], dtype="int64")
-        # (not copied: the columns are this frame's own; a copy also stacked the integer columns
-        # into one block, 1.2 s at 10M items)
-        return pd.DataFrame(out, index=pd.RangeIndex(len(at)), copy=False)
+        return frame_of(out, len(at))
 
     def _columns(self, s: int, columns: list[str]) -> pd.DataFrame:
         """Shard `s`'s columns, read from the files' pieces (the last shard's kept)."""
@@ -235,14 +233,13 @@ class SpilledRows:
         for name in columns:
             if name not in done:
                 done[name] = self._column(s, table, name, None)
-        return pd.DataFrame({c: done[c] for c in columns}, copy=False)
+        return frame_of({c: done[c] for c in columns})
 
     def _taken(self, s: int, local: np.ndarray, columns: list[str]) -> pd.DataFrame:
         """Shard `s`'s rows `local` (positions in the shard): taken before they are converted, so a
         few rows of a shard cost those rows, not the shard's columns."""
         table, _ = self._read(s)
-        columns_taken = {c: self._column(s, table, c, local) for c in columns}
-        return pd.DataFrame(columns_taken, index=pd.RangeIndex(len(local)), copy=False)
+        return frame_of({c: self._column(s, table, c, local) for c in columns}, len(local))
 
     def _read(self, s: int) -> tuple[pa.Table | None, dict[str, pd.Series]]:
         if self._cached is None or self._cached[0] != s:
