@@ -62,7 +62,7 @@ def main() -> None:
     keep_freed_memory()  # as a task does (bench/measure.py)
     from ecompipe.aws.curated import CuratedIndex
     from transformer import curate, kpis
-    from validator import batch, intake
+    from validator import batch, intake, outcome, shards, spill
     from validator.batch import InputFile, Known, validate_batch
 
     clock = Clock()
@@ -70,7 +70,9 @@ def main() -> None:
         (intake, "parsed_files", "parse (shards spilled)"),
         (batch, "_split", "shards"),
         (batch, "_referencing", "row rules, references"),
-        (batch, "build_report", "held, staged rows, report"),
+        (spill.SpilledRows, "kept", "a kind's staged rows"),  # (a batch of several shards)
+        (shards.Rows, "kept", "a kind's staged rows"),  # (a batch of one)
+        (outcome, "finished", "failures, pending, report"),
     ]
     for module, name, step in steps:
         timed(clock, module, name, step)
