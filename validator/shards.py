@@ -21,8 +21,10 @@ batch: item keys of an item's own id (thelook's `id:<id>`) may repeat under anot
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,21 @@ def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:
     of_row = np.concatenate([shard_of(c, count) for c in order_ids])
     order = np.argsort(of_row, kind="stable")
     return np.split(order, np.cumsum(np.bincount(of_row, minlength=count))[:-1])
+
+
+T = TypeVar("T")
+
+
+def each_shard(work: Callable[[int], T], count: int) -> list[T]:
+    """`work(s)` for each of `count` shards, in shard order: two shards at a time when there are
+    several (a shard's row rules are mostly Arrow kernels and DuckDB queries, which release the
+    GIL: two shards keep both cores busy where one left the second idle half the time; 10M items:
+    `ecompipe validate` 18.5 and 17.9 s -> 17.6 and 17.0 s, alternating). Each shard reads its
+    own rows and writes nothing shared."""
+    if count < 2:
+        return [work(s) for s in range(count)]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(work, range(count)))
 
 
 def rows_of_shard(frame: pd.DataFrame | None, shard: int, count: int) -> pd.DataFrame | None:

@@ -264,10 +264,12 @@ class SpilledRows:
         return frame_of({c: self._column(s, table, c, local) for c in columns}, len(local))
 
     def _read(self, s: int) -> tuple[pa.Table | None, dict[str, pd.Series]]:
-        if self._cached is None or self._cached[0] != s:
+        cached = self._cached  # (once: two shards may be read at once, validator.shards.each_shard)
+        if cached is None or cached[0] != s:
             batches = [p.batch(s) for p in self.pieces if p.sizes[s]]
-            self._cached = (s, pa.Table.from_batches(batches) if batches else None, {})
-        return self._cached[1], self._cached[2]
+            cached = (s, pa.Table.from_batches(batches) if batches else None, {})
+            self._cached = cached
+        return cached[1], cached[2]
 
     def _column(self, s: int, table: pa.Table | None, name: str, local: np.ndarray | None) -> pd.Series:
         """Shard `s`'s column `name` (at its rows `local`, or all) as the frame's column was."""
