@@ -17,9 +17,7 @@ import dataclasses
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -136,10 +134,6 @@ class SpilledRows:
         sizes = np.array([p.sizes for p in pieces]).reshape(len(pieces), count)
         per_shard = sizes.sum(axis=0)
         self.starts = np.concatenate(([0], np.cumsum(per_shard))).astype(np.int64)
-        # where each file's rows of each shard start: among the shard's positions, and among the
-        # file's own spilled rows, shard after shard (`kept` takes a file's rows from the latter)
-        self._in_shard = (self.starts[:-1] + np.cumsum(sizes, axis=0) - sizes).astype(np.int64)
-        self._in_file = (np.cumsum(sizes, axis=1) - sizes).astype(np.int64)
         # each position's file and position in the file's frame, shard by shard
         offsets = np.concatenate((np.zeros((len(pieces), 1), np.int64), np.cumsum(sizes, axis=1)), axis=1)
         self.file_of = np.concatenate(
@@ -210,44 +204,28 @@ class SpilledRows:
         return out
 
     def kept(self, keep: np.ndarray) -> pd.DataFrame:
-        """The rows `keep` marks, in batch order, with their position in their file: two columns
-        at a time (Arrow's take and concatenation release the GIL), each file's rows taken from its
-        own pieces (its shards' record batches made one array) and the files' rows concatenated.
-        Batch order is file by file, so a file's rows are one run of the output, and a take within
-        them keeps to a tenth of the batch's memory (10M items: 6 s as one take over every shard's
-        pieces, column after column, against ~1.5 s)."""
+        """The rows `keep` marks, in batch order, with their position in their file: column by
+        column, one take from every shard's pieces at once (a position is an index into them,
+        shard after shard), straight into batch order."""
         at = np.flatnonzero(keep)
         at = at[self.batch_order(at)]
         self._cached = None
-        file = self.file_of[at].astype(np.int64)
-        shard = np.searchsorted(self.starts, at, side="right") - 1
-        local = at - self._in_shard[file, shard] + self._in_file[file, shard]
-        bounds = np.searchsorted(file, np.arange(len(self.pieces) + 1))  # (file by file: ascending)
-        runs = [(i, local[a:b]) for i, (a, b) in enumerate(pairwise(bounds)) if b > a]
-        names = [n for n in self.names if n != SOURCE]
-        with ThreadPoolExecutor(2) as pool:
-            out = dict(zip(names, pool.map(lambda name: self._column_kept(name, runs), names), strict=True))
-        if SOURCE in self.names:
-            codes = np.array([p.code for p in self.pieces], dtype=np.int64)[file]
-            out[SOURCE] = pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[SOURCE]))
+        out: dict[str, pd.Series] = {}
+        for name in self.names:
+            if name == SOURCE:
+                codes = np.array([p.code for p in self.pieces], dtype=np.int64)[self.file_of[at]]
+                out[name] = pd.Series(pd.Categorical.from_codes(codes, dtype=self.dtypes[name]))
+                continue
+            chunks = [p.batch(s).column(name) for s in range(self.count) for p in self.pieces if p.sizes[s]]
+            if not chunks:
+                out[name] = pd.Series([], dtype=self.dtypes[name])
+                continue
+            # (made contiguous first: Arrow's take over some hundred chunks took 2-3 times as long)
+            column = pa.chunked_array(chunks).combine_chunks().take(at)
+            del chunks  # (opened per column: a column's mapped pages go before the next's)
+            out[name] = _as_series(pa.table({name: column}), name, self.dtypes[name])
         out[self.position] = pd.Series(self.row_of[at], dtype="int64")
-        return frame_of({n: out[n] for n in [*self.names, self.position]}, len(at))
-
-    def _column_kept(self, name: str, runs: list[tuple[int, np.ndarray]]) -> pd.Series:
-        """Column `name` of the files' rows `runs` ((file, its rows among its spilled rows) in
-        batch order), one after another."""
-        if not runs:
-            return pd.Series([], dtype=self.dtypes[name])
-        taken = [self._file_rows(i, name).take(rows) for i, rows in runs]
-        column = pa.concat_arrays(taken) if len(taken) > 1 else taken[0]
-        del taken
-        return _as_series(pa.table({name: column}), name, self.dtypes[name])
-
-    def _file_rows(self, i: int, name: str) -> pa.Array:
-        """File `i`'s spilled rows of column `name`, shard after shard, as one array."""
-        piece = self.pieces[i]
-        chunks = [piece.batch(s).column(name) for s in range(self.count) if piece.sizes[s]]
-        return _one_chunk(pa.chunked_array(chunks))
+        return frame_of(out, len(at))
 
     def _columns(self, s: int, columns: list[str]) -> pd.DataFrame:
         """Shard `s`'s columns, read from the files' pieces (the last shard's kept)."""
