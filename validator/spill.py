@@ -64,7 +64,14 @@ def by_shard(
             mine = table.take(rows[order[start : start + size]]).combine_chunks()
             yield pa.RecordBatch.from_arrays([_one_chunk(c) for c in mine.columns], schema=table.schema)
 
-    return rows[order], sizes, batches()
+    return _positions(rows[order]), sizes, batches()
+
+
+def _positions(rows: np.ndarray) -> np.ndarray:
+    """Positions as int32 where they fit (always, for a file's rows): a spilled batch keeps one
+    for each of its rows three times over (a piece's, its file's, its shard's: at 10M items 14M
+    rows, ~170 MiB at 8 bytes each, at `ecompipe validate`'s peak)."""
+    return rows.astype(np.int32) if len(rows) and int(rows.max()) < 2**31 - 1 else rows
 
 
 def has_item_ids(frame: pd.DataFrame, rows: np.ndarray) -> bool:
@@ -140,10 +147,12 @@ class SpilledRows:
             [np.full(sizes[i, s], i, np.int32) for s in range(count) for i in range(len(pieces))]
             or [np.zeros(0, np.int32)]
         )
-        self.row_of = np.concatenate(
-            [p.rows[offsets[i, s] : offsets[i, s + 1]] for s in range(count) for i, p in enumerate(pieces)]
-            or [np.zeros(0, np.int64)]
-        ).astype(np.int64)
+        self.row_of = _positions(
+            np.concatenate(
+                [p.rows[offsets[i, s] : offsets[i, s + 1]] for s in range(count) for i, p in enumerate(pieces)]
+                or [np.zeros(0, np.int64)]
+            )
+        )
         # each file's rows, as slots in batch order (a file's after the files before it)
         bounds = np.array([int(p.rows.max()) + 1 if len(p.rows) else 0 for p in pieces], dtype=np.int64)
         self._file_start = np.concatenate(([0], np.cumsum(bounds)[:-1])).astype(np.int64)
@@ -160,7 +169,8 @@ class SpilledRows:
     def shard_positions(self, count: int) -> list[np.ndarray]:
         """Each shard's positions: a range (`count`: the shards the rows were spilled in)."""
         assert count == self.count
-        return [np.arange(a, b) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
+        kind = np.int32 if len(self) < 2**31 else np.int64  # (_positions)
+        return [np.arange(a, b, dtype=kind) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
 
     def batch_order(self, at: np.ndarray | None = None) -> np.ndarray:
         """The order that puts positions `at` (all when None) in batch order (file by file, each
@@ -184,7 +194,7 @@ class SpilledRows:
         """(Spilled rows are never stacked: they are read a shard at a time.)"""
 
     def located(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.file_of[at].astype(np.int64), self.row_of[at]
+        return self.file_of[at].astype(np.int64), self.row_of[at].astype(np.int64)
 
     def counts(self, keep: np.ndarray) -> list[int]:
         return np.bincount(self.file_of[keep], minlength=len(self.pieces)).tolist()
