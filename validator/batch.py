@@ -121,9 +121,7 @@ def taken_from(
     files_of = {kind: [p for p in parsed if p.kind == kind and p.frame is not None] for kind in KINDS}
     rows = {kind: intake.rows_of(kind, files_of[kind], spiller) for kind in KINDS}
     at, key_firsts = _split(rows, 1 if spiller is None else spiller.count, report_only)
-    # first pass: the row rules, two shards at a time (shards.each_shard; the second pass goes
-    # one shard at a time: two shards' references at once held ~100 MiB more at 10M items, for
-    # which `ecompipe validate`'s peak, 3.6-3.8x the CSV, has no room under its 4x)
+    # first pass: the row rules, two shards at a time (shards.each_shard)
     found = {
         kind: shards.each_shard(
             lambda s, k=kind: checks.failed(k, rows[k], at[k][s], today, key_firsts[k]), len(at[kind])
@@ -194,18 +192,23 @@ def _referencing(
     products = rows[PRODUCTS].frame(np.flatnonzero(~bad[PRODUCTS]), ["product_id"])["product_id"]
     product_ids = known.product_ids.union(pd.Index(products.unique()))
     why = np.zeros(len(rows[ORDER_ITEMS]), dtype=np.int8)
-    warned, named, beyond = [], [], []
-    for s in range(count):  # one shard's rows at a time
+
+    def one(s: int) -> tuple[np.ndarray, tuple[np.ndarray, pd.Series], list[dict]]:
         orders, items = _shard_rows(rows, at, s)
         ok_orders, ok_items = ~bad[ORDERS][at[ORDERS][s]], ~bad[ORDER_ITEMS][at[ORDER_ITEMS][s]]
         # each item's order among its shard's accepted orders: one hash pass over the items' order
         # ids, shared by the orders named beyond the shard's own, the held items and the warnings
         own = consistency.orders_of_items(orders, items, ok_orders)
-        named.append(_referenced(orders, items, ok_orders, ok_items, held_before[s], own))
         no_order = np.asarray(own.is_null(), dtype=bool) & ok_items  # not the shard's: known, or held
-        beyond.append((at[ORDER_ITEMS][s][no_order], items["order_id"][no_order]))
         why[at[ORDER_ITEMS][s]] = 2 * pending.why_held(items["product_id"], product_ids) * ok_items
-        warned.append(consistency.warnings_of(orders, items, ok_orders, ok_items, own))
+        return (
+            _referenced(orders, items, ok_orders, ok_items, held_before[s], own),
+            (at[ORDER_ITEMS][s][no_order], items["order_id"][no_order]),
+            consistency.warnings_of(orders, items, ok_orders, ok_items, own),
+        )
+
+    # two shards at a time (shards.each_shard), each writing its own items' reasons
+    named, beyond, warned = (list(part) for part in zip(*shards.each_shard(one, count), strict=True))
     known_orders = known.orders_among(pd.Index(np.sort(np.concatenate(named)), dtype="str"))
     for positions, ids in beyond:
         why[positions] += np.asarray(pending.why_held(ids, known_orders), dtype=np.int8)
