@@ -58,9 +58,9 @@ def each_shard(work: Callable[[int], T], count: int) -> list[T]:
     several (a shard's row rules and references are mostly Arrow kernels and DuckDB queries, which
     release the GIL: two shards keep both cores busy where one left the second idle half the
     time). Each shard reads its own rows; what two shards write is disjoint. At 10M items,
-    alternating: `ecompipe validate` 18.5/17.9 s -> 17.6/17.0 s with the rules two at a time,
-    18.7/19.3 s -> 17.7/18.1 s with the references as well, its peak ~100 MiB higher (3.6x the CSV,
-    with the positions as int32: validator.spill)."""
+    alternating with one shard at a time: validate+transform 26.7-27.1 s -> 24.7-25.5 s;
+    `ecompipe validate` the same time (18.6 s), its peak ~60 MiB higher (3.66x the CSV, with
+    the positions as int32: validator.spill)."""
     if count < 2:
         return [work(s) for s in range(count)]
     with ThreadPoolExecutor(2) as pool:
