@@ -114,7 +114,7 @@ def taken_from(
     today: str,
     report_only: bool = False,
 ) -> outcome.Taken:
-    """The two passes over the rows of the parsed files (one shard at a time, when spilled), and
+    """The two passes over the rows of the parsed files (two shards at a time, when spilled), and
     what the outcome is made of taken from them (`report_only`: no accepted rows staged)."""
     from validator import checks  # (loaded while the files parsed: validator.files)
 

@@ -132,7 +132,8 @@ class Spiller:
 
 class SpilledRows:
     """validator.shards.Rows over files spilled by shard (`spill_file`), read a shard at a time
-    (the last shard read is kept for the next call)."""
+    (two threads may each read one: validator.shards.each_shard; the last shard read is kept for
+    the next call)."""
 
     def __init__(self, pieces: list[Piece], dtypes: pd.Series, position: str) -> None:
         self.pieces, self.dtypes, self.position = pieces, dtypes, position
