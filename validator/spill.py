@@ -71,7 +71,12 @@ def _positions(rows: np.ndarray) -> np.ndarray:
     """Positions as int32 where they fit (always, for a file's rows): a spilled batch keeps one
     for each of its rows three times over (a piece's, its file's, its shard's: at 10M items 14M
     rows, ~170 MiB at 8 bytes each, at `ecompipe validate`'s peak)."""
-    return rows.astype(np.int32) if len(rows) and int(rows.max()) < 2**31 - 1 else rows
+    return rows.astype(_position_type(int(rows.max()) + 1 if len(rows) else 0))
+
+
+def _position_type(count: int) -> type[np.signedinteger]:
+    """The integer type of positions 0..count-1: int32 where they fit."""
+    return np.int32 if count <= 2**31 else np.int64
 
 
 def has_item_ids(frame: pd.DataFrame, rows: np.ndarray) -> bool:
@@ -170,7 +175,7 @@ class SpilledRows:
     def shard_positions(self, count: int) -> list[np.ndarray]:
         """Each shard's positions: a range (`count`: the shards the rows were spilled in)."""
         assert count == self.count
-        kind = np.int32 if len(self) < 2**31 else np.int64  # (_positions)
+        kind = _position_type(len(self))
         return [np.arange(a, b, dtype=kind) for a, b in zip(self.starts[:-1], self.starts[1:], strict=True)]
 
     def batch_order(self, at: np.ndarray | None = None) -> np.ndarray:
