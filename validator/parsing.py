@@ -24,9 +24,13 @@ _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
 _TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.[0-9]{1,9})?)?(?:Z| ?[+-][0-9]{2}:?[0-9]{2}| UTC)?"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _CLOCK_ONLY = "^" + _CLOCK + "$"
-# Money the fast path takes: at most 16 integer digits, at most two significant decimals.
-_PLAIN_MONEY = r"^\+?[0-9]{1,16}(?:\.[0-9]{0,2}0*)?$"
-_PLAIN_INT = r"^[+-]?[0-9]{1,15}(?:\.0*)?$"
+# Money the fast path takes: at most 16 integer digits, at most two significant decimals; whole
+# numbers at most 15 digits. Trailing zeros are bounded so a plain cell holds at most the 38 digits
+# Arrow's decimal128 reads exactly: past that its cast wraps silently ('0.5' and 41 zeros reads as
+# 0.00), so longer cells are decided one by one with Decimal.
+_DECIMAL128_DIGITS = 38
+_PLAIN_MONEY = rf"^\+?[0-9]{{1,16}}(?:\.[0-9]{{0,2}}0{{0,{_DECIMAL128_DIGITS - 18}}})?$"
+_PLAIN_INT = rf"^[+-]?[0-9]{{1,15}}(?:\.0{{0,{_DECIMAL128_DIGITS - 15}}})?$"
 
 
 def strip(cells: pd.Series) -> pd.Series:
@@ -64,19 +68,9 @@ def parse_cents(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, pd.Se
 
 
 def _plain_integers(column: pa.Array, plain: pa.Array, scale: int) -> np.ndarray:
-    """The cells `plain` marks (which the caller's regex bounds to 16 integer digits) as integers
-    in units of 10^-scale, by Arrow's exact decimal cast; 0 elsewhere. A cell the cast will not
-    take (more than 38 digits: a plain value with very many trailing zeros) is cut by a regex."""
-    candidates = pc.if_else(plain, column, "0")
-    try:
-        decimals = pc.cast(candidates, pa.decimal128(20, scale))
-    except pa.ArrowInvalid:
-        parts = pc.extract_regex(candidates, r"^[+]?(?P<sign>-?)(?P<units>[0-9]+)(?:\.(?P<frac>[0-9]*))?$")
-        value = pc.cast(parts.field("units"), pa.int64())
-        if scale:
-            frac = pc.utf8_slice_codeunits(pc.utf8_rpad(parts.field("frac"), scale, "0"), 0, scale)
-            value = pc.add(pc.multiply(value, 10**scale), pc.cast(frac, pa.int64()))
-        return np.asarray(pc.if_else(pc.equal(parts.field("sign"), "-"), pc.negate(value), value))
+    """The cells `plain` marks (which the caller's regex bounds to 38 digits, 16 of them before
+    the point) as integers in units of 10^-scale, by Arrow's exact decimal cast; 0 elsewhere."""
+    decimals = pc.cast(pc.if_else(plain, column, "0"), pa.decimal128(20, scale))
     # a decimal128 is a 128-bit two's-complement integer of units; these fit its low 64 bits
     words = np.frombuffer(decimals.buffers()[1], dtype=np.int64)
     return words[2 * decimals.offset : 2 * (decimals.offset + len(decimals)) : 2].copy()

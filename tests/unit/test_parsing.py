@@ -133,11 +133,25 @@ def _cells(pieces: list[str]) -> st.SearchStrategy[pd.Series]:
 @settings(max_examples=150, deadline=None)
 @given(_cells(_NUMBER_PIECES), st.booleans())
 def test_vectorised_numbers_equal_the_cell_by_cell_reference(cells: pd.Series, money: bool) -> None:
-    """Arrow's decimal cast (and its fallback past 38 digits) decides as Decimal does, cell by cell."""
+    """Arrow's decimal cast decides as Decimal does, cell by cell."""
     parse = parse_cents if money else parse_int
     (values, why), (exact_values, exact_why) = parse(cells), parse(cells, exact=True)
     pd.testing.assert_series_equal(values, exact_values)
     assert why.fillna("").tolist() == exact_why.fillna("").tolist()  # no reason: None or NaN alike
+
+
+@pytest.mark.parametrize("parse", [parse_cents, parse_int])
+def test_plain_numbers_with_any_run_of_trailing_zeros_read_exactly(parse) -> None:
+    """Past 38 digits Arrow's decimal cast wraps without an error ('0.5' and 41 zeros read as 0)
+    unless another cell of the column makes it fail: no cell the fast path takes may reach it,
+    however many zeros follow the point. Each cell in a column of its own."""
+    for integer in ("0", "-1", "999999999999999"):
+        for fraction in ("", "25"):
+            for zeros in range(60):
+                cells = pd.Series([f"{integer}.{fraction}{'0' * zeros}"], dtype="str")
+                (values, why), (exact_values, exact_why) = parse(cells), parse(cells, exact=True)
+                pd.testing.assert_series_equal(values, exact_values)
+                assert why.fillna("").tolist() == exact_why.fillna("").tolist()
 
 
 @settings(max_examples=150, deadline=None)
