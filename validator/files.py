@@ -3,10 +3,12 @@ failed to parse (validator.batch then checks the batch's rows)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from ecompipe.core import text as text_rule
 from validator import compressed, reasons
 from validator.dialects import detect, kind_of, to_canonical
 from validator.model import InputFile, ParsedFile
@@ -22,15 +24,14 @@ def parse_file(f: InputFile, exact: bool = False) -> ParsedFile:
         unrecognised = reasons.UNRECOGNISED_FILE
         p.malformed = MalformedFile(unrecognised, f"{f.name}: {reasons.DESCRIPTIONS[unrecognised]}")
         return p
-    if f.data is None:
+    if f.unread:
         p.malformed = MalformedFile(
             reasons.FILE_TOO_LARGE,
             f"{f.name} is {f.size / 2**20:.1f} MiB: {reasons.DESCRIPTIONS[reasons.FILE_TOO_LARGE]}",
         )
         return p
     try:
-        data = compressed.expand(f.name, f.data, f.max_bytes) if compressed.is_compressed(f.name) else f.data
-        p.raw = read_csv(data, exact=exact)
+        p.raw = read_csv(_expanded(f), exact=exact)
         p.dialect = detect(p.kind, p.raw.header)
     except MalformedFile as exc:
         p.raw, p.malformed = None, exc
@@ -48,7 +49,7 @@ def files_parsed(
     """Each file parsed, two at a time (Arrow's reader and compute release the GIL); a batch of a
     few small files one after another, where handing them to threads costs more than it saves.
     `then`: what is done with each parsed file right away, in the thread that parsed it."""
-    if sum(len(f.data or b"") for f in files) < _THREADS_FROM_BYTES:
+    if sum(f.length for f in files) < _THREADS_FROM_BYTES:
         return [then(_parsed_here(f, exact)) for f in files]
     with ThreadPoolExecutor(2) as pool:
         parsed = pool.map(lambda f: then(_parsed_here(f, exact)), files)
@@ -61,8 +62,19 @@ def files_parsed(
 
 def _parsed_here(f: InputFile, exact: bool) -> ParsedFile:
     """parse_file, its raw cells let go at once (what a report shows is read again by line:
-    RawTable.rows), so the batch holds one file's cells at a time, not every file's."""
+    RawTable.rows), so the batch holds one file's cells at a time, not every file's; and its
+    bytes too when they can be read again from the file (InputFile.path)."""
     p = parse_file(f, exact)
     if p.raw is not None:
-        p.raw.forget_cells()
+        p.raw.forget_cells(None if f.path is None or f.data is not None else functools.partial(_utf8_again, f))
     return p
+
+
+def _expanded(f: InputFile) -> bytes:
+    """The bytes of the CSV the file holds (a compressed file's expanded)."""
+    return compressed.expand(f.name, f.read(), f.max_bytes) if compressed.is_compressed(f.name) else f.read()
+
+
+def _utf8_again(f: InputFile) -> bytes:
+    """The file read again as read_csv read it (RawTable.source)."""
+    return text_rule.as_utf8(_expanded(f))

@@ -57,8 +57,8 @@ def rows_about(files: list[InputFile], before: Mapping[str, ParsedFile]) -> int:
             continue
         if f.key in before:
             about += len(before[f.key].frame) if before[f.key].frame is not None else 0
-        elif f.data is not None:
-            about += len(f.data) // 8 if compressed.is_compressed(f.name) else f.data.count(b"\n")
+        elif not f.unread:
+            about += f.length // 8 if compressed.is_compressed(f.name) else f.newlines()
     return about
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,17 +31,50 @@ PENDING_COLUMNS = [
 
 @dataclass(frozen=True)
 class InputFile:
-    """One file of the batch; `data` is None for a file that was not read (too large), whose
-    `size` says why. A compressed file (.csv.gz) may expand to `max_bytes` (0: no limit)."""
+    """One file of the batch: its bytes (`data`), or where to read them when it is parsed (`path`,
+    of `size` bytes: read then, and again for the few rows a report shows, so a batch holds one
+    file's bytes at a time); neither for a file that was not read (too large), whose `size` says
+    why. A compressed file (.csv.gz) may expand to `max_bytes` (0: no limit)."""
 
     key: str
     data: bytes | None
     size: int = 0
     max_bytes: int = 0
+    path: Path | None = None
 
     @property
     def name(self) -> str:
         return layout.file_name(self.key)
+
+    @property
+    def unread(self) -> bool:
+        """Whether the file is not to be read (too large)."""
+        return self.data is None and self.path is None
+
+    @property
+    def length(self) -> int:
+        """How many bytes parsing it reads (0 for a file not read)."""
+        return len(self.data) if self.data is not None else self.size if self.path is not None else 0
+
+    def read(self) -> bytes:
+        """The file's bytes (read from `path` each time when they are not held)."""
+        if self.data is not None:
+            return self.data
+        assert self.path is not None, "an unread file has no bytes"
+        return self.path.read_bytes()
+
+    def newlines(self) -> int:
+        """How many line feeds the file holds, read in blocks when it is not held."""
+        if self.data is not None or self.path is None:
+            return (self.data or b"").count(b"\n")
+        count = 0
+        with self.path.open("rb") as fh:
+            while block := fh.read(_BLOCK):
+                count += block.count(b"\n")
+        return count
+
+
+_BLOCK = 16 << 20  # InputFile.newlines reads a file not held in blocks of this many bytes
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,8 +58,9 @@ class RaggedRow:
 class RawTable:
     """The cells of one CSV file as strings, with the physical line each row starts on. Once the
     file is parsed, a table the fast reader read lets its cells go (`forget_cells`): the few rows
-    a report shows are read again from the file's bytes by line (`rows`), and the batch does not
-    hold a second copy of every cell (issue 39: ~2.3x the CSV bytes)."""
+    a report shows are read again by line (`rows`) from the file's bytes, or from the file itself
+    when it can be read again, and the batch holds neither a second copy of every cell (issue 39:
+    ~2.3x the CSV bytes) nor every file's bytes (1x)."""
 
     header: list[str]
     cells: pd.DataFrame | None
@@ -67,24 +69,39 @@ class RawTable:
     blank_lines: int = 0
     separator: str = ","  # sniffed from the header (`sniff`)
     source: bytes | None = field(default=None, repr=False)  # the UTF-8 bytes the fast reader read
-    # the rows last read again from `source` (their positions' bytes -> cells): the rejected rows'
-    # cells are asked for twice, for the errors' values and for the rejected rows themselves
+    # the same bytes read again from the file, once `source` is let go, and how many they were
+    reopen: Callable[[], bytes] | None = field(default=None, repr=False)
+    source_bytes: int = 0
+    # the rows last read again (their positions' bytes -> cells): the rejected rows' cells are
+    # asked for twice, for the errors' values and for the rejected rows themselves
     _reread: tuple[bytes, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
-    def forget_cells(self) -> None:
-        """Drop the cells when they can be read again from the bytes (kept otherwise)."""
-        if self.source is not None:
-            self.cells = None
+    def forget_cells(self, reopen: Callable[[], bytes] | None = None) -> None:
+        """Drop the cells when they can be read again from the bytes (kept otherwise); and the
+        bytes too, given `reopen`, which reads them again from the file."""
+        if self.source is None:
+            return
+        self.cells = None
+        if reopen is not None:
+            self.source, self.reopen, self.source_bytes = None, reopen, len(self.source)
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """The cells of these rows (positions among the rows, in the order given), as read."""
         if self.cells is not None:
             return self.cells.iloc[positions].reset_index(drop=True)
-        assert self.source is not None
         asked = np.asarray(positions, dtype=np.int64).tobytes()
         if self._reread is None or self._reread[0] != asked:
-            self._reread = (asked, _reread(self.source, self.lines[positions], self.header, self.separator))
+            self._reread = (asked, _reread(self._source(), self.lines[positions], self.header, self.separator))
         return self._reread[1].copy()
+
+    def _source(self) -> bytes:
+        if self.source is not None:
+            return self.source
+        assert self.reopen is not None
+        data = self.reopen()
+        if len(data) != self.source_bytes:
+            raise RuntimeError(f"the file is {len(data)} bytes, {self.source_bytes} when it was read: it changed")
+        return data
 
 
 def read_csv(data: bytes, *, exact: bool = False) -> RawTable:

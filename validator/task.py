@@ -6,13 +6,14 @@ import io
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 
 from ecompipe.aws import parquet, staged, transient
 from ecompipe.aws.curated import CuratedStore
 from ecompipe.aws.manifests import Manifest, read_manifest
-from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, get_pinned
+from ecompipe.aws.objects import Bucket, ObjectChanged, ObjectInfo, download_pinned, get_pinned
 from ecompipe.core import layout
 from ecompipe.core.csvsafe import spreadsheet_frame
 from ecompipe.core.errors import ManifestError, ObjectMissing
@@ -59,7 +60,9 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
     parsed = parts.read_all(bucket, batch_id, readable, directory, parts.NO_ROWS if by_shards else parts.EVERY_SHARD)
     if by_shards is not None and len(parsed) < len(readable):  # (a part gone meanwhile)
         by_shards, parsed = None, parts.read_all(bucket, batch_id, readable, directory)
-    for info in manifest.files:
+    downloads = Path(directory) / "inputs"  # each upload on disk, read when it is parsed (InputFile.path)
+    downloads.mkdir()
+    for number, info in enumerate(manifest.files):
         if _too_large(settings, info):
             files.append(InputFile(info.key, None, info.size))  # rejected unread
             continue
@@ -67,7 +70,8 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
             files.append(InputFile(info.key, None, info.size))
             continue
         try:
-            files.append(InputFile(info.key, get_pinned(bucket, info), info.size, _max_bytes(settings)))
+            download_pinned(bucket, info, downloads / str(number))
+            files.append(InputFile(info.key, None, info.size, _max_bytes(settings), downloads / str(number)))
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
     pending_before = parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY)
@@ -114,11 +118,10 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
     by_key = {f.key: f for f in files}
     for key, problem in result.malformed.items():
         name = layout.file_name(key)
-        data = by_key[key].data
-        if data is None:  # never read here (too large, or parsed by a parse-file task): copied server-side
+        if by_key[key].unread:  # never read here (too large, or parsed by a parse-file task): copied server-side
             bucket.copy(key, layout.rejected_file_key(batch_id, name))
         else:
-            bucket.put_bytes(layout.rejected_file_key(batch_id, name), data)
+            bucket.put_bytes(layout.rejected_file_key(batch_id, name), by_key[key].read())
         bucket.put_bytes(layout.rejected_reason_key(batch_id, name), f"{problem.reason}: {problem.message}\n".encode())
     if len(result.expired):
         _put_expired(bucket, batch_id, result.expired)
@@ -127,7 +130,7 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
     if parsed:  # a fanned-out run: which files its parse-file tasks parsed, which validate parsed itself
         report["fan_out"] = {
             "parsed_by_tasks": sorted(parsed),
-            "parsed_here": sorted(f.key for f in files if f.key not in parsed and f.data is not None),
+            "parsed_here": sorted(f.key for f in files if f.key not in parsed and not f.unread),
             "validated_in_shards": len(by_shards) if by_shards is not None else None,
         }
     report["rejected_prefix"] = f"{layout.REJECTED}{batch_id}/"

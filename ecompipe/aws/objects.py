@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -211,9 +212,24 @@ class ObjectChanged(Exception):
 def get_pinned(bucket: Bucket, info: ObjectInfo) -> bytes:
     """Exactly the upload a manifest recorded: its version (a version never changes), and where
     the bucket keeps none, the object only if it still has the recorded ETag (GetObject If-Match)."""
+    return _pinned_body(bucket, info).read()
+
+
+def download_pinned(bucket: Bucket, info: ObjectInfo, path: Path) -> None:
+    """get_pinned into the file at `path`, block by block (never the whole object in memory)."""
+    body = _pinned_body(bucket, info)
+    with path.open("wb") as out:
+        for block in body.iter_chunks(_DOWNLOAD_BLOCK):
+            out.write(block)
+
+
+_DOWNLOAD_BLOCK = 8 << 20
+
+
+def _pinned_body(bucket: Bucket, info: ObjectInfo) -> Any:
+    """The body (a stream) of the upload a manifest recorded (get_pinned)."""
     try:
-        resp = bucket.s3.get_object(Bucket=bucket.name, IfMatch=f'"{info.etag}"', **info.source())
-        return resp["Body"].read()
+        return bucket.s3.get_object(Bucket=bucket.name, IfMatch=f'"{info.etag}"', **info.source())["Body"]
     except ClientError as exc:
         code = error_code(exc)
         if code in {"PreconditionFailed", "412"}:

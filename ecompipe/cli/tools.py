@@ -77,13 +77,16 @@ def validate(directory: Path, report_path: Path | None) -> None:
         raise click.UsageError(f"no .csv files under {directory}")
     settings = settings_for(None)
     limit = settings.max_file_mb * 2**20
+    stats = [p.stat() for p in paths]
+    # each file read when it is parsed, one at a time (not all at once, up front): a file over the
+    # size limit never
     files = [
-        InputFile(
-            f"incoming/{p.name}", None if limit and p.stat().st_size > limit else p.read_bytes(), p.stat().st_size
-        )
-        for p in paths
+        InputFile(f"incoming/{p.name}", None, st.st_size, path=None if limit and st.st_size > limit else p)
+        for p, st in zip(paths, stats, strict=True)
     ]
-    batch_id = batch_id_for([ObjectInfo(f.key, f.size, str(hash(f.data))) for f in files])
+    batch_id = batch_id_for(
+        [ObjectInfo(f.key, st.st_size, str(st.st_mtime_ns)) for f, st in zip(files, stats, strict=True)]
+    )
     result = validate_batch(
         batch_id,
         files,
