@@ -37,10 +37,9 @@ def ecompipe_stages(directory: Path, dialect: str) -> None:
     """The validate and transform stages' work (the pure cores, in memory, no S3/DynamoDB)."""
     from ecompipe.aws.curated import CuratedIndex
     from transformer import curate, kpis
-    from validator.batch import InputFile, Known, validate_batch
+    from validator.batch import Known, validate_batch
 
-    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in sorted(directory.glob("*.csv"))]
-    result = validate_batch("bench", files, Known(), None, now=datetime.now(UTC))
+    result = validate_batch("bench", inputs(directory), Known(), None, now=datetime.now(UTC))
     staged = result.staged
     empty = CuratedIndex.empty()
     dates = curate.affected_dates(staged["orders"], staged["order_items"], empty, curate.pd.Index([]))
@@ -54,10 +53,16 @@ def ecompipe_stages(directory: Path, dialect: str) -> None:
 
 def validate_core(directory: Path, dialect: str) -> None:
     """The validate stage's work alone (the pure core, in memory): one validate task's share."""
-    from validator.batch import InputFile, Known, validate_batch
+    from validator.batch import Known, validate_batch
 
-    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in sorted(directory.glob("*.csv"))]
-    validate_batch("bench", files, Known(), None, now=datetime.now(UTC))
+    validate_batch("bench", inputs(directory), Known(), None, now=datetime.now(UTC))
+
+
+def inputs(directory: Path) -> list:
+    """The directory's CSV files as a task gets them: each read when it is parsed (its path)."""
+    from validator.batch import InputFile
+
+    return [InputFile(f"incoming/{p.name}", None, p.stat().st_size, path=p) for p in sorted(directory.glob("*.csv"))]
 
 
 def validate_cli(directory: Path, dialect: str) -> None:

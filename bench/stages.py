@@ -20,6 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import inputs  # noqa: E402
 from bench.run import dataset  # noqa: E402
 
 
@@ -63,7 +64,7 @@ def main() -> None:
     from ecompipe.aws.curated import CuratedIndex
     from transformer import curate, kpis
     from validator import batch, intake, outcome, shards, spill
-    from validator.batch import InputFile, Known, validate_batch
+    from validator.batch import Known, validate_batch
 
     clock = Clock()
     steps = [
@@ -77,9 +78,8 @@ def main() -> None:
     for module, name, step in steps:
         timed(clock, module, name, step)
     directory = dataset(args.size, args.bad, "seed")
-    files = [InputFile(f"incoming/{p.name}", p.read_bytes()) for p in sorted(directory.glob("*.csv"))]
-    clock.mark("read the files")
-    staged = validate_batch("bench", files, Known(), None, now=datetime.now(UTC)).staged
+    clock.mark("make the data")
+    staged = validate_batch("bench", inputs(directory), Known(), None, now=datetime.now(UTC)).staged
     clock.mark("the rest of validate_batch")
     empty = curate.pd.Index([], dtype="str")
     curate.affected_dates(staged["orders"], staged["order_items"], CuratedIndex.empty(), empty)
