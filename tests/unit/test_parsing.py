@@ -160,3 +160,15 @@ def test_vectorised_dates_equal_the_cell_by_cell_reference(cells: pd.Series) -> 
     """Arrow rolls 2025-02-30 over to March; the check on the written day catches it, as Python does."""
     for fast, exact in zip(parse_order_date(cells), parse_order_date(cells, exact=True), strict=True):
         pd.testing.assert_series_equal(fast, exact)
+
+
+def test_common_stamps_beside_other_shapes_equal_the_cell_by_cell_reference() -> None:
+    """'YYYY-MM-DD HH:MM:SS' is parsed at once, every other shape on its own: mixed in one column,
+    in any order, each cell ends as the reference reads it (a rolled-over day in either shape)."""
+    common = ["2025-03-30 23:14:26", "2024-02-29 00:00:00", "2025-02-30 10:00:00", "2025-01-01 24:00:00"]
+    other = ["2025-03-30", "2025-03-30T23:14:26Z", "2025-02-30", "2025-03-30 23:14", " 2025-03-30 23:14:26.5 UTC", "x"]
+    cells = pd.Series([*common, *other, None, *reversed(common), "", *reversed(other)], dtype="str")
+    for fast, exact in zip(parse_order_date(cells), parse_order_date(cells, exact=True), strict=True):
+        pd.testing.assert_series_equal(fast, exact)
+    _, day, failed = parse_order_date(cells)
+    assert day.iloc[0] == "2025-03-30" and failed.iloc[2] and failed.iloc[3] and not failed.iloc[4]
