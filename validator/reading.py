@@ -72,6 +72,9 @@ class RawTable:
     # the same bytes read again from the file, once `source` is let go, and how many they were
     reopen: Callable[[], bytes] | None = field(default=None, repr=False)
     source_bytes: int = 0
+    # where each row's line starts in `source` (the fast reader's: a row read again is found
+    # without finding every line of the file first)
+    starts: np.ndarray | None = field(default=None, repr=False)
     # the rows last read again (their positions' bytes -> cells): the rejected rows' cells are
     # asked for twice, for the errors' values and for the rejected rows themselves
     _reread: tuple[bytes, pd.DataFrame] | None = field(default=None, repr=False, compare=False)
@@ -91,7 +94,8 @@ class RawTable:
             return self.cells.iloc[positions].reset_index(drop=True)
         asked = np.asarray(positions, dtype=np.int64).tobytes()
         if self._reread is None or self._reread[0] != asked:
-            self._reread = (asked, _reread(self._source(), self.lines[positions], self.header, self.separator))
+            at = None if self.starts is None else self.starts[positions]
+            self._reread = (asked, _reread(self._source(), self.lines[positions], self.header, self.separator, at))
         return self._reread[1].copy()
 
     def _source(self) -> bytes:
@@ -216,7 +220,8 @@ def _read_fast(data: bytes, sep: str) -> RawTable | None:
     lines = body[good] + 1
     if len(cells) != len(lines):  # never guess line numbers: the exact path decides
         return None
-    return RawTable(header, _as_str(cells, header), lines.astype(np.int64), ragged, blank, sep, data)
+    row_starts = starts[body[good]].astype(np.int32 if len(data) < 2**31 else np.int64)
+    return RawTable(header, _as_str(cells, header), lines.astype(np.int64), ragged, blank, sep, data, starts=row_starts)
 
 
 def _pyarrow_cells(data: pa.Buffer, header: list[str], sep: str, quoted: bool, longest: int) -> pa.Table:
@@ -240,21 +245,31 @@ def _pyarrow_cells(data: pa.Buffer, header: list[str], sep: str, quoted: bool, l
     )
 
 
-def _reread(data: bytes, lines: np.ndarray, header: list[str], sep: str) -> pd.DataFrame:
-    """The cells of these physical lines (1-based) of a file the fast reader read, read again the
-    same way: the lines' bytes joined, then pyarrow's reader with the same options."""
+def _reread(data: bytes, lines: np.ndarray, header: list[str], sep: str, starts: np.ndarray | None) -> pd.DataFrame:
+    """The cells of these physical lines (1-based; starting at `starts` when known) of a file the
+    fast reader read, read again the same way: the lines' bytes joined, then pyarrow's reader with
+    the same options."""
     if not len(lines):
         return pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
-    buf = np.frombuffer(data, dtype=np.uint8)
-    starts, ends, _ = line_bounds(buf)
-    chosen = lines.astype(np.int64) - 1
-    lines_read = (data[a:b] for a, b in zip(starts[chosen], ends[chosen], strict=True))
-    text = b"\n" + b"\n".join(lines_read) + b"\n"  # (a blank line first, as in _read_fast)
-    longest = int((ends[chosen] - starts[chosen]).max())
-    table = _pyarrow_cells(pa.py_buffer(text), header, sep, b'"' in text, longest)
+    if starts is None:
+        every_start, every_end, _ = line_bounds(np.frombuffer(data, dtype=np.uint8))
+        begins, ends = every_start[lines.astype(np.int64) - 1], every_end[lines.astype(np.int64) - 1]
+    else:  # (a line the fast reader read holds no line break: it ends at the first one)
+        begins = starts.astype(np.int64)
+        ends = np.array([_line_end(data, int(b)) for b in begins], dtype=np.int64)
+    text = b"\n" + b"\n".join(data[a:b] for a, b in zip(begins, ends, strict=True)) + b"\n"  # (as in _read_fast)
+    table = _pyarrow_cells(pa.py_buffer(text), header, sep, b'"' in text, int((ends - begins).max()))
     if table.num_rows != len(lines):
         raise RuntimeError(f"{len(lines)} rows read again gave {table.num_rows}: the file changed since it was read")
     return _as_str(table.to_pandas(), header)
+
+
+def _line_end(data: bytes, start: int) -> int:
+    """Where the line starting at `start` ends: its first LF or CR, or the end of the data."""
+    lf = data.find(b"\n", start)
+    end = len(data) if lf < 0 else lf
+    cr = data.find(b"\r", start, end)
+    return end if cr < 0 else cr
 
 
 def _read_with_csv_module(text: str, sep: str) -> RawTable:
