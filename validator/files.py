@@ -66,7 +66,8 @@ def _parsed_here(f: InputFile, exact: bool) -> ParsedFile:
     bytes too when they can be read again from the file (InputFile.path)."""
     p = parse_file(f, exact)
     if p.raw is not None:
-        p.raw.forget_cells(None if f.path is None or f.data is not None else functools.partial(_utf8_again, f))
+        held = f.path is None or f.data is not None or p.raw.source is None
+        p.raw.forget_cells(None if held else functools.partial(_utf8_again, f, len(p.raw.source or b"")))
     return p
 
 
@@ -75,6 +76,9 @@ def _expanded(f: InputFile) -> bytes:
     return compressed.expand(f.name, f.read(), f.max_bytes) if compressed.is_compressed(f.name) else f.read()
 
 
-def _utf8_again(f: InputFile) -> bytes:
-    """The file read again as read_csv read it (RawTable.source)."""
-    return text_rule.as_utf8(_expanded(f))
+def _utf8_again(f: InputFile, length: int) -> bytes:
+    """The file read again as read_csv read it (RawTable.source: `length` bytes)."""
+    data = text_rule.as_utf8(_expanded(f))
+    if len(data) != length:
+        raise RuntimeError(f"{f.name} changed since it was parsed: {length} bytes then, {len(data)} now")
+    return data

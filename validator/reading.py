@@ -69,9 +69,8 @@ class RawTable:
     blank_lines: int = 0
     separator: str = ","  # sniffed from the header (`sniff`)
     source: bytes | None = field(default=None, repr=False)  # the UTF-8 bytes the fast reader read
-    # the same bytes read again from the file, once `source` is let go, and how many they were
+    # the same bytes read again from the file, once `source` is let go
     reopen: Callable[[], bytes] | None = field(default=None, repr=False)
-    source_bytes: int = 0
     # where each row's line starts in `source` (the fast reader's: a row read again is found
     # without finding every line of the file first)
     starts: np.ndarray | None = field(default=None, repr=False)
@@ -81,12 +80,12 @@ class RawTable:
 
     def forget_cells(self, reopen: Callable[[], bytes] | None = None) -> None:
         """Drop the cells when they can be read again from the bytes (kept otherwise); and the
-        bytes too, given `reopen`, which reads them again from the file."""
+        bytes too, given `reopen`, which reads the same bytes again from the file (or fails)."""
         if self.source is None:
             return
         self.cells = None
         if reopen is not None:
-            self.source, self.reopen, self.source_bytes = None, reopen, len(self.source)
+            self.source, self.reopen = None, reopen
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """The cells of these rows (positions among the rows, in the order given), as read."""
@@ -102,10 +101,7 @@ class RawTable:
         if self.source is not None:
             return self.source
         assert self.reopen is not None
-        data = self.reopen()
-        if len(data) != self.source_bytes:
-            raise RuntimeError(f"the file is {len(data)} bytes, {self.source_bytes} when it was read: it changed")
-        return data
+        return self.reopen()
 
 
 def read_csv(data: bytes, *, exact: bool = False) -> RawTable:
