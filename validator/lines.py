@@ -23,6 +23,14 @@ def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, np.concatenate((content_end, [len(buf)])), np.concatenate((last + 1, [len(buf)]))
 
 
+def line_end(data: bytes, start: int) -> int:
+    """Where the line starting at `start` ends: its first LF or CR, or the end of the data."""
+    lf = data.find(b"\n", start)
+    end = len(data) if lf < 0 else lf
+    cr = data.find(b"\r", start, end)
+    return end if cr < 0 else cr
+
+
 def per_line(positions: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """How many of the sorted byte `positions` lie in each line (before its content's end): one
     search of the lines' ends, since between a line's end and the next line's start there are

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 from ecompipe.core import text as text_rule
 from ecompipe.core.vocabulary import word
 from validator import reasons
-from validator.lines import line_bounds, outside_quotes, per_line
+from validator.lines import line_bounds, line_end, outside_quotes, per_line
 
 SEPARATORS = (",", ";", "\t", "|")  # sniffed from the header, in this order of preference
 NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -252,20 +252,12 @@ def _reread(data: bytes, lines: np.ndarray, header: list[str], sep: str, starts:
         begins, ends = every_start[lines.astype(np.int64) - 1], every_end[lines.astype(np.int64) - 1]
     else:  # (a line the fast reader read holds no line break: it ends at the first one)
         begins = starts.astype(np.int64)
-        ends = np.array([_line_end(data, int(b)) for b in begins], dtype=np.int64)
+        ends = np.array([line_end(data, int(b)) for b in begins], dtype=np.int64)
     text = b"\n" + b"\n".join(data[a:b] for a, b in zip(begins, ends, strict=True)) + b"\n"  # (as in _read_fast)
     table = _pyarrow_cells(pa.py_buffer(text), header, sep, b'"' in text, int((ends - begins).max()))
     if table.num_rows != len(lines):
         raise RuntimeError(f"{len(lines)} rows read again gave {table.num_rows}: the file changed since it was read")
     return _as_str(table.to_pandas(), header)
-
-
-def _line_end(data: bytes, start: int) -> int:
-    """Where the line starting at `start` ends: its first LF or CR, or the end of the data."""
-    lf = data.find(b"\n", start)
-    end = len(data) if lf < 0 else lf
-    cr = data.find(b"\r", start, end)
-    return end if cr < 0 else cr
 
 
 def _read_with_csv_module(text: str, sep: str) -> RawTable:
