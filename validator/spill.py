@@ -186,14 +186,16 @@ class SpilledRows:
         file's rows in order). A row is spilled once, so each position has a slot of its own in
         batch order: placed at their slots, the positions are read back in order, in two passes
         over the batch where a sort by file and row took 1.5 s at 10M items."""
-        at = np.arange(len(self)) if at is None else at
-        slot = self._file_start[self.file_of[at]] + self.row_of[at]
-        placed = np.full(self._slots, -1, dtype=np.int32 if len(at) < 2**31 else np.int64)
-        placed[slot] = np.arange(len(at))
+        at = np.arange(len(self), dtype=_position_type(len(self))) if at is None else at
+        small = _position_type(self._slots)  # (every array at 4 bytes a row where they fit: fresh memory)
+        slot = self._file_start.astype(small)[self.file_of[at]]
+        slot += self.row_of[at]
+        placed = np.full(self._slots, -1, dtype=small)
+        placed[slot] = np.arange(len(at), dtype=small)
         order = placed[placed >= 0]
         if len(order) != len(at):  # (a position given twice: sorted instead)
             return np.lexsort((self.row_of[at], self.file_of[at]))
-        return order.astype(np.int64)
+        return order
 
     def item_ids(self) -> bool:
         """Whether any row has an item id of its own."""
