@@ -78,7 +78,7 @@ def _expanded(f: InputFile) -> bytes:
 
 def _utf8_again(f: InputFile, length: int) -> bytes:
     """The file read again as read_csv read it (RawTable.source: `length` bytes)."""
-    data = text_rule.as_utf8(_expanded(f))
+    data = text_rule.as_utf8(_expanded(f), checked=True)
     if len(data) != length:
         raise RuntimeError(f"{f.name} changed since it was parsed: {length} bytes then, {len(data)} now")
     return data

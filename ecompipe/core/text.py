@@ -28,11 +28,14 @@ def encoding_of(head: bytes) -> tuple[str, int]:
     return "utf-8", len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
 
 
-def as_utf8(data: bytes) -> bytes:
+def as_utf8(data: bytes, checked: bool = False) -> bytes:
     """The file's bytes as UTF-8 without a mark: a UTF-8 mark dropped, UTF-16 transcoded, UTF-8
-    checked. Undecodable names the first bad byte and its line."""
+    checked (not again when `checked`: bytes this rule took before). Undecodable names the first
+    bad byte and its line."""
     codec, skip = encoding_of(data[:4])
     body = data[skip:]
+    if checked and codec == "utf-8":
+        return body
     try:
         text = body.decode(codec)
     except UnicodeDecodeError as exc:
