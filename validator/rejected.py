@@ -3,6 +3,7 @@ and detail (validator.task writes them to rejected/<batch>/rows/)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from validator import reasons
@@ -11,6 +12,22 @@ from validator.model import ParsedFile
 
 def has_rejections(p: ParsedFile) -> bool:
     return bool(len(p.errors)) or bool(p.raw and p.raw.ragged)
+
+
+def _joined(errs: pd.DataFrame) -> pd.DataFrame:
+    """Rows with several problems, one row each (by row): their reasons once each and their details,
+    in the order found; by plain lists (pandas' grouped aggregation calls Python per row anyway)."""
+    errs = errs.sort_values("row", kind="stable")
+    rows = errs["row"].to_numpy()
+    starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    spans = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
+    why, detail = errs["reason"].tolist(), errs["detail"].tolist()
+    return pd.DataFrame(
+        {
+            "reason": pd.Series([";".join(dict.fromkeys(why[a:b])) for a, b in spans], dtype="str"),
+            "detail": pd.Series(["; ".join(detail[a:b]) for a, b in spans], dtype="str"),
+        }
+    ).set_axis(pd.Index(rows[starts], name="row"))
 
 
 def rows_of(p: ParsedFile) -> pd.DataFrame:
@@ -23,12 +40,7 @@ def rows_of(p: ParsedFile) -> pd.DataFrame:
     several = errs["row"].duplicated(keep=False).to_numpy()
     grouped = errs[~several].set_index("row")[["reason", "detail"]]
     if several.any():
-        joined = (
-            errs[several]
-            .groupby("row")
-            .agg(reason=("reason", lambda s: ";".join(dict.fromkeys(s))), detail=("detail", "; ".join))
-        )
-        grouped = pd.concat([grouped, joined])
+        grouped = pd.concat([grouped, _joined(errs[several])])
     grouped = grouped.sort_index()
     cells = p.raw.rows(grouped.index.to_numpy())
     rows = pd.DataFrame(
