@@ -65,9 +65,10 @@ def _parsed_here(f: InputFile, exact: bool) -> ParsedFile:
     RawTable.rows), so the batch holds one file's cells at a time, not every file's; and its
     bytes too when they can be read again from the file (InputFile.path)."""
     p = parse_file(f, exact)
-    if p.raw is not None:
-        held = f.path is None or f.data is not None or p.raw.source is None
-        p.raw.forget_cells(None if held else functools.partial(_utf8_again, f, len(p.raw.source or b"")))
+    if p.raw is not None and p.raw.source is not None and f.data is None:  # (read from its path)
+        p.raw.forget_cells(functools.partial(_utf8_again, f, len(p.raw.source)))
+    elif p.raw is not None:
+        p.raw.forget_cells()
     return p
 
 

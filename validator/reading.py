@@ -249,7 +249,8 @@ def _reread(data: bytes, lines: np.ndarray, header: list[str], sep: str, starts:
         return pd.DataFrame({h: pd.Series([], dtype="str") for h in header})
     if starts is None:
         every_start, every_end, _ = line_bounds(np.frombuffer(data, dtype=np.uint8))
-        begins, ends = every_start[lines.astype(np.int64) - 1], every_end[lines.astype(np.int64) - 1]
+        chosen = lines.astype(np.int64) - 1
+        begins, ends = every_start[chosen], every_end[chosen]
     else:  # (a line the fast reader read holds no line break: it ends at the first one)
         begins = starts.astype(np.int64)
         ends = np.array([line_end(data, int(b)) for b in begins], dtype=np.int64)

@@ -288,8 +288,8 @@ def _as_series(table: pa.Table | None, name: str, dtype: object) -> pd.Series:
     column = table.column(name)
     if dtype == "str":
         return pd.Series(column, dtype="str")
-    if isinstance(dtype, pd.Int64Dtype) and column.null_count == 0:  # (no mask to unpack from Arrow's bits)
-        return pd.Series(pd.arrays.IntegerArray(column.to_numpy().copy(), np.zeros(len(column), dtype=bool)))
     if isinstance(dtype, pd.Int64Dtype):
+        if column.null_count == 0:  # (no mask to unpack from Arrow's validity bits)
+            return pd.Series(pd.arrays.IntegerArray(column.to_numpy().copy(), np.zeros(len(column), dtype=bool)))
         return pd.Series(column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get), dtype=dtype)
     return pd.Series(column.to_numpy(), dtype=dtype)

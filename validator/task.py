@@ -70,8 +70,9 @@ def _validated(settings: Settings, bucket: Bucket, manifest: Manifest, directory
             files.append(InputFile(info.key, None, info.size))
             continue
         try:
-            download_pinned(bucket, info, downloads / str(number))
-            files.append(InputFile(info.key, None, info.size, _max_bytes(settings), downloads / str(number)))
+            path = downloads / str(number)
+            download_pinned(bucket, info, path)
+            files.append(InputFile(info.key, None, info.size, _max_bytes(settings), path))
         except (ObjectChanged, ObjectMissing) as exc:
             skipped.append(Skipped(info.key, str(exc)))
     pending_before = parquet.get_frame_or_none(bucket, layout.PENDING_ITEMS_KEY)
